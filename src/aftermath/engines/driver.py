@@ -1,0 +1,73 @@
+"""The one loop that owns the order of phases (ARCHITECTURE.md, habit 1).
+
+Each day, in this order, for every engine:
+
+1. **Decide**: society's indicators for each zone are read and every policy's conditions are
+   evaluated once (MODEL.md section 8); truce decisions take effect.
+2. **Sweep**: impulsive sweeps scheduled for this morning destroy their share of ferals.
+3. **Rates**: the day's effective rates are computed from parameters, levers and society.
+4. **Advance**: the engine simulates the day (encounters, progression, demography, movement,
+   deaths), synchronously within each of its steps.
+5. **Society**: fear, vigilance, supplies, trust and truces update from the day's flows.
+6. **Record**: counts, flows, society and the chronicle are written for the end of the day.
+
+The order never depends on the order of anything in a scenario file.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from aftermath.engines.base import make_engine
+from aftermath.model.flows import N_FLOWS
+from aftermath.model.policies import PolicyBook
+from aftermath.model.rates import daily_rates
+from aftermath.model.society import Society
+from aftermath.model.world import build_world
+from aftermath.record.recorder import Recorder
+from aftermath.result import Result
+from aftermath.scenario.schema import Scenario
+
+
+def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = None,
+             days: int | None = None, check: bool = False) -> Result:
+    """Run ``scenario`` once and return its :class:`~aftermath.result.Result`.
+
+    Args:
+        scenario: a validated scenario.
+        engine: ``"ode"``, ``"ssa"`` or ``"abm"``; defaults to the scenario's ``run.engine``.
+        seed: master seed; defaults to ``run.seed``. The ODE ignores it.
+        days: horizon; defaults to ``run.days``.
+        check: assert conservation every day (people change only by births and deaths
+            recorded as flows); it is always asserted once at the end.
+    """
+    t0 = time.perf_counter()
+    engine_name = engine or scenario.run.engine
+    seed = scenario.run.seed if seed is None else seed
+    days = scenario.run.days if days is None else days
+    world = build_world(scenario)
+    eng = make_engine(engine_name, world, seed)
+    society = Society(world)
+    book = PolicyBook(world)
+    rec = Recorder(world, book, days, eng.counts(), society)
+    t_init = time.perf_counter()
+    q = scenario.defence.q
+    for day in range(days):
+        env = society.indicators(day, eng.counts())
+        levers, policy_events = book.decide(day, env)
+        society_events = society.apply_truce_changes(day, levers)
+        flows = eng.sweep(day, levers, q) if levers.sweep_kill.any() else np.zeros((N_FLOWS, world.n_zones))
+        rates = daily_rates(world, society, levers)
+        day_flows, route_flows = eng.advance_day(day, rates, levers)
+        flows = flows + day_flows
+        counts = eng.counts()
+        society_events += society.update(day, counts, flows, route_flows, levers)
+        rec.record(day, counts, eng.strain_counts(), flows, route_flows, society, book, levers,
+                   policy_events, society_events)
+        if check:
+            rec.check_conservation(day)
+    rec.check_conservation(days - 1)
+    timings = {"init_s": t_init - t0, "run_s": time.perf_counter() - t_init}
+    return rec.result(scenario, engine_name, seed, eng.extras(), timings)

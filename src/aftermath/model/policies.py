@@ -1,0 +1,229 @@
+"""Policies as daily decisions: conditions in, levers out (MODEL.md section 8).
+
+Each morning :meth:`PolicyBook.decide` evaluates every policy's conditions in every zone it
+applies to, switches it on or off, and returns :class:`Levers`: per-zone switches and multipliers
+that the rates and the engines read. Policies never touch the scenario's parameters.
+
+A policy applies to the zones of its ``faction`` plus its listed ``zones``. It switches on in a
+zone the first morning ``when`` holds there, and off the first morning ``until`` holds; it can
+switch on again only when ``repeat`` is set. A truce policy is a faction's decision: it fires when
+its condition holds in any of the faction's zones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aftermath.model.world import World
+from aftermath.scenario.conditions import Condition
+from aftermath.scenario.schema import (
+    AdmissionPolicy,
+    CurePolicy,
+    DisposalPolicy,
+    HybridPolicy,
+    Policy,
+    ReopenPolicy,
+    RotationPolicy,
+    SealPolicy,
+    SweepPolicy,
+    TrucePolicy,
+)
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+
+ADMIT_OPEN, ADMIT_SCREEN, ADMIT_CLOSED = 0, 1, 2
+HYB_IGNORE, HYB_PROTECT, HYB_ISOLATE, HYB_CULL = 0, 1, 2, 3
+_ADMIT = {"open": ADMIT_OPEN, "screen": ADMIT_SCREEN, "closed": ADMIT_CLOSED}
+_HYB = {"ignore": HYB_IGNORE, "protect": HYB_PROTECT, "isolate": HYB_ISOLATE, "cull": HYB_CULL}
+
+
+@dataclass
+class Levers:
+    """What the day's active policies do, per zone. Defaults mean "no policy"."""
+
+    seal_out: B
+    seal_in: B
+    admit_mode: I64
+    sensitivity: F64
+    specificity: F64
+    quarantine_days: F64
+    hybrid_action: I64
+    hybrid_rate: F64
+    hybrid_target: I64  # zone hybrids are moved to (protect with sanctuary, isolate); -1 = none
+    relapse_mult: F64  # care in sanctuaries lowers relapse
+    sweep_kill: F64  # share of ferals destroyed by a sweep this morning
+    sweep_hybrids: B
+    cure: F64
+    disposal_extra: F64
+    rotation_restore: F64
+    rotation_cost: F64
+    truce_changes: list[tuple[int, int, bool]] = field(default_factory=list)  # (faction, other, make)
+
+    @classmethod
+    def none(cls, n_zones: int) -> Levers:
+        z = n_zones
+        return cls(
+            seal_out=np.zeros(z, bool),
+            seal_in=np.zeros(z, bool),
+            admit_mode=np.zeros(z, np.int64),
+            sensitivity=np.zeros(z),
+            specificity=np.ones(z),
+            quarantine_days=np.zeros(z),
+            hybrid_action=np.zeros(z, np.int64),
+            hybrid_rate=np.zeros(z),
+            hybrid_target=np.full(z, -1, np.int64),
+            relapse_mult=np.ones(z),
+            sweep_kill=np.zeros(z),
+            sweep_hybrids=np.zeros(z, bool),
+            cure=np.zeros(z),
+            disposal_extra=np.zeros(z),
+            rotation_restore=np.zeros(z),
+            rotation_cost=np.zeros(z),
+        )
+
+    @property
+    def harshness(self) -> F64:
+        """How harsh hybrid policy is per zone, for concealment: cull 1, isolate 0.5, else 0."""
+        out: F64 = np.where(
+            self.hybrid_action == HYB_CULL, 1.0, np.where(self.hybrid_action == HYB_ISOLATE, 0.5, 0.0)
+        )
+        return out
+
+
+@dataclass(frozen=True)
+class PolicyEvent:
+    """A policy switching on or off in a zone, or acting (a sweep), for the chronicle."""
+
+    day: int
+    zone: int
+    policy: int
+    kind: str  # "on", "off", "sweep", "reopen"
+    text: str
+
+
+class PolicyBook:
+    """The scenario's policies with their daily on/off state per zone."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.policies: list[Policy] = list(world.scenario.policies)
+        self.targets: list[I64] = [self._targets(p) for p in self.policies]
+        self.when = [Condition.parse(p.when) for p in self.policies]
+        self.until = [Condition.parse(p.until) if p.until else None for p in self.policies]
+        nz = world.n_zones
+        self.active = np.zeros((len(self.policies), nz), dtype=bool)
+        self.spent = np.zeros((len(self.policies), nz), dtype=bool)
+        self.on_day = np.zeros((len(self.policies), nz), dtype=np.int64)
+
+    def _targets(self, p: Policy) -> I64:
+        zs = set(p.zones)
+        if p.faction is not None:
+            zs |= {z for z, f in zip(self.world.zone_ids, self.world.zone_faction, strict=True)
+                   if f >= 0 and self.world.faction_ids[f] == p.faction}
+        return np.array(sorted(self.world.zone_ids.index(z) for z in zs), dtype=np.int64)
+
+    def label(self, i: int) -> str:
+        p = self.policies[i]
+        return p.name or f"{p.type} ({p.faction or ', '.join(p.zones)})"
+
+    def decide(self, day: int, env: list[Mapping[str, float]]) -> tuple[Levers, list[PolicyEvent]]:
+        """Switch policies on or off for ``day`` from each zone's indicators, and return the levers."""
+        events: list[PolicyEvent] = []
+        for i, targets in enumerate(self.targets):
+            for z in targets:
+                if self.active[i, z]:
+                    cond = self.until[i]
+                    if cond is not None and cond(env[z]):
+                        self.active[i, z] = False
+                        self.spent[i, z] = True
+                        events.append(PolicyEvent(day, int(z), i, "off", f"{self.label(i)} ended"))
+                elif (not self.spent[i, z] or self.policies[i].repeat) and self.when[i](env[z]):
+                    self.active[i, z] = True
+                    self.on_day[i, z] = day
+                    events.append(PolicyEvent(day, int(z), i, "on", f"{self.label(i)} began"))
+        return self._levers(day, env, events), events
+
+    def _levers(self, day: int, env: list[Mapping[str, float]], events: list[PolicyEvent]) -> Levers:
+        lv = Levers.none(self.world.n_zones)
+        fids = self.world.faction_ids
+        reopen: list[tuple[int, ReopenPolicy]] = []
+        for i, p in enumerate(self.policies):
+            zones = np.flatnonzero(self.active[i])
+            if zones.size == 0:
+                continue
+            if isinstance(p, SealPolicy):
+                lv.seal_out[zones] = True
+                lv.seal_in[zones] |= p.inbound
+            elif isinstance(p, AdmissionPolicy):
+                lv.admit_mode[zones] = np.maximum(lv.admit_mode[zones], _ADMIT[p.mode])
+                lv.sensitivity[zones] = p.sensitivity
+                lv.specificity[zones] = p.specificity
+                lv.quarantine_days[zones] = p.quarantine_days
+            elif isinstance(p, HybridPolicy):
+                self._hybrids(lv, p, zones)
+            elif isinstance(p, SweepPolicy):
+                due = (day - self.on_day[i, zones]) % max(1, round(p.every)) == 0
+                for z in zones[due]:
+                    lv.sweep_kill[z] = 1.0 - (1.0 - lv.sweep_kill[z]) * (1.0 - p.kill)
+                    lv.sweep_hybrids[z] |= p.hybrids
+                    events.append(PolicyEvent(day, int(z), i, "sweep", f"{self.label(i)}: sweep"))
+            elif isinstance(p, CurePolicy):
+                lv.cure[zones] += p.rate
+            elif isinstance(p, DisposalPolicy):
+                lv.disposal_extra[zones] += p.rate
+            elif isinstance(p, RotationPolicy):
+                lv.rotation_restore[zones] = np.maximum(lv.rotation_restore[zones], p.restore)
+                lv.rotation_cost[zones] = np.maximum(lv.rotation_cost[zones], p.cost)
+            elif isinstance(p, ReopenPolicy):
+                reopen.append((i, p))
+            elif isinstance(p, TrucePolicy):
+                assert p.faction is not None
+                lv.truce_changes.append((fids.index(p.faction), fids.index(p.other), p.action == "make"))
+                # a truce decision is taken once, not every day it holds
+                self.active[i, :] = False
+                self.spent[i, :] = True
+        for i, p in reopen:
+            for z in np.flatnonzero(self.active[i]):
+                if env[z]["calm_days"] >= p.calm_days and (
+                    lv.seal_out[z] or lv.seal_in[z] or lv.admit_mode[z] == ADMIT_CLOSED
+                ):
+                    self._lift(int(z))
+                    lv.seal_out[z] = lv.seal_in[z] = False
+                    if lv.admit_mode[z] == ADMIT_CLOSED:
+                        lv.admit_mode[z] = ADMIT_OPEN
+                    events.append(PolicyEvent(day, int(z), i, "reopen", f"{self.label(i)}: reopened"))
+        return lv
+
+    def _lift(self, z: int) -> None:
+        """Reopening ends the seals and closures of zone ``z`` for good (unless they repeat)."""
+        for j, q in enumerate(self.policies):
+            closing = isinstance(q, SealPolicy) or (isinstance(q, AdmissionPolicy) and q.mode == "closed")
+            if closing and self.active[j, z]:
+                self.active[j, z] = False
+                self.spent[j, z] = True
+
+    def _hybrids(self, lv: Levers, p: HybridPolicy, zones: I64) -> None:
+        act = _HYB[p.action]
+        lv.hybrid_action[zones] = np.maximum(lv.hybrid_action[zones], act)
+        if act == HYB_PROTECT:
+            sanctuary = self.world.zone_ids.index(p.sanctuary) if p.sanctuary else -1
+            if sanctuary >= 0:
+                lv.relapse_mult[sanctuary] = min(lv.relapse_mult[sanctuary], 1.0 - p.care)
+                others = zones[zones != sanctuary]
+                lv.hybrid_target[others] = sanctuary
+                lv.hybrid_rate[others] = np.maximum(lv.hybrid_rate[others], p.rate)
+            else:
+                lv.relapse_mult[zones] = np.minimum(lv.relapse_mult[zones], 1.0 - p.care)
+        elif act == HYB_ISOLATE:
+            target = self.world.zone_ids.index(p.isolation) if p.isolation else -1
+            movers = zones[zones != target] if target >= 0 else zones[:0]
+            lv.hybrid_target[movers] = target
+            lv.hybrid_rate[movers] = np.maximum(lv.hybrid_rate[movers], p.rate)
+        elif act == HYB_CULL:
+            lv.hybrid_rate[zones] = np.maximum(lv.hybrid_rate[zones], p.rate)

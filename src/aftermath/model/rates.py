@@ -1,0 +1,128 @@
+"""The day's effective rates: parameters x policy levers x society, one table for all engines.
+
+:func:`daily_rates` is the single place where MODEL.md sections 3, 4 and 6 become numbers for a
+given day. The reaction network (ODE, SSA) builds its propensities from these arrays; the ABM
+builds its per-person hazards from the same arrays, and a test holds the two against each other.
+
+Per-capita hazards of the model, with ``N`` the zone's living bodies (1 under mass action):
+
+* bite on each S: ``sum_s infect[z, s] * (Z_s + eta * H_s) / N``; a bite kills with ``kappa``
+* defence on each feral: ``defend[z] * (S + h * H) / N``; destroyed -> D with ``q``, else R
+* decay ``decay``, relapse ``relapse[z, s]``, reanimation ``reanimation``, disposal ``disposal[z]``
+* latency: Erlang(``shape``, ``shape * sigma[s]``); outcome hybrid with ``p_hybrid[s]``
+* cure ``cure[z]`` (E, H, Z -> S); cull ``cull[z]`` (H -> R); hybrid transfer ``hybrid_move[z]``
+* natural death ``death`` and starvation ``starvation[z]`` (S, E, H -> D); births ``births[z]``
+* movement per route: humans try at ``human_try[r]``, get through the wall and gate with
+  ``1 - wall``, then are admitted with ``admit_s[r]`` (S) or ``admit_i[r, s]`` (E, H); ferals
+  move at ``feral_move[r, s]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aftermath.model.policies import ADMIT_CLOSED, ADMIT_SCREEN, HYB_CULL, Levers
+from aftermath.model.society import Society
+from aftermath.model.world import World
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class DailyRates:
+    """Effective rates for one day (see the module docstring for their meaning)."""
+
+    mass_action: bool
+    infect: F64  # [zone, strain]
+    eta: float
+    kappa: float
+    defend: F64  # [zone]
+    hybrid_weight: float
+    q: float
+    decay: float
+    relapse: F64  # [zone, strain]
+    reanimation: float
+    disposal: F64  # [zone]
+    sigma: F64  # [strain], inf = no latency
+    shape: int
+    p_hybrid: F64  # [strain], averaged over resistance
+    births: F64  # [zone]
+    death: float
+    starvation: F64  # [zone]
+    cure: F64  # [zone]
+    cull: F64  # [zone]
+    hybrid_move: F64  # [zone]
+    hybrid_target: I64  # [zone]
+    human_pass: F64  # [route] attempt rate x (1 - wall) x gates open: rate of reaching the gate
+    admit_s: F64  # [route]
+    admit_i: F64  # [route, strain]
+    feral_move: F64  # [route, strain]
+    breach_route: NDArray[np.bool_]  # [route] destination has a wall
+
+    def human_move(self) -> F64:
+        """[route] rate at which S are admitted."""
+        out: F64 = self.human_pass * self.admit_s
+        return out
+
+
+def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
+    """Combine the scenario, the day's levers and society's state into :class:`DailyRates`."""
+    sc = world.scenario
+    pth, dfn = sc.pathogen, sc.defence
+    nz, ns = world.n_zones, world.n_strains
+    beta = world.trait("beta")
+    stealth = world.trait("stealth")
+    breach = world.trait("breach")
+
+    fr, to = world.route_from, world.route_to
+    flight = 1.0 + sc.society.fear.flight * np.clip(society.fear[fr] - society.fear[to], 0.0, None)
+    gates = world.route_open_by_truce(society.truce) & ~levers.seal_out[fr] & ~levers.seal_in[to]
+    human_pass = world.route_rate * flight * (1.0 - world.wall[to]) * gates
+
+    mode = levers.admit_mode[to]
+    screen = mode == ADMIT_SCREEN
+    admit_s = np.where(mode == ADMIT_CLOSED, 0.0, np.where(screen, levers.specificity[to], 1.0))
+    detect = levers.sensitivity[to][:, None] * (1.0 - stealth[None, :])
+    admit_i = np.where((mode == ADMIT_CLOSED)[:, None], 0.0, np.where(screen[:, None], 1.0 - detect, 1.0))
+
+    # ferals ignore gates and truces; a wall stops them unless the strain breaches it, and a seal
+    # keeps them in as a wall of 1 would
+    through = 1.0 - world.wall[to][:, None] * (1.0 - breach[None, :])
+    sealed_out = np.where(levers.seal_out[fr][:, None], breach[None, :], 1.0)
+    feral_move = world.route_feral_rate[:, None] * through * sealed_out
+
+    starving = society.starving.astype(np.float64) * sc.society.supplies.starvation
+    cull = np.where(levers.hybrid_action == HYB_CULL, levers.hybrid_rate, 0.0)
+    move = np.where((levers.hybrid_action != HYB_CULL) & (levers.hybrid_target >= 0), levers.hybrid_rate, 0.0)
+    return DailyRates(
+        mass_action=sc.run.mixing == "mass_action",
+        infect=np.broadcast_to(beta[None, :], (nz, ns)).copy(),
+        eta=pth.eta,
+        kappa=pth.kappa,
+        defend=dfn.alpha * society.vigilance,
+        hybrid_weight=dfn.hybrid_weight,
+        q=dfn.q,
+        decay=dfn.decay,
+        relapse=world.trait("relapse")[None, :] * levers.relapse_mult[:, None],
+        reanimation=dfn.reanimation,
+        disposal=world.disposal + levers.disposal_extra,
+        sigma=world.sigma,
+        shape=pth.latency_shape,
+        p_hybrid=world.p_hybrid_mean,
+        births=world.births,
+        death=sc.demography.death,
+        starvation=starving,
+        cure=levers.cure,
+        cull=cull,
+        hybrid_move=move,
+        hybrid_target=levers.hybrid_target,
+        human_pass=human_pass,
+        admit_s=admit_s,
+        admit_i=admit_i,
+        feral_move=feral_move,
+        breach_route=world.wall[to] > 0,
+    )

@@ -1,0 +1,196 @@
+"""Society's slow variables: fear, vigilance, supplies, trust and truces (MODEL.md section 7).
+
+They change once a day, at the day boundary, from the day's flows, in every engine alike: within
+a day the rates that depend on them are constant. That keeps the three engines on one model (the
+ODE integrates day by day, as the stochastic engines step) and makes policy decisions, which read
+these variables each morning, identical in kind across engines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aftermath.model.flows import DEATH_FLOWS, Flow, RouteFlow
+from aftermath.model.policies import Levers
+from aftermath.model.world import State, World
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class SocietyEvent:
+    day: int
+    zone: int  # -1 for events between factions
+    kind: str
+    text: str
+
+
+class Society:
+    """Per-zone fear, vigilance, supplies and calm; per-faction-pair trust and truces."""
+
+    def __init__(self, world: World) -> None:
+        sc = world.scenario.society
+        self.world = world
+        self.params = sc
+        nz = world.n_zones
+        self.fear = np.full(nz, sc.fear.initial)
+        self.vigilance = np.ones(nz)
+        self.supplies = world.supplies0.copy()
+        self.starving = np.zeros(nz, dtype=bool)
+        self.calm_days = np.zeros(nz, dtype=np.int64)
+        self.trust = world.trust0.copy()
+        self.truce = world.truce0.copy()
+        self.last_flows = np.zeros((len(Flow), nz))
+        # neighbours along routes, either direction, for the spread of fear
+        adj = np.zeros((nz, nz), dtype=bool)
+        adj[world.route_from, world.route_to] = True
+        adj[world.route_to, world.route_from] = True
+        self.adjacent = adj
+
+    def indicators(self, day: int, counts: F64) -> list[dict[str, float]]:
+        """Each zone's values for the condition language (see ``conditions.VARIABLES``)."""
+        c = counts
+        living = c[:, : State.D].sum(axis=1)
+        eaters = c[:, State.S] + c[:, State.E] + c[:, State.H]
+        world_pop = float(living.sum())
+        world_fear = float((self.fear * living).sum() / world_pop) if world_pop > 0 else float(self.fear.mean())
+        deaths = self.last_flows[list(DEATH_FLOWS)].sum(axis=0)
+        trust_zone = self._zone_trust()
+        out = []
+        for z in range(self.world.n_zones):
+            sup = float(self.supplies[z])
+            out.append(
+                {
+                    "day": float(day),
+                    "fear": float(self.fear[z]),
+                    "vigilance": float(self.vigilance[z]),
+                    "supplies": sup,
+                    "supply_days": sup / eaters[z] if eaters[z] > 0 else float("inf"),
+                    "humans": float(c[z, State.S] + c[z, State.E]),
+                    "susceptible": float(c[z, State.S]),
+                    "latent": float(c[z, State.E]),
+                    "hybrids": float(c[z, State.H]),
+                    "ferals": float(c[z, State.Z]),
+                    "corpses": float(c[z, State.D]),
+                    "infected": float(c[z, State.E] + c[z, State.H] + c[z, State.Z]),
+                    "population": float(living[z]),
+                    "new_infections": float(self.last_flows[Flow.INFECTION, z]),
+                    "deaths": float(deaths[z]),
+                    "breaches": float(self.last_flows[Flow.BREACH, z]),
+                    "calm_days": float(self.calm_days[z]),
+                    "trust": trust_zone[z],
+                    "world_ferals": float(c[:, State.Z].sum()),
+                    "world_fear": world_fear,
+                }
+            )
+        return out
+
+    def _zone_trust(self) -> list[float]:
+        out = []
+        for z in range(self.world.n_zones):
+            f = self.world.zone_faction[z]
+            if f < 0 or not self.truce[f].any():
+                out.append(1.0)
+            else:
+                out.append(float(self.trust[f, self.truce[f]].min()))
+        return out
+
+    def faction_trust(self) -> F64:
+        """Per zone, the trust its people have in their own faction's rule: 1 - fear, scaled by
+        the faction's lowest trust in its truce partners; 1 with no faction. Used by concealment."""
+        zt = np.array(self._zone_trust())
+        out: F64 = np.where(self.world.zone_faction >= 0, zt * (1.0 - 0.5 * self.fear), 1.0)
+        return out
+
+    def apply_truce_changes(self, day: int, levers: Levers) -> list[SocietyEvent]:
+        events = []
+        for a, b, make in levers.truce_changes:
+            if self.truce[a, b] != make:
+                self.truce[a, b] = self.truce[b, a] = make
+                if make:
+                    self.trust[a, b] = max(self.trust[a, b], self.params.trust.threshold + 0.1)
+                    self.trust[b, a] = max(self.trust[b, a], self.params.trust.threshold + 0.1)
+                fa, fb = self.world.faction_ids[a], self.world.faction_ids[b]
+                verb = "made a truce with" if make else "broke the truce with"
+                events.append(SocietyEvent(day, -1, "truce_made" if make else "truce_broken", f"{fa} {verb} {fb}"))
+        return events
+
+    def update(
+        self, day: int, counts: F64, flows: F64, route_flows: F64, levers: Levers
+    ) -> list[SocietyEvent]:
+        """End of ``day``: update every variable from the day's flows and the closing counts."""
+        p = self.params
+        w = self.world
+        events: list[SocietyEvent] = []
+        living = counts[:, : State.D].sum(axis=1)
+        safe_n = np.maximum(living, 1.0)
+        deaths = flows[list(DEATH_FLOWS)].sum(axis=0)
+
+        # fear
+        f = self.fear * (1.0 - p.fear.decay)
+        f += p.fear.per_infection * flows[Flow.INFECTION] / safe_n
+        f += p.fear.per_death * deaths / safe_n
+        f += p.fear.per_breach * flows[Flow.BREACH]
+        f += p.supplies.starvation_fear * self.starving
+        gap = np.where(self.adjacent, self.fear[None, :] - self.fear[:, None], 0.0)
+        n_adj = np.maximum(self.adjacent.sum(axis=1), 1)
+        f += p.fear.neighbour_share * np.clip(gap, 0.0, None).sum(axis=1) / n_adj
+        self.fear = np.clip(f, 0.0, 1.0)
+
+        # vigilance: exhausted while a threat is present, restored in calm or by rotation
+        threat = counts[:, State.Z] >= 0.5
+        v = np.where(threat, self.vigilance * (1.0 - p.vigilance.exhaustion),
+                     self.vigilance + p.vigilance.recovery * (1.0 - self.vigilance))
+        v += levers.rotation_restore * (1.0 - v)
+        self.vigilance = np.clip(v, p.vigilance.floor, 1.0)
+
+        # supplies: working humans (S, E) produce, everyone alive and human-minded eats
+        workers = counts[:, State.S] + counts[:, State.E]
+        eaters = workers + counts[:, State.H]
+        made = w.production * workers * (1.0 - p.fear.production_loss * self.fear) * (1.0 - levers.rotation_cost)
+        finite = np.isfinite(self.supplies)
+        new_sup = np.where(finite, np.maximum(self.supplies + made - eaters, 0.0), np.inf)
+        starving = finite & (new_sup <= 0.0) & (eaters > 0)
+        for z in np.flatnonzero(starving & ~self.starving):
+            events.append(SocietyEvent(day, int(z), "starvation", f"{w.zone_ids[z]} ran out of food"))
+        self.supplies, self.starving = new_sup, starving
+
+        # calm: no new infection and no feral
+        calm = (flows[Flow.INFECTION] < 0.5) & ~threat
+        self.calm_days = np.where(calm, self.calm_days + 1, 0)
+
+        events += self._update_trust(day, route_flows)
+        self.last_flows = flows.copy()
+        return events
+
+    def _update_trust(self, day: int, route_flows: F64) -> list[SocietyEvent]:
+        w, p = self.world, self.params.trust
+        nf = w.n_factions
+        if nf < 2:
+            return []
+        breaches = np.zeros((nf, nf))  # [victim faction, origin faction]
+        fa = w.zone_faction[w.route_from]
+        fb = w.zone_faction[w.route_to]
+        walled = w.wall[w.route_to] > 0
+        for r in np.flatnonzero((fa >= 0) & (fb >= 0) & (fa != fb) & walled):
+            breaches[fb[r], fa[r]] += route_flows[RouteFlow.FERALS, r]
+        fear_f = np.array([self.fear[w.zone_faction == i].mean() if (w.zone_faction == i).any() else 0.0
+                           for i in range(nf)])
+        t = self.trust - p.per_breach * breaches - p.fear_erosion * fear_f[:, None]
+        calm_f = fear_f < 0.1
+        t += p.recovery * calm_f[:, None]
+        np.fill_diagonal(t, 1.0)
+        self.trust = np.clip(t, 0.0, 1.0)
+        events = []
+        for a in range(nf):
+            for b in range(a + 1, nf):
+                if self.truce[a, b] and min(self.trust[a, b], self.trust[b, a]) < p.threshold:
+                    self.truce[a, b] = self.truce[b, a] = False
+                    events.append(SocietyEvent(
+                        day, -1, "truce_broken",
+                        f"trust failed: the truce between {w.faction_ids[a]} and {w.faction_ids[b]} broke",
+                    ))
+        return events

@@ -1,0 +1,83 @@
+"""The chronicle: an append-only log of what happened, in words a newcomer can follow.
+
+Engine-agnostic events are detected here from each day's counts and flows; policies, society and
+engines (new lineages) contribute their own. Thresholds are in people: an event that concerns
+"less than half a person" is a mean-field artefact, not an event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aftermath.model.flows import Flow
+from aftermath.model.world import State, World
+
+F64 = NDArray[np.float64]
+
+#: Fewer than this many people is "none" (the ODE never reaches exactly zero).
+PRESENCE = 0.5
+#: An enclave has fallen when its living humans drop below this share of its peak.
+FALLEN_SHARE = 0.05
+#: Breaches of at least this many ferals in a day are chronicled (after the first, which always is).
+BREACH_NEWS = 5.0
+
+
+@dataclass(frozen=True)
+class Event:
+    day: int
+    zone: str  # "" for the world or between factions
+    kind: str
+    text: str
+    value: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ChronicleWatcher:
+    """Turns daily counts and flows into events (first infection, breach, fallen, extinct...)."""
+
+    def __init__(self, world: World, counts0: F64) -> None:
+        self.world = world
+        nz = world.n_zones
+        self.infected_seen = (counts0[:, State.E] + counts0[:, State.H] + counts0[:, State.Z]) >= PRESENCE
+        self.breached = np.zeros(nz, dtype=bool)
+        humans0 = counts0[:, State.S] + counts0[:, State.E] + counts0[:, State.H]
+        self.peak_humans = humans0.copy()
+        self.fallen = np.zeros(nz, dtype=bool)
+        self.eliminated = False
+        self.extinct = False
+        self.walled = (world.wall > 0) | np.array([k in {"enclave", "garrison", "sanctuary"} for k in world.zone_kinds])
+
+    def observe(self, day: int, counts: F64, flows: F64) -> list[Event]:
+        w, out = self.world, []
+        name = w.zone_ids
+        for z in range(w.n_zones):
+            if not self.infected_seen[z] and flows[Flow.INFECTION, z] + flows[Flow.FERAL_ARRIVED, z] >= PRESENCE:
+                self.infected_seen[z] = True
+                out.append(Event(day, name[z], "first_infection", f"the infection reached {name[z]}"))
+            b = flows[Flow.BREACH, z]
+            if b >= PRESENCE and (not self.breached[z] or b >= BREACH_NEWS):
+                first = "" if self.breached[z] else " for the first time"
+                out.append(Event(day, name[z], "breach",
+                                 f"ferals got through the wall of {name[z]}{first} ({b:.0f})", float(b)))
+                self.breached[z] = True
+            humans = counts[z, State.S] + counts[z, State.E] + counts[z, State.H]
+            self.peak_humans[z] = max(self.peak_humans[z], humans)
+            if (self.walled[z] and not self.fallen[z] and self.peak_humans[z] >= 10
+                    and humans < FALLEN_SHARE * self.peak_humans[z] and counts[z, State.Z] >= PRESENCE):
+                self.fallen[z] = True
+                out.append(Event(day, name[z], "enclave_fallen",
+                                 f"{name[z]} fell: {humans:.0f} of its {self.peak_humans[z]:.0f} people remain"))
+        infected = counts[:, State.E:State.D].sum()
+        if not self.eliminated and infected < PRESENCE:
+            self.eliminated = True
+            out.append(Event(day, "", "elimination", "no infected remain anywhere"))
+        if not self.extinct and counts[:, [State.S, State.E, State.H]].sum() < PRESENCE:
+            self.extinct = True
+            out.append(Event(day, "", "humans_extinct", "no human is left alive"))
+        return out

@@ -1,0 +1,211 @@
+"""The result of one run: arrays as recorded, with pandas views, a summary and a plot.
+
+Arrays are indexed ``[time, ...]`` where time 0 is the start and time ``t`` the end of day
+``t - 1`` (so ``counts`` has ``days + 1`` rows and ``flows`` has ``days``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from aftermath.model.flows import DEATH_FLOWS, FLOW_NAMES, Flow
+from aftermath.model.world import STATE_NAMES, State
+from aftermath.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from aftermath.record.chronicle import Event
+
+F64 = NDArray[np.float64]
+#: Below half a person counts as none (the ODE never reaches exactly zero).
+PRESENCE = 0.5
+
+
+@dataclass
+class Result:
+    """Everything one run produced. Build by :func:`aftermath.simulate` (or ``Sim.run``)."""
+
+    scenario: Scenario
+    engine: str
+    seed: int
+    zone_ids: tuple[str, ...]
+    faction_ids: tuple[str, ...]
+    counts: F64  # [time, zone, state]
+    flows: F64  # [day, flow, zone]
+    route_flows: F64  # [day, route flow, route]
+    fear: F64  # [time, zone]
+    vigilance: F64
+    supplies: F64
+    strain_counts: F64  # [time, strain] infected (E + H + Z)
+    policy_active: NDArray[np.bool_]  # [day, policy, zone]
+    policy_labels: tuple[str, ...]
+    sealed: NDArray[np.bool_]  # [day, zone]
+    screening: NDArray[np.bool_]  # [day, zone]
+    truce: NDArray[np.bool_]  # [time, faction, faction]
+    chronicle: list[Event]
+    extras: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    # -- shapes -----------------------------------------------------------------------------
+    @property
+    def days(self) -> int:
+        return self.flows.shape[0]
+
+    @property
+    def time(self) -> NDArray[np.int64]:
+        return np.arange(self.days + 1)
+
+    def total(self, state: str | State) -> F64:
+        """World total of one state over time."""
+        s = State[state] if isinstance(state, str) else state
+        out: F64 = self.counts[:, :, s].sum(axis=1)
+        return out
+
+    def zone(self, zone_id: str) -> pd.DataFrame:
+        """One zone's counts over time, a column per state."""
+        z = self.zone_ids.index(zone_id)
+        return pd.DataFrame(self.counts[:, z, :], columns=list(STATE_NAMES), index=pd.Index(self.time, name="day"))
+
+    # -- frames -----------------------------------------------------------------------------
+    def to_pandas(self) -> pd.DataFrame:
+        """Long frame of counts: one row per (day, zone, state)."""
+        t, z, s = self.counts.shape
+        return pd.DataFrame({
+            "day": np.repeat(np.arange(t), z * s),
+            "zone": np.tile(np.repeat(np.array(self.zone_ids, dtype=object), s), t),
+            "state": np.tile(np.array(STATE_NAMES, dtype=object), t * z),
+            "count": self.counts.reshape(-1),
+        })
+
+    def flows_frame(self) -> pd.DataFrame:
+        """Long frame of daily flows: one row per (day, zone, flow)."""
+        d, f, z = self.flows.shape
+        arr = self.flows.transpose(0, 2, 1)
+        return pd.DataFrame({
+            "day": np.repeat(np.arange(d), z * f),
+            "zone": np.tile(np.repeat(np.array(self.zone_ids, dtype=object), f), d),
+            "flow": np.tile(np.array(FLOW_NAMES, dtype=object), d * z),
+            "count": arr.reshape(-1),
+        })
+
+    def society_frame(self) -> pd.DataFrame:
+        """Fear, vigilance and supplies per (day, zone)."""
+        t, z = self.fear.shape
+        return pd.DataFrame({
+            "day": np.repeat(np.arange(t), z),
+            "zone": np.tile(np.array(self.zone_ids, dtype=object), t),
+            "fear": self.fear.reshape(-1),
+            "vigilance": self.vigilance.reshape(-1),
+            "supplies": self.supplies.reshape(-1),
+        })
+
+    def chronicle_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([e.as_dict() for e in self.chronicle], columns=["day", "zone", "kind", "text", "value"])
+
+    def strains_frame(self) -> pd.DataFrame:
+        """The strain table (ABM: the phylogeny) or the fixed strain set."""
+        table = self.extras.get("strains")
+        if isinstance(table, pd.DataFrame):
+            return table
+        from aftermath.model.world import TRAITS, build_world
+
+        w = build_world(self.scenario)
+        df = pd.DataFrame(w.traits, columns=list(TRAITS))
+        df.insert(0, "strain", list(w.strain_ids))
+        df.insert(1, "parent", [""] + ["founder"] * (len(w.strain_ids) - 1))
+        df.insert(2, "day", 0)
+        df.insert(3, "zone", "")
+        return df
+
+    # -- summary ----------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """Key numbers of the run, as plain JSON-ready values."""
+        c0, c1 = self.counts[0], self.counts[-1]
+        humans0 = float(c0[:, [State.S, State.E, State.H]].sum())
+        infected0 = float(c0[:, [State.E, State.H]].sum())
+        infections = float(self.flows[:, Flow.INFECTION].sum())
+        ferals = self.total("Z")
+        peak_day = int(np.argmax(ferals))
+        infected = self.counts[:, :, State.E : State.D].sum(axis=(1, 2))
+        humans = self.counts[:, :, [State.S, State.E, State.H]].sum(axis=(1, 2))
+        per_flow = self.flows.sum(axis=(0, 2))
+        out: dict[str, Any] = {
+            "scenario": self.scenario.name,
+            "engine": self.engine,
+            "seed": self.seed,
+            "days": self.days,
+            "initial_humans": humans0,
+            "survivors": float(c1[:, [State.S, State.E, State.H]].sum()),
+            "humans": float(c1[:, State.S].sum()),
+            "hybrids": float(c1[:, State.H].sum()),
+            "ferals": float(c1[:, State.Z].sum()),
+            "deaths": float(per_flow[list(DEATH_FLOWS)].sum()),
+            "turned": float(per_flow[Flow.ONSET_FERAL] + per_flow[Flow.RELAPSE]),
+            "infections": infections,
+            "attack_rate": (infections + infected0) / humans0 if humans0 > 0 else 0.0,
+            "peak_ferals": float(ferals[peak_day]),
+            "peak_day": peak_day,
+            "elimination_day": _first(infected < PRESENCE),
+            "extinction_day": _first(humans < PRESENCE),
+            "births": float(per_flow[Flow.BIRTH]),
+            "breaches": float(per_flow[Flow.BREACH]),
+            "excluded": float(per_flow[Flow.EXCLUDED]),
+            "excluded_healthy": float(per_flow[Flow.EXCLUDED_HEALTHY]),
+            "culled": float(per_flow[Flow.CULL]),
+            "swept": float(per_flow[Flow.SWEEP_KILL]),
+            "swept_hybrids": float(per_flow[Flow.SWEEP_HYBRIDS]),
+            "starved": float(per_flow[Flow.STARVATION]),
+            "zones": self._zone_summary(),
+            "factions": self._faction_summary(),
+        }
+        if "ledger_totals" in self.extras:
+            out["ledger"] = self.extras["ledger_totals"]
+        return out
+
+    def _zone_summary(self) -> dict[str, dict[str, float]]:
+        c1 = self.counts[-1]
+        out = {}
+        for z, zid in enumerate(self.zone_ids):
+            out[zid] = {
+                "survivors": float(c1[z, [State.S, State.E, State.H]].sum()),
+                "ferals": float(c1[z, State.Z]),
+                "peak_ferals": float(self.counts[:, z, State.Z].max()),
+                "fear": float(self.fear[-1, z]),
+                "days_sealed": int(self.sealed[:, z].sum()),
+            }
+        return out
+
+    def _faction_summary(self) -> dict[str, list[dict[str, Any]]]:
+        """What each faction did: its policies, the days they were on and where."""
+        out: dict[str, list[dict[str, Any]]] = {f: [] for f in self.faction_ids}
+        out[""] = []
+        for i, p in enumerate(self.scenario.policies):
+            active = self.policy_active[:, i, :]
+            zones = [self.zone_ids[z] for z in np.flatnonzero(active.any(axis=0))]
+            days_on = int(active.any(axis=1).sum())
+            first = _first(active.any(axis=1))
+            out[p.faction or ""].append({
+                "policy": self.policy_labels[i], "type": p.type, "days_active": days_on,
+                "first_day": first, "zones": zones,
+            })
+        if not out[""]:
+            del out[""]
+        return out
+
+    # -- pictures ---------------------------------------------------------------------------
+    def plot(self) -> Figure:
+        """Epidemic curves per zone and the spectrum over time, as a matplotlib figure."""
+        from aftermath.report.plots import plot_run
+
+        return plot_run(self)
+
+
+def _first(mask: NDArray[np.bool_]) -> int | None:
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) if idx.size else None

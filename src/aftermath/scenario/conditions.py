@@ -1,0 +1,167 @@
+"""The safe condition language used by policy triggers (MODEL.md section 8).
+
+Conditions are small boolean expressions over a zone's daily indicators, e.g.
+``fear > 0.6 and day >= 30``. They are parsed with Python's own expression parser and then
+checked against a whitelist of node types, so nothing is ever executed: no calls, no
+attributes, no subscripts, no names beyond :data:`VARIABLES`. Evaluation walks the tree.
+
+Grammar (precedence from low to high): ``or``; ``and``; ``not``; comparisons (``<``, ``<=``,
+``>``, ``>=``, ``==``, ``!=``, chainable); ``+``/``-``; ``*``/``/``; unary ``-``; numbers,
+``true``/``false`` and variable names; parentheses.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+#: Variables a condition may use, with what they mean. All are evaluated per zone, once a day.
+VARIABLES: dict[str, str] = {
+    "day": "the day about to be simulated (0 on the first day)",
+    "fear": "the zone's fear, in [0, 1]",
+    "vigilance": "the zone's vigilance, in [0, 1]",
+    "supplies": "the zone's supplies, in person-days",
+    "supply_days": "the zone's supplies divided by its living humans and hybrids (days of food left)",
+    "humans": "living uninfected-looking people in the zone: S + E",
+    "susceptible": "S in the zone",
+    "latent": "E in the zone",
+    "hybrids": "H in the zone",
+    "ferals": "Z in the zone",
+    "corpses": "D in the zone",
+    "infected": "E + H + Z in the zone",
+    "population": "living bodies in the zone: S + E + H + Z",
+    "new_infections": "infections in the zone on the previous day",
+    "deaths": "deaths in the zone on the previous day",
+    "breaches": "ferals that got through the zone's wall on the previous day",
+    "calm_days": "consecutive days without a new infection or a feral in the zone",
+    "trust": "the lowest trust the zone's faction has in a faction it keeps a truce with (1 if none)",
+    "world_ferals": "Z summed over all zones",
+    "world_fear": "population-weighted mean fear over all zones",
+}
+
+_CMP: dict[type, Callable[[float, float], bool]] = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+_BIN: dict[type, Callable[[float, float], float]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: lambda a, b: a / b if b != 0 else float("inf") if a > 0 else 0.0,
+}
+_CONST = {"true": 1.0, "false": 0.0}
+
+
+class ConditionError(ValueError):
+    """A condition that cannot be parsed or uses something the language does not have."""
+
+
+def _check(node: ast.AST, names: set[str]) -> None:
+    """Reject every node type the language does not have; collect variable names."""
+    if isinstance(node, ast.Expression):
+        _check(node.body, names)
+    elif isinstance(node, ast.BoolOp):
+        for v in node.values:
+            _check(v, names)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.USub | ast.UAdd):
+        _check(node.operand, names)
+    elif isinstance(node, ast.Compare):
+        if not all(type(op) in _CMP for op in node.ops):
+            raise ConditionError("only <, <=, >, >=, == and != compare values")
+        _check(node.left, names)
+        for c in node.comparators:
+            _check(c, names)
+    elif isinstance(node, ast.BinOp):
+        if type(node.op) not in _BIN:
+            raise ConditionError("only +, -, * and / are allowed in arithmetic")
+        _check(node.left, names)
+        _check(node.right, names)
+    elif isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            raise ConditionError(f"{node.value!r} is not a number")
+    elif isinstance(node, ast.Name):
+        if node.id in _CONST:
+            return
+        if node.id not in VARIABLES:
+            known = ", ".join(sorted(VARIABLES))
+            raise ConditionError(f"unknown variable {node.id!r} (known: {known})")
+        names.add(node.id)
+    else:
+        raise ConditionError(f"{type(node).__name__.lower()} is not allowed in a condition")
+
+
+def _eval(node: ast.AST, env: Mapping[str, float]) -> float:
+    if isinstance(node, ast.BoolOp):
+        if isinstance(node.op, ast.And):
+            return float(all(_eval(v, env) for v in node.values))
+        return float(any(_eval(v, env) for v in node.values))
+    if isinstance(node, ast.UnaryOp):
+        x = _eval(node.operand, env)
+        if isinstance(node.op, ast.Not):
+            return float(not x)
+        return -x if isinstance(node.op, ast.USub) else x
+    if isinstance(node, ast.Compare):
+        left = _eval(node.left, env)
+        for op, comp in zip(node.ops, node.comparators, strict=True):
+            right = _eval(comp, env)
+            if not _CMP[type(op)](left, right):
+                return 0.0
+            left = right
+        return 1.0
+    if isinstance(node, ast.BinOp):
+        return _BIN[type(node.op)](_eval(node.left, env), _eval(node.right, env))
+    if isinstance(node, ast.Constant):
+        return float(node.value)
+    if isinstance(node, ast.Name):
+        return _CONST[node.id] if node.id in _CONST else float(env[node.id])
+    raise ConditionError(f"cannot evaluate {type(node).__name__}")  # unreachable after _check
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A parsed, checked condition. Build with :meth:`parse`; evaluate with :meth:`__call__`."""
+
+    text: str
+    names: frozenset[str] = field(default_factory=frozenset)
+    _tree: ast.Expression | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def parse(cls, text: str) -> Condition:
+        """Parse ``text``; raise :class:`ConditionError` with a readable reason if it is not valid."""
+        src = text.strip()
+        if not src:
+            raise ConditionError("a condition cannot be empty")
+        if len(src) > 500:
+            raise ConditionError("a condition is at most 500 characters")
+        py = _to_python(src)
+        try:
+            tree = ast.parse(py, mode="eval")
+        except SyntaxError as exc:
+            raise ConditionError(f"cannot parse {text!r}: {exc.msg}") from None
+        names: set[str] = set()
+        _check(tree, names)
+        return cls(text=src, names=frozenset(names), _tree=tree)
+
+    def __call__(self, env: Mapping[str, float]) -> bool:
+        """Evaluate against ``env``, which must give a value for every name in :attr:`names`."""
+        assert self._tree is not None
+        return bool(_eval(self._tree.body, env))
+
+
+def _to_python(src: str) -> str:
+    """Accept ``&&``/``||``/``!`` spellings as well as ``and``/``or``/``not``."""
+    out = src.replace("&&", " and ").replace("||", " or ")
+    # a lone "!" (not part of "!=") means "not"
+    res = []
+    for i, ch in enumerate(out):
+        if ch == "!" and (i + 1 >= len(out) or out[i + 1] != "="):
+            res.append(" not ")
+        else:
+            res.append(ch)
+    return "".join(res)

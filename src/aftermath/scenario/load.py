@@ -1,0 +1,314 @@
+"""Loading scenarios: built-in names or TOML files, validation errors a person can act on, variants.
+
+Every failure here raises :class:`ScenarioError`, which names the file, the key path, the value
+and what was expected. The CLI prints it and exits with code 2; it never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from aftermath.scenario.schema import Scenario, _RefError
+
+BUILTIN_PACKAGE = "aftermath.scenario.builtin"
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be loaded: says where, what and what was expected."""
+
+    def __init__(self, source: str, path: str, value: object, expected: str) -> None:
+        self.source, self.path, self.value, self.expected = source, path, value, expected
+        where = f"{source}: {path}" if path else source
+        shown = "" if value is _MISSING else f": got {_show(value)}"
+        super().__init__(f"{where}{shown}, expected {expected}" if shown else f"{where}: expected {expected}")
+
+
+_MISSING = object()
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in scenarios, default first."""
+    names = sorted(
+        p.name.removesuffix(".toml")
+        for p in resources.files(BUILTIN_PACKAGE).iterdir()
+        if p.name.endswith(".toml")
+    )
+    return sorted(names, key=lambda n: (n != "hyosan", n))
+
+
+def builtin_text(name: str) -> str:
+    return resources.files(BUILTIN_PACKAGE).joinpath(f"{name}.toml").read_text(encoding="utf-8")
+
+
+def load(source: str | Path = "hyosan") -> Scenario:
+    """Load a built-in scenario by name, or a TOML file by path."""
+    src = str(source)
+    if src in builtin_names():
+        return parse_toml(builtin_text(src), source=f"<builtin {src}>")
+    path = Path(src)
+    if not path.exists():
+        expected = f"an existing scenario file or one of the built-ins {builtin_names()} (no such file)"
+        raise ScenarioError(src, "", _MISSING, expected)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(src, "", _MISSING, f"a readable UTF-8 TOML file ({exc})") from None
+    return parse_toml(text, source=src)
+
+
+def parse_toml(text: str, source: str = "<string>") -> Scenario:
+    """Parse and validate TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(exc, text, source) from None
+    return from_dict(data, source=source)
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, text: str, source: str) -> ScenarioError:
+    """Name the line (as the path) and its text (as the value) of a TOML syntax error."""
+    msg = str(exc)
+    m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
+    if m is None:
+        return ScenarioError(source, "", _MISSING, f"valid TOML ({msg})")
+    line, col = int(m.group(1)), int(m.group(2))
+    lines = text.splitlines()
+    shown = lines[line - 1] if 0 < line <= len(lines) else _MISSING
+    return ScenarioError(source, f"line {line}, column {col}", shown, f"valid TOML ({msg[: m.start()]})")
+
+
+def from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scenario:
+    """Validate a plain mapping (as read from TOML) into a :class:`Scenario`."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _to_scenario_error(exc, source, data) from None
+    except _RefError as exc:  # raised directly in some pydantic versions
+        raise ScenarioError(source, exc.path, exc.value, exc.expected) from None
+
+
+def _to_scenario_error(exc: ValidationError, source: str, data: Mapping[str, Any]) -> ScenarioError:
+    err = exc.errors(include_url=False)[0]
+    ctx = err.get("ctx") or {}
+    ctx_err = ctx.get("error")
+    if isinstance(ctx_err, _RefError):
+        return ScenarioError(source, ctx_err.path, ctx_err.value, ctx_err.expected)
+    raw = tuple(err["loc"])
+    loc = [str(p) for i, p in enumerate(raw) if not _is_union_tag(raw, i)]
+    path = ".".join(loc)
+    kind = err["type"]
+    value = err.get("input", _MISSING)
+    msg = err["msg"].removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        known = _known_keys(raw[:-1])
+        near = difflib.get_close_matches(loc[-1], known, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        return ScenarioError(source, path, _Unknown(loc[-1], value), f"one of the known keys {known}{hint}")
+    if kind == "missing":
+        return ScenarioError(source, path, _MISSING, "this key to be set (it is required)")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tag = value.get("type", _MISSING) if isinstance(value, dict) else _MISSING
+        expected = f"one of the policy types [{_POLICY_TAGS_TEXT}]"
+        if tag is _MISSING:
+            expected = f"this key to be set to {expected}"
+        return ScenarioError(source, path + ".type", tag, expected)
+    if kind == "value_error" and loc and loc[-1] in ("when", "until"):
+        return ScenarioError(source, path, value, f"a valid condition ({msg})")
+    return ScenarioError(source, path, value, _expected(kind, ctx, msg))
+
+
+class _Unknown:
+    """Shows an unknown key and the value given to it, in an error message."""
+
+    def __init__(self, key: str, value: object) -> None:
+        self.key, self.value = key, value
+
+    def __repr__(self) -> str:
+        return f"unknown key {self.key!r} (set to {_show(self.value)})"
+
+
+_POLICY_TAGS = ("seal", "admission", "hybrids", "sweep", "cure", "disposal", "reopen", "rotation", "truce")
+_POLICY_TAGS_TEXT = ", ".join(repr(t) for t in _POLICY_TAGS)
+
+
+def _is_union_tag(loc: tuple[Any, ...], i: int) -> bool:
+    """Pydantic puts the policy's ``type`` tag into the location (``policies.0.sweep.kill``); drop it.
+
+    Only at that position: ``disposal`` and ``hybrids`` are also ordinary keys elsewhere.
+    """
+    return i == 2 and loc[0] == "policies" and isinstance(loc[1], int) and loc[i] in _POLICY_TAGS
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The TOML keys of the table at ``loc`` (pydantic location, tags included), for error messages."""
+    from aftermath.scenario import schema
+
+    tags = {getattr(m.model_fields["type"].annotation, "__args__", ("",))[0]: m for m in _policy_models()}
+    node: Any = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if isinstance(node, type) and issubclass(node, schema.BaseModel):
+            field = next((f for n, f in node.model_fields.items() if (f.alias or n) == part), None)
+            if field is None:
+                return []
+            node = _model_of(field.annotation)
+        elif part in tags:
+            node = tags[part]
+        else:
+            return []
+        if node is None:
+            return []
+    if isinstance(node, type) and issubclass(node, schema.BaseModel):
+        return [f.alias or n for n, f in node.model_fields.items()]
+    return []
+
+
+def _model_of(annotation: Any) -> Any:
+    """The model class inside ``list[X]``, ``X | None`` or ``X``; the policy union as a marker."""
+    from aftermath.scenario import schema
+
+    if isinstance(annotation, type) and issubclass(annotation, schema.BaseModel):
+        return annotation
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _model_of(args[0])
+    models = [a for a in args if isinstance(a, type) and issubclass(a, schema.BaseModel)]
+    if len(models) == 1 and typing.get_origin(annotation) in (list, typing.Union, types.UnionType):
+        return models[0]
+    if len(models) > 1:
+        return "policy"  # a union of policies: the next location part is its tag
+    for a in args:
+        inner = _model_of(a)
+        if inner is not None:
+            return inner
+    return None
+
+
+def _policy_models() -> list[type]:
+    from aftermath.scenario import schema
+
+    return list(typing.get_args(typing.get_args(schema.Policy)[0]))
+
+
+_EXPECTED = {
+    "int_parsing": "an integer",
+    "int_type": "an integer",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "finite_number": "a finite number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "a string (in quotes)",
+    "list_type": "a list (a TOML array, or [[tables]])",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+    "string_pattern_mismatch": "an id: a letter, then letters, digits, '_' or '-'",
+}
+
+
+def _expected(kind: str, ctx: Mapping[str, Any], msg: str) -> str:
+    """What was expected, in plain words rather than pydantic's."""
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    for key, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+        if key in ctx and kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+            bound = ctx[key]
+            return f"a number {op} {bound:g}" if isinstance(bound, int | float) else f"a number {op} {bound}"
+    if kind == "string_too_long":
+        return f"a string of at most {ctx.get('max_length')} characters"
+    if kind == "too_short":
+        return f"at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"at most {ctx.get('max_length')} item(s)"
+    if kind == "literal_error":
+        return "one of " + msg.removeprefix("Input should be ")
+    if kind == "value_error":
+        return f"a valid value ({msg})"
+    low = msg[0].lower() + msg[1:] if msg else msg
+    for prefix in ("input should be ", "input should ", "value should be "):
+        if low.startswith(prefix):
+            return low[len(prefix):]
+    return low
+
+
+# -- variants ---------------------------------------------------------------------------------
+
+
+def to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as a plain mapping that :func:`from_dict` reads back (TOML key names)."""
+    return scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str = "<variant>") -> Scenario:
+    """A new scenario with values set by scenario path, e.g. ``{"pathogen.beta": 0.3}``.
+
+    Lists of things with an ``id`` (zones, factions, strains) are addressed by id:
+    ``zones.school.wall``; other lists by index: ``policies.0.kill``. The result is validated
+    like a file, so a bad override raises :class:`ScenarioError` naming the path.
+    """
+    data = to_dict(scenario)
+    for key, value in overrides.items():
+        _set_path(data, key, value, source)
+    return from_dict(data, source=source)
+
+
+def _set_path(data: dict[str, Any], key: str, value: Any, source: str) -> None:
+    parts = key.split(".")
+    node: Any = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            idx = _list_index(node, part)
+            if idx is None:
+                ids = [x.get("id") for x in node if isinstance(x, dict)]
+                raise ScenarioError(source, where, part, f"an index or one of the ids {ids}")
+            if last:
+                node[idx] = copy.deepcopy(value)
+            else:
+                node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = copy.deepcopy(value)
+            else:
+                if part not in node:
+                    node[part] = {}
+                node = node[part]
+        else:
+            raise ScenarioError(source, where, node, "a table or a list to descend into")
+
+
+def _list_index(items: list[Any], part: str) -> int | None:
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("id") == part:
+            return i
+    if part.lstrip("-").isdigit() and -len(items) <= int(part) < len(items):
+        return int(part) % len(items)
+    return None
+
+
+def parse_value(text: str) -> Any:
+    """Parse a command-line value as TOML would (numbers, booleans, strings, arrays)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text

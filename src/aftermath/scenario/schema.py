@@ -1,0 +1,404 @@
+"""The scenario schema: every key of a scenario file, its unit, default and bounds.
+
+A scenario is validated once, when it is loaded, and is immutable afterwards (ARCHITECTURE.md,
+habit 6). Unknown keys are errors. ``docs/scenario.md`` documents every key; keep the two in step
+(``tests/test_docs.py`` checks that every field here is named there).
+
+Units: rates are per day, durations in days, populations in people, supplies in person-days.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from aftermath.scenario.conditions import Condition, ConditionError
+
+Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Prob = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Count = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Ident = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64)]
+
+STATES = ("S", "E", "H", "Z", "D", "R")
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RunSettings(_Base):
+    """How to run: horizon, step, seed, engine and mixing."""
+
+    days: int = Field(365, ge=1, le=100_000, description="days simulated")
+    dt: float = Field(
+        0.25, gt=0.0, le=1.0, description="ABM time step in days (must divide a day evenly: 1/dt whole)"
+    )
+    seed: int = Field(0, ge=0, lt=2**63, description="master seed; a seed gives bit-identical results")
+    engine: Literal["ode", "ssa", "abm"] = "ode"
+    mixing: Literal["frequency", "mass_action"] = "frequency"
+    denominator: Literal["living", "all"] = Field(
+        "living",
+        description="who N counts under frequency mixing: living bodies S+E+H+Z (MODEL.md), or all "
+        "bodies in the zone including D and R (the closed population of the textbook SIR)",
+    )
+
+    @field_validator("dt")
+    @classmethod
+    def _whole_steps(cls, v: float) -> float:
+        steps = 1.0 / v
+        if abs(steps - round(steps)) > 1e-9:
+            raise ValueError(f"1/dt must be a whole number of steps per day (1/{v} = {steps:.4g})")
+        return v
+
+
+class StrainTraits(_Base):
+    """Traits that a strain carries and that mutation can change (MODEL.md section 5)."""
+
+    beta: Rate = Field(0.5, description="bite rate per feral per day (frequency) or per pair (mass action)")
+    p_hybrid: Prob = Field(0.0, description="chance that a latent infection ends as a hybrid, at resistance 0.5")
+    relapse: Rate = Field(0.0, description="hybrid -> feral rate (r)")
+    latency: Rate = Field(0.0, description="mean latent period in days (1/sigma); 0 = immediate outcome")
+    breach: Prob = Field(0.0, description="share of a wall's stopping power that this strain's ferals defeat")
+    stealth: Prob = Field(0.0, description="share of screening sensitivity this strain evades")
+
+
+class StrainSpec(_Base):
+    """An additional fixed strain present from day 0; unset traits are the founder's."""
+
+    id: Ident
+    beta: Rate | None = None
+    p_hybrid: Prob | None = None
+    relapse: Rate | None = None
+    latency: Rate | None = None
+    breach: Prob | None = None
+    stealth: Prob | None = None
+
+
+class Mutation(_Base):
+    """Mutation at infection (ABM only; the ODE and SSA use the fixed strain set)."""
+
+    mu: Prob = Field(0.0, description="probability that an infection mutates the infecting strain")
+    sd: Rate = Field(0.1, description="s.d. of the log-normal multiplier applied to each trait")
+    max_strains: int = Field(4096, ge=1, le=1_000_000, description="strain table capacity")
+    lineage_ratio: float = Field(
+        1.25, gt=1.0, description="a strain whose R0-like fitness exceeds its parent's by this ratio is a new lineage"
+    )
+
+
+class Pathogen(StrainTraits):
+    """The founding strain, infection outcome and resistance, and evolution settings."""
+
+    eta: Rate = Field(0.0, description="hybrid bite rate relative to a feral's")
+    kappa: Prob = Field(0.0, description="chance a bite kills outright (S -> D)")
+    latency_shape: int = Field(1, ge=1, le=20, description="Erlang shape k of the latent period")
+    k_res: float = Field(0.0, ge=-20, le=20, description="logit shift of p_hybrid per unit resistance")
+    resistance_mean: Prob = Field(0.5, description="mean individual resistance")
+    resistance_sd: float = Field(0.0, ge=0.0, lt=0.5, description="s.d. of resistance (Beta); 0 = uniform")
+    strains: list[StrainSpec] = Field(default_factory=list)
+    mutation: Mutation = Field(default_factory=Mutation)
+
+
+class Defence(_Base):
+    """How humans fight back and what becomes of destroyed ferals and corpses (MODEL.md sections 3-4)."""
+
+    alpha: Rate = Field(0.0, description="feral destruction rate per defender")
+    hybrid_weight: Rate = Field(0.5, description="a hybrid's fighting weight relative to a human (h)")
+    q: Prob = Field(0.0, description="chance a destroyed feral leaves a corpse that can rise (Munz: 1)")
+    decay: Rate = Field(0.0, description="feral decay rate Z -> R (gamma_z)")
+    reanimation: Rate = Field(0.0, description="corpse reanimation rate D -> Z (zeta)")
+    disposal: Rate = Field(0.0, description="corpse disposal rate D -> R (phi), unless a zone sets its own")
+
+
+class Demography(_Base):
+    """Births and background deaths, for long horizons."""
+
+    births: Rate = Field(0.0, description="births into S per zone per day (Pi), unless a zone sets its own")
+    death: Rate = Field(0.0, description="background death rate of S, E and H (delta), into D")
+
+
+class Fear(_Base):
+    """Fear per zone: rises with infections, deaths and breaches, spreads to neighbours, decays."""
+
+    initial: Prob = 0.0
+    decay: Prob = Field(0.05, description="share of fear lost per day")
+    per_infection: Rate = Field(20.0, description="fear added per new infection per capita of the zone")
+    per_death: Rate = Field(20.0, description="fear added per death per capita of the zone")
+    per_breach: Rate = Field(0.02, description="fear added per feral that breached the wall")
+    neighbour_share: Prob = Field(0.1, description="share of the gap to a route-neighbour's fear closed per day")
+    flight: Rate = Field(2.0, description="movement multiplier gain: 1 + flight * max(0, fear_from - fear_to)")
+    production_loss: Prob = Field(0.5, description="share of production lost at fear 1")
+
+
+class Vigilance(_Base):
+    """Vigilance multiplies the defence rate; exhausted by threat, restored by calm or rotation."""
+
+    exhaustion: Rate = Field(0.01, description="share lost per day while ferals are present")
+    recovery: Rate = Field(0.05, description="share of the gap to 1 recovered per calm day")
+    floor: Prob = Field(0.2, description="lowest vigilance")
+
+
+class Supplies(_Base):
+    """Food: consumption, production and starvation."""
+
+    starvation: Rate = Field(0.02, description="death rate of S, E and H per day while supplies are empty")
+    starvation_fear: Prob = Field(0.1, description="fear added per day while supplies are empty")
+
+
+class Trust(_Base):
+    """Trust between factions and the truces that rest on it."""
+
+    per_breach: Rate = Field(0.002, description="trust lost per feral breaching from the other side")
+    fear_erosion: Rate = Field(0.01, description="trust lost per day per unit of mean fear")
+    recovery: Rate = Field(0.002, description="trust regained per calm day")
+    threshold: Prob = Field(0.2, description="a truce breaks when trust falls below this")
+
+
+class Concealment(_Base):
+    """Households hiding infected members from screening and culls (ABM only)."""
+
+    base: Prob = Field(0.05, description="chance a household hides an infected member under no harsh policy")
+    harshness: Prob = Field(0.5, description="added chance under culling (isolation counts half)")
+    trust_weight: Prob = Field(0.3, description="chance removed per unit of trust in the faction")
+
+
+class Society(_Base):
+    fear: Fear = Field(default_factory=Fear)
+    vigilance: Vigilance = Field(default_factory=Vigilance)
+    supplies: Supplies = Field(default_factory=Supplies)
+    trust: Trust = Field(default_factory=Trust)
+    concealment: Concealment = Field(default_factory=Concealment)
+
+
+class Population(_Base):
+    """Initial population of a zone by state (the founding strain for E, H, Z and D)."""
+
+    S: Count = 0.0
+    E: Count = 0.0
+    H: Count = 0.0
+    Z: Count = 0.0
+    D: Count = 0.0
+    R: Count = 0.0
+
+    def total(self) -> float:
+        return self.S + self.E + self.H + self.Z + self.D + self.R
+
+
+class Zone(_Base):
+    """A place where people mix (MODEL.md section 1)."""
+
+    id: Ident
+    kind: Ident = "city"
+    name: str | None = Field(None, max_length=120, description="a display name")
+    faction: Ident | None = None
+    population: Population = Field(default_factory=Population)
+    wall: Prob = Field(0.0, description="share of crossing attempts into the zone that fail")
+    supplies: Count | None = Field(None, description="person-days of food; unset = unlimited")
+    production: Rate = Field(1.0, description="person-days produced per working human per day")
+    disposal: Rate | None = Field(None, description="corpse disposal rate here; unset = defence.disposal")
+    births: Rate | None = Field(None, description="births per day here; unset = demography.births")
+    household_size: float = Field(3.0, ge=1.0, le=100.0, description="mean household size (ABM)")
+
+
+class Route(_Base):
+    """A directed link along which people and ferals move."""
+
+    from_: Ident = Field(alias="from")
+    to: Ident
+    rate: Rate = Field(0.0, description="movement rate per human per day")
+    feral_rate: Rate = Field(0.0, description="wander rate per feral per day")
+    both_ways: bool = Field(False, description="also add the reverse route with the same rates")
+
+
+class Faction(_Base):
+    """A governing body: owns zones, sets policies, keeps truces."""
+
+    id: Ident
+    name: str | None = Field(None, max_length=120)
+    truces: list[Ident] = Field(default_factory=list, description="factions it has a truce with at day 0")
+    trust: dict[Ident, Prob] = Field(default_factory=dict, description="initial trust in other factions")
+    default_trust: Prob = Field(0.6, description="initial trust in factions not listed in trust")
+
+
+class _Policy(_Base):
+    """Fields every policy has. ``when``/``until`` are conditions evaluated each morning."""
+
+    name: str | None = Field(None, max_length=120)
+    faction: Ident | None = Field(None, description="applies to every zone of this faction")
+    zones: list[Ident] = Field(default_factory=list, description="applies to these zones")
+    when: str = Field("true", description="switches on when this holds")
+    until: str | None = Field(None, description="switches off when this holds")
+    repeat: bool = Field(False, description="may switch on again after switching off")
+
+    @field_validator("when", "until")
+    @classmethod
+    def _parse_condition(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                Condition.parse(v)
+            except ConditionError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+
+class SealPolicy(_Policy):
+    type: Literal["seal"]
+    inbound: bool = Field(False, description="also let no one in")
+
+
+class AdmissionPolicy(_Policy):
+    type: Literal["admission"]
+    mode: Literal["open", "screen", "closed"] = "screen"
+    sensitivity: Prob = Field(0.8, description="chance screening detects a latent or hybrid arrival")
+    specificity: Prob = Field(0.95, description="chance screening clears a healthy arrival")
+    quarantine_days: Rate = Field(0.0, description="days admitted arrivals are held (ABM only)")
+
+
+class HybridPolicy(_Policy):
+    type: Literal["hybrids"]
+    action: Literal["protect", "isolate", "cull", "ignore"]
+    rate: Rate = Field(0.2, description="per-day rate at which hybrids are found and acted on")
+    care: Prob = Field(0.8, description="relapse reduction for protected hybrids (protect)")
+    sanctuary: Ident | None = Field(None, description="zone where protected hybrids are cared for")
+    isolation: Ident | None = Field(None, description="zone where isolated hybrids are sent")
+
+
+class SweepPolicy(_Policy):
+    type: Literal["sweep"]
+    every: float = Field(10.0, ge=1.0, description="days between sweeps (Munz's impulsive eradication)")
+    kill: Prob = Field(0.5, description="share of ferals destroyed in a sweep")
+    hybrids: bool = Field(False, description="also kill hybrids")
+
+
+class CurePolicy(_Policy):
+    type: Literal["cure"]
+    rate: Rate = Field(0.1, description="E, H, Z -> S rate")
+
+
+class DisposalPolicy(_Policy):
+    type: Literal["disposal"]
+    rate: Rate = Field(0.5, description="corpses burned per corpse per day, added to the zone's own")
+
+
+class ReopenPolicy(_Policy):
+    type: Literal["reopen"]
+    calm_days: int = Field(14, ge=1, description="lift seals and closures after this many calm days")
+
+
+class RotationPolicy(_Policy):
+    type: Literal["rotation"]
+    restore: Prob = Field(0.2, description="share of the vigilance gap restored per day")
+    cost: Prob = Field(0.1, description="share of production given up")
+
+
+class TrucePolicy(_Policy):
+    type: Literal["truce"]
+    action: Literal["make", "break"]
+    other: Ident = Field(description="the other faction")
+
+
+Policy = Annotated[
+    SealPolicy
+    | AdmissionPolicy
+    | HybridPolicy
+    | SweepPolicy
+    | CurePolicy
+    | DisposalPolicy
+    | ReopenPolicy
+    | RotationPolicy
+    | TrucePolicy,
+    Field(discriminator="type"),
+]
+
+
+class Scenario(_Base):
+    """A whole scenario, validated and immutable."""
+
+    name: str = Field("unnamed", max_length=120)
+    description: str = Field("", max_length=4000)
+    run: RunSettings = Field(default_factory=RunSettings)
+    pathogen: Pathogen = Field(default_factory=Pathogen)
+    defence: Defence = Field(default_factory=Defence)
+    demography: Demography = Field(default_factory=Demography)
+    society: Society = Field(default_factory=Society)
+    zones: list[Zone] = Field(min_length=1)
+    routes: list[Route] = Field(default_factory=list)
+    factions: list[Faction] = Field(default_factory=list)
+    policies: list[Policy] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        zone_ids = [z.id for z in self.zones]
+        faction_ids = [f.id for f in self.factions]
+        _unique(zone_ids, "zones", "id")
+        _unique(faction_ids, "factions", "id")
+        _unique([s.id for s in self.pathogen.strains], "pathogen.strains", "id")
+        zs, fs = set(zone_ids), set(faction_ids)
+        if self.pathogen.latency == 0:
+            for i, z in enumerate(self.zones):
+                if z.population.E > 0:
+                    raise _RefError(f"zones.{i}.population.E", z.population.E,
+                                    "0: with pathogen.latency = 0 infections resolve at once, so none is latent")
+        for i, z in enumerate(self.zones):
+            if z.faction is not None and z.faction not in fs:
+                raise _RefError(f"zones.{i}.faction", z.faction, f"one of the factions {sorted(fs)}")
+        for i, r in enumerate(self.routes):
+            for key, zid in (("from", r.from_), ("to", r.to)):
+                if zid not in zs:
+                    raise _RefError(f"routes.{i}.{key}", zid, f"one of the zones {sorted(zs)}")
+            if r.from_ == r.to:
+                raise _RefError(f"routes.{i}.to", r.to, "a zone other than the route's origin")
+        for i, f in enumerate(self.factions):
+            for j, other in enumerate(f.truces):
+                if other not in fs or other == f.id:
+                    raise _RefError(f"factions.{i}.truces.{j}", other, f"another faction of {sorted(fs)}")
+            for other in f.trust:
+                if other not in fs:
+                    raise _RefError(f"factions.{i}.trust.{other}", other, f"one of the factions {sorted(fs)}")
+        for i, p in enumerate(self.policies):
+            if p.faction is not None and p.faction not in fs:
+                raise _RefError(f"policies.{i}.faction", p.faction, f"one of the factions {sorted(fs)}")
+            for j, zid in enumerate(p.zones):
+                if zid not in zs:
+                    raise _RefError(f"policies.{i}.zones.{j}", zid, f"one of the zones {sorted(zs)}")
+            for key in ("sanctuary", "isolation"):
+                zid = getattr(p, key, None)
+                if zid is not None and zid not in zs:
+                    raise _RefError(f"policies.{i}.{key}", zid, f"one of the zones {sorted(zs)}")
+            if isinstance(p, TrucePolicy):
+                if p.faction is None:
+                    raise _RefError(f"policies.{i}.faction", None, "the faction that makes or breaks the truce")
+                if p.other not in fs or p.other == p.faction:
+                    raise _RefError(f"policies.{i}.other", p.other, f"another faction of {sorted(fs)}")
+            elif p.faction is None and not p.zones:
+                raise _RefError(f"policies.{i}.zones", [], "a faction or at least one zone to apply to")
+        return self
+
+    # -- convenience -------------------------------------------------------------------------
+    def zone_index(self, zone_id: str) -> int:
+        return [z.id for z in self.zones].index(zone_id)
+
+    def faction_index(self, faction_id: str) -> int:
+        return [f.id for f in self.factions].index(faction_id)
+
+    def initial_population(self) -> float:
+        return sum(z.population.total() for z in self.zones)
+
+    def initial_humans(self) -> float:
+        return sum(z.population.S for z in self.zones)
+
+
+class _RefError(ValueError):
+    """A reference to something that does not exist; carries its key path for the error message."""
+
+    def __init__(self, path: str, value: object, expected: str) -> None:
+        self.path, self.value, self.expected = path, value, expected
+        super().__init__(f"{path}: got {value!r}, expected {expected}")
+
+
+def _unique(ids: list[str], path: str, key: str) -> None:
+    seen: set[str] = set()
+    for i, x in enumerate(ids):
+        if x in seen:
+            raise _RefError(f"{path}.{i}.{key}", x, "an id not used before")
+        seen.add(x)
