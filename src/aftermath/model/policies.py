@@ -132,6 +132,9 @@ class PolicyBook:
         p = self.policies[i]
         return p.name or f"{p.type} ({p.faction or ', '.join(p.zones)})"
 
+    def _where(self, i: int, z: int) -> str:
+        return f"{self.label(i)} (in {self.world.zone_ids[z]})"
+
     def decide(self, day: int, env: list[Mapping[str, float]]) -> tuple[Levers, list[PolicyEvent]]:
         """Switch policies on or off for ``day`` from each zone's indicators, and return the levers."""
         events: list[PolicyEvent] = []
@@ -142,11 +145,11 @@ class PolicyBook:
                     if cond is not None and cond(env[z]):
                         self.active[i, z] = False
                         self.spent[i, z] = True
-                        events.append(PolicyEvent(day, int(z), i, "off", f"{self.label(i)} ended"))
+                        events.append(PolicyEvent(day, int(z), i, "off", f"{self._where(i, z)}: ended"))
                 elif (not self.spent[i, z] or self.policies[i].repeat) and self.when[i](env[z]):
                     self.active[i, z] = True
                     self.on_day[i, z] = day
-                    events.append(PolicyEvent(day, int(z), i, "on", f"{self.label(i)} began"))
+                    events.append(PolicyEvent(day, int(z), i, "on", f"{self._where(i, z)}: began"))
         return self._levers(day, env, events), events
 
     def _levers(self, day: int, env: list[Mapping[str, float]], events: list[PolicyEvent]) -> Levers:
@@ -172,7 +175,7 @@ class PolicyBook:
                 for z in zones[due]:
                     lv.sweep_kill[z] = 1.0 - (1.0 - lv.sweep_kill[z]) * (1.0 - p.kill)
                     lv.sweep_hybrids[z] |= p.hybrids
-                    events.append(PolicyEvent(day, int(z), i, "sweep", f"{self.label(i)}: sweep"))
+                    events.append(PolicyEvent(day, int(z), i, "sweep", f"{self._where(i, z)}: a sweep"))
             elif isinstance(p, CurePolicy):
                 lv.cure[zones] += p.rate
             elif isinstance(p, DisposalPolicy):
@@ -197,7 +200,7 @@ class PolicyBook:
                     lv.seal_out[z] = lv.seal_in[z] = False
                     if lv.admit_mode[z] == ADMIT_CLOSED:
                         lv.admit_mode[z] = ADMIT_OPEN
-                    events.append(PolicyEvent(day, int(z), i, "reopen", f"{self.label(i)}: reopened"))
+                    events.append(PolicyEvent(day, int(z), i, "reopen", f"{self._where(i, z)}: reopened"))
         return lv
 
     def _lift(self, z: int) -> None:

@@ -1,0 +1,206 @@
+"""The ``aftermath`` command line: a thin layer over the Python API.
+
+Commands here: ``run``, ``scenarios``, ``check``. Other commands (``validate``, ``ensemble``,
+``sweep``, ``query``, ``export``, ``report``, ``compare``) live beside the code they drive and are
+registered from :data:`COMMAND_MODULES`, each module exposing ``register(app)``.
+
+Any :class:`~aftermath.scenario.load.ScenarioError` is printed as one line and exits with code 2,
+without a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aftermath.scenario.load import ScenarioError
+
+app = typer.Typer(
+    name="aftermath",
+    help="Simulate a society after an outbreak, and keep an honest record of what each policy cost.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+#: Modules that add commands to :data:`app`; each exposes ``register(app)``.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+Engine = Annotated[str | None, typer.Option("--engine", "-e", help="ode, ssa or abm (default: the scenario's)")]
+Seed = Annotated[int | None, typer.Option("--seed", "-s", help="master seed (default: the scenario's)")]
+Days = Annotated[int | None, typer.Option("--days", "-d", help="days to simulate (default: the scenario's)")]
+Sets = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="override a value by scenario path, e.g. --set pathogen.beta=0.3 (repeatable)"),
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``message`` as an error and return the exit to raise."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def load_scenario(source: str, sets: list[str] | None = None) -> Any:
+    """Load a built-in or file and apply ``--set`` overrides; errors exit with code 2."""
+    from aftermath.scenario.load import load, parse_value, with_overrides
+
+    try:
+        sc = load(source)
+        if sets:
+            overrides = {}
+            for item in sets:
+                if "=" not in item:
+                    raise ScenarioError("--set", item, item, "PATH=VALUE, e.g. pathogen.beta=0.3")
+                key, value = item.split("=", 1)
+                overrides[key.strip()] = parse_value(value.strip())
+            sc = with_overrides(sc, overrides, source=f"{source} (--set)")
+    except ScenarioError as exc:
+        raise fail(str(exc)) from None
+    return sc
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="a built-in name (see `aftermath scenarios`) or a TOML file")] = "hyosan",
+    engine: Engine = None,
+    seed: Seed = None,
+    days: Days = None,
+    sets: Sets = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="save an overview figure (PNG, SVG or PDF)")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report")] = None,
+    chronicle: Annotated[bool, typer.Option("--chronicle", help="print the chronicle as a timeline")] = False,
+    check: Annotated[bool, typer.Option("--check", help="assert conservation every day (debug)")] = False,
+) -> None:
+    """Run a scenario once and print what happened."""
+    from aftermath.engines.driver import simulate
+
+    sc = load_scenario(scenario, sets)
+    if engine is not None and engine not in ("ode", "ssa", "abm"):
+        raise fail(f"--engine: got {engine!r}, expected one of ode, ssa, abm")
+    try:
+        res = simulate(sc, engine=engine, seed=seed, days=days, check=check)
+    except ScenarioError as exc:
+        raise fail(str(exc)) from None
+    summary = res.summary()
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        print_summary(summary, res)
+    if chronicle:
+        print_chronicle(res)
+    if plot is not None:
+        fig = res.plot()
+        fig.savefig(plot, dpi=110)
+        if not as_json:
+            console.print(f"figure written to {plot}")
+    if report is not None:
+        from aftermath.report.html import write_report
+
+        write_report(res, report)
+        if not as_json:
+            console.print(f"report written to {report}")
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def print_summary(s: dict[str, Any], res: Any) -> None:
+    """A short summary a newcomer can read."""
+    console.rule(f"[bold]{s['scenario']}[/] · {s['engine']} · seed {s['seed']} · {s['days']} days")
+    lines = [
+        f"Of {_n(s['initial_humans'])} people, [bold]{_n(s['survivors'])}[/] are alive and themselves at the end "
+        f"({_n(s['humans'])} uninfected, {_n(s['hybrids'])} hybrids).",
+        f"[bold]{_n(s['deaths'])}[/] died and {_n(s['turned'])} turned feral; "
+        f"{s['attack_rate']:.1%} of the people were infected at some point.",
+        f"Ferals peaked at [bold]{_n(s['peak_ferals'])}[/] on day {s['peak_day']}; {_n(s['ferals'])} remain.",
+    ]
+    if s["elimination_day"] is not None:
+        lines.append(f"The infection was eliminated on day {s['elimination_day']}.")
+    if s["extinction_day"] is not None:
+        lines.append(f"[bold red]Humanity was extinct by day {s['extinction_day']}.[/]")
+    if s["breaches"] >= 0.5:
+        lines.append(f"Ferals broke through walls {_n(s['breaches'])} times.")
+    for line in lines:
+        console.print(line)
+
+    zones = Table(title="zones at the end", show_edge=False, header_style="bold")
+    for col in ("zone", "survivors", "ferals", "peak ferals", "fear", "days sealed"):
+        zones.add_column(col, justify="left" if col == "zone" else "right")
+    for zid, z in s["zones"].items():
+        zones.add_row(zid, _n(z["survivors"]), _n(z["ferals"]), _n(z["peak_ferals"]), f"{z['fear']:.2f}",
+                      str(z["days_sealed"]))
+    console.print(zones)
+
+    if any(s["factions"].values()):
+        acts = Table(title="what each faction did", show_edge=False, header_style="bold")
+        for col in ("faction", "policy", "first day", "days active", "where"):
+            acts.add_column(col)
+        for fid, items in s["factions"].items():
+            for it in items:
+                first = "never" if it["first_day"] is None else str(it["first_day"])
+                acts.add_row(fid or "-", it["policy"], first, str(it["days_active"]), ", ".join(it["zones"]) or "-")
+        console.print(acts)
+    costs = [("turned away at gates", s["excluded"]), ("of them healthy", s["excluded_healthy"]),
+             ("hybrids culled", s["culled"]), ("killed in sweeps", s["swept"]), ("starved", s["starved"])]
+    shown = [f"{label}: {_n(v)}" for label, v in costs if v >= 0.5]
+    if shown:
+        console.print("Costs of policy: " + "; ".join(shown) + ".")
+
+
+def print_chronicle(res: Any, limit: int = 200) -> None:
+    """The chronicle as a readable timeline."""
+    from aftermath.record.timeline import render_timeline
+
+    for line in render_timeline(res, limit=limit):
+        console.print(line, highlight=False)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    from aftermath.scenario.load import builtin_names, load
+
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("name")
+    table.add_column("engine")
+    table.add_column("people", justify="right")
+    table.add_column("days", justify="right")
+    table.add_column("what it is")
+    for name in builtin_names():
+        sc = load(name)
+        first = sc.description.strip().split(". ")[0].replace("\n", " ")
+        label = f"{name} (default)" if name == "hyosan" else name
+        table.add_row(label, sc.run.engine, _n(sc.initial_population()), str(sc.run.days), first[:90])
+    console.print(table)
+
+
+@app.command()
+def check(file: Annotated[str, typer.Argument(help="a scenario TOML file (or a built-in name)")]) -> None:
+    """Validate a scenario file without running it."""
+    sc = load_scenario(file)
+    console.print(f"[green]ok[/]: {file} is a valid scenario ({len(sc.zones)} zones, "
+                  f"{_n(sc.initial_population())} people, {len(sc.policies)} policies)")
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+
+
+_register_all()
+
+
+def main() -> None:  # pragma: no cover - entry point
+    app()

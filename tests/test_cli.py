@@ -1,0 +1,90 @@
+"""The command line: the main job, JSON output, and bad input (exit 2, one clear line, no traceback)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aftermath.cli import app
+
+runner = CliRunner()
+
+
+def test_run_default_scenario_reads_well() -> None:
+    res = runner.invoke(app, ["run", "--days", "60"])
+    assert res.exit_code == 0, res.output
+    assert "hyosan" in res.output.lower() or "Hyosan" in res.output
+    for phrase in ("are alive", "Ferals peaked", "zones at the end", "what each faction did"):
+        assert phrase in res.output
+
+
+def test_run_json_has_attack_rate_and_matches_sir() -> None:
+    res = runner.invoke(app, ["run", "sir", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    for key in ("survivors", "deaths", "peak_ferals", "peak_day", "attack_rate", "factions", "zones"):
+        assert key in data
+    # R0 = 2.5 with one feral per 10,000: the final size is close to the closed form 0.8926
+    assert data["attack_rate"] == pytest.approx(0.8926, abs=2e-3)
+
+
+def test_set_override_and_plot(tmp_path: Path) -> None:
+    out = tmp_path / "fig.png"
+    res = runner.invoke(app, ["run", "sir", "--set", "pathogen.beta=0.15", "--json", "--plot", str(out)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["attack_rate"] == pytest.approx(0.5828, abs=5e-3)
+    assert out.stat().st_size > 10_000
+
+
+def test_scenarios_lists_builtins() -> None:
+    res = runner.invoke(app, ["scenarios"])
+    assert res.exit_code == 0
+    for name in ("hyosan", "sir", "munz-basic", "alemi-mixed"):
+        assert name in res.output
+
+
+def test_check_accepts_a_valid_file(tmp_path: Path) -> None:
+    f = tmp_path / "ok.toml"
+    f.write_text('[[zones]]\nid = "a"\npopulation = { S = 10, Z = 1 }\n')
+    res = runner.invoke(app, ["check", str(f)])
+    assert res.exit_code == 0 and "ok" in res.output
+
+
+BAD = {
+    "typo": ('[pathogen]\nbetta = 0.3\n[[zones]]\nid = "a"\n', ["pathogen.betta", "unknown key"]),
+    "wrong_type": ('[run]\ndays = "many"\n[[zones]]\nid = "a"\n', ["run.days", "'many'", "integer"]),
+    "negative_rate": ('[pathogen]\nbeta = -1.0\n[[zones]]\nid = "a"\n', ["pathogen.beta", "-1.0", ">= 0"]),
+    "unknown_zone": ('[[zones]]\nid = "a"\n[[routes]]\nfrom = "a"\nto = "nowhere"\nrate = 0.1\n',
+                     ["routes.0.to", "'nowhere'", "one of the zones"]),
+    "missing_faction": ('[[zones]]\nid = "a"\n[[policies]]\ntype = "seal"\nfaction = "ghosts"\n',
+                        ["policies.0.faction", "'ghosts'", "one of the factions"]),
+    "bad_condition": ('[[zones]]\nid = "a"\n[[policies]]\ntype = "seal"\nzones = ["a"]\nwhen = "fear >"\n',
+                      ["policies.0", "when", "fear >"]),
+    "invalid_toml": ('[[zones]\nid = "a"\n', ["valid TOML"]),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+def test_bad_input_exits_2_with_one_clear_message(kind: str, tmp_path: Path) -> None:
+    text, needles = BAD[kind]
+    f = tmp_path / f"{kind}.toml"
+    f.write_text(text)
+    for command in (["check", str(f)], ["run", str(f)]):
+        res = runner.invoke(app, command)
+        assert res.exit_code == 2, res.output
+        assert "Traceback" not in res.output
+        assert str(f) in res.output
+        for needle in needles:
+            assert needle in res.output, (needle, res.output)
+
+
+def test_missing_file_and_bad_engine(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["run", str(tmp_path / "nope.toml")])
+    assert res.exit_code == 2 and "no such file" in res.output
+    res = runner.invoke(app, ["run", "sir", "--engine", "warp"])
+    assert res.exit_code == 2 and "expected one of ode, ssa, abm" in res.output
+    res = runner.invoke(app, ["run", "sir", "--set", "pathogen.beta"])
+    assert res.exit_code == 2 and "PATH=VALUE" in res.output
