@@ -157,6 +157,14 @@ def print_summary(s: dict[str, Any], res: Any) -> None:
     shown = [f"{label}: {_n(v)}" for label, v in costs if v >= 0.5]
     if shown:
         console.print("Costs of policy: " + "; ".join(shown) + ".")
+    gaps = [r for r in s.get("official_record", []) if r["left_out"] >= 0.5]
+    if gaps:
+        rec = Table(title="the official record leaves out", show_edge=False, header_style="bold")
+        for col in ("faction", "measure", "true", "official", "left out", "who"):
+            rec.add_column(col, justify="right" if col in ("true", "official", "left out") else "left")
+        for r in gaps:
+            rec.add_row(r["faction"], r["measure"], _n(r["true"]), _n(r["official"]), _n(r["left_out"]), r["who"])
+        console.print(rec)
 
 
 def print_chronicle(res: Any, limit: int = 200) -> None:

@@ -166,6 +166,9 @@ class Result:
         }
         if "ledger_totals" in self.extras:
             out["ledger"] = self.extras["ledger_totals"]
+        from aftermath.record.official import official_record
+
+        out["official_record"] = official_record(self).to_dict(orient="records")
         return out
 
     def _zone_summary(self) -> dict[str, dict[str, float]]:
