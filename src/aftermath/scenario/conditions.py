@@ -139,7 +139,7 @@ class Condition:
             raise ConditionError("a condition cannot be empty")
         if len(src) > 500:
             raise ConditionError("a condition is at most 500 characters")
-        py = _to_python(src)
+        py = _to_python(src).strip()  # a leading "!" becomes " not ", which ast.parse calls an indent
         try:
             tree = ast.parse(py, mode="eval")
         except SyntaxError as exc:

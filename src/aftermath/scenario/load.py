@@ -10,16 +10,15 @@ import copy
 import difflib
 import re
 import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from aftermath.scenario.schema import Scenario, _RefError
+from aftermath.scenario.schema import Policy, Scenario, _RefError
 
 BUILTIN_PACKAGE = "aftermath.scenario.builtin"
 
@@ -143,8 +142,14 @@ class _Unknown:
         return f"unknown key {self.key!r} (set to {_show(self.value)})"
 
 
-_POLICY_TAGS = ("seal", "admission", "hybrids", "sweep", "cure", "disposal", "reopen", "rotation", "truce")
-_POLICY_TAGS_TEXT = ", ".join(repr(t) for t in _POLICY_TAGS)
+def _policy_types() -> dict[str, type[BaseModel]]:
+    """The policy models of the ``Policy`` union, by their ``type`` tag."""
+    members = typing.get_args(typing.get_args(Policy)[0])
+    return {typing.get_args(m.model_fields["type"].annotation)[0]: m for m in members}
+
+
+_POLICY_TYPES = _policy_types()
+_POLICY_TAGS_TEXT = ", ".join(repr(t) for t in _POLICY_TYPES)
 
 
 def _is_union_tag(loc: tuple[Any, ...], i: int) -> bool:
@@ -152,59 +157,33 @@ def _is_union_tag(loc: tuple[Any, ...], i: int) -> bool:
 
     Only at that position: ``disposal`` and ``hybrids`` are also ordinary keys elsewhere.
     """
-    return i == 2 and loc[0] == "policies" and isinstance(loc[1], int) and loc[i] in _POLICY_TAGS
+    return i == 2 and loc[0] == "policies" and isinstance(loc[1], int) and loc[i] in _POLICY_TYPES
 
 
 def _known_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The TOML keys of the table at ``loc`` (pydantic location, tags included), for error messages."""
-    from aftermath.scenario import schema
-
-    tags = {getattr(m.model_fields["type"].annotation, "__args__", ("",))[0]: m for m in _policy_models()}
-    node: Any = Scenario
+    """The TOML keys of the table at ``loc`` (a pydantic location, tags included), for messages."""
+    node: type[BaseModel] | None = Scenario
     for part in loc:
         if isinstance(part, int):
+            continue  # a list position: same model
+        if part in _POLICY_TYPES and node is None:
+            node = _POLICY_TYPES[part]  # the tag after a policy's position
             continue
-        if isinstance(node, type) and issubclass(node, schema.BaseModel):
-            field = next((f for n, f in node.model_fields.items() if (f.alias or n) == part), None)
-            if field is None:
-                return []
-            node = _model_of(field.annotation)
-        elif part in tags:
-            node = tags[part]
-        else:
-            return []
         if node is None:
             return []
-    if isinstance(node, type) and issubclass(node, schema.BaseModel):
-        return [f.alias or n for n, f in node.model_fields.items()]
-    return []
+        field = next((f for n, f in node.model_fields.items() if (f.alias or n) == part), None)
+        if field is None:
+            return []
+        models = _models_in(field.annotation)
+        node = models[0] if len(models) == 1 else None  # None: the policy union, resolved by its tag
+    return [f.alias or n for n, f in node.model_fields.items()] if node is not None else []
 
 
-def _model_of(annotation: Any) -> Any:
-    """The model class inside ``list[X]``, ``X | None`` or ``X``; the policy union as a marker."""
-    from aftermath.scenario import schema
-
-    if isinstance(annotation, type) and issubclass(annotation, schema.BaseModel):
-        return annotation
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) is typing.Annotated:
-        return _model_of(args[0])
-    models = [a for a in args if isinstance(a, type) and issubclass(a, schema.BaseModel)]
-    if len(models) == 1 and typing.get_origin(annotation) in (list, typing.Union, types.UnionType):
-        return models[0]
-    if len(models) > 1:
-        return "policy"  # a union of policies: the next location part is its tag
-    for a in args:
-        inner = _model_of(a)
-        if inner is not None:
-            return inner
-    return None
-
-
-def _policy_models() -> list[type]:
-    from aftermath.scenario import schema
-
-    return list(typing.get_args(typing.get_args(schema.Policy)[0]))
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The model classes inside an annotation such as ``X``, ``list[X]``, ``X | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
 
 
 _EXPECTED = {
