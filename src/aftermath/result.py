@@ -192,7 +192,7 @@ class Result:
             active = self.policy_active[:, i, :]
             zones = [self.zone_ids[z] for z in np.flatnonzero(active.any(axis=0))]
             days_on = int(active.any(axis=1).sum())
-            first = _first(active.any(axis=1))
+            first = _first(np.asarray(active.any(axis=1)))
             out[p.faction or ""].append({
                 "policy": self.policy_labels[i], "type": p.type, "days_active": days_on,
                 "first_day": first, "zones": zones,

@@ -11,7 +11,7 @@ import numpy as np
 
 
 @nb.njit(cache=True)
-def zone_denominators(x, species_zone, living, n_zones, mass_action):  # type: ignore[no-untyped-def]
+def zone_denominators(x, species_zone, living, n_zones, mass_action):
     """N per zone: living bodies (frequency mixing) or 1 (mass action)."""
     den = np.zeros(n_zones)
     if mass_action:
@@ -24,7 +24,7 @@ def zone_denominators(x, species_zone, living, n_zones, mass_action):  # type: i
 
 
 @nb.njit(cache=True)
-def propensities(x, coef, reactant, pressure, zone, p_ptr, p_idx, p_w, den, out):  # type: ignore[no-untyped-def]
+def propensities(x, coef, reactant, pressure, zone, p_ptr, p_idx, p_w, den, out):
     """Fill ``out[r]`` with reaction r's propensity (see ``aftermath.model.network``)."""
     n_p = p_ptr.shape[0] - 1
     pv = np.empty(n_p)
@@ -49,7 +49,7 @@ def propensities(x, coef, reactant, pressure, zone, p_ptr, p_idx, p_w, den, out)
 
 
 @nb.njit(cache=True)
-def ode_rhs(x, coef, reactant, product, pressure, zone, p_ptr, p_idx, p_w, species_zone, living,  # type: ignore[no-untyped-def]
+def ode_rhs(x, coef, reactant, product, pressure, zone, p_ptr, p_idx, p_w, species_zone, living,
             n_zones, mass_action, flow_index, route_index, n_species, n_flow_bins, dx):
     """Right-hand side of the mean-field ODE, and of the flow accumulators.
 

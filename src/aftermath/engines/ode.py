@@ -8,6 +8,7 @@ exact integrals of the propensities, not differences of stocks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,7 @@ class OdeEngine:
     def sweep(self, day: int, levers: Levers, q: float) -> F64:
         net, x = self.net, self.x
         flows = np.zeros((N_FLOWS, self.world.n_zones))
-        for z in np.flatnonzero(levers.sweep_kill > 0):
+        for z in map(int, np.flatnonzero(levers.sweep_kill > 0)):
             k = levers.sweep_kill[z]
             for s in range(self.world.n_strains):
                 victims = [(net.z_(z, s), False)]
@@ -63,20 +64,27 @@ class OdeEngine:
                         flows[Flow.SWEEP_HYBRIDS, z] += dead
         return flows
 
-    def advance_day(self, day: int, rates: DailyRates, levers: Levers) -> tuple[F64, F64]:
+    def day_rhs(self, rates: DailyRates) -> Callable[[float, NDArray[np.float64]], NDArray[np.float64]]:
+        """The right-hand side under one day's rates, over the species then the flow and route
+        accumulators (also used by :mod:`aftermath.validation` to integrate densely within a day)."""
         net = self.net
         coef = net.coefficients(rates)
-        n_acc = net.n_flow_bins + net.n_route_bins
-        y0 = np.concatenate([self.x, np.zeros(n_acc)])
         args = (coef, net.reactant, net.product, net.pressure, net.zone, net.p_ptr, net.p_idx, net.p_w,
                 net.species_zone, net.living, self.world.n_zones, rates.mass_action, net.flow_index,
                 net.route_index, net.n_species, net.n_flow_bins)
-        dx = np.empty_like(y0)
+        dx = np.empty(net.n_species + net.n_flow_bins + net.n_route_bins)
 
         def rhs(_t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
             out: NDArray[np.float64] = ode_rhs(y, *args, dx).copy()
             return out
 
+        return rhs
+
+    def advance_day(self, day: int, rates: DailyRates, levers: Levers) -> tuple[F64, F64]:
+        net = self.net
+        n_acc = net.n_flow_bins + net.n_route_bins
+        y0 = np.concatenate([self.x, np.zeros(n_acc)])
+        rhs = self.day_rhs(rates)
         sol = solve_ivp(rhs, (0.0, 1.0), y0, method=self.method, rtol=RTOL, atol=ATOL, t_eval=[1.0])
         if not sol.success:
             raise RuntimeError(f"ODE integration failed on day {day}: {sol.message}")

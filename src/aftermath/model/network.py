@@ -152,15 +152,15 @@ def build_network(world: World) -> Network:
     st = np.zeros(n_species, dtype=np.int64)
     ss = np.full(n_species, -1, dtype=np.int64)
     for z in range(nz):
-        b = z * stride
-        st[b] = State.S
+        o = z * stride
+        st[o] = State.S
         for s in range(ns):
-            st[b + 1 + s * k: b + 1 + (s + 1) * k] = State.E
-            ss[b + 1 + s * k: b + 1 + (s + 1) * k] = s
+            st[o + 1 + s * k: o + 1 + (s + 1) * k] = State.E
+            ss[o + 1 + s * k: o + 1 + (s + 1) * k] = s
             for j, state in enumerate((State.H, State.Z, State.D)):
-                st[b + 1 + ns * k + j * ns + s] = state
-                ss[b + 1 + ns * k + j * ns + s] = s
-        st[b + stride - 1] = State.R
+                st[o + 1 + ns * k + j * ns + s] = state
+                ss[o + 1 + ns * k + j * ns + s] = s
+        st[o + stride - 1] = State.R
     # who counts in N under frequency mixing (run.denominator)
     living = st <= State.Z if sc.run.denominator == "living" else np.ones(n_species, dtype=bool)
 
@@ -239,8 +239,8 @@ def build_network(world: World) -> Network:
                       (F.HUMAN_ARRIVED, F.INFECTED_ARRIVED), route_tag=humans)
                 b.add(src, src, lambda r, ri=ri, s=s: r.human_pass[ri] * (1 - r.admit_i[ri, s]), c,
                       (F.EXCLUDED,), route_tag=excluded)
-            tags = (F.FERAL_ARRIVED, F.BREACH) if world.wall[c] > 0 else (F.FERAL_ARRIVED,)
-            b.add(net.z_(a, s), net.z_(c, s), lambda r, ri=ri, s=s: r.feral_move[ri, s], c, tags,
+            feral_tags = (F.FERAL_ARRIVED, F.BREACH) if world.wall[c] > 0 else (F.FERAL_ARRIVED,)
+            b.add(net.z_(a, s), net.z_(c, s), lambda r, ri=ri, s=s: r.feral_move[ri, s], c, feral_tags,
                   route_tag=RouteFlow.FERALS * nr + ri)
 
     tags = np.array(b.tags, dtype=np.int64)

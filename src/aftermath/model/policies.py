@@ -12,7 +12,7 @@ its condition holds in any of the faction's zones.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -135,7 +135,7 @@ class PolicyBook:
     def _where(self, i: int, z: int) -> str:
         return f"{self.label(i)} (in {self.world.zone_ids[z]})"
 
-    def decide(self, day: int, env: list[Mapping[str, float]]) -> tuple[Levers, list[PolicyEvent]]:
+    def decide(self, day: int, env: Sequence[Mapping[str, float]]) -> tuple[Levers, list[PolicyEvent]]:
         """Switch policies on or off for ``day`` from each zone's indicators, and return the levers."""
         events: list[PolicyEvent] = []
         for i, targets in enumerate(self.targets):
@@ -152,7 +152,7 @@ class PolicyBook:
                     events.append(PolicyEvent(day, int(z), i, "on", f"{self._where(i, z)}: began"))
         return self._levers(day, env, events), events
 
-    def _levers(self, day: int, env: list[Mapping[str, float]], events: list[PolicyEvent]) -> Levers:
+    def _levers(self, day: int, env: Sequence[Mapping[str, float]], events: list[PolicyEvent]) -> Levers:
         lv = Levers.none(self.world.n_zones)
         fids = self.world.faction_ids
         reopen: list[tuple[int, ReopenPolicy]] = []
@@ -172,7 +172,7 @@ class PolicyBook:
                 self._hybrids(lv, p, zones)
             elif isinstance(p, SweepPolicy):
                 due = (day - self.on_day[i, zones]) % max(1, round(p.every)) == 0
-                for z in zones[due]:
+                for z in map(int, zones[due]):
                     lv.sweep_kill[z] = 1.0 - (1.0 - lv.sweep_kill[z]) * (1.0 - p.kill)
                     lv.sweep_hybrids[z] |= p.hybrids
                     events.append(PolicyEvent(day, int(z), i, "sweep", f"{self._where(i, z)}: a sweep"))
@@ -192,7 +192,7 @@ class PolicyBook:
                 self.active[i, :] = False
                 self.spent[i, :] = True
         for i, p in reopen:
-            for z in np.flatnonzero(self.active[i]):
+            for z in map(int, np.flatnonzero(self.active[i])):
                 if env[z]["calm_days"] >= p.calm_days and (
                     lv.seal_out[z] or lv.seal_in[z] or lv.admit_mode[z] == ADMIT_CLOSED
                 ):

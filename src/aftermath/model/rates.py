@@ -19,14 +19,14 @@ Per-capita hazards of the model, with ``N`` the zone's living bodies (1 under ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.model.policies import ADMIT_CLOSED, ADMIT_SCREEN, HYB_CULL, Levers
 from aftermath.model.society import Society
-from aftermath.model.world import World
+from aftermath.model.world import TRAITS, World
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -62,6 +62,9 @@ class DailyRates:
     admit_i: F64  # [route, strain]
     feral_move: F64  # [route, strain]
     breach_route: NDArray[np.bool_]  # [route] destination has a wall
+    # [zone] chance a household hides an infected member from screening, culls and transfers
+    # (MODEL.md 7; ABM only: the compartmental engines have no households). Empty = none.
+    conceal: F64 = field(default_factory=lambda: np.zeros(0))
 
     def human_move(self) -> F64:
         """[route] rate at which S are admitted."""
@@ -72,11 +75,7 @@ class DailyRates:
 def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
     """Combine the scenario, the day's levers and society's state into :class:`DailyRates`."""
     sc = world.scenario
-    pth, dfn = sc.pathogen, sc.defence
-    nz, ns = world.n_zones, world.n_strains
-    beta = world.trait("beta")
-    stealth = world.trait("stealth")
-    breach = world.trait("breach")
+    pth, dfn, con = sc.pathogen, sc.defence, sc.society.concealment
 
     fr, to = world.route_from, world.route_to
     flight = 1.0 + sc.society.fear.flight * np.clip(society.fear[fr] - society.fear[to], 0.0, None)
@@ -86,28 +85,21 @@ def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
     mode = levers.admit_mode[to]
     screen = mode == ADMIT_SCREEN
     admit_s = np.where(mode == ADMIT_CLOSED, 0.0, np.where(screen, levers.specificity[to], 1.0))
-    detect = levers.sensitivity[to][:, None] * (1.0 - stealth[None, :])
-    admit_i = np.where((mode == ADMIT_CLOSED)[:, None], 0.0, np.where(screen[:, None], 1.0 - detect, 1.0))
-
-    # ferals ignore gates and truces; a wall stops them unless the strain breaches it, and a seal
-    # keeps them in as a wall of 1 would
-    through = 1.0 - world.wall[to][:, None] * (1.0 - breach[None, :])
-    sealed_out = np.where(levers.seal_out[fr][:, None], breach[None, :], 1.0)
-    feral_move = world.route_feral_rate[:, None] * through * sealed_out
+    infect, relapse, admit_i, feral_move = strain_rates(world, levers, world.traits)
 
     starving = society.starving.astype(np.float64) * sc.society.supplies.starvation
     cull = np.where(levers.hybrid_action == HYB_CULL, levers.hybrid_rate, 0.0)
     move = np.where((levers.hybrid_action != HYB_CULL) & (levers.hybrid_target >= 0), levers.hybrid_rate, 0.0)
     return DailyRates(
         mass_action=sc.run.mixing == "mass_action",
-        infect=np.broadcast_to(beta[None, :], (nz, ns)).copy(),
+        infect=infect,
         eta=pth.eta,
         kappa=pth.kappa,
         defend=dfn.alpha * society.vigilance,
         hybrid_weight=dfn.hybrid_weight,
         q=dfn.q,
         decay=dfn.decay,
-        relapse=world.trait("relapse")[None, :] * levers.relapse_mult[:, None],
+        relapse=relapse,
         reanimation=dfn.reanimation,
         disposal=world.disposal + levers.disposal_extra,
         sigma=world.sigma,
@@ -125,4 +117,30 @@ def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
         admit_i=admit_i,
         feral_move=feral_move,
         breach_route=world.wall[to] > 0,
+        conceal=np.clip(con.base + con.harshness * levers.harshness - con.trust_weight * society.faction_trust(),
+                        0.0, 1.0),
     )
+
+
+def strain_rates(world: World, levers: Levers, traits: F64) -> tuple[F64, F64, F64, F64]:
+    """The strain-dependent rates for a strain table ``traits`` ([strain, trait] in TRAITS order).
+
+    Returns ``(infect [zone, strain], relapse [zone, strain], admit_i [route, strain],
+    feral_move [route, strain])``. :func:`daily_rates` calls it with the fixed strain set; the ABM
+    calls it with its growing phylogeny, so mutants get their rates from the same formulas.
+    None of these depend on society, only on traits, places and the day's levers.
+    """
+    nz = world.n_zones
+    beta, relapse, breach, stealth = (traits[:, TRAITS.index(t)] for t in ("beta", "relapse", "breach", "stealth"))
+    fr, to = world.route_from, world.route_to
+    mode = levers.admit_mode[to]
+    screen = mode == ADMIT_SCREEN
+    detect = levers.sensitivity[to][:, None] * (1.0 - stealth[None, :])
+    admit_i = np.where((mode == ADMIT_CLOSED)[:, None], 0.0, np.where(screen[:, None], 1.0 - detect, 1.0))
+    # ferals ignore gates and truces; a wall stops them unless the strain breaches it, and a seal
+    # keeps them in as a wall of 1 would
+    through = 1.0 - world.wall[to][:, None] * (1.0 - breach[None, :])
+    sealed_out = np.where(levers.seal_out[fr][:, None], breach[None, :], 1.0)
+    feral_move = world.route_feral_rate[:, None] * through * sealed_out
+    infect = np.broadcast_to(beta[None, :], (nz, len(beta))).copy()
+    return infect, relapse[None, :] * levers.relapse_mult[:, None], admit_i, feral_move

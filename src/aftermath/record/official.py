@@ -52,10 +52,12 @@ def ledger_by_faction(result: Result) -> pd.DataFrame:
     if led is not None:
         flow_costs = {r["cost"] for r in rows}
         extra = led[~led["flag"].isin(flow_costs)]
-        for (f, flag), n in extra.groupby(["faction", "flag"])["count"].sum().items():
+        sums = extra.groupby(["faction", "flag"], as_index=False)["count"].sum()
+        for f, flag, n in zip(sums["faction"], sums["flag"], sums["count"], strict=True):
             rows.append({"faction": f or NO_FACTION, "cost": str(flag), "count": float(n)})
     df = pd.DataFrame(rows, columns=["faction", "cost", "count"])
-    return df.groupby(["faction", "cost"], as_index=False, sort=True)["count"].sum()
+    out = pd.DataFrame(df.groupby(["faction", "cost"], as_index=False, sort=True)["count"].sum())
+    return out
 
 
 def official_record(result: Result) -> pd.DataFrame:

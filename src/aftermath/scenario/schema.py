@@ -362,9 +362,9 @@ class Scenario(_Base):
                 if zid not in zs:
                     raise _RefError(f"policies.{i}.zones.{j}", zid, f"one of the zones {sorted(zs)}")
             for key in ("sanctuary", "isolation"):
-                zid = getattr(p, key, None)
-                if zid is not None and zid not in zs:
-                    raise _RefError(f"policies.{i}.{key}", zid, f"one of the zones {sorted(zs)}")
+                target: str | None = getattr(p, key, None)
+                if target is not None and target not in zs:
+                    raise _RefError(f"policies.{i}.{key}", target, f"one of the zones {sorted(zs)}")
             if isinstance(p, TrucePolicy):
                 if p.faction is None:
                     raise _RefError(f"policies.{i}.faction", None, "the faction that makes or breaks the truce")
