@@ -1,0 +1,250 @@
+"""Ensembles: many replicates of one or more variants of a scenario, stored run by run.
+
+A *batch* is a set of points (variants of a base scenario, by scenario path) times ``runs``
+replicates. Its id is a hash of everything that decides its results (base scenario, points, engine,
+master seed, runs, horizon), so the same command names the same batch: rerun after an interruption,
+it finds the runs already stored and runs only the rest (resume). Replicate ``i`` uses the same seed
+at every point (common random numbers, :mod:`aftermath.run.seeds`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from aftermath.run.executors import Executor, InProcess, make_executor
+from aftermath.run.seeds import replicate_seeds
+from aftermath.run.tasks import Task
+from aftermath.scenario import load as _load
+from aftermath.scenario.schema import Scenario
+from aftermath.store.records import RunRecord, canonical_json, scenario_hash, sha256
+from aftermath.store.store import DEFAULT_Q, Store
+
+#: ``progress(done, total, record)``, called after each run comes back (``record`` is None once
+#: at the start, with the runs already stored counted as done).
+Progress = Callable[[int, int, RunRecord | None], None]
+
+#: Summary metrics reported by default (columns of the ``summaries`` table).
+DEFAULT_METRICS = ("survivors", "deaths", "peak_ferals", "peak_day", "attack_rate")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One variant of the base scenario: a label and overrides by scenario path."""
+
+    label: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+def as_scenario(scenario: str | Path | Scenario) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else _load.load(scenario)
+
+
+def batch_id(kind: str, base: Scenario, points: Sequence[Point], engine: str, master_seed: int,
+             runs: int, days: int) -> str:
+    """The id of a batch: 16 hex digits of the sha256 of everything that decides its runs."""
+    spec = {
+        "kind": kind, "scenario": scenario_hash(base), "engine": engine, "master_seed": int(master_seed),
+        "runs": int(runs), "days": int(days), "points": [[p.label, dict(p.overrides)] for p in points],
+    }
+    return sha256(canonical_json(spec))[:16]
+
+
+@dataclass
+class BatchResult:
+    """What a batch left in the store, with its quantile bands as frames.
+
+    The store stays open (``result.store``); close it, or use the result as a context manager.
+    """
+
+    store: Store
+    batch_id: str
+    kind: str
+    points: list[Point]
+    runs: int
+    stored: int = 0  # runs stored by this call
+    skipped: int = 0  # runs found already stored (resumed)
+    failed: int = 0  # runs that raised (stored as failed; a rerun retries them)
+    wall_s: float = 0.0
+    executor: str = "in-process"
+
+    def __enter__(self) -> BatchResult:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.close()
+
+    def run_table(self) -> pd.DataFrame:
+        """The ``runs`` rows of this batch."""
+        return self.store.runs(self.batch_id)
+
+    def summaries(self) -> pd.DataFrame:
+        """One row per done run: point, variant, replicate, seed and the summary columns."""
+        return self.store.summaries(self.batch_id)
+
+    def quantiles(self, state: str = "Z", zone: str | None = None, q: Sequence[float] = DEFAULT_Q) -> pd.DataFrame:
+        return self.store.quantiles(self.batch_id, state=state, zone=zone, q=q)
+
+    def bands(self, state: str = "Z", zone: str | None = None) -> pd.DataFrame:
+        """Median and the central 50% and 90% bands of a state's count per day, per variant."""
+        return _bands(self.quantiles(state, zone))
+
+    def summary_bands(self, metrics: Sequence[str] = DEFAULT_METRICS) -> pd.DataFrame:
+        """Median and 50%/90% bands of summary metrics across replicates, per variant."""
+        return _bands(self.store.summary_quantiles(self.batch_id, metrics))
+
+    def paired(self, metric: str, baseline: str | None = None) -> pd.DataFrame:
+        """Per replicate, each variant's ``metric`` minus the baseline's (the first variant by default).
+
+        Replicates share seeds across variants, so these are common-random-number differences.
+        """
+        s = self.summaries()
+        base = baseline if baseline is not None else self.points[0].label
+        wide = s.pivot(index="replicate", columns="variant", values=metric)
+        if base not in wide.columns:
+            raise KeyError(f"no variant {base!r}; variants: {list(wide.columns)}")
+        diff = wide.sub(wide[base], axis=0).drop(columns=[base])
+        return diff.reset_index().melt(id_vars="replicate", var_name="variant", value_name=f"{metric}_diff")
+
+
+def _bands(q: pd.DataFrame) -> pd.DataFrame:
+    out = q.rename(columns={"q0.5": "median", "q0.25": "lo50", "q0.75": "hi50", "q0.05": "lo90", "q0.95": "hi90"})
+    return out
+
+
+def open_store(store: Store | str | Path | None) -> Store:
+    if isinstance(store, Store):
+        return store
+    return Store(":memory:" if store is None else store)
+
+
+def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point], runs: int,
+              master_seed: int | None = None, engine: str | None = None, days: int | None = None,
+              executor: Executor | None = None, store: Store | str | Path | None = None,
+              progress: Progress | None = None, group: int = 16, flush_s: float = 2.0,
+              spec: Mapping[str, Any] | None = None) -> BatchResult:
+    """Run every (point, replicate) of a batch not yet stored, storing each as it comes back.
+
+    Records are written in groups (at most ``group`` runs or ``flush_s`` seconds per transaction):
+    each group is in the store whole or not at all, so an interruption loses at most the group in
+    hand, and a rerun runs those again.
+    """
+    if runs < 1:
+        raise ValueError(f"runs must be >= 1, got {runs}")
+    if not points:
+        raise ValueError("a batch needs at least one point")
+    labels = [p.label for p in points]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"variant labels must be unique, got {labels}")
+    base = as_scenario(scenario)
+    engine_name = engine or base.run.engine
+    seed0 = base.run.seed if master_seed is None else int(master_seed)
+    horizon = base.run.days if days is None else int(days)
+    variants = [_load.with_overrides(base, p.overrides, source=f"<{kind} {p.label}>") for p in points]
+    bid = batch_id(kind, base, points, engine_name, seed0, runs, horizon)
+    st = open_store(store)
+    st.add_batch({
+        "batch_id": bid, "kind": kind, "scenario": base.name, "scenario_hash": scenario_hash(base),
+        "engine": engine_name, "master_seed": seed0, "runs": runs, "days": horizon, "points": len(points),
+        "spec": canonical_json({"points": [[p.label, dict(p.overrides)] for p in points], **(spec or {})}),
+    })
+    seeds = replicate_seeds(seed0, runs)
+    hashes = [scenario_hash(v) for v in variants]
+    done = st.done(bid)
+    tasks = [
+        Task(v, engine_name, seeds[r], horizon, {
+            "batch_id": bid, "point": i, "variant": p.label, "overrides": canonical_json(dict(p.overrides)),
+            "replicate": r, "seed": seeds[r], "scenario": v.name, "scenario_hash": hashes[i], "engine": engine_name,
+        })
+        for r in range(runs) for i, (p, v) in enumerate(zip(points, variants, strict=True)) if (i, r) not in done
+    ]
+    total = runs * len(points)
+    result = BatchResult(st, bid, kind, list(points), runs, skipped=len(done))
+    ex = executor or InProcess()
+    result.executor = ex.name
+    t0 = time.perf_counter()
+    if progress is not None:
+        progress(len(done), total, None)
+    buffer: list[RunRecord] = []
+    last = time.perf_counter()
+    count = len(done)
+    records = ex.run(tasks)
+    try:
+        for rec in records:
+            buffer.append(rec)
+            count += 1
+            result.failed += 0 if rec.ok else 1
+            if len(buffer) >= group or time.perf_counter() - last >= flush_s:
+                result.stored += _flush(st, buffer)
+                last = time.perf_counter()
+            if progress is not None:
+                progress(count, total, rec)
+    finally:
+        # what came back is whole: keep it even when interrupted (Ctrl-C); then stop the workers
+        result.stored += _flush(st, buffer)
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()
+        result.wall_s = time.perf_counter() - t0
+    return result
+
+
+def _flush(st: Store, buffer: list[RunRecord]) -> int:
+    if not buffer:
+        return 0
+    try:
+        ids = st.write(buffer)
+        return sum(1 for rec, i in zip(buffer, ids, strict=True) if i is not None and rec.ok)
+    finally:
+        buffer.clear()
+
+
+def ensemble(scenario: str | Path | Scenario, runs: int = 100, master_seed: int | None = None,
+             engine: str | None = None, days: int | None = None,
+             variants: Mapping[str, Mapping[str, Any]] | None = None,
+             executor: Executor | str | None = None, workers: int | None = None,
+             store: Store | str | Path | None = None, progress: Progress | None = None) -> BatchResult:
+    """Run ``runs`` replicates of a scenario, or of each of its variants, into a store.
+
+    Args:
+        scenario: a built-in name, a TOML file or a :class:`Scenario`.
+        runs: replicates per variant.
+        master_seed: seeds of all replicates derive from it (default: the scenario's ``run.seed``).
+        engine: ``ode``, ``ssa`` or ``abm`` (default: the scenario's). The ODE ignores seeds, so its
+            replicates are identical; bands need a stochastic engine.
+        days: horizon (default: the scenario's ``run.days``).
+        variants: ``{label: {scenario path: value}}``; None runs the scenario as it is ("base").
+            Replicate ``i`` of every variant uses the same seed (common random numbers).
+        executor: an :class:`Executor`, or ``"processes"`` / ``"dask"`` with ``workers``.
+        store: a :class:`Store`, a path, or None for an in-memory store.
+        progress: called as runs come back (see :data:`Progress`).
+
+    >>> res = ensemble("sir", runs=4, engine="ode", days=30)
+    >>> res.bands("Z").shape[0]
+    31
+    """
+    pts = [Point(k, dict(v)) for k, v in variants.items()] if variants else [Point("base", {})]
+    ex, owned = _executor(executor, workers)
+    try:
+        return run_batch("ensemble", scenario, pts, runs, master_seed, engine, days, ex, store, progress)
+    finally:
+        if owned:
+            ex.close()
+
+
+def _executor(executor: Executor | str | None, workers: int | None) -> tuple[Executor, bool]:
+    if executor is None or isinstance(executor, str):
+        kind = executor or ("processes" if workers and workers > 1 else "in-process")
+        if kind == "in-process":
+            return InProcess(), True
+        if kind == "processes":
+            return make_executor(workers=max(2, workers or 2)), True
+        if kind == "dask":
+            return make_executor(workers=workers, dask=True), True
+        raise ValueError(f"unknown executor {kind!r}: expected in-process, processes or dask")
+    return executor, False

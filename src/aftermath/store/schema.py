@@ -1,0 +1,105 @@
+"""The tables of the results store, as DuckDB DDL. docs/store.md describes every column.
+
+One row of ``runs`` per run; every other table refers to it by ``run_id``. A run is written in one
+transaction together with all its rows, so a run whose ``runs`` row exists is complete. ``UNIQUE
+(batch_id, point, replicate)`` is what makes resuming safe: a replicate of a point of a batch can be
+stored once only.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+#: Flat numeric columns of ``summaries``; everything else of :meth:`Result.summary` is in its JSON.
+SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("initial_humans", "DOUBLE"),
+    ("survivors", "DOUBLE"),
+    ("humans", "DOUBLE"),
+    ("hybrids", "DOUBLE"),
+    ("ferals", "DOUBLE"),
+    ("deaths", "DOUBLE"),
+    ("turned", "DOUBLE"),
+    ("infections", "DOUBLE"),
+    ("attack_rate", "DOUBLE"),
+    ("peak_ferals", "DOUBLE"),
+    ("peak_day", "INTEGER"),
+    ("elimination_day", "INTEGER"),
+    ("extinction_day", "INTEGER"),
+    ("births", "DOUBLE"),
+    ("breaches", "DOUBLE"),
+    ("excluded", "DOUBLE"),
+    ("excluded_healthy", "DOUBLE"),
+    ("culled", "DOUBLE"),
+    ("swept", "DOUBLE"),
+    ("swept_hybrids", "DOUBLE"),
+    ("starved", "DOUBLE"),
+)
+
+DDL = [
+    """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS batches (
+        batch_id VARCHAR PRIMARY KEY,
+        kind VARCHAR NOT NULL,
+        scenario VARCHAR NOT NULL,
+        scenario_hash VARCHAR NOT NULL,
+        engine VARCHAR NOT NULL,
+        master_seed UBIGINT NOT NULL,
+        runs INTEGER NOT NULL,
+        days INTEGER,
+        points INTEGER NOT NULL,
+        spec JSON NOT NULL,
+        created_at TIMESTAMP NOT NULL
+    )""",
+    """CREATE SEQUENCE IF NOT EXISTS run_ids START 1""",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id BIGINT PRIMARY KEY,
+        batch_id VARCHAR NOT NULL,
+        point INTEGER NOT NULL,
+        variant VARCHAR NOT NULL,
+        overrides JSON NOT NULL,
+        replicate INTEGER NOT NULL,
+        seed UBIGINT NOT NULL,
+        scenario VARCHAR NOT NULL,
+        scenario_hash VARCHAR NOT NULL,
+        engine VARCHAR NOT NULL,
+        days INTEGER NOT NULL,
+        status VARCHAR NOT NULL,
+        error VARCHAR,
+        aftermath_version VARCHAR,
+        numpy_version VARCHAR,
+        numba_version VARCHAR,
+        python_version VARCHAR,
+        host VARCHAR,
+        started_at TIMESTAMP,
+        finished_at TIMESTAMP,
+        init_s DOUBLE,
+        run_s DOUBLE,
+        wall_s DOUBLE,
+        store_s DOUBLE,
+        UNIQUE (batch_id, point, replicate)
+    )""",
+    """CREATE TABLE IF NOT EXISTS series (
+        run_id BIGINT NOT NULL, day INTEGER NOT NULL, zone VARCHAR NOT NULL, state VARCHAR NOT NULL,
+        count DOUBLE NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS flows (
+        run_id BIGINT NOT NULL, day INTEGER NOT NULL, zone VARCHAR NOT NULL, flow VARCHAR NOT NULL,
+        count DOUBLE NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS society (
+        run_id BIGINT NOT NULL, day INTEGER NOT NULL, zone VARCHAR NOT NULL,
+        fear DOUBLE, vigilance DOUBLE, supplies DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS strain_series (
+        run_id BIGINT NOT NULL, day INTEGER NOT NULL, strain INTEGER NOT NULL, count DOUBLE NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS chronicle (
+        run_id BIGINT NOT NULL, day INTEGER, zone VARCHAR, kind VARCHAR, text VARCHAR, value DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS strains (
+        run_id BIGINT NOT NULL, strain VARCHAR, parent VARCHAR, day INTEGER, zone VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS ledger (run_id BIGINT NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS summaries (run_id BIGINT PRIMARY KEY, "
+    + ", ".join(f"{name} {kind}" for name, kind in SUMMARY_COLUMNS)
+    + ", summary JSON)",
+]
+
+#: Tables with one group of rows per run (the ``runs`` row is written last, in the same transaction).
+RUN_TABLES = ("series", "flows", "society", "strain_series", "chronicle", "strains", "ledger", "summaries")
+#: Tables whose columns follow what the run produced: new columns are added as they appear.
+OPEN_TABLES = ("strains", "ledger")

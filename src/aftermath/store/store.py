@@ -1,0 +1,329 @@
+"""The results store: one DuckDB file, written by one writer, read as pandas frames.
+
+Writing: :meth:`Store.write` inserts a group of runs in one transaction; each run's tables are
+scanned by DuckDB straight from Arrow (``INSERT ... BY NAME SELECT ... FROM`` a registered table),
+never row by row. If anything fails the transaction is rolled back and none of those runs is in
+the store. Only the process that owns the :class:`Store` writes; workers send it records.
+
+Reading: every method returns a :class:`pandas.DataFrame`; quantiles are computed in SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from aftermath.store.records import RunRecord
+from aftermath.store.schema import DDL, OPEN_TABLES, RUN_TABLES, SCHEMA_VERSION
+
+DEFAULT_PATH = "aftermath.duckdb"
+DEFAULT_Q = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+_RUN_COLUMNS = (
+    "batch_id", "point", "variant", "overrides", "replicate", "seed", "scenario", "scenario_hash", "engine",
+    "days", "status", "error", "aftermath_version", "numpy_version", "numba_version", "python_version", "host",
+    "started_at", "finished_at", "init_s", "run_s", "wall_s",
+)
+_RUN_TYPES = {
+    "point": pa.int32(), "replicate": pa.int32(), "seed": pa.uint64(), "days": pa.int32(),
+    "started_at": pa.timestamp("us"), "finished_at": pa.timestamp("us"),
+    "init_s": pa.float64(), "run_s": pa.float64(), "wall_s": pa.float64(),
+}
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or asked what was asked; the message says why."""
+
+
+class Store:
+    """A results store in a DuckDB file (``":memory:"`` for one that lives only in this process).
+
+    Args:
+        path: the file; created with the schema when missing unless ``read_only``.
+        read_only: open for reading only (several readers may share a file no writer holds).
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_PATH, read_only: bool = False) -> None:
+        self.path = str(path)
+        if read_only and self.path != ":memory:" and not Path(self.path).exists():
+            raise StoreError(f"no store at {self.path!r} (run an ensemble first, or pass --store PATH)")
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the store {self.path!r}: {exc}") from None
+        self.read_only = read_only
+        if not read_only:
+            for ddl in DDL:
+                self.con.execute(ddl)
+            self.con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        self._columns: dict[str, list[str]] = {}
+
+    # -- lifetime ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ----------------------------------------------------------------------------
+    def add_batch(self, batch: dict[str, Any]) -> None:
+        """Record a batch (an ensemble or a sweep) once; a rerun of the same batch changes nothing."""
+        row = {**batch, "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}
+        cols = list(row)
+        self.con.execute(
+            f"INSERT OR IGNORE INTO batches ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            [row[c] for c in cols],
+        )
+
+    def done(self, batch_id: str) -> set[tuple[int, int]]:
+        """(point, replicate) of the runs of ``batch_id`` already stored whole."""
+        rows = self.con.execute(
+            "SELECT point, replicate FROM runs WHERE batch_id = ? AND status = 'done'", [batch_id]
+        ).fetchall()
+        return {(int(p), int(r)) for p, r in rows}
+
+    def write(self, records: Sequence[RunRecord]) -> list[int | None]:
+        """Insert runs in one transaction: all of them, with every row, or none.
+
+        A run already stored ``done`` under the same (batch, point, replicate) is skipped (its id is
+        ``None`` in the answer); a stored ``failed`` one is replaced. Each table gets one
+        ``INSERT`` for the whole group, so writing runs in groups is cheaper than one by one.
+        Returns the new run ids, in the order of ``records``.
+        """
+        if not records:
+            return []
+        t0 = time.perf_counter()
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            ids = self._write_group(records, t0)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return ids
+
+    def write_run(self, record: RunRecord) -> int | None:
+        """Insert one run in its own transaction."""
+        return self.write([record])[0]
+
+    def _write_group(self, records: Sequence[RunRecord], t0: float) -> list[int | None]:
+        con = self.con
+        keys = pa.table({
+            "batch_id": [r.key[0] for r in records], "point": [r.key[1] for r in records],
+            "replicate": [r.key[2] for r in records],
+        })
+        con.register("_keys", keys)
+        try:
+            prior = con.execute(
+                "SELECT r.batch_id, r.point, r.replicate, r.run_id, r.status FROM runs r "
+                "JOIN _keys k USING (batch_id, point, replicate)").fetchall()
+        finally:
+            con.unregister("_keys")
+        done = {(b, int(p), int(r)) for b, p, r, _, st in prior if st == "done"}
+        stale = [int(rid) for *_, rid, st in prior if st != "done"]
+        if stale:
+            con.execute(f"DELETE FROM runs WHERE run_id IN ({', '.join(map(str, stale))})")
+        todo: list[RunRecord] = []
+        seen: set[tuple[str, int, int]] = set(done)
+        for rec in records:
+            if rec.key not in seen:
+                seen.add(rec.key)
+                todo.append(rec)
+        ids: dict[tuple[str, int, int], int] = {}
+        if todo:
+            rows = con.execute(f"SELECT nextval('run_ids') FROM range({len(todo)})").fetchall()
+            ids = {rec.key: int(r[0]) for rec, r in zip(todo, rows, strict=True)}
+        for name in RUN_TABLES:
+            parts = []
+            for rec in todo:
+                table = rec.tables.get(name)
+                if table is not None and table.num_rows:
+                    rid = pa.array(np.full(table.num_rows, ids[rec.key], dtype=np.int64))
+                    parts.append(table.append_column("run_id", rid))
+            if parts:
+                self._insert(name, pa.concat_tables(parts, promote_options="permissive"))
+        if todo:
+            elapsed = (time.perf_counter() - t0) / len(todo)
+            types = {c: _RUN_TYPES.get(c, pa.string()) for c in _RUN_COLUMNS}
+            cols = {c: pa.array([rec.meta.get(c) for rec in todo], types[c]) for c in _RUN_COLUMNS}
+            cols["run_id"] = pa.array([ids[rec.key] for rec in todo], pa.int64())
+            cols["store_s"] = pa.array([elapsed] * len(todo), pa.float64())
+            self._insert("runs", pa.table(cols))
+        return [None if rec.key in done else ids.get(rec.key) for rec in records]
+
+    def _insert(self, name: str, table: pa.Table) -> None:
+        """``INSERT INTO name BY NAME SELECT * FROM table``, DuckDB scanning the Arrow data."""
+        if name in OPEN_TABLES:
+            self._widen(name, table)
+        view = f"_in_{name}"
+        self.con.register(view, table)
+        try:
+            self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {view}")
+        finally:
+            self.con.unregister(view)
+
+    def _widen(self, name: str, table: pa.Table) -> None:
+        """Add to an open table (strains, ledger) the columns this run brings that it lacks."""
+        have = self._columns.get(name)
+        if have is None:
+            have = self._columns[name] = [r[0] for r in self.con.execute(f"DESCRIBE {name}").fetchall()]
+        new = [c for c in table.column_names if c not in have]
+        if not new:
+            return
+        view = f"_ty_{name}"
+        self.con.register(view, table.slice(0, 0))
+        try:
+            types = dict(self.con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {view})").fetchall())
+        finally:
+            self.con.unregister(view)
+        for c in new:
+            self.con.execute(f'ALTER TABLE {name} ADD COLUMN "{c}" {types[c]}')
+            have.append(c)
+
+    # -- reading ----------------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        """Any SQL over the store, as a frame."""
+        try:
+            return self.con.execute(sql, params).df() if params is not None else self.con.execute(sql).df()
+        except duckdb.Error as exc:
+            raise StoreError(f"query failed: {exc}") from None
+
+    def batches(self) -> pd.DataFrame:
+        return self.query("SELECT * FROM batches ORDER BY created_at")
+
+    def batch_id(self, batch: str | None = None) -> str:
+        """The full id of ``batch`` (an id or a unique prefix of one); the latest batch when None."""
+        if batch is None:
+            rows = self.con.execute("SELECT batch_id FROM batches ORDER BY created_at DESC LIMIT 1").fetchall()
+            if not rows:
+                raise StoreError(f"the store {self.path!r} has no batches")
+            return str(rows[0][0])
+        rows = self.con.execute("SELECT batch_id FROM batches WHERE starts_with(batch_id, ?)", [batch]).fetchall()
+        if len(rows) != 1:
+            raise StoreError(f"{'no' if not rows else 'more than one'} batch matches {batch!r}")
+        return str(rows[0][0])
+
+    def runs(self, batch: str | None = None, status: str | None = None) -> pd.DataFrame:
+        """The ``runs`` table, of one batch or of all (``batch=None``), optionally of one status."""
+        where, params = self._where(batch, status)
+        return self.query(f"SELECT * FROM runs {where} ORDER BY run_id", params)
+
+    def summaries(self, batch: str | None = None) -> pd.DataFrame:
+        """One row per done run: its point, variant, replicate, seed and summary columns."""
+        where, params = self._where(batch, "done", prefix="r.")
+        return self.query(
+            "SELECT r.point, r.variant, r.replicate, r.seed, s.* FROM summaries s JOIN runs r USING (run_id) "
+            f"{where} ORDER BY r.point, r.replicate", params)
+
+    def series(self, run_id: int | Iterable[int] | None = None, batch: str | None = None,
+               state: str | None = None, zone: str | None = None) -> pd.DataFrame:
+        """Counts per (run, day, zone, state), of some runs or of a batch's done runs."""
+        conds, params = [], []
+        if run_id is not None:
+            ids = [run_id] if isinstance(run_id, int) else list(run_id)
+            conds.append(f"run_id IN ({', '.join(str(int(i)) for i in ids)})")
+        if batch is not None:
+            conds.append("run_id IN (SELECT run_id FROM runs WHERE batch_id = ? AND status = 'done')")
+            params.append(self.batch_id(batch))
+        for col, val in (("state", state), ("zone", zone)):
+            if val is not None:
+                conds.append(f"{col} = ?")
+                params.append(val)
+        where = f"WHERE {' AND '.join(conds)}" if conds else ""
+        return self.query(f"SELECT * FROM series {where} ORDER BY run_id, day, zone, state", params)
+
+    def quantiles(self, batch: str | None = None, state: str = "Z", zone: str | None = None,
+                  q: Sequence[float] = DEFAULT_Q) -> pd.DataFrame:
+        """Quantiles across a batch's runs of one state's count per day, per point (variant).
+
+        The count is summed over zones unless ``zone`` is given; quantiles interpolate linearly
+        between order statistics (DuckDB ``quantile_cont``, numpy's default ``linear`` method).
+        Columns: point, variant, day, n (runs), mean, then one column per quantile named ``q0.05``...
+        """
+        bid = self.batch_id(batch)
+        qs = [float(x) for x in q]
+        if not qs or any(not 0.0 <= x <= 1.0 for x in qs):
+            raise StoreError(f"quantiles must lie in [0, 1], got {list(q)}")
+        zone_cond = "AND s.zone = $zone" if zone is not None else ""
+        params: dict[str, Any] = {"batch": bid, "state": state, "qs": qs}
+        if zone is not None:
+            params["zone"] = zone
+        cols = ", ".join(f'qv[{i + 1}] AS "q{x:g}"' for i, x in enumerate(qs))
+        sql = f"""
+            WITH per_run AS (
+                SELECT r.point, r.variant, s.run_id, s.day, sum(s.count) AS value
+                FROM series s JOIN runs r ON s.run_id = r.run_id
+                WHERE r.batch_id = $batch AND r.status = 'done' AND s.state = $state {zone_cond}
+                GROUP BY r.point, r.variant, s.run_id, s.day),
+            agg AS (
+                SELECT point, variant, day, count(*) AS n, avg(value) AS mean,
+                       quantile_cont(value, $qs::DOUBLE[]) AS qv
+                FROM per_run GROUP BY point, variant, day)
+            SELECT point, variant, day, n, mean, {cols} FROM agg ORDER BY point, day"""
+        return self.query(sql, params)
+
+    def summary_quantiles(self, batch: str | None = None, metrics: Sequence[str] = ("survivors", "deaths"),
+                          q: Sequence[float] = DEFAULT_Q) -> pd.DataFrame:
+        """Quantiles across runs of summary columns, one row per (point, variant, metric)."""
+        from aftermath.store.schema import SUMMARY_COLUMNS
+
+        known = [c for c, _ in SUMMARY_COLUMNS]
+        bad = [m for m in metrics if m not in known]
+        if bad:
+            raise StoreError(f"unknown summary metric(s) {bad}; known: {known}")
+        bid = self.batch_id(batch)
+        qs = [float(x) for x in q]
+        cols = ", ".join(f'qv[{i + 1}] AS "q{x:g}"' for i, x in enumerate(qs))
+        parts = [
+            f"SELECT r.point, r.variant, '{m}' AS metric, count(s.{m}) AS n, avg(s.{m}) AS mean, "
+            f"quantile_cont(s.{m}, $qs::DOUBLE[]) AS qv FROM summaries s JOIN runs r USING (run_id) "
+            "WHERE r.batch_id = $batch AND r.status = 'done' GROUP BY r.point, r.variant"
+            for m in metrics
+        ]
+        sql = f"SELECT point, variant, metric, n, mean, {cols} FROM ({' UNION ALL '.join(parts)}) ORDER BY point"
+        return self.query(sql, {"batch": bid, "qs": qs})
+
+    def _where(self, batch: str | None, status: str | None, prefix: str = "") -> tuple[str, list[Any]]:
+        conds, params = [], []
+        if batch is not None:
+            conds.append(f"{prefix}batch_id = ?")
+            params.append(self.batch_id(batch))
+        if status is not None:
+            conds.append(f"{prefix}status = ?")
+            params.append(status)
+        return (f"WHERE {' AND '.join(conds)}" if conds else ""), params
+
+    # -- export -----------------------------------------------------------------------------
+    def tables(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def export_parquet(self, directory: str | Path) -> list[Path]:
+        """Every table as ``DIR/<table>.parquet`` (DuckDB ``COPY ... (FORMAT PARQUET)``)."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in self.tables():
+            target = out / f"{name}.parquet"
+            order = " ORDER BY run_id" if name in (*RUN_TABLES, "runs") else ""
+            self.con.execute(f"COPY (SELECT * FROM {name}{order}) TO '{_sql_str(target)}' (FORMAT PARQUET)")
+            written.append(target)
+        return written
+
+
+def _sql_str(path: Path) -> str:
+    return str(path).replace("'", "''")
