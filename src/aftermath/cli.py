@@ -33,7 +33,7 @@ console = Console()
 err = Console(stderr=True)
 
 #: Modules that add commands to :data:`app`; each exposes ``register(app)``.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("aftermath.validation.commands",)
 
 Engine = Annotated[str | None, typer.Option("--engine", "-e", help="ode, ssa or abm (default: the scenario's)")]
 Seed = Annotated[int | None, typer.Option("--seed", "-s", help="master seed (default: the scenario's)")]

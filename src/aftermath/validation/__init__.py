@@ -1,0 +1,1 @@
+"""The validation catalogue: known results the engines must reproduce (docs/validation.md)."""

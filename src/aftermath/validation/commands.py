@@ -1,0 +1,89 @@
+"""``aftermath validate``: run the validation catalogue and show expected vs measured.
+
+Exit code 0 when every check that ran passed, 1 on any failure or error, 2 for an unknown check.
+Checks whose engine is not installed are reported as "unavailable" (not run) and do not fail the
+command: the table says so plainly.
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aftermath.validation.runner import ERROR, FAIL, PASS, UNAVAILABLE, Outcome, run_catalogue, select
+
+_STYLE = {PASS: "green", FAIL: "bold red", ERROR: "bold red", UNAVAILABLE: "yellow"}
+
+
+def _num(v: float | str | None) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    return f"{v:.6g}"
+
+
+def outcome_table(outcomes: list[Outcome], title: str = "Validation catalogue") -> Table:
+    """The catalogue's results as a Rich table: check, engine, expected, measured, tolerance, pass/fail."""
+    table = Table(title=title)
+    for col in ("check", "engine", "expected", "measured", "tolerance", "pass/fail"):
+        table.add_column(col, justify="right" if col in ("expected", "measured", "tolerance") else "left",
+                         no_wrap=col in ("check", "engine", "pass/fail"))
+    for o in outcomes:
+        if o.status == UNAVAILABLE:
+            tol = "-"
+        elif o.tolerance is None:
+            tol = "same outcome"
+        else:
+            tol = f"±{o.tolerance:.3g} ({o.tolerance_rule})"
+        measured = _num(o.measured) if o.status != ERROR else o.measured_note
+        status = "not run" if o.status == UNAVAILABLE else o.status
+        table.add_row(o.id, o.engine, _num(o.expected), measured, tol, f"[{_STYLE[o.status]}]{status}[/]")
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``validate`` command to ``app``."""
+
+    @app.command("validate")
+    def validate(
+        as_json: bool = typer.Option(False, "--json", help="print a JSON list of outcomes (for scripts)"),
+        fast: bool = typer.Option(False, "--fast", help="only the fast subset (the one CI runs)"),
+        check: list[str] = typer.Option([], "--check", help="run only this check id (repeatable)"),
+        list_only: bool = typer.Option(False, "--list", help="list the catalogue and exit"),
+    ) -> None:
+        """Run the validation catalogue: known results the engines must reproduce (docs/validation.md)."""
+        console = Console()
+        try:
+            checks = select(fast=fast, ids=check)
+        except KeyError as exc:
+            console.print(f"[red]{exc.args[0]}[/]")
+            raise typer.Exit(2) from None
+        if list_only:
+            for c in checks:
+                console.print(f"{c.id:28} {c.engine:4} {'fast' if c.fast else 'slow'}  {c.title}  [dim]({c.source})[/]")
+            return
+        outcomes = run_catalogue(checks)
+        if as_json:
+            typer.echo(json.dumps([o.as_dict() for o in outcomes], indent=2))
+        else:
+            console.print(outcome_table(outcomes))
+            _print_footer(console, outcomes)
+        if any(o.failed for o in outcomes):
+            raise typer.Exit(1)
+
+
+def _print_footer(console: Console, outcomes: list[Outcome]) -> None:
+    counts = {s: sum(o.status == s for o in outcomes) for s in (PASS, FAIL, ERROR, UNAVAILABLE)}
+    console.print(f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[ERROR]} errors, "
+                  f"{counts[UNAVAILABLE]} not run; {sum(o.seconds for o in outcomes):.1f} s")
+    for o in outcomes:
+        if o.status == ERROR:
+            console.print(f"[red]error in {o.id}: {o.measured_note}[/]")
+    missing = sorted({o.engine for o in outcomes if o.status == UNAVAILABLE})
+    if missing:
+        ids = ", ".join(o.id for o in outcomes if o.status == UNAVAILABLE)
+        console.print(f"[yellow]NOT RUN (engine {', '.join(missing)} not installed): {ids}[/]")
