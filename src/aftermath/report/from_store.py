@@ -1,0 +1,144 @@
+"""Reports of a results store's batches (:mod:`aftermath.store`): ensemble, sweep or comparison.
+
+Everything heavy is asked of DuckDB (quantiles over runs are computed in SQL), so a report of a
+store of thousands of runs takes seconds: the report reads a few thousand aggregated rows, never
+the runs themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from aftermath.report import ensemble as ens
+from aftermath.report import html as H
+from aftermath.report import plots
+
+if TYPE_CHECKING:
+    from aftermath.store.store import Store
+
+#: Variant labels taken as the baseline of a comparison, in order of preference (else point 0).
+BASELINE_LABELS = ("baseline", "base", "none", "status quo")
+
+
+def quantiles_sql(store: Store, batch_id: str, point: int | None = None) -> pd.DataFrame:
+    """The quantile frame (``day, zone, state, q05..q95``, zone ``"all"`` for the world) of the
+    runs of one point of a batch (all points when None), computed in DuckDB."""
+    cond = "" if point is None else "AND r.point = $point"
+    params: dict[str, Any] = {"batch": batch_id, "qs": list(ens.QUANTILES)}
+    if point is not None:
+        params["point"] = int(point)
+    cols = ", ".join(f"qv[{i + 1}] AS {name}" for i, name in enumerate(ens.QUANTILE_NAMES))
+    sql = f"""
+        WITH s AS (
+            SELECT s.run_id, s.day, s.zone::VARCHAR AS zone, s.state::VARCHAR AS state, s.count
+            FROM series s JOIN runs r ON s.run_id = r.run_id
+            WHERE r.batch_id = $batch AND r.status = 'done' {cond}),
+        w AS (SELECT run_id, day, 'all' AS zone, state, sum(count) AS count FROM s GROUP BY run_id, day, state),
+        u AS (SELECT * FROM s UNION ALL SELECT * FROM w),
+        agg AS (SELECT day, zone, state, quantile_cont(count, $qs::DOUBLE[]) AS qv FROM u GROUP BY day, zone, state)
+        SELECT day, zone, state, {cols} FROM agg ORDER BY zone, state, day"""
+    return store.query(sql, params)
+
+
+def chronicle_sql(store: Store, batch_id: str, point: int | None = None) -> pd.DataFrame:
+    """Per chronicle kind: in how many runs it happened and the median day it first did."""
+    cond = "" if point is None else f"AND r.point = {int(point)}"
+    return store.query(f"""
+        WITH first AS (
+            SELECT c.run_id, c.kind, min(c.day) AS day FROM chronicle c JOIN runs r ON c.run_id = r.run_id
+            WHERE r.batch_id = ? AND r.status = 'done' {cond} GROUP BY c.run_id, c.kind)
+        SELECT kind, count(*) AS runs, median(day) AS first_day FROM first GROUP BY kind ORDER BY runs DESC, kind""",
+        [batch_id])
+
+
+def render_store(store: Store, batch: str | None = None) -> str:
+    """The report of one batch of ``store`` (the latest when ``batch`` is None)."""
+    bid = store.batch_id(batch)
+    info = store.query("SELECT * FROM batches WHERE batch_id = ?", [bid]).iloc[0]
+    spec = _json(info["spec"])
+    summaries = store.summaries(bid)
+    points = summaries[["point", "variant"]].drop_duplicates().sort_values("point")
+    sub = (f"batch {bid[:12]} · {info['kind']} · {info['engine']} engine · {int(info['runs']):,} runs per point · "
+           f"{int(info['points'])} point(s) · {info['days']} days")
+    title = f"{info['scenario']}: {info['kind']}"
+    scenario = _scenario(str(info["scenario"]), str(info["scenario_hash"]))
+    batch_html = H.table_html(pd.DataFrame([info.drop(labels=["spec"])]).astype(str), 0,
+                              [c for c in info.index if c != "spec"])
+    params_html = H.parameters_html(scenario) + (
+        f"<details><summary>batch spec (points and their overrides)</summary><pre>"
+        f"{H.html.escape(json.dumps(spec, indent=2))}</pre></details>")
+    if len(points) <= 1:
+        q = quantiles_sql(store, bid)
+        page = H.render_ensemble(q, title=title, summaries=summaries.drop(columns=["point", "replicate", "run_id"],
+                                                                          errors="ignore"),
+                                 scenario=scenario, chronicle=chronicle_sql(store, bid), subtitle=sub,
+                                 extra=[("Batch", batch_html), ("Parameters", params_html)])
+        return page
+    overrides = _overrides(store, bid)
+    extra = [("Ferals over time per point", H._safe(lambda: _ferals_by_point(store, bid), "Ferals (world) per point: "
+                                                    "median and 90% band across replicates.")),
+             ("Key numbers per point", H.table_html(_describe_points(summaries), 0, ["variant", "metric"])),
+             ("Batch", batch_html), ("Parameters", params_html)]
+    swept = [c for c in overrides.columns if c != "point" and pd.api.types.is_numeric_dtype(overrides[c])]
+    if info["kind"] == "sweep" and swept:
+        merged = summaries.merge(overrides, on="point")
+        return H.render_sweep(merged, swept, title=title, subtitle=sub, extra=extra)
+    labels = list(points["variant"])
+    baseline = next((b for b in labels if b.lower() in BASELINE_LABELS), labels[0])
+    cmp = ens.comparison_from_summaries(summaries, baseline)
+    return H.render_comparison(cmp, title=title, subtitle=f"{sub} · baseline: {baseline}", extra=extra)
+
+
+def _ferals_by_point(store: Store, bid: str) -> Any:
+    q = store.quantiles(bid, state="Z")
+    fig, ax = plots._fig_ax(None, (9, 4))
+    for i, (label, part) in enumerate(q.groupby("variant", sort=False)):
+        c = plots.OKABE_ITO[i % len(plots.OKABE_ITO)]
+        ax.fill_between(part["day"], part["q0.05"], part["q0.95"], color=c, alpha=0.2, lw=0)
+        ax.plot(part["day"], part["q0.5"], color=c, label=str(label))
+    ax.set_xlabel("day")
+    ax.set_ylabel("ferals")
+    ax.margins(x=0)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return fig
+
+
+def _describe_points(summaries: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for variant, s in summaries.groupby("variant", sort=False):
+        d = ens.describe(s.drop(columns=["point", "replicate", "run_id"], errors="ignore"))
+        rows.append(d.assign(variant=variant))
+    out = pd.concat(rows, ignore_index=True)
+    return out[["variant", "metric", "q05", "q50", "q95"]]
+
+
+def _overrides(store: Store, bid: str) -> pd.DataFrame:
+    pts = store.query("SELECT DISTINCT point, overrides FROM runs WHERE batch_id = ? ORDER BY point", [bid])
+    rows = [{"point": int(p), **_json(o)} for p, o in zip(pts["point"], pts["overrides"], strict=True)]
+    return pd.DataFrame(rows)
+
+
+def _json(text: Any) -> dict[str, Any]:
+    try:
+        out = json.loads(text) if isinstance(text, str) else dict(text or {})
+    except (TypeError, ValueError):
+        return {}
+    return out if isinstance(out, dict) else {}
+
+
+def _scenario(name: str, digest: str) -> Any:
+    """The scenario of a batch when a built-in of that name still hashes the same; else None."""
+    from aftermath.scenario.load import builtin_names, load
+    from aftermath.store.records import scenario_hash
+
+    for key in builtin_names():
+        try:
+            sc = load(key)
+        except Exception:  # a broken built-in must not stop a report
+            continue
+        if sc.name == name and scenario_hash(sc) == digest:
+            return sc
+    return None

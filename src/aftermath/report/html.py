@@ -1,0 +1,364 @@
+"""One self-contained HTML report: figures embedded as base64 PNG, styles inline, no URL at all.
+
+A report can be projected in a classroom with no network, mailed as one file, or mined for story.
+Renderers take what is in memory and return the page as a string:
+
+- :func:`render_run`: one :class:`~aftermath.result.Result`;
+- :func:`render_ensemble`: several runs of one scenario, or their quantile frame;
+- :func:`render_comparison`: a comparison frame ``variant, metric, mean, lo, hi``;
+- :func:`render_sweep`: a frame with one row per sweep point (parameter and metric columns);
+- :func:`aftermath.report.from_store.render_store`: a batch of a results store (any of the above).
+
+:func:`write_report` picks the renderer from what it is given and writes the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import json
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from aftermath.report import ensemble as ens
+from aftermath.report import plots, plots_map, plots_story, plots_virus
+
+if TYPE_CHECKING:
+    from aftermath.result import Result
+    from aftermath.scenario.schema import Scenario
+
+#: Resolution of embedded figures: sharp on a projector, small in a mail.
+DPI = 90
+#: Rows of the chronicle shown in full (the rest are counted by kind).
+CHRONICLE_ROWS = 400
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{margin-bottom:.2em}h2{border-bottom:2px solid #0072B2;padding-bottom:.2em;margin-top:2em}
+.sub{color:#666;margin-top:0}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
+th,td{border-bottom:1px solid #ddd;padding:.25em .7em;text-align:right}
+th:first-child,td:first-child{text-align:left}th{background:#f3f6fa}
+td.text{text-align:left}
+.keys{display:flex;flex-wrap:wrap;gap:.8em}.key{background:#f3f6fa;border-radius:6px;padding:.5em .9em}
+.key b{display:block;font-size:1.4em}
+figure{margin:1em 0}figure img{max-width:100%;height:auto}figcaption{color:#555;font-size:.9em}
+pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.8em;max-height:30em}
+details{margin:.6em 0}nav a{margin-right:1em}
+"""
+
+
+# -- building blocks --------------------------------------------------------------------------
+
+def figure_html(fig: Figure, caption: str = "", alt: str = "") -> str:
+    """``<figure>`` with ``fig`` as a base64 PNG data URI; closes the figure."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return f'<figure><img alt="{html.escape(alt or caption)}" src="data:image/png;base64,{data}">{cap}</figure>'
+
+
+def table_html(df: pd.DataFrame, digits: int = 0, text_cols: Iterable[str] = ()) -> str:
+    """A plain table; numbers with thousands separators and ``digits`` decimals."""
+    texts = set(text_cols)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for row in df.itertuples(index=False):
+        cells = []
+        for col, v in zip(df.columns, row, strict=True):
+            cls = ' class="text"' if col in texts else ""
+            cells.append(f"<td{cls}>{html.escape(_fmt(v, digits))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def keys_html(items: Sequence[tuple[str, Any]]) -> str:
+    cells = "".join(f'<div class="key"><b>{html.escape(_fmt(v, 0))}</b>{html.escape(k)}</div>' for k, v in items)
+    return f'<div class="keys">{cells}</div>'
+
+
+def page(title: str, subtitle: str, sections: Sequence[tuple[str, str]]) -> str:
+    """The whole document: a title, a table of contents and the sections (heading, body html)."""
+    made = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    nav = "".join(f'<a href="#s{i}">{html.escape(h)}</a>' for i, (h, _) in enumerate(sections))
+    body = "".join(f'<section id="s{i}"><h2>{html.escape(h)}</h2>{b}</section>' for i, (h, b) in enumerate(sections))
+    from aftermath import __version__
+
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{html.escape(title)}</title>"
+        f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+        f"<p class=\"sub\">{html.escape(subtitle)} · made {made} with aftermath {__version__}</p>"
+        f"<nav>{nav}</nav>{body}</body></html>\n"
+    )
+
+
+def _fmt(v: Any, digits: int) -> str:
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+        return "—"
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, int | np.integer):
+        return f"{int(v):,}"
+    if isinstance(v, float | np.floating):
+        x = float(v)
+        if abs(x) < 1 and x != 0:
+            return f"{x:.3g}"
+        return f"{x:,.{digits}f}"
+    return str(v)
+
+
+def _safe(make: Callable[[], Figure], caption: str) -> str:
+    """A figure, or a note saying why it could not be drawn: one bad panel must not sink a report."""
+    try:
+        return figure_html(make(), caption)
+    except Exception as exc:  # the report says what failed and carries on
+        plt.close("all")
+        return f"<p><em>{html.escape(caption)}: not drawn ({html.escape(type(exc).__name__)}: " \
+               f"{html.escape(str(exc))})</em></p>"
+
+
+def parameters_html(scenario: Scenario | dict[str, Any] | None) -> str:
+    """The scenario as used (validated, with every default filled in) as JSON."""
+    if scenario is None:
+        return "<p>not recorded</p>"
+    if isinstance(scenario, dict):
+        data = scenario
+    else:
+        from aftermath.scenario.load import to_dict
+
+        data = to_dict(scenario)
+    text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    return f"<details open><summary>scenario (JSON)</summary><pre>{html.escape(text)}</pre></details>"
+
+
+# -- one run ----------------------------------------------------------------------------------
+
+KEY_NUMBERS = (("survivors", "survivors"), ("deaths", "deaths"), ("turned", "turned feral"),
+               ("peak_ferals", "peak ferals"), ("peak_day", "peak day"), ("attack_rate", "attack rate"),
+               ("culled", "culled"), ("excluded", "turned away"), ("starved", "starved"))
+
+
+def render_run(result: Result, title: str | None = None) -> str:
+    """The report of one run: summary, key numbers, figures, chronicle, ledger and parameters."""
+    s = result.summary()
+    sc = result.scenario
+    desc = f"<p>{html.escape(' '.join((sc.description or '').split()))}</p>" if sc.description else ""
+    overview = desc + keys_html([(label, s.get(k)) for k, label in KEY_NUMBERS])
+    zones = pd.DataFrame.from_dict(s["zones"], orient="index").rename_axis("zone").reset_index()
+    overview += "<h3>zones at the end</h3>" + table_html(zones, 0)
+    figs = [
+        _safe(lambda: plots.plot_run(result), "The spectrum over time (world) and each zone's epidemic curves."),
+        _safe(lambda: plots_map.plot_map_days(result),
+              "The world at five moments: node area = living people, colour = fear, rim = wall; "
+              "dashed routes are closed (sealed zone or no truce)."),
+        _safe(lambda: plots_story.plot_chronicle(result), "The chronicle as a timeline, and the policies in force."),
+        _safe(lambda: plots_story.plot_official_record(result),
+              "Official vs true record per faction: who each faction's books leave out."),
+    ]
+    virus = [
+        _safe(lambda: plots_virus.plot_phylogeny(result), "Strain phylogeny (x: birth day; colour: β)."),
+        _safe(lambda: plots_virus.plot_trait_drift(result),
+              "Trait drift: transmissibility and hybrid share over time, weighted by infected per strain."),
+    ] if len(result.strains_frame()) > 1 else [
+        "<p>One strain throughout: this run did not evolve (only the agent-based engine mutates the virus; "
+        "fixed strains can be declared under <code>[[pathogen.strains]]</code>).</p>"]
+    sections = [
+        ("Summary", overview),
+        ("Figures", "".join(figs)),
+        ("The virus", "".join(virus)),
+        ("Chronicle", _chronicle_html(result.chronicle_frame())),
+        ("Ledger and the official record", _ledger_html(result)),
+        ("Policies", _policies_html(s)),
+        ("Parameters", parameters_html(sc)),
+    ]
+    sub = f"{result.engine} engine, seed {result.seed}, {result.days} days"
+    return page(title or f"{sc.name}: a run", sub, sections)
+
+
+def _chronicle_html(events: pd.DataFrame) -> str:
+    if events.empty:
+        return "<p>Nothing was chronicled.</p>"
+    counts = events.groupby("kind").agg(events=("day", "size"), first_day=("day", "min")).reset_index()
+    shown = events.head(CHRONICLE_ROWS)
+    lines = "".join(
+        f"<tr><td>Day {int(d)}</td><td class=\"text\">{html.escape(str(z))}</td>"
+        f"<td class=\"text\">{html.escape(str(t))}</td></tr>"
+        for d, z, t in zip(shown["day"], shown["zone"], shown["text"], strict=True))
+    more = f"<p>… and {len(events) - len(shown):,} more.</p>" if len(events) > len(shown) else ""
+    return (table_html(counts, 0, ["kind"]) + f"<details><summary>all {len(events):,} events</summary>"
+            f"<table><thead><tr><th>day</th><th>zone</th><th>what happened</th></tr></thead>"
+            f"<tbody>{lines}</tbody></table>{more}</details>")
+
+
+def _ledger_html(result: Result) -> str:
+    from aftermath.record.official import ledger_by_faction, official_record
+
+    parts = []
+    try:
+        led = ledger_by_faction(result)
+        wide = led.pivot_table(index="cost", columns="faction", values="count", aggfunc="sum").reset_index()
+        parts.append("<h3>what policy did to people, per faction</h3>" + table_html(wide, 0, ["cost"]))
+        rec = official_record(result)
+        parts.append("<h3>official vs true record</h3>" + table_html(rec, 0, ["faction", "measure", "who"]))
+    except Exception as exc:  # shown, not fatal
+        parts.append(f"<p><em>ledger not available: {html.escape(str(exc))}</em></p>")
+    totals = result.extras.get("ledger_totals")
+    if isinstance(totals, pd.DataFrame):
+        parts.append("<h3>ledger totals</h3>" + table_html(totals, 0, totals.select_dtypes("object").columns))
+    elif isinstance(totals, dict) and totals:
+        parts.append(f"<h3>ledger totals</h3><pre>{html.escape(json.dumps(totals, indent=2, default=str))}</pre>")
+    return "".join(parts)
+
+
+def _policies_html(summary: dict[str, Any]) -> str:
+    rows = []
+    for faction, items in summary.get("factions", {}).items():
+        for p in items:
+            rows.append({"faction": faction or "—", "policy": p["policy"], "type": p["type"],
+                         "days active": p["days_active"], "first day": p["first_day"],
+                         "zones": ", ".join(p["zones"])})
+    if not rows:
+        return "<p>No policies.</p>"
+    return table_html(pd.DataFrame(rows), 0, ["faction", "policy", "type", "zones"])
+
+
+# -- many runs --------------------------------------------------------------------------------
+
+def render_ensemble(data: Sequence[Result] | pd.DataFrame, title: str | None = None,
+                    summaries: pd.DataFrame | None = None, scenario: Scenario | dict[str, Any] | None = None,
+                    chronicle: pd.DataFrame | None = None, subtitle: str = "",
+                    extra: Sequence[tuple[str, str]] = ()) -> str:
+    """The report of an ensemble: bands of every zone's curves, the median spectrum, the spread
+    of key numbers and how often each chronicle event happened.
+
+    ``data`` is the runs themselves or their quantile frame (``day, zone, state, q05..q95``, with
+    ``zone == "all"`` for the world); ``summaries`` has one row per run (as
+    :func:`aftermath.report.ensemble.summary_frame`); ``chronicle`` is a frame with ``kind, runs,
+    first_day`` (how many runs had it, the median first day).
+    """
+    if isinstance(data, pd.DataFrame):
+        q, runs = data, None
+    else:
+        runs = list(data)
+        q = ens.quantile_frame(runs)
+        summaries = ens.summary_frame(runs) if summaries is None else summaries
+        scenario = scenario if scenario is not None else runs[0].scenario
+        chronicle = chronicle if chronicle is not None else _chronicle_counts(runs)
+    name = (scenario.name if scenario is not None and not isinstance(scenario, dict)
+            else (scenario or {}).get("name", "ensemble"))
+    n = len(runs) if runs is not None else (len(summaries) if summaries is not None else None)
+    overview = keys_html([("runs", n)]) if n else ""
+    if summaries is not None and len(summaries):
+        overview += "<h3>key numbers across runs (median and 90% interval)</h3>" + table_html(
+            ens.describe(summaries), 0, ["metric"])
+    figs = [
+        _safe(lambda: plots.plot_spectrum(q), "Median spectrum of the world over time."),
+        _safe(lambda: plots.plot_zone_curves(q),
+              "Epidemic curves per zone: median line, 50% band (dark) and 90% band (light) across runs."),
+    ]
+    if runs is not None:
+        figs.append(_safe(lambda: plots_story.plot_official_record(runs[0]),
+                          f"Official vs true record in the first run (seed {runs[0].seed})."))
+    sections = [("Summary", overview), ("Figures", "".join(figs))]
+    if chronicle is not None and len(chronicle):
+        sections.append(("Chronicle across runs", table_html(chronicle, 0, ["kind"])))
+    sections.extend(extra or [("Parameters", parameters_html(scenario))])
+    return page(title or f"{name}: an ensemble", subtitle or (f"{n:,} runs" if n else ""), sections)
+
+
+def _chronicle_counts(runs: Sequence[Result]) -> pd.DataFrame:
+    frames = [r.chronicle_frame().assign(run=i) for i, r in enumerate(runs)]
+    ev = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run", "kind", "day"])
+    if ev.empty:
+        return pd.DataFrame(columns=["kind", "runs", "first_day"])
+    first = ev.groupby(["kind", "run"])["day"].min().reset_index()
+    return (first.groupby("kind").agg(runs=("run", "nunique"), first_day=("day", "median"))
+            .reset_index().sort_values("runs", ascending=False))
+
+
+def render_comparison(df: pd.DataFrame, title: str = "Policy comparison", subtitle: str = "",
+                      extra: Sequence[tuple[str, str]] = ()) -> str:
+    """The report of a policy comparison from a frame ``variant, metric, mean, lo, hi``
+    (see :mod:`aftermath.report.ensemble`): the weighing figure and the table."""
+    wide = df.assign(value=[f"{m:,.0f} [{lo:,.0f}, {hi:,.0f}]" for m, lo, hi in
+                            zip(df["mean"], df["lo"], df["hi"], strict=True)])
+    wide = wide.pivot(index="variant", columns="metric", values="value").reset_index()
+    intro = ("<p>Lives saved are survivors in a variant minus survivors in the baseline, replicate by "
+             "replicate (common random numbers). Costs are people counted by the ledger. Each cell: mean "
+             "[5th, 95th percentile] over replicates.</p>")
+    sections = [
+        ("Lives saved and what they cost", intro + _safe(lambda: plots_story.plot_comparison(df),
+                                                         "Lives saved against ledger costs, per variant.")),
+        ("Table", table_html(wide, 0, list(wide.columns))),
+        *extra,
+    ]
+    return page(title, subtitle, sections)
+
+
+def render_sweep(points: pd.DataFrame, params: Sequence[str], metrics: Sequence[str] = ("survivors", "deaths"),
+                 title: str = "Parameter sweep", subtitle: str = "",
+                 extra: Sequence[tuple[str, str]] = ()) -> str:
+    """The report of a sweep: ``points`` has one row per (point, replicate) or per point, with the
+    swept ``params`` and summary ``metrics`` as columns; each metric is drawn against each parameter
+    (median over replicates, 90% band)."""
+    figs = [_safe(partial(_sweep_figure, points, p, metrics), f"{', '.join(metrics)} against {p}.") for p in params]
+    agg = points.groupby(list(params))[list(metrics)].median().reset_index()
+    sections = [("Figures", "".join(figs)), ("Medians per point", table_html(agg, 2)), *extra]
+    return page(title, subtitle, sections)
+
+
+def _sweep_figure(points: pd.DataFrame, param: str, metrics: Sequence[str]) -> Figure:
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.4), squeeze=False)
+    for k, (ax, m) in enumerate(zip(axes[0], metrics, strict=True)):
+        g = points.groupby(param)[m]
+        x = np.asarray(g.median().index, dtype=float)
+        c = plots.OKABE_ITO[k % len(plots.OKABE_ITO)]
+        ax.fill_between(x, g.quantile(0.05).to_numpy(), g.quantile(0.95).to_numpy(), color=c, alpha=0.25, lw=0)
+        ax.plot(x, g.median().to_numpy(), "o-", color=c)
+        ax.set_xlabel(param)
+        ax.set_ylabel(m)
+    fig.tight_layout()
+    return fig
+
+
+# -- dispatch ---------------------------------------------------------------------------------
+
+def render(obj: Any) -> str:
+    """The report of whatever ``obj`` is: a Result, a list of Results, a quantile frame, a
+    comparison frame or a :class:`~aftermath.store.store.Store`."""
+    from aftermath.result import Result
+
+    if isinstance(obj, Result):
+        return render_run(obj)
+    if isinstance(obj, pd.DataFrame):
+        if {"variant", "metric", "mean", "lo", "hi"} <= set(obj.columns):
+            return render_comparison(obj)
+        return render_ensemble(obj)
+    if isinstance(obj, Sequence) and obj and all(isinstance(r, Result) for r in obj):
+        return render_run(obj[0]) if len(obj) == 1 else render_ensemble(obj)
+    if hasattr(obj, "summaries") and hasattr(obj, "query"):
+        from aftermath.report.from_store import render_store
+
+        return render_store(obj)
+    raise TypeError(f"cannot make a report of {type(obj).__name__}")
+
+
+def write_report(obj: Any, path: str | Path) -> Path:
+    """Write the report of ``obj`` (see :func:`render`) to ``path`` as UTF-8 HTML; returns the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(obj), encoding="utf-8")
+    return out

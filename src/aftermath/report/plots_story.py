@@ -1,0 +1,207 @@
+"""The story of a run and the weighing of choices: chronicle timeline, official vs true record,
+and the policy comparison (lives saved against what the ledger says they cost)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from aftermath.report.plots import OKABE_ITO
+
+if TYPE_CHECKING:
+    from aftermath.result import Result
+
+#: Marker, colour and whether to label, per chronicle kind; unknown kinds get a grey dot.
+KIND_STYLE: dict[str, tuple[str, str, bool]] = {
+    "first_infection": ("o", "#E69F00", False),
+    "breach": ("|", "#D55E00", False),
+    "enclave_fallen": ("X", "#000000", True),
+    "starvation": ("v", "#CC79A7", True),
+    "truce_made": ("P", "#009E73", True),
+    "truce_broken": ("X", "#CC79A7", True),
+    "new_lineage": ("*", "#56B4E9", False),
+    "elimination": ("*", "#009E73", True),
+    "humans_extinct": ("X", "#D55E00", True),
+    "policy_sweep": ("d", "#0072B2", False),
+    "policy_reopen": ("^", "#009E73", True),
+    "cull": ("x", "#D55E00", False),
+    "seal": ("s", "#CC79A7", False),
+    "unseal": ("s", "#009E73", False),
+}
+#: Policy on/off events are drawn as the bars of the lower panel instead.
+SPAN_KINDS = ("policy_on", "policy_off")
+MAX_LABELS = 12
+#: Costs that are a subset of another cost: shown, but not added to the total.
+PART_OF = {"excluded_healthy": "excluded", "sacrificed_healthy": "sacrificed"}
+WORLD_ROW = "(world)"
+
+
+def plot_chronicle(result: Result, fig: Figure | None = None) -> Figure:
+    """The chronicle as a timeline: events per zone on top, the policies in force below.
+
+    Upper panel: one row per zone (and one for events of the whole world or between factions), a
+    marker per event, styled by kind; the most telling events (falls, truces, starvation,
+    extinction) are labelled. Lower panel: one bar per policy over the days it was active anywhere.
+    """
+    events = result.chronicle_frame()
+    labels = list(result.policy_labels)
+    if fig is None:
+        nrows = len(result.zone_ids) + 1
+        fig = plt.figure(figsize=(10, 1.2 + 0.32 * nrows + 0.28 * max(len(labels), 1) + 1.2))
+    heights = [len(result.zone_ids) + 1.5, 0.7 * max(len(labels), 1)]
+    ax, axp = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": heights})
+    rows = [WORLD_ROW, *result.zone_ids]
+    ev = events[~events["kind"].isin(SPAN_KINDS)].copy()
+    ev["row"] = ev["zone"].map(lambda z: rows.index(z) if z in rows else 0)
+    for kind, part in ev.groupby("kind", sort=True):
+        marker, colour, _ = KIND_STYLE.get(str(kind), ("o", "0.5", False))
+        ax.scatter(part["day"], part["row"], marker=marker, color=colour, s=36 if marker != "|" else 60,
+                   label=str(kind).replace("_", " "), zorder=3, linewidths=1.2)
+    labelled = ev[ev["kind"].map(lambda k: KIND_STYLE.get(k, ("", "", False))[2])].head(MAX_LABELS)
+    span = max(result.days, 1)
+    # a label's width in days, from ~4 points per character over the axes' width in points
+    per_char = 4.0 * span / max(ax.get_window_extent().width * 72 / fig.dpi, 1.0)
+    taken: dict[int, list[tuple[float, float]]] = {}
+    for _, e in labelled.iterrows():
+        text = _short(str(e["text"]), 40)
+        x, width = float(e["day"]), per_char * (len(text) + 2)
+        left = x + width > span  # labelled to the left when it would leave the axes
+        x0, x1 = (x - width, x) if left else (x, x + width)
+        row = int(e["row"])
+        clash = any(a < x1 and x0 < b for a, b in taken.get(row, []))  # then above the marker instead
+        taken.setdefault(row, []).append((x0, x1))
+        ax.annotate(text, (x, row), xytext=(-6 if left else 6, 6 if clash else -7), textcoords="offset points",
+                    fontsize=7, ha="right" if left else "left", va="bottom" if clash else "top",
+                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8}, zorder=4)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_ylim(len(rows) - 0.2, -0.6)
+    ax.grid(axis="y", color="0.9")
+    ax.set_title(f"chronicle: {len(events)} events")
+    if len(ev):
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+    active = np.asarray(result.policy_active.any(axis=2), dtype=bool)
+    for i, _name in enumerate(labels):
+        spans = _runs(active[:, i])
+        axp.broken_barh([(a, b - a) for a, b in spans], (i - 0.35, 0.7), color=OKABE_ITO[i % 7])
+    axp.set_yticks(range(len(labels)), [_short(s, 34) for s in labels], fontsize=8)
+    axp.set_ylim(max(len(labels), 1) - 0.5, -0.5)
+    axp.set_xlabel("day")
+    axp.set_title("policies in force (anywhere)", fontsize="medium")
+    axp.set_xlim(0, max(result.days, 1))
+    fig.tight_layout()
+    return fig
+
+
+def plot_official_record(result: Result, axes: Sequence[Axes] | None = None) -> Figure:
+    """What each faction reports beside what happened, one panel per faction.
+
+    For each measure of :func:`aftermath.record.official.official_record` (deaths, infections,
+    arrivals) a bar of the official count, with the people it left out (culled, hidden by their
+    households, turned away at the gates) stacked on it up to the true count.
+    """
+    from aftermath.record.official import official_record
+
+    rec = official_record(result)
+    factions = list(pd.unique(rec["faction"])) or ["(no faction)"]
+    if axes is None:
+        fig, grid = plt.subplots(1, len(factions), figsize=(4.8 * len(factions) + 1.6, 3.0), squeeze=False)
+        axes = list(grid.ravel())
+    else:
+        fig = axes[0].get_figure()  # type: ignore[assignment]
+    for ax, fid in zip(axes, factions, strict=True):
+        r = rec[rec["faction"] == fid]
+        if r.empty:
+            ax.text(0.5, 0.5, "no faction keeps a record", ha="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            continue
+        y = np.arange(len(r))
+        official = r["official"].to_numpy(dtype=float)
+        left = r["left_out"].to_numpy(dtype=float)
+        ax.barh(y, official, color="#0072B2", label="official record")
+        ax.barh(y, left, left=official, color="#E69F00", hatch="//", edgecolor="white", label="left out")
+        top = float(np.max(official + left, initial=1.0)) or 1.0
+        for i, (o, lo) in enumerate(zip(official, left, strict=True)):
+            note = f"{o + lo:,.0f} true" + (f"\n{lo:,.0f} left out" if lo >= 0.5 else "")
+            ax.annotate(note, (o + lo, i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7.5)
+        ax.set_xlim(0, top * 1.3)
+        ax.set_yticks(y, list(r["measure"]))
+        ax.invert_yaxis()
+        ax.set_title(fid)
+        ax.set_xlabel("people")
+    if axes[-1].get_legend_handles_labels()[0]:
+        axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+    fig.suptitle("official vs true record", fontsize="medium")
+    fig.tight_layout()
+    return fig
+
+
+def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefit: str = "lives_saved") -> Figure:
+    """Policy comparison from a frame ``variant, metric, mean, lo, hi``.
+
+    Left: lives saved (y) against the total of the ledger's costs (x), a point per variant with its
+    interval on both axes (the cost interval adds the bounds of each cost, which is conservative;
+    a ``cost_total`` metric, when given, is used instead; costs that are part of another, see
+    :data:`PART_OF`, are not added twice).
+    Right: each cost per variant, as horizontal bars with their intervals.
+    """
+    missing = {"variant", "metric", "mean", "lo", "hi"} - set(df.columns)
+    if missing:
+        raise ValueError(f"a comparison frame needs variant, metric, mean, lo, hi; missing {sorted(missing)}")
+    if axes is None:
+        fig, grid = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1, 1.2]})
+        axes = list(grid)
+    else:
+        fig = axes[0].get_figure()  # type: ignore[assignment]
+    ax, axc = axes[0], axes[1]
+    variants = list(pd.unique(df["variant"]))
+    costs = [m for m in pd.unique(df["metric"]) if m != benefit and m != "cost_total"]
+    summed = [m for m in costs if m not in PART_OF]
+    for i, v in enumerate(variants):
+        d = df[df["variant"] == v].set_index("metric")
+        c = OKABE_ITO[i % len(OKABE_ITO)]
+        y = d.loc[benefit] if benefit in d.index else None
+        if "cost_total" in d.index:
+            x = d.loc["cost_total"][["mean", "lo", "hi"]].astype(float)
+        else:
+            x = d.loc[d.index.isin(summed), ["mean", "lo", "hi"]].astype(float).sum()
+        if y is not None:
+            ax.errorbar(x["mean"], y["mean"], xerr=[[x["mean"] - x["lo"]], [x["hi"] - x["mean"]]],
+                        yerr=[[y["mean"] - y["lo"]], [y["hi"] - y["mean"]]], fmt="o", color=c, capsize=3,
+                        ms=7, label=v)
+            ax.annotate(v, (x["mean"], y["mean"]), xytext=(6, 6), textcoords="offset points", fontsize=8)
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("people harmed by policy (sum of ledger costs)")
+    ax.set_ylabel("lives saved vs baseline")
+    ax.set_title("what each choice saved, and what it cost")
+    n, width = len(variants), 0.8 / max(len(variants), 1)
+    for i, v in enumerate(variants):
+        d = df[df["variant"] == v].set_index("metric").reindex(costs)
+        pos = np.arange(len(costs)) + (i - (n - 1) / 2) * width
+        mean = d["mean"].to_numpy(dtype=float)
+        err = np.vstack([mean - d["lo"].to_numpy(dtype=float), d["hi"].to_numpy(dtype=float) - mean])
+        axc.barh(pos, mean, height=width, xerr=np.clip(np.nan_to_num(err), 0, None),
+                 color=OKABE_ITO[i % len(OKABE_ITO)], label=v, capsize=2)
+    axc.set_yticks(range(len(costs)), [str(c).replace("_", " ") for c in costs])
+    axc.invert_yaxis()
+    axc.set_xlabel("people (mean, 90% interval)")
+    axc.set_title("the ledger per variant")
+    axc.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of True in ``mask``; end is exclusive."""
+    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
+    d = np.diff(m.astype(np.int8))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
+
+
+def _short(text: str, n: int = 48) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
