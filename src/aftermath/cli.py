@@ -33,7 +33,7 @@ console = Console()
 err = Console(stderr=True)
 
 #: Modules that add commands to :data:`app`; each exposes ``register(app)``.
-COMMAND_MODULES: tuple[str, ...] = ("aftermath.validation.commands",)
+COMMAND_MODULES: tuple[str, ...] = ("aftermath.validation.commands", "aftermath.report.commands")
 
 Engine = Annotated[str | None, typer.Option("--engine", "-e", help="ode, ssa or abm (default: the scenario's)")]
 Seed = Annotated[int | None, typer.Option("--seed", "-s", help="master seed (default: the scenario's)")]
