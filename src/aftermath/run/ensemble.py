@@ -117,6 +117,23 @@ def _bands(q: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+ENGINES = ("ode", "ssa", "abm")
+
+
+def check_engine(name: str) -> None:
+    """Fail before any run (not once per run, in the workers) for an unknown or missing engine."""
+    import importlib
+
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
+    try:
+        module = importlib.import_module(f"aftermath.engines.{name}")
+    except ImportError as exc:
+        raise ValueError(f"the {name!r} engine is not available: {exc}") from None
+    if not hasattr(module, f"{name.capitalize()}Engine"):
+        raise ValueError(f"the {name!r} engine is not available in this installation")
+
+
 def open_store(store: Store | str | Path | None) -> Store:
     if isinstance(store, Store):
         return store
@@ -143,6 +160,7 @@ def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point
         raise ValueError(f"variant labels must be unique, got {labels}")
     base = as_scenario(scenario)
     engine_name = engine or base.run.engine
+    check_engine(engine_name)
     seed0 = base.run.seed if master_seed is None else int(master_seed)
     horizon = base.run.days if days is None else int(days)
     variants = [_load.with_overrides(base, p.overrides, source=f"<{kind} {p.label}>") for p in points]

@@ -47,8 +47,15 @@ class InProcess:
         pass
 
 
+#: ``forkserver`` where there is one: each worker is forked from a clean, single-threaded server
+#: that has already imported the model (PRELOAD), so it starts almost as fast as ``fork`` (measured
+#: in benchmarks/RESULTS.md) without forking the parent's DuckDB and Dask threads. ``spawn`` elsewhere.
+DEFAULT_START = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+PRELOAD = ("aftermath.run.tasks", "aftermath.engines.driver", "aftermath.engines.ode")
+
+
 class Processes:
-    """A pool of ``workers`` local processes (``start_method``: spawn, forkserver or fork).
+    """A pool of ``workers`` local processes (``start_method``: forkserver, spawn or fork).
 
     At most ``2 * workers`` tasks are in flight, so records do not pile up in memory when the
     writer is slower than the workers, and an interrupted run loses little work.
@@ -56,13 +63,15 @@ class Processes:
 
     name = "processes"
 
-    def __init__(self, workers: int | None = None, start_method: str = "spawn") -> None:
+    def __init__(self, workers: int | None = None, start_method: str = DEFAULT_START) -> None:
         self.workers = workers or os.cpu_count() or 1
         self.start_method = start_method
         self._pool: ProcessPoolExecutor | None = None
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            if self.start_method == "forkserver":
+                mp.get_context("forkserver").set_forkserver_preload(list(PRELOAD))
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=mp.get_context(self.start_method),
                 initializer=single_thread_worker)
@@ -143,7 +152,7 @@ class DaskExecutor:
 
 
 def make_executor(workers: int | None = None, dask: bool = False, scheduler: str | None = None,
-                  start_method: str = "spawn") -> Executor:
+                  start_method: str = DEFAULT_START) -> Executor:
     """The executor a command line asks for: ``--scheduler`` or ``--dask`` use Dask, ``--workers N``
     (N > 1) local processes, otherwise this process."""
     if scheduler or dask:

@@ -287,12 +287,12 @@ class Store:
         qs = [float(x) for x in q]
         cols = ", ".join(f'qv[{i + 1}] AS "q{x:g}"' for i, x in enumerate(qs))
         parts = [
-            f"SELECT r.point, r.variant, '{m}' AS metric, count(s.{m}) AS n, avg(s.{m}) AS mean, "
+            f"SELECT r.point, r.variant, {k} AS k, '{m}' AS metric, count(s.{m}) AS n, avg(s.{m}) AS mean, "
             f"quantile_cont(s.{m}, $qs::DOUBLE[]) AS qv FROM summaries s JOIN runs r USING (run_id) "
             "WHERE r.batch_id = $batch AND r.status = 'done' GROUP BY r.point, r.variant"
-            for m in metrics
+            for k, m in enumerate(metrics)
         ]
-        sql = f"SELECT point, variant, metric, n, mean, {cols} FROM ({' UNION ALL '.join(parts)}) ORDER BY point"
+        sql = f"SELECT point, variant, metric, n, mean, {cols} FROM ({' UNION ALL '.join(parts)}) ORDER BY point, k"
         return self.query(sql, {"batch": bid, "qs": qs})
 
     def _where(self, batch: str | None, status: str | None, prefix: str = "") -> tuple[str, list[Any]]:

@@ -1,0 +1,288 @@
+"""Command-line commands for many runs: ``ensemble``, ``sweep``, ``query`` and ``export``.
+
+:func:`register` adds them to the application in :mod:`aftermath.cli`. They parse, call
+:mod:`aftermath.run` and :class:`aftermath.store.Store`, and print; an error a user can fix (a bad
+``--param``, an unknown scenario path, a missing store) is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from aftermath.run.ensemble import DEFAULT_METRICS, BatchResult, ensemble
+from aftermath.run.executors import make_executor
+from aftermath.run.params import ParamError, ParamSpec, SweepFile, load_sweep_file, parse_param
+from aftermath.run.sweep import SweepResult, sweep
+from aftermath.scenario.load import ScenarioError, parse_value
+from aftermath.store.records import RunRecord
+from aftermath.store.store import DEFAULT_PATH, Store, StoreError
+
+out = Console()
+err = Console(stderr=True)
+
+_USER_ERRORS = (ScenarioError, ParamError, StoreError, ValueError, OSError, TimeoutError)
+
+STORE_OPT = typer.Option(Path(DEFAULT_PATH), "--store", help="DuckDB results file.")
+JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of tables.")
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Errors a user can fix: one line, exit code 2, no traceback."""
+    try:
+        yield
+    except _USER_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    except ImportError as exc:
+        raise _fail(str(exc)) from None
+
+
+@contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[Any]:
+    """A Rich progress bar with ETA on stderr; yields the callback for :mod:`aftermath.run`."""
+    if not enabled:
+        yield None
+        return
+    cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*cols, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None, failed="")
+        failed = 0
+
+        def update(done: int, total: int, rec: RunRecord | None) -> None:
+            nonlocal failed
+            if rec is None:  # the start: runs already stored count as done (resume)
+                bar.reset(task, total=total, completed=done)
+                return
+            failed += 0 if rec.ok else 1
+            bar.update(task, completed=done, failed=f"[red]{failed} failed" if failed else "")
+
+        yield update
+
+
+def _executor_from(workers: int | None, dask: bool, scheduler: str | None) -> Any:
+    try:
+        return make_executor(workers=workers, dask=dask, scheduler=scheduler)
+    except (OSError, TimeoutError) as exc:
+        raise _fail(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
+    except RuntimeError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _variants(specs: Sequence[str]) -> dict[str, dict[str, Any]] | None:
+    """``NAME:PATH=VALUE`` (repeat a name to set several paths); the scenario as is is "base"."""
+    if not specs:
+        return None
+    out: dict[str, dict[str, Any]] = {"base": {}}
+    for spec in specs:
+        name, sep, rest = spec.partition(":")
+        path, eq, value = rest.partition("=")
+        if not sep or not eq or not name.strip() or not path.strip():
+            raise ParamError(f"--variant {spec!r}: expected NAME:PATH=VALUE, e.g. walls:zones.school.wall=0.9")
+        out.setdefault(name.strip(), {})[path.strip()] = parse_value(value.strip())
+    return out
+
+
+def _fmt(x: Any) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if isinstance(x, float):
+        return f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
+    return str(x)
+
+
+def _bands_table(res: BatchResult, metrics: Sequence[str]) -> Table:
+    b = res.summary_bands(metrics)
+    t = Table(title=f"{res.kind} {res.batch_id}: summary across replicates (median, 50% and 90% bands)")
+    for col in ("variant", "metric", "runs", "median", "50% band", "90% band"):
+        t.add_column(col, justify="left" if col in ("variant", "metric") else "right")
+    for d in b.to_dict(orient="records"):
+        t.add_row(str(d["variant"]), str(d["metric"]), str(d["n"]), _fmt(d["median"]),
+                  f"{_fmt(d['lo50'])} – {_fmt(d['hi50'])}", f"{_fmt(d['lo90'])} – {_fmt(d['hi90'])}")
+    return t
+
+
+def _frame_table(df: pd.DataFrame, title: str | None = None, limit: int = 50) -> Table:
+    t = Table(title=title)
+    for c in df.columns:
+        t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
+    for row in df.head(limit).itertuples(index=False):
+        t.add_row(*(_fmt(v) for v in row))
+    if len(df) > limit:
+        t.caption = f"{limit} of {len(df)} rows shown (use --json for all)"
+    return t
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    parsed: list[dict[str, Any]] = json.loads(df.to_json(orient="records", date_format="iso"))
+    return parsed
+
+
+def _report_head(res: BatchResult, store: Path) -> dict[str, Any]:
+    return {"batch_id": res.batch_id, "kind": res.kind, "store": str(store), "executor": res.executor,
+            "points": len(res.points), "runs": res.runs, "stored": res.stored, "skipped": res.skipped,
+            "failed": res.failed, "wall_s": round(res.wall_s, 3)}
+
+
+def _interrupted(store: Path) -> typer.Exit:
+    err.print(f"[yellow]interrupted:[/] the runs that finished are in {store}; "
+              "rerun the same command to finish the rest")
+    return typer.Exit(130)
+
+
+def ensemble_cmd(
+    scenario: str = typer.Argument(..., help="Built-in scenario name or TOML file."),
+    runs: int = typer.Option(100, "--runs", "-n", min=1, help="Replicates (per variant)."),
+    engine: str | None = typer.Option(None, "--engine", "-e", help="ode, ssa or abm (default: the scenario's)."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="Master seed (default: the scenario's run.seed)."),
+    days: int | None = typer.Option(None, "--days", min=1, help="Horizon (default: the scenario's run.days)."),
+    variant: list[str] = typer.Option([], "--variant", help="NAME:PATH=VALUE; adds a variant run on the same seeds."),
+    store: Path = STORE_OPT,
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Local worker processes."),
+    dask: bool = typer.Option(False, "--dask", help="Run on Dask (a LocalCluster unless --scheduler)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://host:8786."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Run an ensemble into the store; print median and 50%/90% bands of the key outcomes."""
+    with _user_errors():
+        variants = _variants(variant)
+        st = Store(store)
+    ex = _executor_from(workers, dask, scheduler)
+    try:
+        with _user_errors(), _progress(not as_json, "ensemble") as cb:
+            res = ensemble(scenario, runs=runs, master_seed=seed, engine=engine, days=days, variants=variants,
+                           executor=ex, store=st, progress=cb)
+        if as_json:
+            report = {**_report_head(res, store), "bands": _records(res.summary_bands(DEFAULT_METRICS))}
+            out.print_json(json.dumps(report))
+        else:
+            out.print(_bands_table(res, DEFAULT_METRICS))
+            out.print(f"{res.stored} runs stored, {res.skipped} already there, {res.failed} failed; "
+                      f"{res.wall_s:.1f} s on {res.executor}; store {store}, batch {res.batch_id}")
+    except KeyboardInterrupt:
+        raise _interrupted(store) from None
+    finally:
+        ex.close()
+        st.close()
+
+
+def sweep_cmd(
+    scenario: str | None = typer.Argument(None, help="Built-in scenario name or TOML file (or from --file)."),
+    param: list[str] = typer.Option([], "--param", "-p", help="PATH=START:STOP:N, PATH=START:STOP or PATH=A,B,C."),
+    file: Path | None = typer.Option(None, "--file", "-f", help="A sweep file (TOML); options override it."),
+    lhs: int | None = typer.Option(None, "--lhs", min=1, help="Latin hypercube of N points instead of a grid."),
+    sobol: int | None = typer.Option(None, "--sobol", min=1, help="Saltelli sample with base size N (needs SALib)."),
+    runs: int | None = typer.Option(None, "--runs", "-n", min=1, help="Replicates per point (default 1)."),
+    engine: str | None = typer.Option(None, "--engine", "-e", help="ode, ssa or abm (default: the scenario's)."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="Master seed."),
+    days: int | None = typer.Option(None, "--days", min=1, help="Horizon."),
+    store: Path = STORE_OPT,
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Local worker processes."),
+    dask: bool = typer.Option(False, "--dask", help="Run on Dask (a LocalCluster unless --scheduler)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Sweep parameters by scenario path over a grid or a sample; print results per point and
+    their sensitivity (Spearman rank correlations; Sobol indices with --sobol)."""
+    with _user_errors():
+        spec = load_sweep_file(file) if file is not None else SweepFile()
+        params: dict[str, ParamSpec] = dict(spec.params)
+        for p in param:
+            ps = parse_param(p)
+            params[ps.path] = ps
+        if not params:
+            raise ParamError("give at least one --param PATH=START:STOP:N (or a --file with [params])")
+        if lhs and sobol:
+            raise ParamError("--lhs and --sobol exclude each other")
+        method = "lhs" if lhs else "sobol" if sobol else (spec.method or "grid")
+        samples = lhs or sobol or spec.samples
+        name = scenario or spec.scenario
+        if name is None:
+            raise ParamError("no scenario: give SCENARIO or scenario = ... in the sweep file")
+        st = Store(store)
+    ex = _executor_from(workers, dask, scheduler)
+    try:
+        with _user_errors(), _progress(not as_json, "sweep") as cb:
+            res = sweep(name, params, method=method, samples=samples, runs=runs or spec.runs or 1,
+                        master_seed=seed if seed is not None else spec.seed, engine=engine or spec.engine,
+                        days=days or spec.days, executor=ex, store=st, progress=cb)
+        _print_sweep(res, store, as_json)
+    except KeyboardInterrupt:
+        raise _interrupted(store) from None
+    finally:
+        ex.close()
+        st.close()
+
+
+def _print_sweep(res: SweepResult, store: Path, as_json: bool) -> None:
+    table = res.table(DEFAULT_METRICS)
+    sens = res.sensitivity(DEFAULT_METRICS)
+    sob = None
+    if res.method == "sobol":
+        try:
+            sob = res.sobol(DEFAULT_METRICS)
+        except ValueError as exc:  # not every point stored (some failed)
+            err.print(f"[yellow]no Sobol indices:[/] {exc}")
+    if as_json:
+        report = {**_report_head(res, store), "method": res.method, "points_table": _records(table),
+                  "spearman": _records(sens)}
+        if sob is not None:
+            report["sobol"] = _records(sob)
+        out.print_json(json.dumps(report))
+        return
+    out.print(_frame_table(table.drop(columns=["variant"]), f"sweep {res.batch_id}: mean per point"))
+    out.print(_frame_table(sens, "sensitivity: Spearman rank correlation over all runs"))
+    if sob is not None:
+        out.print(_frame_table(sob, "sensitivity: Sobol indices (S1 first order, ST total)"))
+    out.print(f"{res.stored} runs stored, {res.skipped} already there, {res.failed} failed; "
+              f"{res.wall_s:.1f} s on {res.executor}; store {store}, batch {res.batch_id}")
+
+
+def query_cmd(
+    sql: str = typer.Argument(..., help='SQL over the store, e.g. "SELECT * FROM runs LIMIT 5".'),
+    store: Path = STORE_OPT,
+    as_json: bool = JSON_OPT,
+    limit: int = typer.Option(50, "--limit", min=1, help="Rows shown in the table (JSON has all)."),
+) -> None:
+    """Run SQL over the results store (read only) and print the answer."""
+    with _user_errors(), Store(store, read_only=True) as st:
+        df = st.query(sql)
+    if as_json:
+        out.print_json(json.dumps(_records(df)))
+    else:
+        out.print(_frame_table(df, limit=limit))
+
+
+def export_cmd(
+    parquet: Path = typer.Option(..., "--parquet", help="Directory for one Parquet file per table."),
+    store: Path = STORE_OPT,
+) -> None:
+    """Export every table of the store to Parquet."""
+    with _user_errors(), Store(store, read_only=True) as st:
+        files = st.export_parquet(parquet)
+    for f in files:
+        out.print(str(f), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``ensemble``, ``sweep``, ``query`` and ``export`` to ``app``."""
+    app.command("ensemble")(ensemble_cmd)
+    app.command("sweep")(sweep_cmd)
+    app.command("query")(query_cmd)
+    app.command("export")(export_cmd)
