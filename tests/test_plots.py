@@ -1,0 +1,205 @@
+"""Each figure is drawn with the elements it promises, for tiny runs (ODE engine, few days)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.patches import FancyArrowPatch
+
+from aftermath.api import load, simulate
+from aftermath.model.world import build_world
+from aftermath.report import ensemble as ens
+from aftermath.report import plots, plots_map, plots_story, plots_virus
+
+DAYS = 20
+
+
+@pytest.fixture(scope="module")
+def run():
+    return simulate(load("hyosan"), engine="ode", days=DAYS)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return [simulate(load("hyosan", pathogen__beta=b), engine="ode", days=DAYS) for b in (0.2, 0.3, 0.4)]
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def _evolved(run):
+    """The run with a made-up phylogeny of 5 strains (founder -> a -> b, founder -> c, a -> d)."""
+    import copy
+
+    res = copy.copy(run)
+    res.extras = dict(run.extras)
+    res.extras["strains"] = pd.DataFrame({
+        "strain": ["founder", "a", "b", "c", "d"], "parent": ["", "founder", "a", "founder", "a"],
+        "day": [0, 3, 8, 5, 12], "zone": ["city"] * 5,
+        "beta": [0.3, 0.33, 0.4, 0.28, 0.35], "p_hybrid": [0.15, 0.12, 0.1, 0.2, 0.14],
+        "relapse": 0.01, "latency": 3.0, "breach": 0.05, "stealth": 0.1,
+    })
+    counts = np.zeros((DAYS + 1, 5))
+    for i, born in enumerate([0, 3, 8, 5, 12]):
+        counts[born:, i] = 10.0 * (i + 1)
+    res.strain_counts = counts
+    return res
+
+
+def test_spectrum_has_five_stacked_states(run):
+    fig = plots.plot_spectrum(run)
+    ax = fig.axes[0]
+    assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 5
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["susceptible", "latent", "hybrid", "feral", "corpse"]
+    assert ax.get_xlabel() == "day"
+
+
+def test_zone_curves_single_run_is_one_panel_per_zone(run):
+    fig = plots.plot_zone_curves(run)
+    visible = [a for a in fig.axes if a.get_visible()]
+    assert len(visible) == len(run.zone_ids)
+    assert [a.get_title() for a in visible] == list(run.zone_ids)
+    assert all(len(a.get_lines()) == 4 for a in visible)
+
+
+def test_zone_curves_of_an_ensemble_have_bands(runs):
+    fig = plots.plot_zone_curves(runs)
+    ax = fig.axes[0]
+    # per state: a 90% band, a 50% band and a median line
+    assert len(ax.get_lines()) == 4
+    assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 8
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "50% band" in labels and "90% band" in labels
+
+
+def test_quantile_frame_is_ordered_and_has_the_world(runs):
+    q = ens.quantile_frame(runs)
+    assert list(q.columns) == ["day", "zone", "state", "q05", "q25", "q50", "q75", "q95"]
+    assert (q["q05"] <= q["q25"]).all() and (q["q25"] <= q["q50"]).all() and (q["q75"] <= q["q95"]).all()
+    world = q[(q["zone"] == "all") & (q["state"] == "S") & (q["day"] == 0)]
+    assert world["q50"].iloc[0] == pytest.approx(runs[0].counts[0, :, 0].sum())
+    # the same picture from the frame as from the runs
+    fig = plots.plot_zone_curves(q)
+    assert len([a for a in fig.axes if a.get_visible()]) == len(runs[0].zone_ids)
+    fig2 = plots.plot_spectrum(q)
+    assert "medians" in fig2.axes[0].get_title()
+
+
+def test_quantile_frame_missing_columns_is_an_error():
+    with pytest.raises(ValueError, match="q95"):
+        plots.plot_zone_curves(pd.DataFrame({"day": [0], "zone": ["a"], "state": ["S"], "q50": [1.0]}))
+
+
+def test_layout_is_deterministic_and_inside_the_unit_square():
+    edges = [(0, 1), (1, 2), (2, 0), (2, 3)]
+    a, b = plots_map.layout(4, edges), plots_map.layout(4, edges)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (4, 2) and (a >= 0).all() and (a <= 1).all()
+    assert np.min([np.linalg.norm(a[i] - a[j]) for i in range(4) for j in range(i)]) > 0.1
+
+
+def test_map_has_a_node_per_zone_and_an_arrow_per_route(run):
+    world = build_world(run.scenario)
+    fig = plots_map.plot_map(run, day=10)
+    ax = fig.axes[0]
+    nodes = ax.collections[0]
+    assert len(nodes.get_offsets()) == world.n_zones
+    assert sum(isinstance(p, FancyArrowPatch) for p in ax.patches) == world.n_routes
+    # walls are rims: the walled garrison's rim is thicker than the open city's
+    widths = nodes.get_linewidths()
+    assert widths[run.zone_ids.index("garrison")] > widths[run.zone_ids.index("city")]
+    # node area follows people; colour follows fear
+    np.testing.assert_allclose(nodes.get_array(), run.fear[10])
+    assert ax.get_title() == "day 10"
+    assert "truce" in " ".join(t.get_text() for t in ax.texts)
+    assert fig.axes[-1].get_ylabel() == "fear"  # the colour bar
+
+
+def test_map_small_multiples(run):
+    fig = plots_map.plot_map_days(run, [0, 5, 10, 20])
+    maps = [a for a in fig.axes if a.get_visible() and a.get_title().startswith("day")]
+    assert [a.get_title() for a in maps] == ["day 0", "day 5", "day 10", "day 20"]
+
+
+def test_phylogeny_draws_each_strain_and_its_link(run):
+    res = _evolved(run)
+    fig = plots_virus.plot_phylogeny(res)
+    lines = [c for c in fig.axes[0].collections if isinstance(c, LineCollection)]
+    assert len(lines[0].get_segments()) == 5  # one horizontal line per strain
+    assert len(lines[1].get_segments()) == 4  # one link per child
+    assert "5 strains" in fig.axes[0].get_title()
+    y = plots_virus.tree_positions(res.strains_frame())
+    # a parent sits between its children
+    assert min(y[2], y[4]) <= y[1] <= max(y[2], y[4])
+
+
+def test_tree_positions_survive_a_deep_tree():
+    n = 5000
+    df = pd.DataFrame({"strain": [f"s{i}" for i in range(n)], "parent": [""] + [f"s{i}" for i in range(n - 1)],
+                       "day": np.arange(n)})
+    y = plots_virus.tree_positions(df)
+    assert np.all(y == 0.0)
+
+
+def test_trait_drift_is_weighted_by_counts(run):
+    res = _evolved(run)
+    d = plots_virus.trait_drift(res)
+    beta = d[d["trait"] == "beta"].set_index("day")["mean"]
+    assert beta[0] == pytest.approx(0.3)
+    w = np.array([10, 20, 30, 40, 50.0])
+    assert beta[DAYS] == pytest.approx((w * [0.3, 0.33, 0.4, 0.28, 0.35]).sum() / w.sum())
+    fig = plots_virus.plot_trait_drift(res)
+    assert [a.get_ylabel() for a in fig.axes] == ["transmissibility β", "hybrid share p_hybrid"]
+
+
+def test_chronicle_timeline_has_zone_rows_and_policy_bars(run):
+    fig = plots_story.plot_chronicle(run)
+    ax, axp = fig.axes[:2]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["(world)", *run.zone_ids]
+    assert [t.get_text() for t in axp.get_yticklabels()] == [plots_story._short(s, 34) for s in run.policy_labels]
+    kinds = {e.kind for e in run.chronicle} - set(plots_story.SPAN_KINDS)
+    assert len(ax.get_legend().get_texts()) == len(kinds)
+
+
+def test_official_record_has_a_panel_per_faction(run):
+    fig = plots_story.plot_official_record(run)
+    titles = [a.get_title() for a in fig.axes]
+    assert titles == list(run.faction_ids)
+    labels = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+    assert labels == ["official record", "left out"]
+
+
+def test_comparison_points_and_bars():
+    df = pd.DataFrame({
+        "variant": ["base", "base", "base", "cull", "cull", "cull"],
+        "metric": ["lives_saved", "culled", "excluded"] * 2,
+        "mean": [0.0, 10.0, 5.0, 40.0, 200.0, 5.0], "lo": [0.0, 8, 4, 20, 150, 4], "hi": [0.0, 12, 6, 60, 250, 6],
+    })
+    fig = plots_story.plot_comparison(df)
+    ax, axc = fig.axes
+    assert ax.get_ylabel() == "lives saved vs baseline"
+    assert len(ax.containers) == 2  # one error-bar point per variant
+    assert [t.get_text() for t in axc.get_yticklabels()] == ["culled", "excluded"]
+    assert [t.get_text() for t in axc.get_legend().get_texts()] == ["base", "cull"]
+
+
+def test_comparison_frame_pairs_replicates(runs):
+    cmp = ens.comparison_frame({"base": runs[:2], "other": runs[1:]}, baseline="base")
+    assert set(cmp.columns) == {"variant", "metric", "mean", "lo", "hi"}
+    base_saved = cmp[(cmp["variant"] == "base") & (cmp["metric"] == "lives_saved")]
+    assert base_saved["mean"].iloc[0] == 0.0
+
+
+def test_run_overview_still_works(run):
+    fig = run.plot()
+    assert len(fig.axes) == 1 + len(run.zone_ids)
