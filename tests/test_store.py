@@ -101,7 +101,7 @@ def test_a_run_is_stored_once(tmp_path: Path, result: am.Result) -> None:
         assert st.write([rec])[0] is not None
         assert st.write([rec, rec]) == [None, None]
         assert counts(st)["runs"] == 1 and counts(st)["series"] == result.counts.size
-        with pytest.raises(Exception, match="(?i)constraint"):  # the unique key guards direct inserts too
+        with pytest.raises(Exception, match=r"(?i)constraint"):  # the unique key guards direct inserts too
             st.con.execute("INSERT INTO runs (run_id, batch_id, point, variant, overrides, replicate, seed, scenario,"
                            " scenario_hash, engine, days, status) SELECT 999, batch_id, point, variant, overrides,"
                            " replicate, seed, scenario, scenario_hash, engine, days, status FROM runs")
