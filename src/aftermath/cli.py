@@ -33,7 +33,7 @@ console = Console()
 err = Console(stderr=True)
 
 #: Modules that add commands to :data:`app`; each exposes ``register(app)``.
-COMMAND_MODULES: tuple[str, ...] = ("aftermath.validation.commands", "aftermath.report.commands")
+COMMAND_MODULES: tuple[str, ...] = ("aftermath.validation.commands", "aftermath.report.commands", "aftermath.run.commands")
 
 Engine = Annotated[str | None, typer.Option("--engine", "-e", help="ode, ssa or abm (default: the scenario's)")]
 Seed = Annotated[int | None, typer.Option("--seed", "-s", help="master seed (default: the scenario's)")]
@@ -200,6 +200,59 @@ def check(file: Annotated[str, typer.Argument(help="a scenario TOML file (or a b
     sc = load_scenario(file)
     console.print(f"[green]ok[/]: {file} is a valid scenario ({len(sc.zones)} zones, "
                   f"{_n(sc.initial_population())} people, {len(sc.policies)} policies)")
+
+
+@app.command("compare")
+def compare_cmd(
+    scenario: Annotated[str, typer.Argument(help="a built-in name or a TOML file")] = "hyosan",
+    policy: Annotated[list[str] | None, typer.Option(
+        "--policy", "-p", help="a variant: LABEL:PATH=VALUE (repeat a label to set several) or a variant file")] = None,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="replicates per variant")] = 20,
+    engine: Annotated[str, typer.Option("--engine", "-e", help="ssa or abm (stochastic: needs replicates)")] = "ssa",
+    seed: Seed = None,
+    days: Days = None,
+    store: Annotated[Path, typer.Option("--store", help="results store (DuckDB file)")] = Path("aftermath.duckdb"),
+    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1, help="local worker processes")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the comparison as JSON")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="write an HTML report of the comparison")] = None,
+) -> None:
+    """Weigh a dilemma: run policy variants under common random numbers against the scenario as it is."""
+    from aftermath.compare import BASELINE, compare, parse_variant, table_rows
+
+    base = load_scenario(scenario)
+    variants: dict[str, dict[str, Any]] = {}
+    try:
+        for spec in policy or []:
+            parse_variant(spec, base, variants)
+        if not variants:
+            raise ScenarioError("--policy", "", [], "at least one variant to compare with the baseline")
+        for label, overrides in variants.items():  # validate each variant before running anything
+            from aftermath.scenario.load import with_overrides
+
+            with_overrides(base, overrides, source=f"variant {label}")
+        frame, res = compare(base, variants, runs=runs, engine=engine, master_seed=seed, days=days,
+                             store=store, workers=workers)
+    except ScenarioError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json.dumps({"baseline": BASELINE, "runs": runs, "engine": engine,
+                                     "batch": res.batch_id, "comparison": frame.to_dict(orient="records")},
+                                    indent=2) + "\n")
+    else:
+        rows = table_rows(frame)
+        table = Table(title=f"{base.name}: {runs} replicates per variant, common random numbers "
+                            "(mean [90% interval])", show_edge=False, header_style="bold")
+        for i, col in enumerate(rows[0]):
+            table.add_column(col, justify="left" if i == 0 else "right")
+        for row in rows[1:]:
+            table.add_row(*row)
+        console.print(table)
+        console.print(f"lives saved = survivors minus the baseline's on the same seeds; stored in {store}, "
+                      f"batch {res.batch_id}")
+    if report is not None:
+        from aftermath.report.html import write_report
+
+        write_report(frame, report)
 
 
 def _register_all() -> None:

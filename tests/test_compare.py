@@ -1,0 +1,68 @@
+"""compare: policy variants under common random numbers, lives saved against costs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aftermath.cli import app
+from aftermath.compare import BASELINE, compare, parse_variant, variant_file
+from aftermath.scenario.load import ScenarioError
+from tests.test_policies import two_zones
+
+runner = CliRunner()
+
+
+def test_a_variant_identical_to_the_baseline_saves_exactly_no_lives() -> None:
+    """Common random numbers: same seeds, same model => identical runs, paired difference 0."""
+    sc = two_zones([], days=20)
+    same = {"same": {"pathogen.beta": sc.pathogen.beta}}
+    frame, _ = compare(sc, same, runs=4, engine="ssa")
+    saved = frame[(frame.variant == "same") & (frame.metric == "lives_saved")].iloc[0]
+    assert saved["mean"] == 0.0 and saved["lo"] == 0.0 and saved["hi"] == 0.0
+
+
+def test_closing_the_gate_costs_exclusions_and_is_measured() -> None:
+    sc = two_zones([], days=20)
+    frame, res = compare(sc, {"closed": {"policies": [{"type": "admission", "zones": ["refuge"], "mode": "closed"}]}},
+                         runs=3, engine="ssa")
+    by = frame.set_index(["variant", "metric"])["mean"]
+    assert by[(BASELINE, "excluded")] == 0 and by[("closed", "excluded")] > 0
+    assert set(res.summaries()["variant"]) == {BASELINE, "closed"}
+
+
+def test_variant_files_and_specs(tmp_path: Path) -> None:
+    base = two_zones([{"type": "seal", "zones": ["city"]}])
+    f = tmp_path / "harsh.toml"
+    f.write_text('[set]\n"zones.refuge.wall" = 0.9\n[[add_policies]]\ntype = "hybrids"\nzones = ["city"]\n'
+                 'action = "cull"\n')
+    label, overrides = variant_file(f, base)
+    assert label == "harsh" and overrides["zones.refuge.wall"] == 0.9
+    assert [p["type"] for p in overrides["policies"]] == ["seal", "hybrids"]
+    variants: dict = {}
+    parse_variant("walls:zones.refuge.wall=0.8", base, variants)
+    parse_variant("walls:pathogen.beta=0.3", base, variants)
+    assert variants == {"walls": {"zones.refuge.wall": 0.8, "pathogen.beta": 0.3}}
+    with pytest.raises(ScenarioError, match="LABEL:PATH=VALUE"):
+        parse_variant("nonsense", base, variants)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sett]\nx = 1\n")
+    with pytest.raises(ScenarioError, match="one of the keys"):
+        variant_file(bad, base)
+
+
+def test_compare_command(tmp_path: Path) -> None:
+    store = tmp_path / "s.duckdb"
+    res = runner.invoke(app, ["compare", "sir", "--policy", "slower:pathogen.beta=0.2", "--runs", "2",
+                              "--days", "30", "--store", str(store), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    metrics = {(r["variant"], r["metric"]) for r in data["comparison"]}
+    assert ("slower", "lives_saved") in metrics and (BASELINE, "deaths") in metrics
+    bad = runner.invoke(app, ["compare", "sir", "--policy", "x:pathogen.betta=1", "--store", str(store)])
+    assert bad.exit_code == 2 and "betta" in bad.output and "Traceback" not in bad.output
+    none = runner.invoke(app, ["compare", "sir", "--store", str(store)])
+    assert none.exit_code == 2 and "at least one variant" in none.output
