@@ -33,7 +33,11 @@ console = Console()
 err = Console(stderr=True)
 
 #: Modules that add commands to :data:`app`; each exposes ``register(app)``.
-COMMAND_MODULES: tuple[str, ...] = ("aftermath.validation.commands", "aftermath.report.commands", "aftermath.run.commands")
+COMMAND_MODULES: tuple[str, ...] = (
+    "aftermath.validation.commands",
+    "aftermath.report.commands",
+    "aftermath.run.commands",
+)
 
 Engine = Annotated[str | None, typer.Option("--engine", "-e", help="ode, ssa or abm (default: the scenario's)")]
 Seed = Annotated[int | None, typer.Option("--seed", "-s", help="master seed (default: the scenario's)")]
@@ -71,7 +75,9 @@ def load_scenario(source: str, sets: list[str] | None = None) -> Any:
 
 @app.command()
 def run(
-    scenario: Annotated[str, typer.Argument(help="a built-in name (see `aftermath scenarios`) or a TOML file")] = "hyosan",
+    scenario: Annotated[
+        str, typer.Argument(help="a built-in name (see `aftermath scenarios`) or a TOML file")
+    ] = "hyosan",
     engine: Engine = None,
     seed: Seed = None,
     days: Days = None,

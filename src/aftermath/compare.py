@@ -53,7 +53,8 @@ def parse_variant(spec: str, base: Scenario, variants: dict[str, dict[str, Any]]
     label, sep, rest = spec.partition(":")
     key, eq, value = rest.partition("=")
     if not sep or not eq or not label.strip() or not key.strip():
-        raise ScenarioError("--policy", "", spec, "LABEL:PATH=VALUE (e.g. cull:policies.5.action=cull) or a variant file")
+        raise ScenarioError("--policy", "", spec,
+                            "LABEL:PATH=VALUE (e.g. cull:policies.5.action=cull) or a variant file")
     if label.strip() == BASELINE:
         raise ScenarioError("--policy", "", spec, f"a label other than {BASELINE!r} (the scenario as it is)")
     variants.setdefault(label.strip(), {})[key.strip()] = parse_value(value.strip())
