@@ -198,8 +198,7 @@ def sweep_cmd(
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Sweep parameters by scenario path over a grid or a sample; print results per point and
-    their sensitivity (Spearman rank correlations; Sobol indices with --sobol)."""
+    """Sweep parameters by scenario path over a grid or a sample; print results per point and their sensitivity."""
     with _user_errors():
         spec = load_sweep_file(file) if file is not None else SweepFile()
         params: dict[str, ParamSpec] = dict(spec.params)
