@@ -83,7 +83,6 @@ def _print_footer(console: Console, outcomes: list[Outcome]) -> None:
     for o in outcomes:
         if o.status == ERROR:
             console.print(f"[red]error in {o.id}: {o.measured_note}[/]")
-    missing = sorted({o.engine for o in outcomes if o.status == UNAVAILABLE})
-    if missing:
-        ids = ", ".join(o.id for o in outcomes if o.status == UNAVAILABLE)
-        console.print(f"[yellow]NOT RUN (engine {', '.join(missing)} not installed): {ids}[/]")
+    for o in outcomes:
+        if o.status == UNAVAILABLE:
+            console.print(f"[yellow]NOT RUN: {o.id}: {o.measured_note}[/]")

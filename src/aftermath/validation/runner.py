@@ -50,17 +50,24 @@ class Outcome:
         return out
 
 
-def engine_available(engine: str) -> bool:
-    """Whether ``engine`` can be built: the ABM lands in its own package and may be absent."""
+def engine_problem(engine: str) -> str | None:
+    """Why ``engine`` cannot be built (None when it can). The ABM lands in its own package and may
+    be absent, or mid-change; either way its checks are reported as not run, with the reason."""
     if engine in ("ode", "ssa"):
-        return True
-    if engine == "abm":
-        try:
-            mod = importlib.import_module("aftermath.engines.abm")
-        except ImportError:
-            return False
-        return hasattr(mod, "AbmEngine")
-    return False
+        return None
+    if engine != "abm":
+        return f"unknown engine {engine!r}"
+    try:
+        mod = importlib.import_module("aftermath.engines.abm")
+    except ImportError as exc:
+        return f"engine 'abm' cannot be imported ({exc}): not run"
+    if not hasattr(mod, "AbmEngine"):
+        return "engine 'abm' is not installed (no AbmEngine): not run"
+    return None
+
+
+def engine_available(engine: str) -> bool:
+    return engine_problem(engine) is None
 
 
 def run_check(check: Check, cache: Runs | None = None, perturb: bool = False) -> Outcome:
@@ -75,8 +82,9 @@ def run_check(check: Check, cache: Runs | None = None, perturb: bool = False) ->
                        runs=check.runs, source=check.source, expected_note=expected_note,
                        measured_note=measured_note, seconds=time.perf_counter() - t0, perturbed=perturb)
 
-    if not engine_available(check.engine):
-        return outcome(UNAVAILABLE, measured_note=f"engine {check.engine!r} is not installed: not run")
+    problem = engine_problem(check.engine)
+    if problem is not None:
+        return outcome(UNAVAILABLE, measured_note=problem)
     cache = cache if cache is not None else Runs()
     expected_value: float | str | None = None
     try:

@@ -1,0 +1,163 @@
+"""The validation catalogue: its closed forms, its checks passing, each check failing when the model
+is deliberately broken, and the ``aftermath validate`` command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from aftermath.cli import app
+from aftermath.validation import closed_forms as cf
+from aftermath.validation import commands, runner
+from aftermath.validation.catalogue import CATALOGUE, by_id
+from aftermath.validation.check import Check, Scale, perturbed
+from aftermath.validation.measure import Runs
+from aftermath.validation.runner import ERROR, FAIL, PASS, UNAVAILABLE, Outcome, run_check
+
+FAST = [c for c in CATALOGUE if c.fast]
+SLOW = [c for c in CATALOGUE if not c.fast]
+
+
+# -- closed forms --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("r0", "z", "peak"), [(1.5, 0.5828, 0.0630), (2.0, 0.7968, 0.1534),
+                                               (2.5, 0.8926, 0.2335), (3.0, 0.9405, 0.3005)])
+def test_sir_closed_forms_give_the_textbook_figures(r0: float, z: float, peak: float) -> None:
+    assert cf.sir_final_size(r0) == pytest.approx(z, abs=1e-4)
+    assert cf.sir_peak_prevalence(r0) == pytest.approx(peak, abs=1e-4)
+    # the finite-seed forms reduce to them as the seed vanishes
+    assert cf.sir_final_size(r0, 1 - 1e-12) == pytest.approx(cf.sir_final_size(r0), abs=1e-9)
+    assert cf.sir_peak_prevalence(r0, 1 - 1e-12, 1e-12) == pytest.approx(cf.sir_peak_prevalence(r0), abs=1e-9)
+
+
+def test_munz_reference_reproduces_the_paper() -> None:
+    sol, t = cf.munz_reference(alpha=0.005, beta=0.0095, zeta=0.0001, delta=0.0001, pi=0.0, s0=499, z0=1,
+                               r0=0, t_end=10)
+    assert t == pytest.approx(2.755, abs=1e-2)
+    assert sol(5.0)[0] == pytest.approx(1.498, abs=1e-2)
+    assert sol(7.0).sum() == pytest.approx(500, rel=1e-9)
+
+
+def test_alemi_and_eradication_closed_forms() -> None:
+    assert cf.alemi_end_state(0.0003, 0.0002, 1000, 20) == pytest.approx((960.0, 0.0))
+    assert cf.alemi_end_state(0.0003, 0.0002, 1000, 600) == pytest.approx((0.0, 100.0))
+    k = cf.critical_kill(0.1, 7)
+    assert cf.eradication_multiplier(0.1, 7, k) == pytest.approx(1.0)
+    assert cf.eradication_multiplier(0.1, 7, k + 0.01) < 1.0 < cf.eradication_multiplier(0.1, 7, k - 0.01)
+
+
+# -- the catalogue as data --------------------------------------------------------------------------------
+
+
+def test_catalogue_is_well_formed() -> None:
+    ids = [c.id for c in CATALOGUE]
+    assert len(ids) == len(set(ids))
+    for c in CATALOGUE:
+        assert c.source and c.closed_form and c.breaks, c.id
+        assert c.engine in ("ode", "ssa", "abm")
+        c.clean(), c.broken()  # the scenarios validate
+    assert {c.engine for c in CATALOGUE} == {"ode", "ssa", "abm"}
+    assert by_id("munz.crossing").id == "munz.crossing"
+
+
+def test_perturbed_scales_and_sets() -> None:
+    c = by_id("sis.endemic")
+    sc = perturbed(c.clean(), {"pathogen.beta": Scale(1.2), "zones.town.population.Z": 3})
+    assert sc.pathogen.beta == pytest.approx(0.3)
+    assert sc.zones[0].population.Z == 3
+
+
+# -- the checks: pass as built, fail when broken ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cache() -> Runs:
+    return Runs()
+
+
+def _run(check: Check, cache: Runs, perturb: bool) -> Outcome:
+    if not runner.engine_available(check.engine):
+        pytest.skip(f"engine {check.engine} not installed yet")
+    return run_check(check, cache, perturb=perturb)
+
+
+@pytest.mark.parametrize("check", FAST, ids=lambda c: c.id)
+def test_fast_check_passes(check: Check, cache: Runs) -> None:
+    o = _run(check, cache, perturb=False)
+    assert o.status == PASS, (o.expected, o.measured, o.tolerance, o.measured_note)
+
+
+@pytest.mark.parametrize("check", FAST, ids=lambda c: c.id)
+def test_fast_check_catches_its_deliberate_error(check: Check, cache: Runs) -> None:
+    o = _run(check, cache, perturb=True)
+    assert o.status == FAIL, (check.breaks, o.expected, o.measured, o.tolerance, o.measured_note)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check", SLOW, ids=lambda c: c.id)
+def test_slow_check_passes(check: Check, cache: Runs) -> None:
+    o = _run(check, cache, perturb=False)
+    assert o.status == PASS, (o.expected, o.measured, o.tolerance, o.measured_note)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check", SLOW, ids=lambda c: c.id)
+def test_slow_check_catches_its_deliberate_error(check: Check, cache: Runs) -> None:
+    o = _run(check, cache, perturb=True)
+    assert o.status == FAIL, (check.breaks, o.expected, o.measured, o.tolerance, o.measured_note)
+
+
+def test_dense_helper_refuses_changing_rates() -> None:
+    """The dense integration must not silently be used where policies act at day boundaries."""
+    o = run_check(Check(**{**by_id("sir.peak.R0=2.5").__dict__, "id": "x", "overrides": {
+        "policies": [{"type": "cure", "zones": ["town"], "rate": 0.5, "when": "day >= 20"}]}}))
+    assert o.status == ERROR and "rates change" in o.measured_note
+
+
+# -- the command ----------------------------------------------------------------------------------------------
+
+cli = CliRunner()
+
+
+def test_command_json_and_exit_code_zero() -> None:
+    res = cli.invoke(app, ["validate", "--check", "munz.crossing", "--check", "alemi.humans_survive", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert [r["id"] for r in rows] == ["munz.crossing", "alemi.humans_survive"]
+    assert all(r["status"] == PASS for r in rows)
+    assert {"expected", "measured", "tolerance", "engine", "source"} <= set(rows[0])
+
+
+def test_command_table() -> None:
+    res = cli.invoke(app, ["validate", "--check", "munz.S5"], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    for col in ("check", "engine", "expected", "measured", "tolerance", "pass/fail", "munz.S5", "pass"):
+        assert col in res.output
+
+
+def test_command_unknown_check() -> None:
+    assert cli.invoke(app, ["validate", "--check", "no.such.check"]).exit_code == 2
+
+
+def _fake(status: str) -> Outcome:
+    return Outcome(id="fake", title="", engine="abm", status=status, expected=1.0, measured=2.0, tolerance=0.1,
+                   tolerance_rule="0.1", se=0.0, runs=1, source="", expected_note="", measured_note="", seconds=0.0)
+
+
+def test_command_exits_one_on_failure_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commands, "run_catalogue", lambda checks: [_fake(PASS), _fake(FAIL)])
+    assert cli.invoke(app, ["validate", "--check", "munz.S5"]).exit_code == 1
+    monkeypatch.setattr(commands, "run_catalogue", lambda checks: [_fake(ERROR)])
+    assert cli.invoke(app, ["validate", "--check", "munz.S5"]).exit_code == 1
+
+
+def test_unavailable_engine_is_reported_not_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "engine_problem", lambda engine: "gone" if engine == "abm" else None)
+    res = cli.invoke(app, ["validate", "--check", "agree.abm.final_size"], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert "not run" in res.output and "NOT RUN" in res.output
+    o = run_check(by_id("agree.abm.peak_time"))
+    assert o.status == UNAVAILABLE and not o.failed
