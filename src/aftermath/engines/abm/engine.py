@@ -1,0 +1,309 @@
+"""The agent-based engine: :class:`AbmEngine`, a thin class around the kernels.
+
+One day is ``1 / dt`` steps. Each step, in this order:
+
+1. births (new people appended; room for them was set aside at the start);
+2. hazard tables from the counts at the start of the step (:mod:`.hazards`);
+3. every person's transitions (:func:`.step.step_agents`), then the mutated infections in person
+   order (:func:`.mutation.resolve_pending`) and the chronicle's new lineages;
+4. in debug mode (``check=True`` or ``AFTERMATH_ABM_CHECK=1``) a full recount must equal the
+   counts kept from the transitions, and the people must add up.
+
+Sweeps happen in the morning, before the first step (the driver's order). Sealing a zone marks
+its uninfected people for the ledger the morning it begins.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aftermath.engines.abm.hazards import (
+    ROUTE0,
+    E,
+    bite_pressure,
+    denominators,
+    out_route_table,
+    strain_rows,
+    zone_rows,
+)
+from aftermath.engines.abm.ledger import ledger_frame
+from aftermath.engines.abm.mutation import T_LAT, T_PH, StrainTable, resolve_pending
+from aftermath.engines.abm.parts import Parts
+from aftermath.engines.abm.rng import Stream, generator, keys, stream_key
+from aftermath.engines.abm.state import (
+    BYTES_PER_AGENT,
+    Population,
+    birth_capacity,
+    draw_resistance,
+    initial_people,
+    max_people,
+    mem_available,
+    memory_estimate,
+    populate,
+)
+from aftermath.engines.abm.step import count_part, mark_sealed, schedule_latency, step_part, sweep_part
+from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow
+from aftermath.model.policies import ADMIT_SCREEN, Levers
+from aftermath.model.rates import DailyRates, strain_rates
+from aftermath.model.world import World
+from aftermath.record.chronicle import Event
+from aftermath.scenario.schema import Scenario
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+CHUNK = 4096  # people per chunk; chunks are interleaved over the threads
+
+
+class AbmCheckError(AssertionError):
+    """The counts kept from transitions disagree with a recount (debug mode)."""
+
+
+def check_memory(sc: Scenario, people0: int, people: int, n_zones: int) -> None:
+    """Refuse, before allocating anything, a scenario whose population does not fit in memory."""
+    from aftermath.scenario.load import ScenarioError
+
+    strain_cap = sc.pathogen.mutation.max_strains if sc.pathogen.mutation.mu > 0 else 1 + len(sc.pathogen.strains)
+    need = memory_estimate(people, n_zones, strain_cap)
+    avail = mem_available()
+    if need > avail:
+        most = max_people(avail, n_zones, strain_cap)
+        gib = 2.0**30
+        raise ScenarioError(
+            sc.name, "zones" if people0 > most else "run", people,
+            f"at most {most:,} people on this machine (estimate {need / gib:.2f} GiB of {avail / gib:.2f} GiB "
+            f"available; {BYTES_PER_AGENT} bytes per person of state)",
+        )
+
+
+class AbmEngine:
+    """Stochastic, individual-based solver of the full model (MODEL.md 10, ``abm``)."""
+
+    name = "abm"
+
+    def __init__(self, world: World, seed: int, days: int | None = None, check: bool | None = None) -> None:
+        sc = world.scenario
+        self.world, self.seed = world, int(seed)
+        self.dt = float(sc.run.dt)
+        self.steps = round(1.0 / self.dt)
+        self.check = os.environ.get("AFTERMATH_ABM_CHECK", "") not in ("", "0") if check is None else check
+        people0 = int(initial_people(world).sum())
+        capacity = people0 + birth_capacity(world, sc.run.days if days is None else days)
+        check_memory(sc, people0, capacity, world.n_zones)
+
+        self.pop: Population = populate(world, self.seed, capacity)
+        self.table = StrainTable(world)
+        self.workers = Parts()
+        self.parts = self.workers.n
+        nz = world.n_zones
+        self.out_routes = out_route_table(world.route_from, nz)
+        self.maxe = ROUTE0 + self.out_routes.shape[1]
+        self.zrate = np.zeros((nz, 6, self.maxe))
+        self.ztot = np.zeros((nz, 6))
+        self.zp = np.zeros((nz, 6))
+        self._alloc_strain_arrays(self.table.traits.shape[0])
+        self.pend_chunk = np.zeros(self._n_chunks(), dtype=np.int64)
+        self.house_key = np.uint64(stream_key(self.seed, int(Stream.HOUSEHOLD), 0))
+        self.prev_sealed = np.zeros(nz, dtype=bool)
+        self.events: list[Event] = []
+        self.full_noted = False
+        pop = self.pop
+        latent = np.flatnonzero(pop.state[: pop.n] == E)
+        schedule_latency(latent, 0, self.dt, self._keys(0), pop.strain, self._trait(T_LAT), self._shape, pop.next_t)
+        self.counts_i, self.czs = self._recount()
+
+    # -- arrays --------------------------------------------------------------------------------
+    @property
+    def _shape(self) -> int:
+        return int(self.world.scenario.pathogen.latency_shape)
+
+    def _n_chunks(self) -> int:
+        return (self.pop.capacity + CHUNK - 1) // CHUNK
+
+    def _alloc_strain_arrays(self, scap: int) -> None:
+        nz, P, old = self.world.n_zones, self.parts, getattr(self, "czs", None)
+        self.scap = scap
+        self.czs = np.zeros((nz, scap, 3), dtype=np.int64)
+        if old is not None:
+            self.czs[:, : old.shape[1]] = old
+        self.dzs = np.zeros((P, nz, scap, 3), dtype=np.int64)
+        self.srate = np.zeros((nz, scap, 2, self.maxe))
+        self.stot = np.zeros((nz, scap, 2))
+        self.sp = np.zeros((nz, scap, 2))
+        self.pres_cum = np.zeros((nz, scap))
+
+    def _trait(self, j: int) -> F64:
+        return np.ascontiguousarray(self.table.traits[:, j])
+
+    def _keys(self, t: int) -> NDArray[np.uint64]:
+        k = keys(self.seed, t)
+        k[int(Stream.HOUSEHOLD)] = self.house_key
+        return k
+
+    def _recount(self) -> tuple[I64, I64]:
+        pop = self.pop
+        nz = self.world.n_zones
+        cs = np.zeros((self.parts, nz, 7), dtype=np.int64)
+        czs = np.zeros((self.parts, nz, self.scap, 3), dtype=np.int64)
+        self.workers.run(count_part, pop.n, CHUNK, pop.state, pop.zone, pop.strain, cs, czs)
+        return cs.sum(axis=0), czs.sum(axis=0)
+
+    # -- the engine protocol -------------------------------------------------------------------
+    def counts(self) -> F64:
+        out: F64 = self.counts_i[:, :6].astype(np.float64)
+        return out
+
+    def strain_counts(self) -> F64:
+        out: F64 = self.czs[:, : self.table.n].sum(axis=(0, 2)).astype(np.float64)
+        return out
+
+    def sweep(self, day: int, levers: Levers, q: float) -> F64:
+        pop = self.pop
+        fl = np.zeros((self.parts, N_FLOWS, self.world.n_zones), dtype=np.int64)
+        t = day * self.steps
+        self.workers.run(sweep_part, pop.n, CHUNK, pop.state, pop.zone, pop.strain, pop.flags, pop.flag_zone,
+                         levers.sweep_kill.astype(np.float64), levers.sweep_hybrids.astype(np.bool_), float(q),
+                         np.uint64(stream_key(self.seed, int(Stream.SWEEP), t)),
+                         np.uint64(stream_key(self.seed, int(Stream.SWEEP_Q), t)), fl)
+        self.counts_i, self.czs = self._recount()
+        out: F64 = fl.sum(axis=0).astype(np.float64)
+        return out
+
+    def advance_day(self, day: int, rates: DailyRates, levers: Levers) -> tuple[F64, F64]:
+        w, pop = self.world, self.pop
+        nz, nr = w.n_zones, w.n_routes
+        newly = levers.seal_out & ~self.prev_sealed
+        if newly.any():
+            mark_sealed(pop.n, pop.state, pop.zone, pop.flags, pop.flag_zone, newly)
+        self.prev_sealed = levers.seal_out.copy()
+        strain_arrays = self._strain_arrays(rates, levers)
+        fl = np.zeros((self.parts, N_FLOWS, nz), dtype=np.int64)
+        rf = np.zeros((self.parts, N_ROUTE_FLOWS, nr), dtype=np.int64)
+        serial = np.zeros((N_FLOWS, nz), dtype=np.int64)
+        dc = np.zeros((self.parts, nz, 7), dtype=np.int64)
+        screen = levers.admit_mode[w.route_to] == ADMIT_SCREEN
+        quarantine = np.where(screen, np.floor(levers.quarantine_days[w.route_to] / self.dt), -1).astype(np.int64)
+        conceal = rates.conceal if rates.conceal.size == nz else np.zeros(nz)
+        births = self._births_of_day(day)
+        pth = w.scenario.pathogen
+        mass_action = bool(rates.mass_action)
+        living_only = w.scenario.run.denominator == "living"
+        for k in range(self.steps):
+            t = day * self.steps + k
+            if births is not None and births[k].any():
+                self._add_births(day, k, births[k], serial)
+            kk = self._keys(t)
+            ns = self.table.n
+            infect, relapse, admit_i, feral_move, latency, p_h = strain_arrays
+            den = denominators(self.counts_i, mass_action, living_only)
+            pres_tot = bite_pressure(self.czs, ns, infect, rates.eta, den, self.pres_cum)
+            zone_rows(self.counts_i, den, pres_tot, rates.kappa, rates.death, rates.starvation, rates.cure,
+                      rates.reanimation, rates.disposal, rates.human_pass, self.out_routes, self.dt, self.zrate,
+                      self.ztot, self.zp)
+            strain_rows(self.counts_i, self.czs, ns, den, rates.defend, rates.hybrid_weight, rates.q, rates.decay,
+                        relapse, rates.cull, rates.hybrid_move, rates.hybrid_target, rates.death,
+                        rates.starvation, rates.cure, rates.human_pass, feral_move, self.out_routes, self.dt,
+                        self.srate, self.stot, self.sp)
+            dc[:] = 0
+            self.dzs[:, :, :ns] = 0
+            can_mutate = pth.mutation.mu > 0 and not self.table.full
+            self.workers.run(step_part, pop.n, t, self.dt, CHUNK, pop.state, pop.zone, pop.strain, pop.next_t,
+                             pop.resistance, pop.household, pop.flags, pop.flag_zone, kk, self.zrate, self.ztot,
+                             self.zp, self.srate, self.stot, self.sp, self.pres_cum, pres_tot, ns, self.out_routes,
+                             w.route_to, rates.breach_route, rates.admit_s, admit_i, screen, quarantine, conceal,
+                             rates.hybrid_target, latency, p_h, float(pth.k_res), self._shape,
+                             float(pth.mutation.mu), can_mutate, dc, self.dzs, fl, rf, self.pend_chunk)
+            self.counts_i += dc.sum(axis=0)
+            self.czs[:, :ns] += self.dzs[:, :, :ns].sum(axis=0)
+            pending = int(self.pend_chunk.sum())
+            if pending and self._resolve(day, t, kk, pending, serial):
+                strain_arrays = self._strain_arrays(rates, levers)
+            if self.check:
+                self._verify(day, k)
+        flows: F64 = (fl.sum(axis=0) + serial).astype(np.float64)
+        route: F64 = rf.sum(axis=0).astype(np.float64)
+        return flows, route
+
+    def extras(self) -> dict[str, Any]:
+        ledger, totals = ledger_frame(self.world, self.pop)
+        return {"strains": self.table.frame(), "events": list(self.events), "ledger": ledger,
+                "ledger_totals": totals}
+
+    # -- pieces of a day -----------------------------------------------------------------------
+    def _strain_arrays(self, rates: DailyRates, levers: Levers) -> tuple[F64, F64, F64, F64, F64, F64]:
+        """Per-strain rates for every strain in the table: the day's own arrays while the table
+        holds only the fixed strains, else :func:`~aftermath.model.rates.strain_rates` over it."""
+        ns = self.table.n
+        if ns == self.world.n_strains:
+            infect, relapse, admit_i, feral_move = rates.infect, rates.relapse, rates.admit_i, rates.feral_move
+        else:
+            infect, relapse, admit_i, feral_move = strain_rates(self.world, levers, self.table.traits[:ns])
+        return (np.ascontiguousarray(infect), np.ascontiguousarray(relapse), np.ascontiguousarray(admit_i),
+                np.ascontiguousarray(feral_move), self._trait(T_LAT), self._trait(T_PH))
+
+    def _resolve(self, day: int, t: int, kk: NDArray[np.uint64], pending: int, serial: I64) -> bool:
+        """Finish this step's mutated infections; chronicle new lineages. True if strains were added."""
+        tab, pop = self.table, self.pop
+        tab.reserve(pending)
+        if tab.traits.shape[0] > self.scap:
+            self._alloc_strain_arrays(tab.traits.shape[0])
+        old = tab.n
+        mut = self.world.scenario.pathogen.mutation
+        tab.n = int(resolve_pending(pop.n, CHUNK, self.pend_chunk, pop.state, pop.zone, pop.strain, pop.next_t,
+                                    pop.resistance, t, day, self.dt, kk, tab.traits, tab.parent, tab.day, tab.zone,
+                                    old, tab.capacity, float(mut.sd), tab.lo, tab.hi,
+                                    float(self.world.scenario.pathogen.k_res), self._shape, self.counts_i,
+                                    self.czs, serial))
+        if tab.n > old:
+            new = np.arange(old, tab.n)
+            fit = tab.fitness(new)
+            par = tab.parent[new]
+            pfit = tab.fitness(par)
+            for s, f, p, pf in zip(new, fit, par, pfit, strict=True):
+                if f > mut.lineage_ratio * pf:
+                    zid = self.world.zone_ids[int(tab.zone[s])]
+                    self.events.append(Event(day, zid, "new_lineage",
+                                             f"a new lineage {tab.name(int(s))} arose in {zid}: fitness "
+                                             f"{f / pf:.2f} times its parent {tab.name(int(p))}'s", float(f / pf)))
+        if tab.full and not self.full_noted:
+            self.full_noted = True
+            self.events.append(Event(day, "", "strain_table_full",
+                                     f"the strain table is full ({tab.capacity} strains): mutation stops"))
+        return tab.n > old
+
+    def _births_of_day(self, day: int) -> I64 | None:
+        births = self.world.births
+        if not births.any():
+            return None
+        rng = generator(self.seed, Stream.BIRTH, day)
+        out: I64 = rng.poisson(births * self.dt, size=(self.steps, self.world.n_zones)).astype(np.int64)
+        return out
+
+    def _add_births(self, day: int, k: int, born: I64, serial: I64) -> None:
+        pop = self.pop
+        total = int(born.sum())
+        pop.grow(total)
+        if self._n_chunks() != self.pend_chunk.shape[0]:
+            self.pend_chunk = np.zeros(self._n_chunks(), dtype=np.int64)
+        rng = generator(self.seed, Stream.BIRTH, day * self.steps + k + 1)
+        sl = slice(pop.n, pop.n + total)
+        pop.state[sl] = 0
+        pop.zone[sl] = np.repeat(np.arange(self.world.n_zones, dtype=np.uint16), born)
+        pop.strain[sl] = 0
+        pop.resistance[sl] = draw_resistance(self.world, rng, total)
+        pop.household[sl] = pop.next_household + np.arange(total, dtype=np.int32)
+        pop.next_household += total
+        pop.n += total
+        self.counts_i[:, 0] += born
+        serial[Flow.BIRTH] += born
+
+    def _verify(self, day: int, k: int) -> None:
+        cs, czs = self._recount()
+        if not np.array_equal(cs, self.counts_i) or not np.array_equal(czs[:, : self.table.n],
+                                                                         self.czs[:, : self.table.n]):
+            raise AbmCheckError(f"day {day} step {k}: kept counts differ from a recount")
+        if int(cs.sum()) != self.pop.n:
+            raise AbmCheckError(f"day {day} step {k}: {int(cs.sum())} people counted, {self.pop.n} exist")

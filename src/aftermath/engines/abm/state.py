@@ -1,0 +1,204 @@
+"""The population as struct-of-arrays, preallocated once, and the memory check that guards it.
+
+Core state per person (22 bytes; the target is at most 32):
+
+========== ======= ===== =======================================================================
+array      dtype   bytes meaning
+========== ======= ===== =======================================================================
+state      uint8   1     :class:`~aftermath.model.world.State` code (6 = infection pending its
+                         mutated strain, only inside a step)
+zone       uint16  2     where the person is
+strain     int32   4     strain id for E, H, Z and D (row of the strain table); 0 otherwise
+next_t     int32   4     step at which the scheduled transition (end of latency) happens
+resistance float32 4     individual resistance in [0, 1] (MODEL.md 4)
+household  int32   4     household id (concealment is a household's decision)
+flags      uint8   1     ledger bits (:class:`Flag`): what policy did to this person
+flag_zone  uint16  2     zone of the first policy act on this person (65535: none)
+========== ======= ===== =======================================================================
+
+Arrays are sized for the initial population plus the births expected over the horizon (mean
+plus ten standard deviations); they grow by doubling only if a run outlives that.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from enum import IntFlag
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aftermath.engines.abm.rng import Stream, generator
+from aftermath.model.world import N_STATES, State, World
+
+BYTES_PER_AGENT = 22
+#: Transient bytes per person while the population is set up (float64 draws, index arrays).
+SETUP_BYTES_PER_AGENT = 16
+#: Interpreter, NumPy, Numba, pandas and the compiled kernels: measured ~250 MiB RSS before
+#: allocation on the benchmark machine, rounded up.
+BASE_BYTES = 320 * 2**20
+NO_ZONE = 65535
+PENDING = 6  # internal state code: infected this step, strain mutating (resolved before the step ends)
+
+U8 = NDArray[np.uint8]
+U16 = NDArray[np.uint16]
+I32 = NDArray[np.int32]
+F32 = NDArray[np.float32]
+
+
+class Flag(IntFlag):
+    """Ledger bits per person (MODEL.md 8)."""
+
+    SEALED_IN = 1  # uninfected inside a zone at the moment it was sealed
+    SACRIFICED = 2  # ... and later infected or killed there
+    CULLED = 4  # killed by a cull while a hybrid
+    EXCLUDED = 8  # turned away at a gate at least once
+    EXCLUDED_HEALTHY = 16  # turned away while uninfected
+    CONCEALED = 32  # hidden by the household from screening, a cull or a transfer
+    MISCLASSIFIED = 64  # screening got them wrong (a healthy person refused, an infected one admitted)
+    SWEPT = 128  # a hybrid killed in a sweep
+
+
+FLAG_NAMES = {
+    Flag.SEALED_IN: "sealed_in", Flag.SACRIFICED: "sacrificed", Flag.CULLED: "culled",
+    Flag.EXCLUDED: "excluded", Flag.EXCLUDED_HEALTHY: "excluded_healthy", Flag.CONCEALED: "concealed",
+    Flag.MISCLASSIFIED: "misclassified", Flag.SWEPT: "hybrids_swept",
+}
+
+
+def mem_available() -> int:
+    """Bytes of memory available to a new allocation (``MemAvailable`` of /proc/meminfo)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 2**63 - 1
+
+
+def initial_people(world: World) -> NDArray[np.int64]:
+    """[zone, state] whole people at day 0 (scenario counts are rounded to the nearest person)."""
+    out: NDArray[np.int64] = np.rint(world.counts0).astype(np.int64)
+    return out
+
+
+def birth_capacity(world: World, days: int) -> int:
+    """Room for the births of ``days`` days: mean plus ten standard deviations, plus a margin."""
+    mean = float(world.births.sum()) * days
+    return math.ceil(mean + 10.0 * math.sqrt(mean) + 64) if mean > 0 else 0
+
+
+#: Bytes per (zone, strain) of the per-step tables: counts and per-thread deltas, hazard rows, pressures.
+BYTES_PER_ZONE_STRAIN = 320
+
+
+def memory_estimate(people: int, n_zones: int, strain_cap: int) -> int:
+    """Peak bytes a run of ``people`` agents needs (core state, set-up transients, tables, base)."""
+    tables = strain_cap * (n_zones * BYTES_PER_ZONE_STRAIN + 128)
+    return people * (BYTES_PER_AGENT + SETUP_BYTES_PER_AGENT) + tables + BASE_BYTES
+
+
+def max_people(available: int, n_zones: int, strain_cap: int) -> int:
+    """The most people :func:`memory_estimate` fits into ``available`` bytes."""
+    room = available - memory_estimate(0, n_zones, strain_cap)
+    return max(0, room // (BYTES_PER_AGENT + SETUP_BYTES_PER_AGENT))
+
+
+@dataclass
+class Population:
+    """Struct-of-arrays of every person; ``n`` of ``capacity`` slots are in use."""
+
+    n: int
+    state: U8
+    zone: U16
+    strain: I32
+    next_t: I32
+    resistance: F32
+    household: I32
+    flags: U8
+    flag_zone: U16
+    next_household: int
+
+    @property
+    def capacity(self) -> int:
+        return int(self.state.shape[0])
+
+    @classmethod
+    def empty(cls, capacity: int) -> Population:
+        return cls(
+            n=0,
+            state=np.full(capacity, State.R, dtype=np.uint8),
+            zone=np.zeros(capacity, dtype=np.uint16),
+            strain=np.zeros(capacity, dtype=np.int32),
+            next_t=np.full(capacity, -1, dtype=np.int32),
+            resistance=np.zeros(capacity, dtype=np.float32),
+            household=np.zeros(capacity, dtype=np.int32),
+            flags=np.zeros(capacity, dtype=np.uint8),
+            flag_zone=np.full(capacity, NO_ZONE, dtype=np.uint16),
+            next_household=0,
+        )
+
+    def grow(self, needed: int) -> None:
+        """Make room for ``needed`` more people (doubling). Only a run far past its horizon needs it."""
+        if self.n + needed <= self.capacity:
+            return
+        cap = max(2 * self.capacity, self.n + needed)
+        for name, fill in (("state", State.R), ("zone", 0), ("strain", 0), ("next_t", -1), ("resistance", 0),
+                           ("household", 0), ("flags", 0), ("flag_zone", NO_ZONE)):
+            old = getattr(self, name)
+            new = np.full(cap, fill, dtype=old.dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+
+    def used(self) -> slice:
+        return slice(0, self.n)
+
+    def nbytes(self) -> int:
+        return sum(int(getattr(self, a).nbytes) for a in
+                   ("state", "zone", "strain", "next_t", "resistance", "household", "flags", "flag_zone"))
+
+
+def draw_resistance(world: World, rng: np.random.Generator, size: int) -> F32:
+    """Individual resistance: Beta(mean, sd) (``world.resistance_beta``) or the mean for everyone."""
+    from aftermath.model.world import resistance_beta
+
+    p = world.scenario.pathogen
+    ab = resistance_beta(p.resistance_mean, p.resistance_sd)
+    if ab is None:
+        return np.full(size, p.resistance_mean, dtype=np.float32)
+    out: F32 = rng.beta(ab[0], ab[1], size=size).astype(np.float32)
+    return out
+
+
+def populate(world: World, seed: int, capacity: int) -> Population:
+    """The day-0 population: each zone's people by state, founding strain, resistance and households.
+
+    Households: a zone of ``n`` people with mean household size ``h`` has ``ceil(n / h)``
+    households; person ``j`` of the zone joins household ``j mod ceil(n / h)``, so households are
+    of (nearly) equal size and their members are spread over the initial states.
+    """
+    people = initial_people(world)
+    pop = Population.empty(capacity)
+    n = int(people.sum())
+    zone_of = np.repeat(np.arange(world.n_zones, dtype=np.uint16), people.sum(axis=1))
+    pop.zone[:n] = zone_of
+    pop.state[:n] = np.repeat(np.tile(np.arange(N_STATES, dtype=np.uint8), world.n_zones), people.reshape(-1))
+    rng = generator(seed, Stream.RESISTANCE)
+    pop.resistance[:n] = draw_resistance(world, rng, n)
+    start, hh = 0, 0
+    for z, zone in enumerate(world.scenario.zones):
+        nz = int(people[z].sum())
+        n_house = max(1, math.ceil(nz / zone.household_size))
+        pop.household[start: start + nz] = hh + (np.arange(nz, dtype=np.int64) % n_house)
+        start += nz
+        hh += n_house
+    pop.next_household = hh
+    pop.n = n
+    return pop
