@@ -325,3 +325,19 @@ def test_cli_errors_exit_2_without_traceback(cli: typer.Typer, tmp_path: Path, a
     assert r.exit_code == 2, r.output
     assert message in " ".join(r.output.split())
     assert "Traceback" not in r.output
+
+
+def test_the_sweep_file_in_the_docs_is_valid(tmp_path: Path) -> None:
+    import re
+
+    from aftermath.run.sweep import sample_points
+    from aftermath.scenario.load import load, with_overrides
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "ensembles.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```toml\n(.*?)```", doc, flags=re.S)
+    f = tmp_path / "sweep.toml"
+    f.write_text(block)
+    spec = load_sweep_file(f)
+    assert spec.scenario is not None and spec.method is not None
+    for point in sample_points(list(spec.params.values()), spec.method, spec.samples, spec.seed or 0)[:3]:
+        with_overrides(load(spec.scenario), point)
