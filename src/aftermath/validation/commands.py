@@ -37,6 +37,8 @@ def outcome_table(outcomes: list[Outcome], title: str = "Validation catalogue") 
             tol = "-"
         elif o.tolerance is None:
             tol = "same outcome"
+        elif o.tolerance_rule == f"{o.tolerance:g}":
+            tol = f"±{o.tolerance:g}"
         else:
             tol = f"±{o.tolerance:.3g} ({o.tolerance_rule})"
         measured = _num(o.measured) if o.status != ERROR else o.measured_note
