@@ -135,21 +135,43 @@ class PolicyBook:
     def _where(self, i: int, z: int) -> str:
         return f"{self.label(i)} (in {self.world.zone_ids[z]})"
 
+    def _story(self, i: int, z: int, on: bool) -> str:
+        """How a policy switching on or off in a zone reads in the chronicle."""
+        p, zone = self.policies[i], self.world.zone_ids[z]
+        who = p.faction or "the authorities"
+        named = f" ({p.name})" if p.name else ""
+        if isinstance(p, SealPolicy):
+            return f"{zone} was sealed{' shut' if p.inbound else ''}{named}" if on else f"{zone} was unsealed{named}"
+        if isinstance(p, AdmissionPolicy):
+            what = {"open": "opened its gates", "screen": "began screening arrivals", "closed": "closed its gates"}
+            return f"{zone} {what[p.mode]}{named}" if on else f"{zone} stopped its {p.mode} admission policy{named}"
+        if isinstance(p, HybridPolicy):
+            verb = {"protect": "began protecting", "isolate": "began isolating", "cull": "began culling",
+                    "ignore": "stopped acting on"}[p.action]
+            return f"{who} {verb} hybrids in {zone}{named}" if on else f"{who} stopped ({p.action}) in {zone}{named}"
+        if isinstance(p, TrucePolicy):
+            return f"{who} resolved to {p.action} the truce with {p.other}{named}"
+        return f"{self._where(i, z)}: {'began' if on else 'ended'}"
+
     def decide(self, day: int, env: Sequence[Mapping[str, float]]) -> tuple[Levers, list[PolicyEvent]]:
         """Switch policies on or off for ``day`` from each zone's indicators, and return the levers."""
         events: list[PolicyEvent] = []
         for i, targets in enumerate(self.targets):
+            # a reopen policy only watches; its news is the day it reopens something
+            quiet = isinstance(self.policies[i], ReopenPolicy)
             for z in targets:
                 if self.active[i, z]:
                     cond = self.until[i]
                     if cond is not None and cond(env[z]):
                         self.active[i, z] = False
                         self.spent[i, z] = True
-                        events.append(PolicyEvent(day, int(z), i, "off", f"{self._where(i, z)}: ended"))
+                        if not quiet:
+                            events.append(PolicyEvent(day, int(z), i, "off", self._story(i, int(z), on=False)))
                 elif (not self.spent[i, z] or self.policies[i].repeat) and self.when[i](env[z]):
                     self.active[i, z] = True
                     self.on_day[i, z] = day
-                    events.append(PolicyEvent(day, int(z), i, "on", f"{self._where(i, z)}: began"))
+                    if not quiet:
+                        events.append(PolicyEvent(day, int(z), i, "on", self._story(i, int(z), on=True)))
         return self._levers(day, env, events), events
 
     def _levers(self, day: int, env: Sequence[Mapping[str, float]], events: list[PolicyEvent]) -> Levers:

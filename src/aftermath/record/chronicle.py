@@ -53,7 +53,7 @@ class ChronicleWatcher:
         self.extinct = False
         self.walled = (world.wall > 0) | np.array([k in {"enclave", "garrison", "sanctuary"} for k in world.zone_kinds])
 
-    def observe(self, day: int, counts: F64, flows: F64) -> list[Event]:
+    def observe(self, day: int, counts: F64, flows: F64, route_flows: F64 | None = None) -> list[Event]:
         w, out = self.world, []
         name = w.zone_ids
         for z in range(w.n_zones):
@@ -63,8 +63,9 @@ class ChronicleWatcher:
             b = flows[Flow.BREACH, z]
             if b >= PRESENCE and (not self.breached[z] or b >= BREACH_NEWS):
                 first = "" if self.breached[z] else " for the first time"
+                fled = self._fled(z, route_flows)
                 out.append(Event(day, name[z], "breach",
-                                 f"ferals got through the wall of {name[z]}{first} ({b:.0f})", float(b)))
+                                 f"ferals got through the wall of {name[z]}{first} ({b:.0f}){fled}", float(b)))
                 self.breached[z] = True
             humans = counts[z, State.S] + counts[z, State.E] + counts[z, State.H]
             self.peak_humans[z] = max(self.peak_humans[z], humans)
@@ -81,3 +82,15 @@ class ChronicleWatcher:
             self.extinct = True
             out.append(Event(day, "", "humans_extinct", "no human is left alive"))
         return out
+
+    def _fled(self, z: int, route_flows: F64 | None) -> str:
+        """"; 340 fled to wild": people who left zone ``z`` that day, and where most went."""
+        if route_flows is None:
+            return ""
+        out = np.flatnonzero(self.world.route_from == z)
+        moved = route_flows[0, out] if out.size else np.zeros(0)  # RouteFlow.HUMANS
+        total = float(moved.sum())
+        if total < 1.0:
+            return ""
+        dest = self.world.zone_ids[int(self.world.route_to[out[int(np.argmax(moved))]])]
+        return f"; {total:.0f} fled, most to {dest}"

@@ -64,7 +64,7 @@ class Recorder:
         for sev in society_events:
             zone = names[sev.zone] if sev.zone >= 0 else ""
             self.chronicle.append(Event(sev.day, zone, sev.kind, sev.text))
-        self.chronicle.extend(self.watcher.observe(day, counts, flows))
+        self.chronicle.extend(self.watcher.observe(day, counts, flows, route_flows))
 
     def check_conservation(self, day: int) -> None:
         """Total people at the end of ``day`` = at the start + births so far (all states count)."""
