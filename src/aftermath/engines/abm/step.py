@@ -177,6 +177,7 @@ def step_part(p, n_parts, n, t, dt, chunk, state, zone, strain, next_t, resistan
     """
     n_chunks = (n + chunk - 1) // chunk
     house_key = keys[K_HOUSE]
+    event_key = keys[K_EVENT]
     for c in range(p, n_chunks, n_parts):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -185,19 +186,30 @@ def step_part(p, n_parts, n, t, dt, chunk, state, zone, strain, next_t, resistan
             if st == R:
                 continue
             z = np.int64(zone[i])
-            s = np.int64(strain[i])
+            if st == S:  # the common case first: one table lookup, usually one uniform, done
+                pr = zp[z, S]
+                if pr <= 0.0:
+                    continue
+                u = uniform(event_key, i)
+                if u >= pr:
+                    continue
+                s = np.int64(0)
+            else:
+                s = np.int64(strain[i])
             new_st, new_z, new_s = st, z, s
             bits, bits_at = 0, z
             if st == E and next_t[i] <= t:  # scheduled: end of latency
                 new_st = onset(keys, i, p_h[s], k_res, resistance[i])
                 fl[p, F_ONH if new_st == H else F_ONZ, z] += 1
             else:
-                if st == H or st == Z:  # noqa: SIM109 (plain comparisons in the hot loop)
+                if st == S:
+                    j = _pick(zrate[z, S], u / pr * ztot[z, S])
+                elif st == H or st == Z:  # noqa: SIM109 (plain comparisons in the hot loop)
                     row = st - H
                     pr = sp[z, s, row]
                     if pr <= 0.0:
                         continue
-                    u = uniform(keys[K_EVENT], i)
+                    u = uniform(event_key, i)
                     if u >= pr:
                         continue
                     j = _pick(srate[z, s, row], u / pr * stot[z, s, row])
@@ -205,7 +217,7 @@ def step_part(p, n_parts, n, t, dt, chunk, state, zone, strain, next_t, resistan
                     pr = zp[z, st]
                     if pr <= 0.0:
                         continue
-                    u = uniform(keys[K_EVENT], i)
+                    u = uniform(event_key, i)
                     if u >= pr:
                         continue
                     j = _pick(zrate[z, st], u / pr * ztot[z, st])
