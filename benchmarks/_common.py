@@ -10,7 +10,7 @@ import re
 import shlex
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ def machine() -> dict[str, str]:
         commit = "?"
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu_model(),
         "nproc": str(os.cpu_count()),
         "load": load,

@@ -66,6 +66,8 @@ def check_memory(sc: Scenario, people0: int, people: int, n_zones: int) -> None:
     """Refuse, before allocating anything, a scenario whose population does not fit in memory."""
     from aftermath.scenario.load import ScenarioError
 
+    if n_zones >= 65535:
+        raise ScenarioError(sc.name, "zones", n_zones, "at most 65,534 zones for the ABM (a person's zone is 16 bits)")
     strain_cap = sc.pathogen.mutation.max_strains if sc.pathogen.mutation.mu > 0 else 1 + len(sc.pathogen.strains)
     need = memory_estimate(people, n_zones, strain_cap)
     avail = mem_available()
