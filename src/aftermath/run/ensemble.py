@@ -143,7 +143,7 @@ def open_store(store: Store | str | Path | None) -> Store:
 def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point], runs: int,
               master_seed: int | None = None, engine: str | None = None, days: int | None = None,
               executor: Executor | None = None, store: Store | str | Path | None = None,
-              progress: Progress | None = None, group: int = 16, flush_s: float = 2.0,
+              progress: Progress | None = None, group: int = 32, flush_s: float = 10.0,
               spec: Mapping[str, Any] | None = None) -> BatchResult:
     """Run every (point, replicate) of a batch not yet stored, storing each as it comes back.
 
