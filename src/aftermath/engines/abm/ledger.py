@@ -16,6 +16,8 @@ FATES = {State.S: "alive", State.E: "infected", State.H: "hybrid", State.Z: "fer
 def ledger_frame(world: World, pop: Population) -> tuple[pd.DataFrame, dict[str, int]]:
     """(frame with columns flag, zone, faction, fate, count; totals per flag).
 
+    ``fate`` is the final state: alive (S), infected (E), hybrid (H), feral (Z) or dead (D, R).
+
     ``zone`` is where policy first acted on the person (sealing claims everyone inside), and
     ``faction`` the faction governing it ("" for none). A person counts once per flag however many
     times it happened (people turned away twice are one excluded person; the flows count attempts).

@@ -52,7 +52,7 @@ class Flag(IntFlag):
     """Ledger bits per person (MODEL.md 8)."""
 
     SEALED_IN = 1  # uninfected inside a zone at the moment it was sealed
-    SACRIFICED = 2  # ... and later infected or killed there
+    SACRIFICED = 2  # ... and later infected, bitten to death or starved there (natural deaths excluded)
     CULLED = 4  # killed by a cull while a hybrid
     EXCLUDED = 8  # turned away at a gate at least once
     EXCLUDED_HEALTHY = 16  # turned away while uninfected
