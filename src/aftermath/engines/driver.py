@@ -51,7 +51,7 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
     eng = make_engine(engine_name, world, seed)
     society = Society(world)
     book = PolicyBook(world)
-    rec = Recorder(world, book, days, eng.counts(), society)
+    rec = Recorder(world, book, days, eng.counts(), society, eng.strain_counts())
     t_init = time.perf_counter()
     q = scenario.defence.q
     for day in range(days):

@@ -25,7 +25,8 @@ class ConservationError(AssertionError):
 class Recorder:
     """Collects the day-by-day record of one run. Arrays are sized once, at the start."""
 
-    def __init__(self, world: World, book: PolicyBook, days: int, counts0: F64, society: Society) -> None:
+    def __init__(self, world: World, book: PolicyBook, days: int, counts0: F64, society: Society,
+                 strains0: F64 | None = None) -> None:
         nz, nr = world.n_zones, world.n_routes
         self.world, self.book, self.days = world, book, days
         self.counts = np.zeros((days + 1, nz, N_STATES))
@@ -41,7 +42,7 @@ class Recorder:
         self.screening = np.zeros((days, nz), dtype=bool)
         self.truce = np.zeros((days + 1, world.n_factions, world.n_factions), dtype=bool)
         self.truce[0] = society.truce
-        self.strains: list[F64] = [np.zeros(world.n_strains)]
+        self.strains: list[F64] = [np.zeros(world.n_strains) if strains0 is None else np.array(strains0, float)]
         self.chronicle: list[Event] = []
         self.watcher = ChronicleWatcher(world, counts0)
 
