@@ -34,6 +34,7 @@ class Flow(IntEnum):
     SWEEP_KILL = 20  # Z (and H, if the sweep takes them) destroyed by a sweep
     SWEEP_HYBRIDS = 21  # of those, hybrids
     INFECTED_ARRIVED = 22  # E and H arriving (at destination): infected that got past the gate
+    FIRST_INFECTION = 23  # an infection of someone alive at day 0 who had never been infected (attack rate)
 
 
 N_FLOWS = len(Flow)
