@@ -97,7 +97,7 @@ def bench_engine(name: str, scenario: Any, runs: int, engine: str, days: int | N
 
 def bench_store(runs: int, tmp: Path) -> dict[str, Any]:
     """A store of ``runs`` runs (1 zone x 6 states x 366 days each), written through Store.write in
-    groups of 16 like an ensemble, then timed quantile queries."""
+    groups of 32 like an ensemble, then timed quantile queries."""
     import aftermath as am
     from aftermath.store import Store, record_from_result
 
@@ -119,7 +119,7 @@ def bench_store(runs: int, tmp: Path) -> dict[str, Any]:
         noisy = counts * rng.lognormal(0.0, 0.1, counts.size)
         rec.tables["series"] = template.tables["series"].set_column(3, "count", pa.array(noisy))
         group.append(rec)
-        if len(group) == 16:
+        if len(group) == 32:
             st.write(group)
             group = []
     st.write(group)
@@ -203,7 +203,7 @@ def main() -> None:
             s = bench_store(args.store_runs, tmp)
             lines += [f"### A {s['runs']:,}-run store", "",
                       f"{s['runs']:,} runs of 366 days x 1 zone x 6 states ({s['rows']:,} `series` rows, "
-                      f"{s['size_mb']:.0f} MiB), written through `Store.write` in groups of 16 in "
+                      f"{s['size_mb']:.0f} MiB), written through `Store.write` in groups of 32 in "
                       f"{s['fill_s']:.1f} s. `Store.quantiles(batch, state='Z')` (5 quantiles and the mean per "
                       f"day across all runs, in SQL): **{s['query_first_s']:.2f} s** on a freshly opened store, "
                       f"{s['query_best_s']:.2f} s warm; `summary_quantiles` of two metrics: "
