@@ -1,6 +1,9 @@
 """The model written once, as a reaction network (ARCHITECTURE.md, "one model, three engines").
 
-Species are zone x state x strain (x Erlang stage for E). Every reaction moves one individual
+Species are zone x state x strain (x Erlang stage for E). S is held as two species: the initial
+cohort's never-infected (``n_``), and everyone else in S (the born and the cured, ``s_``); they
+behave alike, and the split only lets infections of the first be counted (``FIRST_INFECTION``),
+which makes the attack rate exact. Every reaction moves one individual
 from its ``reactant`` species to its ``product`` species (``-1`` is "outside": births come from
 it, nothing goes to it) at the propensity
 
@@ -106,6 +109,10 @@ class Network:
     def d_(self, z: int, s: int) -> int:
         return self.h_(z, s) + 2 * self.world.n_strains
 
+    def n_(self, z: int) -> int:
+        """The initial cohort's never-infected S of zone ``z``."""
+        return z * self.stride + self.stride - 2
+
     def r_(self, z: int) -> int:
         return z * self.stride + self.stride - 1
 
@@ -119,7 +126,7 @@ class Network:
         x = np.zeros(self.n_species)
         for z in range(self.world.n_zones):
             c = self.world.counts0[z]
-            x[self.s_(z)] = c[State.S]
+            x[self.n_(z)] = c[State.S]
             x[self.e_(z, 0)] = c[State.E]
             x[self.h_(z, 0)] = c[State.H]
             x[self.z_(z, 0)] = c[State.Z]
@@ -146,7 +153,7 @@ def build_network(world: World) -> Network:
     sc = world.scenario
     nz, ns, nr = world.n_zones, world.n_strains, world.n_routes
     k = sc.pathogen.latency_shape
-    stride = 1 + ns * k + 3 * ns + 1
+    stride = 1 + ns * k + 3 * ns + 2  # S, E stages, H, Z, D, never-infected S, R
     n_species = nz * stride
     sz = np.repeat(np.arange(nz), stride)
     st = np.zeros(n_species, dtype=np.int64)
@@ -160,6 +167,7 @@ def build_network(world: World) -> Network:
             for j, state in enumerate((State.H, State.Z, State.D)):
                 st[o + 1 + ns * k + j * ns + s] = state
                 ss[o + 1 + ns * k + j * ns + s] = s
+        st[o + stride - 2] = State.S
         st[o + stride - 1] = State.R
     # who counts in N under frequency mixing (run.denominator)
     living = st <= State.Z if sc.run.denominator == "living" else np.ones(n_species, dtype=bool)
@@ -180,19 +188,22 @@ def build_network(world: World) -> Network:
                       for t in (getattr(p, "sanctuary", None), getattr(p, "isolation", None)) if t})
     F = Flow
     for z in range(nz):
-        S, R = net.s_(z), net.r_(z)
-        defence = pressure([(S, 1.0)] + [(net.h_(z, s), h) for s in range(ns)])
+        S, SN, R = net.s_(z), net.n_(z), net.r_(z)
+        susceptible = ((S, ()), (SN, (F.FIRST_INFECTION,)))  # (species, extra tags of an infection)
+        defence = pressure([(S, 1.0), (SN, 1.0)] + [(net.h_(z, s), h) for s in range(ns)])
         for s in range(ns):
             E0, H, Z, D = net.e_(z, s), net.h_(z, s), net.z_(z, s), net.d_(z, s)
             bite = pressure([(Z, 1.0), (H, eta)])
-            if latent[s]:
-                b.add(S, E0, lambda r, z=z, s=s: r.infect[z, s] * (1 - r.kappa), z, (F.INFECTION,), bite)
-            else:
-                b.add(S, H, lambda r, z=z, s=s: r.infect[z, s] * (1 - r.kappa) * r.p_hybrid[s], z,
-                      (F.INFECTION, F.ONSET_HYBRID), bite)
-                b.add(S, Z, lambda r, z=z, s=s: r.infect[z, s] * (1 - r.kappa) * (1 - r.p_hybrid[s]), z,
-                      (F.INFECTION, F.ONSET_FERAL), bite)
-            b.add(S, D, lambda r, z=z, s=s: r.infect[z, s] * r.kappa, z, (F.BITE_DEATH,), bite)
+            for sus, first in susceptible:
+                if latent[s]:
+                    b.add(sus, E0, lambda r, z=z, s=s: r.infect[z, s] * (1 - r.kappa), z,
+                          (F.INFECTION, *first), bite)
+                else:
+                    b.add(sus, H, lambda r, z=z, s=s: r.infect[z, s] * (1 - r.kappa) * r.p_hybrid[s], z,
+                          (F.INFECTION, F.ONSET_HYBRID, *first), bite)
+                    b.add(sus, Z, lambda r, z=z, s=s: r.infect[z, s] * (1 - r.kappa) * (1 - r.p_hybrid[s]), z,
+                          (F.INFECTION, F.ONSET_FERAL, *first), bite)
+                b.add(sus, D, lambda r, z=z, s=s: r.infect[z, s] * r.kappa, z, (F.BITE_DEATH,), bite)
             b.add(Z, D, lambda r, z=z: r.defend[z] * r.q, z, (F.FERAL_DESTROYED,), defence)
             b.add(Z, R, lambda r, z=z: r.defend[z] * (1 - r.q), z, (F.FERAL_DESTROYED,), defence)
             b.add(Z, R, lambda r: r.decay, z, (F.DECAY,))
@@ -220,17 +231,19 @@ def build_network(world: World) -> Network:
             b.add(D, R, lambda r, z=z: r.disposal[z], z, (F.DISPOSAL,))
         D0 = net.d_(z, 0)
         b.add(-1, S, lambda r, z=z: r.births[z], z, (F.BIRTH,))
-        b.add(S, D0, lambda r: r.death, z, (F.NATURAL_DEATH,))
-        b.add(S, D0, lambda r, z=z: r.starvation[z], z, (F.STARVATION,))
+        for sus, _ in susceptible:
+            b.add(sus, D0, lambda r: r.death, z, (F.NATURAL_DEATH,))
+            b.add(sus, D0, lambda r, z=z: r.starvation[z], z, (F.STARVATION,))
 
     for ri in range(nr):
         a, c = int(world.route_from[ri]), int(world.route_to[ri])
         humans = RouteFlow.HUMANS * nr + ri
         excluded = RouteFlow.EXCLUDED * nr + ri
-        b.add(net.s_(a), net.s_(c), lambda r, ri=ri: r.human_pass[ri] * r.admit_s[ri], c,
-              (F.HUMAN_ARRIVED,), route_tag=humans)
-        b.add(net.s_(a), net.s_(a), lambda r, ri=ri: r.human_pass[ri] * (1 - r.admit_s[ri]), c,
-              (F.EXCLUDED, F.EXCLUDED_HEALTHY), route_tag=excluded)
+        for src, dst in ((net.s_(a), net.s_(c)), (net.n_(a), net.n_(c))):
+            b.add(src, dst, lambda r, ri=ri: r.human_pass[ri] * r.admit_s[ri], c,
+                  (F.HUMAN_ARRIVED,), route_tag=humans)
+            b.add(src, src, lambda r, ri=ri: r.human_pass[ri] * (1 - r.admit_s[ri]), c,
+                  (F.EXCLUDED, F.EXCLUDED_HEALTHY), route_tag=excluded)
         for s in range(ns):
             movers = [net.e_(a, s, i) for i in range(k)] + [net.h_(a, s)]
             dests = [net.e_(c, s, i) for i in range(k)] + [net.h_(c, s)]
