@@ -99,7 +99,7 @@ def test_per_capita_hazards_equal_propensities(mixing: str, denominator: str) ->
 
     per_slot: dict[tuple[int, int], float] = defaultdict(float)
     admitted: dict[tuple[int, int], float] = defaultdict(float)
-    strain_share: dict[tuple[int, int], float] = defaultdict(float)  # (zone, strain) of bites
+    strain_share: dict[tuple[int, int], float] = defaultdict(float)  # (S species, strain) of bites
     for r in range(net.n_reactions):
         src = int(net.reactant[r])
         if src < 0:
@@ -122,7 +122,7 @@ def test_per_capita_hazards_equal_propensities(mixing: str, denominator: str) ->
             slot = FAMILY[Flow(flows[0])]
         per_slot[(src, slot)] += per_capita
         if st == State.S and slot in (BITE_INFECT, BITE_KILL):
-            strain_share[(z, int(net.species_strain[net.product[r]]))] += per_capita
+            strain_share[(src, int(net.species_strain[net.product[r]]))] += per_capita
 
     assert per_slot, "no reaction was compared"
     for (src, slot), value in per_slot.items():
@@ -143,11 +143,12 @@ def test_per_capita_hazards_equal_propensities(mixing: str, denominator: str) ->
         want = 1.0 if st == State.Z else (rates.admit_s[route] if st == State.S else rates.admit_i[route, s])
         if attempts > 0:
             assert through / attempts == pytest.approx(want, rel=1e-12)
-    # the biter's strain: proportional to each strain's pressure
-    for z in range(nz):
-        shares = np.diff(np.concatenate([[0.0], pres_cum[z]]))
+    # the biter's strain: proportional to each strain's pressure, for every S species of the zone
+    # (the network holds S as more than one species: the initial cohort's never-infected and the rest)
+    for src in {sp for sp, _ in strain_share}:
+        shares = np.diff(np.concatenate([[0.0], pres_cum[net.species_zone[src]]]))
         for s in range(ns):
-            assert strain_share[(z, s)] == pytest.approx(shares[s], rel=1e-12, abs=1e-15)
+            assert strain_share[(src, s)] == pytest.approx(shares[s], rel=1e-12, abs=1e-15)
     # per-step probabilities
     assert np.allclose(zp, -np.expm1(-zt * dt), rtol=1e-15)
     filled = stt > 0
