@@ -36,6 +36,7 @@ from aftermath.engines.abm.parts import Parts
 from aftermath.engines.abm.rng import Stream, generator, keys, stream_key
 from aftermath.engines.abm.state import (
     BYTES_PER_AGENT,
+    Ever,
     Population,
     birth_capacity,
     draw_resistance,
@@ -213,10 +214,10 @@ class AbmEngine:
             self.dzs[:, :, :ns] = 0
             can_mutate = pth.mutation.mu > 0 and not self.table.full
             self.workers.run(step_part, pop.n, t, self.dt, CHUNK, pop.state, pop.zone, pop.strain, pop.next_t,
-                             pop.resistance, pop.household, pop.flags, pop.flag_zone, kk, self.zrate, self.ztot,
-                             self.zp, self.srate, self.stot, self.sp, self.pres_cum, pres_tot, ns, self.out_routes,
-                             w.route_to, rates.breach_route, rates.admit_s, admit_i, screen, quarantine, conceal,
-                             rates.hybrid_target, latency, p_h, float(pth.k_res), self._shape,
+                             pop.resistance, pop.household, pop.flags, pop.flag_zone, pop.ever, kk, self.zrate,
+                             self.ztot, self.zp, self.srate, self.stot, self.sp, self.pres_cum, pres_tot, ns,
+                             self.out_routes, w.route_to, rates.breach_route, rates.admit_s, admit_i, screen,
+                             quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res), self._shape,
                              float(pth.mutation.mu), can_mutate, dc, self.dzs, fl, rf, self.pend_chunk)
             self.counts_i += dc.sum(axis=0)
             self.czs[:, :ns] += self.dzs[:, :, :ns].sum(axis=0)
@@ -297,6 +298,7 @@ class AbmEngine:
         pop.strain[sl] = 0
         pop.resistance[sl] = draw_resistance(self.world, rng, total)
         pop.household[sl] = pop.next_household + np.arange(total, dtype=np.int32)
+        pop.ever[sl] = int(Ever.BORN)
         pop.next_household += total
         pop.n += total
         self.counts_i[:, 0] += born

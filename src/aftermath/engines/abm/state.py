@@ -1,6 +1,6 @@
 """The population as struct-of-arrays, preallocated once, and the memory check that guards it.
 
-Core state per person (22 bytes; the target is at most 32):
+Core state per person (23 bytes; the target is at most 32):
 
 ========== ======= ===== =======================================================================
 array      dtype   bytes meaning
@@ -14,6 +14,7 @@ resistance float32 4     individual resistance in [0, 1] (MODEL.md 4)
 household  int32   4     household id (concealment is a household's decision)
 flags      uint8   1     ledger bits (:class:`Flag`): what policy did to this person
 flag_zone  uint16  2     zone of the first policy act on this person (65535: none)
+ever       uint8   1     infection history (:class:`Ever`): ever infected; born during the run
 ========== ======= ===== =======================================================================
 
 Arrays are sized for the initial population plus the births expected over the horizon (mean
@@ -33,7 +34,7 @@ from numpy.typing import NDArray
 from aftermath.engines.abm.rng import Stream, generator
 from aftermath.model.world import N_STATES, State, World
 
-BYTES_PER_AGENT = 22
+BYTES_PER_AGENT = 23
 #: Transient bytes per person while the population is set up (float64 draws, index arrays).
 SETUP_BYTES_PER_AGENT = 16
 #: Interpreter, NumPy, Numba, pandas and the compiled kernels: measured ~250 MiB RSS before
@@ -59,6 +60,18 @@ class Flag(IntFlag):
     CONCEALED = 32  # hidden by the household from screening, a cull or a transfer
     MISCLASSIFIED = 64  # screening got them wrong (a healthy person refused, an infected one admitted)
     SWEPT = 128  # a hybrid killed in a sweep
+
+
+class Ever(IntFlag):
+    """Infection history per person: what makes an infection a *first* one (``FIRST_INFECTION``).
+
+    An infection counts in ``FIRST_INFECTION`` when ``ever`` is 0 (the initial cohort's never
+    infected), and sets ``INFECTED``. At day 0 everyone not in S (E, H, Z, D, R) is marked as
+    already infected; the born are marked ``BORN`` and so never count.
+    """
+
+    INFECTED = 1
+    BORN = 2
 
 
 FLAG_NAMES = {
@@ -124,6 +137,7 @@ class Population:
     household: I32
     flags: U8
     flag_zone: U16
+    ever: U8
     next_household: int
 
     @property
@@ -142,6 +156,7 @@ class Population:
             household=np.zeros(capacity, dtype=np.int32),
             flags=np.zeros(capacity, dtype=np.uint8),
             flag_zone=np.full(capacity, NO_ZONE, dtype=np.uint16),
+            ever=np.zeros(capacity, dtype=np.uint8),
             next_household=0,
         )
 
@@ -151,7 +166,7 @@ class Population:
             return
         cap = max(2 * self.capacity, self.n + needed)
         for name, fill in (("state", State.R), ("zone", 0), ("strain", 0), ("next_t", -1), ("resistance", 0),
-                           ("household", 0), ("flags", 0), ("flag_zone", NO_ZONE)):
+                           ("household", 0), ("flags", 0), ("flag_zone", NO_ZONE), ("ever", 0)):
             old = getattr(self, name)
             new = np.full(cap, fill, dtype=old.dtype)
             new[: self.n] = old[: self.n]
@@ -162,7 +177,8 @@ class Population:
 
     def nbytes(self) -> int:
         return sum(int(getattr(self, a).nbytes) for a in
-                   ("state", "zone", "strain", "next_t", "resistance", "household", "flags", "flag_zone"))
+                   ("state", "zone", "strain", "next_t", "resistance", "household", "flags",
+                    "flag_zone", "ever"))
 
 
 def draw_resistance(world: World, rng: np.random.Generator, size: int) -> F32:
@@ -192,6 +208,7 @@ def populate(world: World, seed: int, capacity: int) -> Population:
     pop.state[:n] = np.repeat(np.tile(np.arange(N_STATES, dtype=np.uint8), world.n_zones), people.reshape(-1))
     rng = generator(seed, Stream.RESISTANCE)
     pop.resistance[:n] = draw_resistance(world, rng, n)
+    pop.ever[:n] = np.where(pop.state[:n] == State.S, 0, int(Ever.INFECTED)).astype(np.uint8)
     start, hh = 0, 0
     for z, zone in enumerate(world.scenario.zones):
         nz = int(people[z].sum())

@@ -46,7 +46,7 @@ from aftermath.engines.abm.hazards import (
     Z,
 )
 from aftermath.engines.abm.rng import Stream, uniform
-from aftermath.engines.abm.state import NO_ZONE, PENDING, Flag
+from aftermath.engines.abm.state import NO_ZONE, PENDING, Ever, Flag
 from aftermath.model.flows import Flow, RouteFlow
 
 K_EVENT, K_STRAIN, K_LAT, K_HYB, K_MUT = int(Stream.EVENT), int(Stream.STRAIN), int(Stream.LATENCY), \
@@ -65,7 +65,8 @@ FL_SEALED, FL_SACR, FL_CULLED, FL_EXCL = int(Flag.SEALED_IN), int(Flag.SACRIFICE
     int(Flag.EXCLUDED)
 FL_EXCLH, FL_CONC, FL_MISC = int(Flag.EXCLUDED_HEALTHY), int(Flag.CONCEALED), int(Flag.MISCLASSIFIED)
 FL_SWEPT = int(Flag.SWEPT)
-F_SWEEP, F_SWEEPH = int(Flow.SWEEP_KILL), int(Flow.SWEEP_HYBRIDS)
+F_SWEEP, F_SWEEPH, F_FIRST = int(Flow.SWEEP_KILL), int(Flow.SWEEP_HYBRIDS), int(Flow.FIRST_INFECTION)
+EV_INFECTED = np.uint8(Ever.INFECTED)
 U8_PENDING = np.uint8(PENDING)
 
 
@@ -165,7 +166,7 @@ def admission(st, a, screen, quarantined, hidden, u):
 
 @nb.njit(cache=True, nogil=True)
 def step_part(p, n_parts, n, t, dt, chunk, state, zone, strain, next_t, resistance, household, flags,
-              flag_zone, keys, zrate, ztot, zp, srate, stot, sp, pres_cum, pres_tot, n_strains,
+              flag_zone, ever, keys, zrate, ztot, zp, srate, stot, sp, pres_cum, pres_tot, n_strains,
               out_routes, route_to, walled, admit_s, admit_i, screen, quarantine_steps, conceal,
               hybrid_target, latency, p_h, k_res, shape, mu, can_mutate,
               dc, dzs, fl, rf, pend_chunk):
@@ -270,6 +271,9 @@ def step_part(p, n_parts, n, t, dt, chunk, state, zone, strain, next_t, resistan
                             fl[p, F_BITE, z] += 1
                         else:
                             fl[p, F_INF, z] += 1
+                            if ever[i] == 0:  # the initial cohort's first infection (attack rate)
+                                fl[p, F_FIRST, z] += 1
+                            ever[i] |= EV_INFECTED
                             if can_mutate and uniform(keys[K_MUT], i) < mu:
                                 # resolved in person order after the step (mutation.resolve_pending)
                                 state[i] = U8_PENDING
