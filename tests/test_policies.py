@@ -57,11 +57,15 @@ def test_screening_admits_healthy_by_specificity() -> None:
 
 
 def test_seal_stops_people_leaving_but_not_breaching_ferals() -> None:
-    sealed = am.simulate(two_zones([{"type": "seal", "zones": ["city"]}]))
+    policy = [{"type": "seal", "zones": ["city"]}]
+    sealed = am.simulate(two_zones(policy))
     f = sealed.flows.sum(axis=0)
     assert f[Flow.HUMAN_ARRIVED, 1] == 0.0  # nobody left the city for the refuge
     assert f[Flow.HUMAN_ARRIVED, 0] > 0.0  # people still came in
     assert sealed.sealed[:, 0].all() and not sealed.sealed[:, 1].any()
+    assert f[Flow.FERAL_ARRIVED, 1] == 0.0  # ferals that cannot breach stay in
+    breaching = am.simulate(am.scenario.load.with_overrides(two_zones(policy), {"pathogen.breach": 0.5}))
+    assert breaching.flows.sum(axis=0)[Flow.FERAL_ARRIVED, 1] > 0.0  # those that can, get out
 
 
 def test_cull_removes_hybrids_and_is_counted() -> None:
@@ -114,3 +118,26 @@ def test_conditions_read_zone_indicators() -> None:
     first = int(np.flatnonzero(res.sealed[:, 1])[0])
     assert res.counts[first, 1, State.Z] >= 1.0  # the morning it switched on, ferals were there
     assert res.counts[first - 1, 1, State.Z] < 1.0 or first == 0
+
+
+def test_competing_hybrid_policies_the_harshest_wins_whatever_the_order() -> None:
+    protect = {"type": "hybrids", "zones": ["city"], "action": "protect", "sanctuary": "refuge", "rate": 0.5}
+    cull = {"type": "hybrids", "zones": ["city"], "action": "cull", "rate": 0.05}
+    a = am.simulate(two_zones([protect, cull]))
+    b = am.simulate(two_zones([cull, protect]))
+    assert np.array_equal(a.counts, b.counts)
+    only_cull = am.simulate(two_zones([cull]))
+    # the cull runs at its own rate (0.05), not the protect policy's 0.5, and nobody is moved
+    assert np.allclose(a.counts, only_cull.counts)
+    assert a.flows[:, Flow.HYBRID_MOVED].sum() == 0.0
+
+
+def test_reopening_lifts_a_closure_but_keeps_screening() -> None:
+    pols = [{"type": "admission", "zones": ["refuge"], "mode": "closed"},
+            {"type": "admission", "zones": ["refuge"], "mode": "screen", "specificity": 0.5},
+            {"type": "reopen", "zones": ["refuge"], "calm_days": 1}]
+    sc = am.scenario.load.with_overrides(two_zones(pols), {"zones.city.population.Z": 0.0})  # calm from day 0
+    res = am.simulate(sc)
+    assert res.screening[1:, 1].all()  # screening holds from the day the gates reopen
+    reopened = [e.day for e in res.chronicle if e.kind == "policy_reopen"]
+    assert reopened and res.flows[reopened[0], Flow.HUMAN_ARRIVED, 1] > 0

@@ -175,9 +175,14 @@ class PolicyBook:
         return self._levers(day, env, events), events
 
     def _levers(self, day: int, env: Sequence[Mapping[str, float]], events: list[PolicyEvent]) -> Levers:
+        """The day's levers from the active policies. Where several policies of one kind act on a
+        zone, the harshest wins (cull over isolate over protect; closed over screen over open) and
+        brings its own parameters; the order of policies in the file never matters."""
+        self._reopen(day, env, events)
         lv = Levers.none(self.world.n_zones)
         fids = self.world.faction_ids
-        reopen: list[tuple[int, ReopenPolicy]] = []
+        hybrid_winner: dict[int, tuple[tuple[int, float], HybridPolicy]] = {}
+        admission_winner: dict[int, tuple[tuple[int, float, float], AdmissionPolicy]] = {}
         for i, p in enumerate(self.policies):
             zones = np.flatnonzero(self.active[i])
             if zones.size == 0:
@@ -186,12 +191,15 @@ class PolicyBook:
                 lv.seal_out[zones] = True
                 lv.seal_in[zones] |= p.inbound
             elif isinstance(p, AdmissionPolicy):
-                lv.admit_mode[zones] = np.maximum(lv.admit_mode[zones], _ADMIT[p.mode])
-                lv.sensitivity[zones] = p.sensitivity
-                lv.specificity[zones] = p.specificity
-                lv.quarantine_days[zones] = p.quarantine_days
+                key = (_ADMIT[p.mode], p.sensitivity, p.specificity)
+                for z in map(int, zones):
+                    if z not in admission_winner or key > admission_winner[z][0]:
+                        admission_winner[z] = (key, p)
             elif isinstance(p, HybridPolicy):
-                self._hybrids(lv, p, zones)
+                hkey = (_HYB[p.action], p.rate)
+                for z in map(int, zones):
+                    if z not in hybrid_winner or hkey > hybrid_winner[z][0]:
+                        hybrid_winner[z] = (hkey, p)
             elif isinstance(p, SweepPolicy):
                 due = (day - self.on_day[i, zones]) % max(1, round(p.every)) == 0
                 for z in map(int, zones[due]):
@@ -205,33 +213,39 @@ class PolicyBook:
             elif isinstance(p, RotationPolicy):
                 lv.rotation_restore[zones] = np.maximum(lv.rotation_restore[zones], p.restore)
                 lv.rotation_cost[zones] = np.maximum(lv.rotation_cost[zones], p.cost)
-            elif isinstance(p, ReopenPolicy):
-                reopen.append((i, p))
             elif isinstance(p, TrucePolicy):
                 assert p.faction is not None
                 lv.truce_changes.append((fids.index(p.faction), fids.index(p.other), p.action == "make"))
                 # a truce decision is taken once, not every day it holds
                 self.active[i, :] = False
                 self.spent[i, :] = True
-        for i, p in reopen:
-            for z in map(int, np.flatnonzero(self.active[i])):
-                if env[z]["calm_days"] >= p.calm_days and (
-                    lv.seal_out[z] or lv.seal_in[z] or lv.admit_mode[z] == ADMIT_CLOSED
-                ):
-                    self._lift(int(z))
-                    lv.seal_out[z] = lv.seal_in[z] = False
-                    if lv.admit_mode[z] == ADMIT_CLOSED:
-                        lv.admit_mode[z] = ADMIT_OPEN
-                    events.append(PolicyEvent(day, int(z), i, "reopen", f"{self._where(i, z)}: reopened"))
+        for z, (_, ap) in admission_winner.items():
+            lv.admit_mode[z] = _ADMIT[ap.mode]
+            lv.sensitivity[z] = ap.sensitivity
+            lv.specificity[z] = ap.specificity
+            lv.quarantine_days[z] = ap.quarantine_days
+        for z, (_, hp) in sorted(hybrid_winner.items()):
+            self._hybrids(lv, hp, np.array([z], dtype=np.int64))
         return lv
 
-    def _lift(self, z: int) -> None:
-        """Reopening ends the seals and closures of zone ``z`` for good (unless they repeat)."""
-        for j, q in enumerate(self.policies):
-            closing = isinstance(q, SealPolicy) or (isinstance(q, AdmissionPolicy) and q.mode == "closed")
-            if closing and self.active[j, z]:
-                self.active[j, z] = False
-                self.spent[j, z] = True
+    def _closing(self, j: int) -> bool:
+        q = self.policies[j]
+        return isinstance(q, SealPolicy) or (isinstance(q, AdmissionPolicy) and q.mode == "closed")
+
+    def _reopen(self, day: int, env: Sequence[Mapping[str, float]], events: list[PolicyEvent]) -> None:
+        """Reopening ends the seals and closures of a calm zone for good (unless they repeat),
+        before the day's levers are computed, so whatever else is active there (screening) holds."""
+        closing = [j for j in range(len(self.policies)) if self._closing(j)]
+        for i, p in enumerate(self.policies):
+            if not isinstance(p, ReopenPolicy):
+                continue
+            for z in map(int, np.flatnonzero(self.active[i])):
+                lifted = [j for j in closing if self.active[j, z]]
+                if lifted and env[z]["calm_days"] >= p.calm_days:
+                    self.active[lifted, z] = False
+                    self.spent[lifted, z] = True
+                    text = f"{self.world.zone_ids[z]} reopened ({self.label(i)})"
+                    events.append(PolicyEvent(day, z, i, "reopen", text))
 
     def _hybrids(self, lv: Levers, p: HybridPolicy, zones: I64) -> None:
         act = _HYB[p.action]
