@@ -214,7 +214,8 @@ def compare_cmd(
     policy: Annotated[list[str] | None, typer.Option(
         "--policy", "-p", help="a variant: LABEL:PATH=VALUE (repeat a label to set several) or a variant file")] = None,
     runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="replicates per variant")] = 20,
-    engine: Annotated[str, typer.Option("--engine", "-e", help="ssa or abm (stochastic: needs replicates)")] = "ssa",
+    engine: Annotated[str, typer.Option(
+        "--engine", "-e", help="abm (the only engine with a per-person ledger: sacrificed, concealed) or ssa")] = "abm",
     seed: Seed = None,
     days: Days = None,
     store: Annotated[Path, typer.Option("--store", help="results store (DuckDB file)")] = Path("aftermath.duckdb"),
