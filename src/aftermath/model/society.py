@@ -99,7 +99,7 @@ class Society:
         return out
 
     def faction_trust(self) -> F64:
-        """Per zone, the trust its people have in their own faction's rule: 1 - fear, scaled by
+        """Per zone, the trust its people have in their own faction's rule: 1 - fear / 2, scaled by
         the faction's lowest trust in its truce partners; 1 with no faction. Used by concealment."""
         zt = np.array(self._zone_trust())
         out: F64 = np.where(self.world.zone_faction >= 0, zt * (1.0 - 0.5 * self.fear), 1.0)
