@@ -68,6 +68,7 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
                    policy_events, society_events)
         if check:
             rec.check_conservation(day)
+            rec.check_flows(day)
     rec.check_conservation(days - 1)
     timings = {"init_s": t_init - t0, "run_s": time.perf_counter() - t_init}
     return rec.result(scenario, engine_name, seed, eng.extras(), timings)

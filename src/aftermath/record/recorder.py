@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow
 from aftermath.model.policies import Levers, PolicyBook, PolicyEvent
 from aftermath.model.society import Society, SocietyEvent
-from aftermath.model.world import N_STATES, World
+from aftermath.model.world import N_STATES, State, World
 from aftermath.record.chronicle import ChronicleWatcher, Event
 from aftermath.result import Result
 from aftermath.scenario.schema import Scenario
@@ -73,6 +73,20 @@ class Recorder:
         expected = self.counts[0].sum() + self.flows[: day + 1, Flow.BIRTH].sum()
         if abs(total - expected) > 1e-6 * max(1.0, expected):
             raise ConservationError(f"day {day}: {total!r} people, expected {expected!r} (start + births)")
+
+    def check_flows(self, day: int) -> None:
+        """Stocks change only by the flows recorded: the world's ferals on ``day`` changed by exactly
+        the recorded flows into Z (onsets, relapses, reanimations) minus those out of it (destroyed,
+        decayed, swept). Moves cancel over the world. Skipped while a cure acts, whose flow lumps
+        E, H and Z together."""
+        f = self.flows[day].sum(axis=1)
+        if f[Flow.CURE] > 0:
+            return
+        into = f[Flow.ONSET_FERAL] + f[Flow.RELAPSE] + f[Flow.REANIMATION]
+        out = f[Flow.FERAL_DESTROYED] + f[Flow.DECAY] + f[Flow.SWEEP_KILL] - f[Flow.SWEEP_HYBRIDS]
+        change = self.counts[day + 1, :, State.Z].sum() - self.counts[day, :, State.Z].sum()
+        if abs(change - (into - out)) > 1e-6 * max(1.0, self.counts[day, :, State.Z].sum()):
+            raise ConservationError(f"day {day}: ferals changed by {change!r}, the flows say {into - out!r}")
 
     def result(self, scenario: Scenario, engine: str, seed: int, extras: dict[str, Any],
                timings: dict[str, float]) -> Result:
