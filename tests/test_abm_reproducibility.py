@@ -84,3 +84,27 @@ def run_digest(env: dict[str, str]) -> str:
 
 def test_thread_count_does_not_change_results() -> None:
     assert run_digest({"NUMBA_NUM_THREADS": "1"}) == run_digest({"NUMBA_NUM_THREADS": "2"})
+
+
+PARTS_SCRIPT = """
+import os, threading
+import numba
+from aftermath.engines.abm.parts import Parts, default_parts
+before = default_parts()
+from aftermath.run.tasks import single_thread_worker
+single_thread_worker()
+seen = []
+t = threading.Thread(target=lambda: seen.append(Parts().n))
+t.start(); t.join()
+print("PARTS", before, default_parts(), seen[0])
+"""
+
+
+def test_single_thread_worker_runs_the_abm_in_one_part() -> None:
+    """An ensemble worker (Numba imported first, then ``single_thread_worker``) builds its engines
+    with one part, on its own thread and on any other: no oversubscription."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", PARTS_SCRIPT], env={**env, "NUMBA_NUM_THREADS": "2"},
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    before, main, other = (int(v) for v in next(ln for ln in out.splitlines() if ln.startswith("PARTS")).split()[1:])
+    assert (before, main, other) == (2, 1, 1)

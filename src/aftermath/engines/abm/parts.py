@@ -6,21 +6,35 @@ fast (no ``parallel=True`` lowering) and behaves well on a busy machine (no spin
 barrier). Results never depend on the number of parts: each person is handled by exactly one part,
 and the parts' counts are integers summed afterwards.
 
-The number of parts is Numba's thread count (``NUMBA_NUM_THREADS``, default: the cores).
+The number of parts is Numba's thread count as it stands when the engine is built: the
+configured ``NUMBA_NUM_THREADS`` (default: the cores), lowered by ``numba.set_num_threads`` and by a
+``NUMBA_NUM_THREADS`` set in the environment after Numba was imported. Both are how an ensemble
+worker asks for one thread (:func:`aftermath.run.tasks.single_thread_worker`); the environment
+variable also covers tasks run on other threads of the worker (``set_num_threads`` is per thread).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba as nb
+from numba.np.ufunc import parallel as nb_parallel
 
 
 def default_parts() -> int:
-    """Threads to use: Numba's configured thread count."""
-    return max(1, int(nb.config.NUMBA_NUM_THREADS))
+    """Threads to use: Numba's thread count now (see the module docstring)."""
+    n = int(nb.config.NUMBA_NUM_THREADS)
+    env = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        n = min(n, int(env))
+    # set_num_threads launches Numba's threading layer; if nothing launched it, nothing lowered
+    # the count, and asking would start the layer's idle threads for nothing
+    if getattr(nb_parallel, "_is_initialized", True):
+        n = min(n, int(nb.get_num_threads()))
+    return max(1, n)
 
 
 class Parts:
