@@ -120,3 +120,27 @@ def test_cli_runs_the_abm(tmp_path: Any) -> None:
     if "No module named aftermath.cli" in out.stderr:
         pytest.skip("no CLI module")
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_make_engine_passes_the_driver_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``make_engine(..., check=True)`` turns on the ABM's per-step recount, which catches kept
+    counts that drift from the people; without it (and no AFTERMATH_ABM_CHECK) it is off."""
+    from aftermath.engines.abm.engine import AbmCheckError
+    from aftermath.engines.base import make_engine
+    from aftermath.model.policies import PolicyBook
+    from aftermath.model.rates import daily_rates
+    from aftermath.model.society import Society
+
+    monkeypatch.delenv("AFTERMATH_ABM_CHECK", raising=False)
+    world = build_world(variant(people=500, days=2))
+    assert make_engine("ode", world, 0, check=True).name == "ode"  # the others accept and ignore it
+    assert not make_engine("abm", world, 0).check  # type: ignore[attr-defined]
+    eng = make_engine("abm", world, 0, check=True)
+    assert eng.check  # type: ignore[attr-defined]
+    society = Society(world)
+    levers, _ = PolicyBook(world).decide(0, society.indicators(0, eng.counts()))
+    rates = daily_rates(world, society, levers)
+    eng.advance_day(0, rates, levers)  # consistent: passes
+    eng.counts_i[0, 0] += 1  # type: ignore[attr-defined]
+    with pytest.raises(AbmCheckError):
+        eng.advance_day(1, rates, levers)

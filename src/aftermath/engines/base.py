@@ -45,8 +45,12 @@ def sweep_split(zc: float, kill: float, q: float) -> tuple[float, float]:
     return dead * q, dead * (1.0 - q)
 
 
-def make_engine(name: str, world: Any, seed: int) -> Engine:
-    """Build an engine by name."""
+def make_engine(name: str, world: Any, seed: int, check: bool = False) -> Engine:
+    """Build an engine by name.
+
+    ``check`` (the driver's debug mode) makes the ABM recount its people after every step and
+    compare with the counts it keeps; the ODE and the SSA ignore it.
+    """
     if name == "ode":
         from aftermath.engines.ode import OdeEngine
 
@@ -58,5 +62,5 @@ def make_engine(name: str, world: Any, seed: int) -> Engine:
     if name == "abm":
         from aftermath.engines.abm import AbmEngine
 
-        return AbmEngine(world, seed)
+        return AbmEngine(world, seed, check=check)
     raise ValueError(f"unknown engine {name!r}: expected one of ode, ssa, abm")

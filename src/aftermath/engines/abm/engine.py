@@ -87,12 +87,13 @@ class AbmEngine:
 
     name = "abm"
 
-    def __init__(self, world: World, seed: int, days: int | None = None, check: bool | None = None) -> None:
+    def __init__(self, world: World, seed: int, days: int | None = None, check: bool = False) -> None:
+        """``check``: recount after every step (debug mode); ``AFTERMATH_ABM_CHECK=1`` turns it on too."""
         sc = world.scenario
         self.world, self.seed = world, int(seed)
         self.dt = float(sc.run.dt)
         self.steps = round(1.0 / self.dt)
-        self.check = os.environ.get("AFTERMATH_ABM_CHECK", "") not in ("", "0") if check is None else check
+        self.check = bool(check) or os.environ.get("AFTERMATH_ABM_CHECK", "") not in ("", "0")
         people0 = int(initial_people(world).sum())
         capacity = people0 + birth_capacity(world, sc.run.days if days is None else days)
         check_memory(sc, people0, capacity, world.n_zones)
