@@ -144,3 +144,36 @@ def test_make_engine_passes_the_driver_check(monkeypatch: pytest.MonkeyPatch) ->
     eng.counts_i[0, 0] += 1  # type: ignore[attr-defined]
     with pytest.raises(AbmCheckError):
         eng.advance_day(1, rates, levers)
+
+
+def test_sealing_keeps_the_first_policy_act_zone() -> None:
+    """A person turned away at one zone's gate and later sealed inside another keeps the gate's
+    zone as their first policy act; the seal is where their sacrifice is looked for, and the
+    ledger's sealed_in row is under the sealed zone, the excluded row under the gate's."""
+    from aftermath.engines.abm.ledger import ledger_frame
+    from aftermath.engines.abm.state import NO_ZONE, Flag, Population
+    from aftermath.engines.abm.step import mark_sealed
+
+    world = build_world(variant(people=500, days=2))
+    pop = Population.empty(3)
+    pop.n = 3
+    pop.state[:3] = 0  # all S, all in zone 0
+    pop.zone[:3] = 0
+    pop.flags[0], pop.flag_zone[0] = int(Flag.EXCLUDED | Flag.EXCLUDED_HEALTHY), 1  # turned away at zone 1
+    newly = np.zeros(world.n_zones, dtype=np.bool_)
+    newly[0] = True
+    mark_sealed(pop.n, pop.state, pop.zone, pop.flags, pop.flag_zone, pop.seal_zone, newly)
+    assert list(pop.flag_zone[:3]) == [1, 0, 0]
+    assert list(pop.seal_zone[:3]) == [0, 0, 0]
+    assert all(pop.flags[:3] & Flag.SEALED_IN)
+    led, tot = ledger_frame(world, pop)
+    assert tot["sealed_in"] == 3 and tot["excluded"] == 1
+    zone_of = {f: set(g["zone"]) for f, g in led.groupby("flag")}
+    assert zone_of["sealed_in"] == {world.zone_ids[0]} and zone_of["excluded"] == {world.zone_ids[1]}
+    # a second seal of another zone moves the seal, never the first act
+    pop.zone[1] = 1
+    newly[:] = False
+    newly[1] = True
+    mark_sealed(pop.n, pop.state, pop.zone, pop.flags, pop.flag_zone, pop.seal_zone, newly)
+    assert pop.flag_zone[1] == 0 and pop.seal_zone[1] == 1 and pop.seal_zone[2] == 0
+    assert NO_ZONE not in set(pop.flag_zone[:3])

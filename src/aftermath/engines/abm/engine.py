@@ -181,7 +181,7 @@ class AbmEngine:
         nz, nr = w.n_zones, w.n_routes
         newly = levers.seal_out & ~self.prev_sealed
         if newly.any():
-            mark_sealed(pop.n, pop.state, pop.zone, pop.flags, pop.flag_zone, newly)
+            mark_sealed(pop.n, pop.state, pop.zone, pop.flags, pop.flag_zone, pop.seal_zone, newly)
         self.prev_sealed = levers.seal_out.copy()
         strain_arrays = self._strain_arrays(rates, levers)
         fl = np.zeros((self.parts, N_FLOWS, nz), dtype=np.int64)
@@ -215,11 +215,11 @@ class AbmEngine:
             self.dzs[:, :, :ns] = 0
             can_mutate = pth.mutation.mu > 0 and not self.table.full
             self.workers.run(step_part, pop.n, t, self.dt, CHUNK, pop.state, pop.zone, pop.strain, pop.next_t,
-                             pop.resistance, pop.household, pop.flags, pop.flag_zone, pop.ever, kk, self.zrate,
-                             self.ztot, self.zp, self.srate, self.stot, self.sp, self.pres_cum, pres_tot, ns,
-                             self.out_routes, w.route_to, rates.breach_route, rates.admit_s, admit_i, screen,
-                             quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res), self._shape,
-                             float(pth.mutation.mu), can_mutate, dc, self.dzs, fl, rf, self.pend_chunk)
+                             pop.resistance, pop.household, pop.flags, pop.flag_zone, pop.seal_zone, pop.ever, kk,
+                             self.zrate, self.ztot, self.zp, self.srate, self.stot, self.sp, self.pres_cum,
+                             pres_tot, ns, self.out_routes, w.route_to, rates.breach_route, rates.admit_s, admit_i,
+                             screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
+                             self._shape, float(pth.mutation.mu), can_mutate, dc, self.dzs, fl, rf, self.pend_chunk)
             self.counts_i += dc.sum(axis=0)
             self.czs[:, :ns] += self.dzs[:, :, :ns].sum(axis=0)
             pending = int(self.pend_chunk.sum())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from aftermath.engines.abm.state import FLAG_NAMES, NO_ZONE, Population
+from aftermath.engines.abm.state import FLAG_NAMES, NO_ZONE, Flag, Population
 from aftermath.model.world import State, World
 
 #: Fate at the end of the run, by final state.
@@ -18,8 +18,10 @@ def ledger_frame(world: World, pop: Population) -> tuple[pd.DataFrame, dict[str,
 
     ``fate`` is the final state: alive (S), infected (E), hybrid (H), feral (Z) or dead (D, R).
 
-    ``zone`` is where policy first acted on the person (sealing claims everyone inside), and
-    ``faction`` the faction governing it ("" for none). A person counts once per flag however many
+    ``zone``: for ``sealed_in`` and ``sacrificed``, the zone sealed around the person (the latest
+    seal); for every other flag, the zone of the first policy act on the person (a gate that turned
+    them away, a cull, a sweep, a seal), whichever flag that act set. ``faction`` is the faction
+    governing the zone ("" for none). A person counts once per flag however many
     times it happened (people turned away twice are one excluded person; the flows count attempts).
     """
     used = pop.used()
@@ -27,11 +29,13 @@ def ledger_frame(world: World, pop: Population) -> tuple[pd.DataFrame, dict[str,
     touched = np.flatnonzero(flags)
     f = flags[touched]
     fz = pop.flag_zone[used][touched].astype(np.int64)
+    sz = pop.seal_zone[used][touched].astype(np.int64)
     st = pop.state[used][touched].astype(np.int64)
     fate_names = sorted(set(FATES.values()))
     fate_code = np.array([fate_names.index(FATES[State(s)]) for s in range(6)])[st] if st.size else st
     nz = world.n_zones + 1  # the last bin: no zone
-    zbin = np.where(fz == NO_ZONE, world.n_zones, fz)
+    first_bin = np.where(fz == NO_ZONE, world.n_zones, fz)
+    seal_bin = np.where(sz == NO_ZONE, world.n_zones, sz)
     rows = []
     totals: dict[str, int] = {}
     for bit, name in FLAG_NAMES.items():
@@ -39,6 +43,7 @@ def ledger_frame(world: World, pop: Population) -> tuple[pd.DataFrame, dict[str,
         totals[name] = int(has.sum())
         if not has.any():
             continue
+        zbin = seal_bin if bit in (Flag.SEALED_IN, Flag.SACRIFICED) else first_bin
         grid = np.bincount(zbin[has] * len(fate_names) + fate_code[has], minlength=nz * len(fate_names))
         for k in np.flatnonzero(grid):
             z, fate = divmod(int(k), len(fate_names))

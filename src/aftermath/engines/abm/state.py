@@ -1,6 +1,6 @@
 """The population as struct-of-arrays, preallocated once, and the memory check that guards it.
 
-Core state per person (23 bytes; the target is at most 32):
+Core state per person (25 bytes; the target is at most 32):
 
 ========== ======= ===== =======================================================================
 array      dtype   bytes meaning
@@ -13,7 +13,9 @@ next_t     int32   4     step at which the scheduled transition (end of latency)
 resistance float32 4     individual resistance in [0, 1] (MODEL.md 4)
 household  int32   4     household id (concealment is a household's decision)
 flags      uint8   1     ledger bits (:class:`Flag`): what policy did to this person
-flag_zone  uint16  2     zone of the first policy act on this person (65535: none)
+flag_zone  uint16  2     zone of the first policy act on this person (65535: none); never moved
+seal_zone  uint16  2     zone most recently sealed around this person while uninfected (65535:
+                         none): where an infection, a bite or starvation makes them sacrificed
 ever       uint8   1     infection history (:class:`Ever`): ever infected; born during the run
 ========== ======= ===== =======================================================================
 
@@ -34,7 +36,7 @@ from numpy.typing import NDArray
 from aftermath.engines.abm.rng import Stream, generator
 from aftermath.model.world import N_STATES, State, World
 
-BYTES_PER_AGENT = 23
+BYTES_PER_AGENT = 25
 #: Transient bytes per person while the population is set up (float64 draws, index arrays).
 SETUP_BYTES_PER_AGENT = 16
 #: Interpreter, NumPy, Numba, pandas and the compiled kernels: measured ~250 MiB RSS before
@@ -137,6 +139,7 @@ class Population:
     household: I32
     flags: U8
     flag_zone: U16
+    seal_zone: U16
     ever: U8
     next_household: int
 
@@ -156,6 +159,7 @@ class Population:
             household=np.zeros(capacity, dtype=np.int32),
             flags=np.zeros(capacity, dtype=np.uint8),
             flag_zone=np.full(capacity, NO_ZONE, dtype=np.uint16),
+            seal_zone=np.full(capacity, NO_ZONE, dtype=np.uint16),
             ever=np.zeros(capacity, dtype=np.uint8),
             next_household=0,
         )
@@ -166,7 +170,8 @@ class Population:
             return
         cap = max(2 * self.capacity, self.n + needed)
         for name, fill in (("state", State.R), ("zone", 0), ("strain", 0), ("next_t", -1), ("resistance", 0),
-                           ("household", 0), ("flags", 0), ("flag_zone", NO_ZONE), ("ever", 0)):
+                           ("household", 0), ("flags", 0), ("flag_zone", NO_ZONE), ("seal_zone", NO_ZONE),
+                           ("ever", 0)):
             old = getattr(self, name)
             new = np.full(cap, fill, dtype=old.dtype)
             new[: self.n] = old[: self.n]
@@ -178,7 +183,7 @@ class Population:
     def nbytes(self) -> int:
         return sum(int(getattr(self, a).nbytes) for a in
                    ("state", "zone", "strain", "next_t", "resistance", "household", "flags",
-                    "flag_zone", "ever"))
+                    "flag_zone", "seal_zone", "ever"))
 
 
 def draw_resistance(world: World, rng: np.random.Generator, size: int) -> F32:

@@ -166,7 +166,7 @@ def admission(st, a, screen, quarantined, hidden, u):
 
 @nb.njit(cache=True, nogil=True)
 def step_part(p, n_parts, n, t, dt, chunk, state, zone, strain, next_t, resistance, household, flags,
-              flag_zone, ever, keys, zrate, ztot, zp, srate, stot, sp, pres_cum, pres_tot, n_strains,
+              flag_zone, seal_zone, ever, keys, zrate, ztot, zp, srate, stot, sp, pres_cum, pres_tot, n_strains,
               out_routes, route_to, walled, admit_s, admit_i, screen, quarantine_steps, conceal,
               hybrid_target, latency, p_h, k_res, shape, mu, can_mutate,
               dc, dzs, fl, rf, pend_chunk):
@@ -264,7 +264,7 @@ def step_part(p, n_parts, n, t, dt, chunk, state, zone, strain, next_t, resistan
                 elif st == S:
                     if j == BITE_INFECT or j == BITE_KILL:  # noqa: SIM109 (plain comparisons in the hot loop)
                         new_s = pick_strain(pres_cum, z, n_strains, uniform(keys[K_STRAIN], i) * pres_tot[z])
-                        if (flags[i] & FL_SEALED) and flag_zone[i] == z:
+                        if (flags[i] & FL_SEALED) and seal_zone[i] == z:
                             bits |= FL_SACR
                         if j == BITE_KILL:
                             new_st = D
@@ -287,7 +287,7 @@ def step_part(p, n_parts, n, t, dt, chunk, state, zone, strain, next_t, resistan
                             if new_st != E:
                                 fl[p, F_ONH if new_st == H else F_ONZ, z] += 1
                     else:  # DEATH or STARVE: a corpse of no strain (the founder's if it rises)
-                        if j == STARVE and (flags[i] & FL_SEALED) and flag_zone[i] == z:
+                        if j == STARVE and (flags[i] & FL_SEALED) and seal_zone[i] == z:
                             bits |= FL_SACR
                         new_st = D
                         new_s = 0
@@ -381,12 +381,18 @@ def sweep_part(p, n_parts, n, chunk, state, zone, strain, flags, flag_zone, kill
 
 
 @nb.njit(cache=True, nogil=True)
-def mark_sealed(n, state, zone, flags, flag_zone, newly_sealed):
-    """The uninfected inside a zone at the moment it is sealed: they may become its sacrifice."""
+def mark_sealed(n, state, zone, flags, flag_zone, seal_zone, newly_sealed):
+    """The uninfected inside a zone at the moment it is sealed: they may become its sacrifice.
+
+    ``seal_zone`` is set to the zone (the latest seal wins); ``flag_zone`` only when no policy
+    had acted on the person before (it stays the zone of the first act).
+    """
     for i in range(n):
         if state[i] == S and newly_sealed[zone[i]]:
             flags[i] |= FL_SEALED
-            flag_zone[i] = zone[i]
+            seal_zone[i] = zone[i]
+            if flag_zone[i] == NO_ZONE:
+                flag_zone[i] = zone[i]
 
 
 @nb.njit(cache=True)
