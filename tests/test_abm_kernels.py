@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aftermath.engines.abm.hazards import denominators, out_route_table, strain_rows, zone_rows
+from aftermath.engines.abm.hazards import bite_pressure, denominators, out_route_table, strain_rows, zone_rows
 from aftermath.engines.abm.rng import keys, stream_key, uniform
 from aftermath.engines.abm.step import admission, hybrid_probability, latency_steps
 from aftermath.engines.driver import simulate
 from aftermath.model import world as world_mod
 from aftermath.model.flows import Flow
+from aftermath.model.policies import Levers
+from aftermath.model.rates import daily_rates
+from aftermath.model.society import Society
 from aftermath.scenario.load import from_dict, load
 from aftermath.scenario.scale import scale_population
 
@@ -95,29 +100,107 @@ def test_admission_is_consistent(st_: int, a: float, screen: bool, quar: bool, h
         assert ok == (u < a) and wrong == ((not ok) and screen)
 
 
-@settings(max_examples=60, deadline=None)
-@given(counts=st.lists(st.integers(0, 1000), min_size=12, max_size=12), mass=st.booleans(),
-       rate=st.floats(0.0, 50.0), dt=st.sampled_from([0.01, 0.25, 1.0]))
-def test_hazard_tables_are_probabilities(counts: list[int], mass: bool, rate: float, dt: float) -> None:
-    nz, ns = 2, 2
+@functools.cache
+def _rich_world(mixing: str, denominator: str) -> world_mod.World:
+    """Hyosan with a second strain (walls, gates, factions): the places every lever can act on."""
+    data = load("hyosan").model_dump(by_alias=True)
+    data["run"].update({"mixing": mixing, "denominator": denominator})
+    data["pathogen"]["strains"] = [{"id": "b", "beta": 0.6, "breach": 0.4, "relapse": 0.05, "stealth": 0.3}]
+    return world_mod.build_world(from_dict(data))
+
+
+NZ = 6  # hyosan's zones
+unit = st.floats(0.0, 1.0)
+rate = st.floats(0.0, 50.0)
+
+
+def per_zone(elements: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
+    return st.lists(elements, min_size=NZ, max_size=NZ)
+
+
+@settings(max_examples=150, deadline=None)
+@given(mixing=st.sampled_from([("frequency", "living"), ("frequency", "all"), ("mass_action", "living")]),
+       counts=st.lists(st.integers(0, 1000), min_size=NZ * 6, max_size=NZ * 6),
+       strain_share=per_zone(unit), dt=st.sampled_from([0.01, 0.25, 1.0]),
+       fear=per_zone(unit), vigilance=per_zone(unit), starving=per_zone(st.booleans()),
+       trust=st.lists(unit, min_size=4, max_size=4), truce=st.booleans(),
+       seal_out=per_zone(st.booleans()), seal_in=per_zone(st.booleans()), admit=per_zone(st.integers(0, 2)),
+       sensitivity=per_zone(unit), specificity=per_zone(unit), quarantine=per_zone(st.floats(0.0, 30.0)),
+       hybrid_action=per_zone(st.integers(0, 3)), hybrid_rate=per_zone(rate),
+       hybrid_target=per_zone(st.integers(-1, NZ - 1)), relapse_mult=per_zone(st.floats(0.0, 5.0)),
+       cure=per_zone(rate), disposal=per_zone(rate))
+def test_hazard_tables_are_probabilities(mixing: tuple[str, str], counts: list[int], strain_share: list[float],
+                                         dt: float, fear: list[float], vigilance: list[float],
+                                         starving: list[bool], trust: list[float], truce: bool,
+                                         seal_out: list[bool], seal_in: list[bool], admit: list[int],
+                                         sensitivity: list[float], specificity: list[float],
+                                         quarantine: list[float], hybrid_action: list[int],
+                                         hybrid_rate: list[float], hybrid_target: list[int],
+                                         relapse_mult: list[float], cure: list[float],
+                                         disposal: list[float]) -> None:
+    """The tables the step kernel draws from, built as the engine builds them from
+    :func:`~aftermath.model.rates.daily_rates` over random society states and levers (fear, vigilance,
+    starvation, trust and truces; seals, admission modes, screening, culls, protection, isolation,
+    cures, disposal): every step probability is in [0, 1], each row's transitions sum to at most 1,
+    and the gates' and households' chances are probabilities."""
+    world = _rich_world(*mixing)
+    nz, ns = world.n_zones, world.n_strains
+    assert nz == NZ
+    society = Society(world)
+    society.fear[:] = fear
+    society.vigilance[:] = vigilance
+    society.starving[:] = starving
+    society.trust[:] = np.array(trust).reshape(society.trust.shape)
+    if truce:
+        society.truce[:] = ~society.truce
+    levers = Levers.none(nz)
+    levers.seal_out[:], levers.seal_in[:], levers.admit_mode[:] = seal_out, seal_in, admit
+    levers.sensitivity[:], levers.specificity[:], levers.quarantine_days[:] = sensitivity, specificity, quarantine
+    levers.hybrid_action[:], levers.hybrid_rate[:] = hybrid_action, hybrid_rate
+    levers.hybrid_target[:] = hybrid_target
+    levers.relapse_mult[:], levers.cure[:], levers.disposal_extra[:] = relapse_mult, cure, disposal
+    rates = daily_rates(world, society, levers)
+
     cs = np.zeros((nz, 7), dtype=np.int64)
     cs[:, :6] = np.array(counts).reshape(nz, 6)
-    czs = np.zeros((nz, ns, 3), dtype=np.int64)
-    czs[:, 0, :] = cs[:, 1:4]
-    den = denominators(cs, mass, True)
-    routes = out_route_table(np.array([0, 1]), nz)
+    czs = np.zeros((nz, ns, 3), dtype=np.int64)  # E, H, Z split over the two strains
+    first = np.floor(cs[:, 1:4] * np.array(strain_share)[:, None]).astype(np.int64)
+    czs[:, 0, :], czs[:, 1, :] = first, cs[:, 1:4] - first
+    den = denominators(cs, rates.mass_action, world.scenario.run.denominator == "living")
+    pres_cum = np.zeros((nz, ns))
+    bite = bite_pressure(czs, ns, rates.infect, rates.eta, den, pres_cum)
+    routes = out_route_table(world.route_from, nz)
     maxe = 6 + routes.shape[1]
     zr, zt, zp = np.zeros((nz, 6, maxe)), np.zeros((nz, 6)), np.zeros((nz, 6))
-    v = np.full(nz, rate)
-    bite = np.full(nz, rate)
-    zone_rows(cs, den, bite, 0.3, rate, v, v, rate, v, np.full(2, rate), routes, dt, zr, zt, zp)
+    zone_rows(cs, den, bite, rates.kappa, rates.death, rates.starvation, rates.cure, rates.reanimation,
+              rates.disposal, rates.human_pass, routes, dt, zr, zt, zp)
     sr, stt, sp = np.zeros((nz, ns, 2, maxe)), np.zeros((nz, ns, 2)), np.zeros((nz, ns, 2))
-    strain_rows(cs, czs, ns, den, v, 0.5, 0.4, rate, np.full((nz, ns), rate), v, v, np.array([1, 0]), rate, v, v,
-                np.full(2, rate), np.full((2, ns), rate), routes, dt, sr, stt, sp)
-    for p in (zp, sp):
-        assert np.all((p >= 0.0) & (p <= 1.0))
+    strain_rows(cs, czs, ns, den, rates.defend, rates.hybrid_weight, rates.q, rates.decay, rates.relapse,
+                rates.cull, rates.hybrid_move, rates.hybrid_target, rates.death, rates.starvation, rates.cure,
+                rates.human_pass, rates.feral_move, routes, dt, sr, stt, sp)
+
     for r in (zr, sr):
-        assert np.all(r >= 0.0) and np.all(np.isfinite(r))
+        assert np.all(np.isfinite(r)) and np.all(r >= 0.0)
+    for p in (zp, sp):
+        assert np.all(np.isfinite(p)) and np.all((p >= 0.0) & (p <= 1.0))
+    # the chance of each transition in a step is p * rate_j / L; a row's chances sum to p <= 1
+    for rows, tot, p in ((zr, zt, zp), (sr, stt, sp)):
+        assert np.allclose(rows.sum(axis=-1), tot, rtol=1e-12, atol=0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            chance = np.where(tot[..., None] > 0, p[..., None] * rows / tot[..., None], 0.0)
+        assert np.all((chance >= 0.0) & (chance <= 1.0))
+        assert np.all(chance.sum(axis=-1) <= 1.0 + 1e-12)
+        assert np.all(p[tot == 0] == 0.0)
+    # the biter's strain: cumulative pressure, non-decreasing, ending at the bite hazard
+    assert np.all(np.diff(np.concatenate([np.zeros((nz, 1)), pres_cum], axis=1), axis=1) >= 0.0)
+    assert np.allclose(pres_cum[:, -1], bite)
+    # the gates and households
+    for chance in (rates.admit_s, rates.admit_i, rates.conceal):
+        assert np.all((chance >= 0.0) & (chance <= 1.0))
+    p_h = rates.p_hybrid
+    for r_ in (0.0, 0.5, 1.0):
+        for s in range(ns):
+            assert 0.0 <= hybrid_probability(float(p_h[s]), float(world.scenario.pathogen.k_res), r_) <= 1.0
 
 
 @settings(max_examples=12, deadline=None)
