@@ -57,6 +57,10 @@ def test_sis_endemic_level() -> None:
     res = am.simulate(sc, engine="ode")
     n = res.counts[0].sum()
     assert res.total("Z")[-1] / n == pytest.approx(1.0 - c / beta, abs=1e-4)
+    # reinfection is endemic: many infections per person, but the attack rate is a share
+    s = res.summary()
+    assert s["infections"] > 5 * s["initial_humans"]
+    assert 0.99 < s["attack_rate"] <= 1.0 + 1e-9
 
 
 def test_munz_basic_szr() -> None:

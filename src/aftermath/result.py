@@ -130,6 +130,7 @@ class Result:
         humans0 = float(c0[:, [State.S, State.E, State.H]].sum())
         infected0 = float(c0[:, [State.E, State.H]].sum())
         infections = float(self.flows[:, Flow.INFECTION].sum())
+        first_infections = float(self.flows[:, Flow.FIRST_INFECTION].sum())
         ferals = self.total("Z")
         peak_day = int(np.argmax(ferals))
         infected = self.counts[:, :, State.E : State.D].sum(axis=(1, 2))
@@ -148,7 +149,8 @@ class Result:
             "deaths": float(per_flow[list(DEATH_FLOWS)].sum()),
             "turned": float(per_flow[Flow.ONSET_FERAL] + per_flow[Flow.RELAPSE]),
             "infections": infections,
-            "attack_rate": (infections + infected0) / humans0 if humans0 > 0 else 0.0,
+            # the share of the initial humans ever infected: each counted once, however often infected
+            "attack_rate": (first_infections + infected0) / humans0 if humans0 > 0 else 0.0,
             "peak_ferals": float(ferals[peak_day]),
             "peak_day": peak_day,
             "elimination_day": _first(infected < PRESENCE),

@@ -48,7 +48,7 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
     seed = scenario.run.seed if seed is None else seed
     days = scenario.run.days if days is None else days
     world = build_world(scenario)
-    eng = make_engine(engine_name, world, seed)
+    eng = make_engine(engine_name, world, seed, check=check)
     society = Society(world)
     book = PolicyBook(world)
     rec = Recorder(world, book, days, eng.counts(), society, eng.strain_counts())
