@@ -141,3 +141,24 @@ def test_reopening_lifts_a_closure_but_keeps_screening() -> None:
     assert res.screening[1:, 1].all()  # screening holds from the day the gates reopen
     reopened = [e.day for e in res.chronicle if e.kind == "policy_reopen"]
     assert reopened and res.flows[reopened[0], Flow.HUMAN_ARRIVED, 1] > 0
+
+
+def test_a_truce_shares_food_and_a_broken_one_does_not() -> None:
+    """Two factions in a truce: a starving enclave is fed from its partner's stores; total kept."""
+    def world(truce: bool, share: float) -> am.Scenario:
+        return from_dict({
+            "run": {"days": 20},
+            "society": {"trust": {"share_supplies": share}},
+            "factions": [{"id": "a", "truces": ["b"] if truce else []}, {"id": "b"}],
+            "zones": [{"id": "rich", "faction": "a", "supplies": 50000, "production": 0.0,
+                       "population": {"S": 1000}},
+                      {"id": "poor", "faction": "b", "supplies": 1000, "production": 0.0,
+                       "population": {"S": 1000}}],
+        })
+    shared = am.simulate(world(True, 0.5))
+    alone = am.simulate(world(False, 0.5))
+    off = am.simulate(world(True, 0.0))
+    assert alone.flows[:, Flow.STARVATION, 1].sum() > 0 and off.flows[:, Flow.STARVATION, 1].sum() > 0
+    assert shared.flows[:, Flow.STARVATION].sum() == 0.0  # 51,000 person-days feed 2,000 for 25 days
+    # food is moved, not made: both zones ate 2,000 a day for 20 days
+    assert shared.supplies[-1].sum() == pytest.approx(51000 - 2000 * 20)

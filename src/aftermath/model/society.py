@@ -153,6 +153,8 @@ class Society:
         made = w.production * workers * (1.0 - p.fear.production_loss * self.fear) * (1.0 - levers.rotation_cost)
         finite = np.isfinite(self.supplies)
         new_sup = np.where(finite, np.maximum(self.supplies + made - eaters, 0.0), np.inf)
+        if p.trust.share_supplies > 0:
+            new_sup = self._share_supplies(new_sup, eaters, p.trust.share_supplies)
         starving = finite & (new_sup <= 0.0) & (eaters > 0)
         for z in np.flatnonzero(starving & ~self.starving):
             events.append(SocietyEvent(day, int(z), "starvation", f"{w.zone_ids[z]} ran out of food"))
@@ -165,6 +167,29 @@ class Society:
         events += self._update_trust(day, route_flows)
         self.last_flows = flows.copy()
         return events
+
+    def _share_supplies(self, sup: F64, eaters: F64, share: float) -> F64:
+        """Factions in a truce share food: within each group of factions linked by truces, every zone
+        with finite supplies moves ``share`` of the way to the group's common days of food. The
+        group's total is unchanged."""
+        w = self.world
+        nf = w.n_factions
+        group = np.arange(nf)
+        for _ in range(nf):  # label propagation over the truce graph: a few factions, a few passes
+            for a, b in zip(*np.nonzero(self.truce), strict=True):
+                group[a] = group[b] = min(group[a], group[b])
+        out = sup.copy()
+        zf = w.zone_faction
+        for g in np.unique(group):
+            members = np.flatnonzero(group == g)
+            if members.size < 2:
+                continue
+            zs = np.flatnonzero(np.isin(zf, members) & np.isfinite(sup) & (eaters > 0))
+            if zs.size < 2:
+                continue
+            days = sup[zs].sum() / eaters[zs].sum()
+            out[zs] = sup[zs] + share * (days * eaters[zs] - sup[zs])
+        return out
 
     def _update_trust(self, day: int, route_flows: F64) -> list[SocietyEvent]:
         w, p = self.world, self.params.trust

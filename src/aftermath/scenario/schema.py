@@ -152,6 +152,9 @@ class Trust(_Base):
     fear_erosion: Rate = Field(0.01, description="trust lost per day per unit of mean fear")
     recovery: Rate = Field(0.002, description="trust regained per calm day")
     threshold: Prob = Field(0.2, description="a truce breaks when trust falls below this")
+    share_supplies: Prob = Field(
+        0.0, description="share of the gap in days of food closed per day between zones of factions in a truce"
+    )
 
 
 class Concealment(_Base):
