@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from aftermath.model.flows import DEATH_FLOWS, FLOW_NAMES, Flow
 from aftermath.model.world import STATE_NAMES, State
+from aftermath.record.chronicle import PRESENCE  # below half a person counts as none
 from aftermath.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
     from aftermath.record.chronicle import Event
 
 F64 = NDArray[np.float64]
-#: Below half a person counts as none (the ODE never reaches exactly zero).
-PRESENCE = 0.5
 
 
 @dataclass

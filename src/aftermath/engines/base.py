@@ -39,12 +39,6 @@ class Engine(Protocol):
         ...
 
 
-def sweep_split(zc: float, kill: float, q: float) -> tuple[float, float]:
-    """Deterministic split of a sweep over ``zc`` ferals: (to corpses, to removed)."""
-    dead = zc * kill
-    return dead * q, dead * (1.0 - q)
-
-
 def make_engine(name: str, world: Any, seed: int, check: bool = False) -> Engine:
     """Build an engine by name.
 

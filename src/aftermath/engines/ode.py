@@ -21,7 +21,7 @@ from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow
 from aftermath.model.network import Network, build_network
 from aftermath.model.policies import Levers
 from aftermath.model.rates import DailyRates
-from aftermath.model.world import State, World
+from aftermath.model.world import World
 
 #: Integration tolerances: tight enough that the SIR and Munz targets hold to 1e-4 and 1e-2.
 RTOL, ATOL = 1e-8, 1e-8
@@ -101,7 +101,3 @@ class OdeEngine:
     def extras(self) -> dict[str, Any]:
         return {}
 
-
-def living_humans(counts: F64) -> F64:
-    out: F64 = counts[..., State.S] + counts[..., State.E] + counts[..., State.H]
-    return out

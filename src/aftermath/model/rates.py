@@ -66,10 +66,6 @@ class DailyRates:
     # (MODEL.md 7; ABM only: the compartmental engines have no households). Empty = none.
     conceal: F64 = field(default_factory=lambda: np.zeros(0))
 
-    def human_move(self) -> F64:
-        """[route] rate at which S are admitted."""
-        out: F64 = self.human_pass * self.admit_s
-        return out
 
 
 def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
