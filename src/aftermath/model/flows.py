@@ -7,7 +7,7 @@ counted at their destination. ``route_flows[kind, route]`` counts moves per rout
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, IntFlag
 
 
 class Flow(IntEnum):
@@ -51,3 +51,16 @@ N_ROUTE_FLOWS = len(RouteFlow)
 
 #: Deaths, for fear and summaries: every way a living person becomes a corpse or is killed.
 DEATH_FLOWS = (Flow.BITE_DEATH, Flow.NATURAL_DEATH, Flow.STARVATION, Flow.CULL, Flow.SWEEP_HYBRIDS)
+
+
+class Flag(IntFlag):
+    """What policy did to a person, the agent-based engine's per-person ledger bits (MODEL.md 8)."""
+
+    SEALED_IN = 1  # uninfected inside a zone at the moment it was sealed
+    SACRIFICED = 2  # ... and later infected, bitten to death or starved there (natural deaths excluded)
+    CULLED = 4  # killed by a cull while a hybrid
+    EXCLUDED = 8  # turned away at a gate at least once
+    EXCLUDED_HEALTHY = 16  # turned away while uninfected
+    CONCEALED = 32  # hidden by the household from screening, a cull or a transfer
+    MISCLASSIFIED = 64  # screening got them wrong (a healthy person refused, an infected one admitted)
+    SWEPT = 128  # a hybrid killed in a sweep

@@ -15,47 +15,87 @@ defence pressure ``S + h H``), ``N`` the zone's living bodies (1 under mass acti
 whose reactant equals its product changes nothing and only counts (people turned away at a gate).
 
 Each reaction is tagged with up to three flow categories (``Flow``) at a zone and optionally one
-route flow, which the engines accumulate.
+route flow, which the engines accumulate. The reactions are not written here: :func:`build_network`
+expands the declarations of :mod:`aftermath.model.reactions`, from which the agent-based engine's
+tables are compiled too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow, RouteFlow
+from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow
 from aftermath.model.rates import DailyRates
+from aftermath.model.reactions import BIRTHS, TRANSITIONS, Pressure, RateFn, Where, product_state
 from aftermath.model.world import N_STATES, State, World
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 MAX_TAGS = 3
 
-CoefFn = Callable[[DailyRates], float]
+
+@dataclass(frozen=True)
+class _Block:
+    """The reactions of one (transition, branch): their rate is ``rate * share * mult`` read at
+    ``flat`` of the ``[place, strain]`` array (a place is a zone or a route), masked to the
+    reactions whose ``target`` is the source zone's hybrid target, where there is one."""
+
+    rate: RateFn
+    share: RateFn | None
+    n_places: int
+    rows: I64
+    flat: I64
+    mult: F64
+    target: I64 | None
 
 
 @dataclass
 class _Builder:
+    n_strains: int
+    transition: list[int] = field(default_factory=list)
+    branch: list[int] = field(default_factory=list)
     reactant: list[int] = field(default_factory=list)
     product: list[int] = field(default_factory=list)
     pressure: list[int] = field(default_factory=list)
     zone: list[int] = field(default_factory=list)
+    flat: list[int] = field(default_factory=list)
+    mult: list[float] = field(default_factory=list)
     tags: list[list[int]] = field(default_factory=list)
     route_tag: list[int] = field(default_factory=list)
-    coef: list[CoefFn] = field(default_factory=list)
+    target: list[int] = field(default_factory=list)
 
-    def add(self, reactant: int, product: int, coef: CoefFn, zone: int, tags: tuple[int, ...] = (),
-            pressure: int = -1, route_tag: int = -1) -> None:
+    def add(self, transition: int, branch: int, reactant: int, product: int, zone: int, flat: int, mult: float,
+            tags: tuple[int, ...], pressure: int, route_tag: int, target: int) -> None:
+        self.transition.append(transition)
+        self.branch.append(branch)
         self.reactant.append(reactant)
         self.product.append(product)
         self.pressure.append(pressure)
         self.zone.append(zone)
+        self.flat.append(flat)
+        self.mult.append(mult)
         self.tags.append(list(tags) + [-1] * (MAX_TAGS - len(tags)))
         self.route_tag.append(route_tag)
-        self.coef.append(coef)
+        self.target.append(target)
+
+    def blocks(self, n_zones: int, n_routes: int) -> tuple[_Block, ...]:
+        tr, br = np.array(self.transition), np.array(self.branch)
+        flat, mult, target = np.array(self.flat), np.array(self.mult, dtype=np.float64), np.array(self.target)
+        out = []
+        for ti, bi in sorted(set(zip(self.transition, self.branch, strict=True))):
+            rows = np.flatnonzero((tr == ti) & (br == bi))
+            if ti < 0:
+                rate, share, places = BIRTHS, None, n_zones
+            else:
+                t = TRANSITIONS[ti]
+                rate, share = t.rate, t.branches[bi].share if bi >= 0 else None
+                places = n_routes if t.where == Where.ROUTE else n_zones
+            tg = target[rows]
+            out.append(_Block(rate, share, places, rows, flat[rows], mult[rows], tg if (tg >= 0).any() else None))
+        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -79,7 +119,9 @@ class Network:
     p_idx: I64
     p_w: F64
     living: NDArray[np.bool_]  # [species] counts towards N (run.denominator)
-    _coef: tuple[CoefFn, ...]
+    transition: I64  # [reaction] index into TRANSITIONS (-1: births)
+    branch: I64  # [reaction] branch of the transition (-1: an inner Erlang stage of latency)
+    _blocks: tuple[_Block, ...]
 
     @property
     def n_reactions(self) -> int:
@@ -118,8 +160,18 @@ class Network:
 
     # -- conversion ----------------------------------------------------------------------
     def coefficients(self, rates: DailyRates) -> F64:
-        """The day's ``coef`` vector."""
-        return np.array([f(rates) for f in self._coef], dtype=np.float64)
+        """The day's ``coef`` vector: each block's rate arrays evaluated once, then gathered."""
+        ns = self.world.n_strains
+        coef = np.zeros(self.n_reactions)
+        for b in self._blocks:
+            v = np.asarray(b.rate(rates), dtype=np.float64)
+            if b.share is not None:
+                v = v * np.asarray(b.share(rates), dtype=np.float64)
+            vals = np.broadcast_to(v, (b.n_places, ns)).reshape(-1)[b.flat] * b.mult
+            if b.target is not None:
+                vals = vals * (rates.hybrid_target[b.flat // ns] == b.target)
+            coef[b.rows] = vals
+        return coef
 
     def initial_state(self) -> F64:
         """Species counts at day 0 (infected states in the founding strain, first Erlang stage)."""
@@ -149,7 +201,13 @@ class Network:
 
 
 def build_network(world: World) -> Network:
-    """Build the reaction table of MODEL.md sections 3, 4 and 6 for ``world``."""
+    """Expand :data:`~aftermath.model.reactions.TRANSITIONS` into the reaction table of ``world``.
+
+    Each (transition, branch) becomes one reaction per source species (zone, strain, Erlang stage
+    of E, cohort of S) and place (here, each route out of the zone, each possible hybrid target),
+    at ``rate * share``; a scheduled transition (latency) runs through the E stages at
+    ``shape * rate``. A strain with no latency has no E reactions (its E stays empty).
+    """
     sc = world.scenario
     nz, ns, nr = world.n_zones, world.n_strains, world.n_routes
     k = sc.pathogen.latency_shape
@@ -174,91 +232,82 @@ def build_network(world: World) -> Network:
 
     # a layout-only network, for its species index helpers while the reactions are built
     net = Network(world, n_species, stride, k, sz, st, ss, *(np.zeros(0, np.int64),) * 7,
-                  np.zeros(0, np.int64), np.zeros(0), living, ())
-    b = _Builder()
+                  np.zeros(0, np.int64), np.zeros(0), living, np.zeros(0, np.int64), np.zeros(0, np.int64), ())
+    b = _Builder(n_strains=ns)
     p_rows: list[list[tuple[int, float]]] = []
-
-    def pressure(terms: list[tuple[int, float]]) -> int:
-        p_rows.append(terms)
-        return len(p_rows) - 1
-
+    p_key: dict[tuple[int, int], int] = {}
     eta, h = sc.pathogen.eta, sc.defence.hybrid_weight
+
+    def pressure(kind: Pressure, z: int, s: int) -> int:
+        if kind == Pressure.NONE:
+            return -1
+        key = (int(kind), z if kind == Pressure.DEFENCE else z * ns + s)
+        if key not in p_key:
+            if kind == Pressure.BITE:
+                p_rows.append([(net.z_(z, s), 1.0), (net.h_(z, s), eta)])
+            else:
+                p_rows.append([(net.s_(z), 1.0), (net.n_(z), 1.0)] + [(net.h_(z, j), h) for j in range(ns)])
+            p_key[key] = len(p_rows) - 1
+        return p_key[key]
+
+    def species(state: State, z: int, s: int, stage: int, cohort: bool) -> int:
+        if state == State.S:
+            return net.n_(z) if cohort else net.s_(z)
+        if state == State.E:
+            return net.e_(z, s, stage)
+        if state == State.R:
+            return net.r_(z)
+        return {State.H: net.h_, State.Z: net.z_, State.D: net.d_}[state](z, s)
+
     latent = world.sigma < np.inf
     targets = sorted({world.zone_ids.index(t) for p in sc.policies
                       for t in (getattr(p, "sanctuary", None), getattr(p, "isolation", None)) if t})
-    F = Flow
-    for z in range(nz):
-        S, SN, R = net.s_(z), net.n_(z), net.r_(z)
-        susceptible = ((S, ()), (SN, (F.FIRST_INFECTION,)))  # (species, extra tags of an infection)
-        defence = pressure([(S, 1.0), (SN, 1.0)] + [(net.h_(z, s), h) for s in range(ns)])
-        for s in range(ns):
-            E0, H, Z, D = net.e_(z, s), net.h_(z, s), net.z_(z, s), net.d_(z, s)
-            bite = pressure([(Z, 1.0), (H, eta)])
-            for sus, first in susceptible:
-                if latent[s]:
-                    b.add(sus, E0, lambda r, z=z, s=s: r.infect[z, s] * (1 - r.kappa), z,
-                          (F.INFECTION, *first), bite)
-                else:
-                    b.add(sus, H, lambda r, z=z, s=s: r.infect[z, s] * (1 - r.kappa) * r.p_hybrid[s], z,
-                          (F.INFECTION, F.ONSET_HYBRID, *first), bite)
-                    b.add(sus, Z, lambda r, z=z, s=s: r.infect[z, s] * (1 - r.kappa) * (1 - r.p_hybrid[s]), z,
-                          (F.INFECTION, F.ONSET_FERAL, *first), bite)
-                b.add(sus, D, lambda r, z=z, s=s: r.infect[z, s] * r.kappa, z, (F.BITE_DEATH,), bite)
-            b.add(Z, D, lambda r, z=z: r.defend[z] * r.q, z, (F.FERAL_DESTROYED,), defence)
-            b.add(Z, R, lambda r, z=z: r.defend[z] * (1 - r.q), z, (F.FERAL_DESTROYED,), defence)
-            b.add(Z, R, lambda r: r.decay, z, (F.DECAY,))
-            for i in range(k if latent[s] else 0):  # with no latency, E stays empty
-                Ei = net.e_(z, s, i)
-                if i < k - 1:
-                    b.add(Ei, Ei + 1, lambda r, s=s: r.shape * r.sigma[s], z)
-                else:
-                    b.add(Ei, H, lambda r, s=s: r.shape * r.sigma[s] * r.p_hybrid[s], z, (F.ONSET_HYBRID,))
-                    b.add(Ei, Z, lambda r, s=s: r.shape * r.sigma[s] * (1 - r.p_hybrid[s]), z, (F.ONSET_FERAL,))
-                b.add(Ei, D, lambda r: r.death, z, (F.NATURAL_DEATH,))
-                b.add(Ei, D, lambda r, z=z: r.starvation[z], z, (F.STARVATION,))
-                b.add(Ei, S, lambda r, z=z: r.cure[z], z, (F.CURE,))
-            b.add(H, Z, lambda r, z=z, s=s: r.relapse[z, s], z, (F.RELAPSE,))
-            b.add(H, D, lambda r: r.death, z, (F.NATURAL_DEATH,))
-            b.add(H, D, lambda r, z=z: r.starvation[z], z, (F.STARVATION,))
-            b.add(H, S, lambda r, z=z: r.cure[z], z, (F.CURE,))
-            b.add(Z, S, lambda r, z=z: r.cure[z], z, (F.CURE,))
-            b.add(H, R, lambda r, z=z: r.cull[z], z, (F.CULL,))
-            for t in targets:
-                if t != z:
-                    b.add(H, net.h_(t, s), lambda r, z=z, t=t: r.hybrid_move[z] * (r.hybrid_target[z] == t), t,
-                          (F.HYBRID_MOVED,))
-            b.add(D, Z, lambda r: r.reanimation, z, (F.REANIMATION,))
-            b.add(D, R, lambda r, z=z: r.disposal[z], z, (F.DISPOSAL,))
-        D0 = net.d_(z, 0)
-        b.add(-1, S, lambda r, z=z: r.births[z], z, (F.BIRTH,))
-        for sus, _ in susceptible:
-            b.add(sus, D0, lambda r: r.death, z, (F.NATURAL_DEATH,))
-            b.add(sus, D0, lambda r, z=z: r.starvation[z], z, (F.STARVATION,))
-
+    out_routes: list[list[int]] = [[] for _ in range(nz)]
     for ri in range(nr):
-        a, c = int(world.route_from[ri]), int(world.route_to[ri])
-        humans = RouteFlow.HUMANS * nr + ri
-        excluded = RouteFlow.EXCLUDED * nr + ri
-        for src, dst in ((net.s_(a), net.s_(c)), (net.n_(a), net.n_(c))):
-            b.add(src, dst, lambda r, ri=ri: r.human_pass[ri] * r.admit_s[ri], c,
-                  (F.HUMAN_ARRIVED,), route_tag=humans)
-            b.add(src, src, lambda r, ri=ri: r.human_pass[ri] * (1 - r.admit_s[ri]), c,
-                  (F.EXCLUDED, F.EXCLUDED_HEALTHY), route_tag=excluded)
-        for s in range(ns):
-            movers = [net.e_(a, s, i) for i in range(k)] + [net.h_(a, s)]
-            dests = [net.e_(c, s, i) for i in range(k)] + [net.h_(c, s)]
-            for src, dst in zip(movers, dests, strict=True):
-                b.add(src, dst, lambda r, ri=ri, s=s: r.human_pass[ri] * r.admit_i[ri, s], c,
-                      (F.HUMAN_ARRIVED, F.INFECTED_ARRIVED), route_tag=humans)
-                b.add(src, src, lambda r, ri=ri, s=s: r.human_pass[ri] * (1 - r.admit_i[ri, s]), c,
-                      (F.EXCLUDED,), route_tag=excluded)
-            feral_tags = (F.FERAL_ARRIVED, F.BREACH) if world.wall[c] > 0 else (F.FERAL_ARRIVED,)
-            b.add(net.z_(a, s), net.z_(c, s), lambda r, ri=ri, s=s: r.feral_move[ri, s], c, feral_tags,
-                  route_tag=RouteFlow.FERALS * nr + ri)
+        out_routes[int(world.route_from[ri])].append(ri)
 
-    tags = np.array(b.tags, dtype=np.int64)
+    for ti, t in enumerate(TRANSITIONS):
+        for src_state in t.sources:
+            per_strain = src_state != State.S or t.pressure == Pressure.BITE
+            for z in range(nz):
+                if t.where == Where.ROUTE:
+                    places = [(ri, int(world.route_to[ri]), ri, -1) for ri in out_routes[z]]
+                elif t.where == Where.TARGET:
+                    places = [(z, tz, -1, tz) for tz in targets if tz != z]
+                else:
+                    places = [(z, z, -1, -1)]
+                for s in range(ns) if per_strain else (0,):
+                    if src_state == State.E and not latent[s]:
+                        continue
+                    if src_state == State.S:
+                        sources = [(net.s_(z), 0, False), (net.n_(z), 0, True)]
+                    elif src_state == State.E:
+                        sources = [(net.e_(z, s, i), i, False) for i in range(k)]
+                    else:
+                        sources = [(species(src_state, z, s, 0, False), 0, False)]
+                    for sp, stage, cohort in sources:
+                        if t.scheduled and stage < k - 1:  # an inner Erlang stage: on to the next
+                            b.add(ti, -1, sp, sp + 1, z, z * ns + s, k, (), -1, -1, -1)
+                            continue
+                        for a, dest, ri, target in places:
+                            for bi, br in enumerate(t.branches):
+                                prod = product_state(t, br, src_state)
+                                where = dest if br.moves else z
+                                tags: list[int] = list(br.tags)
+                                if cohort and Flow.INFECTION in tags:
+                                    tags.append(Flow.FIRST_INFECTION)
+                                if t.breach and world.wall[dest] > 0:
+                                    tags.append(Flow.BREACH)
+                                route_tag = int(br.route_tag) * nr + ri if br.route_tag is not None else -1
+                                b.add(ti, bi, sp, species(prod, where, s, stage if prod == State.E else 0, cohort),
+                                      dest, a * ns + s, k if t.scheduled else 1, tuple(tags),
+                                      pressure(t.pressure, z, s), route_tag, target)
+    for z in range(nz):
+        b.add(-1, 0, -1, net.s_(z), z, z * ns, 1, (Flow.BIRTH,), -1, -1, -1)
+
+    tag_arr = np.array(b.tags, dtype=np.int64)
     zone = np.array(b.zone, dtype=np.int64)
-    flow_index = np.where(tags >= 0, tags * nz + zone[:, None], -1)
+    flow_index = np.where(tag_arr >= 0, tag_arr * nz + zone[:, None], -1)
     p_ptr = np.zeros(len(p_rows) + 1, dtype=np.int64)
     p_ptr[1:] = np.cumsum([len(row) for row in p_rows])
     p_idx = np.array([i for row in p_rows for i, _ in row], dtype=np.int64)
@@ -268,5 +317,7 @@ def build_network(world: World) -> Network:
         species_strain=ss, reactant=np.array(b.reactant, dtype=np.int64),
         product=np.array(b.product, dtype=np.int64), pressure=np.array(b.pressure, dtype=np.int64),
         zone=zone, flow_index=flow_index, route_index=np.array(b.route_tag, dtype=np.int64),
-        p_ptr=p_ptr, p_idx=p_idx, p_w=p_w, living=living, _coef=tuple(b.coef),
+        p_ptr=p_ptr, p_idx=p_idx, p_w=p_w, living=living,
+        transition=np.array(b.transition, dtype=np.int64), branch=np.array(b.branch, dtype=np.int64),
+        _blocks=b.blocks(nz, nr),
     )

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.rng import Stream, generator
+from aftermath.model.flows import Flag
 from aftermath.model.world import N_STATES, State, World
 
 BYTES_PER_AGENT = 25
@@ -49,19 +50,6 @@ U8 = NDArray[np.uint8]
 U16 = NDArray[np.uint16]
 I32 = NDArray[np.int32]
 F32 = NDArray[np.float32]
-
-
-class Flag(IntFlag):
-    """Ledger bits per person (MODEL.md 8)."""
-
-    SEALED_IN = 1  # uninfected inside a zone at the moment it was sealed
-    SACRIFICED = 2  # ... and later infected, bitten to death or starved there (natural deaths excluded)
-    CULLED = 4  # killed by a cull while a hybrid
-    EXCLUDED = 8  # turned away at a gate at least once
-    EXCLUDED_HEALTHY = 16  # turned away while uninfected
-    CONCEALED = 32  # hidden by the household from screening, a cull or a transfer
-    MISCLASSIFIED = 64  # screening got them wrong (a healthy person refused, an infected one admitted)
-    SWEPT = 128  # a hybrid killed in a sweep
 
 
 class Ever(IntFlag):
