@@ -4,7 +4,9 @@ A *batch* is a set of points (variants of a base scenario, by scenario path) tim
 replicates. Its id is a hash of everything that decides its results (base scenario, points, engine,
 master seed, runs, horizon), so the same command names the same batch: rerun after an interruption,
 it finds the runs already stored and runs only the rest (resume). Replicate ``i`` uses the same seed
-at every point (common random numbers, :mod:`aftermath.run.seeds`).
+at every point (common random numbers, :mod:`aftermath.run.seeds`). The batch's row in the store
+keeps its provenance (the whole base scenario, the seeds, the baseline's label, the versions), so
+:mod:`aftermath.run.rerun` can run it again from the store alone.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from typing import Any
 import pandas as pd
 
 from aftermath.run.executors import Executor, InProcess, make_executor
-from aftermath.run.seeds import replicate_seeds
+from aftermath.run.seeds import SEED_SCHEME, replicate_seeds
 from aftermath.run.tasks import Task
 from aftermath.scenario import load as _load
 from aftermath.scenario.schema import Scenario
-from aftermath.store.records import RunRecord, canonical_json, scenario_hash, sha256
+from aftermath.store.records import RunRecord, batch_provenance, canonical_json, scenario_hash, sha256
 from aftermath.store.store import DEFAULT_Q, Store
 
 #: ``progress(done, total, record)``, called after each run comes back (``record`` is None once
@@ -45,13 +47,30 @@ def as_scenario(scenario: str | Path | Scenario) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else _load.load(scenario)
 
 
+def scenario_source(scenario: str | Path | Scenario) -> str:
+    """Where a batch's scenario came from, as recorded: ``builtin NAME``, a file's absolute path, or
+    ``<python>`` for a :class:`Scenario` object (its whole text is recorded in every case)."""
+    if isinstance(scenario, Scenario):
+        return "<python>"
+    src = str(scenario)
+    if src in _load.builtin_names():
+        return f"builtin {src}"
+    return str(Path(src).resolve())
+
+
 def batch_id(kind: str, base: Scenario, points: Sequence[Point], engine: str, master_seed: int,
-             runs: int, days: int) -> str:
-    """The id of a batch: 16 hex digits of the sha256 of everything that decides its runs."""
-    spec = {
+             runs: int, days: int, seeds: Sequence[int] | None = None) -> str:
+    """The id of a batch: 16 hex digits of the sha256 of everything that decides its runs.
+
+    ``seeds`` enter the hash only when they are not those the master seed derives (so a batch
+    given other seeds is another batch, and every batch of an older store keeps its id).
+    """
+    spec: dict[str, Any] = {
         "kind": kind, "scenario": scenario_hash(base), "engine": engine, "master_seed": int(master_seed),
         "runs": int(runs), "days": int(days), "points": [[p.label, dict(p.overrides)] for p in points],
     }
+    if seeds is not None and [int(x) for x in seeds] != replicate_seeds(master_seed, runs):
+        spec["seeds"] = [int(x) for x in seeds]
     return sha256(canonical_json(spec))[:16]
 
 
@@ -72,6 +91,7 @@ class BatchResult:
     failed: int = 0  # runs that raised (stored as failed; a rerun retries them)
     wall_s: float = 0.0
     executor: str = "in-process"
+    baseline: str | None = None  # the label the others are weighed against, as recorded
 
     def __enter__(self) -> BatchResult:
         return self
@@ -99,12 +119,13 @@ class BatchResult:
         return _bands(self.store.summary_quantiles(self.batch_id, metrics))
 
     def paired(self, metric: str, baseline: str | None = None) -> pd.DataFrame:
-        """Per replicate, each variant's ``metric`` minus the baseline's (the first variant by default).
+        """Per replicate, each variant's ``metric`` minus the baseline's (by default the batch's
+        recorded baseline, else the first variant).
 
         Replicates share seeds across variants, so these are common-random-number differences.
         """
         s = self.summaries()
-        base = baseline if baseline is not None else self.points[0].label
+        base = baseline if baseline is not None else self.baseline or self.points[0].label
         wide = s.pivot(index="replicate", columns="variant", values=metric)
         if base not in wide.columns:
             raise KeyError(f"no variant {base!r}; variants: {list(wide.columns)}")
@@ -144,12 +165,17 @@ def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point
               master_seed: int | None = None, engine: str | None = None, days: int | None = None,
               executor: Executor | None = None, store: Store | str | Path | None = None,
               progress: Progress | None = None, group: int = 32, flush_s: float = 10.0,
-              spec: Mapping[str, Any] | None = None) -> BatchResult:
+              spec: Mapping[str, Any] | None = None, baseline: str | None = None,
+              seeds: Sequence[int] | None = None, source: str | None = None) -> BatchResult:
     """Run every (point, replicate) of a batch not yet stored, storing each as it comes back.
 
     Records are written in groups (at most ``group`` runs or ``flush_s`` seconds per transaction):
     each group is in the store whole or not at all, so an interruption loses at most the group in
     hand, and a rerun runs those again.
+
+    ``baseline`` (a point's label) is recorded as the one the others are weighed against;
+    ``seeds`` replaces the seeds derived from the master seed (a batch re-run from a store uses the
+    recorded ones); ``source`` overrides where the scenario is recorded to come from.
     """
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
@@ -158,20 +184,29 @@ def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point
     labels = [p.label for p in points]
     if len(set(labels)) != len(labels):
         raise ValueError(f"variant labels must be unique, got {labels}")
+    if baseline is not None and baseline not in labels:
+        raise ValueError(f"baseline {baseline!r} is not one of the variants {labels}")
     base = as_scenario(scenario)
     engine_name = engine or base.run.engine
     check_engine(engine_name)
     seed0 = base.run.seed if master_seed is None else int(master_seed)
     horizon = base.run.days if days is None else int(days)
     variants = [_load.with_overrides(base, p.overrides, source=f"<{kind} {p.label}>") for p in points]
-    bid = batch_id(kind, base, points, engine_name, seed0, runs, horizon)
+    if seeds is None:
+        seeds = replicate_seeds(seed0, runs)
+    else:
+        seeds = [int(x) for x in seeds][:runs]
+        if len(seeds) < runs or any(not 0 <= x < 2**63 for x in seeds):
+            raise ValueError(f"need {runs} seeds in [0, 2**63), got {len(seeds)}")
+    bid = batch_id(kind, base, points, engine_name, seed0, runs, horizon, seeds)
     st = open_store(store)
     st.add_batch({
         "batch_id": bid, "kind": kind, "scenario": base.name, "scenario_hash": scenario_hash(base),
         "engine": engine_name, "master_seed": seed0, "runs": runs, "days": horizon, "points": len(points),
         "spec": canonical_json({"points": [[p.label, dict(p.overrides)] for p in points], **(spec or {})}),
+        **batch_provenance(base, source if source is not None else scenario_source(scenario), list(seeds),
+                           SEED_SCHEME, baseline, [(p.label, dict(p.overrides)) for p in points]),
     })
-    seeds = replicate_seeds(seed0, runs)
     hashes = [scenario_hash(v) for v in variants]
     done = st.done(bid)
     tasks = [
@@ -182,7 +217,7 @@ def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point
         for r in range(runs) for i, (p, v) in enumerate(zip(points, variants, strict=True)) if (i, r) not in done
     ]
     total = runs * len(points)
-    result = BatchResult(st, bid, kind, list(points), runs, skipped=len(done))
+    result = BatchResult(st, bid, kind, list(points), runs, skipped=len(done), baseline=baseline)
     ex = executor or InProcess()
     result.executor = ex.name
     t0 = time.perf_counter()
@@ -226,7 +261,8 @@ def ensemble(scenario: str | Path | Scenario, runs: int = 100, master_seed: int 
              engine: str | None = None, days: int | None = None,
              variants: Mapping[str, Mapping[str, Any]] | None = None,
              executor: Executor | str | None = None, workers: int | None = None,
-             store: Store | str | Path | None = None, progress: Progress | None = None) -> BatchResult:
+             store: Store | str | Path | None = None, progress: Progress | None = None,
+             baseline: str | None = None) -> BatchResult:
     """Run ``runs`` replicates of a scenario, or of each of its variants, into a store.
 
     Args:
@@ -241,6 +277,8 @@ def ensemble(scenario: str | Path | Scenario, runs: int = 100, master_seed: int 
         executor: an :class:`Executor`, or ``"processes"`` / ``"dask"`` with ``workers``.
         store: a :class:`Store`, a path, or None for an in-memory store.
         progress: called as runs come back (see :data:`Progress`).
+        baseline: the label of the variant the others are weighed against, recorded with the batch
+            (``compare`` passes its baseline; reports read it instead of guessing from labels).
 
     >>> res = ensemble("sir", runs=4, engine="ode", days=30)
     >>> res.bands("Z").shape[0]
@@ -249,7 +287,8 @@ def ensemble(scenario: str | Path | Scenario, runs: int = 100, master_seed: int 
     pts = [Point(k, dict(v)) for k, v in variants.items()] if variants else [Point("base", {})]
     ex, owned = _executor(executor, workers)
     try:
-        return run_batch("ensemble", scenario, pts, runs, master_seed, engine, days, ex, store, progress)
+        return run_batch("ensemble", scenario, pts, runs, master_seed, engine, days, ex, store, progress,
+                         baseline=baseline)
     finally:
         if owned:
             ex.close()

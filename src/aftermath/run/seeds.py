@@ -13,6 +13,9 @@ import numpy as np
 #: Seeds are kept below 2**63: the scenario schema's bound, and a signed 64-bit integer anywhere.
 _SHIFT = np.uint64(1)
 
+#: How :func:`replicate_seeds` derives the seeds, as recorded with every batch (``seed_scheme``).
+SEED_SCHEME = "replicate i: SeedSequence(master_seed).spawn(runs)[i].generate_state(1, uint64)[0] >> 1"
+
 
 def replicate_seeds(master_seed: int, runs: int) -> list[int]:
     """The run seed of each replicate ``0 .. runs-1`` derived from ``master_seed``."""

@@ -66,6 +66,25 @@ def versions() -> dict[str, str]:
     }
 
 
+def batch_provenance(base: Scenario, source: str | None, seeds: list[int], seed_scheme: str,
+                     baseline: str | None, points: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The provenance columns of a ``batches`` row (schema 2): the whole base scenario as canonical
+    JSON (its sha256 is ``scenario_hash``), where it came from, the replicate seeds and how they
+    were derived, each point's overrides in the order they are applied (``spec`` sorts them, and a
+    later path can overwrite an earlier one), the baseline's label and the versions of this process."""
+    import duckdb
+
+    v = versions()
+    return {
+        "scenario_json": canonical_json(to_dict(base)), "source": source,
+        "seeds": canonical_json([int(s) for s in seeds]), "seed_scheme": seed_scheme, "baseline": baseline,
+        "point_overrides": canonical_json([[label, [[k, v] for k, v in ov.items()]] for label, ov in points]),
+        "aftermath_version": v["aftermath_version"],
+        "versions": canonical_json({"numpy": v["numpy_version"], "numba": v["numba_version"],
+                                    "python": v["python_version"], "duckdb": duckdb.__version__}),
+    }
+
+
 @dataclass
 class RunRecord:
     """One run, ready to insert. ``meta`` holds the ``runs`` columns except ``run_id``."""

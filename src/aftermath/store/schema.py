@@ -4,11 +4,29 @@ One row of ``runs`` per run; every other table refers to it by ``run_id``. A run
 transaction together with all its rows, so a run whose ``runs`` row exists is complete. ``UNIQUE
 (batch_id, point, replicate)`` is what makes resuming safe: a replicate of a point of a batch can be
 stored once only.
+
+Schema 2 added the batch's provenance to ``batches`` (:data:`PROVENANCE_COLUMNS`): the whole
+canonical scenario, where it came from, the replicate seeds, the baseline's label and the versions
+that wrote it, so a batch can be repeated from the store alone. A store written by schema 1 still
+opens: opened for writing it gains the columns (``ALTER TABLE ... ADD COLUMN``, NULL for its old
+batches); opened read only it is read as if they were NULL ("not recorded").
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: Columns of ``batches`` added by schema 2, with their types; NULL in batches of older stores.
+PROVENANCE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("scenario_json", "VARCHAR"),  # canonical JSON of the whole base scenario; sha256 = scenario_hash
+    ("source", "VARCHAR"),  # where the scenario came from: a built-in's name, a file's path, <python>
+    ("seeds", "JSON"),  # the replicate seeds, in replicate order
+    ("point_overrides", "JSON"),  # [[label, [[path, value], ...]], ...]: overrides in the order applied
+    ("seed_scheme", "VARCHAR"),  # how they derive from master_seed
+    ("baseline", "VARCHAR"),  # the label of the point the others are weighed against, or NULL
+    ("aftermath_version", "VARCHAR"),  # of the process that created the batch
+    ("versions", "JSON"),  # numpy, numba, python and duckdb versions of that process
+)
 
 #: Flat numeric columns of ``summaries``; everything else of :meth:`Result.summary` is in its JSON.
 SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -48,7 +66,8 @@ DDL = [
         days INTEGER,
         points INTEGER NOT NULL,
         spec JSON NOT NULL,
-        created_at TIMESTAMP NOT NULL
+        created_at TIMESTAMP NOT NULL,
+        """ + ",\n        ".join(f"{name} {kind}" for name, kind in PROVENANCE_COLUMNS) + """
     )""",
     """CREATE SEQUENCE IF NOT EXISTS run_ids START 1""",
     """CREATE TABLE IF NOT EXISTS runs (

@@ -6,23 +6,28 @@ never row by row. If anything fails the transaction is rolled back and none of t
 the store. Only the process that owns the :class:`Store` writes; workers send it records.
 
 Reading: every method returns a :class:`pandas.DataFrame`; quantiles are computed in SQL.
+:meth:`Store.provenance` and :meth:`Store.scenario` say what a batch ran, from the store alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from aftermath.store.records import RunRecord
-from aftermath.store.schema import DDL, OPEN_TABLES, RUN_TABLES, SCHEMA_VERSION
+from aftermath.store.records import RunRecord, sha256
+from aftermath.store.schema import DDL, OPEN_TABLES, PROVENANCE_COLUMNS, RUN_TABLES, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from aftermath.scenario.schema import Scenario
 
 DEFAULT_PATH = "aftermath.duckdb"
 DEFAULT_Q = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -63,8 +68,23 @@ class Store:
         if not read_only:
             for ddl in DDL:
                 self.con.execute(ddl)
-            self.con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            self._migrate()
         self._columns: dict[str, list[str]] = {}
+
+    def _migrate(self) -> None:
+        """Bring a store written by an older schema up to this one (schema 1 lacks the provenance
+        columns of ``batches``: they are added, NULL for the batches already there)."""
+        for name, kind in PROVENANCE_COLUMNS:
+            self.con.execute(f"ALTER TABLE batches ADD COLUMN IF NOT EXISTS {name} {kind}")
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+    def schema_version(self) -> int:
+        """The schema the store follows (1 for a store from before provenance opened read only)."""
+        try:
+            rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        except duckdb.Error:
+            return 0
+        return int(rows[0][0]) if rows else 0
 
     # -- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -78,13 +98,20 @@ class Store:
 
     # -- writing ----------------------------------------------------------------------------
     def add_batch(self, batch: dict[str, Any]) -> None:
-        """Record a batch (an ensemble or a sweep) once; a rerun of the same batch changes nothing."""
+        """Record a batch (an ensemble or a sweep) once; a rerun of the same batch changes nothing,
+        except that provenance a batch of an older store lacks (NULL) is filled in: its id hashes
+        the scenario, engine, seeds and points, so what the rerun brings is what the batch ran."""
         row = {**batch, "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}
         cols = list(row)
         self.con.execute(
             f"INSERT OR IGNORE INTO batches ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
             [row[c] for c in cols],
         )
+        fill = [c for c, _ in PROVENANCE_COLUMNS if batch.get(c) is not None]
+        if fill:
+            self.con.execute(
+                f"UPDATE batches SET {', '.join(f'{c} = coalesce({c}, ?)' for c in fill)} WHERE batch_id = ?",
+                [*(batch[c] for c in fill), batch["batch_id"]])
 
     def done(self, batch_id: str) -> set[tuple[int, int]]:
         """(point, replicate) of the runs of ``batch_id`` already stored whole."""
@@ -215,6 +242,96 @@ class Store:
             raise StoreError(f"{'no' if not rows else 'more than one'} batch matches {batch!r}")
         return str(rows[0][0])
 
+    def provenance(self, batch: str | None = None) -> dict[str, Any]:
+        """What a batch ran, as the store recorded it: enough to run it again from the store alone.
+
+        Keys: ``batch_id``, ``kind``; ``scenario`` (the canonical JSON text of the whole base
+        scenario; :meth:`scenario` validates it), ``scenario_name``, ``scenario_hash`` (sha256 of
+        that text), ``scenario_origin`` (``stored``, or ``builtin NAME`` for a batch of an older
+        store whose hash a built-in still matches), ``source`` (built-in name or file path);
+        ``engine``, ``master_seed``, ``seeds`` (run seed of each replicate, in order),
+        ``seed_scheme``, ``runs``, ``days``, ``points`` (``[[label, {path: value}], ...]``, the
+        overrides in the order they were applied; an older store's are in ``spec``'s sorted order), ``spec``;
+        ``baseline`` (the label of the point the others are weighed against, or None);
+        ``aftermath_version``, ``versions``, ``created``; and ``missing``, the keys the store did not
+        record (None in the answer: a batch written before schema 2). A batch of an older store
+        takes its seeds and version from its ``runs`` rows when it has some.
+        """
+        bid = self.batch_id(batch)
+        have = self._batch_columns()
+        cols = ["kind", "scenario", "scenario_hash", "engine", "master_seed", "runs", "days", "points", "spec",
+                "created_at", *(c for c, _ in PROVENANCE_COLUMNS)]
+        select = ", ".join(c if c in have else f"NULL AS {c}" for c in cols)
+        row = self.con.execute(f"SELECT {select} FROM batches WHERE batch_id = ?", [bid]).fetchone()
+        if row is None:  # pragma: no cover - batch_id found it
+            raise StoreError(f"no batch {bid!r}")
+        b = dict(zip(cols, row, strict=True))
+        spec = _loads(b["spec"]) or {}
+        text = b["scenario_json"]
+        origin: str | None = "stored" if text is not None else None
+        if text is not None and sha256(str(text)) != b["scenario_hash"]:
+            raise StoreError(f"batch {bid}: the stored scenario does not hash to its scenario_hash (store corrupted?)")
+        if text is None:
+            found = _builtin_with_hash(str(b["scenario"]), str(b["scenario_hash"]))
+            if found is not None:
+                text, origin = found[1], f"builtin {found[0]}"
+        ordered = _loads(b["point_overrides"])
+        points = ([[label, dict(pairs)] for label, pairs in ordered] if ordered is not None
+                  else spec.get("points"))
+        seeds = _loads(b["seeds"])
+        if seeds is None:
+            seeds = self._run_seeds(bid)
+        version = b["aftermath_version"]
+        if version is None:
+            found_v = [str(r[0]) for r in self.con.execute(
+                "SELECT DISTINCT aftermath_version FROM runs WHERE batch_id = ? AND aftermath_version IS NOT NULL "
+                "ORDER BY 1", [bid]).fetchall()]
+            version = ", ".join(found_v) or None
+        created = b["created_at"]
+        out: dict[str, Any] = {
+            "batch_id": bid, "kind": b["kind"], "scenario": None if text is None else str(text),
+            "scenario_name": b["scenario"], "scenario_hash": b["scenario_hash"], "scenario_origin": origin,
+            "source": b["source"], "engine": b["engine"],
+            "master_seed": None if b["master_seed"] is None else int(b["master_seed"]),
+            "seeds": seeds, "seed_scheme": b["seed_scheme"], "runs": int(b["runs"]),
+            "days": None if b["days"] is None else int(b["days"]), "points": points,
+            "spec": spec, "baseline": b["baseline"], "aftermath_version": version,
+            "versions": _loads(b["versions"]),
+            "created": created.isoformat() if isinstance(created, dt.datetime) else created,
+        }
+        out["missing"] = [k for k in ("scenario", "source", "seeds", "seed_scheme", "baseline", "aftermath_version",
+                                      "versions") if out[k] is None]
+        return out
+
+    def scenario(self, batch: str | None = None) -> Scenario:
+        """The validated base scenario a batch ran, read from the store (see :meth:`provenance`).
+
+        Raises :class:`StoreError` when the store did not record it (a batch written before
+        schema 2 whose scenario no built-in matches by hash).
+        """
+        from aftermath.scenario.load import ScenarioError, from_dict
+
+        prov = self.provenance(batch)
+        if prov["scenario"] is None:
+            raise StoreError(f"batch {prov['batch_id']} has no recorded scenario ({prov['scenario_name']!r}; "
+                             "a store from before schema 2, and no built-in has its hash): not recorded")
+        try:
+            return from_dict(json.loads(prov["scenario"]), source=f"<store batch {prov['batch_id']}>")
+        except (ValueError, ScenarioError) as exc:
+            raise StoreError(f"batch {prov['batch_id']}: the stored scenario does not load: {exc}") from None
+
+    def _batch_columns(self) -> set[str]:
+        return {str(r[0]) for r in self.con.execute("SELECT column_name FROM (DESCRIBE batches)").fetchall()}
+
+    def _run_seeds(self, bid: str) -> list[int] | None:
+        """Replicate seeds from the batch's ``runs`` rows (exact integers, not pandas' floats)."""
+        rows = self.con.execute(
+            "SELECT replicate, min(seed) FROM runs WHERE batch_id = ? GROUP BY replicate ORDER BY replicate",
+            [bid]).fetchall()
+        if not rows or [int(r) for r, _ in rows] != list(range(len(rows))):
+            return None
+        return [int(s) for _, s in rows]
+
     def runs(self, batch: str | None = None, status: str | None = None) -> pd.DataFrame:
         """The ``runs`` table, of one batch or of all (``batch=None``), optionally of one status."""
         where, params = self._where(batch, status)
@@ -327,6 +444,29 @@ class Store:
             self.con.execute(f"COPY (SELECT * FROM {name}{order}) TO '{_sql_str(target)}' (FORMAT PARQUET)")
             written.append(target)
         return written
+
+
+def _loads(text: Any) -> Any:
+    """A JSON column's value (DuckDB returns the text), or None."""
+    if text is None:
+        return None
+    return json.loads(text) if isinstance(text, str) else text
+
+
+def _builtin_with_hash(name: str, digest: str) -> tuple[str, str] | None:
+    """(key, canonical JSON) of the built-in scenario called ``name`` that hashes to ``digest``."""
+    from aftermath.scenario.load import builtin_names, load, to_dict
+    from aftermath.store.records import canonical_json
+
+    for key in builtin_names():
+        try:
+            sc = load(key)
+        except Exception:  # a broken built-in must not stop reading a store
+            continue
+        text = canonical_json(to_dict(sc))
+        if sc.name == name and sha256(text) == digest:
+            return key, text
+    return None
 
 
 def _sql_str(path: Path) -> str:
