@@ -1,4 +1,4 @@
-"""Command-line commands for many runs: ``ensemble``, ``sweep``, ``query`` and ``export``.
+"""Command-line commands for many runs: ``ensemble``, ``sweep``, ``rerun``, ``query`` and ``export``.
 
 :func:`register` adds them to the application in :mod:`aftermath.cli`. They parse, call
 :mod:`aftermath.run` and :class:`aftermath.store.Store`, and print; an error a user can fix (a bad
@@ -23,6 +23,7 @@ from rich.table import Table
 from aftermath.run.ensemble import DEFAULT_METRICS, BatchResult, ensemble
 from aftermath.run.executors import make_executor
 from aftermath.run.params import ParamError, ParamSpec, SweepFile, load_sweep_file, parse_param
+from aftermath.run.rerun import RerunResult, rerun
 from aftermath.run.sweep import SweepResult, sweep
 from aftermath.scenario.load import ScenarioError, parse_value
 from aftermath.store.records import RunRecord
@@ -167,7 +168,7 @@ def ensemble_cmd(
     try:
         with _user_errors(), _progress(not as_json, "ensemble") as cb:
             res = ensemble(scenario, runs=runs, master_seed=seed, engine=engine, days=days, variants=variants,
-                           executor=ex, store=st, progress=cb)
+                           executor=ex, store=st, progress=cb, baseline="base" if variants else None)
         if as_json:
             report = {**_report_head(res, store), "bands": _records(res.summary_bands(DEFAULT_METRICS))}
             out.print_json(json.dumps(report))
@@ -253,6 +254,54 @@ def _print_sweep(res: SweepResult, store: Path, as_json: bool) -> None:
               f"{res.wall_s:.1f} s on {res.executor}; store {store}, batch {res.batch_id}")
 
 
+def rerun_cmd(
+    store: Path = typer.Argument(Path(DEFAULT_PATH), help="The store holding the batch (read only)."),
+    batch: str | None = typer.Option(None, "--batch", "-b", help="Batch id or unique prefix (default: the latest)."),
+    runs: int | None = typer.Option(None, "--runs", "-n", min=1, help="Replicates per point to re-run (default all)."),
+    into: Path | None = typer.Option(None, "--into", help="Store the new runs in this file (default: in memory)."),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Local worker processes."),
+    dask: bool = typer.Option(False, "--dask", help="Run on Dask (a LocalCluster unless --scheduler)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Re-run a stored batch from the store alone (its recorded scenario, seeds, engine) and check
+    that every run matches the stored one row for row; exit 1 if any differs."""
+    ex = _executor_from(workers, dask, scheduler)
+    try:
+        with _user_errors(), _progress(not as_json, "rerun") as cb:
+            rr = rerun(store, batch=batch, runs=runs, into=into, executor=ex, progress=cb)
+        with rr:
+            _print_rerun(rr, as_json)
+    except KeyboardInterrupt:
+        raise _interrupted(into) if into is not None else typer.Exit(130) from None
+    finally:
+        ex.close()
+    if not rr.identical:
+        raise typer.Exit(1)
+
+
+def _print_rerun(rr: RerunResult, as_json: bool) -> None:
+    prov = rr.provenance
+    if as_json:
+        report = {"store": rr.store, "batch_id": rr.batch_id, "rerun_batch_id": rr.result.batch_id,
+                  "kind": prov["kind"], "scenario": prov["scenario_name"], "source": prov["source"],
+                  "engine": prov["engine"], "runs": rr.result.runs, "points": len(rr.result.points),
+                  "compared": rr.compared, "differing": rr.differing, "unmatched": rr.unmatched,
+                  "failed": rr.result.failed, "identical": rr.identical, "notes": rr.notes,
+                  "tables": _records(rr.check)}
+        out.print_json(json.dumps(report))
+        return
+    for note in rr.notes:
+        err.print(f"[yellow]note:[/] {note}", highlight=False)
+    out.print(_frame_table(rr.check, f"batch {rr.batch_id} ({prov['scenario_name']}, {prov['engine']}) re-run "
+                                     "from the store: runs differing from the stored ones, per table"))
+    if rr.identical:
+        out.print(f"reproduced: all {rr.compared} runs are identical to the stored ones, row for row")
+    else:
+        out.print(f"[bold red]not reproduced:[/] {rr.differing} of {rr.compared} runs differ; "
+                  f"{rr.unmatched} without a stored run to compare; {rr.result.failed} failed")
+
+
 def query_cmd(
     sql: str = typer.Argument(..., help='SQL over the store, e.g. "SELECT * FROM runs LIMIT 5".'),
     store: Path = STORE_OPT,
@@ -280,8 +329,9 @@ def export_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``ensemble``, ``sweep``, ``query`` and ``export`` to ``app``."""
+    """Add ``ensemble``, ``sweep``, ``rerun``, ``query`` and ``export`` to ``app``."""
     app.command("ensemble")(ensemble_cmd)
     app.command("sweep")(sweep_cmd)
+    app.command("rerun")(rerun_cmd)
     app.command("query")(query_cmd)
     app.command("export")(export_cmd)
