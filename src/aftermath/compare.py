@@ -95,7 +95,7 @@ def compare(scenario: str | Path | Scenario, variants: Mapping[str, Mapping[str,
     points: dict[str, Mapping[str, Any]] = {BASELINE: {}}
     points.update(variants)
     res = ensemble(scenario, runs=runs, master_seed=master_seed, engine=engine, days=days, variants=points,
-                   executor=executor, workers=workers, store=store, progress=progress)
+                   executor=executor, workers=workers, store=store, progress=progress, baseline=BASELINE)
     return comparison(res.summaries()), res
 
 
