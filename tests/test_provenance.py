@@ -97,6 +97,9 @@ def test_a_batch_from_a_file_is_rerun_from_the_store_alone(cli: typer.Typer, tmp
         sc = st.scenario(bid)
         assert sc.pathogen.beta == BETA and sc.name == "Provenance town"
         assert scenario_hash(sc) == prov["scenario_hash"]
+        assert st.scenario(bid, point="slow").pathogen.beta == 0.2 == st.scenario(bid, point=1).pathogen.beta
+        with pytest.raises(StoreError, match="no point 'fast'"):
+            st.scenario(bid, point="fast")
 
     r = runner.invoke(cli, ["rerun", str(store), "--into", str(again), "--json"])
     assert r.exit_code == 0, r.output

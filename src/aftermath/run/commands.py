@@ -293,8 +293,9 @@ def _print_rerun(rr: RerunResult, as_json: bool) -> None:
         return
     for note in rr.notes:
         err.print(f"[yellow]note:[/] {note}", highlight=False)
-    out.print(_frame_table(rr.check, f"batch {rr.batch_id} ({prov['scenario_name']}, {prov['engine']}) re-run "
-                                     "from the store: runs differing from the stored ones, per table"))
+    out.print(f"batch {rr.batch_id} ({prov['scenario_name']}, {prov['engine']} engine, {rr.result.runs} runs per "
+              f"point) re-run from the store alone", highlight=False)
+    out.print(_frame_table(rr.check, "runs that differ from the stored ones, per table"))
     if rr.identical:
         out.print(f"reproduced: all {rr.compared} runs are identical to the stored ones, row for row")
     else:

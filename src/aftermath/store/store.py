@@ -303,15 +303,28 @@ class Store:
                                       "versions") if out[k] is None]
         return out
 
-    def scenario(self, batch: str | None = None) -> Scenario:
-        """The validated base scenario a batch ran, read from the store (see :meth:`provenance`).
+    def scenario(self, batch: str | None = None, point: int | str | None = None) -> Scenario:
+        """The validated base scenario a batch ran, read from the store (see :meth:`provenance`);
+        with ``point`` (an index or a variant label), that point's scenario: the base with its
+        overrides applied in their recorded order.
 
         Raises :class:`StoreError` when the store did not record it (a batch written before
-        schema 2 whose scenario no built-in matches by hash).
+        schema 2 whose scenario no built-in matches by hash), or for an unknown point.
         """
-        from aftermath.scenario.load import ScenarioError, from_dict
+        from aftermath.scenario.load import ScenarioError, from_dict, with_overrides
 
         prov = self.provenance(batch)
+        if point is not None:
+            points = prov["points"] or []
+            labels = [str(p[0]) for p in points]
+            idx = labels.index(point) if isinstance(point, str) and point in labels else point
+            if not isinstance(idx, int) or not 0 <= idx < len(points):
+                raise StoreError(f"batch {prov['batch_id']} has no point {point!r}; its points: {labels}")
+            base = self.scenario(prov["batch_id"])
+            try:
+                return with_overrides(base, points[idx][1], source=f"<store batch {prov['batch_id']} {labels[idx]}>")
+            except ScenarioError as exc:
+                raise StoreError(f"batch {prov['batch_id']}: point {labels[idx]!r} does not load: {exc}") from None
         if prov["scenario"] is None:
             raise StoreError(f"batch {prov['batch_id']} has no recorded scenario ({prov['scenario_name']!r}; "
                              "a store from before schema 2, and no built-in has its hash): not recorded")
