@@ -76,7 +76,9 @@ class Store:
         columns of ``batches``: they are added, NULL for the batches already there)."""
         for name, kind in PROVENANCE_COLUMNS:
             self.con.execute(f"ALTER TABLE batches ADD COLUMN IF NOT EXISTS {name} {kind}")
-        self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        self.con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        self.con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND TRY_CAST(value AS INTEGER) < ?",
+                         [str(SCHEMA_VERSION), SCHEMA_VERSION])  # never downgrade a newer store's label
 
     def schema_version(self) -> int:
         """The schema the store follows (1 for a store from before provenance opened read only)."""
