@@ -112,6 +112,24 @@ def test_a_batch_from_a_file_is_rerun_from_the_store_alone(cli: typer.Typer, tmp
     assert len({s for *_, s in summaries(store)}) > 1  # a stochastic engine: replicates differ
 
 
+def test_the_report_of_a_file_batch_shows_the_files_parameters(tmp_path: Path) -> None:
+    """The issue's "done when", second half: the store's report reads the recorded scenario, so it
+    shows the file's parameters once the file is gone; an old store's report says "not recorded"."""
+    from aftermath.report.from_store import render_store
+
+    store = tmp_path / "s.duckdb"
+    scenario = town(tmp_path)
+    with ensemble(scenario, runs=2, engine="ssa", store=store) as res:
+        bid = res.batch_id
+    scenario.unlink()
+    with Store(store, read_only=True) as st:
+        assert str(BETA) in render_store(st, bid)
+    _make_old(store)
+    with Store(store, read_only=True) as st:
+        page = render_store(st, bid)
+    assert str(BETA) not in page and "not recorded" in page
+
+
 def test_rerun_finds_a_run_that_differs(cli: typer.Typer, tmp_path: Path) -> None:
     """The check has teeth: one stored count changed, one run reported different, exit 1."""
     store = tmp_path / "s.duckdb"
