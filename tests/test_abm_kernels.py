@@ -12,9 +12,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aftermath.engines.abm.hazards import bite_pressure, denominators, out_route_table, strain_rows, zone_rows
 from aftermath.engines.abm.rng import keys, stream_key, uniform
 from aftermath.engines.abm.step import admission, hybrid_probability, latency_steps
+from aftermath.engines.abm.tables import compile_tables, hazard_rows, out_route_table
 from aftermath.engines.driver import simulate
 from aftermath.model import world as world_mod
 from aftermath.model.flows import Flow
@@ -163,37 +163,27 @@ def test_hazard_tables_are_probabilities(mixing: tuple[str, str], counts: list[i
 
     cs = np.zeros((nz, 7), dtype=np.int64)
     cs[:, :6] = np.array(counts).reshape(nz, 6)
-    czs = np.zeros((nz, ns, 3), dtype=np.int64)  # E, H, Z split over the two strains
-    first = np.floor(cs[:, 1:4] * np.array(strain_share)[:, None]).astype(np.int64)
-    czs[:, 0, :], czs[:, 1, :] = first, cs[:, 1:4] - first
-    den = denominators(cs, rates.mass_action, world.scenario.run.denominator == "living")
-    pres_cum = np.zeros((nz, ns))
-    bite = bite_pressure(czs, ns, rates.infect, rates.eta, den, pres_cum)
+    czs = np.zeros((nz, ns, 4), dtype=np.int64)  # E, H, Z, D split over the two strains
+    first = np.floor(cs[:, 1:5] * np.array(strain_share)[:, None]).astype(np.int64)
+    czs[:, 0, :], czs[:, 1, :] = first, cs[:, 1:5] - first
     routes = out_route_table(world.route_from, nz)
-    maxe = 6 + routes.shape[1]
-    zr, zt, zp = np.zeros((nz, 6, maxe)), np.zeros((nz, 6)), np.zeros((nz, 6))
-    zone_rows(cs, den, bite, rates.kappa, rates.death, rates.starvation, rates.cure, rates.reanimation,
-              rates.disposal, rates.human_pass, routes, dt, zr, zt, zp)
-    sr, stt, sp = np.zeros((nz, ns, 2, maxe)), np.zeros((nz, ns, 2)), np.zeros((nz, ns, 2))
-    strain_rows(cs, czs, ns, den, rates.defend, rates.hybrid_weight, rates.q, rates.decay, rates.relapse,
-                rates.cull, rates.hybrid_move, rates.hybrid_target, rates.death, rates.starvation, rates.cure,
-                rates.human_pass, rates.feral_move, routes, dt, sr, stt, sp)
+    tab = compile_tables(routes.shape[1])
+    coef, rows, tot, p, pcum = hazard_rows(tab, rates, routes, cs, czs, dt, world.scenario.run.denominator == "living")
 
-    for r in (zr, sr):
-        assert np.all(np.isfinite(r)) and np.all(r >= 0.0)
-    for p in (zp, sp):
-        assert np.all(np.isfinite(p)) and np.all((p >= 0.0) & (p <= 1.0))
+    assert np.all(np.isfinite(coef)) and np.all(coef >= 0.0)
+    assert np.all(np.isfinite(rows)) and np.all(rows >= 0.0)
+    assert np.all(np.isfinite(p)) and np.all((p >= 0.0) & (p <= 1.0))
     # the chance of each transition in a step is p * rate_j / L; a row's chances sum to p <= 1
-    for rows, tot, p in ((zr, zt, zp), (sr, stt, sp)):
-        assert np.allclose(rows.sum(axis=-1), tot, rtol=1e-12, atol=0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            chance = np.where(tot[..., None] > 0, p[..., None] * rows / tot[..., None], 0.0)
-        assert np.all((chance >= 0.0) & (chance <= 1.0))
-        assert np.all(chance.sum(axis=-1) <= 1.0 + 1e-12)
-        assert np.all(p[tot == 0] == 0.0)
-    # the biter's strain: cumulative pressure, non-decreasing, ending at the bite hazard
-    assert np.all(np.diff(np.concatenate([np.zeros((nz, 1)), pres_cum], axis=1), axis=1) >= 0.0)
-    assert np.allclose(pres_cum[:, -1], bite)
+    assert np.allclose(rows.sum(axis=-1), tot, rtol=1e-12, atol=0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        chance = np.where(tot[..., None] > 0, p[..., None] * rows / tot[..., None], 0.0)
+    assert np.all((chance >= 0.0) & (chance <= 1.0))
+    assert np.all(chance.sum(axis=-1) <= 1.0 + 1e-12)
+    assert np.all(p[tot == 0] == 0.0)
+    # the biter's strain: cumulative pressure per bite slot, non-decreasing, ending at the slot's rate
+    for j in np.flatnonzero(tab.pressure[0, : tab.n_slots[0]] == 1):
+        assert np.all(np.diff(np.concatenate([np.zeros((nz, 1)), pcum[:, j]], axis=1), axis=1) >= 0.0)
+        assert np.allclose(pcum[:, j, -1], rows[:, 0, 0, j])
     # the gates and households
     for chance in (rates.admit_s, rates.admit_i, rates.conceal):
         assert np.all((chance >= 0.0) & (chance <= 1.0))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -39,22 +41,54 @@ class Engine(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class EngineSpec:
+    """An entry of the engine registry: how to build it, and what it is."""
+
+    name: str
+    summary: str
+    stochastic: bool  # takes a seed; replicates differ
+    build: Callable[[Any, int, bool], Engine]
+
+
+def _ode(world: Any, seed: int, check: bool) -> Engine:
+    from aftermath.engines.ode import OdeEngine
+
+    return OdeEngine(world)
+
+
+def _ssa(world: Any, seed: int, check: bool) -> Engine:
+    from aftermath.engines.ssa import SsaEngine
+
+    return SsaEngine(world, seed)
+
+
+def _abm(world: Any, seed: int, check: bool) -> Engine:
+    from aftermath.engines.abm import AbmEngine
+
+    return AbmEngine(world, seed, check=check)
+
+
+#: The one engine registry: the CLI, the ensembles and the scenario schema read their choices here.
+ENGINES: dict[str, EngineSpec] = {
+    "ode": EngineSpec("ode", "deterministic mean-field ODE of the reaction network", False, _ode),
+    "ssa": EngineSpec("ssa", "exact stochastic simulation (Gillespie) of the reaction network", True, _ssa),
+    "abm": EngineSpec("abm", "agent-based: every person, on tables compiled from the same reactions", True, _abm),
+}
+ENGINE_NAMES: tuple[str, ...] = tuple(ENGINES)
+
+
+def check_engine(name: str) -> EngineSpec:
+    """The registry entry for ``name``; ``ValueError`` naming the choices otherwise."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINE_NAMES)}")
+    return ENGINES[name]
+
+
 def make_engine(name: str, world: Any, seed: int, check: bool = False) -> Engine:
-    """Build an engine by name.
+    """Build an engine by name (see :data:`ENGINES`).
 
     ``check`` (the driver's debug mode) makes the ABM recount its people after every step and
     compare with the counts it keeps; the ODE and the SSA ignore it.
     """
-    if name == "ode":
-        from aftermath.engines.ode import OdeEngine
-
-        return OdeEngine(world)
-    if name == "ssa":
-        from aftermath.engines.ssa import SsaEngine
-
-        return SsaEngine(world, seed)
-    if name == "abm":
-        from aftermath.engines.abm import AbmEngine
-
-        return AbmEngine(world, seed, check=check)
-    raise ValueError(f"unknown engine {name!r}: expected one of ode, ssa, abm")
+    return check_engine(name).build(world, seed, check)

@@ -35,7 +35,7 @@ class RunSettings(_Base):
         0.25, gt=0.0, le=1.0, description="ABM time step in days (must divide a day evenly: 1/dt whole)"
     )
     seed: int = Field(0, ge=0, lt=2**63, description="master seed; a seed gives bit-identical results")
-    engine: Literal["ode", "ssa", "abm"] = "ode"
+    engine: Literal["ode", "ssa", "abm"] = "ode"  # = aftermath.engines.base.ENGINES (a test holds it)
     mixing: Literal["frequency", "mass_action"] = "frequency"
     denominator: Literal["living", "all"] = Field(
         "living",

@@ -5,9 +5,11 @@ Layout:
 * :mod:`.state`: the population as struct-of-arrays (25 bytes per person, table in its docstring),
   set-up, and the memory check that refuses a scenario too large before allocating;
 * :mod:`.rng`: counter-based random numbers, one stream per decision;
-* :mod:`.hazards`: per-step hazard tables per (zone, state[, strain]) from the day's
-  :class:`~aftermath.model.rates.DailyRates` (encounters, progression, movement);
-* :mod:`.step`: the kernels: every person's competing transitions per step, sweeps, counts;
+* :mod:`.tables`: the slot table compiled from the model's declarations
+  (:mod:`aftermath.model.reactions`, the same that the ODE and SSA network is expanded from), the
+  day's coefficients and the per-step hazard rows per (zone, state, strain);
+* :mod:`.step`: the kernels: every person's competing transitions per step (applying the table),
+  sweeps, counts;
 * :mod:`.mutation`: the strain table, mutation at infection, the fitness proxy;
 * :mod:`.ledger`: per-person policy flags summed into the ledger;
 * :mod:`.engine`: :class:`AbmEngine`, the thin class the driver calls.

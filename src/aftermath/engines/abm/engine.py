@@ -3,8 +3,9 @@
 One day is ``1 / dt`` steps. Each step, in this order:
 
 1. births (new people appended; room for them was set aside at the start);
-2. hazard tables from the counts at the start of the step (:mod:`.hazards`);
-3. every person's transitions (:func:`.step.step_agents`), then the mutated infections in person
+2. hazard rows from the day's coefficients and the counts at the start of the step
+   (:mod:`.tables`, compiled from the model's declarations);
+3. every person's transitions (:func:`.step.step_part`), then the mutated infections in person
    order (:func:`.mutation.resolve_pending`) and the chronicle's new lineages;
 4. in debug mode (``check=True`` or ``AFTERMATH_ABM_CHECK=1``) a full recount must equal the
    counts kept from the transitions, and the people must add up.
@@ -21,15 +22,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from aftermath.engines.abm.hazards import (
-    ROUTE0,
-    E,
-    bite_pressure,
-    denominators,
-    out_route_table,
-    strain_rows,
-    zone_rows,
-)
 from aftermath.engines.abm.ledger import ledger_frame
 from aftermath.engines.abm.mutation import T_LAT, T_PH, StrainTable, resolve_pending
 from aftermath.engines.abm.parts import Parts
@@ -46,7 +38,28 @@ from aftermath.engines.abm.state import (
     memory_estimate,
     populate,
 )
-from aftermath.engines.abm.step import count_part, mark_sealed, schedule_latency, step_part, sweep_part
+from aftermath.engines.abm.step import (
+    Day,
+    Out,
+    People,
+    Rows,
+    count_part,
+    mark_sealed,
+    schedule_latency,
+    step_part,
+    sweep_part,
+)
+from aftermath.engines.abm.tables import (
+    MAX_BRANCHES,
+    ROW_STATES,
+    E,
+    compile_tables,
+    day_coefficients,
+    denominators,
+    fill_rows,
+    out_route_table,
+    strain_day_rates,
+)
 from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow
 from aftermath.model.policies import ADMIT_SCREEN, Levers
 from aftermath.model.rates import DailyRates, strain_rates
@@ -104,10 +117,8 @@ class AbmEngine:
         self.parts = self.workers.n
         nz = world.n_zones
         self.out_routes = out_route_table(world.route_from, nz)
-        self.maxe = ROUTE0 + self.out_routes.shape[1]
-        self.zrate = np.zeros((nz, 6, self.maxe))
-        self.ztot = np.zeros((nz, 6))
-        self.zp = np.zeros((nz, 6))
+        self.tables = compile_tables(self.out_routes.shape[1])
+        self.n_slots = int(self.tables.n_slots.max())
         self._alloc_strain_arrays(self.table.traits.shape[0])
         self.pend_chunk = np.zeros(self._n_chunks(), dtype=np.int64)
         self.house_key = np.uint64(stream_key(self.seed, int(Stream.HOUSEHOLD), 0))
@@ -130,14 +141,14 @@ class AbmEngine:
     def _alloc_strain_arrays(self, scap: int) -> None:
         nz, P, old = self.world.n_zones, self.parts, getattr(self, "czs", None)
         self.scap = scap
-        self.czs = np.zeros((nz, scap, 3), dtype=np.int64)
+        self.czs = np.zeros((nz, scap, 4), dtype=np.int64)  # E, H, Z, D per strain
         if old is not None:
             self.czs[:, : old.shape[1]] = old
-        self.dzs = np.zeros((P, nz, scap, 3), dtype=np.int64)
-        self.srate = np.zeros((nz, scap, 2, self.maxe))
-        self.stot = np.zeros((nz, scap, 2))
-        self.sp = np.zeros((nz, scap, 2))
-        self.pres_cum = np.zeros((nz, scap))
+        self.dzs = np.zeros((P, nz, scap, 4), dtype=np.int64)
+        nj = self.n_slots
+        self.rows = Rows(coef=np.zeros((ROW_STATES, nj, MAX_BRANCHES, nz, scap)),
+                         rate=np.zeros((nz, ROW_STATES, scap, nj)), tot=np.zeros((nz, ROW_STATES, scap)),
+                         prob=np.zeros((nz, ROW_STATES, scap)), pcum=np.zeros((nz, nj, scap)))
 
     def _trait(self, j: int) -> F64:
         return np.ascontiguousarray(self.table.traits[:, j])
@@ -151,7 +162,7 @@ class AbmEngine:
         pop = self.pop
         nz = self.world.n_zones
         cs = np.zeros((self.parts, nz, 7), dtype=np.int64)
-        czs = np.zeros((self.parts, nz, self.scap, 3), dtype=np.int64)
+        czs = np.zeros((self.parts, nz, self.scap, 4), dtype=np.int64)
         self.workers.run(count_part, pop.n, CHUNK, pop.state, pop.zone, pop.strain, cs, czs)
         return cs.sum(axis=0), czs.sum(axis=0)
 
@@ -161,7 +172,7 @@ class AbmEngine:
         return out
 
     def strain_counts(self) -> F64:
-        out: F64 = self.czs[:, : self.table.n].sum(axis=(0, 2)).astype(np.float64)
+        out: F64 = self.czs[:, : self.table.n, :3].sum(axis=(0, 2)).astype(np.float64)
         return out
 
     def sweep(self, day: int, levers: Levers, q: float) -> F64:
@@ -183,7 +194,7 @@ class AbmEngine:
         if newly.any():
             mark_sealed(pop.n, pop.state, pop.zone, pop.flags, pop.flag_zone, pop.seal_zone, newly)
         self.prev_sealed = levers.seal_out.copy()
-        strain_arrays = self._strain_arrays(rates, levers)
+        latency, p_h = self._day_coefficients(rates, levers)
         fl = np.zeros((self.parts, N_FLOWS, nz), dtype=np.int64)
         rf = np.zeros((self.parts, N_ROUTE_FLOWS, nr), dtype=np.int64)
         serial = np.zeros((N_FLOWS, nz), dtype=np.int64)
@@ -195,36 +206,32 @@ class AbmEngine:
         pth = w.scenario.pathogen
         mass_action = bool(rates.mass_action)
         living_only = w.scenario.run.denominator == "living"
+        people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.resistance, pop.household, pop.flags,
+                        pop.flag_zone, pop.seal_zone, pop.ever)
         for k in range(self.steps):
             t = day * self.steps + k
             if births is not None and births[k].any():
                 self._add_births(day, k, births[k], serial)
-            kk = self._keys(t)
+                people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.resistance, pop.household,
+                                pop.flags, pop.flag_zone, pop.seal_zone, pop.ever)
             ns = self.table.n
-            infect, relapse, admit_i, feral_move, latency, p_h = strain_arrays
             den = denominators(self.counts_i, mass_action, living_only)
-            pres_tot = bite_pressure(self.czs, ns, infect, rates.eta, den, self.pres_cum)
-            zone_rows(self.counts_i, den, pres_tot, rates.kappa, rates.death, rates.starvation, rates.cure,
-                      rates.reanimation, rates.disposal, rates.human_pass, self.out_routes, self.dt, self.zrate,
-                      self.ztot, self.zp)
-            strain_rows(self.counts_i, self.czs, ns, den, rates.defend, rates.hybrid_weight, rates.q, rates.decay,
-                        relapse, rates.cull, rates.hybrid_move, rates.hybrid_target, rates.death,
-                        rates.starvation, rates.cure, rates.human_pass, feral_move, self.out_routes, self.dt,
-                        self.srate, self.stot, self.sp)
+            rows = self.rows
+            fill_rows(self.tables, rows.coef, self.counts_i, self.czs, ns, den, rates.eta, rates.hybrid_weight,
+                      self.dt, rows.rate, rows.tot, rows.prob, rows.pcum)
             dc[:] = 0
             self.dzs[:, :, :ns] = 0
-            can_mutate = pth.mutation.mu > 0 and not self.table.full
-            self.workers.run(step_part, pop.n, t, self.dt, CHUNK, pop.state, pop.zone, pop.strain, pop.next_t,
-                             pop.resistance, pop.household, pop.flags, pop.flag_zone, pop.seal_zone, pop.ever, kk,
-                             self.zrate, self.ztot, self.zp, self.srate, self.stot, self.sp, self.pres_cum,
-                             pres_tot, ns, self.out_routes, w.route_to, rates.breach_route, rates.admit_s, admit_i,
-                             screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
-                             self._shape, float(pth.mutation.mu), can_mutate, dc, self.dzs, fl, rf, self.pend_chunk)
+            kk = self._keys(t)
+            today = Day(kk, np.int64(t), self.dt, np.int64(ns), self.out_routes, w.route_to, rates.breach_route,
+                        screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
+                        np.int64(self._shape), float(pth.mutation.mu), pth.mutation.mu > 0 and not self.table.full)
+            self.workers.run(step_part, pop.n, CHUNK, people, self.tables, rows, today,
+                             Out(dc, self.dzs, fl, rf, self.pend_chunk))
             self.counts_i += dc.sum(axis=0)
             self.czs[:, :ns] += self.dzs[:, :, :ns].sum(axis=0)
             pending = int(self.pend_chunk.sum())
             if pending and self._resolve(day, t, kk, pending, serial):
-                strain_arrays = self._strain_arrays(rates, levers)
+                latency, p_h = self._day_coefficients(rates, levers)
             if self.check:
                 self._verify(day, k)
         flows: F64 = (fl.sum(axis=0) + serial).astype(np.float64)
@@ -237,22 +244,26 @@ class AbmEngine:
                 "ledger_totals": totals}
 
     # -- pieces of a day -----------------------------------------------------------------------
-    def _strain_arrays(self, rates: DailyRates, levers: Levers) -> tuple[F64, F64, F64, F64, F64, F64]:
-        """Per-strain rates for every strain in the table: the day's own arrays while the table
-        holds only the fixed strains, else :func:`~aftermath.model.rates.strain_rates` over it."""
+    def _day_coefficients(self, rates: DailyRates, levers: Levers) -> tuple[F64, F64]:
+        """Fill the day's slot coefficients over every strain of the table (the day's own arrays
+        while it holds only the fixed strains, else :func:`~aftermath.model.rates.strain_rates`
+        over it, so mutants get their rates from the same formulas); returns the table's latency
+        and hybrid traits, which the hooks read."""
         ns = self.table.n
-        if ns == self.world.n_strains:
-            infect, relapse, admit_i, feral_move = rates.infect, rates.relapse, rates.admit_i, rates.feral_move
-        else:
+        latency, p_h = self._trait(T_LAT)[:ns], self._trait(T_PH)[:ns]
+        if ns != self.world.n_strains:
             infect, relapse, admit_i, feral_move = strain_rates(self.world, levers, self.table.traits[:ns])
-        return (np.ascontiguousarray(infect), np.ascontiguousarray(relapse), np.ascontiguousarray(admit_i),
-                np.ascontiguousarray(feral_move), self._trait(T_LAT), self._trait(T_PH))
+            rates = strain_day_rates(rates, infect, relapse, admit_i, feral_move, latency, p_h)
+        day_coefficients(self.tables, rates, self.out_routes, ns, self.rows.coef)
+        return self._trait(T_LAT), self._trait(T_PH)
 
     def _resolve(self, day: int, t: int, kk: NDArray[np.uint64], pending: int, serial: I64) -> bool:
-        """Finish this step's mutated infections; chronicle new lineages. True if strains were added."""
+        """Finish this step's mutated infections; chronicle new lineages. True if strains were added
+        (or the per-strain arrays reallocated): the day's coefficients must then be filled again."""
         tab, pop = self.table, self.pop
         tab.reserve(pending)
-        if tab.traits.shape[0] > self.scap:
+        grown = tab.traits.shape[0] > self.scap
+        if grown:
             self._alloc_strain_arrays(tab.traits.shape[0])
         old = tab.n
         mut = self.world.scenario.pathogen.mutation
@@ -276,7 +287,7 @@ class AbmEngine:
             self.full_noted = True
             self.events.append(Event(day, "", "strain_table_full",
                                      f"the strain table is full ({tab.capacity} strains): mutation stops"))
-        return tab.n > old
+        return tab.n > old or grown
 
     def _births_of_day(self, day: int) -> I64 | None:
         births = self.world.births

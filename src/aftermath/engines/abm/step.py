@@ -2,14 +2,18 @@
 
 For each person, from the state at the start of the step (synchronous update):
 
-1. a scheduled transition due now happens first (end of latency: hybrid with the individual
-   ``p_i``, else feral; MODEL.md 4);
+1. a scheduled transition due now happens first (the end of latency: the branch of the
+   individual outcome, hybrid with ``p_i``, else feral; MODEL.md 4);
 2. otherwise one uniform ``u`` of the ``EVENT`` stream decides whether anything happens
-   (``u < p`` of the person's row in :mod:`~aftermath.engines.abm.hazards`) and, reused as
-   ``u / p``, which of the competing transitions it is;
-3. the outcome is applied by the helper of its concern: :func:`infect` (encounters: strain of the
-   biter, mutation, latency or immediate outcome), :func:`admission` (movement through gates),
-   the rest inline (progression, demography, defence).
+   (``u < p`` of the person's row, :mod:`~aftermath.engines.abm.tables`) and, reused as
+   ``u / p``, which slot it is;
+3. :func:`act` applies the slot: its hook, if it has one, chooses the branch (``INFECT``: strain
+   of the biter, mutation, latency or an individual outcome; ``ADMIT``: the gate; ``CONCEAL``: a
+   household may hide the person and nothing happens), and the table gives the product state,
+   the destination, the flow tags, the route flow and the ledger marks.
+
+The kernel has no branch per mechanism: a mechanism is a declaration in
+:mod:`aftermath.model.reactions` (and a hook if it does more for an individual).
 
 People with nothing that can happen to them (the removed, the unthreatened) cost a byte read.
 Each person touches only their own slots; counts change through per-part deltas (a part is a
@@ -20,52 +24,26 @@ order by :func:`aftermath.engines.abm.mutation.resolve_pending`.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numba as nb
 import numpy as np
 
-from aftermath.engines.abm.hazards import (
-    BITE_INFECT,
-    BITE_KILL,
-    CULL,
-    CURE,
-    DEATH,
-    DECAY,
-    DEFEND_D,
-    DEFEND_R,
-    DISPOSE,
-    REANIMATE,
-    RELAPSE,
-    ROUTE0,
-    STARVE,
-    TRANSFER,
-    D,
-    E,
-    H,
-    R,
-    S,
-    Z,
-)
 from aftermath.engines.abm.rng import Stream, uniform
-from aftermath.engines.abm.state import NO_ZONE, PENDING, Ever, Flag
-from aftermath.model.flows import Flow, RouteFlow
+from aftermath.engines.abm.state import NO_ZONE, PENDING, Ever
+from aftermath.engines.abm.tables import P_BITE, D, E, H, R, S, Z
+from aftermath.model.flows import Flag, Flow
+from aftermath.model.reactions import Hook, Where
 
 K_EVENT, K_STRAIN, K_LAT, K_HYB, K_MUT = int(Stream.EVENT), int(Stream.STRAIN), int(Stream.LATENCY), \
     int(Stream.HYBRID), int(Stream.MUTATE)
 K_ADMIT, K_HOUSE = int(Stream.ADMIT), int(Stream.HOUSEHOLD)
-F_INF, F_BITE, F_DESTROY, F_DECAY = int(Flow.INFECTION), int(Flow.BITE_DEATH), int(Flow.FERAL_DESTROYED), \
-    int(Flow.DECAY)
-F_ONH, F_ONZ, F_RELAPSE, F_REAN, F_DISP = int(Flow.ONSET_HYBRID), int(Flow.ONSET_FERAL), int(Flow.RELAPSE), \
-    int(Flow.REANIMATION), int(Flow.DISPOSAL)
-F_DEATH, F_STARVE, F_CURE, F_CULL, F_MOVED = int(Flow.NATURAL_DEATH), int(Flow.STARVATION), int(Flow.CURE), \
-    int(Flow.CULL), int(Flow.HYBRID_MOVED)
-F_HUMAN, F_FERAL, F_BREACH, F_EXCL, F_EXCLH, F_INFARR = int(Flow.HUMAN_ARRIVED), int(Flow.FERAL_ARRIVED), \
-    int(Flow.BREACH), int(Flow.EXCLUDED), int(Flow.EXCLUDED_HEALTHY), int(Flow.INFECTED_ARRIVED)
-RF_HUMANS, RF_FERALS, RF_EXCL = int(RouteFlow.HUMANS), int(RouteFlow.FERALS), int(RouteFlow.EXCLUDED)
-FL_SEALED, FL_SACR, FL_CULLED, FL_EXCL = int(Flag.SEALED_IN), int(Flag.SACRIFICED), int(Flag.CULLED), \
-    int(Flag.EXCLUDED)
-FL_EXCLH, FL_CONC, FL_MISC = int(Flag.EXCLUDED_HEALTHY), int(Flag.CONCEALED), int(Flag.MISCLASSIFIED)
-FL_SWEPT = int(Flag.SWEPT)
-F_SWEEP, F_SWEEPH, F_FIRST = int(Flow.SWEEP_KILL), int(Flow.SWEEP_HYBRIDS), int(Flow.FIRST_INFECTION)
+F_BREACH, F_FIRST = int(Flow.BREACH), int(Flow.FIRST_INFECTION)
+F_SWEEP, F_SWEEPH = int(Flow.SWEEP_KILL), int(Flow.SWEEP_HYBRIDS)
+FL_SEALED, FL_SACR, FL_CONC, FL_MISC, FL_SWEPT = int(Flag.SEALED_IN), int(Flag.SACRIFICED), int(Flag.CONCEALED), \
+    int(Flag.MISCLASSIFIED), int(Flag.SWEPT)
+HK_INFECT, HK_CONCEAL, HK_ADMIT = int(Hook.INFECT), int(Hook.CONCEAL), int(Hook.ADMIT)
+W_ROUTE, W_TARGET = int(Where.ROUTE), int(Where.TARGET)
 EV_INFECTED = np.uint8(Ever.INFECTED)
 U8_PENDING = np.uint8(PENDING)
 
@@ -92,12 +70,12 @@ def latency_steps(keys, i, latency, shape, dt):
 
 
 @nb.njit(cache=True)
-def pick_strain(pres_cum, z, n_strains, w):
-    """Smallest strain s with ``pres_cum[z, s] > w`` (binary search)."""
+def pick_strain(pcum, z, j, n_strains, w):
+    """Smallest strain s with ``pcum[z, j, s] > w`` (binary search): the biter's strain."""
     lo, hi = 0, n_strains - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        if pres_cum[z, mid] > w:
+        if pcum[z, j, mid] > w:
             hi = mid
         else:
             lo = mid + 1
@@ -120,10 +98,10 @@ def _pick(rates, v):
 @nb.njit(cache=True)
 def _move(dc, dzs, p, z, st, s, z2, st2, s2):
     dc[p, z, st] -= 1
-    if st >= E and st <= Z:
+    if st >= E and st <= D:
         dzs[p, z, s, st - 1] -= 1
     dc[p, z2, st2] += 1
-    if st2 >= E and st2 <= Z:
+    if st2 >= E and st2 <= D:
         dzs[p, z2, s2, st2 - 1] += 1
 
 
@@ -164,194 +142,181 @@ def admission(st, a, screen, quarantined, hidden, u):
     return True, True, False
 
 
-@nb.njit(cache=True, nogil=True)
-def step_part(p, n_parts, n, t, dt, chunk, state, zone, strain, next_t, resistance, household, flags,
-              flag_zone, seal_zone, ever, keys, zrate, ztot, zp, srate, stot, sp, pres_cum, pres_tot, n_strains,
-              out_routes, route_to, walled, admit_s, admit_i, screen, quarantine_steps, conceal,
-              hybrid_target, latency, p_h, k_res, shape, mu, can_mutate,
-              dc, dzs, fl, rf, pend_chunk):
-    """Advance part ``p`` of the people by one step (see the module docstring): chunks
-    ``p, p + n_parts, ...``; deltas go to row ``p`` of the part arrays.
+People = namedtuple("People", ["state", "zone", "strain", "next_t", "resistance", "household", "flags",
+                               "flag_zone", "seal_zone", "ever"])
+"""The population's arrays (see :mod:`.state`), as the kernels take them."""
 
-    Each branch only decides the person's new (state, zone, strain), the flows and the ledger
-    bits; they are applied once at the end of the person's turn.
-    """
+Rows = namedtuple("Rows", ["coef", "rate", "tot", "prob", "pcum"])
+"""The day's coefficients and the step's hazard rows (see :mod:`.tables`)."""
+
+Day = namedtuple("Day", ["keys", "t", "dt", "n_strains", "out_routes", "route_to", "walled", "screen",
+                         "quarantine", "conceal", "hybrid_target", "latency", "p_h", "k_res", "shape", "mu",
+                         "can_mutate"])
+"""What the step needs to know of the day: streams, step, places, gates and the strains' traits."""
+
+Out = namedtuple("Out", ["dc", "dzs", "fl", "rf", "pend_chunk"])
+"""Per-part deltas: counts ``dc[p, zone, state]``, ``dzs[p, zone, strain, state - 1]``, flows
+``fl[p, flow, zone]``, route flows ``rf[p, kind, route]``; mutated infections per chunk."""
+
+
+@nb.njit(cache=True, nogil=True)
+def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
+    """Advance part ``p`` of the people (``P``) by one step with the slot table ``T`` and rows
+    ``W``: chunks ``p, p + n_parts, ...``; deltas go to row ``p`` of ``out``'s arrays."""
     n_chunks = (n + chunk - 1) // chunk
-    house_key = keys[K_HOUSE]
-    event_key = keys[K_EVENT]
+    event_key = dy.keys[K_EVENT]
     for c in range(p, n_chunks, n_parts):
         lo = c * chunk
         hi = min(n, lo + chunk)
         for i in range(lo, hi):
-            st = np.int64(state[i])
+            st = np.int64(P.state[i])
             if st == R:
                 continue
-            z = np.int64(zone[i])
+            z = np.int64(P.zone[i])
             if st == S:  # the common case first: one table lookup, usually one uniform, done
-                pr = zp[z, S]
-                if pr <= 0.0:
-                    continue
-                u = uniform(event_key, i)
-                if u >= pr:
-                    continue
                 s = np.int64(0)
             else:
-                s = np.int64(strain[i])
-            new_st, new_z, new_s = st, z, s
-            bits, bits_at = 0, z
-            if st == E and next_t[i] <= t:  # scheduled: end of latency
-                new_st = onset(keys, i, p_h[s], k_res, resistance[i])
-                fl[p, F_ONH if new_st == H else F_ONZ, z] += 1
-            else:
-                if st == S:
-                    j = _pick(zrate[z, S], u / pr * ztot[z, S])
-                elif st == H or st == Z:  # noqa: SIM109 (plain comparisons in the hot loop)
-                    row = st - H
-                    pr = sp[z, s, row]
-                    if pr <= 0.0:
-                        continue
-                    u = uniform(event_key, i)
-                    if u >= pr:
-                        continue
-                    j = _pick(srate[z, s, row], u / pr * stot[z, s, row])
-                else:
-                    pr = zp[z, st]
-                    if pr <= 0.0:
-                        continue
-                    u = uniform(event_key, i)
-                    if u >= pr:
-                        continue
-                    j = _pick(zrate[z, st], u / pr * ztot[z, st])
+                s = np.int64(P.strain[i])
+                if st == E and P.next_t[i] <= dy.t:  # scheduled: end of latency
+                    end_latency(p, i, z, s, P, T, dy, out)
+                    continue
+            pr = W.prob[z, st, s]
+            if pr <= 0.0:
+                continue
+            u = uniform(event_key, i)
+            if u >= pr:
+                continue
+            j = _pick(W.rate[z, st, s], u / pr * W.tot[z, st, s])
+            act(p, i, st, z, s, j, P, T, W, dy, out, c)
 
-                if j >= ROUTE0:  # movement along a route
-                    r = out_routes[z, j - ROUTE0]
-                    c2 = np.int64(route_to[r])
-                    if st == Z:
-                        new_z = c2
-                        fl[p, F_FERAL, c2] += 1
-                        if walled[r]:
-                            fl[p, F_BREACH, c2] += 1
-                        rf[p, RF_FERALS, r] += 1
-                    else:
-                        ua = uniform(keys[K_ADMIT], i)
-                        if st == S:
-                            a = admit_s[r]
-                            quar = False
-                            hidden = False
-                        else:
-                            a = admit_i[r, s]
-                            quar = st == E and screen[r] and (next_t[i] - t) <= quarantine_steps[r]
-                            hidden = conceal[c2] > 0.0 and uniform(house_key, household[i]) < conceal[c2]
-                        ok, wrong, concealed = admission(st, a, screen[r], quar, hidden, ua)
-                        bits_at = c2
-                        if wrong:
-                            bits |= FL_MISC
-                        if concealed:
-                            bits |= FL_CONC
-                        if ok:
-                            new_z = c2
-                            fl[p, F_HUMAN, c2] += 1
-                            if st != S:
-                                fl[p, F_INFARR, c2] += 1
-                            rf[p, RF_HUMANS, r] += 1
-                        else:
-                            fl[p, F_EXCL, c2] += 1
-                            rf[p, RF_EXCL, r] += 1
-                            bits |= FL_EXCL
-                            if st == S:
-                                fl[p, F_EXCLH, c2] += 1
-                                bits |= FL_EXCLH
-                elif st == S:
-                    if j == BITE_INFECT or j == BITE_KILL:  # noqa: SIM109 (plain comparisons in the hot loop)
-                        new_s = pick_strain(pres_cum, z, n_strains, uniform(keys[K_STRAIN], i) * pres_tot[z])
-                        if (flags[i] & FL_SEALED) and seal_zone[i] == z:
-                            bits |= FL_SACR
-                        if j == BITE_KILL:
-                            new_st = D
-                            fl[p, F_BITE, z] += 1
-                        else:
-                            fl[p, F_INF, z] += 1
-                            if ever[i] == 0:  # the initial cohort's first infection (attack rate)
-                                fl[p, F_FIRST, z] += 1
-                            ever[i] |= EV_INFECTED
-                            if can_mutate and uniform(keys[K_MUT], i) < mu:
-                                # resolved in person order after the step (mutation.resolve_pending)
-                                state[i] = U8_PENDING
-                                strain[i] = new_s
-                                flags[i] |= bits
-                                dc[p, z, S] -= 1
-                                pend_chunk[c] += 1
-                                continue
-                            new_st = infect(keys, i, new_s, t, dt, latency, p_h, k_res, resistance[i], shape,
-                                            next_t)
-                            if new_st != E:
-                                fl[p, F_ONH if new_st == H else F_ONZ, z] += 1
-                    else:  # DEATH or STARVE: a corpse of no strain (the founder's if it rises)
-                        if j == STARVE and (flags[i] & FL_SEALED) and seal_zone[i] == z:
-                            bits |= FL_SACR
-                        new_st = D
-                        new_s = 0
-                        fl[p, F_DEATH if j == DEATH else F_STARVE, z] += 1
-                elif st == E or st == H:  # noqa: SIM109 (plain comparisons in the hot loop)
-                    if st == H and j == RELAPSE:
-                        new_st = Z
-                        fl[p, F_RELAPSE, z] += 1
-                    elif st == H and (j == CULL or j == TRANSFER):  # noqa: SIM109 (plain comparisons in the hot loop)
-                        if conceal[z] > 0.0 and uniform(house_key, household[i]) < conceal[z]:
-                            bits |= FL_CONC
-                        elif j == CULL:
-                            new_st = R
-                            fl[p, F_CULL, z] += 1
-                            bits |= FL_CULLED
-                        else:
-                            new_z = np.int64(hybrid_target[z])
-                            fl[p, F_MOVED, new_z] += 1
-                    elif j == DEATH or j == STARVE:  # noqa: SIM109 (plain comparisons in the hot loop)
-                        new_st = D
-                        fl[p, F_DEATH if j == DEATH else F_STARVE, z] += 1
-                    elif j == CURE:
-                        new_st = S
-                        new_s = 0
-                        fl[p, F_CURE, z] += 1
-                elif st == Z:
-                    if j == DEFEND_D or j == DEFEND_R:  # noqa: SIM109 (plain comparisons in the hot loop)
-                        new_st = D if j == DEFEND_D else R
-                        fl[p, F_DESTROY, z] += 1
-                    elif j == DECAY:
-                        new_st = R
-                        fl[p, F_DECAY, z] += 1
-                    elif j == CURE:
-                        new_st = S
-                        new_s = 0
-                        fl[p, F_CURE, z] += 1
-                else:  # D
-                    if j == REANIMATE:
-                        new_st = Z
-                        fl[p, F_REAN, z] += 1
-                    elif j == DISPOSE:
-                        new_st = R
-                        fl[p, F_DISP, z] += 1
-            if bits:
-                if flag_zone[i] == NO_ZONE:
-                    flag_zone[i] = bits_at
-                flags[i] |= bits
-            if new_st != st or new_z != z:
-                state[i] = new_st
-                zone[i] = new_z
-                strain[i] = new_s
-                _move(dc, dzs, p, z, st, s, new_z, new_st, new_s)
+
+@nb.njit(cache=True, nogil=True)
+def end_latency(p, i, z, s, P, T, dy, out):
+    """The scheduled end of latency: the branch of the individual outcome (``Hook.ONSET``)."""
+    b = T.onset_branch_of[onset(dy.keys, i, dy.p_h[s], dy.k_res, P.resistance[i])]
+    for k in range(T.onset_tags.shape[1]):
+        f = T.onset_tags[b, k]
+        if f >= 0:
+            out.fl[p, f, z] += 1
+    new_st = T.onset_product[b]
+    P.state[i] = new_st
+    _move(out.dc, out.dzs, p, z, E, s, z, new_st, s)
+
+
+@nb.njit(cache=True, nogil=True)
+def act(p, i, st, z, s, j, P, T, W, dy, out, c):
+    """Person ``i`` (state ``st``, zone ``z``, strain ``s``) takes slot ``j``: the slot's hook, if
+    any, chooses the branch (or, hiding the person, cancels it); the table says the rest."""
+    dest = z
+    r = -1
+    where = T.where[st, j]
+    if where == W_ROUTE:
+        r = dy.out_routes[z, T.route_k[st, j]]
+        dest = np.int64(dy.route_to[r])
+    elif where == W_TARGET:
+        dest = np.int64(dy.hybrid_target[z])
+    new_s = s
+    if T.pressure[st, j] == P_BITE:  # the biter's strain
+        new_s = pick_strain(W.pcum, z, j, dy.n_strains, uniform(dy.keys[K_STRAIN], i) * W.rate[z, st, s, j])
+    bits = 0
+    if T.sacrifice[st, j] and (P.flags[i] & FL_SEALED) and P.seal_zone[i] == z:
+        bits |= FL_SACR
+    b = 0
+    hook = T.hook[st, j]
+    if hook == HK_INFECT:
+        if P.ever[i] == 0:  # the initial cohort's first infection (attack rate)
+            out.fl[p, F_FIRST, z] += 1
+        P.ever[i] |= EV_INFECTED
+        if dy.can_mutate and uniform(dy.keys[K_MUT], i) < dy.mu:
+            # the strain is made in person order after the step (mutation.resolve_pending), which
+            # counts the outcome's own tags; here those common to every outcome
+            for k in range(T.tags.shape[3]):
+                f = T.tags[st, j, 0, k]
+                if f >= 0 and _in_all(T, st, j, f):
+                    out.fl[p, f, z] += 1
+            P.state[i] = U8_PENDING
+            P.strain[i] = new_s
+            _mark(P, i, bits, z)
+            out.dc[p, z, S] -= 1
+            out.pend_chunk[c] += 1
+            return
+        b = T.branch_of[st, j, infect(dy.keys, i, new_s, dy.t, dy.dt, dy.latency, dy.p_h, dy.k_res, P.resistance[i],
+                                      dy.shape, P.next_t)]
+    elif hook == HK_CONCEAL:
+        cz = dy.conceal[z]
+        if cz > 0.0 and uniform(dy.keys[K_HOUSE], P.household[i]) < cz:
+            _mark(P, i, bits | FL_CONC, z)
+            return
+    elif hook == HK_ADMIT:
+        ok_rate = W.coef[st, j, 0, z, s]
+        a = ok_rate / (ok_rate + W.coef[st, j, 1, z, s])
+        quar = st == E and dy.screen[r] and (P.next_t[i] - dy.t) <= dy.quarantine[r]
+        hidden = False
+        if st != S:
+            cz = dy.conceal[dest]
+            hidden = cz > 0.0 and uniform(dy.keys[K_HOUSE], P.household[i]) < cz
+        ok, wrong, concealed = admission(st, a, dy.screen[r], quar, hidden, uniform(dy.keys[K_ADMIT], i))
+        b = 0 if ok else 1
+        if wrong:
+            bits |= FL_MISC
+        if concealed:
+            bits |= FL_CONC
+    else:
+        b = 0
+    new_st = T.product[st, j, b]
+    new_z = dest if T.moves[st, j, b] else z
+    if new_st == S or new_st == R or (st == S and T.pressure[st, j] != P_BITE):  # noqa: SIM109
+        new_s = 0  # no strain (a corpse of no strain rises as the founder's)
+    for k in range(T.tags.shape[3]):
+        f = T.tags[st, j, b, k]
+        if f >= 0:
+            out.fl[p, f, dest] += 1
+    if T.breach[st, j] and dy.walled[r]:
+        out.fl[p, F_BREACH, dest] += 1
+    rt = T.route_tag[st, j, b]
+    if rt >= 0:
+        out.rf[p, rt, r] += 1
+    bits |= T.ledger[st, j, b]
+    _mark(P, i, bits, dest if where == W_ROUTE else z)
+    if new_st != st or new_z != z:
+        P.state[i] = new_st
+        P.zone[i] = new_z
+        P.strain[i] = new_s
+        _move(out.dc, out.dzs, p, z, st, s, new_z, new_st, new_s)
+
+
+@nb.njit(cache=True, nogil=True)
+def _mark(P, i, bits, at):
+    """Ledger bits on person ``i``; ``flag_zone`` keeps the zone of the first policy act."""
+    if bits:
+        if P.flag_zone[i] == NO_ZONE:
+            P.flag_zone[i] = at
+        P.flags[i] |= bits
+
+
+@nb.njit(cache=True, nogil=True)
+def _in_all(T, st, j, f):
+    """Whether flow ``f`` is a tag of every branch of slot ``j``."""
+    for b in range(T.n_branches[st, j]):
+        found = False
+        for k in range(T.tags.shape[3]):
+            if T.tags[st, j, b, k] == f:
+                found = True
+        if not found:
+            return False
+    return True
 
 
 @nb.njit(cache=True, nogil=True)
 def count_part(p, n_parts, n, chunk, state, zone, strain, cs, czs):
-    """Recount part ``p``: [zone, state] into ``cs[p]``, [zone, strain, (E, H, Z)] into ``czs[p]``."""
+    """Recount part ``p``: [zone, state] into ``cs[p]``, [zone, strain, (E, H, Z, D)] into ``czs[p]``."""
     n_chunks = (n + chunk - 1) // chunk
     for c in range(p, n_chunks, n_parts):
         for i in range(c * chunk, min(n, c * chunk + chunk)):
             st = state[i]
             z = zone[i]
             cs[p, z, st] += 1
-            if st >= E and st <= Z:
+            if st >= E and st <= D:
                 czs[p, z, strain[i], st - 1] += 1
 
 

@@ -1,0 +1,184 @@
+"""The ABM's slot table held against the reaction network, both compiled from the same declarations
+(:mod:`aftermath.model.reactions`): for every reaction of the network, the ABM slot that stands for
+it has the same per-capita rate (propensity / reactant count), the same product state and zone, the
+same flow tags and route flow, and its step probability is ``1 - exp(-rate dt)``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from aftermath.engines.abm.tables import Tables, compile_tables, hazard_rows, out_route_table
+from aftermath.engines.kernels import propensities, zone_denominators
+from aftermath.model.flows import Flow
+from aftermath.model.network import Network, build_network
+from aftermath.model.policies import PolicyBook
+from aftermath.model.rates import DailyRates, daily_rates
+from aftermath.model.reactions import TRANSITIONS, Hook, Where
+from aftermath.model.society import Society
+from aftermath.model.world import State, World, build_world
+from aftermath.scenario.load import from_dict, load
+
+
+def rich_world(mixing: str = "frequency", denominator: str = "living") -> World:
+    """Hyosan with a second strain and a cure: walls, gates, factions, culls, sanctuaries."""
+    data = load("hyosan").model_dump(by_alias=True)
+    data["run"].update({"mixing": mixing, "denominator": denominator})
+    data["pathogen"]["strains"] = [{"id": "b", "beta": 0.6, "breach": 0.4, "relapse": 0.05, "stealth": 0.3,
+                                    "latency": 0.0}]
+    data["policies"] = [*data["policies"], {"type": "cure", "zones": ["city"], "rate": 0.05}]
+    return build_world(from_dict(data))
+
+
+def day_rates(world: World) -> DailyRates:
+    society = Society(world)
+    society.fear[:] = 0.7  # the cull policy fires
+    society.starving[2] = True
+    levers, _ = PolicyBook(world).decide(0, society.indicators(0, world.counts0))
+    return daily_rates(world, society, levers)
+
+
+def abm_counts(net: Network, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The network's species counts as the ABM keeps them: [zone, state] and [zone, strain, E..D]."""
+    w = net.world
+    counts = np.zeros((w.n_zones, 7), dtype=np.int64)
+    czs = np.zeros((w.n_zones, w.n_strains, 4), dtype=np.int64)
+    for sp in range(net.n_species):
+        z, st, s = net.species_zone[sp], net.species_state[sp], net.species_strain[sp]
+        counts[z, st] += int(x[sp])
+        if State.E <= st <= State.D:
+            czs[z, s, st - 1] += int(x[sp])
+    return counts, czs
+
+
+def slot_of(tab: Tables, st: int, transition: int, k: int, branch: int) -> tuple[int, int]:
+    """(slot, branch within the slot) of a declared (transition, route ordinal, branch)."""
+    for j in range(int(tab.n_slots[st])):
+        if tab.transition[st, j] == transition and tab.route_k[st, j] in (k, -1):
+            for b in range(int(tab.n_branches[st, j])):
+                if tab.branch[st, j, b] == branch:
+                    return j, b
+    raise AssertionError(f"no slot for transition {TRANSITIONS[transition].name} branch {branch} in state {st}")
+
+
+def net_tags(net: Network, r: int) -> set[int]:
+    return {int(f) // net.world.n_zones for f in net.flow_index[r] if f >= 0}
+
+
+@pytest.mark.parametrize(("mixing", "denominator"), [("frequency", "living"), ("frequency", "all"),
+                                                     ("mass_action", "living")])
+def test_slots_equal_reactions(mixing: str, denominator: str) -> None:
+    world = rich_world(mixing, denominator)
+    net = build_network(world)
+    rates = day_rates(world)
+    nz, ns, nr = world.n_zones, world.n_strains, world.n_routes
+    x = np.random.default_rng(0).integers(1, 60, size=net.n_species).astype(np.float64)
+    counts, czs = abm_counts(net, x)
+    routes = out_route_table(world.route_from, nz)
+    tab = compile_tables(routes.shape[1])
+    dt = 0.25
+    coef, rate, tot, prob, pcum = hazard_rows(tab, rates, routes, counts, czs, dt, denominator == "living")
+
+    a = np.zeros(net.n_reactions)
+    den = zone_denominators(x, net.species_zone, net.living, nz, rates.mass_action)
+    propensities(x, net.coefficients(rates), net.reactant, net.pressure, net.zone, net.p_ptr, net.p_idx,
+                 net.p_w, den, a)
+
+    per_slot: dict[tuple[int, int, int, int], float] = defaultdict(float)  # (species, strain, slot, branch)
+    per_row: dict[int, float] = defaultdict(float)  # per source species
+    compared = set()
+    for r in range(net.n_reactions):
+        src, ti = int(net.reactant[r]), int(net.transition[r])
+        if src < 0 or TRANSITIONS[ti].scheduled:
+            continue  # births, and latency: scheduled at onset in the ABM (checked below)
+        t = TRANSITIONS[ti]
+        z, st = int(net.species_zone[src]), int(net.species_state[src])
+        prod = int(net.product[r])
+        s_row = 0 if st == State.S else int(net.species_strain[src])
+        route = -1
+        k = -1
+        if t.where == Where.ROUTE:
+            route = _route_of(net, r, world)
+            k = int(np.flatnonzero(routes[z] == route)[0])
+        j, b = slot_of(tab, st, ti, k, int(net.branch[r]))
+        per_capita = a[r] / x[src]
+        # the strain of a bite's product is the biter's: the ABM picks it from pcum
+        s_prod = int(net.species_strain[prod]) if st == State.S else s_row
+        per_slot[(src, s_prod, j, b)] += per_capita
+        per_row[src] += per_capita
+        compared.add((st, j))
+        # product state, zone and tags
+        assert tab.product[st, j, b] == net.species_state[prod], (t.name, st)
+        if per_capita > 0:
+            dest = (int(world.route_to[route]) if t.where == Where.ROUTE else
+                    int(rates.hybrid_target[z]) if t.where == Where.TARGET else z)
+            assert (dest if tab.moves[st, j, b] else z) == net.species_zone[prod], (t.name, st)
+            assert dest == net.zone[r], (t.name, st)  # where the flows count
+        want = {int(f) for f in tab.tags[st, j, b] if f >= 0}
+        if tab.breach[st, j] and rates.breach_route[route]:
+            want.add(int(Flow.BREACH))
+        if tab.hook[st, j] == Hook.INFECT and src == net.n_(z):
+            want.add(int(Flow.FIRST_INFECTION))  # the ABM: from the person's infection history
+        assert net_tags(net, r) == want, (t.name, st)
+        rt = int(net.route_index[r])
+        assert (rt // nr if rt >= 0 else -1) == tab.route_tag[st, j, b], (t.name, st)
+
+    assert compared == {(st, j) for st in range(5) for j in range(int(tab.n_slots[st]))}, "a slot stands for nothing"
+    # rates: a slot's rate is the sum of its branches' reactions (over the biters' strains for S)
+    for st_j in {(sp, j) for sp, _, j, _ in per_slot}:
+        src, j = st_j
+        z, st = int(net.species_zone[src]), int(net.species_state[src])
+        s = 0 if st == State.S else int(net.species_strain[src])
+        want = sum(v for (sp, _, jj, _), v in per_slot.items() if sp == src and jj == j)
+        name = TRANSITIONS[tab.transition[st, j]].name
+        assert rate[z, st, s, j] == pytest.approx(want, rel=1e-12, abs=1e-15), (name, st)
+        # each branch's share of the slot, as the hooks read it (admission) and as the table applies it
+        slot_coef = coef[st, j, : tab.n_branches[st, j], z, s] if st != State.S else None
+        if slot_coef is not None and slot_coef.sum() > 0:
+            for b in range(int(tab.n_branches[st, j])):
+                got = sum(v for (sp, _, jj, bb), v in per_slot.items() if sp == src and jj == j and bb == b)
+                assert got / want == pytest.approx(slot_coef[b] / slot_coef.sum(), rel=1e-9, abs=1e-12)
+        # the biter's strain: proportional to each strain's pressure
+        if st == State.S and tab.pressure[st, j] and want > 0:
+            shares = np.diff(np.concatenate([[0.0], pcum[z, j, :ns]]))
+            for s2 in range(ns):
+                got = sum(v for (sp, ss, jj, _), v in per_slot.items() if sp == src and jj == j and ss == s2)
+                assert got == pytest.approx(shares[s2], rel=1e-12, abs=1e-15)
+    for src, total in per_row.items():  # each species' total is its ABM row's
+        z, st = int(net.species_zone[src]), int(net.species_state[src])
+        s = 0 if st == State.S else int(net.species_strain[src])
+        assert tot[z, st, s] == pytest.approx(total, rel=1e-12, abs=1e-15)
+    assert np.allclose(prob, -np.expm1(-tot * dt), rtol=1e-15)
+
+
+def _route_of(net: Network, r: int, world: World) -> int:
+    """The route of a route reaction: from its route-flow index, or from its species' zones."""
+    rt = int(net.route_index[r])
+    if rt >= 0:
+        return rt % world.n_routes
+    raise AssertionError("a route reaction without a route flow")
+
+
+def test_scheduled_onset_equals_the_last_erlang_stage() -> None:
+    """The end of latency: the ABM's onset branches have the network's last-stage products and tags."""
+    world = rich_world()
+    net = build_network(world)
+    tab = compile_tables(1)
+    k = net.shape
+    seen = set()
+    for r in range(net.n_reactions):
+        if net.transition[r] < 0 or not TRANSITIONS[net.transition[r]].scheduled:
+            continue
+        src, prod = int(net.reactant[r]), int(net.product[r])
+        stage = src - net.e_(int(net.species_zone[src]), int(net.species_strain[src]))
+        if stage < k - 1:
+            assert net.branch[r] == -1 and prod == src + 1 and not net_tags(net, r)
+            continue
+        b = int(net.branch[r])
+        assert tab.onset_product[b] == net.species_state[prod]
+        assert tab.onset_branch_of[int(net.species_state[prod])] == b
+        assert {int(f) for f in tab.onset_tags[b] if f >= 0} == net_tags(net, r)
+        seen.add(b)
+    assert seen == {0, 1}
