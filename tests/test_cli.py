@@ -17,7 +17,7 @@ def test_run_default_scenario_reads_well() -> None:
     res = runner.invoke(app, ["run", "--days", "60"])
     assert res.exit_code == 0, res.output
     assert "hyosan" in res.output.lower() or "Hyosan" in res.output
-    for phrase in ("are alive", "Ferals peaked", "zones at the end", "what each faction did"):
+    for phrase in ("are alive", "Ferals numbered", "zones at the end", "what each faction did"):
         assert phrase in res.output
 
 

@@ -35,7 +35,7 @@ def test_closing_the_gate_costs_exclusions_and_is_measured() -> None:
     frame, res = compare(sc, {"closed": {"policies": [{"type": "admission", "zones": ["refuge"], "mode": "closed"}]}},
                          runs=3, engine="ssa")
     by = frame.set_index(["variant", "metric"])["mean"]
-    assert by[(BASELINE, "excluded")] == 0 and by[("closed", "excluded")] > 0
+    assert by[(BASELINE, "turned_away_attempts")] == 0 and by[("closed", "turned_away_attempts")] > 0
     assert set(res.summaries()["variant"]) == {BASELINE, "closed"}
 
 

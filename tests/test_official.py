@@ -24,7 +24,7 @@ def test_turned_away_and_culled_are_left_out_of_the_official_record() -> None:
     assert deaths["left_out"] == pytest.approx(f[Flow.CULL, 1]) and deaths["left_out"] > 0
     led = ledger_by_faction(res).set_index(["faction", "cost"])["count"]
     assert led[("gov", "culled")] == pytest.approx(f[Flow.CULL, 1])
-    assert 0 < led[("gov", "excluded_healthy")] < led[("gov", "excluded")]
+    assert 0 < led[("gov", "turned_away_attempts_healthy")] < led[("gov", "turned_away_attempts")]
 
 
 def test_no_policy_means_nothing_left_out() -> None:

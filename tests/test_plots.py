@@ -195,7 +195,7 @@ def test_comparison_points_and_bars():
 
 def test_comparison_frame_pairs_replicates(runs):
     cmp = ens.comparison_frame({"base": runs[:2], "other": runs[1:]}, baseline="base")
-    assert set(cmp.columns) == {"variant", "metric", "mean", "lo", "hi"}
+    assert set(cmp.columns) == {"variant", "metric", "mean", "lo", "hi", "engine", "source"}
     base_saved = cmp[(cmp["variant"] == "base") & (cmp["metric"] == "lives_saved")]
     assert base_saved["mean"].iloc[0] == 0.0
 

@@ -92,12 +92,16 @@ def run(
     from aftermath.engines.driver import simulate
 
     sc = load_scenario(scenario, sets)
-    if engine is not None and engine not in ("ode", "ssa", "abm"):
-        raise fail(f"--engine: got {engine!r}, expected one of ode, ssa, abm")
+    from aftermath.engines.base import ENGINE_NAMES
+
+    if engine is not None and engine not in ENGINE_NAMES:
+        raise fail(f"--engine: got {engine!r}, expected one of {', '.join(ENGINE_NAMES)}")
     try:
         res = simulate(sc, engine=engine, seed=seed, days=days, check=check)
     except ScenarioError as exc:
         raise fail(str(exc)) from None
+    if sets:
+        res.variant = "; ".join(s.strip() for s in sets)
     summary = res.summary()
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
@@ -124,13 +128,20 @@ def _n(x: float) -> str:
 
 def print_summary(s: dict[str, Any], res: Any) -> None:
     """A short summary a newcomer can read."""
-    console.rule(f"[bold]{s['scenario']}[/] · {s['engine']} · seed {s['seed']} · {s['days']} days")
+    variant = f" · variant: {s['variant']}" if s.get("variant") else ""
+    console.rule(f"[bold]{s['scenario']}[/] · {s['engine']} · seed {s['seed']} · {s['days']} days{variant}")
+    if s["peak_ferals"] is None:
+        peak = f"Ferals numbered {_n(s['ferals_at_start'])} at the start and never rose again"
+    else:
+        peak = (f"Ferals numbered {_n(s['ferals_at_start'])} at the start; their peak after their low was "
+                f"[bold]{_n(s['peak_ferals'])}[/] on day {s['peak_ferals_day']}")
     lines = [
-        f"Of {_n(s['initial_humans'])} people, [bold]{_n(s['survivors'])}[/] are alive and themselves at the end "
-        f"({_n(s['humans'])} uninfected, {_n(s['hybrids'])} hybrids).",
+        f"Of {_n(s['initial_humans'])} people (humans: S + E + H), [bold]{_n(s['survivors'])}[/] are alive and "
+        f"themselves at the end ({_n(s['susceptible'])} susceptible, {_n(s['latent'])} latent, "
+        f"{_n(s['hybrids'])} hybrids).",
         f"[bold]{_n(s['deaths'])}[/] died and {_n(s['turned'])} turned feral; "
         f"{s['attack_rate']:.1%} of the people were infected at some point.",
-        f"Ferals peaked at [bold]{_n(s['peak_ferals'])}[/] on day {s['peak_day']}; {_n(s['ferals'])} remain.",
+        f"{peak}; {_n(s['ferals'])} remain.",
     ]
     if s["elimination_day"] is not None:
         lines.append(f"The infection was eliminated on day {s['elimination_day']}.")
@@ -142,27 +153,34 @@ def print_summary(s: dict[str, Any], res: Any) -> None:
         console.print(line)
 
     zones = Table(title="zones at the end", show_edge=False, header_style="bold")
-    for col in ("zone", "survivors", "ferals", "peak ferals", "fear", "days sealed"):
+    for col in ("zone", "survivors", "ferals", "ferals' peak", "fear", "days sealed"):
         zones.add_column(col, justify="left" if col == "zone" else "right")
     for zid, z in s["zones"].items():
-        zones.add_row(zid, _n(z["survivors"]), _n(z["ferals"]), _n(z["peak_ferals"]), f"{z['fear']:.2f}",
+        zpeak = "-" if z["peak_ferals"] is None else f"{_n(z['peak_ferals'])} (day {z['peak_ferals_day']})"
+        zones.add_row(zid, _n(z["survivors"]), _n(z["ferals"]), zpeak, f"{z['fear']:.2f}",
                       str(z["days_sealed"]))
     console.print(zones)
 
     if any(s["factions"].values()):
-        acts = Table(title="what each faction did", show_edge=False, header_style="bold")
-        for col in ("faction", "policy", "first day", "days active", "where"):
+        acts = Table(title="what each faction did (the days each policy acted)", show_edge=False,
+                     header_style="bold")
+        for col in ("faction", "policy", "first day acted", "days acted", "where"):
             acts.add_column(col)
         for fid, items in s["factions"].items():
             for it in items:
-                first = "never" if it["first_day"] is None else str(it["first_day"])
-                acts.add_row(fid or "-", it["policy"], first, str(it["days_active"]), ", ".join(it["zones"]) or "-")
+                first = "never" if it["first_day_acted"] is None else str(it["first_day_acted"])
+                acts.add_row(fid or "-", it["policy"], first, str(it["days_acted"]), ", ".join(it["zones"]) or "-")
         console.print(acts)
-    costs = [("turned away at gates", s["excluded"]), ("of them healthy", s["excluded_healthy"]),
-             ("hybrids culled", s["culled"]), ("killed in sweeps", s["swept"]), ("starved", s["starved"])]
+    costs = [("killed by policy", s["killed_by_policy"]), ("hybrids culled", s["culled"]),
+             ("hybrids killed in sweeps", s["hybrids_swept"]), ("starved", s["starved"]),
+             ("crossings refused at gates", s["turned_away_attempts"]),
+             ("of them by healthy people", s["turned_away_attempts_healthy"])]
+    costs += [(k.replace("_", " ") + " (ledger)", v) for k, v in s.get("ledger", {}).items()]
     shown = [f"{label}: {_n(v)}" for label, v in costs if v >= 0.5]
     if shown:
-        console.print("Costs of policy: " + "; ".join(shown) + ".")
+        console.print("Costs of policy, in people: " + "; ".join(shown) + ".")
+    if s["ferals_swept"] >= 0.5:
+        console.print(f"Sweeps destroyed {_n(s['ferals_swept'])} ferals.")
     gaps = [r for r in s.get("official_record", []) if r["left_out"] >= 0.5]
     if gaps:
         rec = Table(title="the official record leaves out", show_edge=False, header_style="bold")
@@ -189,14 +207,14 @@ def scenarios() -> None:
     table = Table(show_edge=False, header_style="bold")
     table.add_column("name")
     table.add_column("engine")
-    table.add_column("people", justify="right")
+    table.add_column("people (S+E+H)", justify="right")
     table.add_column("days", justify="right")
     table.add_column("what it is")
     for name in builtin_names():
         sc = load(name)
         first = sc.description.strip().split(". ")[0].replace("\n", " ")
         label = f"{name} (default)" if name == "hyosan" else name
-        table.add_row(label, sc.run.engine, _n(sc.initial_population()), str(sc.run.days), first[:90])
+        table.add_row(label, sc.run.engine, _n(sc.initial_humans()), str(sc.run.days), first[:90])
     console.print(table)
 
 
@@ -204,8 +222,10 @@ def scenarios() -> None:
 def check(file: Annotated[str, typer.Argument(help="a scenario TOML file (or a built-in name)")]) -> None:
     """Validate a scenario file without running it."""
     sc = load_scenario(file)
+    ferals = sum(z.population.Z for z in sc.zones)
     console.print(f"[green]ok[/]: {file} is a valid scenario ({len(sc.zones)} zones, "
-                  f"{_n(sc.initial_population())} people, {len(sc.policies)} policies)")
+                  f"{_n(sc.initial_humans())} people (humans: S + E + H) and {_n(ferals)} ferals at the start, "
+                  f"{len(sc.policies)} policies)")
 
 
 @app.command("compare")
@@ -247,19 +267,21 @@ def compare_cmd(
                                     indent=2) + "\n")
     else:
         rows = table_rows(frame)
-        table = Table(title=f"{base.name}: {runs} replicates per variant, common random numbers "
-                            "(mean [90% interval])", show_edge=False, header_style="bold")
+        table = Table(title=f"{base.name}: {runs} replicates per variant of the {engine} engine, common random "
+                            "numbers (mean [90% interval])", show_edge=False, header_style="bold")
         for i, col in enumerate(rows[0]):
             table.add_column(col, justify="left" if i == 0 else "right")
         for row in rows[1:]:
             table.add_row(*row)
         console.print(table)
-        console.print(f"lives saved = survivors minus the baseline's on the same seeds; stored in {store}, "
-                      f"batch {res.batch_id}")
+        console.print(f"lives saved = survivors minus the baseline's on the same seeds; \"of which\" rows are part "
+                      f"of the row above, never added to it; (ledger): the agent-based engine's per-person ledger. "
+                      f"Definitions: docs/report.md. Stored in {store}, batch {res.batch_id}")
     if report is not None:
-        from aftermath.report.html import write_report
+        from aftermath.report.from_store import render_store
 
-        write_report(frame, report)
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(render_store(res.store, res.batch_id), encoding="utf-8")
 
 
 def _register_all() -> None:

@@ -3,9 +3,14 @@
 ``compare`` runs every variant over the same replicates (replicate ``i`` uses the same seed in every
 variant) on the ensemble machinery (:func:`aftermath.run.ensemble.ensemble`, so runs are stored and
 an interrupted comparison resumes), then reports per variant and against the baseline: lives saved
-(survivors minus the baseline's, paired by replicate), deaths, and what the policies cost in people
-(culled, turned away, of them healthy, hybrids killed in sweeps, starved, and the agent-based
-ledger's sacrificed, concealed and misclassified), each with a 90% interval over replicates.
+(survivors minus the baseline's, paired by replicate), deaths, and what the policies cost in people,
+each with a 90% interval over replicates.
+
+:func:`comparison` is the one comparison: ``compare``, its report and the report of a results store
+all call it, and :data:`METRICS` defines each of its metrics once (``docs/report.md``). No metric
+is a sum of overlapping counts: a metric that is part of another (``part_of``) is shown beside it
+and never added to it, and the weighing figure's cost is ``killed_by_policy`` (culled hybrids plus
+hybrids killed in sweeps: people, each of whom dies once).
 
 A variant is given as ``LABEL:PATH=VALUE`` (repeat a label to set several paths), or as a variant
 file (TOML) named by its path::
@@ -26,6 +31,7 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +42,55 @@ from aftermath.scenario.load import ScenarioError, parse_value, to_dict
 from aftermath.scenario.schema import Scenario
 
 BASELINE = "baseline"
-#: Metrics reported per variant, in this order (those absent from every run are dropped).
-METRICS = ("lives_saved", "survivors", "deaths", "culled", "excluded", "excluded_healthy", "swept_hybrids",
-           "starved", "sacrificed", "concealed", "misclassified")
+#: Where a metric comes from: the counts or flows every engine records, or the agent-based engine's
+#: per-person ledger (absent from ODE and SSA runs).
+FROM_RECORD, FROM_LEDGER = "record", "ledger"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric of a comparison, defined once."""
+
+    name: str
+    meaning: str
+    source: str = FROM_RECORD
+    part_of: str | None = None  # the metric this one is a subset of: shown beside it, never added to it
+    cost: bool = True  # a cost of policy in people (drawn in the ledger panel)
+
+
+#: Metrics reported per variant, in this order (those absent from every run are left out).
+METRICS: tuple[Metric, ...] = (
+    Metric("lives_saved", "survivors minus the baseline's survivors, replicate by replicate (same seeds)",
+           cost=False),
+    Metric("survivors", "humans (S + E + H) alive at the end", cost=False),
+    Metric("deaths", "people who died: bitten to death, natural deaths, starved, culled, and hybrids killed "
+           "in sweeps (turning feral is not a death)", cost=False),
+    Metric("killed_by_policy", "people killed by a policy: culled + hybrids_swept (a person dies once, so "
+           "no one is counted twice)", part_of="deaths"),
+    Metric("culled", "hybrids killed by a cull", part_of="killed_by_policy"),
+    Metric("hybrids_swept", "hybrids killed in sweeps", part_of="killed_by_policy"),
+    Metric("starved", "people who starved to death", part_of="deaths"),
+    Metric("turned_away_attempts", "crossings refused at a gate: a person refused twice counts twice"),
+    Metric("turned_away_attempts_healthy", "of those, crossings by uninfected (S) people",
+           part_of="turned_away_attempts"),
+    Metric("people_turned_away", "people refused at a gate at least once, each counted once", FROM_LEDGER),
+    Metric("healthy_people_turned_away", "of them, people refused while uninfected", FROM_LEDGER,
+           part_of="people_turned_away"),
+    Metric("sealed_in", "uninfected people inside a zone when it was sealed", FROM_LEDGER),
+    Metric("sacrificed", "of them, people later infected, bitten to death or starved in the sealed zone",
+           FROM_LEDGER, part_of="sealed_in"),
+    Metric("concealed", "infected people their households hid from screening, a cull or a transfer",
+           FROM_LEDGER),
+    Metric("misclassified", "people the screening got wrong (a healthy person refused, an infected one "
+           "admitted)", FROM_LEDGER),
+)
+METRIC = {m.name: m for m in METRICS}
+METRIC_NAMES = tuple(METRIC)
+#: Summary keys of older records, read as the metric they were (each meant the same then).
+_OLD_KEYS = {"turned_away_attempts": "excluded", "turned_away_attempts_healthy": "excluded_healthy",
+             "hybrids_swept": "swept_hybrids"}
+#: The ledger's flag names in older records, by the metric they are.
+_OLD_LEDGER = {"people_turned_away": "excluded", "healthy_people_turned_away": "excluded_healthy"}
 
 
 def parse_variant(spec: str, base: Scenario, variants: dict[str, dict[str, Any]]) -> None:
@@ -90,61 +142,123 @@ def compare(scenario: str | Path | Scenario, variants: Mapping[str, Mapping[str,
 
     Returns (comparison frame with columns ``variant, metric, mean, lo, hi``, the batch result).
     """
+    import inspect
+
     from aftermath.run.ensemble import ensemble
 
     points: dict[str, Mapping[str, Any]] = {BASELINE: {}}
     points.update(variants)
+    extra: dict[str, Any] = {}
+    if "baseline" in inspect.signature(ensemble).parameters:  # recorded with the batch (provenance)
+        extra["baseline"] = BASELINE
     res = ensemble(scenario, runs=runs, master_seed=master_seed, engine=engine, days=days, variants=points,
-                   executor=executor, workers=workers, store=store, progress=progress, baseline=BASELINE)
+                   executor=executor, workers=workers, store=store, progress=progress, **extra)
     return comparison(res.summaries()), res
 
 
+def summary_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's summary (as :meth:`Result.summary`) from a row of a summary frame: its ``summary``
+    column (the store's JSON, or a dict) when there is one, else the row's own columns."""
+    raw = row.get("summary")
+    if isinstance(raw, str):
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            return data
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    return {k: v for k, v in row.items() if k != "summary"}
+
+
+def run_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
+    """Every metric of :data:`METRICS` that one run's summary has (lives saved excepted, which
+    needs the baseline): the one place a comparison's numbers are read from a record."""
+    ledger = summary.get("ledger") if isinstance(summary.get("ledger"), Mapping) else {}
+    assert isinstance(ledger, Mapping)
+
+    def value(name: str) -> float | None:
+        m = METRIC[name]
+        src = ledger if m.source == FROM_LEDGER else summary
+        old = (_OLD_LEDGER if m.source == FROM_LEDGER else _OLD_KEYS).get(name)
+        v = src.get(name, src.get(old) if old else None)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return None
+        return float(v) if np.isfinite(v) else None
+
+    out = {m.name: v for m in METRICS[1:] if (v := value(m.name)) is not None}
+    if "killed_by_policy" not in out and "culled" in out and "hybrids_swept" in out:  # an older record
+        out["killed_by_policy"] = out["culled"] + out["hybrids_swept"]
+    return out
+
+
 def comparison(summaries: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
-    """Per variant and metric: mean and 90% interval over replicates; lives saved paired by replicate."""
-    s = _with_ledger(summaries)
-    base = s[s["variant"] == baseline].set_index("replicate")["survivors"].astype(float)
+    """The comparison of policy variants: one row per variant and metric of :data:`METRICS`.
+
+    ``summaries`` has one row per run with ``variant``, ``replicate`` and the run's summary (a
+    ``summary`` column, JSON or dict, as the store's ``summaries()``; else the summary's keys as
+    columns). Returns columns ``variant, metric, mean, lo, hi, engine, source``: the mean and 90%
+    interval (5th and 95th percentiles) over replicates; ``engine`` the engine(s) the runs used and
+    ``source`` whether the figure comes from the record every engine keeps or the ABM's ledger.
+    Lives saved are paired by replicate against ``baseline`` (common random numbers).
+    """
+    runs = []
+    for i, row in enumerate(summaries.to_dict(orient="records")):
+        s = summary_of({str(k): v for k, v in row.items()})
+        runs.append({"variant": str(row.get("variant", s.get("variant", ""))),
+                     "replicate": row.get("replicate", i), "engine": str(s.get("engine", row.get("engine", ""))),
+                     **run_metrics(s)})
+    frame = pd.DataFrame(runs)
+    columns = ["variant", "metric", "mean", "lo", "hi", "engine", "source"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    base = frame[frame["variant"] == baseline].set_index("replicate")["survivors"].astype(float) \
+        if "survivors" in frame.columns else pd.Series(dtype=float)
     rows = []
-    for name, g in s.groupby("variant", sort=False):
+    for name, g in frame.groupby("variant", sort=False):
         g = g.set_index("replicate")
-        common = g.index.intersection(base.index)
-        values: dict[str, np.ndarray] = {
-            "lives_saved": g.loc[common, "survivors"].to_numpy(float) - base.loc[common].to_numpy(float)}
+        engine = ", ".join(sorted(set(g["engine"])))
+        values: dict[str, np.ndarray] = {}
+        if "survivors" in g.columns:
+            common = g.index.intersection(base.index)
+            values["lives_saved"] = g.loc[common, "survivors"].to_numpy(float) - base.loc[common].to_numpy(float)
         for m in METRICS[1:]:
-            if m in g.columns:
-                values[m] = pd.to_numeric(g[m], errors="coerce").to_numpy(float)
-        for m, v in values.items():
+            if m.name in g.columns:
+                values[m.name] = pd.to_numeric(g[m.name], errors="coerce").to_numpy(float)
+        for m_name, v in values.items():
             v = v[np.isfinite(v)]
             if v.size:
                 lo, hi = np.quantile(v, [0.05, 0.95])
-                rows.append({"variant": str(name), "metric": m, "mean": float(v.mean()), "lo": float(lo),
-                             "hi": float(hi)})
-    return pd.DataFrame(rows, columns=["variant", "metric", "mean", "lo", "hi"])
+                rows.append({"variant": str(name), "metric": m_name, "mean": float(v.mean()), "lo": float(lo),
+                             "hi": float(hi), "engine": engine, "source": METRIC[m_name].source})
+    return pd.DataFrame(rows, columns=columns)
 
 
-def _with_ledger(summaries: pd.DataFrame) -> pd.DataFrame:
-    """Lift the agent-based ledger's totals out of each run's summary JSON into columns."""
-    s = summaries.copy()
-    if "summary" not in s.columns:
-        return s
-    totals: list[dict[str, float]] = []
-    for raw in s["summary"]:
-        data = json.loads(raw) if isinstance(raw, str) else (raw or {})
-        ledger = data.get("ledger") or {}
-        totals.append({k: float(v) for k, v in ledger.items() if isinstance(v, int | float)})
-    ledger_cols = pd.DataFrame(totals, index=s.index)
-    for col in ledger_cols.columns:
-        if col not in s.columns:
-            s[col] = ledger_cols[col]
-    return s
-
-
-def table_rows(frame: pd.DataFrame, metrics: Sequence[str] = METRICS) -> list[list[str]]:
+def table_rows(frame: pd.DataFrame, metrics: Sequence[str] = METRIC_NAMES) -> list[list[str]]:
     """Rows for a printed table: a header of variants, then one row per metric present, each cell
-    'mean' over a second line '[lo, hi]'."""
+    'mean' over a second line '[lo, hi]'. A metric from the ABM's ledger is marked "(ledger)"; one
+    that is part of another is indented under it."""
     variants = list(dict.fromkeys(frame["variant"]))
     cell = {(r.variant, r.metric): f"{r.mean:,.0f}\n[{r.lo:,.0f}, {r.hi:,.0f}]" for r in frame.itertuples()}
     rows = [["", *variants]]
     for m in metrics:
         if any((v, m) in cell for v in variants):
-            rows.append([m.replace("_", " "), *(cell.get((v, m), "-") for v in variants)])
+            label = metric_label(m)
+            rows.append([label, *(cell.get((v, m), "-") for v in variants)])
     return rows
+
+
+def metric_label(name: str) -> str:
+    """How a metric is named in a table: its name in words, "of which" for a part of another, and
+    "(ledger)" for one only the agent-based engine's ledger keeps."""
+    m = METRIC.get(name)
+    label = name.replace("_", " ")
+    if m is None:
+        return label
+    depth, parent = 0, m.part_of
+    while parent is not None:
+        depth, parent = depth + 1, METRIC[parent].part_of
+    if depth:
+        label = "  " * depth + f"of which {label}"
+    return f"{label} (ledger)" if m.source == FROM_LEDGER else label

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from aftermath.model.flows import DEATH_FLOWS, FLOW_NAMES, Flow
 from aftermath.model.world import STATE_NAMES, State
 from aftermath.record.chronicle import PRESENCE  # below half a person counts as none
+from aftermath.record.measures import first_day, humans, peak_after_low
 from aftermath.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class Result:
     vigilance: F64
     supplies: F64
     strain_counts: F64  # [time, strain] infected (E + H + Z)
-    policy_active: NDArray[np.bool_]  # [day, policy, zone]
+    policy_acted: NDArray[np.bool_]  # [day, policy, zone]: the policy acted (docs/report.md)
     policy_labels: tuple[str, ...]
     sealed: NDArray[np.bool_]  # [day, zone]
     screening: NDArray[np.bool_]  # [day, zone]
@@ -50,6 +51,12 @@ class Result:
     chronicle: list[Event]
     extras: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    variant: str = ""  # what was changed from the scenario (e.g. ``--set`` overrides), if anything
+
+    @property
+    def policy_active(self) -> NDArray[np.bool_]:
+        """The days each policy acted (:attr:`policy_acted`); the old name."""
+        return self.policy_acted
 
     # -- shapes -----------------------------------------------------------------------------
     @property
@@ -124,79 +131,100 @@ class Result:
 
     # -- summary ----------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        """Key numbers of the run, as plain JSON-ready values."""
+        """Key numbers of the run, as plain JSON-ready values. Every key is defined in
+        ``docs/report.md`` ("The record"); the words follow :mod:`aftermath.record.measures`
+        (humans are S + E + H; day ``d`` is the end of day ``d``)."""
         c0, c1 = self.counts[0], self.counts[-1]
-        humans0 = float(c0[:, [State.S, State.E, State.H]].sum())
+        humans0 = float(humans(c0).sum())
         infected0 = float(c0[:, [State.E, State.H]].sum())
-        infections = float(self.flows[:, Flow.INFECTION].sum())
         first_infections = float(self.flows[:, Flow.FIRST_INFECTION].sum())
         ferals = self.total("Z")
-        peak_day = int(np.argmax(ferals))
+        peak, peak_day = peak_after_low(ferals)
+        daily_infections = self.flows[:, Flow.INFECTION].sum(axis=1)
+        inf_day = int(np.argmax(daily_infections)) if self.days else None
         infected = self.counts[:, :, State.E : State.D].sum(axis=(1, 2))
-        humans = self.counts[:, :, [State.S, State.E, State.H]].sum(axis=(1, 2))
+        world_humans = humans(self.counts).sum(axis=1)
         per_flow = self.flows.sum(axis=(0, 2))
+        culled = float(per_flow[Flow.CULL])
+        hybrids_swept = float(per_flow[Flow.SWEEP_HYBRIDS])
         out: dict[str, Any] = {
             "scenario": self.scenario.name,
             "engine": self.engine,
             "seed": self.seed,
+        }
+        if self.variant:
+            out["variant"] = self.variant
+        out.update({
             "days": self.days,
             "initial_humans": humans0,
-            "survivors": float(c1[:, [State.S, State.E, State.H]].sum()),
-            "humans": float(c1[:, State.S].sum()),
+            "survivors": float(humans(c1).sum()),
+            "susceptible": float(c1[:, State.S].sum()),
+            "latent": float(c1[:, State.E].sum()),
             "hybrids": float(c1[:, State.H].sum()),
             "ferals": float(c1[:, State.Z].sum()),
+            "ferals_at_start": float(ferals[0]),
             "deaths": float(per_flow[list(DEATH_FLOWS)].sum()),
             "turned": float(per_flow[Flow.ONSET_FERAL] + per_flow[Flow.RELAPSE]),
-            "infections": infections,
+            "infections": float(daily_infections.sum()),
             # the share of the initial humans ever infected: each counted once, however often infected
             "attack_rate": (first_infections + infected0) / humans0 if humans0 > 0 else 0.0,
-            "peak_ferals": float(ferals[peak_day]),
-            "peak_day": peak_day,
-            "elimination_day": _first(infected < PRESENCE),
-            "extinction_day": _first(humans < PRESENCE),
+            "peak_ferals": peak,
+            "peak_ferals_day": peak_day,
+            "peak_infections": float(daily_infections[inf_day]) if inf_day is not None else 0.0,
+            "peak_infections_day": inf_day,
+            "elimination_day": first_day(infected < PRESENCE),
+            "extinction_day": first_day(world_humans < PRESENCE),
             "births": float(per_flow[Flow.BIRTH]),
             "breaches": float(per_flow[Flow.BREACH]),
-            "excluded": float(per_flow[Flow.EXCLUDED]),
-            "excluded_healthy": float(per_flow[Flow.EXCLUDED_HEALTHY]),
-            "culled": float(per_flow[Flow.CULL]),
-            "swept": float(per_flow[Flow.SWEEP_KILL]),
-            "swept_hybrids": float(per_flow[Flow.SWEEP_HYBRIDS]),
+            "turned_away_attempts": float(per_flow[Flow.EXCLUDED]),
+            "turned_away_attempts_healthy": float(per_flow[Flow.EXCLUDED_HEALTHY]),
+            "culled": culled,
+            "hybrids_swept": hybrids_swept,
+            "killed_by_policy": culled + hybrids_swept,
+            "ferals_swept": float(per_flow[Flow.SWEEP_KILL]) - hybrids_swept,
             "starved": float(per_flow[Flow.STARVATION]),
             "zones": self._zone_summary(),
             "factions": self._faction_summary(),
-        }
-        if "ledger_totals" in self.extras:
-            out["ledger"] = self.extras["ledger_totals"]
+        })
+        ledger = ledger_people(self.extras.get("ledger_totals"))
+        if ledger:
+            out["ledger"] = ledger
         from aftermath.record.official import official_record
 
         out["official_record"] = official_record(self).to_dict(orient="records")
+        for old, new in LEGACY_KEYS.items():  # kept for scripts and the store's columns
+            out[old] = out[new]
+        out["swept"] = out["ferals_swept"] + out["hybrids_swept"]
         return out
 
-    def _zone_summary(self) -> dict[str, dict[str, float]]:
+    def _zone_summary(self) -> dict[str, dict[str, Any]]:
         c1 = self.counts[-1]
-        out = {}
+        out: dict[str, dict[str, Any]] = {}
         for z, zid in enumerate(self.zone_ids):
+            peak, day = peak_after_low(self.counts[:, z, State.Z])
             out[zid] = {
-                "survivors": float(c1[z, [State.S, State.E, State.H]].sum()),
+                "survivors": float(humans(c1[z])),
                 "ferals": float(c1[z, State.Z]),
-                "peak_ferals": float(self.counts[:, z, State.Z].max()),
+                "peak_ferals": peak,
+                "peak_ferals_day": day,
                 "fear": float(self.fear[-1, z]),
                 "days_sealed": int(self.sealed[:, z].sum()),
             }
         return out
 
     def _faction_summary(self) -> dict[str, list[dict[str, Any]]]:
-        """What each faction did: its policies, the days they were on and where."""
+        """What each faction did: its policies, the days each acted and where (``docs/report.md``:
+        a policy acts on a day when its lever is the one in force, or it changed something)."""
         out: dict[str, list[dict[str, Any]]] = {f: [] for f in self.faction_ids}
         out[""] = []
         for i, p in enumerate(self.scenario.policies):
-            active = self.policy_active[:, i, :]
-            zones = [self.zone_ids[z] for z in np.flatnonzero(active.any(axis=0))]
-            days_on = int(active.any(axis=1).sum())
-            first = _first(np.asarray(active.any(axis=1)))
+            acted = self.policy_acted[:, i, :]
+            zones = [self.zone_ids[z] for z in np.flatnonzero(acted.any(axis=0))]
+            days = np.asarray(acted.any(axis=1))
+            first = np.flatnonzero(days)
             out[p.faction or ""].append({
-                "policy": self.policy_labels[i], "type": p.type, "days_active": days_on,
-                "first_day": first, "zones": zones,
+                "policy": self.policy_labels[i], "type": p.type, "days_acted": int(days.sum()),
+                "first_day_acted": int(first[0]) if first.size else None, "zones": zones,
             })
         if not out[""]:
             del out[""]
@@ -210,6 +238,23 @@ class Result:
         return plot_run(self)
 
 
-def _first(mask: NDArray[np.bool_]) -> int | None:
-    idx = np.flatnonzero(mask)
-    return int(idx[0]) if idx.size else None
+def ledger_people(totals: Any) -> dict[str, float]:
+    """The agent-based ledger's totals under the summary's names: people, each counted once per
+    flag (``people_turned_away``, not the gate's attempts). Flags the flows already count the same
+    way (``culled``, ``hybrids_swept``: a person dies once) are left to the flows."""
+    if not isinstance(totals, dict):
+        return {}
+    out: dict[str, float] = {}
+    for k, v in totals.items():
+        if isinstance(v, int | float) and not isinstance(v, bool) and k not in LEDGER_FROM_FLOWS:
+            out[LEDGER_NAMES.get(str(k), str(k))] = float(v)
+    return out
+
+
+#: Ledger flags renamed in the record to say that they count people (the flows count attempts).
+LEDGER_NAMES = {"excluded": "people_turned_away", "excluded_healthy": "healthy_people_turned_away"}
+#: Ledger flags equal to a flow (each such person dies once), reported from the flows only.
+LEDGER_FROM_FLOWS = ("culled", "hybrids_swept")
+#: Old summary keys kept, with their meaning unchanged, as copies of the new names.
+LEGACY_KEYS = {"excluded": "turned_away_attempts", "excluded_healthy": "turned_away_attempts_healthy",
+               "swept_hybrids": "hybrids_swept", "peak_day": "peak_ferals_day"}

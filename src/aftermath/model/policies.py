@@ -6,8 +6,18 @@ that the rates and the engines read. Policies never touch the scenario's paramet
 
 A policy applies to the zones of its ``faction`` plus its listed ``zones``. It switches on in a
 zone the first morning ``when`` holds there, and off the first morning ``until`` holds; it can
-switch on again only when ``repeat`` is set. A truce policy is a faction's decision: it fires when
-its condition holds in any of the faction's zones.
+switch on again only when ``repeat`` is set.
+
+A truce policy is not switched on and off: it is a faction's one-shot decision, taken on the first
+morning its condition holds in any of the faction's zones while the decision would change the truce
+(a break needs a truce to break, a make needs none); with ``repeat``, it is taken again whenever
+both hold again. The decision is one event (``truce_made`` or ``truce_broken``, from the society).
+
+What a policy *did* is :attr:`PolicyBook.acted`, per day and zone, which the record reports (days
+acted, first day acted): a policy acts in a zone on a day when its lever is the one in force there
+(a seal, the winning admission or hybrid policy, a cure, disposal or rotation switched on), or
+when it changed something (a sweep carried out, a seal lifted by reopening, a truce decided).
+Being switched on is not acting: a reopen policy that never reopens anything never acted.
 """
 
 from __future__ import annotations
@@ -63,7 +73,8 @@ class Levers:
     disposal_extra: F64
     rotation_restore: F64
     rotation_cost: F64
-    truce_changes: list[tuple[int, int, bool]] = field(default_factory=list)  # (faction, other, make)
+    # truce decisions of the morning: (faction, other, make, policy index)
+    truce_changes: list[tuple[int, int, bool, int]] = field(default_factory=list)
 
     @classmethod
     def none(cls, n_zones: int) -> Levers:
@@ -96,12 +107,19 @@ class Levers:
         return out
 
 
+def truce_key(other: str) -> str:
+    """The key of a zone's indicators that says whether its faction keeps a truce with ``other``
+    (1 or 0). Not a name of the condition language (it has a colon): the policy book reads it to
+    take a truce decision only when it would change something."""
+    return f"truce:{other}"
+
+
 @dataclass(frozen=True)
 class PolicyEvent:
     """A policy switching on or off in a zone, or acting (a sweep), for the chronicle."""
 
     day: int
-    zone: int
+    zone: int  # -1 for a faction's decision that concerns no one zone
     policy: int
     kind: str  # "on", "off", "sweep", "reopen"
     text: str
@@ -117,9 +135,11 @@ class PolicyBook:
         self.when = [Condition.parse(p.when) for p in self.policies]
         self.until = [Condition.parse(p.until) if p.until else None for p in self.policies]
         nz = world.n_zones
-        self.active = np.zeros((len(self.policies), nz), dtype=bool)
+        self.active = np.zeros((len(self.policies), nz), dtype=bool)  # switched on by its conditions
+        self.acted = np.zeros((len(self.policies), nz), dtype=bool)  # acted today (module docstring)
         self.spent = np.zeros((len(self.policies), nz), dtype=bool)
         self.on_day = np.zeros((len(self.policies), nz), dtype=np.int64)
+        self._truce_decisions: list[tuple[int, int, bool, int]] = []
 
     def _targets(self, p: Policy) -> I64:
         zs = set(p.zones)
@@ -149,14 +169,17 @@ class PolicyBook:
             verb = {"protect": "began protecting", "isolate": "began isolating", "cull": "began culling",
                     "ignore": "stopped acting on"}[p.action]
             return f"{who} {verb} hybrids in {zone}{named}" if on else f"{who} stopped ({p.action}) in {zone}{named}"
-        if isinstance(p, TrucePolicy):
-            return f"{who} resolved to {p.action} the truce with {p.other}{named}"
         return f"{self._where(i, z)}: {'began' if on else 'ended'}"
 
     def decide(self, day: int, env: Sequence[Mapping[str, float]]) -> tuple[Levers, list[PolicyEvent]]:
         """Switch policies on or off for ``day`` from each zone's indicators, and return the levers."""
         events: list[PolicyEvent] = []
+        self.acted[:] = False
+        self._truce_decisions = []
         for i, targets in enumerate(self.targets):
+            if isinstance(self.policies[i], TrucePolicy):
+                self._truce(i, env)
+                continue
             # a reopen policy only watches; its news is the day it reopens something
             quiet = isinstance(self.policies[i], ReopenPolicy)
             for z in targets:
@@ -174,13 +197,32 @@ class PolicyBook:
                         events.append(PolicyEvent(day, int(z), i, "on", self._story(i, int(z), on=True)))
         return self._levers(day, env, events), events
 
+    def _truce(self, i: int, env: Sequence[Mapping[str, float]]) -> None:
+        """A faction's one-shot truce decision (module docstring): one decision a morning, however
+        many of its zones the condition held in; the society applies it and chronicles it once."""
+        p = self.policies[i]
+        assert isinstance(p, TrucePolicy) and p.faction is not None
+        targets = self.targets[i]
+        if targets.size == 0 or (self.spent[i].any() and not p.repeat):
+            return
+        make = p.action == "make"
+        key = truce_key(p.other)
+        in_truce = [env[z][key] >= 0.5 for z in targets if key in env[z]]
+        if in_truce and in_truce[0] == make:
+            return  # nothing to decide: the truce is already as this decision would leave it
+        if not any(self.when[i](env[z]) for z in targets):
+            return
+        fids = self.world.faction_ids
+        self._truce_decisions.append((fids.index(p.faction), fids.index(p.other), make, i))
+        self.spent[i, targets] = True
+        self.acted[i, targets] = True
+
     def _levers(self, day: int, env: Sequence[Mapping[str, float]], events: list[PolicyEvent]) -> Levers:
         """The day's levers from the active policies. Where several policies of one kind act on a
         zone, the harshest wins (cull over isolate over protect; closed over screen over open) and
         brings its own parameters; the order of policies in the file never matters."""
         self._reopen(day, env, events)
         lv = Levers.none(self.world.n_zones)
-        fids = self.world.faction_ids
         hybrid_winner: dict[int, tuple[tuple[int, float], HybridPolicy]] = {}
         admission_winner: dict[int, tuple[tuple[int, float, float], AdmissionPolicy]] = {}
         for i, p in enumerate(self.policies):
@@ -190,6 +232,7 @@ class PolicyBook:
             if isinstance(p, SealPolicy):
                 lv.seal_out[zones] = True
                 lv.seal_in[zones] |= p.inbound
+                self.acted[i, zones] = True
             elif isinstance(p, AdmissionPolicy):
                 key = (_ADMIT[p.mode], p.sensitivity, p.specificity)
                 for z in map(int, zones):
@@ -205,27 +248,28 @@ class PolicyBook:
                 for z in map(int, zones[due]):
                     lv.sweep_kill[z] = 1.0 - (1.0 - lv.sweep_kill[z]) * (1.0 - p.kill)
                     lv.sweep_hybrids[z] |= p.hybrids
+                    self.acted[i, z] = True
                     events.append(PolicyEvent(day, int(z), i, "sweep", f"{self._where(i, z)}: a sweep"))
-            elif isinstance(p, CurePolicy):
-                lv.cure[zones] += p.rate
-            elif isinstance(p, DisposalPolicy):
-                lv.disposal_extra[zones] += p.rate
-            elif isinstance(p, RotationPolicy):
-                lv.rotation_restore[zones] = np.maximum(lv.rotation_restore[zones], p.restore)
-                lv.rotation_cost[zones] = np.maximum(lv.rotation_cost[zones], p.cost)
-            elif isinstance(p, TrucePolicy):
-                assert p.faction is not None
-                lv.truce_changes.append((fids.index(p.faction), fids.index(p.other), p.action == "make"))
-                # a truce decision is taken once, not every day it holds
-                self.active[i, :] = False
-                self.spent[i, :] = True
+            elif isinstance(p, CurePolicy | DisposalPolicy | RotationPolicy):
+                self.acted[i, zones] = True
+                if isinstance(p, CurePolicy):
+                    lv.cure[zones] += p.rate
+                elif isinstance(p, DisposalPolicy):
+                    lv.disposal_extra[zones] += p.rate
+                else:
+                    lv.rotation_restore[zones] = np.maximum(lv.rotation_restore[zones], p.restore)
+                    lv.rotation_cost[zones] = np.maximum(lv.rotation_cost[zones], p.cost)
+        lv.truce_changes.extend(self._truce_decisions)
+        index = {id(p): i for i, p in enumerate(self.policies)}
         for z, (_, ap) in admission_winner.items():
             lv.admit_mode[z] = _ADMIT[ap.mode]
             lv.sensitivity[z] = ap.sensitivity
             lv.specificity[z] = ap.specificity
             lv.quarantine_days[z] = ap.quarantine_days
+            self.acted[index[id(ap)], z] = True
         for z, (_, hp) in sorted(hybrid_winner.items()):
             self._hybrids(lv, hp, np.array([z], dtype=np.int64))
+            self.acted[index[id(hp)], z] = True
         return lv
 
     def _closing(self, j: int) -> bool:
@@ -244,6 +288,7 @@ class PolicyBook:
                 if lifted and env[z]["calm_days"] >= p.calm_days:
                     self.active[lifted, z] = False
                     self.spent[lifted, z] = True
+                    self.acted[i, z] = True
                     text = f"{self.world.zone_ids[z]} reopened ({self.label(i)})"
                     events.append(PolicyEvent(day, z, i, "reopen", text))
 

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.model.flows import DEATH_FLOWS, Flow, RouteFlow
-from aftermath.model.policies import Levers
+from aftermath.model.policies import Levers, truce_key
 from aftermath.model.world import State, World
 
 F64 = NDArray[np.float64]
@@ -51,17 +51,22 @@ class Society:
         self.adjacent = adj
 
     def indicators(self, day: int, counts: F64) -> list[dict[str, float]]:
-        """Each zone's values for the condition language (see ``conditions.VARIABLES``)."""
+        """Each zone's values for the condition language (see ``conditions.VARIABLES``), and for
+        the policy book whether the zone's faction keeps a truce with each other faction
+        (:func:`~aftermath.model.policies.truce_key`)."""
         c = counts
         living = c[:, : State.D].sum(axis=1)
-        eaters = c[:, State.S] + c[:, State.E] + c[:, State.H]
+        eaters = c[:, State.S] + c[:, State.E] + c[:, State.H]  # humans: everyone who eats
         world_pop = float(living.sum())
         world_fear = float((self.fear * living).sum() / world_pop) if world_pop > 0 else float(self.fear.mean())
         deaths = self.last_flows[list(DEATH_FLOWS)].sum(axis=0)
         trust_zone = self._zone_trust()
-        out = []
+        out: list[dict[str, float]] = []
+        fids = self.world.faction_ids
         for z in range(self.world.n_zones):
             sup = float(self.supplies[z])
+            f = self.world.zone_faction[z]
+            truces = {truce_key(o): float(self.truce[f, j]) for j, o in enumerate(fids) if j != f} if f >= 0 else {}
             out.append(
                 {
                     "day": float(day),
@@ -69,7 +74,7 @@ class Society:
                     "vigilance": float(self.vigilance[z]),
                     "supplies": sup,
                     "supply_days": sup / eaters[z] if eaters[z] > 0 else float("inf"),
-                    "humans": float(c[z, State.S] + c[z, State.E]),
+                    "humans": float(eaters[z]),
                     "susceptible": float(c[z, State.S]),
                     "latent": float(c[z, State.E]),
                     "hybrids": float(c[z, State.H]),
@@ -84,6 +89,7 @@ class Society:
                     "trust": trust_zone[z],
                     "world_ferals": float(c[:, State.Z].sum()),
                     "world_fear": world_fear,
+                    **truces,
                 }
             )
         return out
@@ -106,8 +112,10 @@ class Society:
         return out
 
     def apply_truce_changes(self, day: int, levers: Levers) -> list[SocietyEvent]:
+        """Apply the morning's truce decisions (a faction's, by a truce policy): each is one event,
+        ``truce_made`` or ``truce_broken``, naming the policy that decided it."""
         events = []
-        for a, b, make in levers.truce_changes:
+        for a, b, make, policy in levers.truce_changes:
             if self.truce[a, b] != make:
                 self.truce[a, b] = self.truce[b, a] = make
                 if make:
@@ -115,7 +123,10 @@ class Society:
                     self.trust[b, a] = max(self.trust[b, a], self.params.trust.threshold + 0.1)
                 fa, fb = self.world.faction_ids[a], self.world.faction_ids[b]
                 verb = "made a truce with" if make else "broke the truce with"
-                events.append(SocietyEvent(day, -1, "truce_made" if make else "truce_broken", f"{fa} {verb} {fb}"))
+                name = self.world.scenario.policies[policy].name if policy >= 0 else None
+                why = f" ({name})" if name else ""
+                events.append(SocietyEvent(day, -1, "truce_made" if make else "truce_broken",
+                                           f"{fa} {verb} {fb}{why}"))
         return events
 
     def update(

@@ -38,23 +38,28 @@ def _ledger(result: Result) -> pd.DataFrame | None:
 def ledger_by_faction(result: Result) -> pd.DataFrame:
     """What policy did to people, per faction: one row per (faction, cost), with a count.
 
-    Costs from flows: ``excluded``, ``excluded_healthy``, ``culled``, ``hybrids_swept``; from the
-    ABM's ledger, every flag it kept (``sacrificed``, ``concealed``, ``misclassified``, ...).
+    Costs from flows (every engine), named as in the summary: ``turned_away_attempts`` (crossings
+    refused: a person refused twice counts twice), ``turned_away_attempts_healthy``, ``culled``,
+    ``hybrids_swept``; from the ABM's ledger, people, each once per flag: ``people_turned_away``,
+    ``healthy_people_turned_away``, ``sealed_in``, ``sacrificed``, ``concealed``, ``misclassified``
+    (its ``culled`` and ``hybrids_swept`` equal the flows' and are not repeated).
     """
+    from aftermath.result import LEDGER_FROM_FLOWS, LEDGER_NAMES
+
     factions = _faction_of_zones(result)
     per_flow = result.flows.sum(axis=0)  # [flow, zone]
     rows: list[dict[str, object]] = []
-    for cost, flow in (("excluded", Flow.EXCLUDED), ("excluded_healthy", Flow.EXCLUDED_HEALTHY),
+    for cost, flow in (("turned_away_attempts", Flow.EXCLUDED), ("turned_away_attempts_healthy", Flow.EXCLUDED_HEALTHY),
                        ("culled", Flow.CULL), ("hybrids_swept", Flow.SWEEP_HYBRIDS)):
         for z, f in enumerate(factions):
             rows.append({"faction": f, "cost": cost, "count": float(per_flow[flow, z])})
     led = _ledger(result)
     if led is not None:
-        flow_costs = {r["cost"] for r in rows}
-        extra = led[~led["flag"].isin(flow_costs)]
+        extra = led[~led["flag"].isin(LEDGER_FROM_FLOWS)]
         sums = extra.groupby(["faction", "flag"], as_index=False)["count"].sum()
         for f, flag, n in zip(sums["faction"], sums["flag"], sums["count"], strict=True):
-            rows.append({"faction": f or NO_FACTION, "cost": str(flag), "count": float(n)})
+            rows.append({"faction": f or NO_FACTION, "cost": LEDGER_NAMES.get(str(flag), str(flag)),
+                         "count": float(n)})
     df = pd.DataFrame(rows, columns=["faction", "cost", "count"])
     out = pd.DataFrame(df.groupby(["faction", "cost"], as_index=False, sort=True)["count"].sum())
     return out
@@ -65,7 +70,8 @@ def official_record(result: Result) -> pd.DataFrame:
 
     Measures: ``deaths`` in the faction's zones (official leaves out its culls and the hybrids its
     sweeps killed), ``infections`` (official leaves out those hidden by households, ABM only),
-    ``arrivals`` (people who came to its gates; official leaves out those turned away).
+    ``arrivals`` (crossings into its zones, admitted or refused; official leaves out the refused
+    ones, counted as attempts like ``turned_away_attempts``).
     """
     factions = _faction_of_zones(result)
     per_flow = result.flows.sum(axis=0)
@@ -88,7 +94,7 @@ def official_record(result: Result) -> pd.DataFrame:
         for measure, true, left, who in (
             ("deaths", deaths, hidden_deaths, "culled hybrids and hybrids killed in sweeps"),
             ("infections", infections, hidden, "infected hidden by their households"),
-            ("arrivals", arrivals, turned, "people turned away at the gates"),
+            ("arrivals", arrivals, turned, "crossings refused at its gates (attempts, not people)"),
         ):
             rows.append({"faction": f, "measure": measure, "true": true, "official": true - left,
                          "left_out": left, "who": who})

@@ -37,7 +37,7 @@ class Recorder:
         self.vigilance = np.zeros((days + 1, nz))
         self.supplies = np.zeros((days + 1, nz))
         self.fear[0], self.vigilance[0], self.supplies[0] = society.fear, society.vigilance, society.supplies
-        self.policy_active = np.zeros((days, len(book.policies), nz), dtype=bool)
+        self.policy_acted = np.zeros((days, len(book.policies), nz), dtype=bool)
         self.sealed = np.zeros((days, nz), dtype=bool)
         self.screening = np.zeros((days, nz), dtype=bool)
         self.truce = np.zeros((days + 1, world.n_factions, world.n_factions), dtype=bool)
@@ -55,13 +55,13 @@ class Recorder:
         self.route_flows[day] = route_flows
         self.fear[t], self.vigilance[t], self.supplies[t] = society.fear, society.vigilance, society.supplies
         self.truce[t] = society.truce
-        self.policy_active[day] = book.active
+        self.policy_acted[day] = book.acted
         self.sealed[day] = levers.seal_out
         self.screening[day] = levers.admit_mode == 1
         self.strains.append(np.array(strain_counts, dtype=np.float64))
         names = self.world.zone_ids
         for ev in policy_events:
-            self.chronicle.append(Event(ev.day, names[ev.zone], f"policy_{ev.kind}", ev.text))
+            self.chronicle.append(Event(ev.day, names[ev.zone] if ev.zone >= 0 else "", f"policy_{ev.kind}", ev.text))
         for sev in society_events:
             zone = names[sev.zone] if sev.zone >= 0 else ""
             self.chronicle.append(Event(sev.day, zone, sev.kind, sev.text))
@@ -99,7 +99,7 @@ class Recorder:
             scenario=scenario, engine=engine, seed=seed, zone_ids=self.world.zone_ids,
             faction_ids=self.world.faction_ids, counts=self.counts, flows=self.flows,
             route_flows=self.route_flows, fear=self.fear, vigilance=self.vigilance, supplies=self.supplies,
-            strain_counts=strains, policy_active=self.policy_active, policy_labels=tuple(
+            strain_counts=strains, policy_acted=self.policy_acted, policy_labels=tuple(
                 self.book.label(i) for i in range(len(self.book.policies))),
             sealed=self.sealed, screening=self.screening, truce=self.truce,
             chronicle=chronicle, extras=extras, timings=timings,

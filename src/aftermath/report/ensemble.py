@@ -7,12 +7,12 @@ Frames:
 
 - **quantile frame**: ``day, zone, state, q05, q25, q50, q75, q95``; one row per day, zone and
   state; ``zone == "all"`` is the world total (quantiles of the sum, not sums of quantiles).
-- **summary frame**: one row per run, a column per scalar of :meth:`Result.summary`.
-- **comparison frame**: ``variant, metric, mean, lo, hi``; one row per policy variant and metric.
-  ``metric == "lives_saved"`` is survivors in the variant minus survivors in the baseline, paired
-  by replicate (common random numbers); every other metric is a cost counted in people (culled,
-  excluded, excluded_healthy, swept_hybrids, starved, sacrificed, concealed...). ``lo`` and ``hi``
-  bound a 90% interval over replicates (5th and 95th percentiles).
+- **summary frame**: one row per run, a column per scalar of :meth:`Result.summary` (the ledger's
+  people as ``ledger_*``; the old names kept for scripts left out) and the whole summary in
+  ``summary``. :func:`record_scalars` makes the same row from a store's summary JSON.
+- **comparison frame**: ``variant, metric, mean, lo, hi, engine, source``; one row per policy
+  variant and metric, made by :func:`aftermath.compare.comparison`, the one comparison (its
+  metrics are defined once, in :data:`aftermath.compare.METRICS`).
 """
 
 from __future__ import annotations
@@ -30,9 +30,7 @@ if TYPE_CHECKING:
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 QUANTILE_NAMES = ("q05", "q25", "q50", "q75", "q95")
-#: Costs taken from each run's summary for a comparison (the ledger's totals are added when present).
-COST_METRICS = ("culled", "excluded", "excluded_healthy", "swept_hybrids", "starved")
-COMPARISON_COLUMNS = ("variant", "metric", "mean", "lo", "hi")
+COMPARISON_COLUMNS = ("variant", "metric", "mean", "lo", "hi", "engine", "source")
 
 
 def quantile_frame(results: Sequence[Result]) -> pd.DataFrame:
@@ -54,14 +52,25 @@ def quantile_frame(results: Sequence[Result]) -> pd.DataFrame:
 
 
 def summary_frame(results: Sequence[Result]) -> pd.DataFrame:
-    """One row per run: seed and every scalar of its summary, plus ledger totals when present."""
+    """One row per run: :func:`record_scalars` of its summary, and the summary itself."""
     rows = []
     for r in results:
         s = r.summary()
-        row = {k: v for k, v in s.items() if isinstance(v, int | float | str) or v is None}
-        row.update(_ledger_scalars(s.get("ledger")))
-        rows.append(row)
+        rows.append({**record_scalars(s), "summary": s})
     return pd.DataFrame(rows)
+
+
+def record_scalars(summary: Mapping[str, object]) -> dict[str, object]:
+    """The scalars of one run's summary, as a row: every number and label at its top level, the
+    ledger's people as ``ledger_<name>``; the old keys kept for scripts (copies of new ones) are
+    left out so that no number is shown twice."""
+    from aftermath.result import LEGACY_KEYS
+
+    skip = {*LEGACY_KEYS, "swept"}
+    row: dict[str, object] = {k: v for k, v in summary.items()
+                              if k not in skip and (isinstance(v, int | float | str) or v is None)}
+    row.update(_ledger_scalars(summary.get("ledger")))
+    return row
 
 
 def describe(summaries: pd.DataFrame) -> pd.DataFrame:
@@ -73,37 +82,19 @@ def describe(summaries: pd.DataFrame) -> pd.DataFrame:
 
 
 def comparison_frame(variants: Mapping[str, Sequence[Result]], baseline: str) -> pd.DataFrame:
-    """Lives saved and ledger costs per variant, against ``baseline``, paired by replicate.
-
-    Each variant's runs must be in replicate order (replicate ``i`` used the same seed everywhere).
-    """
+    """The comparison (:func:`aftermath.compare.comparison`) of in-memory runs per variant, against
+    ``baseline``. Each variant's runs must be in replicate order (replicate ``i`` used the same seed
+    everywhere)."""
     frames = [summary_frame(runs).assign(variant=name, replicate=range(len(runs))) for name, runs in variants.items()]
     return comparison_from_summaries(pd.concat(frames, ignore_index=True), baseline)
 
 
 def comparison_from_summaries(summaries: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """The comparison frame from one row per run with ``variant, replicate, survivors`` and cost
-    columns (as the store's ``summaries`` table): lives saved are paired by replicate."""
-    base = summaries[summaries["variant"] == baseline].set_index("replicate")["survivors"]
-    rows = []
-    for name, s in summaries.groupby("variant", sort=False):
-        s = s.set_index("replicate")
-        common = s.index.intersection(base.index)
-        saved = s.loc[common, "survivors"].to_numpy(dtype=float) - base.loc[common].to_numpy(dtype=float)
-        rows.append(_row(str(name), "lives_saved", saved))
-        for c in s.columns:
-            if c in COST_METRICS or c.startswith("ledger_"):
-                rows.append(_row(str(name), c.removeprefix("ledger_"), s[c].to_numpy(dtype=float)))
-    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+    """The comparison from one row per run (as the store's ``summaries``): the one comparison,
+    :func:`aftermath.compare.comparison`."""
+    from aftermath.compare import comparison
 
-
-def _row(variant: str, metric: str, values: np.ndarray) -> dict[str, object]:
-    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return {"variant": variant, "metric": metric, "mean": np.nan, "lo": np.nan, "hi": np.nan}
-    lo, hi = np.quantile(v, [0.05, 0.95])
-    return {"variant": variant, "metric": metric, "mean": float(v.mean()), "lo": float(lo), "hi": float(hi)}
+    return comparison(summaries, baseline)
 
 
 def _ledger_scalars(ledger: object) -> dict[str, float]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from aftermath.compare import comparison
 from aftermath.report import ensemble as ens
 from aftermath.report import html as H
 from aftermath.report import plots
@@ -59,22 +60,32 @@ def render_store(store: Store, batch: str | None = None) -> str:
     bid = store.batch_id(batch)
     info = store.query("SELECT * FROM batches WHERE batch_id = ?", [bid]).iloc[0]
     spec = _json(info["spec"])
-    summaries = store.summaries(bid)
+    prov = _provenance(store, bid)
+    summaries = lifted_summaries(store.summaries(bid))
     points = summaries[["point", "variant"]].drop_duplicates().sort_values("point")
-    sub = (f"batch {bid[:12]} · {info['kind']} · {info['engine']} engine · {int(info['runs']):,} runs per point · "
-           f"{int(info['points'])} point(s) · {info['days']} days")
-    title = f"{info['scenario']}: {info['kind']}"
-    scenario = _scenario(str(info["scenario"]), str(info["scenario_hash"]))
-    batch_html = H.table_html(pd.DataFrame([info.drop(labels=["spec"])]).astype(str), 0,
-                              [c for c in info.index if c != "spec"])
-    params_html = H.parameters_html(scenario) + (
+    kind = str(info["kind"])
+    if kind != "sweep" and len(points) > 1:
+        kind = "comparison"
+    sub = (f"batch {bid[:12]} · {kind} · {info['engine']} engine (every figure) · master seed "
+           f"{info['master_seed']} · {int(info['runs']):,} runs per point · {int(info['points'])} point(s) · "
+           f"{info['days']} days")
+    title = f"{info['scenario']}: {kind}"
+    scenario = _batch_scenario(store, bid, str(info["scenario"]), str(info["scenario_hash"]))
+    shown = [c for c in info.index if c not in ("spec", "scenario_json")]
+    batch_html = H.table_html(pd.DataFrame([info[shown]]).astype(str), 0, shown)
+    run: dict[str, Any] = {"engine": info["engine"], "seed": int(info["master_seed"]), "days": info["days"]}
+    if prov.get("seeds"):
+        run["replicate seeds"] = ", ".join(str(s) for s in prov["seeds"])
+    params_html = H.parameters_html(scenario, run) + (
         f"<details><summary>batch spec (points and their overrides)</summary><pre>"
         f"{H.html.escape(json.dumps(spec, indent=2))}</pre></details>")
+    shown_summaries = summaries.drop(columns=["point", "replicate", "run_id", "summary"], errors="ignore")
     if len(points) <= 1:
         q = quantiles_sql(store, bid)
-        page = H.render_ensemble(q, title=title, summaries=summaries.drop(columns=["point", "replicate", "run_id"],
-                                                                          errors="ignore"),
-                                 scenario=scenario, chronicle=chronicle_sql(store, bid), subtitle=sub,
+        variant = str(points["variant"].iloc[0]) if len(points) else ""
+        page = H.render_ensemble(q, title=title, summaries=shown_summaries,
+                                 scenario=scenario, chronicle=chronicle_sql(store, bid),
+                                 subtitle=f"{sub} · variant: {variant}" if variant else sub,
                                  extra=[("Batch", batch_html), ("Parameters", params_html)])
         return page
     overrides = _overrides(store, bid)
@@ -87,9 +98,57 @@ def render_store(store: Store, batch: str | None = None) -> str:
         merged = summaries.merge(overrides, on="point")
         return H.render_sweep(merged, swept, title=title, subtitle=sub, extra=extra)
     labels = list(points["variant"])
-    baseline = next((b for b in labels if b.lower() in BASELINE_LABELS), labels[0])
-    cmp = ens.comparison_from_summaries(summaries, baseline)
-    return H.render_comparison(cmp, title=title, subtitle=f"{sub} · baseline: {baseline}", extra=extra)
+    baseline, how = batch_baseline(prov, labels)
+    cmp = comparison(summaries, baseline)
+    return H.render_comparison(cmp, title=title, subtitle=f"{sub} · baseline: {baseline} ({how})", extra=extra)
+
+
+def lifted_summaries(summaries: pd.DataFrame) -> pd.DataFrame:
+    """The store's summaries with every scalar of each run's summary JSON as a column (new keys
+    the store's fixed columns lack, the ledger's people as ``ledger_*``), as
+    :func:`aftermath.report.ensemble.summary_frame` makes them from runs in memory."""
+    from aftermath.compare import summary_of
+
+    keep = [c for c in ("point", "variant", "replicate", "run_id", "seed", "summary") if c in summaries.columns]
+    rows = []
+    for row in summaries.to_dict(orient="records"):
+        lifted = ens.record_scalars(summary_of({str(k): v for k, v in row.items()}))
+        rows.append({**lifted, **{c: row[c] for c in keep}})
+    return pd.DataFrame(rows) if rows else summaries
+
+
+def batch_baseline(prov: dict[str, Any], labels: list[str]) -> tuple[str, str]:
+    """The baseline of a comparison and how it is known: recorded with the batch, or (a batch of an
+    older store) the first label of :data:`BASELINE_LABELS`, else the first point."""
+    recorded = prov.get("baseline")
+    if isinstance(recorded, str) and recorded in labels:
+        return recorded, "recorded"
+    guess = next((b for b in labels if b.lower() in BASELINE_LABELS), labels[0])
+    return guess, "not recorded: guessed from the labels"
+
+
+def _provenance(store: Store, bid: str) -> dict[str, Any]:
+    """The batch's provenance (:meth:`Store.provenance`) where the store can say it; else empty."""
+    get = getattr(store, "provenance", None)
+    if get is None:
+        return {}
+    try:
+        out = get(bid)
+    except Exception:  # an older store or a partial record: the report says "not recorded"
+        return {}
+    return out if isinstance(out, dict) else {}
+
+
+def _batch_scenario(store: Store, bid: str, name: str, digest: str) -> Any:
+    """The scenario a batch ran: from the store (its recorded scenario) where it has one, else a
+    built-in of that name that still hashes the same, else None ("not recorded")."""
+    get = getattr(store, "scenario", None)
+    if callable(get):
+        try:
+            return get(bid)
+        except Exception:  # not recorded: fall back to the built-ins
+            pass
+    return _scenario(name, digest)
 
 
 def _ferals_by_point(store: Store, bid: str) -> Any:
@@ -109,7 +168,7 @@ def _ferals_by_point(store: Store, bid: str) -> Any:
 def _describe_points(summaries: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for variant, s in summaries.groupby("variant", sort=False):
-        d = ens.describe(s.drop(columns=["point", "replicate", "run_id"], errors="ignore"))
+        d = ens.describe(s.drop(columns=["point", "replicate", "run_id", "summary"], errors="ignore"))
         rows.append(d.assign(variant=variant))
     out = pd.concat(rows, ignore_index=True)
     return out[["variant", "metric", "q05", "q50", "q95"]]

@@ -19,7 +19,7 @@ import datetime as dt
 import html
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,25 +130,43 @@ def _safe(make: Callable[[], Figure], caption: str) -> str:
                f"{html.escape(str(exc))})</em></p>"
 
 
-def parameters_html(scenario: Scenario | dict[str, Any] | None) -> str:
-    """The scenario as used (validated, with every default filled in) as JSON."""
+def parameters_html(scenario: Scenario | dict[str, Any] | None, run: Mapping[str, Any] | None = None) -> str:
+    """The scenario as used (validated, with every default filled in) as JSON.
+
+    ``run`` holds what the run itself used where it differs from the file (``engine``, ``seed``,
+    ``days``, ``variant``): shown first, and written into the scenario's ``[run]`` table, so the
+    parameters never say ``engine = "ode", seed = 0`` of a run made with the ABM and seed 7.
+    """
     if scenario is None:
         return "<p>not recorded</p>"
     if isinstance(scenario, dict):
-        data = scenario
+        data = json.loads(json.dumps(scenario, default=str))
     else:
         from aftermath.scenario.load import to_dict
 
         data = to_dict(scenario)
+    head = ""
+    if run:
+        shown = {k: v for k, v in run.items() if v not in (None, "")}
+        section = data.setdefault("run", {})
+        if isinstance(section, dict):
+            section.update({k: v for k, v in shown.items() if k in ("engine", "seed", "days")})
+        head = table_html(pd.DataFrame([{k: str(v) for k, v in shown.items()}]), 0, list(shown))
     text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
-    return f"<details open><summary>scenario (JSON)</summary><pre>{html.escape(text)}</pre></details>"
+    return f"{head}<details open><summary>scenario (JSON)</summary><pre>{html.escape(text)}</pre></details>"
 
 
 # -- one run ----------------------------------------------------------------------------------
 
-KEY_NUMBERS = (("survivors", "survivors"), ("deaths", "deaths"), ("turned", "turned feral"),
-               ("peak_ferals", "peak ferals"), ("peak_day", "peak day"), ("attack_rate", "attack rate"),
-               ("culled", "culled"), ("excluded", "turned away"), ("starved", "starved"))
+#: The key numbers of a run report: (summary key, label). Labels name what each counts
+#: (``docs/report.md``, "The record").
+KEY_NUMBERS = (("initial_humans", "people at the start (humans: S + E + H)"),
+               ("survivors", "survivors (humans at the end)"), ("deaths", "deaths"), ("turned", "turned feral"),
+               ("ferals_at_start", "ferals at the start"), ("peak_ferals", "ferals' peak (after their low)"),
+               ("peak_ferals_day", "day of the ferals' peak"), ("attack_rate", "attack rate"),
+               ("killed_by_policy", "killed by policy"), ("culled", "hybrids culled"),
+               ("hybrids_swept", "hybrids killed in sweeps"),
+               ("turned_away_attempts", "crossings refused at gates (attempts)"), ("starved", "starved"))
 
 
 def render_run(result: Result, title: str | None = None) -> str:
@@ -156,7 +174,11 @@ def render_run(result: Result, title: str | None = None) -> str:
     s = result.summary()
     sc = result.scenario
     desc = f"<p>{html.escape(' '.join((sc.description or '').split()))}</p>" if sc.description else ""
-    overview = desc + keys_html([(label, s.get(k)) for k, label in KEY_NUMBERS])
+    overview = desc + f"<p>{html.escape(_run_line(s))}</p>" + keys_html(
+        [(label, s.get(k)) for k, label in KEY_NUMBERS])
+    if s.get("ledger"):
+        overview += "<h3>the agent-based ledger (people, each counted once per flag)</h3>" + keys_html(
+            [(k.replace("_", " "), v) for k, v in s["ledger"].items()])
     zones = pd.DataFrame.from_dict(s["zones"], orient="index").rename_axis("zone").reset_index()
     overview += "<h3>zones at the end</h3>" + table_html(zones, 0)
     figs = [
@@ -164,7 +186,8 @@ def render_run(result: Result, title: str | None = None) -> str:
         _safe(lambda: plots_map.plot_map_days(result),
               "The world at five moments: node area = living people, colour = fear, rim = wall; "
               "dashed routes are closed (sealed zone or no truce)."),
-        _safe(lambda: plots_story.plot_chronicle(result), "The chronicle as a timeline, and the policies in force."),
+        _safe(lambda: plots_story.plot_chronicle(result),
+              "The chronicle as a timeline, and the days each policy acted."),
         _safe(lambda: plots_story.plot_official_record(result),
               "Official vs true record per faction: who each faction's books leave out."),
     ]
@@ -182,10 +205,21 @@ def render_run(result: Result, title: str | None = None) -> str:
         ("Chronicle", _chronicle_html(result.chronicle_frame())),
         ("Ledger and the official record", _ledger_html(result)),
         ("Policies", _policies_html(s)),
-        ("Parameters", parameters_html(sc)),
+        ("Parameters", parameters_html(sc, _as_run(s))),
     ]
-    sub = f"{result.engine} engine, seed {result.seed}, {result.days} days"
-    return page(title or f"{sc.name}: a run", sub, sections)
+    return page(title or f"{sc.name}: a run", _run_line(s), sections)
+
+
+def _as_run(summary: Mapping[str, Any]) -> dict[str, Any]:
+    return {"engine": summary["engine"], "seed": summary["seed"], "days": summary["days"],
+            "variant": summary.get("variant") or "the scenario as it is"}
+
+
+def _run_line(summary: Mapping[str, Any]) -> str:
+    """Engine, seed, days and variant of a run: the figures of a run report all come from it."""
+    variant = summary.get("variant")
+    return (f"{summary['engine']} engine, seed {summary['seed']}, {summary['days']} days"
+            + (f", variant: {variant}" if variant else ""))
 
 
 def _chronicle_html(events: pd.DataFrame) -> str:
@@ -228,11 +262,18 @@ def _policies_html(summary: dict[str, Any]) -> str:
     for faction, items in summary.get("factions", {}).items():
         for p in items:
             rows.append({"faction": faction or "—", "policy": p["policy"], "type": p["type"],
-                         "days active": p["days_active"], "first day": p["first_day"],
+                         "days acted": p["days_acted"], "first day acted": p["first_day_acted"],
                          "zones": ", ".join(p["zones"])})
     if not rows:
         return "<p>No policies.</p>"
-    return table_html(pd.DataFrame(rows), 0, ["faction", "policy", "type", "zones"])
+    return (POLICY_NOTE + table_html(pd.DataFrame(rows), 0, ["faction", "policy", "type", "zones"]))
+
+
+#: What "days acted" means, said where it is shown.
+POLICY_NOTE = ("<p>A policy acted on a day when its lever was the one in force (a seal, the winning "
+               "admission or hybrid policy, a cure, disposal or rotation switched on) or when it changed "
+               "something (a sweep carried out, a seal lifted by reopening, a truce decided). Switched on "
+               "and waiting is not acting.</p>")
 
 
 # -- many runs --------------------------------------------------------------------------------
@@ -291,21 +332,38 @@ def _chronicle_counts(runs: Sequence[Result]) -> pd.DataFrame:
 
 def render_comparison(df: pd.DataFrame, title: str = "Policy comparison", subtitle: str = "",
                       extra: Sequence[tuple[str, str]] = ()) -> str:
-    """The report of a policy comparison from a frame ``variant, metric, mean, lo, hi``
-    (see :mod:`aftermath.report.ensemble`): the weighing figure and the table."""
-    wide = df.assign(value=[f"{m:,.0f} [{lo:,.0f}, {hi:,.0f}]" for m, lo, hi in
-                            zip(df["mean"], df["lo"], df["hi"], strict=True)])
-    wide = wide.pivot(index="variant", columns="metric", values="value").reset_index()
-    intro = ("<p>Lives saved are survivors in a variant minus survivors in the baseline, replicate by "
-             "replicate (common random numbers). Costs are people counted by the ledger. Each cell: mean "
-             "[5th, 95th percentile] over replicates.</p>")
+    """The report of a policy comparison from the frame of :func:`aftermath.compare.comparison`
+    (``variant, metric, mean, lo, hi``, and ``engine``, ``source`` when known): the weighing figure
+    and one row per metric, with what it counts and where it comes from."""
+    from aftermath.compare import METRIC, metric_label
+
+    if "engine" not in df.columns:
+        df = df.assign(engine="")
+    cells = {(r.variant, r.metric): f"{r.mean:,.0f} [{r.lo:,.0f}, {r.hi:,.0f}]" for r in df.itertuples()}
+    variants = list(dict.fromkeys(df["variant"]))
+    metrics = [m for m in METRIC if (df["metric"] == m).any()] + [
+        m for m in dict.fromkeys(df["metric"]) if m not in METRIC]
+    engines = ", ".join(sorted({str(e) for e in df["engine"] if str(e)})) or "not recorded"
+    rows = []
+    for m in metrics:
+        meta = METRIC.get(m)
+        src = "" if meta is None else ("the ABM's ledger" if meta.source == "ledger" else "every engine's record")
+        rows.append({"metric": metric_label(m), **{v: cells.get((v, m), "—") for v in variants},
+                     "counts": meta.meaning if meta is not None else "", "from": src})
+    table = pd.DataFrame(rows, columns=["metric", *variants, "counts", "from"])
+    intro = (f"<p>Every figure comes from runs of the <b>{html.escape(engines)}</b> engine. Lives saved are "
+             "survivors in a variant minus survivors in the baseline, replicate by replicate (common random "
+             "numbers). Costs are people; a metric that is part of another (\"of which\") is never added to it, "
+             "and the figure's cost is <i>killed by policy</i>. Each cell: mean [5th, 95th percentile] over "
+             "replicates. Definitions: docs/report.md.</p>")
     sections = [
         ("Lives saved and what they cost", intro + _safe(lambda: plots_story.plot_comparison(df),
-                                                         "Lives saved against ledger costs, per variant.")),
-        ("Table", table_html(wide, 0, list(wide.columns))),
+                                                         f"Lives saved against people killed by policy, per "
+                                                         f"variant ({engines} engine).")),
+        ("Table", table_html(table, 0, list(table.columns))),
         *extra,
     ]
-    return page(title, subtitle, sections)
+    return page(title, subtitle or f"{engines} engine", sections)
 
 
 def render_sweep(points: pd.DataFrame, params: Sequence[str], metrics: Sequence[str] = ("survivors", "deaths"),

@@ -43,11 +43,11 @@ WORLD_ROW = "(world)"
 
 
 def plot_chronicle(result: Result, fig: Figure | None = None) -> Figure:
-    """The chronicle as a timeline: events per zone on top, the policies in force below.
+    """The chronicle as a timeline: events per zone on top, the days each policy acted below.
 
     Upper panel: one row per zone (and one for events of the whole world or between factions), a
     marker per event, styled by kind; the most telling events (falls, truces, starvation,
-    extinction) are labelled. Lower panel: one bar per policy over the days it was active anywhere.
+    extinction) are labelled. Lower panel: one bar per policy over the days it acted anywhere.
     """
     events = result.chronicle_frame()
     labels = list(result.policy_labels)
@@ -85,14 +85,14 @@ def plot_chronicle(result: Result, fig: Figure | None = None) -> Figure:
     ax.set_title(f"chronicle: {len(events)} events")
     if len(ev):
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
-    active = np.asarray(result.policy_active.any(axis=2), dtype=bool)
+    active = np.asarray(result.policy_acted.any(axis=2), dtype=bool)
     for i, _name in enumerate(labels):
         spans = _runs(active[:, i])
         axp.broken_barh([(a, b - a) for a, b in spans], (i - 0.35, 0.7), color=OKABE_ITO[i % 7])
     axp.set_yticks(range(len(labels)), [_short(s, 34) for s in labels], fontsize=8)
     axp.set_ylim(max(len(labels), 1) - 0.5, -0.5)
     axp.set_xlabel("day")
-    axp.set_title("policies in force (anywhere)", fontsize="medium")
+    axp.set_title("days each policy acted (anywhere)", fontsize="medium")
     axp.set_xlim(0, max(result.days, 1))
     fig.tight_layout()
     return fig
@@ -141,13 +141,15 @@ def plot_official_record(result: Result, axes: Sequence[Axes] | None = None) -> 
     return fig
 
 
-def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefit: str = "lives_saved") -> Figure:
+def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefit: str = "lives_saved",
+                    cost: str = "killed_by_policy") -> Figure:
     """Policy comparison from a frame ``variant, metric, mean, lo, hi``.
 
-    Left: lives saved (y) against the total of the ledger's costs (x), a point per variant with its
-    interval on both axes (the cost interval adds the bounds of each cost, which is conservative;
-    a ``cost_total`` metric, when given, is used instead; costs that are part of another, see
-    :data:`PART_OF`, are not added twice).
+    Left: lives saved (y) against ``cost`` (x), by default ``killed_by_policy`` (people a policy
+    killed, each once: :data:`aftermath.compare.METRICS`), a point per variant with its interval on
+    both axes. Costs are never added up here: people turned away may later starve, the sealed in
+    may be culled, so a sum would count them twice. A frame without ``cost`` (an older one) falls
+    back to ``cost_total``, else to the sum of the costs that are not part of another.
     Right: each cost per variant, as horizontal bars with their intervals.
     """
     missing = {"variant", "metric", "mean", "lo", "hi"} - set(df.columns)
@@ -159,14 +161,21 @@ def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefi
     else:
         fig = axes[0].get_figure()  # type: ignore[assignment]
     ax, axc = axes[0], axes[1]
+    from aftermath.compare import METRIC
+
     variants = list(pd.unique(df["variant"]))
-    costs = [m for m in pd.unique(df["metric"]) if m != benefit and m != "cost_total"]
-    summed = [m for m in costs if m not in PART_OF]
+    costs = [m for m in pd.unique(df["metric"]) if m not in (benefit, "cost_total")
+             and (m not in METRIC or METRIC[m].cost)]
+    summed = [m for m in costs if m not in PART_OF and (m not in METRIC or METRIC[m].part_of is None)]
+    has_cost = bool((df["metric"] == cost).any())
     for i, v in enumerate(variants):
         d = df[df["variant"] == v].set_index("metric")
         c = OKABE_ITO[i % len(OKABE_ITO)]
         y = d.loc[benefit] if benefit in d.index else None
-        if "cost_total" in d.index:
+        if has_cost:
+            x = d.loc[cost][["mean", "lo", "hi"]].astype(float) if cost in d.index else \
+                pd.Series({"mean": np.nan, "lo": np.nan, "hi": np.nan})
+        elif "cost_total" in d.index:
             x = d.loc["cost_total"][["mean", "lo", "hi"]].astype(float)
         else:
             x = d.loc[d.index.isin(summed), ["mean", "lo", "hi"]].astype(float).sum()
@@ -176,7 +185,7 @@ def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefi
                         ms=7, label=v)
             ax.annotate(v, (x["mean"], y["mean"]), xytext=(6, 6), textcoords="offset points", fontsize=8)
     ax.axhline(0, color="0.6", lw=0.8)
-    ax.set_xlabel("people harmed by policy (sum of ledger costs)")
+    ax.set_xlabel(cost.replace("_", " ") if has_cost else "sum of the costs (none part of another)")
     ax.set_ylabel("lives saved vs baseline")
     ax.set_title("what each choice saved, and what it cost")
     n, width = len(variants), 0.8 / max(len(variants), 1)
@@ -190,7 +199,7 @@ def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefi
     axc.set_yticks(range(len(costs)), [str(c).replace("_", " ") for c in costs])
     axc.invert_yaxis()
     axc.set_xlabel("people (mean, 90% interval)")
-    axc.set_title("the ledger per variant")
+    axc.set_title("costs of policy in people, per variant")
     axc.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
     return fig

@@ -18,13 +18,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 #: Variables a condition may use, with what they mean. All are evaluated per zone, once a day.
+#: Each sum of states is named for the states it sums; "humans" means S + E + H here as everywhere
+#: in the record (:mod:`aftermath.record.measures`).
 VARIABLES: dict[str, str] = {
     "day": "the day about to be simulated (0 on the first day)",
     "fear": "the zone's fear, in [0, 1]",
     "vigilance": "the zone's vigilance, in [0, 1]",
     "supplies": "the zone's supplies, in person-days",
-    "supply_days": "the zone's supplies divided by its living humans and hybrids (days of food left)",
-    "humans": "living uninfected-looking people in the zone: S + E",
+    "supply_days": "the zone's supplies divided by its humans, who eat (days of food left)",
+    "humans": "humans in the zone: S + E + H, everyone alive who is still themselves (S + E in "
+              "aftermath 0.1.0: write susceptible + latent for that)",
     "susceptible": "S in the zone",
     "latent": "E in the zone",
     "hybrids": "H in the zone",

@@ -385,10 +385,12 @@ class Scenario(_Base):
         return [f.id for f in self.factions].index(faction_id)
 
     def initial_population(self) -> float:
+        """Every body at the start, the dead and ferals included (what scaling scales)."""
         return sum(z.population.total() for z in self.zones)
 
     def initial_humans(self) -> float:
-        return sum(z.population.S for z in self.zones)
+        """The headcount: humans (S + E + H) at the start, as everywhere (aftermath.record.measures)."""
+        return sum(z.population.S + z.population.E + z.population.H for z in self.zones)
 
 
 class _RefError(ValueError):
