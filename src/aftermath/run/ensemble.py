@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from aftermath.engines.base import ENGINE_NAMES
 from aftermath.run.executors import Executor, InProcess, make_executor
 from aftermath.run.seeds import SEED_SCHEME, replicate_seeds
 from aftermath.run.tasks import Task
@@ -138,7 +139,7 @@ def _bands(q: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-ENGINES = ("ode", "ssa", "abm")
+ENGINES = ENGINE_NAMES  # the registry's (aftermath.engines.base.ENGINES)
 
 
 def check_engine(name: str) -> None:
