@@ -70,7 +70,8 @@ def render_store(store: Store, batch: str | None = None) -> str:
            f"{info['master_seed']} · {int(info['runs']):,} runs per point · {int(info['points'])} point(s) · "
            f"{info['days']} days")
     title = f"{info['scenario']}: {kind}"
-    scenario = _batch_scenario(store, bid, str(info["scenario"]), str(info["scenario_hash"]))
+    one_point = int(points["point"].iloc[0]) if len(points) == 1 else None
+    scenario = _batch_scenario(store, bid, str(info["scenario"]), str(info["scenario_hash"]), one_point)
     shown = [c for c in info.index if c not in ("spec", "scenario_json")]
     batch_html = H.table_html(pd.DataFrame([info[shown]]).astype(str), 0, shown)
     run: dict[str, Any] = {"engine": info["engine"], "seed": int(info["master_seed"]), "days": info["days"]}
@@ -139,15 +140,17 @@ def _provenance(store: Store, bid: str) -> dict[str, Any]:
     return out if isinstance(out, dict) else {}
 
 
-def _batch_scenario(store: Store, bid: str, name: str, digest: str) -> Any:
-    """The scenario a batch ran: from the store (its recorded scenario) where it has one, else a
-    built-in of that name that still hashes the same, else None ("not recorded")."""
+def _batch_scenario(store: Store, bid: str, name: str, digest: str, point: int | None = None) -> Any:
+    """The scenario a batch ran: from the store (its recorded scenario; of its one ``point`` when it
+    has one, overrides applied) where it has one, else a built-in of that name that still hashes
+    the same, else None ("not recorded")."""
     get = getattr(store, "scenario", None)
     if callable(get):
-        try:
-            return get(bid)
-        except Exception:  # not recorded: fall back to the built-ins
-            pass
+        for args in ((bid, point), (bid,)) if point is not None else ((bid,),):
+            try:
+                return get(*args)
+            except Exception:  # not recorded (or an older Store): try the base, then the built-ins
+                continue
     return _scenario(name, digest)
 
 

@@ -184,7 +184,7 @@ def render_run(result: Result, title: str | None = None) -> str:
     figs = [
         _safe(lambda: plots.plot_run(result), "The spectrum over time (world) and each zone's epidemic curves."),
         _safe(lambda: plots_map.plot_map_days(result),
-              "The world at five moments: node area = living people, colour = fear, rim = wall; "
+              "The world at five moments: node area = people (humans: S + E + H), colour = fear, rim = wall; "
               "dashed routes are closed (sealed zone or no truce)."),
         _safe(lambda: plots_story.plot_chronicle(result),
               "The chronicle as a timeline, and the days each policy acted."),
@@ -317,7 +317,10 @@ def render_ensemble(data: Sequence[Result] | pd.DataFrame, title: str | None = N
     if chronicle is not None and len(chronicle):
         sections.append(("Chronicle across runs", table_html(chronicle, 0, ["kind"])))
     sections.extend(extra or [("Parameters", parameters_html(scenario))])
-    return page(title or f"{name}: an ensemble", subtitle or (f"{n:,} runs" if n else ""), sections)
+    if not subtitle and n:
+        engines = sorted({r.engine for r in runs}) if runs is not None else []
+        subtitle = f"{n:,} runs" + (f" · {', '.join(engines)} engine (every figure)" if engines else "")
+    return page(title or f"{name}: an ensemble", subtitle, sections)
 
 
 def _chronicle_counts(runs: Sequence[Result]) -> pd.DataFrame:

@@ -1,11 +1,11 @@
 """The world as a graph: zones as nodes, routes as arrows, on a deterministic layout.
 
-Node area is proportional to the zone's living people, node colour is its fear (``cividis``,
-readable under colour-vision deficiencies and in greyscale), the thickness of a node's rim is its
-wall. Routes are curved arrows (both directions of a road stay visible) whose width grows with the
-day's traffic; a route that is closed that day (a sealed zone, or two factions without a truce) is
-drawn dashed and grey. Sealed zones get a dotted outer ring. Truces between factions are listed
-under the map.
+Node area is proportional to the zone's people (humans: S + E + H, ferals not counted), node
+colour is its fear (``cividis``, readable under colour-vision deficiencies and in greyscale), the
+thickness of a node's rim is its wall. Routes are curved arrows (both directions of a road stay
+visible) whose width grows with the day's traffic; a route that is closed that day (a sealed zone,
+or two factions without a truce) is drawn dashed and grey. Sealed zones get a dotted outer ring.
+Truces between factions are listed under the map.
 
 networkx is not a dependency: :func:`layout` is a small Fruchterman-Reingold spring layout started
 from a circle, with no randomness, so the same world always gets the same picture.
@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from aftermath.model.flows import RouteFlow
 from aftermath.model.world import State, build_world
+from aftermath.record.measures import humans
 from aftermath.report.plots import _fig_ax
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def plot_map(result: Result, day: int | None = None, ax: Axes | None = None, *, 
     edges = list(zip(world.route_from.tolist(), world.route_to.tolist(), strict=True))
     if pos is None:
         pos = layout(world.n_zones, edges)
-    living = result.counts[:, :, : State.D].sum(axis=2)
+    living = humans(result.counts)  # the people: S + E + H (aftermath.record.measures)
     people = living[t]
     top = float(max_people if max_people is not None else living.max()) or 1.0
     sizes = (MIN_NODE + (MAX_NODE - MIN_NODE) * people / top) * scale**2
