@@ -1,0 +1,283 @@
+"""Show that the contract suite has teeth: each fault below, applied to a copy of ``src/``, must make
+the ABM part of the suite fail.
+
+Run ``python -m tests.contract.faults`` (or ``python tests/contract/faults.py``) from the repository
+root; ``tests/contract/test_faults.py`` runs it. For each fault: copy ``src/`` (without ``__pycache__``)
+to a temporary directory, replace the fault's ``old`` text (it must occur exactly once in ``file``) by
+``new``, and run ``pytest tests/contract/test_contract.py -k abm -x -q -p no:cacheprovider`` with the
+copy's ``src`` first on ``PYTHONPATH``. The fault is *caught* when pytest exits with 1 (tests failed);
+exit 0 means it *survived*; anything else (a patch that does not apply, a crash at import, pytest
+unable to run) is an *error*. A control run of the unpatched copy must pass first, or a "caught" fault
+would mean nothing. ``tests/contract/conftest.py`` refuses to run when ``aftermath`` is imported from
+anywhere but the copy.
+
+Numba: every run gets a fresh ``NUMBA_CACHE_DIR``, so no patched copy can load kernels compiled from
+other sources (Numba's cache checks only a kernel's own file, not the constants and functions it took
+from other modules). Compiling afresh costs ~8 s per run; ``NUMBA_DISABLE_JIT=1`` instead was measured
+at 2.5 s for one 5-day, 10,000-person ABM run against 0.07 s compiled, so the suite's ~250 ABM runs
+would take minutes per fault. Runs go two at a time (``--jobs``), each with ``NUMBA_NUM_THREADS=1``.
+
+The table is plain data, to be retargeted when the code it patches changes: ``file`` is relative to
+``src/``; ``kind`` is the class of fault that issue 10 lists (product, q, tag, rate, target) or another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+
+class Fault(NamedTuple):
+    name: str
+    kind: str
+    file: str  # relative to src/
+    old: str  # must occur exactly once
+    new: str
+    why: str
+
+
+ABM = "aftermath/engines/abm/"
+STEP, TABLES, ENGINE = ABM + "step.py", ABM + "tables.py", ABM + "engine.py"
+REACTIONS = "aftermath/model/reactions.py"
+
+FAULTS: tuple[Fault, ...] = (
+    # -- the classes issue 10 names, in the agent-based engine's own code ------------------------
+    Fault("abm_cull_to_corpse", "product", TABLES,
+          "product[st, j, b] = int(product_state(t, br, State(st)))",
+          'product[st, j, b] = int(State.D if t.name == "cull" else product_state(t, br, State(st)))',
+          "the ABM's slot table sends culled hybrids to D instead of R"),
+    Fault("abm_q_inverted", "q", TABLES,
+          "v = rate * np.asarray(br.share(rates), dtype=np.float64)",
+          "v = rate * np.asarray(br.share(replace(rates, q=1.0 - rates.q)), dtype=np.float64)",
+          "the ABM's defence outcome uses 1 - q for q"),
+    Fault("abm_breach_tag_dropped", "tag", STEP,
+          "out.fl[p, F_BREACH, dest] += 1",
+          "pass  # fault: BREACH not counted",
+          "the ABM stops counting ferals that cross a wall as BREACH"),
+    Fault("abm_relapse_doubled", "rate", TABLES,
+          "rate = np.asarray(t.rate(rates), dtype=np.float64)",
+          'rate = np.asarray(t.rate(rates), dtype=np.float64) * (2.0 if t.name == "relapse" else 1.0)',
+          "the ABM relapses hybrids at twice the rate"),
+    Fault("abm_transfer_target_shifted", "target", STEP,
+          "dest = np.int64(dy.hybrid_target[z])",
+          "dest = np.int64((dy.hybrid_target[z] + 1) % out.dc.shape[1])",
+          "the ABM moves protected/isolated hybrids to the zone after the sanctuary"),
+    # -- more of the ABM ---------------------------------------------------------------------
+    Fault("abm_defence_doubled", "rate", TABLES,
+          "r *= fight",
+          "r *= 2.0 * fight",
+          "the ABM destroys ferals at twice the defence rate"),
+    Fault("abm_onset_swapped", "product", STEP,
+          "new_st = T.onset_product[b]",
+          "new_st = T.onset_product[1 - b]",
+          "the end of latency makes a feral where it drew a hybrid, and the reverse"),
+    Fault("abm_secondary_tags_dropped", "tag", TABLES,
+          "tags[st, j, b, : len(br.tags)] = [int(f) for f in br.tags]",
+          "tags[st, j, b, :1] = [int(f) for f in br.tags[:1]]",
+          "the ABM counts only a transition's first flow tag (no EXCLUDED_HEALTHY, INFECTED_ARRIVED, ...)"),
+    Fault("abm_first_infection_dropped", "tag", STEP,
+          "out.fl[p, F_FIRST, z] += 1",
+          "pass  # fault: FIRST_INFECTION not counted",
+          "the ABM stops counting first infections (the attack rate)"),
+    Fault("abm_sweep_q_inverted", "q", STEP,
+          "state[i] = D if uniform(key_q, i) < q else R",
+          "state[i] = R if uniform(key_q, i) < q else D",
+          "the ABM's sweeps leave corpses with 1 - q"),
+    Fault("abm_gate_inverted", "product", STEP,
+          "b = 0 if ok else 1",
+          "b = 1 if ok else 0",
+          "the ABM's gate turns away whom it admits, and admits whom it turns away"),
+    Fault("abm_latency_halved", "rate", STEP,
+          "latency * acc / shape / dt",
+          "latency * acc / shape / dt / 2",
+          "the ABM's latency lasts half as long"),
+    Fault("abm_births_uncounted", "tag", ENGINE,
+          "serial[Flow.BIRTH] += born",
+          "pass  # fault: BIRTH not counted",
+          "the ABM's births are not counted in BIRTH"),
+    Fault("abm_ledger_marks_dropped", "ledger", STEP,
+          "bits |= T.ledger[st, j, b]",
+          "bits |= 0  # fault: no ledger marks from the table",
+          "the ABM's ledger no longer marks the culled and the excluded"),
+    Fault("abm_swept_unmarked", "ledger", STEP,
+          "flags[i] |= FL_SWEPT",
+          "pass  # fault: swept hybrids not in the ledger",
+          "hybrids killed in sweeps are missing from the ABM's ledger"),
+    Fault("abm_sealed_unmarked", "ledger", STEP,
+          "flags[i] |= FL_SEALED",
+          "pass  # fault: the sealed-in not in the ledger",
+          "people sealed in are missing from the ABM's ledger"),
+    # -- the declarations every engine is compiled from: all engines agree, the closed forms do not
+    Fault("decl_cull_to_corpse", "product", REACTIONS,
+          "Branch(R, (F.CULL,), ledger=Flag.CULLED)",
+          "Branch(D, (F.CULL,), ledger=Flag.CULLED)",
+          "the declaration sends culled hybrids to D"),
+    Fault("decl_q_inverted", "q", REACTIONS,
+          "Branch(D, (F.FERAL_DESTROYED,), share=lambda r: r.q),\n"
+          "        Branch(R, (F.FERAL_DESTROYED,), share=lambda r: 1.0 - r.q),",
+          "Branch(D, (F.FERAL_DESTROYED,), share=lambda r: 1.0 - r.q),\n"
+          "        Branch(R, (F.FERAL_DESTROYED,), share=lambda r: r.q),",
+          "the declared defence outcome swaps q and 1 - q"),
+    Fault("decl_decay_tag_dropped", "tag", REACTIONS,
+          "(Branch(R, (F.DECAY,)),)",
+          "(Branch(R, ()),)",
+          "the declared decay counts in no flow"),
+    Fault("decl_relapse_doubled", "rate", REACTIONS,
+          'Transition("relapse", (H,), lambda r: r.relapse,',
+          'Transition("relapse", (H,), lambda r: 2.0 * r.relapse,',
+          "the declared relapse rate is doubled"),
+)
+
+#: One fault per class that issue 10 names: what CI runs (``test_faults.py``; the whole table is
+#: ``-m slow``, ~3 min on 2 idle cores, ~6 min on a busy machine).
+REQUIRED = ("abm_cull_to_corpse", "abm_q_inverted", "abm_breach_tag_dropped", "abm_relapse_doubled",
+            "abm_transfer_target_shifted")
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITE = "tests/contract/test_contract.py"
+FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
+
+
+class PatchError(ValueError):
+    """A fault's ``old`` text does not occur exactly once: the table needs retargeting."""
+
+
+@dataclass
+class Outcome:
+    name: str
+    status: str  # "passed" (control), "caught", "survived", "error"
+    seconds: float
+    caught_by: list[str]
+    detail: str = ""
+
+
+def copy_src(dest: Path, root: Path = ROOT) -> Path:
+    """Copy ``root/src`` to ``dest/src`` without compiled files; returns the copy's ``src``."""
+    out = dest / "src"
+    shutil.copytree(root / "src", out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.nbi", "*.nbc"))
+    return out
+
+
+def apply(fault: Fault, src: Path) -> None:
+    path = src / fault.file
+    if not path.exists():
+        raise PatchError(f"{fault.name}: {fault.file} does not exist")
+    text = path.read_text(encoding="utf-8")
+    n = text.count(fault.old)
+    if n != 1:
+        raise PatchError(f"{fault.name}: the old text occurs {n} times in {fault.file}, not once: {fault.old!r}")
+    path.write_text(text.replace(fault.old, fault.new), encoding="utf-8")
+
+
+def check_patches(faults: tuple[Fault, ...] = FAULTS, root: Path = ROOT) -> list[str]:
+    """Problems with the table against the current sources (no runs): patterns that do not apply."""
+    problems = []
+    for f in faults:
+        path = root / "src" / f.file
+        n = path.read_text(encoding="utf-8").count(f.old) if path.exists() else -1
+        if n != 1:
+            problems.append(f"{f.name}: old text found {max(n, 0)} times in {f.file}")
+    return problems
+
+
+def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT) -> Outcome:
+    """Run the ABM part of the contract suite on a copy of ``src`` with ``fault`` applied (None: the
+    control, which must pass)."""
+    name = fault.name if fault else "control"
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"aftermath-fault-{name}-") as tmp:
+        src = copy_src(Path(tmp), root)
+        if fault is not None:
+            try:
+                apply(fault, src)
+            except PatchError as exc:
+                return Outcome(name, "error", time.perf_counter() - t0, [], str(exc))
+        env = dict(os.environ)
+        env.update(PYTHONPATH=os.pathsep.join([str(src), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+                   NUMBA_CACHE_DIR=str(Path(tmp) / "numba-cache"), NUMBA_NUM_THREADS="1",
+                   AFTERMATH_CONTRACT_SRC=str(src), PYTHONDONTWRITEBYTECODE="1")
+        env.pop("NUMBA_DISABLE_JIT", None)
+        cmd = [sys.executable, "-m", "pytest", SUITE, "-k", "abm", "-x", "-q", "-p", "no:cacheprovider"]
+        try:
+            proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return Outcome(name, "error", time.perf_counter() - t0, [], f"timed out after {timeout:.0f} s")
+    out = proc.stdout + proc.stderr
+    seconds = time.perf_counter() - t0
+    caught_by = FAILED.findall(out)
+    tail = "\n".join(out.strip().splitlines()[-15:])
+    if fault is None:
+        return Outcome(name, "passed" if proc.returncode == 0 else "error", seconds, caught_by,
+                       "" if proc.returncode == 0 else f"exit {proc.returncode}\n{tail}")
+    if proc.returncode == 1:
+        return Outcome(name, "caught", seconds, caught_by, _first_error(out))
+    if proc.returncode == 0:
+        return Outcome(name, "survived", seconds, [], tail)
+    return Outcome(name, "error", seconds, caught_by, f"exit {proc.returncode}\n{tail}")
+
+
+def _first_error(out: str) -> str:
+    for line in out.splitlines():
+        if line.startswith("E ") and ("Error" in line or "expected" in line or "off by" in line):
+            return line[1:].strip()[:200]
+    return ""
+
+
+def run_faults(faults: tuple[Fault, ...] = FAULTS, jobs: int = 2, control: bool = True,
+               root: Path = ROOT) -> list[Outcome]:
+    """The control (first) and every fault, ``jobs`` at a time; outcomes in the table's order."""
+    todo: list[Fault | None] = ([None] if control else []) + list(faults)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(lambda f: run_one(f, root=root), todo))
+
+
+def report(outcomes: list[Outcome]) -> str:
+    lines = [f"{'fault':32s} {'status':9s} {'s':>5s}  caught by / detail"]
+    for o in outcomes:
+        by = ", ".join(t.split("::")[-1] for t in o.caught_by) or (o.detail.splitlines() or [""])[0]
+        lines.append(f"{o.name:32s} {o.status:9s} {o.seconds:5.1f}  {by}")
+        if o.status == "caught" and o.detail:
+            lines.append(f"{'':49s}{o.detail}")
+    return "\n".join(lines)
+
+
+def ok(outcomes: list[Outcome]) -> bool:
+    return all(o.status == ("passed" if o.name == "control" else "caught") for o in outcomes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("--jobs", type=int, default=2, help="faults run at a time (default 2)")
+    ap.add_argument("--only", action="append", default=[], help="run only this fault (repeatable)")
+    ap.add_argument("--required", action="store_true", help="run only the faults CI runs (REQUIRED)")
+    ap.add_argument("--no-control", action="store_true", help="skip the unpatched control run")
+    ap.add_argument("--list", action="store_true", help="list the faults and check that every patch applies")
+    args = ap.parse_args(argv)
+    only = set(args.only) | (set(REQUIRED) if args.required else set())
+    faults = tuple(f for f in FAULTS if not only or f.name in only)
+    if args.list:
+        for f in faults:
+            print(f"{f.name:32s} {f.kind:8s} {f.file}: {f.why}")
+        problems = check_patches(faults)
+        print("\n".join(problems) if problems else "every patch applies")
+        return 1 if problems else 0
+    t0 = time.perf_counter()
+    outcomes = run_faults(faults, jobs=args.jobs, control=not args.no_control)
+    print(report(outcomes))
+    print(f"{sum(o.status == 'caught' for o in outcomes)} of {len(faults)} faults caught; "
+          f"{time.perf_counter() - t0:.0f} s")
+    return 0 if ok(outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
