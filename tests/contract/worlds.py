@@ -78,7 +78,7 @@ class World:
     expects: tuple[Expect, ...] = ()
     shares: tuple[Share, ...] = ()
     runs: int = 8
-    #: ABM ledger rows that must agree with the flows: (flag, flow expression, zone, fate of everyone flagged)
+    #: ABM ledger rows that must agree with the flows: (flag, flow expression, zone, "fate|fate")
     ledger: tuple[tuple[str, str, str, str], ...] = ()
     engines: tuple[str, ...] = ENGINES
     xfail: dict[str, str] = field(default_factory=dict)  # engine -> reason (a finding, reported)
@@ -155,15 +155,19 @@ def gone(rate: float, t: float) -> float:
 
 # -- the worlds ----------------------------------------------------------------------------------
 
-def bites() -> World:
-    """Bites and kills: each S is bitten at beta (Z + eta H) / N (Z, H, N fixed); a bite kills with
-    kappa (S -> D, BITE_DEATH), else S -> E (INFECTION, and FIRST_INFECTION: all are the initial cohort)."""
-    s0, z0, h0, beta, eta, kappa, t = 16_000, 2_000, 2_000, 0.5, 0.5, 0.25, 3
-    lam = beta * (z0 + eta * h0) / (s0 + z0 + h0)
+def bites(mixing: str = "frequency") -> World:
+    """Bites and kills: each S is bitten at beta (Z + eta H) / N (Z, H, N fixed; N = 1 under mass
+    action); a bite kills with kappa (S -> D, BITE_DEATH), else S -> E (INFECTION, and FIRST_INFECTION:
+    all are the initial cohort)."""
+    s0, z0, h0, eta, kappa, t = 16_000, 2_000, 2_000, 0.5, 0.25, 3
+    n = 1.0 if mixing == "mass_action" else s0 + z0 + h0
+    beta = 0.5 / (s0 + z0 + h0) if mixing == "mass_action" else 0.5
+    lam = beta * (z0 + eta * h0) / n
     p = gone(lam, t)
-    sc = scenario("bites", [{"id": "a", "population": {"S": s0, "Z": z0, "H": h0}}], run={"days": t},
+    name = "bites" if mixing == "frequency" else "bites_mass_action"
+    sc = scenario(name, [{"id": "a", "population": {"S": s0, "Z": z0, "H": h0}}], run={"days": t, "mixing": mixing},
                   pathogen={"beta": beta, "eta": eta, "kappa": kappa, "latency": FOREVER})
-    return World("bites", sc, (
+    return World(name, sc, (
         "a.S = -a.INFECTION - a.BITE_DEATH",
         "a.E = a.INFECTION - a.ONSET_FERAL",
         "a.Z = a.ONSET_FERAL",
@@ -430,6 +434,21 @@ def seal(inbound: bool) -> World:
     ), (binom("b.S", s0, math.exp(-r * t)), exact("ledger.sealed_in", s0)))
 
 
+def sacrifice() -> World:
+    """Bites in a zone sealed from day 0: every uninfected person inside at the sealing who is then
+    bitten (infected or killed) there is sacrificed, in the ABM's ledger, once."""
+    s0, z0, beta, kappa, t = 18_000, 2_000, 0.5, 0.25, 3
+    p = gone(beta * z0 / (s0 + z0), t)
+    sc = scenario("sacrifice", [{"id": "a", "population": {"S": s0, "Z": z0}}], run={"days": t},
+                  pathogen={"beta": beta, "kappa": kappa, "latency": FOREVER},
+                  policies=[{"type": "seal", "zones": ["a"]}])
+    return World("sacrifice", sc, (
+        "a.S = -a.INFECTION - a.BITE_DEATH", "a.E = a.INFECTION - a.ONSET_FERAL", "a.Z = a.ONSET_FERAL",
+        "a.D = a.BITE_DEATH", "a.FIRST_INFECTION = a.INFECTION",
+    ), (binom("a.S", s0, 1 - p), exact("ledger.sealed_in", s0), binom("ledger.sacrificed", s0, p)),
+        ledger=(("sacrificed", "a.INFECTION + a.BITE_DEATH", "a", "dead|infected|feral"),))
+
+
 def _refusals(rate: float, admit: float, t: float, dt: float) -> tuple[float, float, float]:
     """Per person walking at ``rate`` to a gate that admits each attempt with ``admit`` (refused people
     stay and try again): (mean refusals by t, their variance, the ABM's mean). Continuous time: refusals
@@ -553,12 +572,12 @@ def vigilance(restore: float) -> World:
 
 
 WORLD_BUILDERS: tuple[Callable[[], World], ...] = (
-    bites, immediate_onset, defence, decay,
+    bites, lambda: bites("mass_action"), immediate_onset, defence, decay,
     lambda: latency(1), lambda: latency(3), lambda: latency(1, resistance_sd=0.2, k_res=4.0),
     relapse, reanimation, disposal, natural_death, starvation, births, cure, cull,
     lambda: transfer("protect"), lambda: transfer("isolate"), sanctuary_care,
     walls, lambda: gates("closed"), lambda: gates("made"), lambda: gates("broken"),
-    lambda: seal(False), lambda: seal(True), lambda: admission("closed"), lambda: admission("screen"),
+    lambda: seal(False), lambda: seal(True), sacrifice, lambda: admission("closed"), lambda: admission("screen"),
     sweeps, lambda: reopen("seal"), lambda: reopen("closed"), lambda: vigilance(0.0), lambda: vigilance(0.5),
 )
 
