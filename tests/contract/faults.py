@@ -13,7 +13,7 @@ anywhere but the copy.
 
 Numba: every run gets a fresh ``NUMBA_CACHE_DIR``, so no patched copy can load kernels compiled from
 other sources (Numba's cache checks only a kernel's own file, not the constants and functions it took
-from other modules). Compiling afresh costs ~8 s per run; ``NUMBA_DISABLE_JIT=1`` instead was measured
+from other modules). Compiling afresh costs ~10 s of CPU per run; ``NUMBA_DISABLE_JIT=1`` instead was measured
 at 2.5 s for one 5-day, 10,000-person ABM run against 0.07 s compiled, so the suite's ~250 ABM runs
 would take minutes per fault. Runs go two at a time (``--jobs``), each with ``NUMBA_NUM_THREADS=1``.
 

@@ -39,7 +39,7 @@ from scipy import integrate, special, stats
 from aftermath.scenario.load import from_dict
 from aftermath.scenario.schema import Scenario
 
-#: Standard errors allowed for a seed mean (two-sided p ~ 7e-6 per check: about 150 checks run,
+#: Standard errors allowed for a seed mean (two-sided p ~ 7e-6 per check: about 190 checks run,
 #: so a correct engine fails one by chance with probability ~1e-3 when its random streams change).
 Z_TOL = 4.5
 #: The ODE's error per person of the world (its solver runs at rtol = atol = 1e-8).
