@@ -180,6 +180,30 @@ def bites(mixing: str = "frequency") -> World:
     ), (Share("a.BITE_DEATH", "a.BITE_DEATH + a.INFECTION", kappa),))
 
 
+def first_infections() -> World:
+    """Only the initial cohort's infections are first infections (the attack rate): the born are
+    bitten too, but count in INFECTION only. Mass action keeps the bite hazard constant as people are
+    born. ABM: the born of a step arrive at its start, so they are exposed up to dt longer (their
+    expected infections are computed step by step)."""
+    s0, z0, pi, beta, kappa, t = 10_000, 1_000, 1_000.0, 1e-4, 0.2, 3
+    dt = 0.25
+    lam = beta * z0
+    sc = scenario("first", [{"id": "a", "population": {"S": s0, "Z": z0}, "births": pi}],
+                  run={"days": t, "dt": dt, "mixing": "mass_action"},
+                  pathogen={"beta": beta, "kappa": kappa, "latency": FOREVER})
+    born_bitten = pi * (t - gone(lam, t) / lam)  # Poisson: births thinned by P(bitten by t)
+    steps = round(t / dt)
+    abm_born_bitten = pi * dt * sum(gone(lam, (steps - k) * dt) for k in range(steps))
+    return World("first_infections", sc, (
+        "a.S = a.BIRTH - a.INFECTION - a.BITE_DEATH", "a.E = a.INFECTION - a.ONSET_FERAL",
+        "a.Z = a.ONSET_FERAL", "a.D = a.BITE_DEATH",
+    ), (
+        binom("a.FIRST_INFECTION", s0, (1 - kappa) * gone(lam, t)),
+        poisson("a.INFECTION - a.FIRST_INFECTION", (1 - kappa) * born_bitten, (1 - kappa) * abm_born_bitten),
+        poisson("a.BIRTH", pi * t),
+    ))
+
+
 def immediate_onset() -> World:
     """Latency 0: a bite resolves at once, S -> H with p_hybrid (INFECTION + ONSET_HYBRID), else S -> Z
     (INFECTION + ONSET_FERAL). New ferals bite too, so the count is not linear: only the share and the
@@ -349,15 +373,19 @@ def transfer(action: str) -> World:
 
 
 def sanctuary_care() -> World:
-    """Protection with a sanctuary lowers relapse there by care (and only there)."""
+    """Protection lowers relapse by care: in the sanctuary (and only there), or, with no sanctuary, in
+    the policy's own zones (home); a zone under no policy (out) keeps the full rate."""
     h0, r, care, t = 10_000, 0.5, 0.8, 3
-    sc = scenario("care", [{"id": "sanct", "population": {"H": h0}}, {"id": "out", "population": {"H": h0}}],
+    sc = scenario("care", [{"id": "sanct", "population": {"H": h0}}, {"id": "out", "population": {"H": h0}},
+                           {"id": "home", "population": {"H": h0}}],
                   run={"days": t}, pathogen={"relapse": r},
                   policies=[{"type": "hybrids", "action": "protect", "zones": ["sanct"], "sanctuary": "sanct",
-                             "care": care}])
-    return World("sanctuary_care", sc, (
-        "sanct.H = -sanct.RELAPSE", "sanct.Z = sanct.RELAPSE", "out.H = -out.RELAPSE", "out.Z = out.RELAPSE",
-    ), (binom("sanct.H", h0, math.exp(-r * (1 - care) * t)), binom("out.H", h0, math.exp(-r * t))))
+                             "care": care},
+                            {"type": "hybrids", "action": "protect", "zones": ["home"], "care": care}])
+    cared = math.exp(-r * (1 - care) * t)
+    return World("sanctuary_care", sc, tuple(f"{z}.H = -{z}.RELAPSE" for z in ("sanct", "out", "home")) + tuple(
+        f"{z}.Z = {z}.RELAPSE" for z in ("sanct", "out", "home")),
+        (binom("sanct.H", h0, cared), binom("out.H", h0, math.exp(-r * t)), binom("home.H", h0, cared)))
 
 
 def _movement(name: str, zones: list[dict[str, Any]], routes: list[dict[str, Any]], **over: Any) -> Scenario:
@@ -572,7 +600,7 @@ def vigilance(restore: float) -> World:
 
 
 WORLD_BUILDERS: tuple[Callable[[], World], ...] = (
-    bites, lambda: bites("mass_action"), immediate_onset, defence, decay,
+    bites, lambda: bites("mass_action"), first_infections, immediate_onset, defence, decay,
     lambda: latency(1), lambda: latency(3), lambda: latency(1, resistance_sd=0.2, k_res=4.0),
     relapse, reanimation, disposal, natural_death, starvation, births, cure, cull,
     lambda: transfer("protect"), lambda: transfer("isolate"), sanctuary_care,
