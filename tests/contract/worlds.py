@@ -356,6 +356,27 @@ def cull() -> World:
     ), ledger=(("culled", "a.CULL", "a", "dead"),))
 
 
+def concealment() -> World:
+    """ABM only (the compartmental engines have no households): under a cull, a household hides its
+    hybrids with probability c, decided once per household for the run; a hidden hybrid's cull event
+    does nothing but mark them concealed. Households are of equal size m (person j of the zone joins
+    household j mod n/m), so the culled count is a sum over households of (1 - X) Binomial(m, p),
+    X ~ Bernoulli(c): variance per household (1 - c) m p (1 - p) + c (1 - c) m^2 p^2."""
+    h0, m, c, rate, t = 20_000, 4, 0.3, 0.3, 3
+    sc = scenario("concealment", [{"id": "a", "population": {"H": h0}, "household_size": m}], run={"days": t},
+                  society={"concealment": {"base": c, "harshness": 0.0, "trust_weight": 0.0}},
+                  policies=[{"type": "hybrids", "action": "cull", "zones": ["a"], "rate": rate}])
+    p, houses = gone(rate, t), h0 // m
+
+    def clustered(what: str, keep: float) -> Expect:
+        var = keep * m * p * (1 - p) + keep * (1 - keep) * (m * p) ** 2
+        return Expect(what, h0 * keep * p, houses * var)
+
+    return World("concealment", sc, ("a.H = -a.CULL", "a.R = a.CULL"), (
+        clustered("a.R", 1 - c), clustered("ledger.culled", 1 - c), clustered("ledger.concealed", c),
+    ), ledger=(("culled", "a.CULL", "a", "dead"),), engines=("abm",))
+
+
 def transfer(action: str) -> World:
     """Hybrid transfer: protect (sanctuary) or isolate (isolation zone) moves hybrids of the policy's zones
     a and b to camp at its rate, counted in HYBRID_MOVED at the destination. Three zones, so a transfer
@@ -602,7 +623,7 @@ def vigilance(restore: float) -> World:
 WORLD_BUILDERS: tuple[Callable[[], World], ...] = (
     bites, lambda: bites("mass_action"), first_infections, immediate_onset, defence, decay,
     lambda: latency(1), lambda: latency(3), lambda: latency(1, resistance_sd=0.2, k_res=4.0),
-    relapse, reanimation, disposal, natural_death, starvation, births, cure, cull,
+    relapse, reanimation, disposal, natural_death, starvation, births, cure, cull, concealment,
     lambda: transfer("protect"), lambda: transfer("isolate"), sanctuary_care,
     walls, lambda: gates("closed"), lambda: gates("made"), lambda: gates("broken"),
     lambda: seal(False), lambda: seal(True), sacrifice, lambda: admission("closed"), lambda: admission("screen"),
