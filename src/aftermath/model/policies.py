@@ -207,12 +207,13 @@ class PolicyBook:
             return
         make = p.action == "make"
         key = truce_key(p.other)
-        in_truce = [env[z][key] >= 0.5 for z in targets if key in env[z]]
+        fids = self.world.faction_ids
+        own = self.world.zone_faction == fids.index(p.faction)
+        in_truce = [env[z][key] >= 0.5 for z in map(int, np.flatnonzero(own)) if key in env[z]]
         if in_truce and in_truce[0] == make:
             return  # nothing to decide: the truce is already as this decision would leave it
         if not any(self.when[i](env[z]) for z in targets):
             return
-        fids = self.world.faction_ids
         self._truce_decisions.append((fids.index(p.faction), fids.index(p.other), make, i))
         self.spent[i, targets] = True
         self.acted[i, targets] = True
