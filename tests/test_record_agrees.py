@@ -179,6 +179,15 @@ def test_every_metric_is_documented_once() -> None:
         assert m.part_of is None or m.part_of in METRIC
 
 
+def test_every_summary_key_is_documented(abm_variants: dict[str, list[am.Result]]) -> None:
+    """Every key of an (ABM) run's summary, its zones' and its ledger's, is defined in "The record"."""
+    doc = (DOCS / "report.md").read_text(encoding="utf-8").split("## The record", 1)[1]
+    s = abm_variants["baseline"][0].summary()
+    keys = {*s, *next(iter(s["zones"].values())), *s["ledger"], "days_acted", "first_day_acted"}
+    missing = sorted(k for k in keys if f"`{k}`" not in doc)
+    assert not missing, f"docs/report.md does not define {missing}"
+
+
 # -- the run's engine, seed and variant in every report -------------------------------------------
 
 def test_run_report_parameters_are_the_runs() -> None:
