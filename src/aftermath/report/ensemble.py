@@ -69,7 +69,14 @@ def record_scalars(summary: Mapping[str, object]) -> dict[str, object]:
     skip = {*LEGACY_KEYS, "swept"}
     row: dict[str, object] = {k: v for k, v in summary.items()
                               if k not in skip and (isinstance(v, int | float | str) or v is None)}
-    row.update(_ledger_scalars(summary.get("ledger")))
+    if "humans" in row and "susceptible" not in summary:  # a record from before "humans" meant S + E + H
+        row["susceptible"] = row.pop("humans")
+    ledger = summary.get("ledger")
+    if isinstance(ledger, Mapping):
+        from aftermath.result import ledger_people
+
+        ledger = ledger_people(dict(ledger))  # older records kept the ABM's flag names
+    row.update(_ledger_scalars(ledger))
     return row
 
 

@@ -249,11 +249,13 @@ def _ledger_html(result: Result) -> str:
         parts.append("<h3>official vs true record</h3>" + table_html(rec, 0, ["faction", "measure", "who"]))
     except Exception as exc:  # shown, not fatal
         parts.append(f"<p><em>ledger not available: {html.escape(str(exc))}</em></p>")
-    totals = result.extras.get("ledger_totals")
-    if isinstance(totals, pd.DataFrame):
-        parts.append("<h3>ledger totals</h3>" + table_html(totals, 0, totals.select_dtypes("object").columns))
-    elif isinstance(totals, dict) and totals:
-        parts.append(f"<h3>ledger totals</h3><pre>{html.escape(json.dumps(totals, indent=2, default=str))}</pre>")
+    from aftermath.result import ledger_people
+
+    totals = ledger_people(result.extras.get("ledger_totals"))
+    if totals:
+        frame = pd.DataFrame({"people": list(totals.values())}, index=pd.Index(list(totals), name="flag"))
+        parts.append("<h3>ledger totals (people, each counted once per flag; culled and hybrids swept are in "
+                     "the flows above)</h3>" + table_html(frame.reset_index(), 0, ["flag"]))
     return "".join(parts)
 
 
