@@ -140,19 +140,16 @@ def compare(scenario: str | Path | Scenario, variants: Mapping[str, Mapping[str,
             progress: Any = None) -> tuple[pd.DataFrame, Any]:
     """Run the baseline and each variant over ``runs`` common-random-number replicates.
 
-    Returns (comparison frame with columns ``variant, metric, mean, lo, hi``, the batch result).
+    Returns (the comparison, :func:`comparison`, with columns ``variant, metric, mean, lo, hi, engine,
+    source``; the batch result).
     """
-    import inspect
-
     from aftermath.run.ensemble import ensemble
 
     points: dict[str, Mapping[str, Any]] = {BASELINE: {}}
     points.update(variants)
-    extra: dict[str, Any] = {}
-    if "baseline" in inspect.signature(ensemble).parameters:  # recorded with the batch (provenance)
-        extra["baseline"] = BASELINE
     res = ensemble(scenario, runs=runs, master_seed=master_seed, engine=engine, days=days, variants=points,
-                   executor=executor, workers=workers, store=store, progress=progress, **extra)
+                   executor=executor, workers=workers, store=store, progress=progress,
+                   baseline=BASELINE)  # recorded with the batch, so reports read it instead of guessing
     return comparison(res.summaries()), res
 
 
