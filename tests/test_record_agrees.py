@@ -299,3 +299,4 @@ def test_run_run_report_compare_report_and_store_report_agree(tmp_path: Path) ->
     for key in ("survivors", "deaths", "turned_away_attempts", "peak_ferals", "initial_humans"):
         assert base_rows[key] == _fmt(float(run[key]), 0), key
     assert "abm engine" in s_page and "abm engine" in page
+    assert "baseline: baseline (recorded)" in s_page  # read from the batch, not guessed from labels
