@@ -19,6 +19,9 @@ would take minutes per fault. Runs go two at a time (``--jobs``), each with ``NU
 
 The table is plain data, to be retargeted when the code it patches changes: ``file`` is relative to
 ``src/``; ``kind`` is the class of fault that issue 10 lists (product, q, tag, rate, target) or another.
+It was written against the ABM compiled from the declarations (commit 45971c4: ``engines/abm/tables.py``
+builds the slot table, ``engines/abm/step.py`` applies it) and ``model/reactions.py``;
+``python -m tests.contract.faults --list`` says whether every patch still applies, without running.
 """
 
 from __future__ import annotations
