@@ -53,6 +53,7 @@ from aftermath.engines.abm.tables import (
     MAX_BRANCHES,
     ROW_STATES,
     E,
+    coefficient_plan,
     compile_tables,
     day_coefficients,
     denominators,
@@ -118,6 +119,7 @@ class AbmEngine:
         nz = world.n_zones
         self.out_routes = out_route_table(world.route_from, nz)
         self.tables = compile_tables(self.out_routes.shape[1])
+        self.plan = coefficient_plan(self.tables)
         self.n_slots = int(self.tables.n_slots.max())
         self._alloc_strain_arrays(self.table.traits.shape[0])
         self.pend_chunk = np.zeros(self._n_chunks(), dtype=np.int64)
@@ -146,7 +148,11 @@ class AbmEngine:
             self.czs[:, : old.shape[1]] = old
         self.dzs = np.zeros((P, nz, scap, 4), dtype=np.int64)
         nj = self.n_slots
-        self.rows = Rows(coef=np.zeros((ROW_STATES, nj, MAX_BRANCHES, nz, scap)),
+        coef = np.zeros((ROW_STATES, nj, MAX_BRANCHES, nz, scap))
+        if old is not None:  # the day's coefficients of the strains there were
+            prev: Rows = self.rows
+            coef[..., : old.shape[1]] = prev.coef
+        self.rows: Rows = Rows(coef=coef,
                          rate=np.zeros((nz, ROW_STATES, scap, nj)), tot=np.zeros((nz, ROW_STATES, scap)),
                          prob=np.zeros((nz, ROW_STATES, scap)), pcum=np.zeros((nz, nj, scap)))
 
@@ -230,8 +236,10 @@ class AbmEngine:
             self.counts_i += dc.sum(axis=0)
             self.czs[:, :ns] += self.dzs[:, :, :ns].sum(axis=0)
             pending = int(self.pend_chunk.sum())
-            if pending and self._resolve(day, t, kk, pending, serial):
-                latency, p_h = self._day_coefficients(rates, levers)
+            if pending:
+                old = self.table.n
+                if self._resolve(day, t, kk, pending, serial):  # the new strains' columns
+                    latency, p_h = self._day_coefficients(rates, levers, old)
             if self.check:
                 self._verify(day, k)
         flows: F64 = (fl.sum(axis=0) + serial).astype(np.float64)
@@ -244,26 +252,25 @@ class AbmEngine:
                 "ledger_totals": totals}
 
     # -- pieces of a day -----------------------------------------------------------------------
-    def _day_coefficients(self, rates: DailyRates, levers: Levers) -> tuple[F64, F64]:
+    def _day_coefficients(self, rates: DailyRates, levers: Levers, first: int = 0) -> tuple[F64, F64]:
         """Fill the day's slot coefficients over every strain of the table (the day's own arrays
         while it holds only the fixed strains, else :func:`~aftermath.model.rates.strain_rates`
-        over it, so mutants get their rates from the same formulas); returns the table's latency
-        and hybrid traits, which the hooks read."""
+        over it, so mutants get their rates from the same formulas), from strain ``first`` on;
+        returns the table's latency and hybrid traits, which the hooks read."""
         ns = self.table.n
         latency, p_h = self._trait(T_LAT)[:ns], self._trait(T_PH)[:ns]
         if ns != self.world.n_strains:
             infect, relapse, admit_i, feral_move = strain_rates(self.world, levers, self.table.traits[:ns])
             rates = strain_day_rates(rates, infect, relapse, admit_i, feral_move, latency, p_h)
-        day_coefficients(self.tables, rates, self.out_routes, ns, self.rows.coef)
+        day_coefficients(self.plan, rates, self.out_routes, ns, self.rows.coef, first)
         return self._trait(T_LAT), self._trait(T_PH)
 
     def _resolve(self, day: int, t: int, kk: NDArray[np.uint64], pending: int, serial: I64) -> bool:
-        """Finish this step's mutated infections; chronicle new lineages. True if strains were added
-        (or the per-strain arrays reallocated): the day's coefficients must then be filled again."""
+        """Finish this step's mutated infections; chronicle new lineages. True if strains were added:
+        their columns of the day's coefficients must then be filled."""
         tab, pop = self.table, self.pop
         tab.reserve(pending)
-        grown = tab.traits.shape[0] > self.scap
-        if grown:
+        if tab.traits.shape[0] > self.scap:
             self._alloc_strain_arrays(tab.traits.shape[0])
         old = tab.n
         mut = self.world.scenario.pathogen.mutation
@@ -287,7 +294,7 @@ class AbmEngine:
             self.full_noted = True
             self.events.append(Event(day, "", "strain_table_full",
                                      f"the strain table is full ({tab.capacity} strains): mutation stops"))
-        return tab.n > old or grown
+        return tab.n > old
 
     def _births_of_day(self, day: int) -> I64 | None:
         births = self.world.births

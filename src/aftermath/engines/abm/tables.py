@@ -141,32 +141,44 @@ def strain_day_rates(rates: DailyRates, infect: F64, relapse: F64, admit_i: F64,
                    sigma=sigma, p_hybrid=p_h)
 
 
-def day_coefficients(tab: Tables, rates: DailyRates, out_routes: I64, n_strains: int, out: F64) -> None:
+Plan = tuple[tuple[int, int, int, int, int, int], ...]
+
+
+def coefficient_plan(tab: Tables) -> Plan:
+    """(state, slot, branch, transition, declared branch, route ordinal or -1) of every entry of
+    the coefficient array: what :func:`day_coefficients` fills, in order."""
+    return tuple((st, j, b, int(tab.transition[st, j]), int(tab.branch[st, j, b]), int(tab.route_k[st, j]))
+                 for st in range(ROW_STATES) for j in range(int(tab.n_slots[st]))
+                 for b in range(int(tab.n_branches[st, j])))
+
+
+def day_coefficients(plan: Plan, rates: DailyRates, out_routes: I64, n_strains: int, out: F64,
+                     first: int = 0) -> None:
     """``out[state, slot, branch, zone, strain]``: the declared ``rate * share`` of each slot's
-    branch (before contact pressure) for the day, for the first ``n_strains`` strains."""
+    branch (before contact pressure) for the day, for strains ``first`` to ``n_strains - 1``
+    (a day fills them all; strains born during the day add their own columns)."""
     nz = out_routes.shape[0]
-    out[:] = 0.0
-    has_route = out_routes >= 0
-    zones = np.arange(nz)
-    moving = (rates.hybrid_target >= 0) & (rates.hybrid_target != zones)
-    for st in range(ROW_STATES):
-        for j in range(int(tab.n_slots[st])):
-            t = TRANSITIONS[int(tab.transition[st, j])]
-            rate = np.asarray(t.rate(rates), dtype=np.float64)
-            for b in range(int(tab.n_branches[st, j])):
-                br = t.branches[int(tab.branch[st, j, b])]
-                v = rate * np.asarray(br.share(rates), dtype=np.float64) if br.share is not None else rate
-                if t.where == Where.ROUTE:
-                    k, n_routes = int(tab.route_k[st, j]), len(rates.human_pass)
-                    if n_routes:
-                        full = np.broadcast_to(v, (n_routes, n_strains))
-                        out[st, j, b, :, :n_strains] = np.where(has_route[:, k, None],
-                                                                full[np.maximum(out_routes[:, k], 0)], 0.0)
-                else:
-                    full = np.broadcast_to(v, (nz, n_strains))
-                    if t.where == Where.TARGET:
-                        full = full * moving[:, None]
-                    out[st, j, b, :, :n_strains] = full
+    n_routes = len(rates.human_pass)
+    moving = ((rates.hybrid_target >= 0) & (rates.hybrid_target != np.arange(nz)))[:, None]
+    values: dict[tuple[int, int], F64] = {}  # each (transition, branch) evaluated once
+    for st, j, b, ti, bi, k in plan:
+        t = TRANSITIONS[ti]
+        if t.where == Where.ROUTE and n_routes == 0:
+            continue  # no routes: the slot stays at zero
+        v = values.get((ti, bi))
+        if v is None:
+            br = t.branches[bi]
+            v = np.asarray(t.rate(rates), dtype=np.float64)
+            if br.share is not None:
+                v = v * np.asarray(br.share(rates), dtype=np.float64)
+            v = values[ti, bi] = np.broadcast_to(v, (n_routes if k >= 0 else nz, n_strains))[:, first:]
+        if k >= 0:
+            out[st, j, b, :, first:n_strains] = np.where(out_routes[:, k, None] >= 0,
+                                                         v[np.maximum(out_routes[:, k], 0)], 0.0)
+        elif t.where == Where.TARGET:
+            out[st, j, b, :, first:n_strains] = v * moving
+        else:
+            out[st, j, b, :, first:n_strains] = v
 
 
 @nb.njit(cache=True)
@@ -243,7 +255,7 @@ def hazard_rows(tab: Tables, rates: DailyRates, out_routes: I64, counts: I64, cz
     nz, ns = counts.shape[0], czs.shape[1]
     nj = int(tab.n_slots.max())
     coef = np.zeros((ROW_STATES, nj, MAX_BRANCHES, nz, ns))
-    day_coefficients(tab, rates, out_routes, ns, coef)
+    day_coefficients(coefficient_plan(tab), rates, out_routes, ns, coef)
     rate, tot, prob = np.zeros((nz, ROW_STATES, ns, nj)), np.zeros((nz, ROW_STATES, ns)), np.zeros((nz, ROW_STATES, ns))
     pcum = np.zeros((nz, nj, ns))
     den = denominators(counts, rates.mass_action, living_only)
