@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -255,3 +256,15 @@ def test_rerun_errors_exit_2_without_traceback(cli: typer.Typer, tmp_path: Path,
     assert r.exit_code == 2, r.output
     assert message in " ".join(r.output.split())
     assert "Traceback" not in r.output
+
+
+def test_summary_columns_follow_the_record(tmp_path: Path) -> None:
+    """Every flat ``summaries`` column is a key of the summary, so none is NULL for a new run."""
+    from aftermath.store.schema import SUMMARY_COLUMNS
+
+    with Store(tmp_path / "s.duckdb") as st:
+        ensemble("sir", runs=1, engine="ode", store=st, days=20)
+        row = st.query("SELECT * FROM summaries").iloc[0]
+    assert [name for name, _ in SUMMARY_COLUMNS if name not in row.index] == []
+    nulls = [name for name, _ in SUMMARY_COLUMNS if bool(pd.isna(row[name]))]
+    assert set(nulls) <= {"elimination_day", "extinction_day", "peak_ferals", "peak_ferals_day", "peak_day"}, nulls

@@ -10,11 +10,17 @@ canonical scenario, where it came from, the replicate seeds, the baseline's labe
 that wrote it, so a batch can be repeated from the store alone. A store written by schema 1 still
 opens: opened for writing it gains the columns (``ALTER TABLE ... ADD COLUMN``, NULL for its old
 batches); opened read only it is read as if they were NULL ("not recorded").
+
+Schema 3 names the flat ``summaries`` columns after the record's measures
+(:mod:`aftermath.record.measures`): ``humans`` (which held S alone) gave way to ``susceptible`` and
+``latent``; the peaks, the attempts turned away, the swept and ``killed_by_policy`` got columns of
+their own. An older store opened for writing gains them (NULL for its old runs, whose summaries'
+JSON still holds what they recorded); its old ``humans`` column stays, NULL for new runs.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Columns of ``batches`` added by schema 2, with their types; NULL in batches of older stores.
 PROVENANCE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -32,7 +38,8 @@ PROVENANCE_COLUMNS: tuple[tuple[str, str], ...] = (
 SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("initial_humans", "DOUBLE"),
     ("survivors", "DOUBLE"),
-    ("humans", "DOUBLE"),
+    ("susceptible", "DOUBLE"),
+    ("latent", "DOUBLE"),
     ("hybrids", "DOUBLE"),
     ("ferals", "DOUBLE"),
     ("deaths", "DOUBLE"),
@@ -40,16 +47,24 @@ SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("infections", "DOUBLE"),
     ("attack_rate", "DOUBLE"),
     ("peak_ferals", "DOUBLE"),
-    ("peak_day", "INTEGER"),
+    ("peak_ferals_day", "INTEGER"),
+    ("peak_infections", "DOUBLE"),
+    ("peak_infections_day", "INTEGER"),
+    ("peak_day", "INTEGER"),  # = peak_ferals_day (the name before schema 3)
     ("elimination_day", "INTEGER"),
     ("extinction_day", "INTEGER"),
     ("births", "DOUBLE"),
     ("breaches", "DOUBLE"),
-    ("excluded", "DOUBLE"),
-    ("excluded_healthy", "DOUBLE"),
+    ("turned_away_attempts", "DOUBLE"),
+    ("turned_away_attempts_healthy", "DOUBLE"),
+    ("excluded", "DOUBLE"),  # = turned_away_attempts (the name before schema 3)
+    ("excluded_healthy", "DOUBLE"),  # = turned_away_attempts_healthy
     ("culled", "DOUBLE"),
-    ("swept", "DOUBLE"),
-    ("swept_hybrids", "DOUBLE"),
+    ("hybrids_swept", "DOUBLE"),
+    ("ferals_swept", "DOUBLE"),
+    ("killed_by_policy", "DOUBLE"),
+    ("swept", "DOUBLE"),  # = ferals_swept + hybrids_swept (as before schema 3)
+    ("swept_hybrids", "DOUBLE"),  # = hybrids_swept
     ("starved", "DOUBLE"),
 )
 

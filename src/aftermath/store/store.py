@@ -24,7 +24,14 @@ import pandas as pd
 import pyarrow as pa
 
 from aftermath.store.records import RunRecord, sha256
-from aftermath.store.schema import DDL, OPEN_TABLES, PROVENANCE_COLUMNS, RUN_TABLES, SCHEMA_VERSION
+from aftermath.store.schema import (
+    DDL,
+    OPEN_TABLES,
+    PROVENANCE_COLUMNS,
+    RUN_TABLES,
+    SCHEMA_VERSION,
+    SUMMARY_COLUMNS,
+)
 
 if TYPE_CHECKING:
     from aftermath.scenario.schema import Scenario
@@ -73,9 +80,12 @@ class Store:
 
     def _migrate(self) -> None:
         """Bring a store written by an older schema up to this one (schema 1 lacks the provenance
-        columns of ``batches``: they are added, NULL for the batches already there)."""
+        columns of ``batches``, schema 2 some of ``summaries``: they are added, NULL for the rows
+        already there)."""
         for name, kind in PROVENANCE_COLUMNS:
             self.con.execute(f"ALTER TABLE batches ADD COLUMN IF NOT EXISTS {name} {kind}")
+        for name, kind in SUMMARY_COLUMNS:
+            self.con.execute(f"ALTER TABLE summaries ADD COLUMN IF NOT EXISTS {name} {kind}")
         self.con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         self.con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND TRY_CAST(value AS INTEGER) < ?",
                          [str(SCHEMA_VERSION), SCHEMA_VERSION])  # never downgrade a newer store's label
