@@ -19,7 +19,7 @@ would take minutes per fault. Runs go two at a time (``--jobs``), each with ``NU
 
 The table is plain data, to be retargeted when the code it patches changes: ``file`` is relative to
 ``src/``; ``kind`` is the class of fault that issue 10 lists (product, q, tag, rate, target) or another.
-It was written against the ABM compiled from the declarations (commit 45971c4: ``engines/abm/tables.py``
+It was written against the ABM compiled from the declarations (commits 45971c4, b847726: ``engines/abm/tables.py``
 builds the slot table, ``engines/abm/step.py`` applies it) and ``model/reactions.py``;
 ``python -m tests.contract.faults --list`` says whether every patch still applies, without running.
 """
@@ -60,16 +60,16 @@ FAULTS: tuple[Fault, ...] = (
           'product[st, j, b] = int(State.D if t.name == "cull" else product_state(t, br, State(st)))',
           "the ABM's slot table sends culled hybrids to D instead of R"),
     Fault("abm_q_inverted", "q", TABLES,
-          "v = rate * np.asarray(br.share(rates), dtype=np.float64)",
-          "v = rate * np.asarray(br.share(replace(rates, q=1.0 - rates.q)), dtype=np.float64)",
+          "v = v * np.asarray(br.share(rates), dtype=np.float64)",
+          "v = v * np.asarray(br.share(replace(rates, q=1.0 - rates.q)), dtype=np.float64)",
           "the ABM's defence outcome uses 1 - q for q"),
     Fault("abm_breach_tag_dropped", "tag", STEP,
           "out.fl[p, F_BREACH, dest] += 1",
           "pass  # fault: BREACH not counted",
           "the ABM stops counting ferals that cross a wall as BREACH"),
     Fault("abm_relapse_doubled", "rate", TABLES,
-          "rate = np.asarray(t.rate(rates), dtype=np.float64)",
-          'rate = np.asarray(t.rate(rates), dtype=np.float64) * (2.0 if t.name == "relapse" else 1.0)',
+          "v = np.asarray(t.rate(rates), dtype=np.float64)",
+          'v = np.asarray(t.rate(rates), dtype=np.float64) * (2.0 if t.name == "relapse" else 1.0)',
           "the ABM relapses hybrids at twice the rate"),
     Fault("abm_transfer_target_shifted", "target", STEP,
           "dest = np.int64(dy.hybrid_target[z])",
