@@ -562,6 +562,41 @@ def admission(mode: str) -> World:
     ), tuple(expects))
 
 
+def screening_quarantine() -> World:
+    """ABM only (the compartmental engines have no quarantine pens): a gate that screens with
+    sensitivity 0 but holds arrivals for quarantine_days q turns away a latent walker whose latency
+    ends within q (they stay, and try again). Latency Exp(sigma) is memoryless, so with first attempts
+    at rate r, P(admitted by T) = exp(-sigma q) r / (r + sigma) (1 - exp(-(r + sigma) T)) and P(ever
+    turned away) = (1 - exp(-sigma q)) r / (r + sigma) (1 - exp(-(r + sigma) T)).
+
+    ABM: the end of latency is the step k = max(1, round(L / dt)), the walker is held when
+    k - t <= floor(q / dt), and attempts are one a step: its exact probabilities are summed here."""
+    e0, mean_lat, r, q, t, dt = 20_000, 4.0, 0.5, 2.0, 3, 0.01
+    sigma, steps, hold = 1 / mean_lat, round(t / dt), math.floor(q / dt)
+    p = -math.expm1(-r * dt)
+    first = r / (r + sigma) * gone(r + sigma, t)
+
+    def later(m: int) -> float:  # P(k > m)
+        return 1.0 if m < 1 else math.exp(-sigma * (m + 0.5) * dt)
+
+    abm_in = sum((1 - p) ** k * p * later(k + hold) for k in range(steps))
+    abm_out = sum((1 - p) ** k * p * (later(k) - later(k + hold)) for k in range(steps))
+    p_in, p_out = math.exp(-sigma * q) * first, -math.expm1(-sigma * q) * first
+    sc = _movement("screening-quarantine", [{"id": "a", "population": {"E": e0}}, {"id": "b"}],
+                   [{"from": "a", "to": "b", "rate": r}], run={"days": t, "dt": dt},
+                   pathogen={"latency": mean_lat},
+                   policies=[{"type": "admission", "zones": ["b"], "mode": "screen", "sensitivity": 0.0,
+                              "quarantine_days": q}])
+    return World("screening_quarantine", sc, (
+        "b.E + b.Z = b.INFECTED_ARRIVED", "a.E + a.Z = -b.INFECTED_ARRIVED", "b.HUMAN_ARRIVED = b.INFECTED_ARRIVED",
+        "a.Z = a.ONSET_FERAL", "b.Z = b.ONSET_FERAL",
+        "route0.HUMANS = b.HUMAN_ARRIVED", "route0.EXCLUDED = b.EXCLUDED",
+    ), (
+        binom("b.E + b.Z", e0, p_in, abm_in), binom("ledger.misclassified", e0, p_in, abm_in),
+        binom("ledger.excluded", e0, p_out, abm_out),
+    ), engines=("abm",))
+
+
 def sweeps() -> World:
     """Sweeps every 2 days (mornings of days 0, 2, 4) destroy a share kill of the ferals (and in a, of the
     hybrids: SWEEP_HYBRIDS, the ABM's ledger 'hybrids_swept'); the destroyed go to D with q, else R."""
@@ -627,6 +662,7 @@ WORLD_BUILDERS: tuple[Callable[[], World], ...] = (
     lambda: transfer("protect"), lambda: transfer("isolate"), sanctuary_care,
     walls, lambda: gates("closed"), lambda: gates("made"), lambda: gates("broken"),
     lambda: seal(False), lambda: seal(True), sacrifice, lambda: admission("closed"), lambda: admission("screen"),
+    screening_quarantine,
     sweeps, lambda: reopen("seal"), lambda: reopen("closed"), lambda: vigilance(0.0), lambda: vigilance(0.5),
 )
 
