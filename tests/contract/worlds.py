@@ -413,6 +413,25 @@ def _movement(name: str, zones: list[dict[str, Any]], routes: list[dict[str, Any
     return scenario(name, zones, routes=routes, **over)
 
 
+def flight() -> World:
+    """Fear drives flight: people walk a -> b at rate (1 + flight * max(0, fear_a - fear_b)). Zone a has no
+    food: found empty at the end of day 0, it is starving from day 1 (at starvation rate 0: nobody dies),
+    and each starving day adds starvation_fear to its fear, which decays; b stays calm (no spread of fear
+    between neighbours). So fear, and the walking rate, follow the same known sequence in every engine."""
+    s0, r, gain, sf, decay, t = 20_000, 0.1, 2.0, 0.3, 0.05, 5
+    sc = _movement("flight", [{"id": "a", "population": {"S": s0}, "supplies": 0.0, "production": 0.0}, {"id": "b"}],
+                   [{"from": "a", "to": "b", "rate": r}], run={"days": t},
+                   society={"fear": {"flight": gain, "decay": decay},
+                            "supplies": {"starvation": 0.0, "starvation_fear": sf}})
+    fear, starving, hazard = 0.0, False, 0.0
+    for _ in range(t):
+        hazard += r * (1 + gain * fear)
+        fear = min(1.0, fear * (1 - decay) + sf * starving)
+        starving = True
+    return World("flight", sc, ("b.S = b.HUMAN_ARRIVED", "a.S = -b.HUMAN_ARRIVED", "route0.HUMANS = b.HUMAN_ARRIVED"),
+                 (binom("b.S", s0, -math.expm1(-hazard)),))
+
+
 def walls() -> World:
     """Movement through walls: humans cross into b (wall w) at rate (1 - w), ferals at
     feral_rate (1 - w (1 - breach)), counted as HUMAN_ARRIVED / FERAL_ARRIVED and BREACH at b; zone c has
@@ -660,7 +679,7 @@ WORLD_BUILDERS: tuple[Callable[[], World], ...] = (
     lambda: latency(1), lambda: latency(3), lambda: latency(1, resistance_sd=0.2, k_res=4.0),
     relapse, reanimation, disposal, natural_death, starvation, births, cure, cull, concealment,
     lambda: transfer("protect"), lambda: transfer("isolate"), sanctuary_care,
-    walls, lambda: gates("closed"), lambda: gates("made"), lambda: gates("broken"),
+    walls, flight, lambda: gates("closed"), lambda: gates("made"), lambda: gates("broken"),
     lambda: seal(False), lambda: seal(True), sacrifice, lambda: admission("closed"), lambda: admission("screen"),
     screening_quarantine,
     sweeps, lambda: reopen("seal"), lambda: reopen("closed"), lambda: vigilance(0.0), lambda: vigilance(0.5),
