@@ -140,11 +140,12 @@ def test_means(world: str, engine: str) -> None:
             continue
         values = np.array([final(r, ex.what) for r in rs])
         if engine == "ode":
-            tol, what = _ode_tol(w), "ODE"
+            tol, what = _ode_tol(w) + w.leak_bound, "ODE"
         else:
             se = math.sqrt(ex.var / len(rs))
             bias = ex.abm_bias if engine == "abm" else 0.0
-            tol, what = Z_TOL * se + bias + 1e-9, f"mean of {len(rs)} seeds (s.e. {se:.3g}, dt bias {bias:.3g})"
+            tol = Z_TOL * se + bias + w.leak_bound + 1e-9
+            what = f"mean of {len(rs)} seeds (s.e. {se:.3g}, dt bias {bias:.3g})"
         got = float(values.mean())
         assert abs(got - ex.mean) <= tol, (
             f"{world} ({engine}): {ex.what} = {got:.6g}, expected {ex.mean:.6g} +- {tol:.3g} ({what})")
