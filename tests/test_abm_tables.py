@@ -182,3 +182,46 @@ def test_scheduled_onset_equals_the_last_erlang_stage() -> None:
         assert {int(f) for f in tab.onset_tags[b] if f >= 0} == net_tags(net, r)
         seen.add(b)
     assert seen == {0, 1}
+
+
+def test_coefficients_for_strains_born_during_a_day_equal_a_full_evaluation() -> None:
+    """Strains born during a day get their columns by a call for them alone (``first > 0``), which
+    skips the strain-free entries that the day's call filled for every column: the result must be
+    what evaluating every strain at once gives."""
+    from aftermath.engines.abm.tables import (
+        MAX_BRANCHES,
+        ROW_STATES,
+        coefficient_plan,
+        day_coefficients,
+        strain_day_rates,
+    )
+    from aftermath.model.rates import strain_rates
+    from aftermath.model.world import TRAITS
+
+    world = rich_world()
+    rates = day_rates(world)
+    society = Society(world)
+    society.fear[:] = 0.7
+    levers, _ = PolicyBook(world).decide(0, society.indicators(0, world.counts0))
+    routes = out_route_table(world.route_from, world.n_zones)
+    tab = compile_tables(routes.shape[1])
+    plan = coefficient_plan(tab)
+    rng = np.random.default_rng(3)
+    traits = np.repeat(world.traits[:1], 7, axis=0) * rng.uniform(0.5, 2.0, size=(7, len(TRAITS)))
+    traits[:, TRAITS.index("p_hybrid")] = rng.uniform(0, 1, 7)
+
+    def over(n: int) -> DailyRates:
+        infect, relapse, admit_i, feral_move = strain_rates(world, levers, traits[:n])
+        return strain_day_rates(rates, infect, relapse, admit_i, feral_move, traits[:n, TRAITS.index("latency")],
+                                traits[:n, TRAITS.index("p_hybrid")])
+
+    shape = (ROW_STATES, int(tab.n_slots.max()), MAX_BRANCHES, world.n_zones, 8)
+    full = np.zeros(shape)
+    day_coefficients(plan, over(7), routes, 7, full)
+    grown = np.zeros(shape)
+    free = day_coefficients(plan, over(1), routes, 1, grown)  # the morning: the founder only
+    assert free is None
+    for old, new in ((1, 3), (3, 4), (4, 7)):
+        free = day_coefficients(plan, over(new), routes, new, grown, first=old, strain_free=free)
+        assert free  # some entries (death, decay, ...) have no strain axis
+    assert np.array_equal(grown[..., :7], full[..., :7])

@@ -120,6 +120,7 @@ class AbmEngine:
         self.out_routes = out_route_table(world.route_from, nz)
         self.tables = compile_tables(self.out_routes.shape[1])
         self.plan = coefficient_plan(self.tables)
+        self.strain_free: frozenset[tuple[int, int]] | None = None  # learnt by day_coefficients
         self.n_slots = int(self.tables.n_slots.max())
         self._alloc_strain_arrays(self.table.traits.shape[0])
         self.pend_chunk = np.zeros(self._n_chunks(), dtype=np.int64)
@@ -237,9 +238,9 @@ class AbmEngine:
             self.czs[:, :ns] += self.dzs[:, :, :ns].sum(axis=0)
             pending = int(self.pend_chunk.sum())
             if pending:
-                old = self.table.n
-                if self._resolve(day, t, kk, pending, serial):  # the new strains' columns
-                    latency, p_h = self._day_coefficients(rates, levers, old)
+                old, scap = self.table.n, self.scap
+                if self._resolve(day, t, kk, pending, serial):  # the new strains' columns (all, if reallocated)
+                    latency, p_h = self._day_coefficients(rates, levers, old if self.scap == scap else 0)
             if self.check:
                 self._verify(day, k)
         flows: F64 = (fl.sum(axis=0) + serial).astype(np.float64)
@@ -262,7 +263,8 @@ class AbmEngine:
         if ns != self.world.n_strains:
             infect, relapse, admit_i, feral_move = strain_rates(self.world, levers, self.table.traits[:ns])
             rates = strain_day_rates(rates, infect, relapse, admit_i, feral_move, latency, p_h)
-        day_coefficients(self.plan, rates, self.out_routes, ns, self.rows.coef, first)
+        self.strain_free = day_coefficients(self.plan, rates, self.out_routes, ns, self.rows.coef, first,
+                                            self.strain_free)
         return self._trait(T_LAT), self._trait(T_PH)
 
     def _resolve(self, day: int, t: int, kk: NDArray[np.uint64], pending: int, serial: I64) -> bool:

@@ -153,15 +153,26 @@ def coefficient_plan(tab: Tables) -> Plan:
 
 
 def day_coefficients(plan: Plan, rates: DailyRates, out_routes: I64, n_strains: int, out: F64,
-                     first: int = 0) -> None:
+                     first: int = 0, strain_free: frozenset[tuple[int, int]] | None = None
+                     ) -> frozenset[tuple[int, int]] | None:
     """``out[state, slot, branch, zone, strain]``: the declared ``rate * share`` of each slot's
     branch (before contact pressure) for the day, for strains ``first`` to ``n_strains - 1``
-    (a day fills them all; strains born during the day add their own columns)."""
-    nz = out_routes.shape[0]
+    (a day fills them all; strains born during the day add their own columns).
+
+    An entry whose declaration has no strain axis (a scalar or ``[place, 1]`` array, by the
+    declarations' convention) fills every column up to ``out``'s capacity, so that strains born
+    later already have it: a call for new strains (``first > 0``) skips the entries of
+    ``strain_free``. Returns the strain-free entries when this call could tell them apart (two or
+    more strains), else ``strain_free`` unchanged.
+    """
+    nz, cap = out_routes.shape[0], out.shape[-1]
     n_routes = len(rates.human_pass)
     moving = ((rates.hybrid_target >= 0) & (rates.hybrid_target != np.arange(nz)))[:, None]
     values: dict[tuple[int, int], F64] = {}  # each (transition, branch) evaluated once
+    learnt: set[tuple[int, int]] = set()
     for st, j, b, ti, bi, k in plan:
+        if first > 0 and strain_free is not None and (ti, bi) in strain_free:
+            continue  # filled for every column by the day's call
         t = TRANSITIONS[ti]
         if t.where == Where.ROUTE and n_routes == 0:
             continue  # no routes: the slot stays at zero
@@ -171,14 +182,21 @@ def day_coefficients(plan: Plan, rates: DailyRates, out_routes: I64, n_strains: 
             v = np.asarray(t.rate(rates), dtype=np.float64)
             if br.share is not None:
                 v = v * np.asarray(br.share(rates), dtype=np.float64)
-            v = values[ti, bi] = np.broadcast_to(v, (n_routes if k >= 0 else nz, n_strains))[:, first:]
+            per_strain = v.ndim == 1 or (v.ndim == 2 and v.shape[1] > 1)
+            if n_strains >= 2 and not per_strain:
+                learnt.add((ti, bi))
+            width = n_strains if per_strain else cap
+            v = values[ti, bi] = np.broadcast_to(v, (n_routes if k >= 0 else nz, width))[:, first:]
+        hi = first + v.shape[1]
         if k >= 0:
-            out[st, j, b, :, first:n_strains] = np.where(out_routes[:, k, None] >= 0,
-                                                         v[np.maximum(out_routes[:, k], 0)], 0.0)
+            out[st, j, b, :, first:hi] = np.where(out_routes[:, k, None] >= 0, v[np.maximum(out_routes[:, k], 0)], 0.0)
         elif t.where == Where.TARGET:
-            out[st, j, b, :, first:n_strains] = v * moving
+            out[st, j, b, :, first:hi] = v * moving
         else:
-            out[st, j, b, :, first:n_strains] = v
+            out[st, j, b, :, first:hi] = v
+    if n_strains < 2:
+        return strain_free
+    return frozenset(learnt) | (strain_free or frozenset())  # entries skipped here were learnt before
 
 
 @nb.njit(cache=True)
