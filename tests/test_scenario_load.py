@@ -325,7 +325,7 @@ def test_misspelt_builtin(tmp_path: Path) -> None:
     [
         ('[run]\nengine = "gpu"\n' + BASE, "run.engine", "'gpu'", "one of 'ode', 'ssa' or 'abm'"),
         ("[run]\ndt = 0.3\n" + BASE, "run.dt", "0.3", "a valid value (1/dt must be a whole number"),
-        ("[run]\ndays = 1.5\n" + BASE, "run.days", "1.5", "a whole number"),
+        ("[run]\ndays = 1.5\n" + BASE, "run.days", "1.5", "an integer"),
         ("[pathogen]\nkappa = 1.5\n" + BASE, "pathogen.kappa", "1.5", "a number <= 1"),
         ("[pathogen]\nbeta = inf\n" + BASE, "pathogen.beta", "inf", "a finite number"),
         ("[pathogen]\nbeta = nan\n" + BASE, "pathogen.beta", "nan", "a finite number"),

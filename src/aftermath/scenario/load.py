@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
+import os
 import re
+import stat
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -16,11 +19,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from aftermath.scenario.schema import Policy, Scenario, _RefError
+from aftermath.scenario.schema import Policy, Scenario, _Expect, _RefError
 
 BUILTIN_PACKAGE = "aftermath.scenario.builtin"
+#: The largest scenario file (or text) read: 1 MiB. Checked before reading.
+MAX_FILE_BYTES = 1 << 20
+#: The deepest nesting of tables and arrays in a scenario (a real one needs 4).
+MAX_DEPTH = 32
 
 
 class ScenarioError(ValueError):
@@ -64,19 +72,46 @@ def load(source: str | Path = "hyosan") -> Scenario:
     if not path.exists():
         expected = f"an existing scenario file or one of the built-ins {builtin_names()} (no such file)"
         raise ScenarioError(src, "", _MISSING, expected)
+    return parse_toml(read_scenario_text(path, src), source=src)
+
+
+def read_scenario_text(path: Path, source: str) -> str:
+    """The text of a scenario file: a regular file of at most :data:`MAX_FILE_BYTES`, in UTF-8.
+
+    The kind and size are checked before reading (``/dev/zero`` or a pipe is refused, not read),
+    and no more than the limit is ever read, even from a file that grows meanwhile.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(src, "", _MISSING, f"a readable UTF-8 TOML file ({exc})") from None
-    return parse_toml(text, source=src)
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise ScenarioError(source, "", _MISSING, "a regular file (this is a device, folder, pipe or socket)")
+            if st.st_size > MAX_FILE_BYTES:
+                raise ScenarioError(source, "", _MISSING, f"a scenario file of at most {MAX_FILE_BYTES:,} bytes "
+                                    f"(this one has {st.st_size:,})")
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(source, "", _MISSING, f"a readable UTF-8 TOML file ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(source, "", _MISSING, f"a scenario file of at most {MAX_FILE_BYTES:,} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(source, "", _MISSING, f"a readable UTF-8 TOML file ({exc})") from None
 
 
 def parse_toml(text: str, source: str = "<string>") -> Scenario:
-    """Parse and validate TOML text."""
+    """Parse and validate TOML text (at most :data:`MAX_FILE_BYTES` of it, nested at most
+    :data:`MAX_DEPTH` deep)."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(source, "", _MISSING, f"a scenario of at most {MAX_FILE_BYTES:,} characters")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _toml_error(exc, text, source) from None
+    except RecursionError:
+        raise ScenarioError(source, "", _MISSING, f"TOML nested at most {MAX_DEPTH} deep (arrays or inline "
+                            "tables nested too deeply to read)") from None
     return from_dict(data, source=source)
 
 
@@ -93,13 +128,37 @@ def _toml_error(exc: tomllib.TOMLDecodeError, text: str, source: str) -> Scenari
 
 
 def from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scenario:
-    """Validate a plain mapping (as read from TOML) into a :class:`Scenario`."""
+    """Validate a plain mapping (as read from TOML) into a :class:`Scenario`.
+
+    NumPy scalars are read as the Python numbers they hold (a sweep's values are often NumPy's);
+    otherwise numbers are strict: ``true`` or ``"0.25"`` is not a number.
+    """
+    if not isinstance(data, Mapping):
+        raise ScenarioError(source, "", data, "a table of scenario keys")
+    plain = _plain(data, source, "", 0)
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(plain)
     except ValidationError as exc:
-        raise _to_scenario_error(exc, source, data) from None
+        raise _to_scenario_error(exc, source, plain) from None
     except _RefError as exc:  # raised directly in some pydantic versions
         raise ScenarioError(source, exc.path, exc.value, exc.expected) from None
+
+
+def _plain(value: Any, source: str, path: str, depth: int) -> Any:
+    """``value`` with NumPy scalars made Python numbers; nesting deeper than :data:`MAX_DEPTH` refused."""
+    if depth > MAX_DEPTH:
+        raise ScenarioError(source, path, _MISSING, f"tables and arrays nested at most {MAX_DEPTH} deep")
+    if isinstance(value, Mapping):
+        return {k: _plain(v, source, f"{path}.{k}" if path else str(k), depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, source, f"{path}.{i}" if path else str(i), depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
 
 
 def _to_scenario_error(exc: ValidationError, source: str, data: Mapping[str, Any]) -> ScenarioError:
@@ -113,6 +172,8 @@ def _to_scenario_error(exc: ValidationError, source: str, data: Mapping[str, Any
     path = ".".join(loc)
     kind = err["type"]
     value = err.get("input", _MISSING)
+    if isinstance(ctx_err, _Expect):
+        return ScenarioError(source, path, value, ctx_err.expected)
     msg = err["msg"].removeprefix("Value error, ")
     if kind == "extra_forbidden":
         known = _known_keys(raw[:-1])
@@ -188,14 +249,15 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 _EXPECTED = {
     "int_parsing": "an integer",
-    "int_type": "an integer",
+    "int_type": "an integer (not true/false, not in quotes)",
     "int_from_float": "a whole number",
     "float_parsing": "a number",
-    "float_type": "a number",
+    "float_type": "a number (not true/false, not in quotes)",
     "finite_number": "a finite number",
     "bool_parsing": "true or false",
     "bool_type": "true or false",
     "string_type": "a string (in quotes)",
+    "recursion_loop": f"tables and arrays nested at most {MAX_DEPTH} deep",
     "list_type": "a list (a TOML array, or [[tables]])",
     "dict_type": "a table",
     "model_type": "a table",
@@ -204,14 +266,22 @@ _EXPECTED = {
 }
 
 
+def _bound(bound: object) -> str:
+    """A bound as a person writes it: 100,000 or 1e+12, 0.25."""
+    if isinstance(bound, int | float) and math.isfinite(bound):
+        if float(bound).is_integer() and abs(bound) < 1e7:
+            return f"{int(bound):,}"
+        return f"{bound:g}"
+    return str(bound)
+
+
 def _expected(kind: str, ctx: Mapping[str, Any], msg: str) -> str:
     """What was expected, in plain words rather than pydantic's."""
     if kind in _EXPECTED:
         return _EXPECTED[kind]
     for key, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
         if key in ctx and kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-            bound = ctx[key]
-            return f"a number {op} {bound:g}" if isinstance(bound, int | float) else f"a number {op} {bound}"
+            return f"a number {op} {_bound(ctx[key])}"
     if kind == "string_too_long":
         return f"a string of at most {ctx.get('max_length')} characters"
     if kind == "too_short":
@@ -291,3 +361,32 @@ def parse_value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+
+
+# -- run options from a command line ------------------------------------------------------------
+
+#: The command-line flag of each run option, for messages.
+_RUN_FLAGS = {"days": "--days", "seed": "--seed", "engine": "--engine"}
+
+
+def apply_run_options(scenario: Scenario, days: int | None = None, seed: int | None = None,
+                      engine: str | None = None, source: str = "<command line>") -> Scenario:
+    """``scenario`` with ``run.days``, ``run.seed`` and ``run.engine`` set from a command line (or
+    an API call), validated by the same schema as a file: ``--days 200000`` is refused exactly as
+    ``days = 200000`` is. ``None`` leaves a value as the scenario has it.
+
+    Raises :class:`ScenarioError` naming the flag and the key, e.g.
+    ``<command line>: --days (run.days): got -5, expected a number >= 1``.
+    """
+    given = {k: v for k, v in (("days", days), ("seed", seed), ("engine", engine)) if v is not None}
+    if not given:
+        return scenario
+    data = to_dict(scenario)
+    data.setdefault("run", {}).update(given)
+    try:
+        return from_dict(data, source=source)
+    except ScenarioError as exc:
+        key = exc.path.removeprefix("run.")
+        if exc.path.startswith("run.") and key in given:
+            raise ScenarioError(source, f"{_RUN_FLAGS[key]} ({exc.path})", exc.value, exc.expected) from None
+        raise

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from aftermath.scenario.schema import STATES, Scenario
+from aftermath.scenario.schema import MAX_PEOPLE, STATES, Scenario
 
 
 def scale_population(scenario: Scenario, people: int) -> Scenario:
@@ -26,10 +26,12 @@ def scale_population(scenario: Scenario, people: int) -> Scenario:
     A zone or state that was empty stays empty.
 
     Raises:
-        ValueError: ``people`` is negative, or the scenario has no one to scale.
+        ValueError: ``people`` is below 1 (a scenario must contain someone) or above
+            :data:`~aftermath.scenario.schema.MAX_PEOPLE`, or the scenario has no one to scale.
     """
-    if people < 0:
-        raise ValueError(f"people must be >= 0, got {people}")
+    if not 1 <= people <= MAX_PEOPLE:
+        raise ValueError(f"people must be from 1 to {MAX_PEOPLE:,.0f} (a scenario must contain someone), "
+                         f"got {people}")
     total = scenario.initial_population()
     if total <= 0:
         raise ValueError("the scenario has no people to scale")

@@ -9,16 +9,67 @@ Units: rates are per day, durations in days, populations in people, supplies in 
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aftermath.scenario.conditions import Condition, ConditionError
 
-Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Prob = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Count = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Ident = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64)]
+# -- bounds (docs/scenario.md, "Bounds") ------------------------------------------------------------
+#: The most people in one state of one zone, and in the whole scenario (every zone and state).
+MAX_PEOPLE = 1e12
+#: The largest rate per day (per person, per feral, per pair, per corpse): one event every ~90 s.
+MAX_RATE = 1000.0
+#: The largest duration in days (latency, quarantine, days between sweeps, calm days).
+MAX_DURATION = 100_000.0
+#: The largest gain or relative weight (fear gains, flight, hybrid weights).
+MAX_GAIN = 1e6
+#: The most births per zone per day.
+MAX_BIRTHS = 1e9
+#: The most food in a zone's store, in person-days.
+MAX_SUPPLIES = 1e18
+#: The most zones, routes (as written), factions, policies and extra strains in one scenario.
+MAX_ZONES, MAX_ROUTES, MAX_FACTIONS, MAX_POLICIES, MAX_STRAINS = 10_000, 100_000, 1_000, 1_000, 1_000
+#: The shortest ABM step: 1000 steps a day.
+MIN_DT = 0.001
+
+
+class _Expect(ValueError):
+    """A field's own check failed: carries what was expected, for the error message."""
+
+    def __init__(self, expected: str) -> None:
+        self.expected = expected
+        super().__init__(expected)
+
+
+def _printable(text: str, newlines: bool = False) -> str:
+    """Printable text only: no control, format, surrogate, private or unassigned characters, no
+    line or paragraph separators (a description may have line breaks and tabs)."""
+    for i, ch in enumerate(text):
+        if newlines and ch in "\n\t":
+            continue
+        cat = unicodedata.category(ch)
+        if (cat[0] == "C" and ch not in "\u200c\u200d") or cat in ("Zl", "Zp"):
+            raise _Expect(f"printable text (character {i} is {ch!r}, a control or non-printing character)")
+    return text
+
+
+def _printable_text(text: str) -> str:
+    return _printable(text, newlines=True)
+
+
+# Numbers are strict: a boolean or a string is not a number (an integer is, where a float is expected).
+Rate = Annotated[float, Field(ge=0.0, le=MAX_RATE, allow_inf_nan=False, strict=True)]
+Prob = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False, strict=True)]
+Count = Annotated[float, Field(ge=0.0, le=MAX_PEOPLE, allow_inf_nan=False, strict=True)]
+Duration = Annotated[float, Field(ge=0.0, le=MAX_DURATION, allow_inf_nan=False, strict=True)]
+Gain = Annotated[float, Field(ge=0.0, le=MAX_GAIN, allow_inf_nan=False, strict=True)]
+Births = Annotated[float, Field(ge=0.0, le=MAX_BIRTHS, allow_inf_nan=False, strict=True)]
+Food = Annotated[float, Field(ge=0.0, le=MAX_SUPPLIES, allow_inf_nan=False, strict=True)]
+Ident = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64, strict=True)]
+Name = Annotated[str, Field(max_length=120, strict=True), AfterValidator(_printable)]
+Text = Annotated[str, Field(max_length=4000, strict=True), AfterValidator(_printable_text)]
 
 STATES = ("S", "E", "H", "Z", "D", "R")
 
@@ -30,11 +81,12 @@ class _Base(BaseModel):
 class RunSettings(_Base):
     """How to run: horizon, step, seed, engine and mixing."""
 
-    days: int = Field(365, ge=1, le=100_000, description="days simulated")
+    days: int = Field(365, ge=1, le=100_000, strict=True, description="days simulated")
     dt: float = Field(
-        0.25, gt=0.0, le=1.0, description="ABM time step in days (must divide a day evenly: 1/dt whole)"
+        0.25, ge=MIN_DT, le=1.0, allow_inf_nan=False, strict=True,
+        description="ABM time step in days (must divide a day evenly: 1/dt whole)",
     )
-    seed: int = Field(0, ge=0, lt=2**63, description="master seed; a seed gives bit-identical results")
+    seed: int = Field(0, ge=0, lt=2**63, strict=True, description="master seed; a seed gives bit-identical results")
     engine: Literal["ode", "ssa", "abm"] = "ode"  # = aftermath.engines.base.ENGINES (a test holds it)
     mixing: Literal["frequency", "mass_action"] = "frequency"
     denominator: Literal["living", "all"] = Field(
@@ -58,7 +110,7 @@ class StrainTraits(_Base):
     beta: Rate = Field(0.5, description="bite rate per feral per day (frequency) or per pair (mass action)")
     p_hybrid: Prob = Field(0.0, description="chance that a latent infection ends as a hybrid, at resistance 0.5")
     relapse: Rate = Field(0.0, description="hybrid -> feral rate (r)")
-    latency: Rate = Field(0.0, description="mean latent period in days (1/sigma); 0 = immediate outcome")
+    latency: Duration = Field(0.0, description="mean latent period in days (1/sigma); 0 = immediate outcome")
     breach: Prob = Field(0.0, description="share of a wall's stopping power that this strain's ferals defeat")
     stealth: Prob = Field(0.0, description="share of screening sensitivity this strain evades")
 
@@ -70,7 +122,7 @@ class StrainSpec(_Base):
     beta: Rate | None = None
     p_hybrid: Prob | None = None
     relapse: Rate | None = None
-    latency: Rate | None = None
+    latency: Duration | None = None
     breach: Prob | None = None
     stealth: Prob | None = None
 
@@ -79,23 +131,27 @@ class Mutation(_Base):
     """Mutation at infection (ABM only; the ODE and SSA use the fixed strain set)."""
 
     mu: Prob = Field(0.0, description="probability that an infection mutates the infecting strain")
-    sd: Rate = Field(0.1, description="s.d. of the log-normal multiplier applied to each trait")
-    max_strains: int = Field(4096, ge=1, le=1_000_000, description="strain table capacity")
+    sd: float = Field(0.1, ge=0.0, le=10.0, allow_inf_nan=False, strict=True,
+                      description="s.d. of the log-normal multiplier applied to each trait")
+    max_strains: int = Field(4096, ge=1, le=1_000_000, strict=True, description="strain table capacity")
     lineage_ratio: float = Field(
-        1.25, gt=1.0, description="a strain whose R0-like fitness exceeds its parent's by this ratio is a new lineage"
+        1.25, gt=1.0, le=MAX_GAIN, allow_inf_nan=False, strict=True,
+        description="a strain whose R0-like fitness exceeds its parent's by this ratio is a new lineage",
     )
 
 
 class Pathogen(StrainTraits):
     """The founding strain, infection outcome and resistance, and evolution settings."""
 
-    eta: Rate = Field(0.0, description="hybrid bite rate relative to a feral's")
+    eta: Gain = Field(0.0, description="hybrid bite rate relative to a feral's")
     kappa: Prob = Field(0.0, description="chance a bite kills outright (S -> D)")
-    latency_shape: int = Field(1, ge=1, le=20, description="Erlang shape k of the latent period")
-    k_res: float = Field(0.0, ge=-20, le=20, description="logit shift of p_hybrid per unit resistance")
+    latency_shape: int = Field(1, ge=1, le=20, strict=True, description="Erlang shape k of the latent period")
+    k_res: float = Field(0.0, ge=-20, le=20, allow_inf_nan=False, strict=True,
+                         description="logit shift of p_hybrid per unit resistance")
     resistance_mean: Prob = Field(0.5, description="mean individual resistance")
-    resistance_sd: float = Field(0.0, ge=0.0, lt=0.5, description="s.d. of resistance (Beta); 0 = uniform")
-    strains: list[StrainSpec] = Field(default_factory=list)
+    resistance_sd: float = Field(0.0, ge=0.0, lt=0.5, allow_inf_nan=False, strict=True,
+                                 description="s.d. of resistance (Beta); 0 = uniform")
+    strains: list[StrainSpec] = Field(default_factory=list, max_length=MAX_STRAINS)
     mutation: Mutation = Field(default_factory=Mutation)
 
 
@@ -103,7 +159,7 @@ class Defence(_Base):
     """How humans fight back and what becomes of destroyed ferals and corpses (MODEL.md sections 3-4)."""
 
     alpha: Rate = Field(0.0, description="feral destruction rate per defender")
-    hybrid_weight: Rate = Field(0.5, description="a hybrid's fighting weight relative to a human (h)")
+    hybrid_weight: Gain = Field(0.5, description="a hybrid's fighting weight relative to a human (h)")
     q: Prob = Field(0.0, description="chance a destroyed feral leaves a corpse that can rise (Munz: 1)")
     decay: Rate = Field(0.0, description="feral decay rate Z -> R (gamma_z)")
     reanimation: Rate = Field(0.0, description="corpse reanimation rate D -> Z (zeta)")
@@ -113,7 +169,7 @@ class Defence(_Base):
 class Demography(_Base):
     """Births and background deaths, for long horizons."""
 
-    births: Rate = Field(0.0, description="births into S per zone per day (Pi), unless a zone sets its own")
+    births: Births = Field(0.0, description="births into S per zone per day (Pi), unless a zone sets its own")
     death: Rate = Field(0.0, description="background death rate of S, E and H (delta), into D")
 
 
@@ -122,11 +178,11 @@ class Fear(_Base):
 
     initial: Prob = 0.0
     decay: Prob = Field(0.05, description="share of fear lost per day")
-    per_infection: Rate = Field(20.0, description="fear added per new infection per capita of the zone")
-    per_death: Rate = Field(20.0, description="fear added per death per capita of the zone")
-    per_breach: Rate = Field(0.02, description="fear added per feral that breached the wall")
+    per_infection: Gain = Field(20.0, description="fear added per new infection per capita of the zone")
+    per_death: Gain = Field(20.0, description="fear added per death per capita of the zone")
+    per_breach: Gain = Field(0.02, description="fear added per feral that breached the wall")
     neighbour_share: Prob = Field(0.1, description="share of the gap to a route-neighbour's fear closed per day")
-    flight: Rate = Field(2.0, description="movement multiplier gain: 1 + flight * max(0, fear_from - fear_to)")
+    flight: Gain = Field(2.0, description="movement multiplier gain: 1 + flight * max(0, fear_from - fear_to)")
     production_loss: Prob = Field(0.5, description="share of production lost at fear 1")
 
 
@@ -148,7 +204,7 @@ class Supplies(_Base):
 class Trust(_Base):
     """Trust between factions and the truces that rest on it."""
 
-    per_breach: Rate = Field(0.002, description="trust lost per feral breaching from the other side")
+    per_breach: Gain = Field(0.002, description="trust lost per feral breaching from the other side")
     fear_erosion: Rate = Field(0.01, description="trust lost per day per unit of mean fear")
     recovery: Rate = Field(0.002, description="trust regained per calm day")
     threshold: Prob = Field(0.2, description="a truce breaks when trust falls below this")
@@ -192,15 +248,16 @@ class Zone(_Base):
 
     id: Ident
     kind: Ident = "city"
-    name: str | None = Field(None, max_length=120, description="a display name")
+    name: Name | None = Field(None, description="a display name")
     faction: Ident | None = None
     population: Population = Field(default_factory=Population)
     wall: Prob = Field(0.0, description="share of crossing attempts into the zone that fail")
-    supplies: Count | None = Field(None, description="person-days of food; unset = unlimited")
+    supplies: Food | None = Field(None, description="person-days of food; unset = unlimited")
     production: Rate = Field(1.0, description="person-days produced per working human per day")
     disposal: Rate | None = Field(None, description="corpse disposal rate here; unset = defence.disposal")
-    births: Rate | None = Field(None, description="births per day here; unset = demography.births")
-    household_size: float = Field(3.0, ge=1.0, le=100.0, description="mean household size (ABM)")
+    births: Births | None = Field(None, description="births per day here; unset = demography.births")
+    household_size: float = Field(3.0, ge=1.0, le=100.0, allow_inf_nan=False, strict=True,
+                                  description="mean household size (ABM)")
 
 
 class Route(_Base):
@@ -210,28 +267,30 @@ class Route(_Base):
     to: Ident
     rate: Rate = Field(0.0, description="movement rate per human per day")
     feral_rate: Rate = Field(0.0, description="wander rate per feral per day")
-    both_ways: bool = Field(False, description="also add the reverse route with the same rates")
+    both_ways: bool = Field(False, strict=True, description="also add the reverse route with the same rates")
 
 
 class Faction(_Base):
     """A governing body: owns zones, sets policies, keeps truces."""
 
     id: Ident
-    name: str | None = Field(None, max_length=120)
-    truces: list[Ident] = Field(default_factory=list, description="factions it has a truce with at day 0")
-    trust: dict[Ident, Prob] = Field(default_factory=dict, description="initial trust in other factions")
+    name: Name | None = None
+    truces: list[Ident] = Field(default_factory=list, max_length=MAX_FACTIONS,
+                                description="factions it has a truce with at day 0")
+    trust: dict[Ident, Prob] = Field(default_factory=dict, max_length=MAX_FACTIONS,
+                                     description="initial trust in other factions")
     default_trust: Prob = Field(0.6, description="initial trust in factions not listed in trust")
 
 
 class _Policy(_Base):
     """Fields every policy has. ``when``/``until`` are conditions evaluated each morning."""
 
-    name: str | None = Field(None, max_length=120)
+    name: Name | None = None
     faction: Ident | None = Field(None, description="applies to every zone of this faction")
-    zones: list[Ident] = Field(default_factory=list, description="applies to these zones")
-    when: str = Field("true", description="switches on when this holds")
-    until: str | None = Field(None, description="switches off when this holds")
-    repeat: bool = Field(False, description="may switch on again after switching off")
+    zones: list[Ident] = Field(default_factory=list, max_length=MAX_ZONES, description="applies to these zones")
+    when: str = Field("true", strict=True, description="switches on when this holds")
+    until: str | None = Field(None, strict=True, description="switches off when this holds")
+    repeat: bool = Field(False, strict=True, description="may switch on again after switching off")
 
     @field_validator("when", "until")
     @classmethod
@@ -246,7 +305,7 @@ class _Policy(_Base):
 
 class SealPolicy(_Policy):
     type: Literal["seal"]
-    inbound: bool = Field(False, description="also let no one in")
+    inbound: bool = Field(False, strict=True, description="also let no one in")
 
 
 class AdmissionPolicy(_Policy):
@@ -254,7 +313,7 @@ class AdmissionPolicy(_Policy):
     mode: Literal["open", "screen", "closed"] = "screen"
     sensitivity: Prob = Field(0.8, description="chance screening detects a latent or hybrid arrival")
     specificity: Prob = Field(0.95, description="chance screening clears a healthy arrival")
-    quarantine_days: Rate = Field(0.0, description="days admitted arrivals are held (ABM only)")
+    quarantine_days: Duration = Field(0.0, description="days admitted arrivals are held (ABM only)")
 
 
 class HybridPolicy(_Policy):
@@ -268,9 +327,10 @@ class HybridPolicy(_Policy):
 
 class SweepPolicy(_Policy):
     type: Literal["sweep"]
-    every: float = Field(10.0, ge=1.0, description="days between sweeps (Munz's impulsive eradication)")
+    every: float = Field(10.0, ge=1.0, le=MAX_DURATION, allow_inf_nan=False, strict=True,
+                         description="days between sweeps (Munz's impulsive eradication)")
     kill: Prob = Field(0.5, description="share of ferals destroyed in a sweep")
-    hybrids: bool = Field(False, description="also kill hybrids")
+    hybrids: bool = Field(False, strict=True, description="also kill hybrids")
 
 
 class CurePolicy(_Policy):
@@ -285,7 +345,8 @@ class DisposalPolicy(_Policy):
 
 class ReopenPolicy(_Policy):
     type: Literal["reopen"]
-    calm_days: int = Field(14, ge=1, description="lift seals and closures after this many calm days")
+    calm_days: int = Field(14, ge=1, le=int(MAX_DURATION), strict=True,
+                           description="lift seals and closures after this many calm days")
 
 
 class RotationPolicy(_Policy):
@@ -317,17 +378,17 @@ Policy = Annotated[
 class Scenario(_Base):
     """A whole scenario, validated and immutable."""
 
-    name: str = Field("unnamed", max_length=120)
-    description: str = Field("", max_length=4000)
+    name: Name = "unnamed"
+    description: Text = ""
     run: RunSettings = Field(default_factory=RunSettings)
     pathogen: Pathogen = Field(default_factory=Pathogen)
     defence: Defence = Field(default_factory=Defence)
     demography: Demography = Field(default_factory=Demography)
     society: Society = Field(default_factory=Society)
-    zones: list[Zone] = Field(min_length=1)
-    routes: list[Route] = Field(default_factory=list)
-    factions: list[Faction] = Field(default_factory=list)
-    policies: list[Policy] = Field(default_factory=list)
+    zones: list[Zone] = Field(min_length=1, max_length=MAX_ZONES)
+    routes: list[Route] = Field(default_factory=list, max_length=MAX_ROUTES)
+    factions: list[Faction] = Field(default_factory=list, max_length=MAX_FACTIONS)
+    policies: list[Policy] = Field(default_factory=list, max_length=MAX_POLICIES)
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -337,6 +398,12 @@ class Scenario(_Base):
         _unique(faction_ids, "factions", "id")
         _unique([s.id for s in self.pathogen.strains], "pathogen.strains", "id")
         zs, fs = set(zone_ids), set(faction_ids)
+        total = self.initial_population()
+        if total <= 0:
+            raise _RefError("zones", 0, "someone in the scenario: at least one zone's population with a count > 0")
+        if total > MAX_PEOPLE:
+            raise _RefError("zones", total, f"at most {MAX_PEOPLE:,.0f} people in all zones and states together "
+                            f"(got {total:,.0f})")
         if self.pathogen.latency == 0:
             for i, z in enumerate(self.zones):
                 if z.population.E > 0:
