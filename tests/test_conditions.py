@@ -159,13 +159,21 @@ def test_comparisons_agree_with_python(a: float, b: float, op: str) -> None:
 # -- division by zero ---------------------------------------------------------------------------
 
 
-def test_division_by_zero_never_raises() -> None:
-    # x / 0 is +inf for x > 0 and 0 otherwise (documented in docs/scenario.md)
+def test_division_by_zero_at_run_time_has_a_documented_value() -> None:
+    # x / 0 is +inf for x > 0, -inf for x < 0 and 0 for 0 / 0 (documented in docs/scenario.md)
     assert holds("supplies / population > 30", supplies=100.0, population=0.0)
     assert holds("supplies / population == 0", supplies=0.0, population=0.0)
-    assert holds("(0 - 5) / 0 == 0")
-    assert holds("1 / 0 > 1e300")
+    assert holds("(0 - supplies) / population < -1e300", supplies=5.0, population=0.0)
+    assert not holds("(0 - supplies) / population == 0", supplies=5.0, population=0.0)
+    assert holds("supplies / population > 1e300", supplies=1.0, population=0.0)
     assert not holds("supplies / population < 30", supplies=100.0, population=0.0)
+
+
+@pytest.mark.parametrize("text", ["(0 - 1) / 0 < 0", "day / 0 > 1", "fear / (1 - 1) > 0", "day / false > 0",
+                                  "1 / (2 * 0) > 0"])
+def test_division_by_a_constant_zero_is_refused_when_parsed(text: str) -> None:
+    with pytest.raises(ConditionError, match="division by zero"):
+        Condition.parse(text)
 
 
 # -- rejection ----------------------------------------------------------------------------------

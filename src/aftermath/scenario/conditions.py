@@ -6,14 +6,22 @@ checked against a whitelist of node types, so nothing is ever executed: no calls
 attributes, no subscripts, no names beyond :data:`VARIABLES`. Evaluation walks the tree.
 
 Grammar (precedence from low to high): ``or``; ``and``; ``not``; comparisons (``<``, ``<=``,
-``>``, ``>=``, ``==``, ``!=``, chainable); ``+``/``-``; ``*``/``/``; unary ``-``; numbers,
+``>``, ``>=``, ``==``, ``!=``, chainable); ``+``/``-``; ``*``/``/``; unary ``-`` and ``+``; numbers,
 ``true``/``false`` and variable names; parentheses.
+
+Beside the tree's check, the text is read by :func:`_lex`, which admits only the tokens of
+this grammar: ASCII letters, digits, spaces and the operators above. So there are no comments
+(``#``), no names outside ASCII (Python would read a full-width ``ｄａｙ`` as ``day``), no strings,
+and a number literal is decimal digits with an optional fraction and exponent (``12``, ``0.5``,
+``.5``, ``1e3``, ``2.5E-2``) whose value is finite: no ``1_000``, ``0x1f``, ``1j``, ``1e400``.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import operator
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -52,11 +60,21 @@ _CMP: dict[type, Callable[[float, float], bool]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
 }
+
+
+def _div(a: float, b: float) -> float:
+    """``a / b``; by zero: ``+inf`` when ``a > 0``, ``-inf`` when ``a < 0``, and 0 for ``0 / 0``
+    (nothing over nothing: ``supplies / population`` in an empty zone without food)."""
+    if b != 0:
+        return a / b
+    return math.inf if a > 0 else -math.inf if a < 0 else 0.0
+
+
 _BIN: dict[type, Callable[[float, float], float]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
-    ast.Div: lambda a, b: a / b if b != 0 else float("inf") if a > 0 else 0.0,
+    ast.Div: _div,
 }
 _CONST = {"true": 1.0, "false": 0.0}
 
@@ -85,9 +103,18 @@ def _check(node: ast.AST, names: set[str]) -> None:
             raise ConditionError("only +, -, * and / are allowed in arithmetic")
         _check(node.left, names)
         _check(node.right, names)
+        if isinstance(node.op, ast.Div) and _constant(node.right) == 0.0:
+            raise ConditionError(f"division by zero: {ast.unparse(node.right)!r} is always 0")
     elif isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
             raise ConditionError(f"{node.value!r} is not a number")
+        try:
+            finite = math.isfinite(float(node.value))
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise ConditionError(f"a number too large: {str(node.value)[:20]}... (at most about 1.8e308)"
+                                 if len(str(node.value)) > 20 else f"a number too large: {node.value}")
     elif isinstance(node, ast.Name):
         if node.id in _CONST:
             return
@@ -97,6 +124,13 @@ def _check(node: ast.AST, names: set[str]) -> None:
         names.add(node.id)
     else:
         raise ConditionError(f"{type(node).__name__.lower()} is not allowed in a condition")
+
+
+def _constant(node: ast.AST) -> float | None:
+    """The value of an expression without variables (``0``, ``1 - 1``, ``false``), else None."""
+    if any(isinstance(n, ast.Name) and n.id not in _CONST for n in ast.walk(node)):
+        return None
+    return _eval(node, {})
 
 
 def _eval(node: ast.AST, env: Mapping[str, float]) -> float:
@@ -147,14 +181,47 @@ class Condition:
             tree = ast.parse(py, mode="eval")
         except SyntaxError as exc:
             raise ConditionError(f"cannot parse {text!r}: {exc.msg}") from None
+        except (RecursionError, MemoryError, ValueError):
+            raise ConditionError(f"cannot parse {text!r}: nested too deeply") from None
         names: set[str] = set()
-        _check(tree, names)
+        _check(tree, names)  # first: names the construct that is not allowed (a call, a subscript...)
+        _lex(src)  # then what Python's parser forgives: comments, non-ASCII names, odd number literals
         return cls(text=src, names=frozenset(names), _tree=tree)
 
     def __call__(self, env: Mapping[str, float]) -> bool:
         """Evaluate against ``env``, which must give a value for every name in :attr:`names`."""
         assert self._tree is not None
         return bool(_eval(self._tree.body, env))
+
+
+#: The tokens of the language (module docstring); anything else is refused by :func:`_lex`.
+_TOKEN = re.compile(
+    r"(?P<space>[ \t]+)"
+    r"|(?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op><=|>=|==|!=|&&|\|\||[<>!+\-*/()])"
+)
+
+
+def _lex(src: str) -> None:
+    """Refuse any text outside the grammar's tokens, naming the first offending character."""
+    pos = 0
+    while pos < len(src):
+        m = _TOKEN.match(src, pos)
+        if m is None:
+            ch = src[pos]
+            what = "comments are not part of the language" if ch == "#" else (
+                "only ASCII letters, digits, spaces and the operators < <= > >= == != + - * / ( ) "
+                "and or not && || ! are allowed")
+            raise ConditionError(f"unexpected character {ch!r} at position {pos}: {what}")
+        if m.lastgroup == "number":
+            end = m.end()
+            if end < len(src) and (src[end].isalnum() or src[end] in "_."):
+                raise ConditionError(f"malformed number at position {pos}: a number is digits, an optional "
+                                     "fraction and an optional exponent, such as 12, 0.5 or 1e3")
+            if not math.isfinite(float(m.group())):
+                raise ConditionError(f"a number too large at position {pos} (at most about 1.8e308)")
+        pos = m.end()
 
 
 def _to_python(src: str) -> str:
