@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
-from aftermath.run.tasks import Task, run_task, single_thread_worker
+from aftermath.run.tasks import Task, run_task, worker_init
 from aftermath.store.records import RunRecord
 
 
@@ -67,14 +67,21 @@ class Processes:
         self.workers = workers or os.cpu_count() or 1
         self.start_method = start_method
         self._pool: ProcessPoolExecutor | None = None
+        self._lifeline: tuple[Any, Any] | None = None
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            ctx = mp.get_context(self.start_method)
             if self.start_method == "forkserver":
-                mp.get_context("forkserver").set_forkserver_preload(list(PRELOAD))
+                ctx.set_forkserver_preload(list(PRELOAD))
+            # the workers' lifeline (tasks.worker_init): they hold the read end, this process alone
+            # the write end; when this process dies, however it dies, the workers end
+            reader, writer = ctx.Pipe(duplex=False)
+            self._lifeline = (reader, writer)
+            inherited = writer.fileno() if self.start_method == "fork" else None
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=mp.get_context(self.start_method),
-                initializer=single_thread_worker)
+                max_workers=self.workers, mp_context=ctx, initializer=worker_init,
+                initargs=(reader, inherited))
         return self._pool
 
     def run(self, tasks: Sequence[Task]) -> Iterator[RunRecord]:
@@ -101,6 +108,10 @@ class Processes:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._lifeline is not None:
+            for conn in self._lifeline:
+                conn.close()
+            self._lifeline = None
 
 
 class DaskExecutor:

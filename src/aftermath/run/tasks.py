@@ -7,8 +7,10 @@ bad point does not stop a sweep, and a rerun tries it again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +39,34 @@ def single_thread_worker() -> None:
 
     numba.set_num_threads(1)
     _single_threaded = True
+
+
+def worker_init(lifeline: Any = None, inherited_writer: int | None = None) -> None:
+    """Initialise a worker process: one thread for Numba and BLAS, and a lifeline to the parent.
+
+    ``lifeline`` is the read end of a pipe whose only write end the parent (the process that ran the
+    command) holds: when the parent dies, however it dies (``kill -9`` included), the read sees end of
+    file and this worker exits at once. Without its workers, the forkserver (kept alive by their
+    copies of its "alive" pipe) and the resource tracker (by their copies of its pipe) see end of
+    file too and exit: nothing is left behind. ``inherited_writer`` is the parent's write end when the
+    worker was forked (``fork`` start method) and so holds a copy of it, which it closes.
+    """
+    single_thread_worker()
+    if inherited_writer is not None:
+        with contextlib.suppress(OSError):
+            os.close(inherited_writer)
+    if lifeline is not None:
+        threading.Thread(target=_watch_lifeline, args=(lifeline,), name="aftermath-lifeline", daemon=True).start()
+
+
+def _watch_lifeline(lifeline: Any) -> None:
+    """Block until the parent's end of the lifeline closes (nothing is ever sent), then exit now."""
+    try:
+        while True:
+            lifeline.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    os._exit(1)  # the parent is gone: no result can be delivered, nothing to clean up here
 
 
 @dataclass(frozen=True)
