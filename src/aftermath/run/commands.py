@@ -309,8 +309,9 @@ def query_cmd(
     as_json: bool = JSON_OPT,
     limit: int = typer.Option(50, "--limit", min=1, help="Rows shown in the table (JSON has all)."),
 ) -> None:
-    """Run SQL over the results store (read only) and print the answer."""
-    with _user_errors(), Store(store, read_only=True) as st:
+    """Run SQL over the results store and print the answer. The query runs in DuckDB's sandbox: it
+    reads the store's tables and nothing else (no files, extensions or settings; docs/store.md)."""
+    with _user_errors(), Store(store, read_only=True, sandbox=True) as st:
         df = st.query(sql)
     if as_json:
         out.print_json(json.dumps(_records(df)))

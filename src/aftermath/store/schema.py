@@ -135,5 +135,7 @@ DDL = [
 
 #: Tables with one group of rows per run (the ``runs`` row is written last, in the same transaction).
 RUN_TABLES = ("series", "flows", "society", "strain_series", "chronicle", "strains", "ledger", "summaries")
+#: Every table of the schema: the only ones ``export`` writes out (their names name files).
+KNOWN_TABLES = frozenset(("meta", "batches", "runs", *RUN_TABLES))
 #: Tables whose columns follow what the run produced: new columns are added as they appear.
 OPEN_TABLES = ("strains", "ledger")

@@ -26,6 +26,7 @@ import pyarrow as pa
 from aftermath.store.records import RunRecord, sha256
 from aftermath.store.schema import (
     DDL,
+    KNOWN_TABLES,
     OPEN_TABLES,
     PROVENANCE_COLUMNS,
     RUN_TABLES,
@@ -63,20 +64,53 @@ class Store:
         read_only: open for reading only (several readers may share a file no writer holds).
     """
 
-    def __init__(self, path: str | Path = DEFAULT_PATH, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path = DEFAULT_PATH, read_only: bool = False, sandbox: bool = False) -> None:
         self.path = str(path)
-        if read_only and self.path != ":memory:" and not Path(self.path).exists():
-            raise StoreError(f"no store at {self.path!r} (run an ensemble first, or pass --store PATH)")
+        if sandbox and not read_only:
+            raise StoreError("a sandboxed store is opened read only")
+        existed = self.path != ":memory:" and Path(self.path).exists()
+        if self.path != ":memory:":
+            _check_file(Path(self.path), read_only)
+        config: dict[str, Any] = dict(SANDBOX) if sandbox else {}
         try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
+            self.con = duckdb.connect(self.path, read_only=read_only, config=config)
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open the store {self.path!r}: {exc}") from None
+            raise _open_error(self.path, exc) from None
         self.read_only = read_only
-        if not read_only:
-            for ddl in DDL:
-                self.con.execute(ddl)
-            self._migrate()
+        self.sandbox = sandbox
+        try:
+            if existed:
+                self._check_intact()
+            if sandbox:
+                self.con.execute("SET lock_configuration = true")
+            if not read_only:
+                for ddl in DDL:
+                    self.con.execute(ddl)
+                self._migrate()
+        except duckdb.Error as exc:
+            self.con.close()
+            raise _open_error(self.path, exc) from None
+        except StoreError:
+            self.con.close()
+            raise
         self._columns: dict[str, list[str]] = {}
+
+    def _check_intact(self) -> None:
+        """A damaged store is named as such when opened, not by an IOException in the middle of a
+        command: the file must be as long as its header says (``3 x 4096 + blocks x block size``)."""
+        wal = Path(self.path + ".wal")
+        if wal.exists():  # blocks of a WAL being replayed are not in the file yet
+            return
+        row = self.con.execute(
+            "SELECT block_size, total_blocks FROM pragma_database_size() WHERE database_name = current_database()"
+        ).fetchone()
+        if row is None or row[0] is None:
+            return
+        expected = _HEADER_BYTES + int(row[0]) * int(row[1])
+        size = Path(self.path).stat().st_size
+        if size < expected:
+            raise StoreError(f"the store {self.path!r} is damaged: the file has {size:,} bytes, its header says "
+                             f"{expected:,} (truncated?); expected a whole DuckDB file written by aftermath")
 
     def _migrate(self) -> None:
         """Bring a store written by an older schema up to this one (schema 1 lacks the provenance
@@ -228,7 +262,7 @@ class Store:
         finally:
             self.con.unregister(view)
         for c in new:
-            self.con.execute(f'ALTER TABLE {name} ADD COLUMN "{c}" {types[c]}')
+            self.con.execute(f"ALTER TABLE {name} ADD COLUMN {quote_ident(c)} {types[c]}")
             have.append(c)
 
     # -- reading ----------------------------------------------------------------------------
@@ -237,6 +271,11 @@ class Store:
         try:
             return self.con.execute(sql, params).df() if params is not None else self.con.execute(sql).df()
         except duckdb.Error as exc:
+            if _damaged(exc):
+                raise StoreError(f"the store {self.path!r} is damaged: {_first_line(exc)}") from None
+            if self.sandbox and isinstance(exc, duckdb.PermissionException | duckdb.InvalidInputException):
+                raise StoreError(f"query refused: {_first_line(exc)} (a query reads the store, read only, and "
+                                 "nothing else: no files, extensions or settings)") from None
             raise StoreError(f"query failed: {exc}") from None
 
     def batches(self) -> pd.DataFrame:
@@ -459,16 +498,103 @@ class Store:
         return [str(r[0]) for r in rows]
 
     def export_parquet(self, directory: str | Path) -> list[Path]:
-        """Every table as ``DIR/<table>.parquet`` (DuckDB ``COPY ... (FORMAT PARQUET)``)."""
+        """Every table as ``DIR/<table>.parquet`` (DuckDB ``COPY ... (FORMAT PARQUET)``).
+
+        ``DIR`` is created if its parent exists (no other folder is created). Only the tables of the
+        schema are exported, their names quoted: a store with any other table is refused, since its
+        table names would otherwise name files and enter SQL.
+        """
         out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
+        names = self.tables()
+        unknown = [n for n in names if n not in KNOWN_TABLES]
+        if unknown:
+            raise StoreError(f"the store {self.path!r} has table(s) {unknown!r} that are not in its schema; "
+                             f"expected only {sorted(KNOWN_TABLES)} (not a store written by aftermath?)")
+        if out.exists() and not out.is_dir():
+            raise StoreError(f"--parquet {str(out)!r}: is a file, expected a folder")
+        if not out.parent.is_dir():
+            raise StoreError(f"--parquet {str(out)!r}: no folder {str(out.parent)!r} to create it in; "
+                             "expected an existing folder or a new one inside an existing folder")
+        out.mkdir(exist_ok=True)
         written = []
-        for name in self.tables():
+        for name in names:
             target = out / f"{name}.parquet"
             order = " ORDER BY run_id" if name in (*RUN_TABLES, "runs") else ""
-            self.con.execute(f"COPY (SELECT * FROM {name}{order}) TO '{_sql_str(target)}' (FORMAT PARQUET)")
+            try:
+                self.con.execute(f"COPY (SELECT * FROM {quote_ident(name)}{order}) TO '{_sql_str(target)}' "
+                                 "(FORMAT PARQUET)")
+            except duckdb.Error as exc:
+                if _damaged(exc):
+                    raise StoreError(f"the store {self.path!r} is damaged: {_first_line(exc)}") from None
+                raise StoreError(f"cannot export {name!r} to {str(target)!r}: {_first_line(exc)}") from None
             written.append(target)
         return written
+
+
+#: DuckDB settings of a store opened for ``aftermath query``: the query can read the store's tables
+#: and nothing else. No file is read or written (``read_csv``, ``read_text``, ``COPY TO``, ``ATTACH``
+#: of another file, ``EXPORT DATABASE``), no extension is installed or loaded, nothing spills to a
+#: temporary folder, and ``lock_configuration`` (set right after opening) refuses every ``SET``,
+#: ``RESET`` and settings ``PRAGMA``. ``allowed_directories`` and ``allowed_paths`` keep their
+#: defaults: empty apart from the store's own file (DuckDB adds it and its WAL; it refuses a COPY to them).
+SANDBOX: dict[str, Any] = {
+    "enable_external_access": False,
+    "allow_unsigned_extensions": False,
+    "allow_community_extensions": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "temp_directory": "",
+}
+
+#: The file header of a DuckDB database: the main header and two database headers of 4 KiB.
+_HEADER_BYTES = 3 * 4096
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier (any double quote doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _damaged(exc: BaseException) -> bool:
+    """An error DuckDB raises when the file is truncated or its blocks are corrupt."""
+    text = str(exc)
+    return isinstance(exc, duckdb.Error) and not isinstance(exc, duckdb.PermissionException) and any(
+        s in text for s in ("Could not read enough bytes", "checksum", "Corrupt", "corrupt", "not a valid DuckDB",
+                            "DuckDB database file", "Failed to deserialize", "in block at location"))
+
+
+def _check_file(path: Path, read_only: bool) -> None:
+    """Refuse, before DuckDB touches it, a path that is no store file: a folder, a missing store to
+    read, a new store in a folder that does not exist (nothing creates folders unasked), a file
+    that is not a DuckDB database (the magic ``DUCK`` at byte 8)."""
+    if path.is_dir():
+        raise StoreError(f"--store {str(path)!r}: is a folder, expected a DuckDB file")
+    if not path.exists():
+        if read_only:
+            raise StoreError(f"no store at {str(path)!r} (run an ensemble first, or pass --store PATH)")
+        if not path.parent.is_dir():
+            raise StoreError(f"--store {str(path)!r}: no folder {str(path.parent)!r}; expected a file in an "
+                             "existing folder (aftermath creates no folders)")
+        return
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+    except OSError as exc:
+        raise StoreError(f"--store {str(path)!r}: cannot read it ({exc.strerror or exc})") from None
+    if len(head) < 12 or head[8:12] != b"DUCK":
+        what = "is empty" if not head else "is damaged or not a DuckDB file (no DUCK magic at byte 8)"
+        raise StoreError(f"--store {str(path)!r}: {what}; expected a results store written by aftermath")
+
+
+def _open_error(path: str, exc: BaseException) -> StoreError:
+    if _damaged(exc) and "Could not set lock" not in str(exc):
+        return StoreError(f"the store {path!r} is damaged: {_first_line(exc)}")
+    return StoreError(f"cannot open the store {path!r}: {_first_line(exc)}")
 
 
 def _loads(text: Any) -> Any:
