@@ -53,15 +53,17 @@ def test_check_accepts_a_valid_file(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "ok" in res.output
 
 
+#: a zone with someone in it (a scenario with nobody is refused before anything else is checked)
+ZONE_A = '[[zones]]\nid = "a"\npopulation = { S = 10 }\n'
 BAD = {
-    "typo": ('[pathogen]\nbetta = 0.3\n[[zones]]\nid = "a"\n', ["pathogen.betta", "unknown key"]),
-    "wrong_type": ('[run]\ndays = "many"\n[[zones]]\nid = "a"\n', ["run.days", "'many'", "integer"]),
-    "negative_rate": ('[pathogen]\nbeta = -1.0\n[[zones]]\nid = "a"\n', ["pathogen.beta", "-1.0", ">= 0"]),
-    "unknown_zone": ('[[zones]]\nid = "a"\n[[routes]]\nfrom = "a"\nto = "nowhere"\nrate = 0.1\n',
+    "typo": ('[pathogen]\nbetta = 0.3\n' + ZONE_A, ["pathogen.betta", "unknown key"]),
+    "wrong_type": ('[run]\ndays = "many"\n' + ZONE_A, ["run.days", "'many'", "integer"]),
+    "negative_rate": ('[pathogen]\nbeta = -1.0\n' + ZONE_A, ["pathogen.beta", "-1.0", ">= 0"]),
+    "unknown_zone": (ZONE_A + '[[routes]]\nfrom = "a"\nto = "nowhere"\nrate = 0.1\n',
                      ["routes.0.to", "'nowhere'", "one of the zones"]),
-    "missing_faction": ('[[zones]]\nid = "a"\n[[policies]]\ntype = "seal"\nfaction = "ghosts"\n',
+    "missing_faction": (ZONE_A + '[[policies]]\ntype = "seal"\nfaction = "ghosts"\n',
                         ["policies.0.faction", "'ghosts'", "one of the factions"]),
-    "bad_condition": ('[[zones]]\nid = "a"\n[[policies]]\ntype = "seal"\nzones = ["a"]\nwhen = "fear >"\n',
+    "bad_condition": (ZONE_A + '[[policies]]\ntype = "seal"\nzones = ["a"]\nwhen = "fear >"\n',
                       ["policies.0", "when", "fear >"]),
     "invalid_toml": ('[[zones]\nid = "a"\n', ["valid TOML"]),
 }
@@ -85,6 +87,7 @@ def test_missing_file_and_bad_engine(tmp_path: Path) -> None:
     res = runner.invoke(app, ["run", str(tmp_path / "nope.toml")])
     assert res.exit_code == 2 and "no such file" in res.output
     res = runner.invoke(app, ["run", "sir", "--engine", "warp"])
-    assert res.exit_code == 2 and "expected one of ode, ssa, abm" in res.output
+    assert res.exit_code == 2 and "--engine" in res.output and "'warp'" in res.output
+    assert "expected one of 'ode', 'ssa' or 'abm'" in res.output
     res = runner.invoke(app, ["run", "sir", "--set", "pathogen.beta"])
     assert res.exit_code == 2 and "PATH=VALUE" in res.output

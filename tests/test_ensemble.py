@@ -225,7 +225,7 @@ def test_a_wrong_path_fails_before_any_run() -> None:
         sweep("sir", {"pathogen.bta": [0.1, 0.2]}, engine="ode", days=5)
     with pytest.raises(ScenarioError, match=r"zones\.nowhere"):
         ensemble("sir", runs=1, engine="ode", days=5, variants={"x": {"zones.nowhere.wall": 0.5}})
-    with pytest.raises(ValueError, match="unknown engine"):
+    with pytest.raises(ValueError, match=r"run\.engine.*'warp'"):
         ensemble("sir", runs=1, engine="warp", days=5)
 
 
@@ -310,12 +310,12 @@ def test_cli_sweep_prints_points_and_sensitivity(cli: typer.Typer, tmp_path: Pat
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["sweep", "sir", "--param", "pathogen.beta=0.2:0.6:x"], "N must be a whole number"),
+    (["sweep", "sir", "--param", "pathogen.beta=0.2:0.6:x"], "N: got 'x', expected a whole number"),
     (["sweep", "sir", "--param", "pathogen.bta=0.2:0.6:3"], "did you mean 'beta'"),
     (["sweep", "sir"], "at least one --param"),
     (["ensemble", "nowhere.toml", "--runs", "2"], "nowhere.toml"),
     (["ensemble", "sir", "--runs", "2", "--variant", "oops"], "NAME:PATH=VALUE"),
-    (["ensemble", "sir", "--runs", "2", "--engine", "warp"], "unknown engine"),
+    (["ensemble", "sir", "--runs", "2", "--engine", "warp"], "--engine (run.engine): got 'warp'"),
     (["query", "SELECT 1"], "no store"),
 ])
 def test_cli_errors_exit_2_without_traceback(cli: typer.Typer, tmp_path: Path, args: list[str], message: str,

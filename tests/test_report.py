@@ -36,7 +36,7 @@ def run():
 
 
 def test_run_report_is_self_contained_and_complete(run, tmp_path):
-    path = write_report(run, tmp_path / "r" / "run.html")
+    path = write_report(run, tmp_path / "run.html")
     text = path.read_text(encoding="utf-8")
     assert_self_contained(text)
     for heading in ("Summary", "Figures", "Chronicle", "Ledger and the official record", "Policies", "Parameters"):

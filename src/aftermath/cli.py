@@ -5,24 +5,130 @@ Commands here: ``run``, ``scenarios``, ``check``. Other commands (``validate``, 
 registered from :data:`COMMAND_MODULES`, each module exposing ``register(app)``.
 
 Any :class:`~aftermath.scenario.load.ScenarioError` is printed as one line and exits with code 2,
-without a traceback.
+without a traceback; so is a usage error (a bad flag or value: the line names the flag, the value
+and what was expected). Output paths (``--plot``, ``--report``) are checked before a run starts, and
+no command creates a folder. Anything else that escapes a command is a bug: :class:`App` writes its
+traceback to a log file (:func:`crash_log_dir`) and prints one line with the file's path, exit 1.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
+import os
 import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from aftermath.scenario.load import ScenarioError
 
-app = typer.Typer(
+
+def crash_log_dir() -> Path:
+    """Where tracebacks of bugs go: ``$AFTERMATH_CRASH_DIR``, else ``~/.cache/aftermath/crashes``,
+    else (no writable home) ``<temp dir>/aftermath-crashes``."""
+    env = os.environ.get("AFTERMATH_CRASH_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "aftermath" / "crashes"
+
+
+def write_crash_log(exc: BaseException, argv: Sequence[str]) -> Path:
+    """Write the traceback of ``exc`` with the command line to a new log file; return its path."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    text = (f"aftermath {' '.join(argv)}\n"
+            + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    for folder in (crash_log_dir(), Path(tempfile.gettempdir()) / "aftermath-crashes"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)  # our own cache folder, not a user's output
+            fd, name = tempfile.mkstemp(prefix=f"crash-{stamp}-", suffix=".log", dir=folder)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            return Path(name)
+        except OSError:
+            continue
+    raise exc
+
+
+def _given(param: Any, argv: Sequence[str]) -> str | None:
+    """The value the command line gave ``param`` (for a one-line message), if it can be found."""
+    if param is None:
+        return None
+    opts = list(getattr(param, "opts", [])) + list(getattr(param, "secondary_opts", []))
+    for i, arg in enumerate(argv):
+        for opt in opts:
+            if opt.startswith("-") and arg == opt and i + 1 < len(argv):
+                return argv[i + 1]
+            if opt.startswith("--") and arg.startswith(opt + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+class App(typer.Typer):
+    """The application, run as the ``aftermath`` command: usage errors as one line (exit 2), a
+    traceback from a bug into a log file with one line naming it (exit 1), never on the terminal.
+
+    ``typer.testing.CliRunner`` calls the command directly and sees exceptions as they are.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        argv = list(kwargs.get("args") or (args[0] if args else sys.argv[1:]))
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().__call__(*args, **kwargs)
+        except SystemExit:
+            raise
+        except KeyboardInterrupt:
+            err.print("interrupted", highlight=False)
+            sys.exit(130)
+        except Exception as exc:
+            # Click's exceptions by name: Typer may bring its own copy of Click (typer._click)
+            if _is_a(exc, "UsageError"):
+                got = _given(getattr(exc, "param", None), argv)
+                shown = f" (got {got!r})" if got is not None else ""
+                ctx = getattr(exc, "ctx", None)
+                cmd = ctx.command_path if ctx is not None else "aftermath"
+                err.print(f"[bold red]error:[/] {escape(f'{exc.format_message()}{shown}')}; see '{cmd} --help'",  # type: ignore[attr-defined]
+                          highlight=False, soft_wrap=True)
+                sys.exit(2)
+            if _is_a(exc, "ClickException"):
+                exc.show()  # type: ignore[attr-defined]
+                sys.exit(int(getattr(exc, "exit_code", 1)))
+            if _is_a(exc, "Abort"):
+                err.print("aborted", highlight=False)
+                sys.exit(1)
+            # a bug: the user gets one line, the log the whole traceback
+            try:
+                log = write_crash_log(exc, argv)
+            except BaseException:
+                raise exc from None
+            err.print(f"[bold red]internal error[/] ({escape(type(exc).__name__ + ': ' + _one_line(exc))}); this is "
+                      f"a bug in aftermath, not in your input. The traceback is in {escape(str(log))}",
+                      highlight=False, soft_wrap=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _is_a(exc: BaseException, name: str) -> bool:
+    return any(cls.__name__ == name for cls in type(exc).__mro__)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else ""
+    return line if len(line) <= 160 else line[:157] + "..."
+
+
+app = App(
     name="aftermath",
     help="Simulate a society after an outbreak, and keep an honest record of what each policy cost.",
     no_args_is_help=False,
@@ -50,7 +156,7 @@ Sets = Annotated[
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``message`` as an error and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -92,34 +198,61 @@ def run(
     from aftermath.engines.driver import simulate
 
     sc = load_scenario(scenario, sets)
-    from aftermath.engines.base import ENGINE_NAMES
-
-    if engine is not None and engine not in ENGINE_NAMES:
-        raise fail(f"--engine: got {engine!r}, expected one of {', '.join(ENGINE_NAMES)}")
+    sc = run_options(sc, days=days, seed=seed, engine=engine)
+    plot_path = output_path(plot, "--plot", figure_suffixes()) if plot is not None else None
+    report_path = output_path(report, "--report") if report is not None else None
     try:
-        res = simulate(sc, engine=engine, seed=seed, days=days, check=check)
+        res = simulate(sc, check=check)
     except ScenarioError as exc:
         raise fail(str(exc)) from None
     if sets:
         res.variant = "; ".join(s.strip() for s in sets)
     summary = res.summary()
-    if as_json:
+    if as_json:  # JSON alone on stdout: the chronicle, if asked for, goes to stderr
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
         print_summary(summary, res)
     if chronicle:
-        print_chronicle(res)
-    if plot is not None:
+        print_chronicle(res, out=err if as_json else console)
+    if plot_path is not None:
         fig = res.plot()
-        fig.savefig(plot, dpi=110)
+        fig.savefig(plot_path, dpi=110)
         if not as_json:
-            console.print(f"figure written to {plot}")
-    if report is not None:
+            console.print(f"figure written to {plot_path}")
+    if report_path is not None:
         from aftermath.report.html import write_report
 
-        write_report(res, report)
+        write_report(res, report_path)
         if not as_json:
-            console.print(f"report written to {report}")
+            console.print(f"report written to {report_path}")
+
+
+def run_options(sc: Any, days: int | None = None, seed: int | None = None, engine: str | None = None) -> Any:
+    """``sc`` with ``--days``, ``--seed`` and ``--engine`` applied and validated by the scenario's own
+    schema (the bounds of a file's ``run.days``, ``run.seed``, ``run.engine``); errors exit 2."""
+    from aftermath.scenario.load import apply_run_options
+
+    try:
+        return apply_run_options(sc, days=days, seed=seed, engine=engine, source="command line")
+    except ScenarioError as exc:
+        raise fail(str(exc)) from None
+
+
+def figure_suffixes() -> list[str]:
+    """The file suffixes ``--plot`` can write (Matplotlib's formats)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return sorted(f".{k}" for k in FigureCanvasBase.get_supported_filetypes())
+
+
+def output_path(path: Path, flag: str, suffixes: Sequence[str] | None = None) -> Path:
+    """``path`` checked before any work (see :func:`aftermath.report.html.check_output`); errors exit 2."""
+    from aftermath.report.html import OutputPathError, check_output
+
+    try:
+        return check_output(path, flag, suffixes)
+    except OutputPathError as exc:
+        raise fail(str(exc)) from None
 
 
 def _n(x: float) -> str:
@@ -191,12 +324,12 @@ def print_summary(s: dict[str, Any], res: Any) -> None:
         console.print(rec)
 
 
-def print_chronicle(res: Any, limit: int = 200) -> None:
-    """The chronicle as a readable timeline."""
+def print_chronicle(res: Any, limit: int = 200, out: Console | None = None) -> None:
+    """The chronicle as a readable timeline (on stdout unless ``out`` says otherwise)."""
     from aftermath.record.timeline import render_timeline
 
     for line in render_timeline(res, limit=limit):
-        console.print(line, highlight=False)
+        (out or console).print(line, highlight=False)
 
 
 @app.command()
@@ -247,6 +380,8 @@ def compare_cmd(
     from aftermath.compare import BASELINE, compare, parse_variant, table_rows
 
     base = load_scenario(scenario)
+    run_options(base, days=days, seed=seed, engine=engine)  # validated only: the batch records the base as is
+    report_path = output_path(report, "--report") if report is not None else None
     variants: dict[str, dict[str, Any]] = {}
     try:
         for spec in policy or []:
@@ -277,11 +412,10 @@ def compare_cmd(
         console.print(f"lives saved = survivors minus the baseline's on the same seeds; \"of which\" rows are part "
                       f"of the row above, never added to it; (ledger): the agent-based engine's per-person ledger. "
                       f"Definitions: docs/report.md. Stored in {store}, batch {res.batch_id}")
-    if report is not None:
+    if report_path is not None:
         from aftermath.report.from_store import render_store
 
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(render_store(res.store, res.batch_id), encoding="utf-8")
+        report_path.write_text(render_store(res.store, res.batch_id), encoding="utf-8")
 
 
 def _register_all() -> None:

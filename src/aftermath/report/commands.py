@@ -27,8 +27,10 @@ def report(
     days: Annotated[int | None, typer.Option("--days", "-d", help="days, when RESULTS is a scenario")] = None,
 ) -> None:
     """Write a self-contained HTML report (figures embedded, no network needed to view it)."""
+    from aftermath.cli import output_path, run_options
     from aftermath.report.html import render_run
 
+    output = output_path(output, "--output")  # before any work; no folder is created
     t0 = time.perf_counter()
     path = Path(results)
     if path.suffix in (".duckdb", ".db") or (path.is_file() and _is_duckdb(path)):
@@ -46,8 +48,7 @@ def report(
         from aftermath.engines.driver import simulate
 
         sc = load_scenario(results)
-        text = render_run(simulate(sc, engine=engine, seed=seed, days=days))
-    output.parent.mkdir(parents=True, exist_ok=True)
+        text = render_run(simulate(run_options(sc, days=days, seed=seed, engine=engine)))
     output.write_text(text, encoding="utf-8")
     typer.echo(f"report written to {output} ({len(text) / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)")
 

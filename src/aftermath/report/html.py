@@ -19,6 +19,7 @@ import datetime as dt
 import html
 import io
 import json
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -420,8 +421,35 @@ def render(obj: Any) -> str:
 
 
 def write_report(obj: Any, path: str | Path) -> Path:
-    """Write the report of ``obj`` (see :func:`render`) to ``path`` as UTF-8 HTML; returns the path."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """Write the report of ``obj`` (see :func:`render`) to ``path`` as UTF-8 HTML; returns the path.
+
+    The folder must exist (nothing creates folders unasked): see :func:`check_output`.
+    """
+    out = check_output(path, "report")
     out.write_text(render(obj), encoding="utf-8")
+    return out
+
+
+class OutputPathError(ValueError):
+    """An output path a command cannot write: says which flag, the path and what was expected."""
+
+
+def check_output(path: str | Path, flag: str, suffixes: Iterable[str] | None = None) -> Path:
+    """``path`` if a file can be written there, checked before any work: not a folder, in a folder
+    that exists and can be written (no folder is created), ending in one of ``suffixes`` (lower
+    case, with the dot) when given. Raises :class:`OutputPathError` naming ``flag``."""
+    out = Path(path)
+    shown = str(out)
+    if out.is_dir():
+        raise OutputPathError(f"{flag}: got {shown!r}, a folder; expected a file name "
+                              f"(e.g. {shown.rstrip('/')}/out.html)")
+    allowed = [s.lower() for s in suffixes] if suffixes is not None else None
+    if allowed is not None and out.suffix.lower() not in allowed:
+        raise OutputPathError(f"{flag}: got {shown!r}, expected a file name ending in {', '.join(allowed)}")
+    parent = out.parent
+    if not parent.is_dir():
+        raise OutputPathError(f"{flag}: got {shown!r}, but the folder {str(parent)!r} does not exist; expected a "
+                              "file in an existing folder (aftermath creates no folders)")
+    if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise OutputPathError(f"{flag}: got {shown!r}, expected a file that can be written (permission denied)")
     return out

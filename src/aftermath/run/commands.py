@@ -17,15 +17,16 @@ from typing import Any
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from aftermath.run.ensemble import DEFAULT_METRICS, BatchResult, ensemble
+from aftermath.run.ensemble import DEFAULT_METRICS, BatchResult, as_scenario, check_batch_size, check_engine, ensemble
 from aftermath.run.executors import make_executor
 from aftermath.run.params import ParamError, ParamSpec, SweepFile, load_sweep_file, parse_param
 from aftermath.run.rerun import RerunResult, rerun
-from aftermath.run.sweep import SweepResult, sweep
-from aftermath.scenario.load import ScenarioError, parse_value
+from aftermath.run.sweep import SweepResult, count_points, sweep
+from aftermath.scenario.load import ScenarioError, apply_run_options, parse_value
 from aftermath.store.records import RunRecord
 from aftermath.store.store import DEFAULT_PATH, Store, StoreError
 
@@ -39,7 +40,7 @@ JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -49,9 +50,17 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except _USER_ERRORS as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(_one_line(str(exc))) from None
     except ImportError as exc:
         raise _fail(str(exc)) from None
+    except MemoryError:
+        raise _fail("out of memory: the batch is too large for this machine; use fewer --runs or points") from None
+
+
+def _one_line(text: str) -> str:
+    """The first line of an error message (DuckDB adds lines pointing into the SQL)."""
+    lines = text.strip().splitlines()
+    return lines[0] if lines else text
 
 
 @contextmanager
@@ -75,6 +84,16 @@ def _progress(enabled: bool, label: str) -> Iterator[Any]:
             bar.update(task, completed=done, failed=f"[red]{failed} failed" if failed else "")
 
         yield update
+
+
+def _precheck(scenario: str, days: int | None, seed: int | None, engine: str | None, runs: int,
+              points: int) -> None:
+    """What a batch can be refused for, checked before the store is opened or a worker started: the
+    scenario, ``--days``/``--seed``/``--engine`` against the schema's bounds, the batch's size."""
+    check_batch_size(runs, points)
+    apply_run_options(as_scenario(scenario), days=days, seed=seed, engine=engine, source="command line")
+    if engine is not None:
+        check_engine(engine)
 
 
 def _executor_from(workers: int | None, dask: bool, scheduler: str | None) -> Any:
@@ -151,8 +170,8 @@ def ensemble_cmd(
     scenario: str = typer.Argument(..., help="Built-in scenario name or TOML file."),
     runs: int = typer.Option(100, "--runs", "-n", min=1, help="Replicates (per variant)."),
     engine: str | None = typer.Option(None, "--engine", "-e", help="ode, ssa or abm (default: the scenario's)."),
-    seed: int | None = typer.Option(None, "--seed", min=0, help="Master seed (default: the scenario's run.seed)."),
-    days: int | None = typer.Option(None, "--days", min=1, help="Horizon (default: the scenario's run.days)."),
+    seed: int | None = typer.Option(None, "--seed", help="Master seed (default: the scenario's run.seed)."),
+    days: int | None = typer.Option(None, "--days", help="Horizon (default: the scenario's run.days)."),
     variant: list[str] = typer.Option([], "--variant", help="NAME:PATH=VALUE; adds a variant run on the same seeds."),
     store: Path = STORE_OPT,
     workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Local worker processes."),
@@ -163,12 +182,13 @@ def ensemble_cmd(
     """Run an ensemble into the store; print median and 50%/90% bands of the key outcomes."""
     with _user_errors():
         variants = _variants(variant)
-        st = Store(store)
+        _precheck(scenario, days, seed, engine, runs, len(variants) if variants else 1)
     ex = _executor_from(workers, dask, scheduler)
+    res: BatchResult | None = None
     try:
         with _user_errors(), _progress(not as_json, "ensemble") as cb:
             res = ensemble(scenario, runs=runs, master_seed=seed, engine=engine, days=days, variants=variants,
-                           executor=ex, store=st, progress=cb, baseline="base" if variants else None)
+                           executor=ex, store=store, progress=cb, baseline="base" if variants else None)
         if as_json:
             report = {**_report_head(res, store), "bands": _records(res.summary_bands(DEFAULT_METRICS))}
             out.print_json(json.dumps(report))
@@ -180,7 +200,8 @@ def ensemble_cmd(
         raise _interrupted(store) from None
     finally:
         ex.close()
-        st.close()
+        if res is not None:  # the store is opened by the batch once everything is validated
+            res.store.close()
 
 
 def sweep_cmd(
@@ -191,8 +212,8 @@ def sweep_cmd(
     sobol: int | None = typer.Option(None, "--sobol", min=1, help="Saltelli sample with base size N (needs SALib)."),
     runs: int | None = typer.Option(None, "--runs", "-n", min=1, help="Replicates per point (default 1)."),
     engine: str | None = typer.Option(None, "--engine", "-e", help="ode, ssa or abm (default: the scenario's)."),
-    seed: int | None = typer.Option(None, "--seed", min=0, help="Master seed."),
-    days: int | None = typer.Option(None, "--days", min=1, help="Horizon."),
+    seed: int | None = typer.Option(None, "--seed", help="Master seed."),
+    days: int | None = typer.Option(None, "--days", help="Horizon."),
     store: Path = STORE_OPT,
     workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Local worker processes."),
     dask: bool = typer.Option(False, "--dask", help="Run on Dask (a LocalCluster unless --scheduler)."),
@@ -215,19 +236,23 @@ def sweep_cmd(
         name = scenario or spec.scenario
         if name is None:
             raise ParamError("no scenario: give SCENARIO or scenario = ... in the sweep file")
-        st = Store(store)
+        npoints = count_points(list(params.values()), method, samples)
+        _precheck(name, days if days is not None else spec.days, seed if seed is not None else spec.seed,
+                  engine or spec.engine, runs or spec.runs or 1, npoints)
     ex = _executor_from(workers, dask, scheduler)
+    res: SweepResult | None = None
     try:
         with _user_errors(), _progress(not as_json, "sweep") as cb:
             res = sweep(name, params, method=method, samples=samples, runs=runs or spec.runs or 1,
                         master_seed=seed if seed is not None else spec.seed, engine=engine or spec.engine,
-                        days=days or spec.days, executor=ex, store=st, progress=cb)
+                        days=days if days is not None else spec.days, executor=ex, store=store, progress=cb)
         _print_sweep(res, store, as_json)
     except KeyboardInterrupt:
         raise _interrupted(store) from None
     finally:
         ex.close()
-        st.close()
+        if res is not None:  # the store is opened by the batch once everything is validated
+            res.store.close()
 
 
 def _print_sweep(res: SweepResult, store: Path, as_json: bool) -> None:

@@ -141,6 +141,19 @@ def _bands(q: pd.DataFrame) -> pd.DataFrame:
 
 ENGINES = ENGINE_NAMES  # the registry's (aftermath.engines.base.ENGINES)
 
+#: The most runs one batch (an ensemble, a sweep, a comparison) may hold: points x replicates.
+#: Checked before anything is allocated; a larger study is several batches (docs/ensembles.md).
+MAX_BATCH_RUNS = 100_000
+
+
+def check_batch_size(runs: int, points: int = 1) -> None:
+    """Refuse, before allocating anything, a batch of more than :data:`MAX_BATCH_RUNS` runs."""
+    total = runs * points
+    if total > MAX_BATCH_RUNS:
+        what = f"{runs:,} runs" if points == 1 else f"{points:,} points x {runs:,} runs = {total:,} runs"
+        raise ValueError(f"--runs: got {what}, expected at most {MAX_BATCH_RUNS:,} runs in one batch "
+                         "(split the study into several batches)")
+
 
 def check_engine(name: str) -> None:
     """Fail before any run (not once per run, in the workers) for an unknown or missing engine."""
@@ -178,16 +191,20 @@ def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point
     ``seeds`` replaces the seeds derived from the master seed (a batch re-run from a store uses the
     recorded ones); ``source`` overrides where the scenario is recorded to come from.
     """
-    if runs < 1:
-        raise ValueError(f"runs must be >= 1, got {runs}")
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise ValueError(f"--runs: got {runs!r}, expected a whole number >= 1")
     if not points:
         raise ValueError("a batch needs at least one point")
+    check_batch_size(runs, len(points))
     labels = [p.label for p in points]
     if len(set(labels)) != len(labels):
         raise ValueError(f"variant labels must be unique, got {labels}")
     if baseline is not None and baseline not in labels:
         raise ValueError(f"baseline {baseline!r} is not one of the variants {labels}")
     base = as_scenario(scenario)
+    # --days, --seed and --engine obey the bounds of the file's run.days, run.seed, run.engine (the
+    # batch records the base scenario as it is: the options are validated, not written into it)
+    _load.apply_run_options(base, days=days, seed=master_seed, engine=engine, source="run options")
     engine_name = engine or base.run.engine
     check_engine(engine_name)
     seed0 = base.run.seed if master_seed is None else int(master_seed)
@@ -199,53 +216,58 @@ def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point
         seeds = [int(x) for x in seeds][:runs]
         if len(seeds) < runs or any(not 0 <= x < 2**63 for x in seeds):
             raise ValueError(f"need {runs} seeds in [0, 2**63), got {len(seeds)}")
+    ex = executor or InProcess()
     bid = batch_id(kind, base, points, engine_name, seed0, runs, horizon, seeds)
     st = open_store(store)
-    st.add_batch({
-        "batch_id": bid, "kind": kind, "scenario": base.name, "scenario_hash": scenario_hash(base),
-        "engine": engine_name, "master_seed": seed0, "runs": runs, "days": horizon, "points": len(points),
-        "spec": canonical_json({"points": [[p.label, dict(p.overrides)] for p in points], **(spec or {})}),
-        **batch_provenance(base, source if source is not None else scenario_source(scenario), list(seeds),
-                           SEED_SCHEME, baseline, [(p.label, dict(p.overrides)) for p in points]),
-    })
-    hashes = [scenario_hash(v) for v in variants]
-    done = st.done(bid)
-    tasks = [
-        Task(v, engine_name, seeds[r], horizon, {
-            "batch_id": bid, "point": i, "variant": p.label, "overrides": canonical_json(dict(p.overrides)),
-            "replicate": r, "seed": seeds[r], "scenario": v.name, "scenario_hash": hashes[i], "engine": engine_name,
-        })
-        for r in range(runs) for i, (p, v) in enumerate(zip(points, variants, strict=True)) if (i, r) not in done
-    ]
-    total = runs * len(points)
-    result = BatchResult(st, bid, kind, list(points), runs, skipped=len(done), baseline=baseline)
-    ex = executor or InProcess()
-    result.executor = ex.name
-    t0 = time.perf_counter()
-    if progress is not None:
-        progress(len(done), total, None)
-    buffer: list[RunRecord] = []
-    last = time.perf_counter()
-    count = len(done)
-    records = ex.run(tasks)
     try:
-        for rec in records:
-            buffer.append(rec)
-            count += 1
-            result.failed += 0 if rec.ok else 1
-            if len(buffer) >= group or time.perf_counter() - last >= flush_s:
-                result.stored += _flush(st, buffer)
-                last = time.perf_counter()
-            if progress is not None:
-                progress(count, total, rec)
-    finally:
-        # what came back is whole: keep it even when interrupted (Ctrl-C); then stop the workers
-        result.stored += _flush(st, buffer)
-        close = getattr(records, "close", None)
-        if close is not None:
-            close()
-        result.wall_s = time.perf_counter() - t0
-    return result
+        st.add_batch({
+            "batch_id": bid, "kind": kind, "scenario": base.name, "scenario_hash": scenario_hash(base),
+            "engine": engine_name, "master_seed": seed0, "runs": runs, "days": horizon, "points": len(points),
+            "spec": canonical_json({"points": [[p.label, dict(p.overrides)] for p in points], **(spec or {})}),
+            **batch_provenance(base, source if source is not None else scenario_source(scenario), list(seeds),
+                               SEED_SCHEME, baseline, [(p.label, dict(p.overrides)) for p in points]),
+        })
+        hashes = [scenario_hash(v) for v in variants]
+        done = st.done(bid)
+        tasks = [
+            Task(v, engine_name, seeds[r], horizon, {
+                "batch_id": bid, "point": i, "variant": p.label, "overrides": canonical_json(dict(p.overrides)),
+                "replicate": r, "seed": seeds[r], "scenario": v.name, "scenario_hash": hashes[i], "engine": engine_name,
+            })
+            for r in range(runs) for i, (p, v) in enumerate(zip(points, variants, strict=True)) if (i, r) not in done
+        ]
+        total = runs * len(points)
+        result = BatchResult(st, bid, kind, list(points), runs, skipped=len(done), baseline=baseline)
+        result.executor = ex.name
+        t0 = time.perf_counter()
+        if progress is not None:
+            progress(len(done), total, None)
+        buffer: list[RunRecord] = []
+        last = time.perf_counter()
+        count = len(done)
+        records = ex.run(tasks)
+        try:
+            for rec in records:
+                buffer.append(rec)
+                count += 1
+                result.failed += 0 if rec.ok else 1
+                if len(buffer) >= group or time.perf_counter() - last >= flush_s:
+                    result.stored += _flush(st, buffer)
+                    last = time.perf_counter()
+                if progress is not None:
+                    progress(count, total, rec)
+        finally:
+            # what came back is whole: keep it even when interrupted (Ctrl-C); then stop the workers
+            result.stored += _flush(st, buffer)
+            close = getattr(records, "close", None)
+            if close is not None:
+                close()
+            result.wall_s = time.perf_counter() - t0
+        return result
+    except BaseException:
+        if st is not store:  # a store this call opened (from a path) is not left open on an error
+            st.close()
+        raise
 
 
 def _flush(st: Store, buffer: list[RunRecord]) -> int:

@@ -21,6 +21,10 @@ import numpy as np
 
 from aftermath.scenario.load import parse_value
 
+#: The most values one parameter's axis (``START:STOP:N``), and the most points one sweep, may have:
+#: checked before any value is made (docs/ensembles.md).
+MAX_POINTS = 100_000
+
 
 class ParamError(ValueError):
     """A parameter spec or sweep file that cannot be read; the message says what was expected."""
@@ -73,8 +77,9 @@ def parse_param(spec: str) -> ParamSpec:
         if len(parts) == 2:
             return ParamSpec(path, (), (float(lo), float(hi)), integer)
         n = parse_value(parts[2].strip())
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ParamError(f"--param {spec!r}: N must be a whole number >= 1, got {parts[2].strip()!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_POINTS:
+            raise ParamError(f"--param {spec!r}: N: got {parts[2].strip()!r}, expected a whole number from 1 to "
+                             f"{MAX_POINTS:,}")
         return ParamSpec(path, linspace(lo, hi, n, integer), (float(lo), float(hi)), integer)
     values = tuple(parse_value(v.strip()) for v in rhs.split(",") if v.strip())
     if not values:
@@ -106,15 +111,19 @@ def spec_from_value(path: str, value: Any) -> ParamSpec:
             raise ParamError(f"{path}: a range needs min and max")
         lo, hi = value["min"], value["max"]
         for v in (lo, hi):
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                raise ParamError(f"{path}: min and max must be numbers, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ParamError(f"{path}: min and max must be finite numbers, got {v!r}")
         integer = isinstance(lo, int) and isinstance(hi, int)
         n = value.get("n")
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_POINTS):
+            raise ParamError(f"{path}: n: got {n!r}, expected a whole number from 1 to {MAX_POINTS:,}")
         values = linspace(lo, hi, int(n), integer) if n else ()
         return ParamSpec(path, values, (float(lo), float(hi)), integer)
     if isinstance(value, Sequence):
         if not value:
             raise ParamError(f"{path}: an empty list of values")
+        if len(value) > MAX_POINTS:
+            raise ParamError(f"{path}: got {len(value):,} values, expected at most {MAX_POINTS:,}")
         return ParamSpec(path, tuple(value))
     return ParamSpec(path, (value,))
 

@@ -25,9 +25,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from aftermath.run.ensemble import DEFAULT_METRICS, BatchResult, Point, Progress, _executor, as_scenario, run_batch
+from aftermath.run.ensemble import (
+    DEFAULT_METRICS,
+    BatchResult,
+    Point,
+    Progress,
+    _executor,
+    as_scenario,
+    check_batch_size,
+    run_batch,
+)
 from aftermath.run.executors import Executor
-from aftermath.run.params import ParamError, ParamSpec, spec_from_value
+from aftermath.run.params import MAX_POINTS, ParamError, ParamSpec, spec_from_value
 from aftermath.scenario import load as _load
 from aftermath.scenario.schema import Scenario
 from aftermath.store.store import Store
@@ -114,18 +123,38 @@ def _problem(params: Sequence[ParamSpec]) -> dict[str, Any]:
     return {"num_vars": len(params), "names": [p.path for p in params], "bounds": [list(p.span()) for p in params]}
 
 
-def sample_points(params: Sequence[ParamSpec], method: str = "grid", samples: int | None = None,
-                  seed: int = 0) -> list[dict[str, Any]]:
-    """The parameter values of every point, in order."""
+def count_points(params: Sequence[ParamSpec], method: str = "grid", samples: int | None = None) -> int:
+    """How many points a sweep has, computed without making them; more than :data:`MAX_POINTS`
+    is refused (a grid's axes multiply: ``--param a=0:1:1000 --param b=0:1:1000`` is a million)."""
     if method not in METHODS:
         raise ParamError(f"unknown sweep method {method!r}: expected one of {list(METHODS)}")
     if not params:
         raise ParamError("a sweep needs at least one parameter")
     if method == "grid":
+        n = 1
+        for p in params:
+            n *= len(p.grid())
+        what = "a grid of " + " x ".join(f"{len(p.grid()):,}" for p in params) + f" = {n:,} points"
+        flag = "--param"
+    else:
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise ParamError(f"--{method}: got {samples!r}, expected a whole number >= 1 (method {method!r} "
+                             "needs samples)")
+        n = samples if method == "lhs" else samples * (len(params) + 2)
+        what = f"{samples:,} samples" + ("" if method == "lhs" else f" x {len(params) + 2} = {n:,} points")
+        flag = f"--{method}"
+    if n > MAX_POINTS:
+        raise ParamError(f"{flag}: got {what}, expected at most {MAX_POINTS:,} points in one sweep")
+    return n
+
+
+def sample_points(params: Sequence[ParamSpec], method: str = "grid", samples: int | None = None,
+                  seed: int = 0) -> list[dict[str, Any]]:
+    """The parameter values of every point, in order."""
+    count_points(params, method, samples)
+    if method == "grid":
         axes = [p.grid() for p in params]
         return [dict(zip([p.path for p in params], combo, strict=True)) for combo in itertools.product(*axes)]
-    if samples is None or samples < 1:
-        raise ParamError(f"method {method!r} needs samples >= 1 (--lhs N)")
     spans = np.array([p.span() for p in params], dtype=float)
     if method == "lhs":
         unit = stats.qmc.LatinHypercube(d=len(params), seed=np.random.default_rng(seed)).random(samples)
@@ -174,6 +203,11 @@ def sweep(scenario: str | Path | Scenario, params: Mapping[str, Any], method: st
     specs = [spec_from_value(k, v) for k, v in params.items()]
     base = as_scenario(scenario)
     seed0 = base.run.seed if master_seed is None else int(master_seed)
+    check_batch_size(runs, count_points(specs, method, samples))  # before a single point is made
+    if not 0 <= seed0 < 2**63:  # the sampler is seeded before run_batch validates --seed
+        from aftermath.scenario.load import apply_run_options
+
+        apply_run_options(base, seed=seed0, source="command line")
     values = sample_points(specs, method, samples, seed0)
     _load.with_overrides(base, values[0], source="<sweep>")  # a wrong path fails here, before any run
     points = [Point(point_label(v), v) for v in values]

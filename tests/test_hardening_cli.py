@@ -1,0 +1,233 @@
+"""Issue 11, parts 3 and 5: every command fails cleanly, and an ensemble's processes end with it.
+
+Each reproducer of the issue is a case here: an ordinary mistake gives exit 2 and one line naming
+the flag (or key), the value and what was expected, before any work and without creating a file or
+a folder; a bug gives one line naming a log file with the traceback (exit 1); ``--json`` output is
+alone on stdout; and ``kill -9`` of an ensemble with worker processes leaves none of them behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import aftermath.engines.driver as driver
+from aftermath.cli import app
+
+runner = CliRunner()
+
+
+def one_clean_line(res: object) -> str:
+    """The single line a refused command printed on stderr (exit 2, no traceback)."""
+    assert res.exit_code == 2, (res.exit_code, res.output, res.exception)  # type: ignore[attr-defined]
+    assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit), res.exception  # type: ignore[attr-defined]
+    text = res.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in res.output  # type: ignore[attr-defined]
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+@pytest.fixture
+def no_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any simulation fails the test: the refusal must come before the run."""
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the command ran a simulation before refusing its input")
+
+    monkeypatch.setattr(driver, "simulate", refuse)
+
+
+# -- ordinary mistakes: exit 2, one line with the flag, the value and the expectation --------------
+
+BAD_RUN_OPTIONS = {
+    "days -5": (["run", "sir", "--days", "-5"], ["--days", "-5", ">= 1"]),
+    "days -1": (["run", "sir", "--days", "-1"], ["--days", "-1", ">= 1"]),
+    "days 0": (["run", "sir", "--days", "0"], ["--days", "0", ">= 1"]),
+    "days over the file's bound": (["run", "sir", "--days", "200000"], ["--days", "200000", "<= 100,000"]),
+    "seed -1 ssa": (["run", "sir", "--engine", "ssa", "--seed", "-1"], ["--seed", "-1", ">= 0"]),
+    "seed -1 abm": (["run", "sir", "--engine", "abm", "--seed", "-1"], ["--seed", "-1", ">= 0"]),
+    "seed 2^64": (["run", "sir", "--seed", str(2**64)], ["--seed", str(2**64), "<"]),
+    "engine gpu": (["run", "sir", "--engine", "gpu"], ["--engine", "'gpu'", "ode"]),
+    "report engine gpu": (["report", "sir", "--engine", "gpu"], ["--engine", "'gpu'", "ode"]),
+    "report days 0": (["report", "sir", "--days", "0"], ["--days", "0", ">= 1"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RUN_OPTIONS))
+def test_bad_run_options_are_refused_before_the_run(case: str, no_run: None, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    args, needles = BAD_RUN_OPTIONS[case]
+    line = one_clean_line(runner.invoke(app, args))
+    for needle in needles:
+        assert needle in line, (needle, line)
+    assert list(tmp_path.iterdir()) == []  # no report.html, nothing
+
+
+BATCH_CASES = {
+    "ensemble runs 1e9": (["ensemble", "sir", "--runs", "1000000000"], ["--runs", "1,000,000,000", "100,000"]),
+    "ensemble days 0": (["ensemble", "sir", "--days", "0", "--runs", "2"], ["--days", "0", ">= 1"]),
+    "ensemble days 2e5": (["ensemble", "sir", "--days", "200000", "--runs", "2"], ["--days", "200000", "<= 100,000"]),
+    "ensemble seed -1": (["ensemble", "sir", "--seed", "-1", "--runs", "2"], ["--seed", "-1", ">= 0"]),
+    "ensemble seed 2^64": (["ensemble", "sir", "--seed", str(2**64), "--runs", "2"], ["--seed", str(2**64)]),
+    "ensemble variants x runs": (["ensemble", "sir", "--runs", "60000", "--variant", "a:pathogen.beta=0.3"],
+                                 ["--runs", "120,000", "100,000"]),
+    "sweep lhs 1e9": (["sweep", "sir", "--lhs", "1000000000", "--param", "pathogen.beta=0.1:0.2"],
+                      ["--lhs", "1,000,000,000", "100,000"]),
+    "sweep axis of 1e8": (["sweep", "sir", "--param", "pathogen.beta=0:1:100000000"],
+                          ["pathogen.beta=0:1:100000000", "100000000", "100,000"]),
+    "sweep grid of 1e6": (["sweep", "sir", "--param", "pathogen.beta=0:1:1000", "--param", "defence.decay=0:1:1000"],
+                          ["--param", "1,000 x 1,000", "100,000"]),
+    "sweep points x runs": (["sweep", "sir", "--param", "pathogen.beta=0:1:1000", "--runs", "1000"],
+                            ["--runs", "1,000,000", "100,000"]),
+    "sweep every inf": (["sweep", "hyosan", "--param", "policies.7.every=inf,14"], ["policies.7.every", "inf"]),
+    "sweep every 1e300": (["sweep", "hyosan", "--param", "policies.7.every=1e300,14"], ["policies.7.every", "1e+300"]),
+    "sweep days 0": (["sweep", "sir", "--param", "pathogen.beta=0.1,0.2", "--days", "0"], ["--days", "0", ">= 1"]),
+    "compare days -1": (["compare", "sir", "--policy", "a:pathogen.beta=0.3", "--days", "-1"], ["--days", "-1"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BATCH_CASES))
+def test_bad_batches_are_refused_before_any_work(case: str, no_run: None, tmp_path: Path) -> None:
+    """Too many runs or points, or a bad horizon, seed or value: refused in well under a second per
+    case, before allocating (no MemoryError) and before the store is created."""
+    args, needles = BATCH_CASES[case]
+    store = tmp_path / "s.duckdb"
+    t0 = time.perf_counter()
+    line = one_clean_line(runner.invoke(app, [*args, "--store", str(store)]))
+    assert time.perf_counter() - t0 < 20
+    for needle in needles:
+        assert needle in line, (needle, line)
+    assert not store.exists()
+
+
+def test_output_paths_are_checked_before_the_run(no_run: None, tmp_path: Path) -> None:
+    line = one_clean_line(runner.invoke(app, ["run", "sir", "--plot", str(tmp_path / "x.xyz")]))
+    assert "--plot" in line and "x.xyz" in line and ".png" in line
+    line = one_clean_line(runner.invoke(app, ["run", "sir", "--plot", "/nonexistent/x.png"]))
+    assert "--plot" in line and "/nonexistent/x.png" in line and "does not exist" in line
+    line = one_clean_line(runner.invoke(app, ["run", "sir", "--plot", str(tmp_path)]))
+    assert "--plot" in line and "folder" in line
+    line = one_clean_line(runner.invoke(app, ["report", "sir", "-o", str(tmp_path)]))
+    assert "--output" in line and str(tmp_path) in line and "a folder" in line
+    line = one_clean_line(runner.invoke(app, ["report", "sir", "-o", "/nonexistent/r.html"]))
+    assert "--output" in line and "/nonexistent" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_nothing_creates_folders_unasked(no_run: None, tmp_path: Path) -> None:
+    missing = tmp_path / "nd"
+    line = one_clean_line(runner.invoke(app, ["run", "sir", "--report", str(missing / "r.html")]))
+    assert "--report" in line and str(missing) in line and "does not exist" in line
+    line = one_clean_line(runner.invoke(app, ["ensemble", "sir", "--runs", "2", "--store", str(missing / "x.duckdb")]))
+    assert "--store" in line and str(missing) in line
+    line = one_clean_line(runner.invoke(app, ["sweep", "sir", "--param", "pathogen.beta=0.1,0.2",
+                                              "--store", str(missing / "x.duckdb")]))
+    assert "--store" in line
+    line = one_clean_line(runner.invoke(app, ["compare", "sir", "--policy", "a:pathogen.beta=0.3", "--report",
+                                              str(missing / "c.html"), "--store", str(tmp_path / "s.duckdb")]))
+    assert "--report" in line
+    line = one_clean_line(runner.invoke(app, ["ensemble", "sir", "--runs", "2", "--store", str(tmp_path)]))
+    assert "--store" in line and "folder" in line
+    assert not missing.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_report_still_writes_into_an_existing_folder(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    res = runner.invoke(app, ["run", "sir", "--days", "20", "--report", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    assert out.stat().st_size > 10_000
+
+
+def test_json_is_alone_on_stdout_with_the_chronicle(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["run", "hyosan", "--days", "60", "--json", "--chronicle"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)  # the whole of stdout is one JSON document
+    assert data["days"] == 60
+    assert "day" in res.stderr.lower()  # the chronicle went to stderr
+
+
+def test_a_usage_error_is_one_line_with_the_value(capsys: pytest.CaptureFixture[str]) -> None:
+    """Called as the ``aftermath`` program (App.__call__), Click's usage errors are one line too."""
+    with pytest.raises(SystemExit) as exit_:
+        app(args=["run", "sir", "--days", "abc"], prog_name="aftermath")
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--days" in lines[0] and "'abc'" in lines[0] and "integer" in lines[0], err
+
+
+def test_a_bug_gives_one_line_and_a_log_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a deliberate bug")
+
+    monkeypatch.setattr(driver, "simulate", broken)
+    monkeypatch.setenv("AFTERMATH_CRASH_DIR", str(tmp_path / "crashes"))
+    with pytest.raises(SystemExit) as exit_:
+        app(args=["run", "sir", "--days", "5"], prog_name="aftermath")
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    logs = list((tmp_path / "crashes").glob("crash-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in lines[0]
+    text = logs[0].read_text()
+    assert "Traceback" in text and "a deliberate bug" in text and "run sir --days 5" in text
+
+
+def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
+    """The real entry point (``aftermath = aftermath.cli:app``), in a process of its own."""
+    exe = Path(sys.executable).with_name("aftermath")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from aftermath.cli import app; app()"]
+    r = subprocess.run([*cmd, "run", "sir", "--days", "-5"], capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1 and "--days" in r.stderr
+
+
+# -- part 5: an ensemble's processes end with it, however it ends -------------------------------------
+
+def test_kill_9_of_an_ensemble_leaves_no_process_behind(tmp_path: Path) -> None:
+    """``kill -9`` of ``ensemble --workers 2``: its workers, the forkserver and the resource tracker all
+    end within seconds (the workers' lifeline, aftermath.run.tasks.worker_init)."""
+    psutil = pytest.importorskip("psutil")
+    store = tmp_path / "k.duckdb"
+    cmd = [sys.executable, "-c", "from aftermath.cli import app; app()", "ensemble", "sir", "--engine", "ssa",
+           "--runs", "2000", "--days", "300", "--workers", "2", "--store", str(store), "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(proc.pid)
+    descendants: list[object] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # the resource tracker, the forkserver and two workers
+            descendants = parent.children(recursive=True)
+            if len(descendants) >= 4:
+                break
+            assert proc.poll() is None, "the ensemble ended before it could be killed"
+            time.sleep(0.2)
+        assert len(descendants) >= 4, descendants
+        time.sleep(1.0)  # the workers are running tasks
+        descendants = parent.children(recursive=True)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        _gone, alive = psutil.wait_procs(descendants, timeout=10)
+        assert alive == [], [(p.pid, p.cmdline()) for p in alive]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for p in descendants:  # never leave them behind, even when the test fails
+            with contextlib.suppress(psutil.Error):
+                p.kill()  # type: ignore[attr-defined]
