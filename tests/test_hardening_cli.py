@@ -93,6 +93,8 @@ BATCH_CASES = {
     "sweep every 1e300": (["sweep", "hyosan", "--param", "policies.7.every=1e300,14"], ["policies.7.every", "1e+300"]),
     "sweep days 0": (["sweep", "sir", "--param", "pathogen.beta=0.1,0.2", "--days", "0"], ["--days", "0", ">= 1"]),
     "compare days -1": (["compare", "sir", "--policy", "a:pathogen.beta=0.3", "--days", "-1"], ["--days", "-1"]),
+    "compare runs 2e5": (["compare", "sir", "--policy", "a:pathogen.beta=0.3", "--runs", "200000"],
+                         ["--runs", "400,000", "100,000"]),
 }
 
 
@@ -136,6 +138,9 @@ def test_nothing_creates_folders_unasked(no_run: None, tmp_path: Path) -> None:
     line = one_clean_line(runner.invoke(app, ["compare", "sir", "--policy", "a:pathogen.beta=0.3", "--report",
                                               str(missing / "c.html"), "--store", str(tmp_path / "s.duckdb")]))
     assert "--report" in line
+    line = one_clean_line(runner.invoke(app, ["compare", "sir", "--policy", "a:pathogen.beta=0.3", "--runs", "2",
+                                              "--store", str(missing / "c.duckdb")]))
+    assert "--store" in line and str(missing) in line
     line = one_clean_line(runner.invoke(app, ["ensemble", "sir", "--runs", "2", "--store", str(tmp_path)]))
     assert "--store" in line and "folder" in line
     assert not missing.exists()

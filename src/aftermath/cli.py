@@ -378,6 +378,7 @@ def compare_cmd(
 ) -> None:
     """Weigh a dilemma: run policy variants under common random numbers against the scenario as it is."""
     from aftermath.compare import BASELINE, compare, parse_variant, table_rows
+    from aftermath.store.store import StoreError
 
     base = load_scenario(scenario)
     run_options(base, days=days, seed=seed, engine=engine)  # validated only: the batch records the base as is
@@ -394,7 +395,7 @@ def compare_cmd(
             with_overrides(base, overrides, source=f"variant {label}")
         frame, res = compare(base, variants, runs=runs, engine=engine, master_seed=seed, days=days,
                              store=store, workers=workers)
-    except ScenarioError as exc:
+    except (ValueError, StoreError) as exc:  # ScenarioError, a batch too large, a store that cannot be used
         raise fail(str(exc)) from None
     if as_json:
         sys.stdout.write(json.dumps({"baseline": BASELINE, "runs": runs, "engine": engine,
