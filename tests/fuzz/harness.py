@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,8 @@ def _execute(main: Any, req: dict[str, Any]) -> dict[str, Any]:
         os.chdir(req["cwd"])
         sys.stdout, sys.stderr = out, err
         sys.argv = ["aftermath", *req["argv"]]
-        main()
+        with warnings.catch_warnings():  # a fresh registry: each case shows its warnings, as a new process would
+            main()
     except SystemExit as exc:
         code = exc.code
     except BaseException:  # what would reach the user as a traceback
@@ -167,7 +169,8 @@ def worker_env() -> dict[str, str]:
             "PYTHONFAULTHANDLER": "1",
         }
     )
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "src"), env.get("PYTHONPATH", "")) if p)
+    src = env.get("AFTERMATH_FUZZ_SRC", str(REPO / "src"))  # another checkout's src/, e.g. an older commit
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
     return env
 
 

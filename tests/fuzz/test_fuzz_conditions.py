@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from typing import Any
 
+import pytest
 from hypothesis import given, seed
 from hypothesis import strategies as st
 
@@ -94,3 +96,14 @@ def policy_case(cond: str, engine: str) -> dict[str, Any]:
 @given(cond=conditions(), engine=st.sampled_from(["ode", "ssa", "abm"]))
 def test_conditions_in_a_policy_never_crash(runner: Runner, cond: str, engine: str) -> None:
     assert_not(runner, policy_case(cond, engine), (*NEVER, "messy rejection"))
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11: 'day > 1or fear > 0' prints Python's SyntaxWarning before the error")
+@seed(SEED)
+@fuzz_settings(500)
+@given(text=conditions())
+def test_parse_prints_no_warning(text: str) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _parse(text)
+    assert not caught, f"{text!r}: {[str(w.message) for w in caught]}"
