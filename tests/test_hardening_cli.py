@@ -93,6 +93,7 @@ BATCH_CASES = {
     "sweep every 1e300": (["sweep", "hyosan", "--param", "policies.7.every=1e300,14"], ["policies.7.every", "1e+300"]),
     "sweep days 0": (["sweep", "sir", "--param", "pathogen.beta=0.1,0.2", "--days", "0"], ["--days", "0", ">= 1"]),
     "compare days -1": (["compare", "sir", "--policy", "a:pathogen.beta=0.3", "--days", "-1"], ["--days", "-1"]),
+    "scheduler without a port": (["ensemble", "sir", "--runs", "2", "--scheduler", "foo"], ["--scheduler", "'foo'"]),
     "compare runs 2e5": (["compare", "sir", "--policy", "a:pathogen.beta=0.3", "--runs", "200000"],
                          ["--runs", "400,000", "100,000"]),
 }
@@ -123,6 +124,9 @@ def test_output_paths_are_checked_before_the_run(no_run: None, tmp_path: Path) -
     assert "--output" in line and str(tmp_path) in line and "a folder" in line
     line = one_clean_line(runner.invoke(app, ["report", "sir", "-o", "/nonexistent/r.html"]))
     assert "--output" in line and "/nonexistent" in line
+    if Path("/proc/self").is_dir():  # a folder that exists but takes no new file, even from root
+        line = one_clean_line(runner.invoke(app, ["run", "sir", "--plot", "/proc/x.png"]))
+        assert "--plot" in line and "can be written" in line
     assert list(tmp_path.iterdir()) == []
 
 

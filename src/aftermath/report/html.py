@@ -19,7 +19,6 @@ import datetime as dt
 import html
 import io
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -450,6 +449,15 @@ def check_output(path: str | Path, flag: str, suffixes: Iterable[str] | None = N
     if not parent.is_dir():
         raise OutputPathError(f"{flag}: got {shown!r}, but the folder {str(parent)!r} does not exist; expected a "
                               "file in an existing folder (aftermath creates no folders)")
-    if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise OutputPathError(f"{flag}: got {shown!r}, expected a file that can be written (permission denied)")
+    try:  # the one sure test: open it for writing now (a new file is removed again), before any work
+        if out.exists():
+            with out.open("ab"):
+                pass
+        else:
+            with out.open("xb"):
+                pass
+            out.unlink()
+    except OSError as exc:
+        raise OutputPathError(f"{flag}: got {shown!r}, expected a file that can be written "
+                              f"({exc.strerror or exc})") from None
     return out

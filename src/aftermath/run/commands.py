@@ -99,8 +99,9 @@ def _precheck(scenario: str, days: int | None, seed: int | None, engine: str | N
 def _executor_from(workers: int | None, dask: bool, scheduler: str | None) -> Any:
     try:
         return make_executor(workers=workers, dask=dask, scheduler=scheduler)
-    except (OSError, TimeoutError) as exc:
-        raise _fail(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise _fail(f"--scheduler: cannot reach the Dask scheduler at {scheduler!r} ({_one_line(str(exc))}); "
+                    "expected the address of a running scheduler, e.g. tcp://10.0.0.5:8786") from None
     except RuntimeError as exc:
         raise _fail(str(exc)) from None
 
