@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from aftermath.engines.abm import state as abm_state
 from aftermath.engines.abm.engine import AbmEngine
 from aftermath.engines.driver import simulate
 from aftermath.model.flows import Flow
@@ -103,10 +102,9 @@ def test_refuses_a_population_too_large_before_allocating() -> None:
 
 
 def test_refusal_uses_available_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(abm_state, "mem_available", lambda: 400 * 2**20)
-    import aftermath.engines.abm.engine as eng
+    import aftermath.engines.budget as budget
 
-    monkeypatch.setattr(eng, "mem_available", lambda: 400 * 2**20)
+    monkeypatch.setattr(budget, "memory_limits", lambda: {"available memory (MemAvailable)": 400 * 2**20})
     with pytest.raises(ScenarioError, match=r"of 0\.39 GiB available"):
         AbmEngine(build_world(scale_population(load("hyosan"), 5_000_000)), 0)
 

@@ -57,7 +57,7 @@ def test_conservation_and_integer_counts() -> None:
 
 def test_whole_initial_counts_required() -> None:
     sc = load("sir", zones__town__population__Z=10.5)
-    with pytest.raises(ValueError, match="whole initial counts"):
+    with pytest.raises(ValueError, match="whole number of people"):
         simulate(sc, engine="ssa")
 
 

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from aftermath.engines.base import make_engine
+from aftermath.engines.budget import check_budget
 from aftermath.model.flows import N_FLOWS
 from aftermath.model.policies import PolicyBook
 from aftermath.model.rates import daily_rates
@@ -28,6 +29,7 @@ from aftermath.model.society import Society
 from aftermath.model.world import build_world
 from aftermath.record.recorder import Recorder
 from aftermath.result import Result
+from aftermath.scenario.load import apply_run_options
 from aftermath.scenario.schema import Scenario
 
 
@@ -42,11 +44,16 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
         days: horizon; defaults to ``run.days``.
         check: assert conservation every day (people change only by births and deaths
             recorded as flows); it is always asserted once at the end.
+
+    ``engine``, ``seed`` and ``days`` obey the bounds of the file's ``run`` keys
+    (:func:`~aftermath.scenario.load.apply_run_options`), and the run's memory and work are
+    estimated and checked before anything is allocated (:func:`~aftermath.engines.budget.check_budget`);
+    both raise :class:`~aftermath.scenario.load.ScenarioError`.
     """
     t0 = time.perf_counter()
-    engine_name = engine or scenario.run.engine
-    seed = scenario.run.seed if seed is None else seed
-    days = scenario.run.days if days is None else days
+    run = apply_run_options(scenario, days=days, seed=seed, engine=engine, source="<run options>").run
+    engine_name, seed, days = run.engine, run.seed, run.days
+    check_budget(scenario, engine_name, days)
     world = build_world(scenario)
     eng = make_engine(engine_name, world, seed, check=check)
     society = Society(world)

@@ -27,15 +27,11 @@ from aftermath.engines.abm.mutation import T_LAT, T_PH, StrainTable, resolve_pen
 from aftermath.engines.abm.parts import Parts
 from aftermath.engines.abm.rng import Stream, generator, keys, stream_key
 from aftermath.engines.abm.state import (
-    BYTES_PER_AGENT,
     Ever,
     Population,
     birth_capacity,
     draw_resistance,
     initial_people,
-    max_people,
-    mem_available,
-    memory_estimate,
     populate,
 )
 from aftermath.engines.abm.step import (
@@ -61,12 +57,12 @@ from aftermath.engines.abm.tables import (
     out_route_table,
     strain_day_rates,
 )
+from aftermath.engines.budget import check_budget
 from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow
 from aftermath.model.policies import ADMIT_SCREEN, Levers
 from aftermath.model.rates import DailyRates, strain_rates
 from aftermath.model.world import World
 from aftermath.record.chronicle import Event
-from aftermath.scenario.schema import Scenario
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -75,25 +71,6 @@ CHUNK = 4096  # people per chunk; chunks are interleaved over the threads
 
 class AbmCheckError(AssertionError):
     """The counts kept from transitions disagree with a recount (debug mode)."""
-
-
-def check_memory(sc: Scenario, people0: int, people: int, n_zones: int) -> None:
-    """Refuse, before allocating anything, a scenario whose population does not fit in memory."""
-    from aftermath.scenario.load import ScenarioError
-
-    if n_zones >= 65535:
-        raise ScenarioError(sc.name, "zones", n_zones, "at most 65,534 zones for the ABM (a person's zone is 16 bits)")
-    strain_cap = sc.pathogen.mutation.max_strains if sc.pathogen.mutation.mu > 0 else 1 + len(sc.pathogen.strains)
-    need = memory_estimate(people, n_zones, strain_cap)
-    avail = mem_available()
-    if need > avail:
-        most = max_people(avail, n_zones, strain_cap)
-        gib = 2.0**30
-        raise ScenarioError(
-            sc.name, "zones" if people0 > most else "run", people,
-            f"at most {most:,} people on this machine (estimate {need / gib:.2f} GiB of {avail / gib:.2f} GiB "
-            f"available; {BYTES_PER_AGENT} bytes per person of state)",
-        )
 
 
 class AbmEngine:
@@ -108,9 +85,9 @@ class AbmEngine:
         self.dt = float(sc.run.dt)
         self.steps = round(1.0 / self.dt)
         self.check = bool(check) or os.environ.get("AFTERMATH_ABM_CHECK", "") not in ("", "0")
-        people0 = int(initial_people(world).sum())
-        capacity = people0 + birth_capacity(world, sc.run.days if days is None else days)
-        check_memory(sc, people0, capacity, world.n_zones)
+        horizon = sc.run.days if days is None else days
+        check_budget(sc, "abm", horizon)  # memory and work, before allocating anything
+        capacity = int(initial_people(world).sum()) + birth_capacity(world, horizon)
 
         self.pop: Population = populate(world, self.seed, capacity)
         self.table = StrainTable(world)

@@ -1,4 +1,5 @@
-"""The population as struct-of-arrays, preallocated once, and the memory check that guards it.
+"""The population as struct-of-arrays, preallocated once, and its memory estimate (which
+:mod:`aftermath.engines.budget` checks against the machine's limit before anything is allocated).
 
 Core state per person (25 bytes; the target is at most 32):
 
@@ -26,7 +27,6 @@ plus ten standard deviations); they grow by doubling only if a run outlives that
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from enum import IntFlag
 
@@ -34,15 +34,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.rng import Stream, generator
+from aftermath.engines.budget import BASE_BYTES
+from aftermath.engines.budget import birth_capacity as budget_birth_capacity
 from aftermath.model.flows import Flag
 from aftermath.model.world import N_STATES, State, World
 
 BYTES_PER_AGENT = 25
 #: Transient bytes per person while the population is set up (float64 draws, index arrays).
 SETUP_BYTES_PER_AGENT = 16
-#: Interpreter, NumPy, Numba, pandas and the compiled kernels: measured ~250 MiB RSS before
-#: allocation on the benchmark machine, rounded up.
-BASE_BYTES = 320 * 2**20
 NO_ZONE = 65535
 PENDING = 6  # internal state code: infected this step, strain mutating (resolved before the step ends)
 
@@ -71,21 +70,6 @@ FLAG_NAMES = {
 }
 
 
-def mem_available() -> int:
-    """Bytes of memory available to a new allocation (``MemAvailable`` of /proc/meminfo)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 2**63 - 1
-
-
 def initial_people(world: World) -> NDArray[np.int64]:
     """[zone, state] whole people at day 0 (scenario counts are rounded to the nearest person)."""
     out: NDArray[np.int64] = np.rint(world.counts0).astype(np.int64)
@@ -93,9 +77,9 @@ def initial_people(world: World) -> NDArray[np.int64]:
 
 
 def birth_capacity(world: World, days: int) -> int:
-    """Room for the births of ``days`` days: mean plus ten standard deviations, plus a margin."""
-    mean = float(world.births.sum()) * days
-    return math.ceil(mean + 10.0 * math.sqrt(mean) + 64) if mean > 0 else 0
+    """Room for the births of ``days`` days: mean plus ten standard deviations, plus a margin
+    (the formula :mod:`aftermath.engines.budget` estimates memory with)."""
+    return budget_birth_capacity(float(world.births.sum()), days)
 
 
 #: Bytes per (zone, strain) of the per-step tables: counts and per-thread deltas, hazard rows, pressures.
@@ -103,15 +87,10 @@ BYTES_PER_ZONE_STRAIN = 320
 
 
 def memory_estimate(people: int, n_zones: int, strain_cap: int) -> int:
-    """Peak bytes a run of ``people`` agents needs (core state, set-up transients, tables, base)."""
+    """Peak bytes a run of ``people`` agents needs (core state, set-up transients, tables, base);
+    :func:`aftermath.engines.budget.check_budget` compares it with the machine's limit."""
     tables = strain_cap * (n_zones * BYTES_PER_ZONE_STRAIN + 128)
     return people * (BYTES_PER_AGENT + SETUP_BYTES_PER_AGENT) + tables + BASE_BYTES
-
-
-def max_people(available: int, n_zones: int, strain_cap: int) -> int:
-    """The most people :func:`memory_estimate` fits into ``available`` bytes."""
-    room = available - memory_estimate(0, n_zones, strain_cap)
-    return max(0, room // (BYTES_PER_AGENT + SETUP_BYTES_PER_AGENT))
 
 
 @dataclass
