@@ -146,7 +146,8 @@ class PolicyBook:
         if p.faction is not None:
             zs |= {z for z, f in zip(self.world.zone_ids, self.world.zone_faction, strict=True)
                    if f >= 0 and self.world.faction_ids[f] == p.faction}
-        return np.array(sorted(self.world.zone_ids.index(z) for z in zs), dtype=np.int64)
+        index = {zid: i for i, zid in enumerate(self.world.zone_ids)}  # not .index(): O(zones) per zone
+        return np.array(sorted(index[z] for z in zs), dtype=np.int64)
 
     def label(self, i: int) -> str:
         p = self.policies[i]

@@ -44,11 +44,13 @@ class Society:
         self.trust = world.trust0.copy()
         self.truce = world.truce0.copy()
         self.last_flows = np.zeros((len(Flow), nz))
-        # neighbours along routes, either direction, for the spread of fear
-        adj = np.zeros((nz, nz), dtype=bool)
-        adj[world.route_from, world.route_to] = True
-        adj[world.route_to, world.route_from] = True
-        self.adjacent = adj
+        # neighbours along routes, either direction, for the spread of fear: an edge list (zone,
+        # neighbour), unique and sorted, not a zones x zones matrix (100,000 zones would need 9.3 GiB)
+        pairs = np.unique(np.concatenate([np.stack([world.route_from, world.route_to], axis=1),
+                                          np.stack([world.route_to, world.route_from], axis=1)]), axis=0)
+        pairs = pairs.reshape(-1, 2).astype(np.int64)
+        self.edge_zone, self.edge_other = pairs[:, 0], pairs[:, 1]
+        self.n_neighbours = np.maximum(np.bincount(self.edge_zone, minlength=nz), 1)
 
     def indicators(self, day: int, counts: F64) -> list[dict[str, float]]:
         """Each zone's values for the condition language (see ``conditions.VARIABLES``), and for
@@ -146,9 +148,10 @@ class Society:
         f += p.fear.per_death * deaths / safe_n
         f += p.fear.per_breach * flows[Flow.BREACH]
         f += p.supplies.starvation_fear * self.starving
-        gap = np.where(self.adjacent, self.fear[None, :] - self.fear[:, None], 0.0)
-        n_adj = np.maximum(self.adjacent.sum(axis=1), 1)
-        f += p.fear.neighbour_share * np.clip(gap, 0.0, None).sum(axis=1) / n_adj
+        # each zone sums its neighbours' excess fear in neighbour order (as a dense row sum would)
+        gap = np.clip(self.fear[self.edge_other] - self.fear[self.edge_zone], 0.0, None)
+        excess = np.bincount(self.edge_zone, weights=gap, minlength=self.world.n_zones)
+        f += p.fear.neighbour_share * excess / self.n_neighbours
         self.fear = np.clip(f, 0.0, 1.0)
 
         # vigilance: exhausted while a threat is present, restored in calm or by rotation

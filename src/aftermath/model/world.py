@@ -155,11 +155,12 @@ def build_world(sc: Scenario) -> World:
 
     rf, rt, rr, rz = [], [], [], []
     zid = [z.id for z in zones]
+    index = {z: i for i, z in enumerate(zid)}  # not zid.index(): routes x zones for a large world
     for r in sc.routes:
         pairs = [(r.from_, r.to)] + ([(r.to, r.from_)] if r.both_ways else [])
         for a, b in pairs:
-            rf.append(zid.index(a))
-            rt.append(zid.index(b))
+            rf.append(index[a])
+            rt.append(index[b])
             rr.append(r.rate)
             rz.append(r.feral_rate)
 
