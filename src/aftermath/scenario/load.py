@@ -81,11 +81,14 @@ def read_scenario_text(path: Path, source: str) -> str:
     The kind and size are checked before reading (``/dev/zero`` or a pipe is refused, not read),
     and no more than the limit is ever read, even from a file that grows meanwhile.
     """
+    not_regular = "a regular file (this is a device, folder, pipe or socket)"
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # before open(): a FIFO would block it
+            raise ScenarioError(source, "", _MISSING, not_regular)
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise ScenarioError(source, "", _MISSING, "a regular file (this is a device, folder, pipe or socket)")
+            if not stat.S_ISREG(st.st_mode):  # replaced meanwhile
+                raise ScenarioError(source, "", _MISSING, not_regular)
             if st.st_size > MAX_FILE_BYTES:
                 raise ScenarioError(source, "", _MISSING, f"a scenario file of at most {MAX_FILE_BYTES:,} bytes "
                                     f"(this one has {st.st_size:,})")

@@ -402,8 +402,8 @@ class Scenario(_Base):
         if total <= 0:
             raise _RefError("zones", 0, "someone in the scenario: at least one zone's population with a count > 0")
         if total > MAX_PEOPLE:
-            raise _RefError("zones", total, f"at most {MAX_PEOPLE:,.0f} people in all zones and states together "
-                            f"(got {total:,.0f})")
+            raise _RefError("zones", _People(total), f"at most {MAX_PEOPLE:,.0f} people in all zones and states "
+                            "together")
         if self.pathogen.latency == 0:
             for i, z in enumerate(self.zones):
                 if z.population.E > 0:
@@ -458,6 +458,13 @@ class Scenario(_Base):
     def initial_humans(self) -> float:
         """The headcount: humans (S + E + H) at the start, as everywhere (aftermath.record.measures)."""
         return sum(z.population.S + z.population.E + z.population.H for z in self.zones)
+
+
+class _People(float):
+    """A number of people, shown with thousands separators in an error message."""
+
+    def __repr__(self) -> str:
+        return f"{float(self):,.0f} people" if float(self).is_integer() else f"{float(self):,} people"
 
 
 class _RefError(ValueError):
