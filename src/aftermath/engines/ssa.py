@@ -42,6 +42,7 @@ from aftermath.model.network import Network, build_network
 from aftermath.model.policies import Levers
 from aftermath.model.rates import DailyRates
 from aftermath.model.world import STATE_NAMES, World
+from aftermath.scenario.load import ScenarioError
 
 I64 = NDArray[np.int64]
 
@@ -260,8 +261,9 @@ class SsaEngine:
         if np.any(np.abs(x0 - whole) > 1e-9):
             bad = int(np.flatnonzero(np.abs(x0 - whole) > 1e-9)[0])
             z, s = int(self.net.species_zone[bad]), STATE_NAMES[self.net.species_state[bad]]
-            raise ValueError(f"the ssa engine needs whole initial counts: zone {world.zone_ids[z]!r}, "
-                             f"state {s} has {x0[bad]:g}")
+            raise ScenarioError("<ssa run>", f"zones.{z}.population.{s}", float(x0[bad]),
+                                "a whole number of people for the ssa engine (only the ode engine accepts "
+                                "fractions)")  # the budget says so first, when run by simulate()
         self.x: I64 = whole.astype(np.int64)
         react_seq, sweep_seq = np.random.SeedSequence(seed).spawn(2)
         self._rng = np.random.Generator(np.random.PCG64(react_seq))

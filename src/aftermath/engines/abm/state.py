@@ -71,7 +71,7 @@ FLAG_NAMES = {
 
 
 def initial_people(world: World) -> NDArray[np.int64]:
-    """[zone, state] whole people at day 0 (scenario counts are rounded to the nearest person)."""
+    """[zone, state] whole people at day 0 (the budget refused fractional counts before this)."""
     out: NDArray[np.int64] = np.rint(world.counts0).astype(np.int64)
     return out
 
