@@ -393,3 +393,33 @@ def test_command_line_refuses_in_one_line(args: list[str], text: str, tmp_path: 
     assert out.returncode == 2, out.stderr[-2000:]
     assert "Traceback" not in out.stderr and text in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+# -- found beside the list --------------------------------------------------------------------
+
+
+def test_an_integer_too_long_for_python_is_a_clean_error() -> None:
+    with pytest.raises(ScenarioError, match="at most 4300 digits"):
+        parse_toml("[pathogen]\nbeta = " + "1" * 5000 + "\n" + toml(""))
+
+
+def test_odd_override_paths_and_values_are_clean_errors() -> None:
+    from aftermath.scenario.load import parse_value, with_overrides
+
+    for key in ("policies.²", "zones." + "1" * 5000):  # int('²') and int of 5000 digits raised ValueError
+        with pytest.raises(ScenarioError):
+            with_overrides(load("hyosan"), {key: 1})
+    assert parse_value("[" * 2000) == "[" * 2000  # RecursionError before: now the text, refused as a number
+    with pytest.raises(ScenarioError, match="a number"):
+        with_overrides(load("sir"), {"pathogen.beta": parse_value("[" * 2000)})
+
+
+def test_a_condition_python_warns_about_is_an_error_without_the_warning() -> None:
+    import warnings
+
+    from aftermath.scenario.conditions import Condition, ConditionError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ConditionError, match="malformed number"):
+            Condition.parse("day > 1or fear > 0")

@@ -13,7 +13,6 @@ import re
 import warnings
 from typing import Any
 
-import pytest
 from hypothesis import given, seed
 from hypothesis import strategies as st
 
@@ -98,7 +97,6 @@ def test_conditions_in_a_policy_never_crash(runner: Runner, cond: str, engine: s
     assert_not(runner, policy_case(cond, engine), (*NEVER, "messy rejection"))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: 'day > 1or fear > 0' prints Python's SyntaxWarning before the error")
 @seed(SEED)
 @fuzz_settings(500)
 @given(text=conditions())

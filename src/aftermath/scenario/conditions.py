@@ -22,6 +22,7 @@ import ast
 import math
 import operator
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -178,7 +179,9 @@ class Condition:
             raise ConditionError("a condition is at most 500 characters")
         py = _to_python(src).strip()  # a leading "!" becomes " not ", which ast.parse calls an indent
         try:
-            tree = ast.parse(py, mode="eval")
+            with warnings.catch_warnings():  # "1or" is a SyntaxWarning to Python; to us, an error below
+                warnings.simplefilter("ignore")
+                tree = ast.parse(py, mode="eval")
         except SyntaxError as exc:
             raise ConditionError(f"cannot parse {text!r}: {exc.msg}") from None
         except (RecursionError, MemoryError, ValueError):

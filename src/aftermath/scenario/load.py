@@ -115,6 +115,8 @@ def parse_toml(text: str, source: str = "<string>") -> Scenario:
     except RecursionError:
         raise ScenarioError(source, "", _MISSING, f"TOML nested at most {MAX_DEPTH} deep (arrays or inline "
                             "tables nested too deeply to read)") from None
+    except ValueError:  # an integer of more than 4300 digits (Python's conversion limit)
+        raise ScenarioError(source, "", _MISSING, "valid TOML whose integers have at most 4300 digits") from None
     return from_dict(data, source=source)
 
 
@@ -353,7 +355,7 @@ def _list_index(items: list[Any], part: str) -> int | None:
     for i, item in enumerate(items):
         if isinstance(item, dict) and item.get("id") == part:
             return i
-    if part.lstrip("-").isdigit() and -len(items) <= int(part) < len(items):
+    if re.fullmatch(r"-?[0-9]{1,18}", part) and -len(items) <= int(part) < len(items):  # ASCII digits only
         return int(part) % len(items)
     return None
 
@@ -362,7 +364,7 @@ def parse_value(text: str) -> Any:
     """Parse a command-line value as TOML would (numbers, booleans, strings, arrays)."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):  # not TOML, too deep, too many digits
         return text
 
 
