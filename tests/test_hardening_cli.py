@@ -113,6 +113,17 @@ def test_bad_batches_are_refused_before_any_work(case: str, no_run: None, tmp_pa
     assert not store.exists()
 
 
+def test_a_batch_over_the_memory_budget_is_refused_before_the_store(no_run: None, tmp_path: Path) -> None:
+    """Each variant's budget (aftermath.engines.budget) is checked once for the batch, before the store."""
+    f = tmp_path / "huge.toml"
+    f.write_text('[[zones]]\nid = "a"\npopulation = { S = 1e11, Z = 10 }\n')
+    store = tmp_path / "s.duckdb"
+    line = one_clean_line(runner.invoke(app, ["ensemble", str(f), "--engine", "abm", "--runs", "2", "--days", "5",
+                                              "--store", str(store)]))
+    assert "zones" in line and "people" in line
+    assert not store.exists()
+
+
 def test_output_paths_are_checked_before_the_run(no_run: None, tmp_path: Path) -> None:
     line = one_clean_line(runner.invoke(app, ["run", "sir", "--plot", str(tmp_path / "x.xyz")]))
     assert "--plot" in line and "x.xyz" in line and ".png" in line

@@ -217,6 +217,7 @@ def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point
         if len(seeds) < runs or any(not 0 <= x < 2**63 for x in seeds):
             raise ValueError(f"need {runs} seeds in [0, 2**63), got {len(seeds)}")
     ex = executor or InProcess()
+    _check_budgets(variants, engine_name, horizon, runs * len(points), ex.workers)
     bid = batch_id(kind, base, points, engine_name, seed0, runs, horizon, seeds)
     st = open_store(store)
     try:
@@ -268,6 +269,16 @@ def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point
         if st is not store:  # a store this call opened (from a path) is not left open on an error
             st.close()
         raise
+
+
+def _check_budgets(variants: Sequence[Scenario], engine: str, days: int, runs: int, workers: int) -> None:
+    """Each variant's memory and work estimated before the store is opened or a worker started
+    (:func:`aftermath.engines.budget.check_budget`, which every run also calls): a batch whose runs
+    would be refused one by one, in the workers, is refused once, here."""
+    from aftermath.engines.budget import check_budget
+
+    for v in variants:
+        check_budget(v, engine, days, runs=runs, workers=workers, source=f"<{v.name}>")
 
 
 def _flush(st: Store, buffer: list[RunRecord]) -> int:
