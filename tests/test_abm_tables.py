@@ -225,3 +225,41 @@ def test_coefficients_for_strains_born_during_a_day_equal_a_full_evaluation() ->
         free = day_coefficients(plan, over(new), routes, new, grown, first=old, strain_free=free)
         assert free  # some entries (death, decay, ...) have no strain axis
     assert np.array_equal(grown[..., :7], full[..., :7])
+
+
+@pytest.mark.parametrize("leaves", [0, 30])
+def test_memory_per_zone_and_strain_is_what_the_engine_allocates(leaves: int) -> None:
+    """The budget's bytes per (zone, strain) equal the engine's arrays exactly, so a run the budget
+    lets start does not run out of memory as its strain table grows (a hub with many routes makes
+    every zone's rows wider)."""
+    from aftermath.engines.abm import AbmEngine
+    from aftermath.engines.abm.tables import bytes_per_zone_strain
+
+    data = load("sir").model_dump(by_alias=True)
+    hub = data["zones"][0]
+    data["zones"] += [{**hub, "id": f"leaf{i}", "population": {"S": 10.0}} for i in range(leaves)]
+    data["routes"] = [{"from": hub["id"], "to": f"leaf{i}", "rate": 0.01} for i in range(leaves)]
+    data["run"]["days"] = 2
+    eng = AbmEngine(build_world(from_dict(data)), seed=1)
+    nz, scap = eng.world.n_zones, eng.scap
+    arrays = (*eng.rows, eng.czs, eng.dzs)
+    assert sum(a.nbytes for a in arrays) == nz * scap * bytes_per_zone_strain(eng.out_routes.shape[1], eng.parts)
+    assert eng.out_routes.shape[1] == max(leaves, 1)
+
+
+def test_a_hub_with_many_routes_and_a_large_strain_table_is_refused_before_allocating() -> None:
+    """200 zones around a hub of 199 routes, 4,096 strains: ~27 GiB of tables, more than this
+    machine's 24 GiB; the budget refuses it before the engine allocates anything."""
+    from aftermath.engines.budget import BudgetError, check_budget, estimate
+
+    data = load("sir").model_dump(by_alias=True)
+    hub = data["zones"][0]
+    data["zones"] += [{**hub, "id": f"leaf{i}", "population": {"S": 10.0}} for i in range(199)]
+    data["routes"] = [{"from": hub["id"], "to": f"leaf{i}", "rate": 0.01} for i in range(199)]
+    data["pathogen"]["mutation"] = {"mu": 0.01, "max_strains": 4096}
+    sc = from_dict(data)
+    b = estimate(sc, "abm", 10)
+    assert b.memory > 25 * 2**30
+    if b.memory_limit < b.memory:
+        with pytest.raises(BudgetError, match=r"GiB"):
+            check_budget(sc, "abm", 10)

@@ -196,6 +196,15 @@ def _n_routes(sc: Scenario) -> int:
     return sum(2 if r.both_ways else 1 for r in sc.routes)
 
 
+def _most_routes_out(sc: Scenario) -> int:
+    """The most routes leaving one zone (a both-ways route leaves both ends)."""
+    out: dict[str, int] = {}
+    for r in sc.routes:
+        for a in ((r.from_, r.to) if r.both_ways else (r.from_,)):
+            out[a] = out.get(a, 0) + 1
+    return max(out.values(), default=0)
+
+
 def _record_day(sc: Scenario, engine: str) -> int:
     """Bytes the record keeps per simulated day: counts, flows, society, policies, truces, strains."""
     nz, nr, nf = len(sc.zones), _n_routes(sc), len(sc.factions)
@@ -278,13 +287,16 @@ def estimate(scenario: Scenario, engine: str | None = None, days: int | None = N
     states, reactions = _network_size(sc)
     peak = people
     if engine == "abm":
+        from aftermath.engines.abm.parts import default_parts
         from aftermath.engines.abm.state import memory_estimate
+        from aftermath.engines.abm.tables import bytes_per_zone_strain
 
         capacity = round(people) + birth_capacity(_births(sc), days)
         peak = float(capacity)
         steps = round(1.0 / sc.run.dt)
         work = float(steps) * days * (capacity + STEP_OVERHEAD)
-        memory = memory_estimate(capacity, nz, _strain_cap(sc, engine)) + record
+        per = bytes_per_zone_strain(_most_routes_out(sc), default_parts())
+        memory = memory_estimate(capacity, nz, _strain_cap(sc, engine), per) + record
     elif engine == "ode":
         work = float(states) ** 2 * days
         memory = (BASE_BYTES + 2 * 8 * states**2 + LSODA_BYTES_PER_STATE_DAY * states * days

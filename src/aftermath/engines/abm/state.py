@@ -86,10 +86,12 @@ def birth_capacity(world: World, days: int) -> int:
 BYTES_PER_ZONE_STRAIN = 320
 
 
-def memory_estimate(people: int, n_zones: int, strain_cap: int) -> int:
+def memory_estimate(people: int, n_zones: int, strain_cap: int, per_zone_strain: int = BYTES_PER_ZONE_STRAIN) -> int:
     """Peak bytes a run of ``people`` agents needs (core state, set-up transients, tables, base);
-    :func:`aftermath.engines.budget.check_budget` compares it with the machine's limit."""
-    tables = strain_cap * (n_zones * BYTES_PER_ZONE_STRAIN + 128)
+    :func:`aftermath.engines.budget.check_budget` compares it with the machine's limit.
+    ``per_zone_strain``: the tables' bytes per (zone, strain)
+    (:func:`aftermath.engines.abm.tables.bytes_per_zone_strain` for the scenario's routes)."""
+    tables = strain_cap * (n_zones * per_zone_strain + 128)
     return people * (BYTES_PER_AGENT + SETUP_BYTES_PER_AGENT) + tables + BASE_BYTES
 
 

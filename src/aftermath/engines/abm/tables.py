@@ -131,6 +131,16 @@ def compile_tables(n_routes_out: int) -> Tables:
                   onset_product)
 
 
+def bytes_per_zone_strain(n_routes_out: int, parts: int) -> int:
+    """Bytes the engine keeps per (zone, strain): the day's coefficients, the step's rows and
+    pressures, the counts per strain of E, H, Z and D, and each part's deltas of them. The slot
+    dimension grows with the most routes out of any one zone (a slot per route)."""
+    nj = int(compile_tables(max(n_routes_out, 1)).n_slots.max())  # as out_route_table pads
+    floats = ROW_STATES * nj * MAX_BRANCHES + ROW_STATES * nj + 2 * ROW_STATES + nj  # coef, rate, tot, prob, pcum
+    ints = 4 * (1 + parts)  # czs and dzs
+    return 8 * (floats + ints)
+
+
 def strain_day_rates(rates: DailyRates, infect: F64, relapse: F64, admit_i: F64, feral_move: F64,
                      latency: F64, p_h: F64) -> DailyRates:
     """The day's rates over the engine's own strain table (mutants included), from
