@@ -423,3 +423,18 @@ def test_a_condition_python_warns_about_is_an_error_without_the_warning() -> Non
         warnings.simplefilter("error")
         with pytest.raises(ConditionError, match="malformed number"):
             Condition.parse("day > 1or fear > 0")
+
+
+def test_a_too_stiff_ode_stops_with_a_clean_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import aftermath.engines.ode as ode
+
+    monkeypatch.setattr(ode, "MAX_EVALS_PER_DAY", 10)
+    with pytest.raises(ScenarioError) as info:
+        simulate(load("sir"), engine="ode", days=3)
+    assert "more than 10 evaluations on day 0" in str(info.value) and "--engine ssa" in str(info.value)
+
+
+def test_an_abm_of_more_than_2_31_people_is_refused() -> None:
+    sc = from_dict({"zones": [{"id": "a", "population": {"S": 3e9}}]})
+    with pytest.raises(BudgetError, match="32-bit"):
+        check_budget(sc, "abm", 10)

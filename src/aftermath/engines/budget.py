@@ -41,6 +41,9 @@ WORK_UNITS: dict[str, str] = {"abm": "person-steps", "ssa": "events", "ode": "st
 #: What an ABM step costs beyond its people (hazard tables, the Python loop), in person-steps:
 #: about 140 microseconds, at about 6e7 person-steps a second.
 STEP_OVERHEAD = 10_000
+#: The most people (with the births expected) in one ABM run: its person indices and household ids
+#: are 32-bit.
+MAX_ABM_PEOPLE = 2**31 - 1
 #: The most runs of one ensemble or sweep.
 MAX_RUNS = 1_000_000
 #: The interpreter, NumPy, Numba, SciPy and compiled kernels (~250 MiB RSS measured), rounded up.
@@ -322,6 +325,10 @@ def check_budget(scenario: Scenario, engine: str | None = None, days: int | None
     if runs > MAX_RUNS:
         raise BudgetError(src, "--runs", runs, f"at most {MAX_RUNS:,} runs in one ensemble or sweep")
     b = estimate(scenario, engine, days, runs=runs, workers=workers)
+    if engine == "abm" and b.peak_people > MAX_ABM_PEOPLE:
+        raise BudgetError(src, "zones", int(b.peak_people),
+                          f"at most {MAX_ABM_PEOPLE:,} people in an abm run, the births expected over run.days "
+                          f"included (its person and household indices are 32-bit); change {_KEYS['abm']}")
     if b.total_memory > b.memory_limit:
         _refuse_memory(b, src)
     if b.work > b.work_limit:

@@ -22,9 +22,31 @@ from aftermath.model.network import Network, build_network
 from aftermath.model.policies import Levers
 from aftermath.model.rates import DailyRates
 from aftermath.model.world import World
+from aftermath.scenario.load import ScenarioError
+
+
+class _Shown:
+    """A value shown as is in an error message."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
 
 #: Integration tolerances: tight enough that the SIR and Munz targets hold to 1e-4 and 1e-2.
 RTOL, ATOL = 1e-8, 1e-8
+#: The most right-hand-side evaluations the solver may make in one day (the built-in scenarios need
+#: at most ~110). Stiffness cannot be known before a run (it depends on rates times populations, above
+#: all under mass action), so this bound is checked while integrating: a run over it stops with a
+#: :class:`ScenarioError` (docs/scenario.md, "Bounds and budget") instead of running for hours.
+MAX_EVALS_PER_DAY = 100_000
+_TOO_STIFF = ("the rates are too fast for the populations (under mass action a per-pair rate is multiplied by "
+              "the zone's population): lower them, or use --engine ssa or abm")
+
+
+class _TooStiff(Exception):
+    """Raised from the right-hand side when a day has used up its evaluations."""
 
 
 class OdeEngine:
@@ -84,10 +106,25 @@ class OdeEngine:
         net = self.net
         n_acc = net.n_flow_bins + net.n_route_bins
         y0 = np.concatenate([self.x, np.zeros(n_acc)])
-        rhs = self.day_rhs(rates)
-        sol = solve_ivp(rhs, (0.0, 1.0), y0, method=self.method, rtol=RTOL, atol=ATOL, t_eval=[1.0])
+        day_rhs = self.day_rhs(rates)
+        calls = 0
+
+        def rhs(t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
+            nonlocal calls
+            calls += 1
+            if calls > MAX_EVALS_PER_DAY:
+                raise _TooStiff
+            return day_rhs(t, y)
+
+        try:
+            sol = solve_ivp(rhs, (0.0, 1.0), y0, method=self.method, rtol=RTOL, atol=ATOL, t_eval=[1.0])
+        except _TooStiff:
+            raise ScenarioError("<ode run>", "run", _Shown(f"more than {MAX_EVALS_PER_DAY:,} evaluations on day {day}"),
+                                f"an ODE integrated in at most {MAX_EVALS_PER_DAY:,} evaluations a day (the "
+                                f"documented bound); {_TOO_STIFF}") from None
         if not sol.success:
-            raise RuntimeError(f"ODE integration failed on day {day}: {sol.message}")
+            raise ScenarioError("<ode run>", "run", _Shown(f"LSODA failed on day {day} ({sol.message})"),
+                                f"an ODE the solver can integrate; {_TOO_STIFF}")
         y = sol.y[:, -1]
         xs = y[: net.n_species]
         # round-off can leave -1e-12 people; anything larger is a bug, and is reported
