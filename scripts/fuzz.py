@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import hashlib
 import json
 import os
 import queue
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,7 @@ def draw(strategy: st.SearchStrategy[Any], n: int, seed: int) -> list[Any]:
         batch.clear()
 
         @settings(
-            max_examples=2 * (n - len(found)) + 10,
+            max_examples=n - len(found) + 10,
             database=None,
             deadline=None,
             phases=[Phase.generate],
@@ -60,7 +62,7 @@ def draw(strategy: st.SearchStrategy[Any], n: int, seed: int) -> list[Any]:
 
         collect()
         for v in batch:
-            found.setdefault(json.dumps(v, sort_keys=True, default=str), v)
+            found.setdefault(hashlib.sha1(json.dumps(v, sort_keys=True, default=str).encode()).hexdigest(), v)
         attempt += 1
     return list(found.values())[:n]
 
@@ -75,9 +77,15 @@ def fuzz_conditions(n: int, seed: int) -> tuple[collections.Counter[str], list[s
     bad: dict[str, str] = {}
     for text in draw(conditions(), n, seed):
         try:
-            cond = Condition.parse(text)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                cond = Condition.parse(text)
         except ConditionError:
-            counts["clean rejection"] += 1
+            if caught:  # the user sees Python's warning before the error
+                counts["messy rejection"] += 1
+                bad.setdefault("warning", f"{text!r}: prints {caught[0].category.__name__}: {caught[0].message}")
+            else:
+                counts["clean rejection"] += 1
             continue
         except BaseException as exc:
             counts["traceback"] += 1
