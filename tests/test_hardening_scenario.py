@@ -438,3 +438,23 @@ def test_an_abm_of_more_than_2_31_people_is_refused() -> None:
     sc = from_dict({"zones": [{"id": "a", "population": {"S": 3e9}}]})
     with pytest.raises(BudgetError, match="32-bit"):
         check_budget(sc, "abm", 10)
+
+
+def test_an_ssa_run_stops_at_its_event_bound_whatever_the_estimate() -> None:
+    from aftermath.engines.ssa import SsaEngine
+
+    world = build_world(load("sir"))
+    eng = SsaEngine(world, 0)
+    eng.max_events = 1000
+    with pytest.raises(ScenarioError, match="more than 1e\\+03 events by day"):
+        simulate_days(eng, world, 30)
+
+
+def simulate_days(eng: Any, world: Any, days: int) -> None:
+    from aftermath.model.policies import Levers
+    from aftermath.model.rates import daily_rates
+
+    society = Society(world)
+    levers = Levers.none(world.n_zones)
+    for day in range(days):
+        eng.advance_day(day, daily_rates(world, society, levers), levers)

@@ -37,12 +37,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.base import F64
+from aftermath.engines.budget import WORK_LIMITS
 from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow
 from aftermath.model.network import Network, build_network
 from aftermath.model.policies import Levers
 from aftermath.model.rates import DailyRates
 from aftermath.model.world import STATE_NAMES, World
 from aftermath.scenario.load import ScenarioError
+
+
+class _Shown:
+    """A value shown as is in an error message."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
 
 I64 = NDArray[np.int64]
 
@@ -272,6 +283,7 @@ class SsaEngine:
         self._pos = 0
         self._deps = dependency_graph(self.net)
         self.n_events = 0
+        self.max_events = WORK_LIMITS["ssa"]  # checked as it runs, as well as estimated before
 
     def counts(self) -> F64:
         return self.net.counts(self.x.astype(np.float64))
@@ -312,6 +324,11 @@ class SsaEngine:
                 net.route_index, d["sp_rx_ptr"], d["sp_rx_idx"], d["sp_p_ptr"], d["sp_p_idx"], d["zone_rx_ptr"],
                 d["zone_rx_idx"], self._u, self._pos, flows, route)
             self.n_events += n
+            if self.n_events > self.max_events:  # the estimate can miss a process that speeds up
+                raise ScenarioError("<ssa run>", "run", _Shown(f"more than {self.max_events:.3g} events by day {day}"),
+                                    f"at most {self.max_events:.3g} events (the documented bound for the ssa "
+                                    "engine); change the zones' populations, run.days (--days), the rates, or the "
+                                    "engine (--engine ode)")
             if not done:  # out of uniforms: keep the unread ones, append a fresh block
                 self._u = np.concatenate([self._u[self._pos:], self._rng.random(BLOCK)])
                 self._pos = 0
