@@ -4,7 +4,8 @@ the ABM part of the suite fail.
 Run ``python -m tests.contract.faults`` (or ``python tests/contract/faults.py``) from the repository
 root; ``tests/contract/test_faults.py`` runs it. For each fault: copy ``src/`` (without ``__pycache__``)
 to a temporary directory, replace the fault's ``old`` text (it must occur exactly once in ``file``) by
-``new``, and run ``pytest tests/contract/test_contract.py -k abm -x -q -p no:cacheprovider`` with the
+``new``, and run ``pytest tests/contract/test_contract.py tests/contract/test_abm_strains.py -k abm -x -q
+-p no:cacheprovider`` with the
 copy's ``src`` first on ``PYTHONPATH``. The fault is *caught* when pytest exits with 1 (tests failed);
 exit 0 means it *survived*; anything else (a patch that does not apply, a crash at import, pytest
 unable to run) is an *error*. A control run of the unpatched copy must pass first, or a "caught" fault
@@ -76,6 +77,18 @@ FAULTS: tuple[Fault, ...] = (
           "dest = np.int64((dy.hybrid_target[z] + 1) % out.dc.shape[1])",
           "the ABM moves protected/isolated hybrids to the zone after the sanctuary"),
     # -- more of the ABM ---------------------------------------------------------------------
+    Fault("abm_bites_take_founder_strain", "product", STEP,
+          "new_s = pick_strain(",
+          "new_s = 0 * pick_strain(",
+          "every bite infects (or kills) with strain 0, whoever bit (found in review)"),
+    Fault("abm_corpses_lose_strain", "product", STEP,
+          "if new_st == S or new_st == R or (st == S and T.pressure[st, j] != P_BITE):",
+          "if new_st == S or new_st == R or new_st == D or (st == S and T.pressure[st, j] != P_BITE):",
+          "the bitten dead lose the biter's strain and rise as the founder's (found in review)"),
+    Fault("abm_founder_traits_at_infection", "rate", STEP,
+          "b = T.branch_of[st, j, infect(dy.keys, i, new_s,",
+          "b = T.branch_of[st, j, infect(dy.keys, i, 0,",
+          "an infection takes the founder's latency and hybrid chance, not its strain's (found in review)"),
     Fault("abm_defence_doubled", "rate", TABLES,
           "r *= fight",
           "r *= 2.0 * fight",
@@ -147,7 +160,9 @@ REQUIRED = ("abm_cull_to_corpse", "abm_q_inverted", "abm_breach_tag_dropped", "a
             "abm_transfer_target_shifted")
 
 ROOT = Path(__file__).resolve().parents[2]
-SUITE = "tests/contract/test_contract.py"
+#: The ABM's part of these is what each fault must break: the contract worlds, and the two-strain
+#: checks of which strain a product carries (the one-strain worlds cannot see that).
+SUITE = ("tests/contract/test_contract.py", "tests/contract/test_abm_strains.py")
 FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 
 
@@ -210,7 +225,7 @@ def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT) -> O
                    NUMBA_CACHE_DIR=str(Path(tmp) / "numba-cache"), NUMBA_NUM_THREADS="1",
                    AFTERMATH_CONTRACT_SRC=str(src), PYTHONDONTWRITEBYTECODE="1")
         env.pop("NUMBA_DISABLE_JIT", None)
-        cmd = [sys.executable, "-m", "pytest", SUITE, "-k", "abm", "-x", "-q", "-p", "no:cacheprovider"]
+        cmd = [sys.executable, "-m", "pytest", *SUITE, "-k", "abm", "-x", "-q", "-p", "no:cacheprovider"]
         try:
             proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
