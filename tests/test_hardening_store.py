@@ -110,6 +110,12 @@ def test_query_can_neither_read_nor_write_any_file(store_file: Path, tmp_path: P
         assert int(st.query("SELECT count(*) AS n FROM runs")["n"][0]) == 6
 
 
+@pytest.mark.parametrize("sql", [";", "", "  ", "/* only a comment */"])
+def test_a_query_with_no_statement_is_refused(store_file: Path, sql: str) -> None:
+    line = refused(runner.invoke(app, ["query", "--store", str(store_file), sql]))
+    assert "expected an SQL statement" in line
+
+
 def test_the_sandbox_settings_are_on_and_locked(store_file: Path) -> None:
     with Store(store_file, read_only=True, sandbox=True) as st:
         settings = dict(st.con.execute(
@@ -193,6 +199,26 @@ def test_a_truncated_store_is_named_damaged(command: list[str], truncated: Path,
     assert "damaged" in line and str(truncated.name) in line, line
     assert truncated.stat().st_size == size  # left as it was found
     assert not (tmp_path / "pq").exists()
+
+
+@pytest.mark.parametrize("command", [["query", "SELECT * FROM series"], ["export", "--parquet", "{tmp}/pq"],
+                                     ["rerun"], ["report"]])
+def test_a_store_with_corrupt_blocks_is_refused_in_one_line(command: list[str], store_file: Path,
+                                                             tmp_path: Path) -> None:
+    """Bytes flipped in the data blocks: DuckDB finds the checksum wrong only when it reads the block,
+    in the middle of a command; that is still one line naming the store, never an internal error."""
+    data = bytearray(store_file.read_bytes())
+    for at in range(3 * 4096 + 100, len(data), 4096 * 7):
+        data[at] ^= 0xFF
+    bad = tmp_path / "flipped.duckdb"
+    bad.write_bytes(bytes(data))
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    if args[0] in ("rerun", "report"):
+        args = [args[0], str(bad)] + (["-o", str(tmp_path / "r.html")] if args[0] == "report" else [])
+    else:
+        args += ["--store", str(bad)]
+    line = refused(runner.invoke(app, args))
+    assert "damaged" in line or "Corrupt" in line, line
 
 
 @pytest.mark.parametrize("head", [b"", b"x" * 100, b"\0" * 8 + b"DUCK", b"\0" * 8 + b"DUCK" + b"\0" * 20_000])

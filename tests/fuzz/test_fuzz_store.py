@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from hypothesis import given, seed
 
 from tests.fuzz.checks import NEVER, assert_not
@@ -23,7 +22,6 @@ from tests.fuzz.stores import store_cases
 EXAMPLES = 60
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: `query ';'` is an internal error (AttributeError on None.df)")
 @seed(SEED)
 @fuzz_settings(EXAMPLES)
 @given(case=store_cases())

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import typer
 from rich.console import Console
@@ -28,7 +29,7 @@ from aftermath.run.rerun import RerunResult, rerun
 from aftermath.run.sweep import SweepResult, count_points, sweep
 from aftermath.scenario.load import ScenarioError, apply_run_options, parse_value
 from aftermath.store.records import RunRecord
-from aftermath.store.store import DEFAULT_PATH, Store, StoreError
+from aftermath.store.store import DEFAULT_PATH, Store, StoreError, damaged_error
 
 out = Console()
 err = Console(stderr=True)
@@ -53,6 +54,9 @@ def _user_errors() -> Iterator[None]:
         raise _fail(_one_line(str(exc))) from None
     except ImportError as exc:
         raise _fail(str(exc)) from None
+    except duckdb.Error as exc:  # read from a store: a block found corrupt only when read, ...
+        what = "a store is damaged" if damaged_error(exc) else "the store cannot be read"
+        raise _fail(f"{what}: {_one_line(str(exc))}") from None
     except MemoryError:
         raise _fail("out of memory: the batch is too large for this machine; use fewer --runs or points") from None
 

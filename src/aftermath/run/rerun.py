@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from aftermath.run.ensemble import BatchResult, Point, Progress, _executor, run_batch
@@ -26,7 +27,7 @@ from aftermath.run.seeds import SEED_SCHEME, replicate_seeds
 from aftermath.scenario import load as _load
 from aftermath.store.records import scenario_hash, versions
 from aftermath.store.schema import RUN_TABLES
-from aftermath.store.store import Store, StoreError
+from aftermath.store.store import Store, StoreError, damaged_error, quote_ident
 
 
 @dataclass
@@ -137,6 +138,16 @@ def _seeds(prov: dict[str, Any], n: int, notes: list[str]) -> list[int]:
 
 
 def compare_runs(new: Store, new_batch: str, old_path: str, old_batch: str) -> pd.DataFrame:
+    """:func:`_compare_runs`, with DuckDB's errors reading the stored runs (a block found corrupt
+    only when read) as a :class:`StoreError` that names the store."""
+    try:
+        return _compare_runs(new, new_batch, old_path, old_batch)
+    except duckdb.Error as exc:
+        what = "is damaged" if damaged_error(exc) else "cannot be compared"
+        raise StoreError(f"the store {old_path!r} {what}: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _compare_runs(new: Store, new_batch: str, old_path: str, old_batch: str) -> pd.DataFrame:
     """Compare the runs of ``new_batch`` in ``new`` with those of ``old_batch`` in the store at
     ``old_path``, pairing runs by (point, replicate), every table row for row (``run_id`` aside).
 
@@ -165,7 +176,7 @@ def compare_runs(new: Store, new_batch: str, old_path: str, old_batch: str) -> p
             theirs = _columns(con, f"{alias}.{table}")
             cols = [c for c in mine if c != "run_id" and c in theirs]
             extra = [c for c in (*mine, *theirs) if c != "run_id" and c not in cols]
-            sel = ", ".join(f't."{c}"' for c in cols)
+            sel = ", ".join(f"t.{quote_ident(c)}" for c in cols)  # column names come from the store
             sel = f", {sel}" if sel else ""
             diff = con.execute(f"""
                 WITH a AS (SELECT p.point, p.replicate{sel} FROM {table} t
@@ -181,7 +192,7 @@ def compare_runs(new: Store, new_batch: str, old_path: str, old_batch: str) -> p
                     where, ids = (table, "new_id") if c in mine else (f"{alias}.{table}", "old_id")
                     found |= {(int(p), int(r)) for p, r in con.execute(
                         f'SELECT DISTINCT p.point, p.replicate FROM {where} t JOIN _pairs p '
-                        f'ON t.run_id = p.{ids} WHERE t."{c}" IS NOT NULL').fetchall()}
+                        f"ON t.run_id = p.{ids} WHERE t.{quote_ident(c)} IS NOT NULL").fetchall()}
             bad |= found
             rows.append({"table": table, "runs": pairs, "differing": len(found)})
         con.execute("DROP TABLE _pairs")

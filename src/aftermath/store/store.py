@@ -267,11 +267,14 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
-        """Any SQL over the store, as a frame."""
+        """Any SQL over the store, as a frame (of the last statement, when there are several)."""
         try:
-            return self.con.execute(sql, params).df() if params is not None else self.con.execute(sql).df()
+            cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+            if cur is None:  # only comments, blanks or semicolons: DuckDB ran nothing
+                raise StoreError(f"query: got {sql[:80]!r}, expected an SQL statement, e.g. SELECT * FROM runs LIMIT 5")
+            return cur.df()
         except duckdb.Error as exc:
-            if _damaged(exc):
+            if damaged_error(exc):
                 raise StoreError(f"the store {self.path!r} is damaged: {_first_line(exc)}") from None
             if self.sandbox and isinstance(exc, duckdb.PermissionException | duckdb.InvalidInputException):
                 raise StoreError(f"query refused: {_first_line(exc)} (a query reads the store, read only, and "
@@ -524,7 +527,7 @@ class Store:
                 self.con.execute(f"COPY (SELECT * FROM {quote_ident(name)}{order}) TO '{_sql_str(target)}' "
                                  "(FORMAT PARQUET)")
             except duckdb.Error as exc:
-                if _damaged(exc):
+                if damaged_error(exc):
                     raise StoreError(f"the store {self.path!r} is damaged: {_first_line(exc)}") from None
                 raise StoreError(f"cannot export {name!r} to {str(target)!r}: {_first_line(exc)}") from None
             written.append(target)
@@ -560,7 +563,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _damaged(exc: BaseException) -> bool:
+def damaged_error(exc: BaseException) -> bool:
     """An error DuckDB raises when the file is truncated or its blocks are corrupt."""
     text = str(exc)
     return isinstance(exc, duckdb.Error) and not isinstance(exc, duckdb.PermissionException) and any(
@@ -592,7 +595,7 @@ def _check_file(path: Path, read_only: bool) -> None:
 
 
 def _open_error(path: str, exc: BaseException) -> StoreError:
-    if _damaged(exc) and "Could not set lock" not in str(exc):
+    if damaged_error(exc) and "Could not set lock" not in str(exc):
         return StoreError(f"the store {path!r} is damaged: {_first_line(exc)}")
     return StoreError(f"cannot open the store {path!r}: {_first_line(exc)}")
 
