@@ -77,4 +77,5 @@ def test_the_dead_rise_in_their_strain() -> None:
     assert stats.binomtest(int((strain[risen] == 1).sum()), int(risen.sum()), share_b).pvalue > 1e-4
     # and the strain counts the engine keeps agree with the people
     counts, czs = eng._recount()
+    assert np.array_equal(counts, eng.counts_i)
     assert np.array_equal(czs, eng.czs)
