@@ -135,7 +135,8 @@ def test_slots_equal_reactions(mixing: str, denominator: str) -> None:
         name = TRANSITIONS[tab.transition[st, j]].name
         assert rate[z, st, s, j] == pytest.approx(want, rel=1e-12, abs=1e-15), (name, st)
         # each branch's share of the slot, as the hooks read it (admission) and as the table applies it
-        slot_coef = coef[st, j, : tab.n_branches[st, j], z, s] if st != State.S else None
+        # (an S row's bite slots sum over the biters' strains: their split is the strain pick's, below)
+        slot_coef = None if st == State.S and tab.pressure[st, j] else coef[st, j, : tab.n_branches[st, j], z, s]
         if slot_coef is not None and slot_coef.sum() > 0:
             for b in range(int(tab.n_branches[st, j])):
                 got = sum(v for (sp, _, jj, bb), v in per_slot.items() if sp == src and jj == j and bb == b)

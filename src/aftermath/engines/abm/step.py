@@ -260,15 +260,17 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
             _mark(P, i, bits | FL_CONC, z)
             return
     elif hook == HK_ADMIT:
-        ok_rate = W.coef[st, j, 0, z, s]
-        a = ok_rate / (ok_rate + W.coef[st, j, 1, z, s])
+        refuse = T.stays[st, j]
+        arrive = 1 - refuse  # a gate's two branches: the one that moves, and the refusal
+        ok_rate = W.coef[st, j, arrive, z, s]
+        a = ok_rate / (ok_rate + W.coef[st, j, refuse, z, s])
         quar = st == E and dy.screen[r] and (P.next_t[i] - dy.t) <= dy.quarantine[r]
         hidden = False
         if st != S:
             cz = dy.conceal[dest]
             hidden = cz > 0.0 and uniform(dy.keys[K_HOUSE], P.household[i]) < cz
         ok, wrong, concealed = admission(st, a, dy.screen[r], quar, hidden, uniform(dy.keys[K_ADMIT], i))
-        b = 0 if ok else 1
+        b = arrive if ok else refuse
         if wrong:
             bits |= FL_MISC
         if concealed:

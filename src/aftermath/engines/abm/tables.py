@@ -50,6 +50,7 @@ Tables = namedtuple("Tables", [
     "route_tag",  # [state, slot, branch] RouteFlow, -1 none
     "ledger",  # [state, slot, branch] Flag bits
     "branch_of",  # [state, slot, product state] the branch that ends in that state, -1 none
+    "stays",  # [state, slot] the branch that does not move (a gate's refusal), -1 none
     "onset_branch_of",  # [product state] branch of the scheduled end of latency, -1 none
     "onset_tags",  # [branch, MAX_TAGS]
     "onset_product",  # [branch]
@@ -99,6 +100,7 @@ def compile_tables(n_routes_out: int) -> Tables:
     moves, ledger = full((ROW_STATES, nj, nb_), 0), full((ROW_STATES, nj, nb_), 0)
     tags = full((ROW_STATES, nj, nb_, MAX_TAGS))
     branch_of = full((ROW_STATES, nj, N_STATES))
+    stays = full((ROW_STATES, nj))
     fill = np.zeros(ROW_STATES, dtype=np.int64)
     for st, ti, k, bi in slots:
         t = TRANSITIONS[ti]
@@ -109,6 +111,8 @@ def compile_tables(n_routes_out: int) -> Tables:
         route_k[st, j] = k if t.where == Where.ROUTE else -1
         pressure[st, j], sacrifice[st, j], breach[st, j] = int(t.pressure), int(t.sacrifice), int(t.breach)
         n_br[st, j] = len(branches)
+        if t.hook == Hook.ADMIT and sorted(t.branches[b].moves for b in branches) != [False, True]:
+            raise ValueError(f"{t.name}: a gate (Hook.ADMIT) has two branches, one that moves and one that stays")
         for b, b_src in enumerate(branches):
             br = t.branches[b_src]
             declared[st, j, b] = b_src
@@ -118,6 +122,8 @@ def compile_tables(n_routes_out: int) -> Tables:
             ledger[st, j, b] = int(br.ledger)
             tags[st, j, b, : len(br.tags)] = [int(f) for f in br.tags]
             branch_of[st, j, product[st, j, b]] = b
+            if not br.moves:
+                stays[st, j] = b
     onset = next(t for t in TRANSITIONS if t.scheduled)
     onset_branch_of = full((N_STATES,))
     onset_tags = full((len(onset.branches), MAX_TAGS))
@@ -127,8 +133,8 @@ def compile_tables(n_routes_out: int) -> Tables:
         onset_tags[b, : len(br.tags)] = [int(f) for f in br.tags]
         onset_product[b] = int(br.product)
     return Tables(per.astype(np.int64), transition, hook, where, route_k, pressure, sacrifice, breach, n_br,
-                  declared, product, moves, tags, route_tag, ledger, branch_of, onset_branch_of, onset_tags,
-                  onset_product)
+                  declared, product, moves, tags, route_tag, ledger, branch_of, stays, onset_branch_of,
+                  onset_tags, onset_product)
 
 
 def bytes_per_zone_strain(n_routes_out: int, parts: int) -> int:
