@@ -91,6 +91,8 @@ BATCH_CASES = {
                             ["--runs", "1,000,000", "100,000"]),
     "sweep every inf": (["sweep", "hyosan", "--param", "policies.7.every=inf,14"], ["policies.7.every", "inf"]),
     "sweep every 1e300": (["sweep", "hyosan", "--param", "policies.7.every=1e300,14"], ["policies.7.every", "1e+300"]),
+    "sweep engine empty": (["sweep", "sir", "--param", "pathogen.beta=0.1,0.2", "--engine", ""], ["--engine", "''"]),
+    "ensemble engine empty": (["ensemble", "sir", "--runs", "2", "--engine", ""], ["--engine", "''"]),
     "sweep days 0": (["sweep", "sir", "--param", "pathogen.beta=0.1,0.2", "--days", "0"], ["--days", "0", ">= 1"]),
     "compare days -1": (["compare", "sir", "--policy", "a:pathogen.beta=0.3", "--days", "-1"], ["--days", "-1"]),
     "scheduler without a port": (["ensemble", "sir", "--runs", "2", "--scheduler", "foo"], ["--scheduler", "'foo'"]),

@@ -105,6 +105,10 @@ def test_query_can_neither_read_nor_write_any_file(store_file: Path, tmp_path: P
         if creates is not None:
             assert not creates.exists(), name
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written, no folder made
+    data = store_file.read_bytes()
+    for sql in ("CHECKPOINT", "FORCE CHECKPOINT"):  # allowed: a no-op on a store opened read only
+        assert runner.invoke(app, ["query", "--store", str(store_file), sql]).exit_code == 0
+    assert store_file.read_bytes() == data
     assert store_file.stat().st_size == size
     with Store(store_file, read_only=True) as st:
         assert int(st.query("SELECT count(*) AS n FROM runs")["n"][0]) == 6

@@ -242,14 +242,15 @@ def sweep_cmd(
         if name is None:
             raise ParamError("no scenario: give SCENARIO or scenario = ... in the sweep file")
         npoints = count_points(list(params.values()), method, samples)
+        engine = engine if engine is not None else spec.engine  # --engine '' is refused, not the default
         _precheck(name, days if days is not None else spec.days, seed if seed is not None else spec.seed,
-                  engine or spec.engine, runs or spec.runs or 1, npoints)
+                  engine, runs or spec.runs or 1, npoints)
     ex = _executor_from(workers, dask, scheduler)
     res: SweepResult | None = None
     try:
         with _user_errors(), _progress(not as_json, "sweep") as cb:
             res = sweep(name, params, method=method, samples=samples, runs=runs or spec.runs or 1,
-                        master_seed=seed if seed is not None else spec.seed, engine=engine or spec.engine,
+                        master_seed=seed if seed is not None else spec.seed, engine=engine,
                         days=days if days is not None else spec.days, executor=ex, store=store, progress=cb)
         _print_sweep(res, store, as_json)
     except KeyboardInterrupt:
