@@ -271,13 +271,23 @@ def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point
         raise
 
 
+#: The most variants whose budget a batch checks before it starts (an SSA estimate takes ~20 ms).
+BUDGET_CHECKS = 64
+
+
 def _check_budgets(variants: Sequence[Scenario], engine: str, days: int, runs: int, workers: int) -> None:
-    """Each variant's memory and work estimated before the store is opened or a worker started
-    (:func:`aftermath.engines.budget.check_budget`, which every run also calls): a batch whose runs
-    would be refused one by one, in the workers, is refused once, here."""
+    """The variants' memory and work estimated before the store is opened or a worker started
+    (:func:`aftermath.engines.budget.check_budget`): a batch whose runs would be refused one by one,
+    in the workers, is refused once, here. Every variant of a batch of up to :data:`BUDGET_CHECKS`
+    points; of a larger sweep, that many spread evenly from the first to the last (the corners of a
+    grid, the extremes of a list). Every run still checks its own budget before it allocates."""
     from aftermath.engines.budget import check_budget
 
-    for v in variants:
+    n = len(variants)
+    picks = range(n) if n <= BUDGET_CHECKS else sorted({round(i * (n - 1) / (BUDGET_CHECKS - 1))
+                                                        for i in range(BUDGET_CHECKS)})
+    for i in picks:
+        v = variants[i]
         check_budget(v, engine, days, runs=runs, workers=workers, source=f"<{v.name}>")
 
 
