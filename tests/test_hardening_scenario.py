@@ -434,7 +434,8 @@ def test_a_too_stiff_ode_stops_with_a_clean_error(monkeypatch: pytest.MonkeyPatc
     assert "more than 10 evaluations on day 0" in str(info.value) and "--engine ssa" in str(info.value)
 
 
-def test_an_abm_of_more_than_2_31_people_is_refused() -> None:
+def test_an_abm_of_more_than_2_31_people_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    _limit(monkeypatch, 1024.0)  # a machine with the memory for them
     sc = from_dict({"zones": [{"id": "a", "population": {"S": 3e9}}]})
     with pytest.raises(BudgetError, match="32-bit"):
         check_budget(sc, "abm", 10)

@@ -321,16 +321,18 @@ def check_budget(scenario: Scenario, engine: str | None = None, days: int | None
     over the machine's limit. Returns the budget when it fits."""
     engine = engine or scenario.run.engine
     src = source or f"<{engine} run>"
+    if engine not in WORK_LIMITS:
+        raise BudgetError(src, "--engine", engine, f"one of the engines {', '.join(WORK_LIMITS)}")
     _whole_people(scenario, engine, src)
     if runs > MAX_RUNS:
         raise BudgetError(src, "--runs", runs, f"at most {MAX_RUNS:,} runs in one ensemble or sweep")
     b = estimate(scenario, engine, days, runs=runs, workers=workers)
+    if b.total_memory > b.memory_limit:
+        _refuse_memory(b, src)
     if engine == "abm" and b.peak_people > MAX_ABM_PEOPLE:
         raise BudgetError(src, "zones", int(b.peak_people),
                           f"at most {MAX_ABM_PEOPLE:,} people in an abm run, the births expected over run.days "
                           f"included (its person and household indices are 32-bit); change {_KEYS['abm']}")
-    if b.total_memory > b.memory_limit:
-        _refuse_memory(b, src)
     if b.work > b.work_limit:
         raise BudgetError(
             src, "run", _Text(f"{b.work:.3g} {b.work_unit} for one {engine} run of {b.days:,} days"),
