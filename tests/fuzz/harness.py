@@ -63,6 +63,7 @@ BAD = frozenset(OUTCOMES[2:])
 #: worker rather than taking the machine down; the project's budget must honour it (issue 11).
 DEFAULT_MEMORY = 6 * 2**30
 TRACEBACK = "Traceback (most recent call last)"
+STDOUT_KEPT = 4_000_000  # characters of stdout kept; a longer one is checked as JSON where it was made
 
 
 # -- the worker side ------------------------------------------------------------------------------
@@ -106,9 +107,12 @@ def _execute(main: Any, req: dict[str, Any]) -> dict[str, Any]:
     elif not isinstance(code, int):  # sys.exit("message") prints the message and exits 1
         err.write(f"{code}\n")
         code = 1
+    full = out.getvalue()
     return {
         "code": code,
-        "stdout": out.getvalue()[-4_000_000:],
+        "stdout": full[-STDOUT_KEPT:],
+        "clipped": len(full) > STDOUT_KEPT,
+        "json_error": _json_alone(full)[1] if len(full) > STDOUT_KEPT else None,
         "stderr": err.getvalue()[-20000:],
         "exception": tb[-8000:] if tb else None,
         "wall": time.perf_counter() - t0,
@@ -145,6 +149,8 @@ class Result:
     secret_leaked: bool = False
     log: str = ""  # the worker's own stderr at a crash
     crash_log: str = ""  # the end of the log the last-resort handler wrote
+    clipped: bool = False  # stdout was longer than STDOUT_KEPT (json_error says whether it was JSON)
+    json_error: str | None = None
 
 
 def _limit_memory(limit: int | None) -> Any:
@@ -259,7 +265,13 @@ class Worker:
             buf += chunk
         ans = json.loads(buf)
         return Result(
-            code=ans["code"], stdout=ans["stdout"], stderr=ans["stderr"], exception=ans["exception"], wall=ans["wall"]
+            code=ans["code"],
+            stdout=ans["stdout"],
+            stderr=ans["stderr"],
+            exception=ans["exception"],
+            wall=ans["wall"],
+            clipped=ans["clipped"],
+            json_error=ans["json_error"],
         )
 
 
@@ -290,7 +302,9 @@ def _run_isolated(argv: list[str], cwd: str, timeout: float, memory: int | None,
     return Result(
         code=rc if rc >= 0 else None,
         signal=-rc if rc < 0 else None,
-        stdout=stdout[-20000:],
+        stdout=stdout[-STDOUT_KEPT:],
+        clipped=len(stdout) > STDOUT_KEPT,
+        json_error=_json_alone(stdout)[1] if len(stdout) > STDOUT_KEPT else None,
         stderr=stderr[-20000:],
         exception=stderr[-8000:] if TRACEBACK in stderr else None,
         wall=time.perf_counter() - t0,
@@ -475,10 +489,10 @@ def sanity(case: dict[str, Any], res: Result) -> list[str]:
         if extra:
             problems.append(f"wrote files it was not asked to: {extra[:5]}")
     if check.get("json"):
-        data, why = _json_alone(res.stdout)
+        data, why = (None, res.json_error) if res.clipped else _json_alone(res.stdout)
         if why:
             problems.append(why)
-        elif check.get("summary"):
+        elif check.get("summary") and not res.clipped:
             bad = _bad_numbers(data)
             if bad:
                 problems.append("non-finite or negative numbers in the summary: " + ", ".join(bad[:5]))
