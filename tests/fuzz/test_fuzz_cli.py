@@ -29,7 +29,6 @@ def test_command_lines_never_crash(runner: Runner, case: dict[str, Any]) -> None
     assert_not(runner, case, NEVER)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: `validate --check nosuch` exits 2, its message on stdout, 8 lines")
 @seed(SEED)
 @fuzz_settings(EXAMPLES)
 @given(case=cli_cases())

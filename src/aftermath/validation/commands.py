@@ -61,9 +61,13 @@ def register(app: typer.Typer) -> None:
         console = Console()
         try:
             checks = select(fast=fast, ids=check)
-        except KeyError as exc:
-            console.print(f"[red]{exc.args[0]}[/]")
-            raise typer.Exit(2) from None
+        except KeyError:
+            from aftermath.cli import fail
+            from aftermath.validation.catalogue import CATALOGUE
+
+            unknown = [i for i in check or () if i not in {c.id for c in CATALOGUE}]
+            raise fail(f"--check: got {', '.join(map(repr, unknown))}, expected a check id "
+                       "(aftermath validate --list shows them)") from None
         if list_only:
             for c in checks:
                 console.print(f"{c.id:28} {c.engine:4} {'fast' if c.fast else 'slow'}  {c.title}  [dim]({c.source})[/]")
