@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from hypothesis import given, seed
 
 from tests.fuzz.checks import NEVER, assert_not
