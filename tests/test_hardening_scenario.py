@@ -459,3 +459,11 @@ def simulate_days(eng: Any, world: Any, days: int) -> None:
     levers = Levers.none(world.n_zones)
     for day in range(days):
         eng.advance_day(day, daily_rates(world, society, levers), levers)
+
+
+def test_keys_are_read_by_their_toml_names_only() -> None:
+    """``from_`` (the Python name of a route's ``from``) was accepted (found by the long fuzz run)."""
+    data = {"zones": [{"id": "a", "population": {"S": 1}}, {"id": "b"}], "routes": [{"from_": "a", "to": "b"}]}
+    with pytest.raises(ScenarioError) as info:
+        from_dict(data)
+    assert info.value.path == "routes.0.from_" and "did you mean 'from'" in info.value.expected

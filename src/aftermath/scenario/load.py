@@ -167,7 +167,9 @@ def _plain(value: Any, source: str, path: str, depth: int) -> Any:
 
 
 def _to_scenario_error(exc: ValidationError, source: str, data: Mapping[str, Any]) -> ScenarioError:
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # an unknown key first: a misspelt required key ('frm', 'from_') also reads as the key missing
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     ctx = err.get("ctx") or {}
     ctx_err = ctx.get("error")
     if isinstance(ctx_err, _RefError):

@@ -75,7 +75,7 @@ STATES = ("S", "E", "H", "Z", "D", "R")
 
 
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)  # keys by their TOML names only: `from`, never `from_`
 
 
 class RunSettings(_Base):
