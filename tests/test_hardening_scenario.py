@@ -467,3 +467,14 @@ def test_keys_are_read_by_their_toml_names_only() -> None:
     with pytest.raises(ScenarioError) as info:
         from_dict(data)
     assert info.value.path == "routes.0.from_" and "did you mean 'from'" in info.value.expected
+
+
+def test_the_work_bounds_scale_with_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = load("hyosan")
+    assert check_budget(sc, "ssa").fits
+    monkeypatch.setenv(budget.SCALE_ENV, "1e-6")
+    with pytest.raises(BudgetError, match="AFTERMATH_WORK_SCALE = 1e-06"):
+        check_budget(sc, "ssa")
+    monkeypatch.setenv(budget.SCALE_ENV, "-1")
+    with pytest.raises(ScenarioError, match="a positive number"):
+        check_budget(sc, "ssa")

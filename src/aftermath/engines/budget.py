@@ -38,6 +38,9 @@ GIB = 2.0**30
 #: reference machine (2 cores) each is a few hours of computing.
 WORK_LIMITS: dict[str, float] = {"abm": 1e12, "ssa": 1e10, "ode": 1e12}
 WORK_UNITS: dict[str, str] = {"abm": "person-steps", "ssa": "events", "ode": "state^2-days"}
+#: An environment variable that multiplies every work bound (a positive number; default 1): lower
+#: it where runs must stay short (a fuzz run, CI), raise it on a machine that may run for days.
+SCALE_ENV = "AFTERMATH_WORK_SCALE"
 #: What an ABM step costs beyond its people (hazard tables, the Python loop), in person-steps:
 #: about 140 microseconds, at about 6e7 person-steps a second.
 STEP_OVERHEAD = 10_000
@@ -106,6 +109,25 @@ class Budget:
     @property
     def fits(self) -> bool:
         return self.work <= self.work_limit and self.total_memory <= self.memory_limit and self.runs <= MAX_RUNS
+
+
+def work_scale() -> float:
+    """The factor of :data:`SCALE_ENV` (1 when unset); a value that is not a positive number is refused."""
+    text = os.environ.get(SCALE_ENV, "").strip()
+    if not text:
+        return 1.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise BudgetError(f"${SCALE_ENV}", "", text, "a positive number that multiplies the work bounds")
+    return value
+
+
+def work_limit(engine: str) -> float:
+    """The work bound of ``engine`` (:data:`WORK_LIMITS`) times :func:`work_scale`."""
+    return WORK_LIMITS.get(engine, math.inf) * work_scale()
 
 
 # -- the machine's memory ---------------------------------------------------------------------------
@@ -309,7 +331,7 @@ def estimate(scenario: Scenario, engine: str | None = None, days: int | None = N
         work = math.inf if memory > limit else _ssa_events(sc, days)
     return Budget(engine=engine, days=days, people=people, peak_people=peak, zones=nz, states=states,
                   reactions=reactions, work=work, work_unit=WORK_UNITS.get(engine, "units"),
-                  work_limit=WORK_LIMITS.get(engine, math.inf), memory=int(memory), memory_limit=int(limit),
+                  work_limit=work_limit(engine), memory=int(memory), memory_limit=int(limit),
                   memory_source=source, record_per_day=_record_day(sc, engine), runs=int(runs),
                   workers=int(workers))
 
@@ -336,9 +358,14 @@ def check_budget(scenario: Scenario, engine: str | None = None, days: int | None
     if b.work > b.work_limit:
         raise BudgetError(
             src, "run", _Text(f"{b.work:.3g} {b.work_unit} for one {engine} run of {b.days:,} days"),
-            f"at most {b.work_limit:.3g} {b.work_unit} (the documented bound for the {engine} engine); "
+            f"at most {b.work_limit:.3g} {b.work_unit} (the documented bound for the {engine} engine{_scaled()}); "
             f"change {_KEYS[engine]}")
     return b
+
+
+def _scaled() -> str:
+    scale = work_scale()
+    return "" if scale == 1.0 else f", times ${SCALE_ENV} = {scale:g}"
 
 
 def _refuse_memory(b: Budget, src: str) -> None:

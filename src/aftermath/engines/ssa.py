@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.base import F64
-from aftermath.engines.budget import WORK_LIMITS
+from aftermath.engines.budget import work_limit
 from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow
 from aftermath.model.network import Network, build_network
 from aftermath.model.policies import Levers
@@ -283,7 +283,7 @@ class SsaEngine:
         self._pos = 0
         self._deps = dependency_graph(self.net)
         self.n_events = 0
-        self.max_events = WORK_LIMITS["ssa"]  # checked as it runs, as well as estimated before
+        self.max_events = work_limit("ssa")  # checked as it runs, as well as estimated before
 
     def counts(self) -> F64:
         return self.net.counts(self.x.astype(np.float64))
