@@ -54,6 +54,7 @@ from aftermath.engines.abm.tables import (
     day_coefficients,
     denominators,
     fill_rows,
+    infection_outcome_tags,
     out_route_table,
     strain_day_rates,
 )
@@ -97,6 +98,7 @@ class AbmEngine:
         self.out_routes = out_route_table(world.route_from, nz)
         self.tables = compile_tables(self.out_routes.shape[1])
         self.plan = coefficient_plan(self.tables)
+        self.outcome_tags = infection_outcome_tags(self.tables)  # what a mutated infection counts late
         self.strain_free: frozenset[tuple[int, int]] | None = None  # learnt by day_coefficients
         self.n_slots = int(self.tables.n_slots.max())
         self._alloc_strain_arrays(self.table.traits.shape[0])
@@ -257,7 +259,7 @@ class AbmEngine:
                                     pop.resistance, t, day, self.dt, kk, tab.traits, tab.parent, tab.day, tab.zone,
                                     old, tab.capacity, float(mut.sd), tab.lo, tab.hi,
                                     float(self.world.scenario.pathogen.k_res), self._shape, self.counts_i,
-                                    self.czs, serial))
+                                    self.czs, serial, self.outcome_tags))
         if tab.n > old:
             new = np.arange(old, tab.n)
             fit = tab.fitness(new)

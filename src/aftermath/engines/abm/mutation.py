@@ -32,14 +32,12 @@ from numpy.typing import NDArray
 from aftermath.engines.abm.rng import Stream, uniform
 from aftermath.engines.abm.state import PENDING
 from aftermath.engines.abm.step import infect
-from aftermath.model.flows import Flow
 from aftermath.model.world import TRAIT_BOUNDS, TRAITS, World, hybrid_probability
 
 F64 = NDArray[np.float64]
 K_TRAIT = int(Stream.TRAIT)
 T_LAT, T_PH = TRAITS.index("latency"), TRAITS.index("p_hybrid")
 FLOOR = 1e-6
-F_ONH, F_ONZ = int(Flow.ONSET_HYBRID), int(Flow.ONSET_FERAL)
 
 
 class StrainTable:
@@ -119,10 +117,12 @@ def mutate_traits(keys, i, parent_traits, sd, lo, hi, out):
 @nb.njit(cache=True)
 def resolve_pending(n, chunk, pend_chunk, state, zone, strain, next_t, resistance, t, day, dt, keys,
                     traits, parent, born_day, born_zone, n_strains, capacity, sd, lo, hi, k_res, shape,
-                    counts, czs, flows):
+                    counts, czs, flows, outcome_tags):
     """Create the strains of this step's mutated infections, in person order; finish the infections.
 
-    Returns the new number of strains. ``counts``, ``czs`` and ``flows`` are the engine's totals.
+    Returns the new number of strains. ``counts``, ``czs`` and ``flows`` are the engine's totals;
+    ``outcome_tags[state]`` are the flows of the infection's outcome in that state that the step
+    did not count already (:func:`aftermath.engines.abm.tables.infection_outcome_tags`).
     """
     ns = n_strains
     lat = traits[:, T_LAT]
@@ -145,8 +145,10 @@ def resolve_pending(n, chunk, pend_chunk, state, zone, strain, next_t, resistanc
             strain[i] = s
             new = infect(keys, i, s, t, dt, lat, traits[:, T_PH], k_res, resistance[i], shape, next_t)
             state[i] = new
-            if new != 1:
-                flows[F_ONH if new == 2 else F_ONZ, z] += 1
+            for k in range(outcome_tags.shape[1]):
+                f = outcome_tags[new, k]
+                if f >= 0:
+                    flows[f, z] += 1
             counts[z, new] += 1
             czs[z, s, new - 1] += 1
         pend_chunk[c] = 0

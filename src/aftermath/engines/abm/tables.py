@@ -137,6 +137,23 @@ def compile_tables(n_routes_out: int) -> Tables:
                   onset_tags, onset_product)
 
 
+def infection_outcome_tags(tab: Tables) -> I64:
+    """``[state, k]``: the flow tags of the infection branch ending in ``state`` that not every
+    branch has. A mutated infection counts the common ones in the step and these once its strain,
+    and so its outcome, is known (:func:`aftermath.engines.abm.mutation.resolve_pending`)."""
+    out = np.full((N_STATES, MAX_TAGS), -1, dtype=np.int64)
+    for st in range(ROW_STATES):
+        for j in range(int(tab.n_slots[st])):
+            if tab.hook[st, j] != Hook.INFECT:
+                continue
+            branches = range(int(tab.n_branches[st, j]))
+            common = set.intersection(*({int(f) for f in tab.tags[st, j, b] if f >= 0} for b in branches))
+            for b in branches:
+                extra = [int(f) for f in tab.tags[st, j, b] if f >= 0 and int(f) not in common]
+                out[int(tab.product[st, j, b]), : len(extra)] = extra
+    return out
+
+
 def bytes_per_zone_strain(n_routes_out: int, parts: int) -> int:
     """Bytes the engine keeps per (zone, strain): the day's coefficients, the step's rows and
     pressures, the counts per strain of E, H, Z and D, and each part's deltas of them. The slot
