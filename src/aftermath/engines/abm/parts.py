@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import numba as nb
@@ -50,6 +50,7 @@ class Parts:
             kernel(0, 1, *args)
             return
         futures = [self._pool.submit(kernel, p, self.n, *args) for p in range(self.n)]
+        wait(futures)  # every part ends before an error is raised: none still writes the arrays
         for f in futures:
             f.result()
 
