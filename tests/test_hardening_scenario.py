@@ -478,3 +478,30 @@ def test_the_work_bounds_scale_with_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv(budget.SCALE_ENV, "-1")
     with pytest.raises(ScenarioError, match="a positive number"):
         check_budget(sc, "ssa")
+
+
+@pytest.mark.parametrize("latency", [2.75e-82, 1e-4])
+def test_a_vanishing_latency_is_refused_as_its_rate_is_unbounded(latency: float) -> None:
+    """Found by the long fuzz run: latency = 2.75e-82 made the ODE's LSODA fail (sigma = 3.6e81)."""
+    err = refused(toml(f"[pathogen]\nlatency = {latency}"), "pathogen.latency", "at least 0.001 days")
+    assert "0 (an immediate outcome)" in err.expected
+    assert parse_toml(toml("[pathogen]\nlatency = 0.001")).pathogen.latency == 0.001
+
+
+def test_an_lsoda_failure_is_one_clean_error_without_its_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    import aftermath.engines.ode as ode
+
+    class Failed:
+        success, message = False, "Unexpected istate in LSODA."
+
+    def failing(*_a: Any, **_k: Any) -> Failed:
+        warnings.warn("lsoda: Repeated convergence failures", UserWarning, stacklevel=1)
+        return Failed()
+
+    monkeypatch.setattr(ode, "solve_ivp", failing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ScenarioError, match="LSODA failed on day 0 \\(Repeated convergence failures\\)"):
+            simulate(load("sir"), engine="ode", days=2)

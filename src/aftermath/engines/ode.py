@@ -8,6 +8,7 @@ exact integrals of the propensities, not differences of stocks.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -117,13 +118,16 @@ class OdeEngine:
             return day_rhs(t, y)
 
         try:
-            sol = solve_ivp(rhs, (0.0, 1.0), y0, method=self.method, rtol=RTOL, atol=ATOL, t_eval=[1.0])
+            with warnings.catch_warnings(record=True) as caught:  # LSODA warns before it fails: say it once
+                warnings.simplefilter("always")
+                sol = solve_ivp(rhs, (0.0, 1.0), y0, method=self.method, rtol=RTOL, atol=ATOL, t_eval=[1.0])
         except _TooStiff:
             raise ScenarioError("<ode run>", "run", _Shown(f"more than {MAX_EVALS_PER_DAY:,} evaluations on day {day}"),
                                 f"an ODE integrated in at most {MAX_EVALS_PER_DAY:,} evaluations a day (the "
                                 f"documented bound); {_TOO_STIFF}") from None
         if not sol.success:
-            raise ScenarioError("<ode run>", "run", _Shown(f"LSODA failed on day {day} ({sol.message})"),
+            why = "; ".join(dict.fromkeys(str(w.message).removeprefix("lsoda: ") for w in caught)) or sol.message
+            raise ScenarioError("<ode run>", "run", _Shown(f"LSODA failed on day {day} ({why})"),
                                 f"an ODE the solver can integrate; {_TOO_STIFF}")
         y = sol.y[:, -1]
         xs = y[: net.n_species]

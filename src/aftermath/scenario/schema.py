@@ -23,8 +23,10 @@ MAX_PEOPLE = 1e12
 MAX_RATE = 1000.0
 #: The largest duration in days (latency, quarantine, days between sweeps, calm days).
 MAX_DURATION = 100_000.0
-#: The largest gain or relative weight (fear gains, flight, hybrid weights).
+#: The largest gain of society's daily updates (fear gains, trust lost per breach, lineage_ratio).
 MAX_GAIN = 1e6
+#: The largest relative weight that multiplies a rate (eta, hybrid_weight, flight).
+MAX_WEIGHT = 1000.0
 #: The most births per zone per day.
 MAX_BIRTHS = 1e9
 #: The most food in a zone's store, in person-days.
@@ -33,6 +35,8 @@ MAX_SUPPLIES = 1e18
 MAX_ZONES, MAX_ROUTES, MAX_FACTIONS, MAX_POLICIES, MAX_STRAINS = 10_000, 100_000, 1_000, 1_000, 1_000
 #: The shortest ABM step: 1000 steps a day.
 MIN_DT = 0.001
+#: The shortest non-zero mean latent period, in days: its rate 1 / latency is then at most MAX_RATE.
+MIN_LATENCY = 1.0 / MAX_RATE
 
 
 class _Expect(ValueError):
@@ -65,8 +69,18 @@ Prob = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False, strict=True)]
 Count = Annotated[float, Field(ge=0.0, le=MAX_PEOPLE, allow_inf_nan=False, strict=True)]
 Duration = Annotated[float, Field(ge=0.0, le=MAX_DURATION, allow_inf_nan=False, strict=True)]
 Gain = Annotated[float, Field(ge=0.0, le=MAX_GAIN, allow_inf_nan=False, strict=True)]
+Weight = Annotated[float, Field(ge=0.0, le=MAX_WEIGHT, allow_inf_nan=False, strict=True)]
 Births = Annotated[float, Field(ge=0.0, le=MAX_BIRTHS, allow_inf_nan=False, strict=True)]
 Food = Annotated[float, Field(ge=0.0, le=MAX_SUPPLIES, allow_inf_nan=False, strict=True)]
+def _latency(v: float) -> float:
+    if 0.0 < v < MIN_LATENCY:
+        raise _Expect(f"0 (an immediate outcome) or a latent period of at least {MIN_LATENCY:g} days (its rate "
+                      f"1/latency is then at most {MAX_RATE:g} per day)")
+    return v
+
+
+Latency = Annotated[float, Field(ge=0.0, le=MAX_DURATION, allow_inf_nan=False, strict=True),
+                    AfterValidator(_latency)]
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64, strict=True)]
 Name = Annotated[str, Field(max_length=120, strict=True), AfterValidator(_printable)]
 Text = Annotated[str, Field(max_length=4000, strict=True), AfterValidator(_printable_text)]
@@ -110,7 +124,7 @@ class StrainTraits(_Base):
     beta: Rate = Field(0.5, description="bite rate per feral per day (frequency) or per pair (mass action)")
     p_hybrid: Prob = Field(0.0, description="chance that a latent infection ends as a hybrid, at resistance 0.5")
     relapse: Rate = Field(0.0, description="hybrid -> feral rate (r)")
-    latency: Duration = Field(0.0, description="mean latent period in days (1/sigma); 0 = immediate outcome")
+    latency: Latency = Field(0.0, description="mean latent period in days (1/sigma); 0 = immediate outcome")
     breach: Prob = Field(0.0, description="share of a wall's stopping power that this strain's ferals defeat")
     stealth: Prob = Field(0.0, description="share of screening sensitivity this strain evades")
 
@@ -122,7 +136,7 @@ class StrainSpec(_Base):
     beta: Rate | None = None
     p_hybrid: Prob | None = None
     relapse: Rate | None = None
-    latency: Duration | None = None
+    latency: Latency | None = None
     breach: Prob | None = None
     stealth: Prob | None = None
 
@@ -143,7 +157,7 @@ class Mutation(_Base):
 class Pathogen(StrainTraits):
     """The founding strain, infection outcome and resistance, and evolution settings."""
 
-    eta: Gain = Field(0.0, description="hybrid bite rate relative to a feral's")
+    eta: Weight = Field(0.0, description="hybrid bite rate relative to a feral's")
     kappa: Prob = Field(0.0, description="chance a bite kills outright (S -> D)")
     latency_shape: int = Field(1, ge=1, le=20, strict=True, description="Erlang shape k of the latent period")
     k_res: float = Field(0.0, ge=-20, le=20, allow_inf_nan=False, strict=True,
@@ -159,7 +173,7 @@ class Defence(_Base):
     """How humans fight back and what becomes of destroyed ferals and corpses (MODEL.md sections 3-4)."""
 
     alpha: Rate = Field(0.0, description="feral destruction rate per defender")
-    hybrid_weight: Gain = Field(0.5, description="a hybrid's fighting weight relative to a human (h)")
+    hybrid_weight: Weight = Field(0.5, description="a hybrid's fighting weight relative to a human (h)")
     q: Prob = Field(0.0, description="chance a destroyed feral leaves a corpse that can rise (Munz: 1)")
     decay: Rate = Field(0.0, description="feral decay rate Z -> R (gamma_z)")
     reanimation: Rate = Field(0.0, description="corpse reanimation rate D -> Z (zeta)")
@@ -182,7 +196,7 @@ class Fear(_Base):
     per_death: Gain = Field(20.0, description="fear added per death per capita of the zone")
     per_breach: Gain = Field(0.02, description="fear added per feral that breached the wall")
     neighbour_share: Prob = Field(0.1, description="share of the gap to a route-neighbour's fear closed per day")
-    flight: Gain = Field(2.0, description="movement multiplier gain: 1 + flight * max(0, fear_from - fear_to)")
+    flight: Weight = Field(2.0, description="movement multiplier gain: 1 + flight * max(0, fear_from - fear_to)")
     production_loss: Prob = Field(0.5, description="share of production lost at fear 1")
 
 
