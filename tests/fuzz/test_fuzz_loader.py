@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import pytest
 from hypothesis import given, seed
 from hypothesis import strategies as st
 
@@ -66,9 +65,6 @@ def crowded(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 11: the SSA's budget misses event rates: munz-basic with S = 10^12 for 1 day hangs"
-)
 @seed(SEED)
 @fuzz_settings(40)
 @given(case=crowded())
