@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import seed as hseed  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from tests.fuzz.harness import BAD, DEFAULT_MEMORY, OUTCOMES, Runner, classify, show  # noqa: E402
+from tests.fuzz.harness import BAD, DEFAULT_MEMORY, OUTCOMES, WORK_SCALE, Runner, classify, show  # noqa: E402
 from tests.fuzz.stores import store_cases  # noqa: E402
 from tests.fuzz.strategies import cli_cases, conditions, scenario_cases  # noqa: E402
 
@@ -194,6 +194,11 @@ def main() -> int:
         default=DEFAULT_MEMORY / 2**30,
         help="GiB of address space per worker (RLIMIT_AS); 0 for no limit",
     )
+    ap.add_argument(
+        "--work-scale",
+        default=None,
+        help=f"AFTERMATH_WORK_SCALE for the cases (default: the environment's, else {WORK_SCALE})",
+    )
     ap.add_argument("--cheap", action="store_true", help="leave out the expensive values (as CI does)")
     ap.add_argument("--isolate", action="store_true", help="each case in its own aftermath process (slower)")
     ap.add_argument(
@@ -203,6 +208,9 @@ def main() -> int:
     ap.add_argument("--out", type=Path, help="write every failing case and its outcome here (JSON)")
     args = ap.parse_args()
 
+    if args.work_scale is not None:
+        os.environ["AFTERMATH_WORK_SCALE"] = str(args.work_scale)
+    scale = os.environ.get("AFTERMATH_WORK_SCALE", WORK_SCALE)
     started = dt.datetime.now(dt.UTC)
     commit = subprocess.run(
         ["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True
@@ -210,7 +218,8 @@ def main() -> int:
     big = not args.cheap
     print(
         f"aftermath fuzz: seed {args.seed}, commit {commit}, {started:%Y-%m-%d %H:%M} UTC, timeout "
-        f"{args.timeout:g} s, {args.jobs} jobs, {'expensive values on' if big else 'cheap values only'}",
+        f"{args.timeout:g} s, {args.jobs} jobs, AFTERMATH_WORK_SCALE={scale}, "
+        f"{'expensive values on' if big else 'cheap values only'}",
         flush=True,
     )
 
