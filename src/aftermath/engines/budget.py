@@ -48,7 +48,7 @@ STEP_OVERHEAD = 10_000
 #: are 32-bit.
 MAX_ABM_PEOPLE = 2**31 - 1
 #: The most runs of one ensemble or sweep.
-MAX_RUNS = 1_000_000
+MAX_RUNS = 100_000  # one batch: the same bound as aftermath.run.ensemble.MAX_BATCH_RUNS
 #: The interpreter, NumPy, Numba, SciPy and compiled kernels (~250 MiB RSS measured), rounded up.
 BASE_BYTES = 320 * 2**20
 #: Bytes a run keeps per recorded value and per day, counting the result's copies.

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from aftermath.engines.base import ENGINE_NAMES
+from aftermath.engines.budget import MAX_RUNS
 from aftermath.run.executors import Executor, InProcess, make_executor
 from aftermath.run.seeds import SEED_SCHEME, replicate_seeds
 from aftermath.run.tasks import Task
@@ -143,7 +144,7 @@ ENGINES = ENGINE_NAMES  # the registry's (aftermath.engines.base.ENGINES)
 
 #: The most runs one batch (an ensemble, a sweep, a comparison) may hold: points x replicates.
 #: Checked before anything is allocated; a larger study is several batches (docs/ensembles.md).
-MAX_BATCH_RUNS = 100_000
+MAX_BATCH_RUNS = MAX_RUNS  # the budget's bound (aftermath.engines.budget.MAX_RUNS)
 
 
 def check_batch_size(runs: int, points: int = 1) -> None:
