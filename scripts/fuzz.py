@@ -123,8 +123,11 @@ def run_cases(
 
     def work() -> None:
         with Runner(timeout=timeout, memory=memory, isolate=isolate) as runner:
-            runner.call(["run", "sir", "--days", "1", "--engine", "abm", "--json"], str(runner.base), timeout=600)
-            runner.call(["run", "sir", "--days", "1", "--engine", "ssa", "--json"], str(runner.base), timeout=600)
+            for scenario in ("sir", "hyosan"):  # compile the stochastic engines outside any timeout
+                for engine in ("ssa", "abm"):
+                    runner.call(
+                        ["run", scenario, "--days", "1", "--engine", engine, "--json"], str(runner.base), timeout=600
+                    )
             while True:
                 try:
                     i, case = todo.get_nowait()

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, settings
 from tests.fuzz.harness import Runner
 
 #: per-case timeout in CI: a case that takes longer is a hang (the project's budget should refuse it)
-CI_TIMEOUT = float(os.environ.get("AFTERMATH_FUZZ_TIMEOUT", "15"))
+CI_TIMEOUT = float(os.environ.get("AFTERMATH_FUZZ_TIMEOUT", "30"))
 #: how many cases each test draws: AFTERMATH_FUZZ_SCALE=10 draws ten times as many
 SCALE = float(os.environ.get("AFTERMATH_FUZZ_SCALE", "1"))
 SEED = 20261130
@@ -37,6 +37,7 @@ def fuzz_settings(examples: int) -> settings:
 def runner() -> Iterator[Runner]:
     with Runner(timeout=CI_TIMEOUT) as r:
         # compile the stochastic engines once, outside any case's timeout
-        for engine in ("ssa", "abm"):
-            r.call(["run", "sir", "--days", "1", "--engine", engine, "--json"], str(r.base), timeout=300)
+        for scenario in ("sir", "hyosan"):  # hyosan reaches the kernels of policies, strains and mutation
+            for engine in ("ssa", "abm"):
+                r.call(["run", scenario, "--days", "1", "--engine", engine, "--json"], str(r.base), timeout=300)
         yield r
