@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import pytest
 from hypothesis import example, given, seed
 from hypothesis import strategies as st
 
@@ -92,11 +91,6 @@ def stiff_case(table: str, key: str, value: float, zones: int) -> dict[str, Any]
 STIFF_KEYS = [("defence", "reanimation"), ("defence", "decay"), ("defence", "alpha"), ("pathogen", "beta")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: the ODE's budget misses stiffness: munz-basic in 300 zones with "
-    "defence.reanimation = 1000 runs over 30 s for 1 day at AFTERMATH_WORK_SCALE=0.001",
-)
 @seed(SEED)
 @fuzz_settings(6)
 @example(case=stiff_case("defence", "reanimation", 1000.0, 300))  # found by scripts/fuzz.py --seed 2 (at 182)

@@ -42,8 +42,18 @@ RTOL, ATOL = 1e-8, 1e-8
 #: all under mass action), so this bound is checked while integrating: a run over it stops with a
 #: :class:`ScenarioError` (docs/scenario.md, "Bounds and budget") instead of running for hours.
 MAX_EVALS_PER_DAY = 100_000
+#: ... and at most this many state-evaluations (evaluations x state variables) a day: a stiff day
+#: makes LSODA build dense finite-difference Jacobians (one evaluation per state variable each) and
+#: factorise them (cubic in the states), so a large stiff system must stop long before 100,000
+#: evaluations (300 zones, reanimation 182/day: an hour, found by the fuzz harness; now ~10 s).
+MAX_STATE_EVALS_PER_DAY = 30_000_000
 _TOO_STIFF = ("the rates are too fast for the populations (under mass action a per-pair rate is multiplied by "
               "the zone's population): lower them, or use --engine ssa or abm")
+
+
+def max_evals(n_vars: int) -> int:
+    """The most right-hand-side evaluations of one day for a system of ``n_vars`` variables."""
+    return int(min(MAX_EVALS_PER_DAY, max(1_000, MAX_STATE_EVALS_PER_DAY // max(n_vars, 1))))
 
 
 class _TooStiff(Exception):
@@ -109,11 +119,12 @@ class OdeEngine:
         y0 = np.concatenate([self.x, np.zeros(n_acc)])
         day_rhs = self.day_rhs(rates)
         calls = 0
+        most = max_evals(len(y0))
 
         def rhs(t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
             nonlocal calls
             calls += 1
-            if calls > MAX_EVALS_PER_DAY:
+            if calls > most:
                 raise _TooStiff
             return day_rhs(t, y)
 
@@ -122,9 +133,9 @@ class OdeEngine:
                 warnings.simplefilter("always")
                 sol = solve_ivp(rhs, (0.0, 1.0), y0, method=self.method, rtol=RTOL, atol=ATOL, t_eval=[1.0])
         except _TooStiff:
-            raise ScenarioError("<ode run>", "run", _Shown(f"more than {MAX_EVALS_PER_DAY:,} evaluations on day {day}"),
-                                f"an ODE integrated in at most {MAX_EVALS_PER_DAY:,} evaluations a day (the "
-                                f"documented bound); {_TOO_STIFF}") from None
+            raise ScenarioError("<ode run>", "run", _Shown(f"more than {most:,} evaluations on day {day}"),
+                                f"an ODE integrated in at most {most:,} evaluations a day (the documented bound "
+                                f"for {len(y0):,} state variables); {_TOO_STIFF}") from None
         if not sol.success:
             why = "; ".join(dict.fromkeys(str(w.message).removeprefix("lsoda: ") for w in caught)) or sol.message
             raise ScenarioError("<ode run>", "run", _Shown(f"LSODA failed on day {day} ({why})"),
