@@ -241,3 +241,54 @@ def test_a_whole_store_still_opens(store_file: Path) -> None:
     with Store(store_file, read_only=True) as st:
         st._check_intact()
         assert st.schema_version() == 3
+
+
+@pytest.fixture
+def viewed(store_file: Path, tmp_path: Path) -> Path:
+    """A hand-made store whose ``runs`` is a view that reads a local file (found in review: every
+    command but ``query`` ran it with full file access)."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the secret\n")
+    path = tmp_path / "viewed.duckdb"
+    shutil.copy(store_file, path)
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA hidden")
+    con.execute("CREATE TABLE hidden.runs AS SELECT * FROM main.runs")
+    con.execute("DROP TABLE main.runs CASCADE")
+    con.execute(f"CREATE VIEW main.runs AS SELECT * REPLACE ((SELECT content FROM read_text('{secret}')) AS host) "
+                "FROM hidden.runs")
+    con.close()
+    return path
+
+
+@pytest.mark.parametrize("command", [["export", "--parquet", "{tmp}/out", "--store", "{store}"],
+                                     ["report", "{store}", "-o", "{tmp}/r.html"],
+                                     ["rerun", "{store}"], ["query", "select * from runs", "--store", "{store}"]])
+def test_a_store_with_a_view_is_refused_by_every_command(command: list[str], viewed: Path, tmp_path: Path) -> None:
+    argv = [a.format(tmp=tmp_path, store=viewed) for a in command]
+    res = runner.invoke(app, argv)
+    assert res.exit_code == 2, res.output
+    assert "view main.runs" in res.output and "the secret" not in res.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("argv", [["report", "{store}", "-o", "{store}"],
+                                  ["run", "sir", "--engine", "ode", "--days", "2", "--report", "{store}"]])
+def test_a_report_never_overwrites_a_store(argv: list[str], store_file: Path, tmp_path: Path) -> None:
+    store = tmp_path / "s.duckdb"
+    shutil.copy(store_file, store)
+    before = store.read_bytes()
+    res = runner.invoke(app, [a.format(store=store) for a in argv])
+    assert res.exit_code == 2 and ".html" in res.output
+    assert store.read_bytes() == before
+
+
+def test_query_shows_text_as_it_is_and_json_keeps_every_digit(store_file: Path) -> None:
+    res = runner.invoke(app, ["query", "SELECT '[/x]' AS a, '[red]b[/red]' AS b", "--store", str(store_file)])
+    assert res.exit_code == 0 and "[/x]" in res.output and "[red]b[/red]" in res.output
+    res = runner.invoke(app, ["query", "--json", "SELECT 1e-12::DOUBLE AS y, 0.1234567890123456::DOUBLE AS x, "
+                              "attack_rate FROM summaries LIMIT 1", "--store", str(store_file)])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.output)[0]
+    exact = duckdb.connect(str(store_file), read_only=True).execute("SELECT attack_rate FROM summaries LIMIT 1")
+    assert row["y"] == 1e-12 and row["x"] == 0.1234567890123456 and row["attack_rate"] == exact.fetchone()[0]

@@ -200,7 +200,7 @@ def run(
     sc = load_scenario(scenario, sets)
     sc = run_options(sc, days=days, seed=seed, engine=engine)
     plot_path = output_path(plot, "--plot", figure_suffixes()) if plot is not None else None
-    report_path = output_path(report, "--report") if report is not None else None
+    report_path = output_path(report, "--report", HTML_SUFFIXES) if report is not None else None
     try:
         res = simulate(sc, check=check)
     except ScenarioError as exc:
@@ -236,6 +236,10 @@ def run_options(sc: Any, days: int | None = None, seed: int | None = None, engin
         return apply_run_options(sc, days=days, seed=seed, engine=engine, source="command line")
     except ScenarioError as exc:
         raise fail(str(exc)) from None
+
+
+#: What an HTML report may be called: never a store or a scenario file it would overwrite.
+HTML_SUFFIXES = (".html", ".htm")
 
 
 def figure_suffixes() -> list[str]:
@@ -382,7 +386,7 @@ def compare_cmd(
 
     base = load_scenario(scenario)
     run_options(base, days=days, seed=seed, engine=engine)  # validated only: the batch records the base as is
-    report_path = output_path(report, "--report") if report is not None else None
+    report_path = output_path(report, "--report", HTML_SUFFIXES) if report is not None else None
     variants: dict[str, dict[str, Any]] = {}
     try:
         for spec in policy or []:

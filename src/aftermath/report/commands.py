@@ -27,10 +27,10 @@ def report(
     days: Annotated[int | None, typer.Option("--days", "-d", help="days, when RESULTS is a scenario")] = None,
 ) -> None:
     """Write a self-contained HTML report (figures embedded, no network needed to view it)."""
-    from aftermath.cli import output_path, run_options
+    from aftermath.cli import HTML_SUFFIXES, output_path, run_options
     from aftermath.report.html import render_run
 
-    output = output_path(output, "--output")  # before any work; no folder is created
+    output = output_path(output, "--output", HTML_SUFFIXES)  # before any work; no folder is created
     t0 = time.perf_counter()
     path = Path(results)
     if path.suffix in (".duckdb", ".db") or (path.is_file() and _is_duckdb(path)):

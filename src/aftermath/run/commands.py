@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from aftermath.run.ensemble import DEFAULT_METRICS, BatchResult, as_scenario, check_batch_size, check_engine, ensemble
 from aftermath.run.executors import make_executor
@@ -143,20 +144,46 @@ def _bands_table(res: BatchResult, metrics: Sequence[str]) -> Table:
     return t
 
 
+def _plain(text: str) -> Text:
+    """Text shown as it is: never read as markup, control characters written as escapes."""
+    return Text("".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text))
+
+
 def _frame_table(df: pd.DataFrame, title: str | None = None, limit: int = 50) -> Table:
     t = Table(title=title)
     for c in df.columns:
-        t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
+        t.add_column(_plain(str(c)), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
     for row in df.head(limit).itertuples(index=False):
-        t.add_row(*(_fmt(v) for v in row))
+        t.add_row(*(_plain(_fmt(v)) for v in row))
     if len(df) > limit:
         t.caption = f"{limit} of {len(df)} rows shown (use --json for all)"
     return t
 
 
+def _json_value(v: Any) -> Any:
+    """A cell as JSON keeps it exactly: numbers as they are (NaN and infinities as null), times in
+    ISO form, bytes as hex, anything else as its text."""
+    if v is None or v is pd.NaT or (not isinstance(v, str | bytes) and pd.api.types.is_scalar(v) and pd.isna(v)):
+        return None
+    if hasattr(v, "item") and not isinstance(v, str | bytes):
+        v = v.item()
+    if isinstance(v, bool | int | str):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if isinstance(v, bytes | bytearray | memoryview):
+        return bytes(v).hex()
+    if isinstance(v, list | tuple):
+        return [_json_value(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _json_value(x) for k, x in v.items()}
+    return str(v)
+
+
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    parsed: list[dict[str, Any]] = json.loads(df.to_json(orient="records", date_format="iso"))
-    return parsed
+    return [{str(k): _json_value(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
 def _report_head(res: BatchResult, store: Path) -> dict[str, Any]:

@@ -81,6 +81,7 @@ class Store:
         try:
             if existed:
                 self._check_intact()
+                self._check_own()
             if sandbox:
                 self.con.execute("SET lock_configuration = true")
             if not read_only:
@@ -111,6 +112,25 @@ class Store:
         if size < expected:
             raise StoreError(f"the store {self.path!r} is damaged: the file has {size:,} bytes, its header says "
                              f"{expected:,} (truncated?); expected a whole DuckDB file written by aftermath")
+
+    def _check_own(self) -> None:
+        """A store holds aftermath's tables and sequence and nothing else: a view (which every
+        command but ``query`` would run with full file access), another schema or a macro makes it
+        a hand-made file, refused whatever command opens it."""
+        db = self.con.execute("SELECT current_database()").fetchone()
+        name = db[0] if db else ""
+        odd = self.con.execute(
+            "SELECT 'view ' || schema_name || '.' || view_name FROM duckdb_views() "
+            "WHERE NOT internal AND database_name = ? "
+            "UNION ALL SELECT 'schema ' || schema_name FROM duckdb_schemas() "
+            "WHERE NOT internal AND database_name = ? AND schema_name <> 'main' "
+            "UNION ALL SELECT 'macro ' || function_name FROM duckdb_functions() "
+            "WHERE NOT internal AND database_name = ? "
+            "UNION ALL SELECT 'table ' || schema_name || '.' || table_name FROM duckdb_tables() "
+            "WHERE database_name = ? AND schema_name <> 'main'", [name, name, name, name]).fetchall()
+        if odd:
+            raise StoreError(f"the store {self.path!r} holds {odd[0][0]!r}, which aftermath never writes; expected "
+                             "a store written by aftermath (tables and a sequence only)")
 
     def _migrate(self) -> None:
         """Bring a store written by an older schema up to this one (schema 1 lacks the provenance
