@@ -253,3 +253,15 @@ def test_kill_9_of_an_ensemble_leaves_no_process_behind(tmp_path: Path) -> None:
         for p in descendants:  # never leave them behind, even when the test fails
             with contextlib.suppress(psutil.Error):
                 p.kill()  # type: ignore[attr-defined]
+
+
+def test_names_and_labels_are_shown_as_written_never_as_markup(tmp_path: Path) -> None:
+    """A scenario named ``[/x]`` or a variant labelled so crashed the printing (Rich read them as
+    markup tags; found in review): they are the user's text and are shown as written."""
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('name = "[/x]"\n[[zones]]\nid = "a"\npopulation = { S = 100, Z = 1 }\n')
+    res = runner.invoke(app, ["run", str(scenario), "--days", "3"])
+    assert res.exit_code == 0 and "[/x]" in res.output, res.output
+    res = runner.invoke(app, ["compare", "sir", "--engine", "ode", "--days", "3", "--runs", "1",
+                              "--store", str(tmp_path / "c.duckdb"), "--policy", "[/x]:pathogen.beta=0.2"])
+    assert res.exit_code == 0 and "[/x]" in res.output and "[90% interval]" in res.output, res.output

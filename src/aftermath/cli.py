@@ -265,8 +265,8 @@ def _n(x: float) -> str:
 
 def print_summary(s: dict[str, Any], res: Any) -> None:
     """A short summary a newcomer can read."""
-    variant = f" · variant: {s['variant']}" if s.get("variant") else ""
-    console.rule(f"[bold]{s['scenario']}[/] · {s['engine']} · seed {s['seed']} · {s['days']} days{variant}")
+    variant = f" · variant: {escape(str(s['variant']))}" if s.get("variant") else ""
+    console.rule(f"[bold]{escape(s['scenario'])}[/] · {s['engine']} · seed {s['seed']} · {s['days']} days{variant}")
     if s["peak_ferals"] is None:
         peak = f"Ferals numbered {_n(s['ferals_at_start'])} at the start and never rose again"
     else:
@@ -407,12 +407,12 @@ def compare_cmd(
                                     indent=2) + "\n")
     else:
         rows = table_rows(frame)
-        table = Table(title=f"{base.name}: {runs} replicates per variant of the {engine} engine, common random "
-                            "numbers (mean [90% interval])", show_edge=False, header_style="bold")
-        for i, col in enumerate(rows[0]):
-            table.add_column(col, justify="left" if i == 0 else "right")
+        table = Table(title=f"{escape(base.name)}: {runs} replicates per variant of the {engine} engine, common "
+                            "random numbers (mean \\[90% interval])", show_edge=False, header_style="bold")
+        for i, col in enumerate(rows[0]):  # labels and names are the user's text, never markup
+            table.add_column(escape(col), justify="left" if i == 0 else "right")
         for row in rows[1:]:
-            table.add_row(*row)
+            table.add_row(*(escape(c) for c in row))
         console.print(table)
         console.print(f"lives saved = survivors minus the baseline's on the same seeds; \"of which\" rows are part "
                       f"of the row above, never added to it; (ledger): the agent-based engine's per-person ledger. "
