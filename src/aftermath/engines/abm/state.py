@@ -82,11 +82,7 @@ def birth_capacity(world: World, days: int) -> int:
     return budget_birth_capacity(float(world.births.sum()), days)
 
 
-#: Bytes per (zone, strain) of the per-step tables: counts and per-thread deltas, hazard rows, pressures.
-BYTES_PER_ZONE_STRAIN = 320
-
-
-def memory_estimate(people: int, n_zones: int, strain_cap: int, per_zone_strain: int = BYTES_PER_ZONE_STRAIN) -> int:
+def memory_estimate(people: int, n_zones: int, strain_cap: int, per_zone_strain: int) -> int:
     """Peak bytes a run of ``people`` agents needs (core state, set-up transients, tables, base);
     :func:`aftermath.engines.budget.check_budget` compares it with the machine's limit.
     ``per_zone_strain``: the tables' bytes per (zone, strain)
