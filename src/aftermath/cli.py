@@ -272,6 +272,10 @@ def print_summary(s: dict[str, Any], res: Any) -> None:
     else:
         peak = (f"Ferals numbered {_n(s['ferals_at_start'])} at the start; their peak after their low was "
                 f"[bold]{_n(s['peak_ferals'])}[/] on day {s['peak_ferals_day']}")
+    from aftermath.model.world import State
+    from aftermath.record.vocabulary import summary_lines, vocabulary
+
+    vocab = vocabulary(res.scenario)
     lines = [
         f"Of {_n(s['initial_humans'])} people (humans: S + E + H), [bold]{_n(s['survivors'])}[/] are alive and "
         f"themselves at the end ({_n(s['susceptible'])} susceptible, {_n(s['latent'])} latent, "
@@ -286,11 +290,14 @@ def print_summary(s: dict[str, Any], res: Any) -> None:
         lines.append(f"[bold red]Humanity was extinct by day {s['extinction_day']}.[/]")
     if s["breaches"] >= 0.5:
         lines.append(f"Ferals broke through walls {_n(s['breaches'])} times.")
+    if vocab.name != "aftermath":  # the limit being taught, in its own words (run.vocabulary)
+        lines = summary_lines(s, vocab, float(res.counts[-1][:, [State.D, State.R]].sum()))
     for line in lines:
         console.print(line)
 
     zones = Table(title="zones at the end", show_edge=False, header_style="bold")
-    for col in ("zone", "survivors", "ferals", "ferals' peak", "fear", "days sealed"):
+    for col in ("zone", vocab.humans, vocab.ferals, f"{vocab.ferals}'s peak" if vocab.name != "aftermath"
+                else "ferals' peak", "fear", "days sealed"):
         zones.add_column(col, justify="left" if col == "zone" else "right")
     for zid, z in s["zones"].items():
         zpeak = "-" if z["peak_ferals"] is None else f"{_n(z['peak_ferals'])} (day {z['peak_ferals_day']})"
