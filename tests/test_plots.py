@@ -56,11 +56,12 @@ def _evolved(run):
     return res
 
 
-def test_spectrum_has_five_stacked_states(run):
+def test_spectrum_stacks_every_state(run):
     fig = plots.plot_spectrum(run)
     ax = fig.axes[0]
-    assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 5
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["susceptible", "latent", "hybrid", "feral", "corpse"]
+    assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 6  # the removed too: everyone
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "susceptible", "latent", "hybrid", "feral", "corpse", "removed"]
     assert ax.get_xlabel() == "day"
 
 
@@ -69,15 +70,15 @@ def test_zone_curves_single_run_is_one_panel_per_zone(run):
     visible = [a for a in fig.axes if a.get_visible()]
     assert len(visible) == len(run.zone_ids)
     assert [a.get_title() for a in visible] == list(run.zone_ids)
-    assert all(len(a.get_lines()) == 4 for a in visible)
+    assert all(len(a.get_lines()) == 6 for a in visible)  # S, E, H, Z and the dead and removed (dashed)
 
 
 def test_zone_curves_of_an_ensemble_have_bands(runs):
     fig = plots.plot_zone_curves(runs)
     ax = fig.axes[0]
-    # per state: a 90% band, a 50% band and a median line
-    assert len(ax.get_lines()) == 4
-    assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 8
+    # per state (the dead and removed included): a 90% band, a 50% band and a median line
+    assert len(ax.get_lines()) == 6
+    assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 12
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "50% band" in labels and "90% band" in labels
 
@@ -202,4 +203,4 @@ def test_comparison_frame_pairs_replicates(runs):
 
 def test_run_overview_still_works(run):
     fig = run.plot()
-    assert len(fig.axes) == 1 + len(run.zone_ids)
+    assert len(fig.axes) == 2 + len(run.zone_ids)  # everyone over time, deaths by cause, each zone

@@ -28,6 +28,7 @@ from aftermath.model.rates import daily_rates
 from aftermath.model.society import Society
 from aftermath.model.world import build_world
 from aftermath.record.recorder import Recorder
+from aftermath.record.fine import FineRecord
 from aftermath.result import Result
 from aftermath.scenario.load import apply_run_options
 from aftermath.scenario.schema import Scenario
@@ -63,6 +64,7 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
     q = scenario.defence.q
     for day in range(days):
         env = society.indicators(day, eng.counts())
+    fine = FineRecord(eng, scenario, engine_name, eng.counts()) if FineRecord.wanted(scenario) else None
         levers, policy_events = book.decide(day, env)
         society_events = society.apply_truce_changes(day, levers)
         flows = eng.sweep(day, levers, q) if levers.sweep_kill.any() else np.zeros((N_FLOWS, world.n_zones))
@@ -74,8 +76,13 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
         rec.record(day, counts, eng.strain_counts(), flows, route_flows, society, book, levers,
                    policy_events, society_events)
         if check:
+        if fine is not None:  # samples within the day (run.record_every)
+            fine.day_done(day, counts)
             rec.check_conservation(day)
             rec.check_flows(day)
     rec.check_conservation(days - 1)
     timings = {"init_s": t_init - t0, "run_s": time.perf_counter() - t_init}
-    return rec.result(scenario, engine_name, seed, eng.extras(), timings)
+    extras = eng.extras()
+    if fine is not None:
+        extras.update(fine.extras())
+    return rec.result(scenario, engine_name, seed, extras, timings)

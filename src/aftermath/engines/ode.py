@@ -107,6 +107,9 @@ class OdeEngine:
                 net.route_index, net.n_species, net.n_flow_bins)
         dx = np.empty(net.n_species + net.n_flow_bins + net.n_route_bins)
 
+        #: times within a day (fractions) at which to sample the counts into ``samples``
+        self.sample_times: tuple[float, ...] = ()
+        self.samples: list[F64] = []
         def rhs(_t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
             out: NDArray[np.float64] = ode_rhs(y, *args, dx).copy()
             return out
@@ -131,7 +134,8 @@ class OdeEngine:
         try:
             with warnings.catch_warnings(record=True) as caught:  # LSODA warns before it fails: say it once
                 warnings.simplefilter("always")
-                sol = solve_ivp(rhs, (0.0, 1.0), y0, method=self.method, rtol=RTOL, atol=ATOL, t_eval=[1.0])
+                sol = solve_ivp(rhs, (0.0, 1.0), y0, method=self.method, rtol=RTOL, atol=ATOL,
+                                t_eval=[*self.sample_times, 1.0])
         except _TooStiff:
             raise ScenarioError("<ode run>", "run", _Shown(f"more than {most:,} evaluations on day {day}"),
                                 f"an ODE integrated in at most {most:,} evaluations a day (the documented bound "
@@ -153,3 +157,6 @@ class OdeEngine:
     def extras(self) -> dict[str, Any]:
         return {}
 
+        # samples within the day (run.record_every, aftermath.record.fine): the dense output
+        self.samples = [net.counts(np.clip(sol.y[: net.n_species, j], 0.0, None))
+                        for j in range(len(self.sample_times))]

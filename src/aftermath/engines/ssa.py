@@ -284,6 +284,9 @@ class SsaEngine:
         self._deps = dependency_graph(self.net)
         self.n_events = 0
         self.max_events = work_limit("ssa")  # checked as it runs, as well as estimated before
+        #: times within a day (fractions) at which to sample the counts into ``samples``
+        self.sample_times: tuple[float, ...] = ()
+        self.samples: list[F64] = []
 
     def counts(self) -> F64:
         return self.net.counts(self.x.astype(np.float64))
@@ -312,15 +315,28 @@ class SsaEngine:
         return flows
 
     def advance_day(self, day: int, rates: DailyRates, levers: Levers) -> tuple[F64, F64]:
-        net, d = self.net, self._deps
+        net = self.net
         coef = net.coefficients(rates)
         flows = np.zeros(net.n_flow_bins)
         route = np.zeros(net.n_route_bins)
-        t, done = 0.0, False
+        samples: list[F64] = []
+        t = 0.0
+        for t_end in (*self.sample_times, 1.0):  # run.record_every: segments ending at the sample times
+            t = self._advance_to(day, t, t_end, coef, rates.mass_action, flows, route)
+            if t_end < 1.0:
+                samples.append(self.counts())
+        self.samples = samples
+        return flows.reshape(N_FLOWS, self.world.n_zones), route.reshape(N_ROUTE_FLOWS, self.world.n_routes)
+
+    def _advance_to(self, day: int, t: float, t_end: float, coef: F64, mass_action: bool, flows: F64,
+                    route: F64) -> float:
+        """Simulate from ``t`` to ``t_end`` (times within ``day``), refilling uniforms as needed."""
+        net, d = self.net, self._deps
+        done = False
         while not done:
             t, self._pos, n, done = ssa_advance(
-                self.x, t, 1.0, coef, net.reactant, net.product, net.pressure, net.zone, net.p_ptr, net.p_idx,
-                net.p_w, net.species_zone, net.living, self.world.n_zones, rates.mass_action, net.flow_index,
+                self.x, t, t_end, coef, net.reactant, net.product, net.pressure, net.zone, net.p_ptr, net.p_idx,
+                net.p_w, net.species_zone, net.living, self.world.n_zones, mass_action, net.flow_index,
                 net.route_index, d["sp_rx_ptr"], d["sp_rx_idx"], d["sp_p_ptr"], d["sp_p_idx"], d["zone_rx_ptr"],
                 d["zone_rx_idx"], self._u, self._pos, flows, route)
             self.n_events += n
@@ -332,7 +348,7 @@ class SsaEngine:
             if not done:  # out of uniforms: keep the unread ones, append a fresh block
                 self._u = np.concatenate([self._u[self._pos:], self._rng.random(BLOCK)])
                 self._pos = 0
-        return flows.reshape(N_FLOWS, self.world.n_zones), route.reshape(N_ROUTE_FLOWS, self.world.n_routes)
+        return t
 
     def extras(self) -> dict[str, Any]:
         return {}

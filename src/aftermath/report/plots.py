@@ -23,7 +23,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from aftermath.model.flows import Flow
 from aftermath.model.world import STATE_NAMES
+from aftermath.record.fine import fine_counts
+from aftermath.record.vocabulary import vocabulary
 
 if TYPE_CHECKING:
     from aftermath.result import Result
@@ -40,31 +43,35 @@ STATE_COLOURS = {
 STATE_LABELS = {"S": "susceptible", "E": "latent", "H": "hybrid", "Z": "feral", "D": "corpse", "R": "removed"}
 #: The rest of the Okabe-Ito set, for categories that are not states (factions, variants, kinds).
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
-#: States drawn as curves (corpses and the removed are not people at risk).
+#: The living states (the curves of people at risk); the dead and removed are :data:`OUT_STATES`.
 CURVE_STATES = ("S", "E", "H", "Z")
+OUT_STATES = ("D", "R")
 #: Columns of a quantile frame (see :func:`aftermath.report.ensemble.quantile_frame`).
 QUANTILE_COLUMNS = ("day", "zone", "state", "q05", "q25", "q50", "q75", "q95")
 
 
 def plot_spectrum(result: Result | pd.DataFrame, ax: Axes | None = None) -> Figure:
-    """The spectrum over time: stacked S, E, H, Z, D for the whole world.
+    """The spectrum over time: every person, stacked, in the scenario's words (``run.vocabulary``):
+    S, E, H, Z, the dead (D) and the removed (R), so the stack's height is the whole population.
 
     Given a quantile frame instead of a run, stacks the medians of the world totals (zone ``"all"``).
+    A run that recorded within days (``run.record_every``) is drawn at that resolution.
     """
     fig, ax = _fig_ax(ax)
-    states = STATE_NAMES[:5]
     if isinstance(result, pd.DataFrame):
+        vocab = vocabulary(None)
         world = result[result["zone"] == "all"]
-        wide = world.pivot_table(index="day", columns="state", values="q50").reindex(columns=list(states))
+        wide = world.pivot_table(index="day", columns="state", values="q50").reindex(columns=list(STATE_NAMES))
         t = wide.index.to_numpy()
-        stack = [wide[s].fillna(0.0).to_numpy() for s in states]
+        groups = vocab.series(wide.fillna(0.0).to_numpy())
         ax.set_title("the spectrum over time (medians)")
     else:
-        t = result.time
-        stack = [result.counts[:, :, i].sum(axis=1) for i in range(5)]
-        ax.set_title("the spectrum over time")
-    ax.stackplot(t, stack, labels=[STATE_LABELS[s] for s in states],
-                 colors=[STATE_COLOURS[s] for s in states], alpha=0.9)
+        vocab = vocabulary(result.scenario)
+        t, counts = fine_counts(result)
+        groups = vocab.series(counts.sum(axis=1))
+        ax.set_title("everyone, over time")
+    ax.stackplot(t, [groups[g.key] for g in vocab.groups], labels=[g.label for g in vocab.groups],
+                 colors=[g.colour for g in vocab.groups], alpha=0.9)
     ax.set_xlabel("day")
     ax.set_ylabel("people")
     ax.set_xlim(t[0], t[-1])
@@ -73,12 +80,14 @@ def plot_spectrum(result: Result | pd.DataFrame, ax: Axes | None = None) -> Figu
 
 
 def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[Axes] | None = None,
-                     states: Sequence[str] = CURVE_STATES) -> Figure:
-    """Epidemic curves per zone, one panel per zone.
+                     states: Sequence[str] | None = None) -> Figure:
+    """Epidemic curves per zone, one panel per zone, every compartment drawn (the dead and the
+    removed dashed), in the scenario's words (``run.vocabulary``).
 
-    ``data`` is one run (a line per state), several runs of one scenario, or a quantile frame with
-    columns ``day, zone, state, q05, q25, q50, q75, q95``: then each state is a median line with its
-    50% band (q25-q75, darker) and 90% band (q05-q95, lighter).
+    ``data`` is one run (a line per compartment, at the run's finest recorded resolution), several
+    runs of one scenario, or a quantile frame with columns ``day, zone, state, q05, q25, q50, q75,
+    q95``: then each state is a median line with its 50% band (q25-q75, darker) and 90% band
+    (q05-q95, lighter). ``states`` limits the curves to some of the model's states (S, E, H, Z, D, R).
     """
     data = _single(data)
     frame = _as_quantiles(data)
@@ -92,11 +101,9 @@ def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[
         ax = axes[z]
         if frame is None:
             res: Result = data  # type: ignore[assignment]
-            for s in states:
-                ax.plot(res.time, res.counts[:, z, STATE_NAMES.index(s)], color=STATE_COLOURS[s],
-                        label=STATE_LABELS[s])
+            _draw_run(ax, res, z, states)
         else:
-            _draw_bands(ax, frame[frame["zone"] == zid], states)
+            _draw_bands(ax, frame[frame["zone"] == zid], states or STATE_NAMES)
         ax.set_title(zid)
         ax.set_xlabel("day")
         ax.set_ylabel("people")
@@ -112,15 +119,77 @@ def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[
     return fig
 
 
+def _draw_run(ax: Axes, res: Result, z: int, states: Sequence[str] | None) -> None:
+    t, counts = fine_counts(res)
+    if states is not None:  # the model's own states, by name
+        for s in states:
+            ax.plot(t, counts[:, z, STATE_NAMES.index(s)], color=STATE_COLOURS[s], label=STATE_LABELS[s],
+                    ls="--" if s in OUT_STATES else "-")
+        return
+    vocab = vocabulary(res.scenario)
+    series = vocab.series(counts[:, z, :])
+    for g in vocab.groups:
+        ax.plot(t, series[g.key], color=g.colour, label=g.label, ls="--" if g.out else "-")
+
+
+#: Where people went, cumulatively: the flows out of the living (deaths by cause, and the ferals'
+#: ends), with their labels; those that never happened are left out of the picture.
+EXITS = (
+    (Flow.BITE_DEATH, "bitten to death"),
+    (Flow.NATURAL_DEATH, "natural deaths"),
+    (Flow.STARVATION, "starved"),
+    (Flow.CULL, "hybrids culled"),
+    (Flow.SWEEP_HYBRIDS, "hybrids killed in sweeps"),
+    (Flow.FERAL_DESTROYED, "ferals destroyed by defenders"),
+    (Flow.SWEEP_KILL, "ferals destroyed in sweeps"),
+    (Flow.DECAY, "ferals decayed"),
+)
+#: The same flows in the SIR and SZR vocabularies.
+EXIT_WORDS = {
+    "sir": {Flow.DECAY: "I recovered/removed (I -> R)", Flow.FERAL_DESTROYED: "I removed by defence"},
+    "szr": {Flow.FERAL_DESTROYED: "zombies destroyed (Z -> R)", Flow.NATURAL_DEATH: "natural deaths (S -> R)",
+            Flow.DECAY: "zombies decayed"},
+}
+
+
+def plot_exits(result: Result, ax: Axes | None = None) -> Figure:
+    """Cumulative deaths by cause and removals of the infected, stacked (``EXITS``): where the people
+    who left the living went, and why. Hybrids killed in sweeps are shown apart from the ferals."""
+    fig, ax = _fig_ax(ax)
+    words = EXIT_WORDS.get(vocabulary(result.scenario).name, {})
+    flows = result.flows.sum(axis=2)  # [day, flow]
+    cum = np.vstack([np.zeros((1, flows.shape[1])), np.cumsum(flows, axis=0)])  # at times 0 .. days
+    t = np.arange(result.days + 1)
+    series, labels, colours = [], [], []
+    for i, (flow, label) in enumerate(EXITS):
+        y = cum[:, flow] - (cum[:, Flow.SWEEP_HYBRIDS] if flow == Flow.SWEEP_KILL else 0.0)
+        if y.size and y[-1] >= 0.5:
+            series.append(y)
+            labels.append(words.get(flow, label))
+            colours.append(OKABE_ITO[i % len(OKABE_ITO)])
+    if series:
+        ax.stackplot(t, series, labels=labels, colors=colours, alpha=0.85)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+        ax.set_xlim(0, result.days)
+    else:
+        ax.text(0.5, 0.5, "no one died or was removed", ha="center", va="center", transform=ax.transAxes)
+    ax.set_title("deaths by cause and removals (cumulative)")
+    ax.set_xlabel("day")
+    ax.set_ylabel("people")
+    return fig
+
+
 def plot_run(result: Result) -> Figure:
-    """Overview of a run: the world's spectrum on top, each zone's curves below."""
+    """Overview of a run: everyone over time and where the dead and removed went on top, each
+    zone's curves below."""
     nz = len(result.zone_ids)
     cols = min(3, nz)
     rows = int(np.ceil(nz / cols))
-    fig = plt.figure(figsize=(4.2 * cols, 3.2 * (rows + 1.3)))
-    gs = fig.add_gridspec(rows + 1, cols, height_ratios=[1.3] + [1] * rows)
+    fig = plt.figure(figsize=(max(4.2 * cols, 10.0), 3.2 * (rows + 2.4)))
+    gs = fig.add_gridspec(rows + 2, cols, height_ratios=[1.3, 1.1] + [1] * rows)
     plot_spectrum(result, fig.add_subplot(gs[0, :]))
-    axes = [fig.add_subplot(gs[1 + z // cols, z % cols]) for z in range(nz)]
+    plot_exits(result, fig.add_subplot(gs[1, :]))
+    axes = [fig.add_subplot(gs[2 + z // cols, z % cols]) for z in range(nz)]
     plot_zone_curves(result, axes)
     fig.suptitle(f"{result.scenario.name} ({result.engine}, seed {result.seed})")
     fig.tight_layout()
@@ -136,7 +205,7 @@ def _draw_bands(ax: Axes, q: pd.DataFrame, states: Sequence[str]) -> None:
         c = STATE_COLOURS[s]
         ax.fill_between(day, part["q05"].to_numpy(), part["q95"].to_numpy(), color=c, alpha=0.2, lw=0)
         ax.fill_between(day, part["q25"].to_numpy(), part["q75"].to_numpy(), color=c, alpha=0.45, lw=0)
-        ax.plot(day, part["q50"].to_numpy(), color=c, label=STATE_LABELS[s])
+        ax.plot(day, part["q50"].to_numpy(), color=c, label=STATE_LABELS[s], ls="--" if s in OUT_STATES else "-")
 
 
 def _as_quantiles(data: object) -> pd.DataFrame | None:

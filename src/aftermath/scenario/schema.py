@@ -109,6 +109,28 @@ class RunSettings(_Base):
         "bodies in the zone including D and R (the closed population of the textbook SIR)",
     )
 
+    # unset (None) by default, so scenarios that do not use them dump and hash as before
+    record_every: float | None = Field(
+        None, ge=0.01, le=1.0, allow_inf_nan=False, strict=True,
+        description="days between recorded samples within a day (1/record_every whole); unset = daily. Finer "
+        "samples are kept beside the daily record (ode and ssa at any step, abm at multiples of dt)",
+    )
+    vocabulary: Literal["aftermath", "sir", "szr"] | None = Field(
+        None,
+        description="the words of summaries, plots and tables; unset = aftermath's (ferals, corpses); 'sir' "
+        "for the SIR limit (S, I, R: recovered/removed); 'szr' for Munz et al. (S, Z, R)",
+    )
+
+    @field_validator("record_every")
+    @classmethod
+    def _whole_samples(cls, v: float | None) -> float | None:
+        if v is None:
+            return v
+        samples = 1.0 / v
+        if abs(samples - round(samples)) > 1e-9:
+            raise ValueError(f"1/record_every must be a whole number of samples per day (1/{v} = {samples:.4g})")
+        return v
+
     @field_validator("dt")
     @classmethod
     def _whole_steps(cls, v: float) -> float:
@@ -235,12 +257,51 @@ class Concealment(_Base):
     trust_weight: Prob = Field(0.3, description="chance removed per unit of trust in the faction")
 
 
+# -- people: memory of loss, ties and the cast (issue 13; docs/model.md "People") ---------------
+class Memory(_Base):
+    """A person's memory of loss, in [0, 1] (one byte in the ABM): what raises it, how it fades and
+    what it changes. Every gain 0 (and ``distrust`` 0) is the model without memory, exactly."""
+
+    per_loss: Prob = Field(0.15, description="added when someone of one's household or band dies, turns or is "
+                           "culled")
+    per_turned_away: Prob = Field(0.1, description="added to a person turned away at a gate")
+    per_sealed: Prob = Field(0.1, description="added to everyone alive in a zone the morning it is sealed")
+    per_breach: Prob = Field(0.02, description="added to everyone alive in a zone the day after ferals breach it")
+    fade: Prob = Field(0.01, description="share of memory lost per day")
+    flight: Weight = Field(1.0, description="walking rate multiplier gain: 1 + fear.flight * flight * memory")
+    conceal: Weight = Field(1.0, description="the harshness term of concealment is multiplied by 1 + conceal * "
+                            "memory")
+    distrust: Gain = Field(1.0, description="trust lost per share of a faction's people bereaved by its culls")
+    band_size: int = Field(8, ge=0, le=100, strict=True,
+                           description="the last of a household joins a band of at most this many in their zone; "
+                           "0 = no bands")
+
+    def gains_zero(self) -> bool:
+        """Whether nothing raises memory (and culls cost no trust): the model without memory."""
+        return (self.per_loss == self.per_turned_away == self.per_sealed == self.per_breach == 0.0
+                and self.distrust == 0.0)
+
+
+class Character(_Base):
+    """A named person to follow (observation only: casting picks an existing person who fits)."""
+
+    name: Name = Field(description="the character's name")
+    zone: Ident | None = Field(None, description="where they start; unset = any zone with people")
+    role: Name | None = Field(None, description="a role (guard, nurse, student...): a label for the story")
+    household: list[Name] = Field(default_factory=list, max_length=20,
+                                  description="names for the other members of their household")
+    resistance: Prob | None = Field(None, description="cast the person whose resistance is nearest this")
+    state: Literal["S", "E", "H"] | None = Field(None, description="cast someone in this state at day 0")
+# -- end of people -------------------------------------------------------------------------------
+
+
 class Society(_Base):
     fear: Fear = Field(default_factory=Fear)
     vigilance: Vigilance = Field(default_factory=Vigilance)
     supplies: Supplies = Field(default_factory=Supplies)
     trust: Trust = Field(default_factory=Trust)
     concealment: Concealment = Field(default_factory=Concealment)
+    memory: Memory = Field(default_factory=Memory)
 
 
 class Population(_Base):
@@ -403,6 +464,26 @@ class Scenario(_Base):
     routes: list[Route] = Field(default_factory=list, max_length=MAX_ROUTES)
     factions: list[Faction] = Field(default_factory=list, max_length=MAX_FACTIONS)
     policies: list[Policy] = Field(default_factory=list, max_length=MAX_POLICIES)
+    # -- people (issue 13) --
+    # unset (None) by default, so scenarios without a cast dump and hash as before
+    characters: list[Character] | None = Field(None, max_length=50, description="named people to follow (ABM)")
+    cast: int | None = Field(None, ge=0, le=50, strict=True,
+                             description="people to follow, chosen by seed (ABM); unset = 0")
+    cast_zones: list[Ident] | None = Field(None, max_length=MAX_ZONES,
+                                           description="zones the generated cast comes from; unset = every zone")
+
+    @model_validator(mode="after")
+    def _people(self) -> Scenario:
+        zs = sorted(z.id for z in self.zones)
+        _unique([c.name for c in self.characters or []], "characters", "name")
+        for i, c in enumerate(self.characters or []):
+            if c.zone is not None and c.zone not in zs:
+                raise _RefError(f"characters.{i}.zone", c.zone, f"one of the zones {zs}")
+        for i, zid in enumerate(self.cast_zones or []):
+            if zid not in zs:
+                raise _RefError(f"cast_zones.{i}", zid, f"one of the zones {zs}")
+        return self
+    # -- end of people --
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:

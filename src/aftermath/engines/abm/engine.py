@@ -107,6 +107,9 @@ class AbmEngine:
         self.prev_sealed = np.zeros(nz, dtype=bool)
         self.events: list[Event] = []
         self.full_noted = False
+        #: steps of a day after which to sample the counts into ``samples`` (run.record_every)
+        self.sample_steps: frozenset[int] = frozenset()
+        self.samples: list[F64] = []
         pop = self.pop
         latent = np.flatnonzero(pop.state[: pop.n] == E)
         schedule_latency(latent, 0, self.dt, self._keys(0), pop.strain, self._trait(T_LAT), self._shape, pop.next_t)
@@ -176,6 +179,7 @@ class AbmEngine:
     def advance_day(self, day: int, rates: DailyRates, levers: Levers) -> tuple[F64, F64]:
         w, pop = self.world, self.pop
         nz, nr = w.n_zones, w.n_routes
+        self.samples = []
         newly = levers.seal_out & ~self.prev_sealed
         if newly.any():
             mark_sealed(pop.n, pop.state, pop.zone, pop.flags, pop.flag_zone, pop.seal_zone, newly)
@@ -222,6 +226,8 @@ class AbmEngine:
                     latency, p_h = self._day_coefficients(rates, levers, old if self.scap == scap else 0)
             if self.check:
                 self._verify(day, k)
+            if k + 1 in self.sample_steps:  # run.record_every (aftermath.record.fine): the state after this step
+                self.samples.append(self.counts())
         flows: F64 = (fl.sum(axis=0) + serial).astype(np.float64)
         route: F64 = rf.sum(axis=0).astype(np.float64)
         return flows, route

@@ -1,0 +1,128 @@
+"""The words a run is told in: Aftermath's own, the SIR limit's (S, I, R) or Munz et al.'s (S, Z, R).
+
+A scenario chooses its words with ``run.vocabulary`` (``docs/scenario.md``). The numbers never
+change, only how they are grouped and named: the SIR limit's I is the ferals (and any latent or
+hybrid infected), its R is every body out of the epidemic (D + R); Munz's S is the humans
+(S + E + H), Z the ferals and R the dead (D + R, corpses that may rise). Every group list covers
+all six states exactly once, so a plot drawn from it accounts for every person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aftermath.model.world import STATE_NAMES
+
+if TYPE_CHECKING:
+    from aftermath.scenario.schema import Scenario
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Group:
+    """A compartment as a vocabulary names it: a label, the model states it sums, a colour."""
+
+    key: str
+    label: str
+    states: tuple[str, ...]
+    colour: str
+    out: bool = False  # out of the epidemic (the dead and removed): drawn dashed among the curves
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The words of one vocabulary."""
+
+    name: str
+    groups: tuple[Group, ...]
+    humans: str  # the word for S + E + H in tables
+    ferals: str  # the word for Z in tables
+    infected: str  # the word for "infected at some point"
+
+    def group(self, key: str) -> Group:
+        return next(g for g in self.groups if g.key == key)
+
+    def series(self, counts: F64) -> dict[str, F64]:
+        """Each group's count over time from ``counts[..., state]`` (the last axis is the state)."""
+        return {g.key: counts[..., [STATE_NAMES.index(s) for s in g.states]].sum(axis=-1) for g in self.groups}
+
+
+_AFTERMATH = Vocabulary(
+    "aftermath",
+    (
+        Group("S", "susceptible", ("S",), "#0072B2"),
+        Group("E", "latent", ("E",), "#E69F00"),
+        Group("H", "hybrid", ("H",), "#009E73"),
+        Group("Z", "feral", ("Z",), "#D55E00"),
+        Group("D", "corpse", ("D",), "#555555", out=True),
+        Group("R", "removed", ("R",), "#BBBBBB", out=True),
+    ),
+    humans="survivors", ferals="ferals", infected="infected",
+)
+_SIR = Vocabulary(
+    "sir",
+    (
+        Group("S", "S: susceptible", ("S",), "#0072B2"),
+        Group("I", "I: infectious", ("E", "H", "Z"), "#D55E00"),
+        Group("R", "R: recovered/removed", ("D", "R"), "#009E73", out=True),
+    ),
+    humans="S", ferals="I", infected="infected",
+)
+_SZR = Vocabulary(
+    "szr",
+    (
+        Group("S", "S: susceptible humans", ("S", "E", "H"), "#0072B2"),
+        Group("Z", "Z: zombies", ("Z",), "#D55E00"),
+        Group("R", "R: removed (dead, may rise)", ("D", "R"), "#555555", out=True),
+    ),
+    humans="S", ferals="Z", infected="bitten",
+)
+
+VOCABULARIES: dict[str, Vocabulary] = {v.name: v for v in (_AFTERMATH, _SIR, _SZR)}
+
+
+def vocabulary(scenario: Scenario | None = None) -> Vocabulary:
+    """The vocabulary a scenario asks for (Aftermath's own without one)."""
+    name = getattr(getattr(scenario, "run", None), "vocabulary", None)
+    return VOCABULARIES.get(name or "aftermath", _AFTERMATH)
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def summary_lines(s: dict[str, Any], vocab: Vocabulary, removed_end: float) -> list[str]:
+    """The run summary's sentences in a compartmental vocabulary (``sir`` or ``szr``), from the keys
+    of :meth:`aftermath.result.Result.summary` and the dead and removed at the end (D + R).
+    Rich markup: bold for the headline numbers."""
+    peak = s["peak_ferals"]
+    if vocab.name == "sir":
+        lines = [
+            f"Of {_n(s['initial_humans'])} people, [bold]{_n(s['susceptible'])}[/] are still susceptible (S) at "
+            f"the end, {_n(s['ferals'] + s['latent'] + s['hybrids'])} infectious (I) and "
+            f"[bold]{_n(removed_end)}[/] recovered/removed (R).",
+            f"{s['attack_rate']:.1%} of the people were infected at some point (the attack rate, or final size).",
+        ]
+        if peak is not None:
+            lines.append(f"Infectious (I) peaked at [bold]{_n(peak)}[/] on day {s['peak_ferals_day']}.")
+        if s["deaths"] >= 0.5:
+            lines.append(f"{_n(s['deaths'])} died outright (bites that kill, natural deaths, policy).")
+    else:
+        lines = [
+            f"Of {_n(s['initial_humans'])} humans (S) at the start, [bold]{_n(s['survivors'])}[/] remain at the "
+            f"end; zombies (Z) number {_n(s['ferals'])} and the removed (R: dead, may rise) {_n(removed_end)}.",
+            f"{_n(s['turned'])} humans turned into zombies and {_n(s['deaths'])} died "
+            f"({s['attack_rate']:.1%} were bitten at some point).",
+        ]
+        if peak is not None:
+            lines.append(f"Zombies (Z) peaked at [bold]{_n(peak)}[/] on day {s['peak_ferals_day']}.")
+    if s["extinction_day"] is not None:
+        lines.append(f"[bold red]No humans were left by day {s['extinction_day']}.[/]")
+    if s["elimination_day"] is not None:
+        lines.append(f"The infection was gone on day {s['elimination_day']}.")
+    return lines
