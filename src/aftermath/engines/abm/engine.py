@@ -23,8 +23,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.ledger import ledger_frame
+from aftermath.engines.abm.merge import merge_part
 from aftermath.engines.abm.mutation import T_LAT, T_PH, StrainTable, resolve_pending
-from aftermath.engines.abm.parts import Parts
+from aftermath.engines.abm.parts import Parts, part_array
 from aftermath.engines.abm.rng import Stream, generator, keys, stream_key
 from aftermath.engines.abm.state import (
     Ever,
@@ -53,7 +54,7 @@ from aftermath.engines.abm.tables import (
     compile_tables,
     day_coefficients,
     denominators,
-    fill_rows,
+    fill_rows_part,
     infection_outcome_tags,
     out_route_table,
     strain_day_rates,
@@ -185,10 +186,10 @@ class AbmEngine:
             mark_sealed(pop.n, pop.state, pop.zone, pop.flags, pop.flag_zone, pop.seal_zone, newly)
         self.prev_sealed = levers.seal_out.copy()
         latency, p_h = self._day_coefficients(rates, levers)
-        fl = np.zeros((self.parts, N_FLOWS, nz), dtype=np.int64)
-        rf = np.zeros((self.parts, N_ROUTE_FLOWS, nr), dtype=np.int64)
+        fl = part_array(self.parts, (N_FLOWS, nz))  # per-part blocks on their own cache lines
+        rf = part_array(self.parts, (N_ROUTE_FLOWS, nr))
         serial = np.zeros((N_FLOWS, nz), dtype=np.int64)
-        dc = np.zeros((self.parts, nz, 7), dtype=np.int64)
+        dc = part_array(self.parts, (nz, 7))
         screen = levers.admit_mode[w.route_to] == ADMIT_SCREEN
         quarantine = np.where(screen, np.floor(levers.quarantine_days[w.route_to] / self.dt), -1).astype(np.int64)
         conceal = rates.conceal if rates.conceal.size == nz else np.zeros(nz)
@@ -207,18 +208,15 @@ class AbmEngine:
             ns = self.table.n
             den = denominators(self.counts_i, mass_action, living_only)
             rows = self.rows
-            fill_rows(self.tables, rows.coef, self.counts_i, self.czs, ns, den, rates.eta, rates.hybrid_weight,
-                      self.dt, rows.rate, rows.tot, rows.prob, rows.pcum)
-            dc[:] = 0
-            self.dzs[:, :, :ns] = 0
+            self.workers.run(fill_rows_part, self.tables, rows.coef, self.counts_i, self.czs, ns, den, rates.eta,
+                             rates.hybrid_weight, self.dt, rows.rate, rows.tot, rows.prob, rows.pcum)
             kk = self._keys(t)
             today = Day(kk, np.int64(t), self.dt, np.int64(ns), self.out_routes, w.route_to, rates.breach_route,
                         screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
                         np.int64(self._shape), float(pth.mutation.mu), pth.mutation.mu > 0 and not self.table.full)
             self.workers.run(step_part, pop.n, CHUNK, people, self.tables, rows, today,
                              Out(dc, self.dzs, fl, rf, self.pend_chunk))
-            self.counts_i += dc.sum(axis=0)
-            self.czs[:, :ns] += self.dzs[:, :, :ns].sum(axis=0)
+            self.workers.run(merge_part, ns, dc, self.dzs, self.counts_i, self.czs)  # and zeroes the deltas
             pending = int(self.pend_chunk.sum())
             if pending:
                 old, scap = self.table.n, self.scap

@@ -1,10 +1,18 @@
 """Running a kernel over the parts of the population on a few threads.
 
 Kernels are serial, ``nogil`` Numba functions over one *part* (a fixed interleaving of chunks of
-people); :class:`Parts` runs part ``p`` of ``n_parts`` on its own thread. This keeps compilation
-fast (no ``parallel=True`` lowering) and behaves well on a busy machine (no spinning OpenMP
-barrier). Results never depend on the number of parts: each person is handled by exactly one part,
-and the parts' counts are integers summed afterwards.
+people, or of zones); :class:`Parts` runs part ``p`` of ``n_parts`` on its own thread. This keeps
+compilation fast (no ``parallel=True`` lowering) and behaves well on a busy machine (no spinning
+OpenMP barrier). Results never depend on the number of parts: each person is handled by exactly
+one part, and the parts' counts are integers summed afterwards.
+
+Per-part output arrays (:func:`part_array`) start each part's block on its own cache lines, with a
+line of padding between blocks: two threads counting events into neighbouring words of one line
+would otherwise pass the line back and forth on every event (false sharing).
+
+:class:`Parts` keeps the wall time of its runs and the CPU time its parts spent (``span_s``,
+``busy_s``): on a machine shared with other work, ``busy_s / (n * span_s)`` tells how much of the
+time the parts actually ran at once, whatever the load made of the wall-clock ratio.
 
 The number of parts is Numba's thread count as it stands when the engine is built: the
 configured ``NUMBA_NUM_THREADS`` (default: the cores), lowered by ``numba.set_num_threads`` and by a
@@ -16,12 +24,17 @@ variable also covers tasks run on other threads of the worker (``set_num_threads
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import numba as nb
+import numpy as np
 from numba.np.ufunc import parallel as nb_parallel
+from numpy.typing import DTypeLike, NDArray
+
+LINE = 64  # bytes of a cache line
 
 
 def default_parts() -> int:
@@ -37,22 +50,47 @@ def default_parts() -> int:
     return max(1, n)
 
 
+def part_array(n_parts: int, shape: tuple[int, ...], dtype: DTypeLike = np.int64) -> NDArray[Any]:
+    """Zeros of shape ``(n_parts, *shape)`` whose part blocks lie on separate cache lines.
+
+    A view into a larger buffer: block ``p`` starts on a line boundary and one whole line separates
+    it from block ``p + 1``, so parts that count into their own blocks never share a line."""
+    item = np.dtype(dtype).itemsize
+    size = int(np.prod(shape, dtype=np.int64))
+    stride = -(-size * item // LINE) * LINE + LINE  # bytes per block, a line of gap
+    raw = np.zeros(n_parts * stride + LINE, dtype=np.uint8)
+    off = (-raw.ctypes.data) % LINE
+    buf = raw[off: off + n_parts * stride].view(dtype).reshape(n_parts, stride // item)
+    out: NDArray[Any] = buf[:, :size].reshape(n_parts, *shape)
+    return out
+
+
 class Parts:
     """A fixed number of parts and, when more than one, a thread pool to run them."""
 
     def __init__(self, n_parts: int | None = None) -> None:
         self.n = default_parts() if n_parts is None else max(1, int(n_parts))
         self._pool = ThreadPoolExecutor(self.n, thread_name_prefix="abm") if self.n > 1 else None
+        self.span_s = 0.0  # wall time inside run()
+        self.busy_s = 0.0  # CPU time of the parts (their threads' own clocks)
+
+    def _timed(self, kernel: Callable[..., Any], p: int, *args: Any) -> float:
+        c0 = time.thread_time()
+        kernel(p, self.n, *args)
+        return time.thread_time() - c0
 
     def run(self, kernel: Callable[..., Any], *args: Any) -> None:
         """``kernel(p, n_parts, *args)`` for every part ``p``; returns when all are done."""
+        t0 = time.perf_counter()
         if self._pool is None:
-            kernel(0, 1, *args)
+            self.busy_s += self._timed(kernel, 0, *args)
+            self.span_s += time.perf_counter() - t0
             return
-        futures = [self._pool.submit(kernel, p, self.n, *args) for p in range(self.n)]
+        futures = [self._pool.submit(self._timed, kernel, p, *args) for p in range(self.n)]
         wait(futures)  # every part ends before an error is raised: none still writes the arrays
+        self.span_s += time.perf_counter() - t0
         for f in futures:
-            f.result()
+            self.busy_s += f.result()
 
     def close(self) -> None:
         if self._pool is not None:

@@ -264,8 +264,15 @@ def fill_rows(tab, coef, counts, czs, n_strains, den, eta, hybrid_weight, dt, ra
     at strain 0 sum their ``BITE`` slots over the biting strains, and ``pcum[z, slot, s]`` keeps the
     running sum for the strain pick. Rows of (zone, state, strain) with nobody in them are skipped.
     """
+    fill_rows_part(0, 1, tab, coef, counts, czs, n_strains, den, eta, hybrid_weight, dt, rate, tot, prob, pcum)
+
+
+@nb.njit(cache=True, nogil=True)
+def fill_rows_part(p, n_parts, tab, coef, counts, czs, n_strains, den, eta, hybrid_weight, dt, rate, tot, prob,
+                   pcum):
+    """:func:`fill_rows` for the zones ``p, p + n_parts, ...`` (each zone's rows are its own)."""
     nz = counts.shape[0]
-    for z in range(nz):
+    for z in range(p, nz, n_parts):
         d = den[z]
         fight = 0.0
         if d > 0.0:
