@@ -146,6 +146,22 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 Engine = Annotated[str | None, typer.Option("--engine", "-e", help="ode, ssa or abm (default: the scenario's)")]
+def _version(value: bool) -> None:
+    if value:
+        from aftermath import __version__
+
+        console.print(f"aftermath {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+) -> None:
+    """Simulate a society after an outbreak, and keep an honest record of what each policy cost."""
+
+
 Seed = Annotated[int | None, typer.Option("--seed", "-s", help="master seed (default: the scenario's)")]
 Days = Annotated[int | None, typer.Option("--days", "-d", help="days to simulate (default: the scenario's)")]
 Sets = Annotated[
@@ -363,6 +379,44 @@ def scenarios() -> None:
 
 
 @app.command()
+@app.command()
+def show(
+    scenario: Annotated[str, typer.Argument(help="a built-in name or a TOML file")] = "hyosan",
+    sets: Sets = None,
+    policies: Annotated[bool, typer.Option("--policies", help="list the policies and the paths that set them")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="with --policies: print them as JSON")] = False,
+) -> None:
+    """Print a scenario as commented TOML to start from (every key, its meaning and bounds), or its policies."""
+    from aftermath.scenario.load import policy_paths
+
+    sc = load_scenario(scenario, sets)
+    if not policies:
+        from aftermath.teach.show import commented_toml
+
+        sys.stdout.write(commented_toml(sc, title=scenario))  # plain text: '[run]' is not markup
+        return
+    rows = policy_paths(sc)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if not rows:
+        console.print(f"{escape(scenario)} has no policies.")
+        return
+    console.print(f"[bold]policies of {escape(sc.name)}[/]: set a key with --set PATH.KEY=VALUE "
+                  "(or compare --policy LABEL:PATH.KEY=VALUE)", highlight=False)
+    for r in rows:
+        who = r["faction"] or ", ".join(r["zones"]) or "-"
+        when = r["when"] + (f"; until {r['until']}" if r["until"] else "")
+        first = r["path_by_name"] or r["path"]
+        also = f"also {r['path']}; " if r["path_by_name"] else ""
+        console.print(f"{r['index']:>3}  {r['type']:<9}  [bold]{escape(first)}[/]", highlight=False)
+        console.print(f"{'':16}{escape(also)}applies to {escape(who)}", highlight=False)
+        console.print(f"{'':16}when {escape(when)}", highlight=False)
+    example = rows[-1]["path_by_name"] or rows[-1]["path"]
+    console.print(f"e.g. aftermath run {escape(scenario)} --set '{escape(example)}.when=\"day >= 30\"'",
+                  highlight=False, soft_wrap=True)
+
+
 def check(file: Annotated[str, typer.Argument(help="a scenario TOML file (or a built-in name)")]) -> None:
     """Validate a scenario file without running it."""
     sc = load_scenario(file)

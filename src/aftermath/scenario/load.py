@@ -318,8 +318,10 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str
     """A new scenario with values set by scenario path, e.g. ``{"pathogen.beta": 0.3}``.
 
     Lists of things with an ``id`` (zones, factions, strains) are addressed by id:
-    ``zones.school.wall``; other lists by index: ``policies.0.kill``. The result is validated
-    like a file, so a bad override raises :class:`ScenarioError` naming the path.
+    ``zones.school.wall``; other lists by index: ``policies.0.kill``; a policy also by its name,
+    in double quotes when it has spaces or dots: ``policies."cull hybrids when afraid".action``
+    (:func:`policy_paths` lists them). The result is validated like a file, so a bad override
+    raises :class:`ScenarioError` naming the path.
     """
     data = to_dict(scenario)
     for key, value in overrides.items():
@@ -327,17 +329,47 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str
     return from_dict(data, source=source)
 
 
+def split_path(key: str, source: str = "--set") -> list[tuple[str, bool]]:
+    """The parts of a scenario path, split at dots outside double quotes: ``(text, quoted)`` each.
+
+    ``policies."sweep the city".kill`` is ``[("policies", False), ("sweep the city", True),
+    ("kill", False)]``. An unclosed quote is an error naming the path.
+    """
+    parts: list[tuple[str, bool]] = []
+    buf, quoted, in_quote, i = "", False, False, 0
+    while i < len(key):
+        ch = key[i]
+        if ch == '"':
+            if in_quote:
+                in_quote = False
+            elif buf:
+                raise ScenarioError(source, key, key, 'a path whose quoted parts are whole: policies."a name".key')
+            else:
+                in_quote, quoted = True, True
+        elif ch == "." and not in_quote:
+            parts.append((buf, quoted))
+            buf, quoted = "", False
+        else:
+            if quoted and not in_quote:
+                raise ScenarioError(source, key, key, 'a dot after a quoted part: policies."a name".key')
+            buf += ch
+        i += 1
+    if in_quote:
+        raise ScenarioError(source, key, key, 'a closing double quote: policies."a name".key')
+    parts.append((buf, quoted))
+    return parts
+
+
 def _set_path(data: dict[str, Any], key: str, value: Any, source: str) -> None:
-    parts = key.split(".")
+    parts = split_path(key, source)
     node: Any = data
-    for depth, part in enumerate(parts):
+    for depth, (part, quoted) in enumerate(parts):
         last = depth == len(parts) - 1
-        where = ".".join(parts[: depth + 1])
+        where = ".".join(p for p, _ in parts[: depth + 1])
         if isinstance(node, list):
-            idx = _list_index(node, part)
+            idx = _list_index(node, part, quoted)
             if idx is None:
-                ids = [x.get("id") for x in node if isinstance(x, dict)]
-                raise ScenarioError(source, where, part, f"an index or one of the ids {ids}")
+                raise ScenarioError(source, where, part, _list_expected(node))
             if last:
                 node[idx] = copy.deepcopy(value)
             else:
@@ -353,13 +385,41 @@ def _set_path(data: dict[str, Any], key: str, value: Any, source: str) -> None:
             raise ScenarioError(source, where, node, "a table or a list to descend into")
 
 
-def _list_index(items: list[Any], part: str) -> int | None:
+def _list_expected(items: list[Any]) -> str:
+    ids = [x.get("id") for x in items if isinstance(x, dict) and x.get("id") is not None]
+    names = [x.get("name") for x in items if isinstance(x, dict) and x.get("name") is not None]
+    if ids:
+        return f"an index or one of the ids {ids}"
+    if names:
+        return f"an index (0 to {len(items) - 1}) or one of the names {names}"
+    return f"an index (0 to {len(items) - 1})" if items else "an index of a non-empty list"
+
+
+def _list_index(items: list[Any], part: str, quoted: bool = False) -> int | None:
+    """The position ``part`` names in ``items``: an id, an index (unquoted), or a name (a policy's)."""
     for i, item in enumerate(items):
         if isinstance(item, dict) and item.get("id") == part:
             return i
-    if re.fullmatch(r"-?[0-9]{1,18}", part) and -len(items) <= int(part) < len(items):  # ASCII digits only
-        return int(part) % len(items)
+    if not quoted and re.fullmatch(r"-?[0-9]{1,18}", part) and -len(items) <= int(part) < len(items):
+        return int(part) % len(items)  # ASCII digits only
+    named = [i for i, item in enumerate(items) if isinstance(item, dict) and item.get("name") == part]
+    if len(named) == 1:
+        return named[0]
     return None
+
+
+def policy_paths(scenario: Scenario) -> list[dict[str, Any]]:
+    """Each policy with the paths that address it in ``--set`` and ``compare --policy``: by index
+    (``policies.5``) and, when its name is unique, by name (``policies."cull hybrids when afraid"``)."""
+    names = [p.name for p in scenario.policies]
+    out = []
+    for i, p in enumerate(scenario.policies):
+        by_name = None
+        if p.name is not None and names.count(p.name) == 1 and '"' not in p.name:
+            by_name = f'policies."{p.name}"'
+        out.append({"index": i, "name": p.name, "type": p.type, "faction": p.faction, "zones": list(p.zones),
+                    "when": p.when, "until": p.until, "path": f"policies.{i}", "path_by_name": by_name})
+    return out
 
 
 def parse_value(text: str) -> Any:

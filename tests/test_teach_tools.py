@@ -1,0 +1,71 @@
+"""Teaching tools, part two: `aftermath show`, policies by name, `--version`, tables at 80 columns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import aftermath as am
+from aftermath.cli import app
+from aftermath.scenario.load import ScenarioError, builtin_names, parse_toml, split_path, with_overrides
+
+runner = CliRunner()
+
+
+def _run(*args: str, columns: int = 80) -> tuple[int, str]:
+    res = runner.invoke(app, list(args), env={"COLUMNS": str(columns)})
+    return res.exit_code, res.output
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_show_prints_toml_that_reads_back_as_the_same_scenario(name: str) -> None:
+    code, out = _run("show", name)
+    assert code == 0
+    assert parse_toml(out, source="shown") == am.load(name)
+    assert "# bite rate per feral per day" in out  # comments from the schema
+    assert "[per day; 0 to 1000]" in out  # unit and bounds
+
+
+def test_show_applies_sets_and_comments_every_run_key() -> None:
+    code, out = _run("show", "sir", "--set", "pathogen.beta=0.3")
+    assert code == 0 and parse_toml(out).pathogen.beta == 0.3
+    run_block = out.split("[run]")[1].split("\n[")[0]
+    assert "days = 300" in run_block and "# days simulated [days; 1 to 100_000]" in run_block
+
+
+def test_policies_are_listed_with_their_paths() -> None:
+    code, out = _run("show", "hyosan", "--policies", "--json")
+    rows = json.loads(out)
+    sc = am.load("hyosan")
+    assert code == 0 and len(rows) == len(sc.policies)
+    for i, r in enumerate(rows):
+        assert r["path"] == f"policies.{i}" and r["name"] == sc.policies[i].name
+        assert r["path_by_name"] == f'policies."{sc.policies[i].name}"'
+    code, out = _run("show", "hyosan", "--policies")
+    assert code == 0 and 'policies."cull hybrids when afraid"' in out
+    assert max(len(line) for line in out.splitlines()[1:-1]) <= 80
+
+
+def test_a_policy_is_addressed_by_name_as_by_index() -> None:
+    sc = am.load("hyosan")
+    i = next(k for k, p in enumerate(sc.policies) if p.name == "cull hybrids when afraid")
+    by_name = with_overrides(sc, {'policies."cull hybrids when afraid".action': "cull"})
+    by_index = with_overrides(sc, {f"policies.{i}.action": "cull"})
+    assert by_name == by_index and by_name.policies[i].action == "cull"  # type: ignore[union-attr]
+    assert with_overrides(sc, {"policies.sweep the city.kill": 0.3}).policies[7].kill == 0.3  # type: ignore[union-attr]
+    assert split_path('policies."a.b".kill') == [("policies", False), ("a.b", True), ("kill", False)]
+
+
+def test_an_unknown_policy_name_is_exit_2_naming_the_names() -> None:
+    code, out = _run("run", "hyosan", "--set", 'policies."cull everyone".action=cull')
+    assert code == 2
+    assert "cull everyone" in out and "cull hybrids when afraid" in out and "Traceback" not in out
+    with pytest.raises(ScenarioError, match="closing double quote"):
+        with_overrides(am.load("hyosan"), {'policies."sweep.kill': 0.3})
+
+
+def test_version() -> None:
+    code, out = _run("--version")
+    assert code == 0 and out.strip() == f"aftermath {am.__version__}"
