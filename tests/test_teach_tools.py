@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -69,3 +70,41 @@ def test_an_unknown_policy_name_is_exit_2_naming_the_names() -> None:
 def test_version() -> None:
     code, out = _run("--version")
     assert code == 0 and out.strip() == f"aftermath {am.__version__}"
+
+
+def test_overlay_puts_engines_in_one_table_and_one_figure() -> None:
+    from aftermath.teach.overlay import overlay
+
+    o = overlay(["sir"], engines=["ode", "ssa"], runs=3, days=60)
+    t = o.table()
+    assert list(t["curve"]) == ["ode", "ssa"] and list(t["runs"]) == [1, 3]
+    ode = am.simulate(am.load("sir"), engine="ode", days=60).summary()
+    assert t.loc[0, "peak"] == ode["peak_ferals"] and t.loc[0, "attack_rate"] == ode["attack_rate"]
+    ssa = [am.simulate(am.load("sir"), engine="ssa", days=60, seed=i).summary()["survivors"] for i in range(3)]
+    assert t.loc[1, "survivors"] == pytest.approx(sum(ssa) / 3)  # replicate i has seed i
+    fig = o.plot()
+    panels = [a for a in fig.axes if a.get_visible()]
+    assert [a.get_title() for a in panels] == ["S: susceptible", "I: infectious", "R: recovered/removed"]
+    assert all(len(a.get_lines()) == 2 for a in panels)
+
+
+def test_overlay_variants_share_seeds_and_a_dormant_one_changes_nothing() -> None:
+    from aftermath.teach.overlay import overlay
+
+    o = overlay(["sir"], engines=["ssa"], runs=2, days=40,
+                variants={"dormant": {"policies": [{"type": "cure", "zones": ["town"], "when": "day > 1000"}]},
+                          "faster": {"pathogen.beta": 0.4}})
+    t = o.table().set_index("curve")
+    assert t.loc["dormant", "survivors"] == t.loc["baseline", "survivors"]
+    assert t.loc["faster", "attack_rate"] > t.loc["baseline", "attack_rate"]
+
+
+def test_overlay_cli_fits_80_columns_and_refuses_bad_input(tmp_path: Path) -> None:
+    code, out = _run("overlay", "sir", "munz-basic", "--days", "10", "--plot", str(tmp_path / "o.png"))
+    assert code == 0 and (tmp_path / "o.png").stat().st_size > 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "humans" in out  # different vocabularies: the common words
+    code, out = _run("overlay", "sir", "--engine", "ode,gillespie")
+    assert code == 2 and "--engine" in out and "gillespie" in out
+    code, out = _run("overlay", "hyosan", "-V", 'x:policies."nobody".action=cull')
+    assert code == 2 and "cull hybrids when afraid" in out

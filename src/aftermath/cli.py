@@ -145,7 +145,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aftermath.run.commands",
 )
 
-Engine = Annotated[str | None, typer.Option("--engine", "-e", help="ode, ssa or abm (default: the scenario's)")]
 def _version(value: bool) -> None:
     if value:
         from aftermath import __version__
@@ -164,6 +163,7 @@ def _main(
 
 Seed = Annotated[int | None, typer.Option("--seed", "-s", help="master seed (default: the scenario's)")]
 Days = Annotated[int | None, typer.Option("--days", "-d", help="days to simulate (default: the scenario's)")]
+Engine = Annotated[str | None, typer.Option("--engine", "-e", help="ode, ssa or abm (default: the scenario's)")]
 Sets = Annotated[
     list[str] | None,
     typer.Option("--set", help="override a value by scenario path, e.g. --set pathogen.beta=0.3 (repeatable)"),
@@ -379,7 +379,6 @@ def scenarios() -> None:
 
 
 @app.command()
-@app.command()
 def show(
     scenario: Annotated[str, typer.Argument(help="a built-in name or a TOML file")] = "hyosan",
     sets: Sets = None,
@@ -419,6 +418,66 @@ def show(
 
 def check(file: Annotated[str, typer.Argument(help="a scenario TOML file (or a built-in name)")]) -> None:
     """Validate a scenario file without running it."""
+@app.command()
+def overlay(
+    scenario: Annotated[list[str] | None, typer.Argument(help="built-in names or TOML files (default: hyosan)")] = None,
+    engine: Annotated[list[str] | None, typer.Option(
+        "--engine", "-e", help="ode, ssa or abm; repeat, or separate by commas (default: ode)")] = None,
+    variant: Annotated[list[str] | None, typer.Option(
+        "--variant", "-V", help="a variant LABEL:PATH=VALUE (repeat a label to set several paths)")] = None,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, max=1000,
+                                      help="replicates per stochastic curve (median and 90% band)")] = 1,
+    seed: Seed = None,
+    days: Days = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="save the figure (PNG, SVG or PDF)")] = None,
+    fraction: Annotated[bool, typer.Option("--fraction", help="plot shares of everyone, not people")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the table as JSON")] = False,
+) -> None:
+    """Several scenarios, variants or engines in one figure and one table."""
+    from aftermath.compare import parse_variant
+    from aftermath.teach.overlay import overlay as run_overlay
+
+    names = scenario or ["hyosan"]
+    engines = [e.strip() for item in (engine or ["ode"]) for e in item.split(",") if e.strip()]
+    plot_path = output_path(plot, "--plot", figure_suffixes()) if plot is not None else None
+    try:
+        scenarios = [load_scenario(n) for n in names]
+        for sc in scenarios:  # each engine, seed and horizon checked against each scenario before any run
+            for e in engines:
+                run_options(sc, days=days, seed=seed, engine=e)
+        variants: dict[str, dict[str, Any]] = {}
+        for spec in variant or []:
+            parse_variant(spec, scenarios[0], variants)
+        named = [sc.model_copy(update={"name": n}) for n, sc in zip(names, scenarios, strict=True)]
+        result = run_overlay(named, engines=engines, variants=variants, runs=runs, seed=seed, days=days)
+    except ValueError as exc:  # ScenarioError: a scenario, variant or engine that cannot be used
+        raise fail(str(exc)) from None
+    frame = result.table()
+    if as_json:
+        sys.stdout.write(frame.to_json(orient="records", indent=2) + "\n")
+    else:
+        heads = result.headers()
+        table = Table(title="overlay" + (f" ({runs} replicates per stochastic curve; means)" if runs > 1 else ""),
+                      show_edge=False, header_style="bold")
+        table.add_column("curve", overflow="fold")
+        for col in ("runs", *heads):
+            table.add_column(heads.get(col, col), justify="right")
+        for r in frame.to_dict(orient="records"):
+            cells = [f"{r['attack_rate']:.1%}", _opt(r["peak"]), _opt(r["peak_day"], "{:.0f}"), _n(r["survivors"]),
+                     _n(r["deaths"])]
+            table.add_row(escape(r["curve"]), str(r["runs"]), *cells)
+        console.print(table)
+    if plot_path is not None:
+        result.plot(fraction=fraction).savefig(plot_path, dpi=110)
+        if not as_json:
+            console.print(f"figure written to {plot_path}")
+
+
+def _opt(x: float | None, fmt: str = "{:,.0f}") -> str:
+    return "-" if x is None or x != x else fmt.format(x)
+
+
+@app.command()
     sc = load_scenario(file)
     ferals = sum(z.population.Z for z in sc.zones)
     console.print(f"[green]ok[/]: {file} is a valid scenario ({len(sc.zones)} zones, "
