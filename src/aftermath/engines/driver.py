@@ -17,6 +17,7 @@ The order never depends on the order of anything in a scenario file.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,15 +28,16 @@ from aftermath.model.policies import PolicyBook
 from aftermath.model.rates import daily_rates
 from aftermath.model.society import Society
 from aftermath.model.world import build_world
-from aftermath.record.recorder import Recorder
 from aftermath.record.fine import FineRecord
+from aftermath.record.recorder import Recorder
 from aftermath.result import Result
 from aftermath.scenario.load import apply_run_options
 from aftermath.scenario.schema import Scenario
 
 
 def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = None,
-             days: int | None = None, check: bool = False) -> Result:
+             days: int | None = None, check: bool = False,
+             on_day: Callable[[int, int], None] | None = None) -> Result:
     """Run ``scenario`` once and return its :class:`~aftermath.result.Result`.
 
     Args:
@@ -45,6 +47,8 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
         days: horizon; defaults to ``run.days``.
         check: assert conservation every day (people change only by births and deaths
             recorded as flows); it is always asserted once at the end.
+        on_day: called as ``on_day(days_done, days)`` at the end of each simulated day (progress
+            for the dashboard); an exception it raises stops the run (a cancel) and propagates.
 
     ``engine``, ``seed`` and ``days`` obey the bounds of the file's ``run`` keys
     (:func:`~aftermath.scenario.load.apply_run_options`), and the run's memory and work are
@@ -60,11 +64,11 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
     society = Society(world)
     book = PolicyBook(world)
     rec = Recorder(world, book, days, eng.counts(), society, eng.strain_counts())
+    fine = FineRecord(eng, scenario, engine_name, eng.counts()) if FineRecord.wanted(scenario) else None
     t_init = time.perf_counter()
     q = scenario.defence.q
     for day in range(days):
         env = society.indicators(day, eng.counts())
-    fine = FineRecord(eng, scenario, engine_name, eng.counts()) if FineRecord.wanted(scenario) else None
         levers, policy_events = book.decide(day, env)
         society_events = society.apply_truce_changes(day, levers)
         flows = eng.sweep(day, levers, q) if levers.sweep_kill.any() else np.zeros((N_FLOWS, world.n_zones))
@@ -72,14 +76,16 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
         day_flows, route_flows = eng.advance_day(day, rates, levers)
         flows = flows + day_flows
         counts = eng.counts()
+        if fine is not None:  # samples within the day (run.record_every)
+            fine.day_done(day, counts)
         society_events += society.update(day, counts, flows, route_flows, levers)
         rec.record(day, counts, eng.strain_counts(), flows, route_flows, society, book, levers,
                    policy_events, society_events)
         if check:
-        if fine is not None:  # samples within the day (run.record_every)
-            fine.day_done(day, counts)
             rec.check_conservation(day)
             rec.check_flows(day)
+        if on_day is not None:
+            on_day(day + 1, days)
     rec.check_conservation(days - 1)
     timings = {"init_s": t_init - t0, "run_s": time.perf_counter() - t_init}
     extras = eng.extras()

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.integrate import solve_ivp
+from scipy.integrate import ODEintWarning, odeint
+from scipy.integrate import solve_ivp as _scipy_solve_ivp
 
 from aftermath.engines.base import F64
 from aftermath.engines.kernels import ode_rhs
@@ -51,6 +52,41 @@ _TOO_STIFF = ("the rates are too fast for the populations (under mass action a p
               "the zone's population): lower them, or use --engine ssa or abm")
 
 
+class _Solution:
+    """What :func:`solve_ivp` returns: ``success``, ``message`` and ``y`` (states x ``t_eval``)."""
+
+    def __init__(self, success: bool, message: str, y: NDArray[np.float64]) -> None:
+        self.success, self.message, self.y = success, message, y
+
+
+def solve_ivp(fun: Callable[[float, NDArray[np.float64]], NDArray[np.float64]], t_span: tuple[float, float],
+              y0: NDArray[np.float64], method: str = "LSODA", rtol: float = RTOL, atol: float = ATOL,
+              t_eval: list[float] | None = None) -> Any:
+    """SciPy's ``solve_ivp`` for one day, with a fast path for what :class:`OdeEngine` asks.
+
+    For LSODA with ``t_eval`` at the end of the interval, the day is integrated by SciPy's
+    ``odeint`` (the same LSODA, the same defaults: automatic first step, no step bounds) with the
+    end as a critical time it never steps past. It takes the same steps and returns the same values,
+    bit for bit, as ``solve_ivp(method="LSODA")`` (``tests/test_web_ode.py`` holds it), without
+    ``solve_ivp``'s per-step Python overhead: a third of the hyosan run's time. Anything else goes
+    to SciPy's ``solve_ivp``.
+    """
+    t0, t1 = float(t_span[0]), float(t_span[1])
+    if method != "LSODA" or t_eval is None or list(t_eval) != [t1]:
+        return _scipy_solve_ivp(fun, t_span, y0, method=method, rtol=rtol, atol=atol, t_eval=t_eval)
+
+    def f(y: NDArray[np.float64], t: float) -> NDArray[np.float64]:
+        return fun(t, y)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ys, info = odeint(f, y0, [t0, t1], rtol=rtol, atol=atol, tcrit=[t1], full_output=True,
+                          mxstep=MAX_EVALS_PER_DAY)
+    if any(issubclass(w.category, ODEintWarning) for w in caught):  # odeint warns when LSODA fails
+        return _Solution(False, str(info.get("message", "LSODA failed")), ys.T)
+    return _Solution(True, "", ys.T[:, 1:])
+
+
 def max_evals(n_vars: int) -> int:
     """The most right-hand-side evaluations of one day for a system of ``n_vars`` variables."""
     return int(min(MAX_EVALS_PER_DAY, max(1_000, MAX_STATE_EVALS_PER_DAY // max(n_vars, 1))))
@@ -71,6 +107,9 @@ class OdeEngine:
         self.net: Network = build_network(world)
         self.x = self.net.initial_state()
         self.method = method
+        #: times within a day (fractions) at which to sample the counts into ``samples``
+        self.sample_times: tuple[float, ...] = ()
+        self.samples: list[F64] = []
 
     def counts(self) -> F64:
         return self.net.counts(self.x)
@@ -97,39 +136,42 @@ class OdeEngine:
                         flows[Flow.SWEEP_HYBRIDS, z] += dead
         return flows
 
-    def day_rhs(self, rates: DailyRates) -> Callable[[float, NDArray[np.float64]], NDArray[np.float64]]:
+    def day_rhs(self, rates: DailyRates, most: int | None = None
+                ) -> Callable[[float, NDArray[np.float64]], NDArray[np.float64]]:
         """The right-hand side under one day's rates, over the species then the flow and route
-        accumulators (also used by :mod:`aftermath.validation` to integrate densely within a day)."""
+        accumulators (also used by :mod:`aftermath.validation` to integrate densely within a day).
+        With ``most``, its evaluation after the ``most``-th raises ``_TooStiff`` (one closure: each
+        layer of Python costs time on each of a year's ~15,000 evaluations)."""
         net = self.net
         coef = net.coefficients(rates)
         args = (coef, net.reactant, net.product, net.pressure, net.zone, net.p_ptr, net.p_idx, net.p_w,
                 net.species_zone, net.living, self.world.n_zones, rates.mass_action, net.flow_index,
                 net.route_index, net.n_species, net.n_flow_bins)
         dx = np.empty(net.n_species + net.n_flow_bins + net.n_route_bins)
+        if most is None:
+            def rhs(_t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
+                out: NDArray[np.float64] = ode_rhs(y, *args, dx).copy()
+                return out
 
-        #: times within a day (fractions) at which to sample the counts into ``samples``
-        self.sample_times: tuple[float, ...] = ()
-        self.samples: list[F64] = []
-        def rhs(_t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
+            return rhs
+        calls = 0
+
+        def bounded(_t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
+            nonlocal calls
+            calls += 1
+            if calls > most:
+                raise _TooStiff
             out: NDArray[np.float64] = ode_rhs(y, *args, dx).copy()
             return out
 
-        return rhs
+        return bounded
 
     def advance_day(self, day: int, rates: DailyRates, levers: Levers) -> tuple[F64, F64]:
         net = self.net
         n_acc = net.n_flow_bins + net.n_route_bins
         y0 = np.concatenate([self.x, np.zeros(n_acc)])
-        day_rhs = self.day_rhs(rates)
-        calls = 0
         most = max_evals(len(y0))
-
-        def rhs(t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
-            nonlocal calls
-            calls += 1
-            if calls > most:
-                raise _TooStiff
-            return day_rhs(t, y)
+        rhs = self.day_rhs(rates, most)
 
         try:
             with warnings.catch_warnings(record=True) as caught:  # LSODA warns before it fails: say it once
@@ -150,6 +192,9 @@ class OdeEngine:
         if xs.min() < -1e-6 * max(1.0, xs.sum()):
             raise RuntimeError(f"ODE produced a negative count on day {day}: {xs.min():g}")
         self.x = np.clip(xs, 0.0, None)
+        # samples within the day (run.record_every, aftermath.record.fine): the dense output
+        self.samples = [net.counts(np.clip(sol.y[: net.n_species, j], 0.0, None))
+                        for j in range(len(self.sample_times))]
         flows = y[net.n_species: net.n_species + net.n_flow_bins].reshape(N_FLOWS, self.world.n_zones)
         route = y[net.n_species + net.n_flow_bins:].reshape(N_ROUTE_FLOWS, self.world.n_routes)
         return flows.copy(), route.copy()
@@ -157,6 +202,3 @@ class OdeEngine:
     def extras(self) -> dict[str, Any]:
         return {}
 
-        # samples within the day (run.record_every, aftermath.record.fine): the dense output
-        self.samples = [net.counts(np.clip(sol.y[: net.n_species, j], 0.0, None))
-                        for j in range(len(self.sample_times))]

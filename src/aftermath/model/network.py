@@ -167,7 +167,10 @@ class Network:
             v = np.asarray(b.rate(rates), dtype=np.float64)
             if b.share is not None:
                 v = v * np.asarray(b.share(rates), dtype=np.float64)
-            vals = np.broadcast_to(v, (b.n_places, ns)).reshape(-1)[b.flat] * b.mult
+            if v.shape == (b.n_places, ns):  # the common case, without broadcast_to's overhead
+                vals = v.reshape(-1)[b.flat] * b.mult
+            else:
+                vals = np.broadcast_to(v, (b.n_places, ns)).reshape(-1)[b.flat] * b.mult
             if b.target is not None:
                 vals = vals * (rates.hybrid_target[b.flat // ns] == b.target)
             coef[b.rows] = vals
