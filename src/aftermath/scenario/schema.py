@@ -10,7 +10,7 @@ Units: rates are per day, durations in days, populations in people, supplies in 
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -484,6 +484,19 @@ class Scenario(_Base):
                 raise _RefError(f"cast_zones.{i}", zid, f"one of the zones {zs}")
         return self
     # -- end of people --
+
+    # -- regions (issue 14) --
+    @model_validator(mode="before")
+    @classmethod
+    def _regions(cls, data: Any) -> Any:
+        """A ``[regions]`` table becomes ordinary zones and routes before anything is validated
+        (:mod:`aftermath.scenario.regions`, docs/regions.md); every engine sees plain zones."""
+        if isinstance(data, dict) and "regions" in data:
+            from aftermath.scenario.regions import expand
+
+            return expand(data)
+        return data
+    # -- end of regions --
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
