@@ -143,6 +143,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aftermath.validation.commands",
     "aftermath.report.commands",
     "aftermath.run.commands",
+    "aftermath.web.commands",
 )
 
 def _version(value: bool) -> None:
@@ -161,9 +162,9 @@ def _main(
     """Simulate a society after an outbreak, and keep an honest record of what each policy cost."""
 
 
+Engine = Annotated[str | None, typer.Option("--engine", "-e", help="ode, ssa or abm (default: the scenario's)")]
 Seed = Annotated[int | None, typer.Option("--seed", "-s", help="master seed (default: the scenario's)")]
 Days = Annotated[int | None, typer.Option("--days", "-d", help="days to simulate (default: the scenario's)")]
-Engine = Annotated[str | None, typer.Option("--engine", "-e", help="ode, ssa or abm (default: the scenario's)")]
 Sets = Annotated[
     list[str] | None,
     typer.Option("--set", help="override a value by scenario path, e.g. --set pathogen.beta=0.3 (repeatable)"),
@@ -416,8 +417,6 @@ def show(
                   highlight=False, soft_wrap=True)
 
 
-def check(file: Annotated[str, typer.Argument(help="a scenario TOML file (or a built-in name)")]) -> None:
-    """Validate a scenario file without running it."""
 @app.command()
 def overlay(
     scenario: Annotated[list[str] | None, typer.Argument(help="built-in names or TOML files (default: hyosan)")] = None,
@@ -478,6 +477,8 @@ def _opt(x: float | None, fmt: str = "{:,.0f}") -> str:
 
 
 @app.command()
+def check(file: Annotated[str, typer.Argument(help="a scenario TOML file (or a built-in name)")]) -> None:
+    """Validate a scenario file without running it."""
     sc = load_scenario(file)
     ferals = sum(z.population.Z for z in sc.zones)
     console.print(f"[green]ok[/]: {file} is a valid scenario ({len(sc.zones)} zones, "

@@ -1,0 +1,508 @@
+"""The dashboard's web application: a FastAPI app over the same API as the command line.
+
+Safety rules (``docs/dashboard.md``):
+
+- bound to 127.0.0.1 unless told otherwise (:mod:`aftermath.web.commands` warns when it is not);
+- the ``Host`` header must name this server (:data:`LOCAL_HOSTS`, or a host allowed when it starts):
+  a page elsewhere cannot reach it through DNS rebinding; a request from another page's origin is
+  refused (``Origin``), and bodies are JSON (a form post from another page is not);
+- every scenario is validated by the scenario schema with the command line's messages (a
+  :class:`~aftermath.scenario.load.ScenarioError`: key, value, what was expected), and every run by
+  the run budget (:func:`~aftermath.engines.budget.check_budget`) and the dashboard's own smaller
+  bounds (:data:`DASHBOARD_WORK`, :data:`MAX_RUNS`, :data:`MAX_VARIANTS`) before it starts;
+- at most :data:`~aftermath.web.jobs.MAX_JOBS` background runs at once, one ODE at a time;
+- request bodies and uploads are at most :data:`MAX_BODY_BYTES`; no file path ever comes from the
+  client (built-ins by name from their list, files as their content); nothing is evaluated (policy
+  conditions are parsed by :mod:`aftermath.scenario.conditions`, which executes nothing).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from importlib import resources
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, File, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from aftermath.engines.budget import WORK_UNITS, BudgetError, check_budget
+from aftermath.scenario.load import (
+    MAX_FILE_BYTES,
+    ScenarioError,
+    builtin_names,
+    builtin_text,
+    from_dict,
+    parse_toml,
+    to_dict,
+    with_overrides,
+)
+from aftermath.scenario.schema import MAX_PEOPLE, Scenario
+from aftermath.web.jobs import Job, Jobs, TooManyJobs
+from aftermath.web.payload import bands_payload, display_names, result_payload
+
+#: Host names that are this machine.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+#: The largest request body or upload: a scenario file's limit (1 MiB) plus room for the settings.
+MAX_BODY_BYTES = MAX_FILE_BYTES + 64 * 1024
+#: The most work of one request (all its runs together), per engine in the budget's units
+#: (:data:`aftermath.engines.budget.WORK_UNITS`): about half a minute on the reference machine
+#: (2 cores). The agent-based engine's 1e5 people for a year is 1.6e8 person-steps.
+DASHBOARD_WORK: dict[str, float] = {"abm": 2e9, "ssa": 5e7, "ode": 1e10}
+#: The most runs of an ensemble (its uncertainty bands), and replicates per variant in a comparison.
+MAX_RUNS = 20
+#: The most variants of a comparison besides the baseline.
+MAX_VARIANTS = 4
+SOURCE = "<dashboard>"
+STATIC = resources.files("aftermath.web").joinpath("static")
+
+
+class _Shown:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class Settings(BaseModel):
+    """A request's scenario (TOML key names, as the page edits it) and what is not in a scenario."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: dict[str, Any]
+    people: int | None = Field(None, description="scale the population to this many people")
+    runs: int = Field(1, description="runs (an ensemble draws bands)")
+
+
+class Variant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(max_length=60)
+    scenario: dict[str, Any]
+
+
+class CompareRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scenario: dict[str, Any]
+    variants: list[Variant]
+    people: int | None = None
+    runs: int = 5
+    engine: Literal["ode", "ssa", "abm"] = "abm"
+
+
+class TomlText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    name: str = Field("pasted scenario", max_length=200)
+
+
+def error_body(exc: ScenarioError) -> dict[str, Any]:
+    """A :class:`ScenarioError` for the page: its one line, and the key it names (to show it there)."""
+    return {"message": str(exc), "path": exc.path, "expected": exc.expected, "source": exc.source}
+
+
+def scenario_of(data: dict[str, Any], people: int | None = None, source: str = SOURCE) -> Scenario:
+    """Validate the page's scenario (and its people scale) like a file."""
+    sc = from_dict(data, source=source)
+    if people is not None:
+        if not 1 <= people <= MAX_PEOPLE:
+            raise ScenarioError(source, "people", people, f"a number of people from 1 to {MAX_PEOPLE:,.0f}")
+        from aftermath.scenario.scale import scale_population
+
+        sc = scale_population(sc, people)
+    return sc
+
+
+def check_dashboard_budget(sc: Scenario, runs: int, engine: str | None = None, what: str = "runs") -> None:
+    """Refuse, before it starts, a request over the run budget or the dashboard's bounds."""
+    engine = engine or sc.run.engine
+    if not 1 <= runs <= MAX_RUNS:
+        raise ScenarioError(SOURCE, what, runs, f"from 1 to {MAX_RUNS} runs in the dashboard (more: "
+                            "`aftermath ensemble` or `aftermath compare`)")
+    b = check_budget(sc, engine, sc.run.days, runs=runs, source=SOURCE)
+    limit = DASHBOARD_WORK[engine]
+    total = b.work * runs
+    if not total <= limit:
+        unit = WORK_UNITS[engine]
+        times = f" ({runs} runs)" if runs > 1 else ""
+        raise BudgetError(SOURCE, "run.days" if engine == "ode" else "people",
+                          _Shown(f"{total:.3g} {unit}{times}"),
+                          f"at most {limit:.3g} {unit} for the {engine} engine in the dashboard (about half a "
+                          f"minute); lower the people (people scale), run.days or the runs, or use the command "
+                          f"line (`aftermath run`), whose bound is higher")
+
+
+def warm_up() -> None:
+    """Load what the first request would otherwise wait for: Matplotlib (the map's layout, the
+    report) and the engines' compiled kernels (Numba's cache), by a two-day ODE run."""
+    from aftermath.engines.driver import simulate
+    from aftermath.report import plots_map  # noqa: F401  (imports Matplotlib)
+
+    simulate(parse_toml(builtin_text("sir"), source="<warm-up>"), engine="ode", days=2)
+
+
+def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None, warm: bool = True) -> FastAPI:
+    """The dashboard's application. ``allowed_hosts`` adds host names the ``Host`` header may carry;
+    ``warm`` loads Matplotlib and the compiled kernels in a thread at once (:func:`warm_up`)."""
+    if warm:
+        threading.Thread(target=warm_up, name="aftermath-warm-up", daemon=True).start()
+    app = FastAPI(title="Aftermath dashboard", docs_url=None, redoc_url=None, openapi_url=None)
+    jobs = Jobs() if max_jobs is None else Jobs(max_jobs=max_jobs)
+    app.state.jobs = jobs
+    ode_lock = threading.Semaphore(1)
+    hosts = [*LOCAL_HOSTS, *allowed_hosts]
+
+    @app.exception_handler(ScenarioError)
+    async def _scenario_error(_request: Request, exc: ScenarioError) -> JSONResponse:
+        return JSONResponse({"error": error_body(exc)}, status_code=422)
+
+    def refused(status: int, message: str, path: str = "") -> JSONResponse:
+        return JSONResponse({"error": {"message": message, "path": path}}, status_code=status)
+
+    # -- pages and static files ------------------------------------------------------------------
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        with resources.as_file(STATIC.joinpath("index.html")) as p:
+            return FileResponse(p, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+    with resources.as_file(STATIC) as static_dir:
+        app.mount("/static", StaticFiles(directory=static_dir), name="static")
+
+    # -- scenarios ---------------------------------------------------------------------------------
+    @app.get("/api/scenarios")
+    def scenarios() -> list[dict[str, Any]]:
+        out = []
+        for name in builtin_names():
+            sc = parse_toml(builtin_text(name), source=f"<builtin {name}>")
+            out.append({"name": name, "title": sc.name, "description": sc.description.strip().split(". ")[0],
+                        "people": sc.initial_humans(), "days": sc.run.days, "engine": sc.run.engine})
+        return out
+
+    def scenario_reply(sc: Scenario) -> dict[str, Any]:
+        return {"scenario": to_dict(sc), "names": display_names(sc)}
+
+    @app.get("/api/scenarios/{name}")
+    def builtin(name: str) -> Any:
+        if name not in builtin_names():  # a name from the list, never a path
+            raise ScenarioError(SOURCE, "scenario", name, f"one of the built-ins {builtin_names()}")
+        return scenario_reply(parse_toml(builtin_text(name), source=f"<builtin {name}>"))
+
+    @app.get("/api/schema")
+    def schema() -> dict[str, Any]:
+        from aftermath.web.schema_ui import form_schema
+
+        return form_schema()
+
+    @app.post("/api/validate")
+    def validate(body: Settings) -> dict[str, Any]:
+        sc = scenario_of(body.scenario)
+        if body.people is not None:
+            scenario_of(body.scenario, body.people)
+        return scenario_reply(sc)
+
+    @app.post("/api/parse")
+    def parse(body: TomlText) -> dict[str, Any]:
+        return scenario_reply(parse_toml(body.text, source=_name(body.name)))
+
+    @app.post("/api/upload")
+    async def upload(file: UploadFile = File(...)) -> Any:
+        raw = await file.read(MAX_FILE_BYTES + 1)
+        name = _name(file.filename or "upload")
+        if len(raw) > MAX_FILE_BYTES:
+            raise ScenarioError(name, "", _Shown(f"more than {MAX_FILE_BYTES:,} bytes"),
+                                f"a scenario file of at most {MAX_FILE_BYTES:,} bytes")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(name, "", _Shown("bytes that are not UTF-8"),
+                                f"a readable UTF-8 TOML file ({exc})") from None
+        return scenario_reply(parse_toml(text, source=name))
+
+    @app.post("/api/toml")
+    def toml(body: Settings) -> Response:
+        from aftermath.web.toml_out import dumps
+
+        sc = scenario_of(body.scenario)
+        text = dumps(to_dict(sc), header=f"{sc.name}: written by the Aftermath dashboard (aftermath serve)")
+        return Response(text, media_type="application/toml",
+                        headers={"Content-Disposition": f'attachment; filename="{_file_stem(sc.name)}.toml"'})
+
+    # -- runs --------------------------------------------------------------------------------------
+    @app.post("/api/ode")
+    def ode(body: Settings) -> Any:
+        """One ODE run, answered at once (the page's sliders)."""
+        from aftermath.engines.driver import simulate
+
+        sc = scenario_of(body.scenario, body.people)
+        check_dashboard_budget(sc, 1, "ode")
+        if not ode_lock.acquire(timeout=30):
+            return refused(429, "the ODE is busy with other requests: try again")
+        try:
+            res = simulate(sc, engine="ode")
+        finally:
+            ode_lock.release()
+        rid = _rid()
+        jobs.put_result(rid, res)
+        return _json(result_payload(res, rid))
+
+    @app.post("/api/jobs")
+    def start_job(body: Settings) -> Any:
+        """A run or an ensemble of the scenario's engine, in the background."""
+        from aftermath.engines.driver import simulate
+        from aftermath.run.seeds import replicate_seeds
+
+        sc = scenario_of(body.scenario, body.people)
+        check_dashboard_budget(sc, body.runs)
+        days, runs = sc.run.days, body.runs
+        seeds = [sc.run.seed] if runs == 1 else replicate_seeds(sc.run.seed, runs)
+
+        def work(job: Job) -> dict[str, Any]:
+            results = []
+            for i, seed in enumerate(seeds):
+                def on_day(d: int, _n: int, i: int = i) -> None:
+                    job.step(i * days + d)
+
+                results.append(simulate(sc, seed=seed, on_day=on_day))
+            rid = _rid()
+            jobs.put_result(rid, results[0])
+            out = result_payload(results[0], rid)
+            if runs > 1:
+                out["bands"] = bands_payload(results)
+                out["seeds"] = seeds
+            return out
+
+        return _start(jobs, "run", runs * days, work)
+
+    @app.post("/api/compare")
+    def start_compare(body: CompareRequest) -> Any:
+        """Variants against the baseline under common random numbers (:func:`aftermath.compare.compare`)."""
+        from aftermath.compare import BASELINE, compare, metric_label
+
+        base = scenario_of(body.scenario, body.people)
+        if not 1 <= len(body.variants) <= MAX_VARIANTS:
+            raise ScenarioError(SOURCE, "variants", len(body.variants),
+                                f"from 1 to {MAX_VARIANTS} variants to compare with the baseline")
+        labels = [v.label.strip() for v in body.variants]
+        variants: dict[str, dict[str, Any]] = {}
+        for label, v in zip(labels, body.variants, strict=True):
+            if not label or label == BASELINE or label in variants:
+                raise ScenarioError(SOURCE, "variants", label,
+                                    f"a label of its own, not {BASELINE!r} or one used before")
+            sc_v = scenario_of(v.scenario, body.people, source=f"variant {label}")
+            data_b, data_v = to_dict(base), to_dict(sc_v)
+            overrides = {k: data_v[k] for k in data_v if data_v.get(k) != data_b.get(k)}
+            overrides.update({k: None for k in data_b if k not in data_v})
+            with_overrides(base, overrides, source=f"variant {label}")  # validated before anything runs
+            variants[label] = overrides
+        n = 1 + len(variants)
+        check_dashboard_budget(base, body.runs, body.engine, what="runs")
+        b = check_budget(base, body.engine, base.run.days, runs=body.runs * n, source=SOURCE)
+        if b.work * body.runs * n > DASHBOARD_WORK[body.engine]:
+            raise BudgetError(SOURCE, "runs", _Shown(f"{b.work * body.runs * n:.3g} {WORK_UNITS[body.engine]}"),
+                              f"at most {DASHBOARD_WORK[body.engine]:.3g} {WORK_UNITS[body.engine]} for a comparison "
+                              f"in the dashboard ({n} variants x {body.runs} runs); lower the people, run.days or "
+                              "the runs, or use `aftermath compare`")
+
+        def work(job: Job) -> dict[str, Any]:
+            def progress(done: int, _total: int, _rec: Any) -> None:
+                job.step(done)
+
+            frame, _res = compare(base, variants, runs=body.runs, engine=body.engine, progress=progress)
+            rows = frame.to_dict(orient="records")
+            for r in rows:
+                r["label"] = metric_label(str(r["metric"]))
+            return {"baseline": BASELINE, "variants": [BASELINE, *variants], "runs": body.runs,
+                    "engine": body.engine, "rows": _finite(rows)}
+
+        return _start(jobs, "compare", body.runs * n, work)
+
+    @app.get("/api/jobs/{job_id}")
+    def job_status(job_id: str) -> Any:
+        job = jobs.get(job_id)
+        if job is None:
+            return refused(404, f"no job {job_id!r} (finished jobs are forgotten after a while)")
+        return _json(job.view())
+
+    @app.delete("/api/jobs/{job_id}")
+    def cancel(job_id: str) -> Any:
+        job = jobs.get(job_id)
+        if job is None:
+            return refused(404, f"no job {job_id!r}")
+        job.cancel.set()
+        return {"id": job_id, "status": "cancelling" if job.status == "running" else job.status}
+
+    # -- views and downloads of a result -------------------------------------------------------------
+    def result(rid: str) -> Any:
+        res = jobs.results.get(rid)
+        if res is None:
+            raise ScenarioError(SOURCE, "result", rid, "a recent run (results are kept for the last "
+                                f"{jobs.keep} runs: run it again)")
+        return res
+
+    @app.get("/api/results/{rid}/phylogeny.svg")
+    def phylogeny(rid: str) -> Response:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from aftermath.report.plots_virus import plot_phylogeny
+
+        fig = plot_phylogeny(result(rid))
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", bbox_inches="tight")
+        plt.close(fig)
+        return Response(buf.getvalue(), media_type="image/svg+xml")
+
+    @app.get("/api/results/{rid}/download/{what}")
+    def download(rid: str, what: Literal["counts.csv", "counts.parquet", "report.html"]) -> Response:
+        res = result(rid)
+        stem = f"{_file_stem(res.scenario.name)}-{res.engine}-seed{res.seed}"
+        if what == "report.html":
+            from aftermath.report.html import render_run
+
+            body: bytes = render_run(res).encode("utf-8")
+            media = "text/html"
+        elif what == "counts.csv":
+            body, media = res.to_pandas().to_csv(index=False).encode("utf-8"), "text/csv"
+        else:
+            buf = io.BytesIO()
+            res.to_pandas().to_parquet(buf, index=False)
+            body, media = buf.getvalue(), "application/vnd.apache.parquet"
+        name = f"{stem}-{what}" if what != "report.html" else f"{stem}.html"
+        return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    # -- the safety layers (outermost last) ------------------------------------------------------------
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(SameOrigin)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    return app
+
+
+def _start(jobs: Jobs, kind: str, total: int, work: Callable[[Job], dict[str, Any]]) -> Any:
+    def on_error(exc: BaseException) -> dict[str, Any] | None:
+        return error_body(exc) if isinstance(exc, ScenarioError) else None
+
+    try:
+        job = jobs.start(kind, total, work, on_error)
+    except TooManyJobs:
+        return JSONResponse({"error": {"message": f"at most {jobs.max_jobs} runs at once in the dashboard: wait for "
+                                                  "one to finish, or cancel it", "path": ""}}, status_code=429)
+    return job.view()
+
+
+def _rid() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:12]
+
+
+def _name(text: str) -> str:
+    """A file's name as the client gave it, for messages only (never opened): its last part, printable."""
+    base = text.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in base if ch.isprintable())[:120] or "upload"
+
+
+def _file_stem(name: str) -> str:
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name.lower()).strip("-")
+    return stem[:60] or "scenario"
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _json(obj: Any) -> Response:
+    return Response(json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False), media_type="application/json")
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+async def _reply(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"error": {"message": message, "path": ""}}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse a request body over ``limit`` bytes (413), by its ``Content-Length`` or as it streams."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = f"a request of at most {self.limit:,} bytes (a scenario file is at most {MAX_FILE_BYTES:,})"
+        for k, v in scope.get("headers", []):
+            if k == b"content-length" and v.isdigit() and int(v) > self.limit:
+                await _reply(send, 413, f"{SOURCE}: expected {message}")
+                return
+        seen = 0
+        started = False
+
+        async def limited() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return msg
+
+        async def tracking(msg: Message) -> None:
+            nonlocal started
+            started = started or msg["type"] == "http.response.start"
+            await send(msg)
+
+        try:
+            await self.app(scope, limited, tracking)
+        except _TooLarge:
+            if not started:
+                await _reply(send, 413, f"{SOURCE}: expected {message}")
+
+
+class SameOrigin:
+    """Refuse a request that changes something (not GET or HEAD) from another page's origin, or that
+    is not JSON or a file upload (a plain form from another page), with 403."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        origin, host = headers.get("origin"), headers.get("host", "")
+        if origin is not None and urlsplit(origin).netloc != host:
+            await _reply(send, 403, f"requests from this server's own page only (got Origin {origin!r})")
+            return
+        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        if scope["method"] in ("POST", "PUT", "PATCH") and ctype not in ("application/json", "multipart/form-data"):
+            await _reply(send, 415, f"a JSON body or a file upload (got content type {ctype or 'none'!r})")
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,812 @@
+/* Aftermath dashboard: plain JavaScript, no build step. The server validates and runs; this page
+   edits the scenario (as a plain object with the TOML key names), draws what the server sends and
+   formats it. Charts: uPlot (vendored, MIT). */
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const COLORS = { S: "#0072B2", E: "#E69F00", H: "#009E73", Z: "#D55E00", D: "#555555", R: "#CC79A7" };
+const ZONE_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
+  "#8c564b", "#7f7f7f"];
+const fmt = (x) => (x === null || x === undefined) ? "–" : Number(x).toLocaleString("en", { maximumFractionDigits: 0 });
+
+const state = {
+  schema: null, defs: null, scenario: null, original: null, names: null, result: null, job: null,
+  odeSeq: 0, odeBusy: false, odePending: false, draws: 0, baseline: null, variants: [], day: 0, playing: null,
+  charts: {}, lastError: null,
+};
+window.aftermath = state; // for the browser tests and the benchmark
+
+// -- talking to the server ------------------------------------------------------------------------
+async function api(method, url, body) {
+  const opts = { method, headers: {} };
+  if (body instanceof FormData) opts.body = body;
+  else if (body !== undefined) { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
+  const r = await fetch(url, opts);
+  const type = r.headers.get("content-type") || "";
+  const data = type.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) {
+    const err = new Error((data && data.error && data.error.message) || `${r.status} ${r.statusText}`);
+    err.info = (data && data.error) || {};
+    err.status = r.status;
+    throw err;
+  }
+  return data;
+}
+
+// -- messages next to the field -------------------------------------------------------------------
+function banner(text, ok) {
+  const b = $("banner");
+  b.textContent = text || "";
+  b.className = text ? (ok ? "show ok" : "show") : "";
+}
+function clearErrors() {
+  document.querySelectorAll(".err-msg").forEach((e) => e.remove());
+  document.querySelectorAll("[aria-invalid=true]").forEach((e) => e.removeAttribute("aria-invalid"));
+  state.lastError = null;
+}
+function showError(err) {
+  clearErrors();
+  const info = err.info || {};
+  state.lastError = { message: err.message, path: info.path || "" };
+  banner(err.message);
+  let path = info.path || "";
+  const m = /^--\w+ \(([\w.]+)\)$/.exec(path);
+  if (m) path = m[1];
+  while (path) {
+    const els = document.querySelectorAll(`[data-path="${CSS.escape(path)}"]`);
+    if (els.length) {
+      els.forEach((el) => {
+        el.setAttribute("aria-invalid", "true");
+        const msg = document.createElement("span");
+        msg.className = "err-msg";
+        msg.setAttribute("role", "alert");
+        msg.textContent = info.expected ? `expected ${info.expected}` : err.message;
+        (el.closest(".field") || el.parentElement).appendChild(msg);
+      });
+      const first = els[0].closest("details");
+      if (first && !first.open && !document.querySelector(`#controls > section [data-path="${CSS.escape(path)}"]`)) first.open = true;
+      break;
+    }
+    path = path.includes(".") ? path.slice(0, path.lastIndexOf(".")) : "";
+  }
+}
+
+// -- the scenario as an object ---------------------------------------------------------------------
+function getPath(obj, path) {
+  return path.split(".").reduce((o, k) => (o === undefined || o === null) ? undefined : o[k], obj);
+}
+function setPath(obj, path, value) {
+  const parts = path.split(".");
+  let o = obj;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const k = parts[i];
+    if (o[k] === undefined || o[k] === null) o[k] = /^\d+$/.test(parts[i + 1]) ? [] : {};
+    o = o[k];
+  }
+  const last = parts[parts.length - 1];
+  if (value === undefined) { if (Array.isArray(o)) o.splice(Number(last), 1); else delete o[last]; }
+  else o[last] = value;
+}
+function resolve(node) {
+  while (node && node.$ref) node = state.defs[node.$ref.split("/").pop()];
+  return node;
+}
+function nonNull(prop) {
+  if (prop && prop.anyOf) {
+    const alts = prop.anyOf.filter((a) => a.type !== "null");
+    if (alts.length === 1) return { ...resolve(alts[0]), nullable: true };
+  }
+  return resolve(prop);
+}
+function zoneName(id) { return (state.names && state.names.zones[id]) || id; }
+
+// -- inputs bound to a path -------------------------------------------------------------------------
+function fieldFor(path, prop, opts = {}) {
+  const p = nonNull(prop) || {};
+  const wrap = document.createElement("div");
+  wrap.className = "field";
+  const id = "f-" + path.replace(/[^\w-]/g, "_");
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  label.textContent = opts.label || path.split(".").pop();
+  wrap.appendChild(label);
+  const value = getPath(state.scenario, path);
+  const deflt = prop.default !== undefined ? prop.default : p.default;
+  let input;
+  const row = document.createElement("div");
+  row.className = "row";
+  if (p.enum) {
+    input = document.createElement("select");
+    if (p.nullable) input.appendChild(new Option("(unset)", ""));
+    p.enum.forEach((v) => input.appendChild(new Option(v, v)));
+    input.value = value ?? (deflt ?? "");
+    input.addEventListener("change", () => edit(path, input.value === "" ? undefined : input.value, opts.live));
+  } else if (p.type === "boolean") {
+    input = document.createElement("input");
+    input.type = "checkbox";
+    input.checked = Boolean(value ?? deflt);
+    input.addEventListener("change", () => edit(path, input.checked, opts.live));
+  } else if (p.type === "number" || p.type === "integer") {
+    const lo = p.minimum ?? p.exclusiveMinimum, hi = p.maximum ?? p.exclusiveMaximum;
+    const isInt = p.type === "integer";
+    if (opts.slider) {
+      input = document.createElement("input");
+      input.type = "range";
+      input.min = opts.slider[0]; input.max = opts.slider[1]; input.step = opts.slider[2];
+      input.value = value ?? deflt ?? 0;
+      const out = document.createElement("output");
+      out.className = "val";
+      out.htmlFor = id;
+      out.textContent = input.value;
+      input.addEventListener("input", () => { out.textContent = input.value; edit(path, Number(input.value), true); });
+      row.append(input, out);
+      input._out = out;
+    } else {
+      input = document.createElement("input");
+      input.type = "number";
+      if (lo !== undefined) input.min = lo;
+      if (hi !== undefined && hi < 1e15) input.max = hi;
+      input.step = isInt ? "1" : "any";
+      input.value = value ?? "";
+      input.placeholder = deflt === null || deflt === undefined ? "unset" : String(deflt);
+      input.addEventListener("change", () => {
+        const t = input.value.trim();
+        edit(path, t === "" ? undefined : Number(t), opts.live);
+      });
+    }
+  } else {
+    input = document.createElement("input");
+    input.type = "text";
+    input.value = value ?? "";
+    input.placeholder = deflt === null || deflt === undefined ? "" : String(deflt);
+    input.addEventListener("change", () => edit(path, input.value === "" && p.nullable ? undefined : input.value, opts.live));
+  }
+  input.id = id;
+  input.dataset.path = path;
+  if (!row.children.length) row.appendChild(input);
+  wrap.appendChild(row);
+  const bits = [];
+  if (prop["x-unit"]) bits.push(prop["x-unit"]);
+  const lo = p.minimum ?? p.exclusiveMinimum, hi = p.maximum ?? p.exclusiveMaximum;
+  if (lo !== undefined || hi !== undefined) bits.push(`${lo ?? "…"} to ${hi !== undefined ? Number(hi).toLocaleString("en") : "…"}`);
+  if (deflt !== undefined) bits.push(`default ${deflt === null ? "unset" : JSON.stringify(deflt)}`);
+  const desc = prop.description || p.description;
+  const small = document.createElement("small");
+  small.textContent = (desc ? desc + (bits.length ? " · " : "") : "") + bits.join(" · ");
+  if (small.textContent) wrap.appendChild(small);
+  return wrap;
+}
+
+function syncInputs(path, value) {
+  document.querySelectorAll(`[data-path="${CSS.escape(path)}"]`).forEach((el) => {
+    if (el.type === "checkbox") el.checked = Boolean(value);
+    else if (document.activeElement !== el || el.type === "range") el.value = value ?? "";
+    if (el._out) el._out.textContent = el.value;
+  });
+}
+
+function edit(path, value, live) {
+  setPath(state.scenario, path, value);
+  syncInputs(path, value);
+  if (path === "run.engine") updateRunHint();
+  if (live !== false && engine() === "ode") scheduleOde();
+  else setStatus("Changed: press Run to see the result.");
+}
+
+function engine() { return (state.scenario.run && state.scenario.run.engine) || "ode"; }
+
+// -- the levers up front and the full form ------------------------------------------------------------
+function prop(modelName, key) { const m = state.defs[modelName]; return m.properties[key]; }
+
+function buildLevers() {
+  const sc = state.scenario;
+  $("world-title").textContent = sc.name + (sc.description ? ": " + sc.description.split(". ")[0] : "");
+  const pat = $("levers-pathogen");
+  pat.replaceChildren(
+    fieldFor("pathogen.beta", prop("Pathogen", "beta"), { label: "Bite rate (beta)", slider: [0, 2, 0.01] }),
+    fieldFor("pathogen.p_hybrid", prop("Pathogen", "p_hybrid"), { label: "Hybrid share (p_hybrid)", slider: [0, 1, 0.01] }),
+    fieldFor("pathogen.latency", prop("Pathogen", "latency"), { label: "Latency (days)", slider: [0, 30, 0.5] }),
+    fieldFor("pathogen.mutation.mu", prop("Mutation", "mu"), { label: "Mutation (mu, ABM only)", slider: [0, 0.2, 0.005] }),
+  );
+  const walls = $("levers-walls");
+  walls.replaceChildren(...sc.zones.map((z, i) =>
+    fieldFor(`zones.${i}.wall`, prop("Zone", "wall"), { label: z.name || z.id, slider: [0, 1, 0.01] })));
+  const pol = $("levers-policies");
+  pol.replaceChildren();
+  (sc.policies || []).forEach((p, i) => {
+    const box = document.createElement("div");
+    box.className = "policy";
+    const h = document.createElement("h3");
+    const where = p.faction ? ((state.names.factions[p.faction]) || p.faction) : (p.zones || []).map(zoneName).join(", ");
+    h.textContent = `${p.name || p.type + " policy " + i} (${p.type}${where ? ", " + where : ""})`;
+    box.appendChild(h);
+    const model = policyModel(p.type);
+    const def = state.defs[model];
+    if (def.properties.action) box.appendChild(fieldFor(`policies.${i}.action`, def.properties.action, { label: "action" }));
+    box.appendChild(fieldFor(`policies.${i}.when`, def.properties.when, { label: "when (switches on)" }));
+    box.appendChild(fieldFor(`policies.${i}.until`, def.properties.until, { label: "until (switches off)" }));
+    for (const key of ["rate", "kill", "every", "sensitivity", "mode", "inbound", "hybrids"]) {
+      if (def.properties[key]) box.appendChild(fieldFor(`policies.${i}.${key}`, def.properties[key], { label: key }));
+    }
+    pol.appendChild(box);
+  });
+  if (!(sc.policies || []).length) pol.textContent = "This world has no policies (add them under “Every key”).";
+  const run = $("levers-run");
+  run.replaceChildren(
+    fieldFor("run.engine", prop("RunSettings", "engine"), { label: "Engine", live: true }),
+    fieldFor("run.seed", prop("RunSettings", "seed"), { label: "Seed", live: false }),
+    fieldFor("run.days", prop("RunSettings", "days"), { label: "Days" }),
+  );
+  updateRunHint();
+}
+
+function policyModel(type) {
+  const items = state.schema.properties.policies.items;
+  return items.discriminator.mapping[type].split("/").pop();
+}
+
+function buildForm() {
+  const form = $("form");
+  form.replaceChildren(objectForm("", state.schema, state.scenario));
+}
+
+function objectForm(path, model, value) {
+  const frag = document.createDocumentFragment();
+  for (const [key, p0] of Object.entries(model.properties || {})) {
+    const sub = path ? `${path}.${key}` : key;
+    const p = nonNull(p0);
+    if (p && p.type === "object" && p.properties) {
+      const fs = document.createElement("fieldset");
+      const lg = document.createElement("legend");
+      lg.textContent = key;
+      fs.appendChild(lg);
+      if (p.description || p0.description) {
+        const s = document.createElement("small"); s.className = "hint"; s.textContent = p0.description || p.description; fs.appendChild(s);
+      }
+      fs.appendChild(objectForm(sub, p, (value || {})[key]));
+      frag.appendChild(fs);
+    } else if (p && p.type === "array" && (p.items && (p.items.$ref || p.items.oneOf))) {
+      frag.appendChild(listForm(sub, key, p, (value || {})[key] || []));
+    } else if (p && (p.type === "array" || p.type === "object")) {
+      frag.appendChild(jsonField(sub, key, p0));
+    } else {
+      frag.appendChild(fieldFor(sub, p0, { label: key }));
+    }
+  }
+  return frag;
+}
+
+function jsonField(path, key, prop) {
+  // lists of ids and tables of numbers: edited as JSON text, validated by the server like any key
+  const wrap = document.createElement("div");
+  wrap.className = "field";
+  const id = "f-" + path.replace(/[^\w-]/g, "_");
+  const label = document.createElement("label"); label.htmlFor = id; label.textContent = key + " (JSON)";
+  const input = document.createElement("input"); input.type = "text"; input.id = id; input.dataset.path = path;
+  input.value = JSON.stringify(getPath(state.scenario, path) ?? prop.default ?? null);
+  input.addEventListener("change", () => {
+    try { edit(path, JSON.parse(input.value)); } catch (e) { showError({ message: `${path}: expected JSON (${e.message})`, info: { path } }); }
+  });
+  const small = document.createElement("small"); small.textContent = prop.description || "";
+  wrap.append(label, input, small);
+  return wrap;
+}
+
+function listForm(path, key, p, items) {
+  const fs = document.createElement("fieldset");
+  const lg = document.createElement("legend");
+  lg.textContent = `${key} (${items.length})`;
+  fs.appendChild(lg);
+  items.forEach((item, i) => {
+    const d = document.createElement("details");
+    const s = document.createElement("summary");
+    s.textContent = `${key} ${i}: ${item.name || item.id || item.type || (item.from ? item.from + " → " + item.to : "")}`;
+    d.appendChild(s);
+    let model = resolve(p.items);
+    if (p.items.oneOf) model = state.defs[policyModel(item.type)];
+    d.appendChild(objectForm(`${path}.${i}`, model, item));
+    const rm = document.createElement("button");
+    rm.type = "button"; rm.textContent = `Remove ${key} ${i}`;
+    rm.addEventListener("click", () => { getPath(state.scenario, path).splice(i, 1); rebuild(); scheduleOde(); });
+    d.appendChild(rm);
+    fs.appendChild(d);
+  });
+  const add = document.createElement("div");
+  add.className = "buttons";
+  if (p.items.oneOf) {
+    const sel = document.createElement("select");
+    sel.setAttribute("aria-label", "policy type to add");
+    Object.keys(p.items.discriminator.mapping).forEach((t) => sel.appendChild(new Option(t, t)));
+    const b = document.createElement("button"); b.type = "button"; b.textContent = "Add a policy";
+    b.addEventListener("click", () => {
+      const type = sel.value;
+      const pol = { type, zones: [state.scenario.zones[0].id] };
+      if (type === "hybrids") pol.action = "protect";
+      if (type === "truce") { delete pol.zones; pol.action = "make"; }
+      setPath(state.scenario, path, [...items, pol]);
+      rebuild();
+    });
+    add.append(sel, b);
+    fs.appendChild(add);
+  }
+  return fs;
+}
+
+function rebuild() { buildLevers(); buildForm(); }
+
+// -- charts --------------------------------------------------------------------------------------------
+function chartOpts(title, series, el, bands) {
+  const width = Math.max(480, el.clientWidth || 800);
+  return {
+    title, width, height: 300, series: [{ label: "day" }, ...series],
+    axes: [{ label: "day" }, { label: "people", size: 70, values: (u, v) => v.map((x) => x >= 1e6 ? (x / 1e6) + "M" : x >= 1e3 ? (x / 1e3) + "k" : x) }],
+    scales: { x: { time: false } }, legend: { live: true }, bands: bands || [],
+  };
+}
+
+function drawCurves(res) {
+  const days = Array.from({ length: res.days + 1 }, (_, i) => i);
+  const b = res.bands;
+  const wEl = $("chart-world");
+  const series = [], data = [days], bands = [];
+  res.states.forEach((s, k) => {
+    series.push({ label: res.state_labels[k], stroke: COLORS[s], width: 2 });
+    data.push(b ? b.totals[k][1] : res.totals[k]);
+  });
+  if (b) {
+    res.states.forEach((s, k) => {
+      const lo = data.length; series.push({ label: `${s} 5%`, stroke: COLORS[s] + "55", width: 1 }); data.push(b.totals[k][0]);
+      const hi = data.length; series.push({ label: `${s} 95%`, stroke: COLORS[s] + "55", width: 1 }); data.push(b.totals[k][2]);
+      bands.push({ series: [hi, lo], fill: COLORS[s] + "22" });
+    });
+  }
+  const title = b ? `median and 5–95% of ${b.runs} runs` : `${res.engine.toUpperCase()}, seed ${res.seed}`;
+  setChart("world", wEl, title, series, data, bands);
+  const k = res.states.indexOf($("zone-state").value || "Z");
+  const zs = [], zd = [days], zb = [];
+  res.zones.forEach((z, i) => {
+    zs.push({ label: z.name, stroke: ZONE_COLORS[i % ZONE_COLORS.length], width: 2 });
+    zd.push(b ? b.zones[i][k][1] : res.counts[i][k]);
+  });
+  if (b) {
+    res.zones.forEach((z, i) => {
+      const c = ZONE_COLORS[i % ZONE_COLORS.length];
+      const lo = zd.length; zs.push({ label: `${z.name} 5%`, stroke: c + "55", width: 1 }); zd.push(b.zones[i][k][0]);
+      const hi = zd.length; zs.push({ label: `${z.name} 95%`, stroke: c + "55", width: 1 }); zd.push(b.zones[i][k][2]);
+      zb.push({ series: [hi, lo], fill: c + "22" });
+    });
+  }
+  setChart("zones", $("chart-zones"), `${res.state_labels[k]} per zone`, zs, zd, zb);
+  state.draws += 1;
+  document.body.dataset.draws = String(state.draws);
+}
+
+function setChart(name, el, title, series, data, bands) {
+  const old = state.charts[name];
+  const sig = series.map((s) => s.label).join("|") + "|" + bands.length;
+  if (old && old._sig === sig) {
+    old.setData(data);
+    if (old.root.querySelector(".u-title")) old.root.querySelector(".u-title").textContent = title;
+    return;
+  }
+  if (old) old.destroy();
+  const u = new uPlot(chartOpts(title, series, el, bands), data, el);
+  u._sig = sig;
+  state.charts[name] = u;
+}
+
+// -- the summary line -----------------------------------------------------------------------------------
+function drawKeys(res) {
+  const s = res.summary;
+  const items = [["people at the start", fmt(s.initial_humans)], ["alive and themselves at the end", fmt(s.survivors)],
+    ["died", fmt(s.deaths)], ["turned feral", fmt(s.turned)], ["ever infected", (100 * s.attack_rate).toFixed(1) + "%"],
+    ["killed by policy", fmt(s.killed_by_policy)]];
+  $("keys").replaceChildren(...items.map(([k, v]) => {
+    const d = document.createElement("div"); d.className = "key";
+    const b = document.createElement("b"); b.textContent = v; d.append(b, k); return d;
+  }));
+}
+
+function setStatus(text) { $("status").textContent = text; }
+
+// -- map ---------------------------------------------------------------------------------------------------
+const CIVIDIS = ["#00224e", "#35456c", "#666970", "#958f78", "#cbba69", "#fee838"];
+function fearColor(f) {
+  // light when calm, dark when afraid: cividis read from its bright end
+  const t = 1 - Math.max(0, Math.min(1, f)); const x = t * (CIVIDIS.length - 1); const i = Math.min(CIVIDIS.length - 2, Math.floor(x));
+  const a = hex(CIVIDIS[i]), b = hex(CIVIDIS[i + 1]), u = x - i;
+  return `rgb(${a.map((v, j) => Math.round(v + (b[j] - v) * u)).join(",")})`;
+}
+function hex(h) { return [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)); }
+const SVG = "http://www.w3.org/2000/svg";
+function el(name, attrs, text) {
+  const e = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function drawMap() {
+  const res = state.result;
+  const svg = $("map");
+  if (!res || !res.map) { svg.replaceChildren(); return; }
+  const m = res.map, t = Math.min(state.day, res.days), fd = Math.min(t, res.days - 1);
+  const W = 760, H = 520, PX = 140, PY = 70;
+  const xy = m.pos.map(([x, y]) => [PX + x * (W - 2 * PX), H - (PY + y * (H - 2 * PY))]);
+  const maxPeople = Math.max(1, ...m.people.map((a) => Math.max(...a)));
+  const rad = m.people.map((a) => 8 + 42 * Math.sqrt(a[t] / maxPeople));
+  const maxTraffic = Math.max(1, ...m.routes.map((r) => Math.max(0, ...r.traffic)));
+  const kids = [el("defs", {})];
+  const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "6", markerHeight: "6", orient: "auto-start-reverse" });
+  marker.appendChild(el("path", { d: "M0,0 L10,5 L0,10 z", fill: "#555" }));
+  kids[0].appendChild(marker);
+  m.routes.forEach((r) => {
+    const [x1, y1] = xy[r.from], [x2, y2] = xy[r.to];
+    const dx = x2 - x1, dy = y2 - y1, len = Math.hypot(dx, dy) || 1;
+    const ux = dx / len, uy = dy / len;
+    const sx = x1 + ux * (rad[r.from] + 4), sy = y1 + uy * (rad[r.from] + 4);
+    const ex = x2 - ux * (rad[r.to] + 6), ey = y2 - uy * (rad[r.to] + 6);
+    const cx = (sx + ex) / 2 - uy * 0.12 * len, cy = (sy + ey) / 2 + ux * 0.12 * len;
+    const open = res.days ? r.open[fd] === "1" : true;
+    const w = open ? 0.8 + 5 * Math.sqrt((r.traffic[fd] || 0) / maxTraffic) : 1;
+    kids.push(el("path", { d: `M${sx},${sy} Q${cx},${cy} ${ex},${ey}`, fill: "none", stroke: open ? "#555" : "#aaa",
+      "stroke-width": w.toFixed(2), "stroke-dasharray": open ? "" : "5 4", "marker-end": "url(#arrow)" }));
+  });
+  res.zones.forEach((z, i) => {
+    const [x, y] = xy[i];
+    const sealed = res.days && m.sealed[i][fd] === "1";
+    if (sealed) kids.push(el("circle", { cx: x, cy: y, r: rad[i] + 9, fill: "none", stroke: "#CC79A7", "stroke-width": 2.5, "stroke-dasharray": "2 4" }));
+    const c = el("circle", { cx: x, cy: y, r: rad[i], fill: fearColor(m.fear[i][t]), stroke: "#111", "stroke-width": (0.8 + 7 * m.wall[i]).toFixed(2) });
+    c.appendChild(el("title", {}, `${z.name}: ${fmt(m.people[i][t])} people, ${fmt(m.ferals[i][t])} ferals, fear ${m.fear[i][t].toFixed(2)}, wall ${m.wall[i]}${sealed ? ", sealed" : ""}`));
+    kids.push(c);
+    kids.push(el("text", { x, y: y - rad[i] - 8, "text-anchor": "middle", "font-weight": "bold" }, z.name));
+    const sub = `${fmt(m.people[i][t])} people · ${fmt(m.ferals[i][t])} ferals`;
+    kids.push(el("text", { x, y: y + rad[i] + 18, "text-anchor": "middle", fill: "#333" }, sub));
+    if (m.zone_faction[i]) kids.push(el("text", { x, y: y + rad[i] + 34, "text-anchor": "middle", fill: "#666", "font-style": "italic" }, m.zone_faction[i]));
+  });
+  kids.push(el("text", { x: 12, y: 24, "font-weight": "bold" }, `day ${t}`));
+  svg.replaceChildren(...kids);
+  $("day-out").textContent = String(t);
+  const tr = m.truces.map((p) => `${p.a} – ${p.b}: ${p.on[Math.min(t, p.on.length - 1)] === "1" ? "truce" : "no truce"}`);
+  $("truces").textContent = tr.length ? "Truces: " + tr.join("; ") : "";
+}
+
+function setDay(d) {
+  const res = state.result; if (!res) return;
+  state.day = Math.max(0, Math.min(res.days, d));
+  $("day").value = String(state.day);
+  drawMap();
+}
+
+function togglePlay() {
+  if (state.playing) { clearInterval(state.playing); state.playing = null; $("play").textContent = "▶ Play"; $("play").setAttribute("aria-label", "play"); return; }
+  const res = state.result; if (!res) return;
+  if (state.day >= res.days) setDay(0);
+  const step = Math.max(1, Math.round(res.days / 150));
+  $("play").textContent = "⏸ Pause"; $("play").setAttribute("aria-label", "pause");
+  state.playing = setInterval(() => {
+    if (state.day >= res.days) { togglePlay(); return; }
+    setDay(state.day + step);
+  }, 60);
+}
+
+// -- chronicle, costs, record ------------------------------------------------------------------------------
+function drawChronicle(res) {
+  const ol = $("chronicle");
+  const evs = res.chronicle || [];
+  ol.replaceChildren(...evs.slice(0, 500).map((e) => {
+    const li = document.createElement("li");
+    const b = document.createElement("button"); b.type = "button";
+    const d = document.createElement("span"); d.className = "d"; d.textContent = `day ${e.day}`;
+    b.append(d, `${e.zone ? e.zone + ": " : ""}${e.text}`);
+    b.addEventListener("click", () => { setDay(e.day); selectTab("map"); });
+    li.appendChild(b); return li;
+  }));
+  if (!evs.length) ol.textContent = "Nothing of note happened.";
+  const tl = $("timeline");
+  const kids = [el("line", { x1: 10, x2: 990, y1: 40, y2: 40, stroke: "#999" })];
+  evs.forEach((e) => {
+    const x = 10 + 980 * e.day / Math.max(1, res.days);
+    kids.push(el("line", { x1: x, x2: x, y1: 28, y2: 52, stroke: "#0072B2", "stroke-width": 2, opacity: 0.6 }));
+  });
+  [0, res.days].forEach((d, i) => kids.push(el("text", { x: i ? 990 : 10, y: 20, "text-anchor": i ? "end" : "start", "font-size": 12 }, `day ${d}`)));
+  tl.replaceChildren(...kids);
+}
+
+function table(id, head, rows) {
+  const t = $(id);
+  const thead = document.createElement("tr");
+  head.forEach((h) => { const th = document.createElement("th"); th.textContent = h; thead.appendChild(th); });
+  const trs = rows.map((r) => {
+    const tr = document.createElement("tr");
+    r.forEach((c) => { const td = document.createElement("td"); if (c instanceof Node) td.appendChild(c); else td.textContent = c; tr.appendChild(td); });
+    return tr;
+  });
+  t.replaceChildren(thead, ...trs);
+}
+
+function bar(value, max, out) {
+  const s = document.createElement("span");
+  const wrap = document.createElement("span");
+  wrap.textContent = fmt(value);
+  s.className = "bar" + (out ? " out" : "");
+  s.style.width = `${Math.round(120 * (value / Math.max(1, max)))}px`;
+  wrap.appendChild(s);
+  return wrap;
+}
+
+function drawLedger(res) {
+  const s = res.summary;
+  const costs = [["killed by policy (culled + hybrids killed in sweeps)", s.killed_by_policy], ["  of which hybrids culled", s.culled],
+    ["  of which hybrids killed in sweeps", s.hybrids_swept], ["starved", s.starved],
+    ["crossings refused at gates", s.turned_away_attempts], ["  of which by healthy people", s.turned_away_attempts_healthy],
+    ["ferals destroyed in sweeps", s.ferals_swept], ["breaches of walls by ferals", s.breaches]];
+  table("costs", ["cost", "people"], costs.map(([k, v]) => [k, fmt(v)]));
+  const led = Object.entries(res.ledger || {});
+  if (led.length) table("ledger", ["ledger flag", "people"], led.map(([k, v]) => [k.replace(/_/g, " "), fmt(v)]));
+  else table("ledger", ["The ledger is kept by the agent-based engine (engine abm)."], []);
+  const off = res.official_record || [];
+  const max = Math.max(1, ...off.map((r) => r.true));
+  if (off.length) table("official", ["faction", "measure", "true", "official", "left out", "who"],
+    off.map((r) => [r.faction_name, r.measure, bar(r.true, max), bar(r.official, max), bar(r.left_out, max, true), r.who]));
+  else table("official", ["No faction keeps a record in this world."], []);
+  const acted = res.policies || [];
+  table("acted", ["faction", "policy", "first day acted", "days acted", "where"],
+    acted.map((p) => [p.faction || "–", p.policy, p.first_day_acted ?? "never", p.days_acted, (p.zones || []).map(zoneName).join(", ") || "–"]));
+}
+
+function drawVirus() {
+  const res = state.result; const box = $("phylogeny");
+  if (!res) { box.replaceChildren(); return; }
+  if (box.dataset.rid === res.id) return;
+  box.dataset.rid = res.id;
+  const img = document.createElement("img");
+  img.alt = "the virus's phylogeny: strains and their descent";
+  img.src = `/api/results/${res.id}/phylogeny.svg`;
+  box.replaceChildren(img);
+}
+
+// -- a new result ------------------------------------------------------------------------------------------------
+function showResult(res) {
+  state.result = res;
+  drawCurves(res);
+  drawKeys(res);
+  $("day").max = String(res.days);
+  if (state.day > res.days) state.day = res.days;
+  drawMap();
+  drawChronicle(res);
+  drawLedger(res);
+  if (!$("view-virus").hidden) drawVirus();
+  for (const [id, what] of [["dl-html", "report.html"], ["dl-csv", "counts.csv"], ["dl-parquet", "counts.parquet"]]) {
+    const a = $(id); a.href = `/api/results/${res.id}/download/${what}`; a.classList.remove("disabled"); a.removeAttribute("aria-disabled");
+  }
+  const t = res.timings ? ` in ${(res.timings.run_s + res.timings.init_s).toFixed(2)} s` : "";
+  setStatus(`${res.scenario}: ${res.engine.toUpperCase()}, seed ${res.seed}, ${res.days} days${res.bands ? `, ${res.bands.runs} runs` : ""}${t}.`);
+}
+
+function settings() {
+  const people = $("people").value.trim();
+  return { scenario: state.scenario, people: people ? Number(people) : null, runs: Number($("runs").value || 1) };
+}
+
+// ODE as the levers move: one request at a time, the latest settings win
+let odeTimer = null;
+function scheduleOde() {
+  clearTimeout(odeTimer);
+  odeTimer = setTimeout(runOde, 15);
+}
+async function runOde() {
+  if (state.odeBusy) { state.odePending = true; return; }
+  state.odeBusy = true; state.odePending = false;
+  const seq = ++state.odeSeq;
+  try {
+    const s = settings(); s.runs = 1;
+    const res = await api("POST", "/api/ode", s);
+    clearErrors(); banner("");
+    if (seq === state.odeSeq) showResult(res);
+  } catch (e) { showError(e); }
+  finally {
+    state.odeBusy = false;
+    if (state.odePending) runOde();
+  }
+}
+
+async function run() {
+  if (engine() === "ode" && Number($("runs").value || 1) <= 1) { await runOde(); return; }
+  try {
+    const job = await api("POST", "/api/jobs", settings());
+    clearErrors(); banner("");
+    follow(job, (result) => showResult(result));
+  } catch (e) { showError(e); }
+}
+
+function follow(job, done) {
+  state.job = job;
+  $("cancel").disabled = false; $("run").disabled = true; $("compare").disabled = true;
+  $("progress-box").hidden = false;
+  const tick = async () => {
+    let v;
+    try { v = await api("GET", `/api/jobs/${job.id}`); } catch (e) { showError(e); finish(); return; }
+    $("progress").value = v.done / v.total;
+    $("progress-text").textContent = `${v.kind === "compare" ? "runs" : "days"} ${v.done} of ${v.total} (${v.status})`;
+    document.body.dataset.progress = String(v.done);
+    if (v.status === "running") { setTimeout(tick, 200); return; }
+    finish();
+    if (v.status === "done") done(v.result);
+    else if (v.status === "failed") showError({ message: v.error.message, info: v.error });
+    else setStatus("Cancelled.");
+  };
+  const finish = () => { state.job = null; $("cancel").disabled = true; $("run").disabled = false; $("compare").disabled = false; };
+  setTimeout(tick, 100);
+}
+
+async function cancel() {
+  if (state.job) await api("DELETE", `/api/jobs/${state.job.id}`);
+}
+
+function updateRunHint() {
+  const e = engine();
+  $("run-hint").textContent = e === "ode"
+    ? "The ODE re-runs as you move a lever (Run draws bands when runs > 1: use ssa or abm for those)."
+    : `The ${e.toUpperCase()} runs in the background when you press Run; you can cancel it.`;
+}
+
+// -- compare -------------------------------------------------------------------------------------------------
+const clone = (o) => JSON.parse(JSON.stringify(o));
+function drawVariants() {
+  $("baseline-line").textContent = state.baseline ? `Baseline: ${state.baseline.name}${state.baselineEdited ? " (as edited)" : ""}.` : "";
+  $("variants").replaceChildren(...state.variants.map((v, i) => {
+    const li = document.createElement("li");
+    li.append(`${v.label} `);
+    const rm = document.createElement("button"); rm.type = "button"; rm.textContent = `Remove ${v.label}`;
+    rm.addEventListener("click", () => { state.variants.splice(i, 1); drawVariants(); });
+    li.appendChild(rm); return li;
+  }));
+}
+async function compare() {
+  if (!state.variants.length) { showError({ message: "Add at least one variant to compare with the baseline.", info: {} }); return; }
+  const people = $("people").value.trim();
+  const body = { scenario: state.baseline, variants: state.variants, runs: Number($("cmp-runs").value || 5),
+    engine: $("cmp-engine").value, people: people ? Number(people) : null };
+  try {
+    const job = await api("POST", "/api/compare", body);
+    clearErrors(); banner("");
+    follow(job, drawComparison);
+  } catch (e) { showError(e); }
+}
+function drawComparison(c) {
+  const variants = c.variants;
+  const cell = {}; const metrics = [];
+  c.rows.forEach((r) => {
+    if (!metrics.includes(r.metric)) metrics.push(r.metric);
+    cell[r.variant + "|" + r.metric] = `${fmt(r.mean)} [${fmt(r.lo)}, ${fmt(r.hi)}]`;
+    if (!cell["label|" + r.metric]) cell["label|" + r.metric] = r.label;
+  });
+  table("comparison", [`${c.runs} replicates, ${c.engine}: mean [90% interval]`, ...variants],
+    metrics.map((m) => [cell["label|" + m], ...variants.map((v) => cell[v + "|" + m] || "–")]));
+  setStatus(`Compared ${variants.length - 1} variant(s) with the baseline, ${c.runs} replicates each on the same seeds.`);
+  document.body.dataset.compared = String(Date.now());
+}
+
+// -- take it away ---------------------------------------------------------------------------------------------
+async function downloadToml() {
+  try {
+    const r = await fetch("/api/toml", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(settings()) });
+    if (!r.ok) { const d = await r.json(); const e = new Error(d.error.message); e.info = d.error; throw e; }
+    const blob = await r.blob();
+    const cd = r.headers.get("content-disposition") || "";
+    const name = (/filename="([^"]+)"/.exec(cd) || [null, "scenario.toml"])[1];
+    const a = document.createElement("a"); a.href = URL.createObjectURL(blob); a.download = name;
+    document.body.appendChild(a); a.click(); a.remove();
+  } catch (e) { showError(e); }
+}
+
+async function b64compress(text) {
+  const s = new Blob([text]).stream().pipeThrough(new CompressionStream("deflate-raw"));
+  const buf = new Uint8Array(await new Response(s).arrayBuffer());
+  let bin = ""; buf.forEach((b) => { bin += String.fromCharCode(b); });
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+async function b64decompress(text) {
+  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const buf = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  const s = new Blob([buf]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+  return await new Response(s).text();
+}
+async function share() {
+  const view = document.querySelector("[role=tab][aria-selected=true]").id.replace("tab-", "");
+  const payload = { ...settings(), view, day: state.day };
+  const url = `${location.origin}${location.pathname}#v=${await b64compress(JSON.stringify(payload))}`;
+  history.replaceState(null, "", url);
+  $("share-box").hidden = false; $("share-url").value = url; $("share-url").select();
+  try { await navigator.clipboard.writeText(url); banner("Link copied: it holds the scenario and the settings.", true); } catch (_e) { /* no clipboard: the link is shown */ }
+}
+
+// -- loading a world -------------------------------------------------------------------------------------------
+async function loadReply(reply, label) {
+  clearErrors(); banner("");
+  state.scenario = reply.scenario; state.names = reply.names; state.original = clone(reply.scenario);
+  state.baseline = clone(reply.scenario); state.baselineEdited = false; state.variants = [];
+  rebuild(); drawVariants();
+  if (label) setStatus(`Loaded ${label}.`);
+  if (engine() === "ode") await runOde(); else setStatus(`Loaded ${label || reply.scenario.name}: press Run (${engine()}).`);
+}
+async function loadBuiltin(name) {
+  try { await loadReply(await api("GET", `/api/scenarios/${encodeURIComponent(name)}`), name); } catch (e) { showError(e); }
+}
+async function upload(file) {
+  const fd = new FormData(); fd.append("file", file);
+  try { await loadReply(await api("POST", "/api/upload", fd), file.name); $("builtin").value = ""; } catch (e) { showError(e); }
+}
+
+function selectTab(name) {
+  document.querySelectorAll("[role=tab]").forEach((t) => {
+    const on = t.id === `tab-${name}`;
+    t.setAttribute("aria-selected", String(on)); t.tabIndex = on ? 0 : -1;
+    $(t.getAttribute("aria-controls")).hidden = !on;
+  });
+  if (name === "virus") drawVirus();
+  if (name === "curves" && state.result) { Object.values(state.charts).forEach((u) => u.setSize({ width: Math.max(480, $("chart-world").clientWidth || 800), height: 300 })); }
+}
+
+async function init() {
+  const [schema, list] = await Promise.all([api("GET", "/api/schema"), api("GET", "/api/scenarios")]);
+  state.schema = schema.schema; state.defs = schema.schema.$defs;
+  $("cond-vars").textContent = Object.keys(schema.condition_variables).join(", ");
+  const sel = $("builtin");
+  sel.appendChild(new Option("(a file)", ""));
+  list.forEach((s) => sel.appendChild(new Option(`${s.name}: ${s.title} (${fmt(s.people)} people)`, s.name)));
+  ["S", "E", "H", "Z", "D", "R"].forEach((s) => $("zone-state").appendChild(new Option(s, s)));
+  $("zone-state").value = "Z";
+  $("zone-state").addEventListener("change", () => state.result && drawCurves(state.result));
+  sel.addEventListener("change", () => sel.value && loadBuiltin(sel.value));
+  $("upload").addEventListener("change", (e) => { const f = e.target.files[0]; if (f) upload(f); e.target.value = ""; });
+  $("paste-open").addEventListener("click", () => { const b = $("paste-box"); b.hidden = !b.hidden; $("paste-open").setAttribute("aria-expanded", String(!b.hidden)); if (!b.hidden) $("paste-text").focus(); });
+  $("paste-load").addEventListener("click", async () => {
+    try { await loadReply(await api("POST", "/api/parse", { text: $("paste-text").value, name: "pasted scenario" }), "the pasted scenario"); $("builtin").value = ""; } catch (e) { showError(e); }
+  });
+  $("run").addEventListener("click", run);
+  $("cancel").addEventListener("click", cancel);
+  $("people").addEventListener("change", () => engine() === "ode" && scheduleOde());
+  $("day").addEventListener("input", () => setDay(Number($("day").value)));
+  $("play").addEventListener("click", togglePlay);
+  $("dl-toml").addEventListener("click", downloadToml);
+  $("share").addEventListener("click", share);
+  $("set-baseline").addEventListener("click", () => { state.baseline = clone(state.scenario); state.baselineEdited = true; drawVariants(); });
+  $("add-variant").addEventListener("click", () => {
+    const label = $("variant-label").value.trim() || `variant ${state.variants.length + 1}`;
+    state.variants = state.variants.filter((v) => v.label !== label);
+    state.variants.push({ label, scenario: clone(state.scenario) });
+    $("variant-label").value = `variant ${state.variants.length + 1}`;
+    drawVariants();
+  });
+  $("compare").addEventListener("click", compare);
+  const tabs = [...document.querySelectorAll("[role=tab]")];
+  tabs.forEach((t, i) => {
+    t.addEventListener("click", () => selectTab(t.id.replace("tab-", "")));
+    t.addEventListener("keydown", (e) => {
+      const j = e.key === "ArrowRight" ? (i + 1) % tabs.length : e.key === "ArrowLeft" ? (i - 1 + tabs.length) % tabs.length : -1;
+      if (j >= 0) { e.preventDefault(); tabs[j].focus(); selectTab(tabs[j].id.replace("tab-", "")); }
+    });
+  });
+  const m = /#v=([\w-]+)/.exec(location.hash);
+  if (m) {
+    try {
+      const p = JSON.parse(await b64decompress(m[1]));
+      const reply = await api("POST", "/api/validate", { scenario: p.scenario, people: p.people ?? null, runs: 1 });
+      if (p.people) $("people").value = String(p.people);
+      if (p.runs) $("runs").value = String(p.runs);
+      sel.value = "";
+      await loadReply(reply, "the linked view");
+      if (engine() !== "ode") await run();
+      if (p.view) selectTab(p.view);
+      if (p.day) setDay(p.day);
+    } catch (e) { showError(e); await loadBuiltin("hyosan"); sel.value = "hyosan"; }
+  } else {
+    sel.value = list.length ? list[0].name : "";
+    await loadBuiltin(sel.value);
+  }
+  document.body.dataset.ready = "1";
+}
+
+init().catch((e) => banner(`The dashboard could not start: ${e.message}`));

@@ -1,0 +1,245 @@
+"""The dashboard's server (``aftermath serve``): its safety rules and its answers, through FastAPI's
+TestClient (no browser; ``tests/browser`` drives the page itself)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from aftermath.engines.driver import simulate
+from aftermath.scenario.load import MAX_FILE_BYTES, ScenarioError, from_dict, load, parse_toml, to_dict
+from aftermath.web.server import DASHBOARD_WORK, MAX_BODY_BYTES, MAX_RUNS, create_app
+
+BASE = "http://127.0.0.1:8765"
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    app = create_app(warm=False)
+    with TestClient(app, base_url=BASE) as c:
+        yield c
+    app.state.jobs.cancel_all()
+
+
+def sir(days: int = 20, engine: str = "ode", **run: Any) -> dict[str, Any]:
+    data = to_dict(load("sir"))
+    data["run"].update(days=days, engine=engine, **run)
+    return data
+
+
+def wait(c: TestClient, job: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = c.get(f"/api/jobs/{job['id']}").json()
+        if v["status"] != "running":
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"job {job['id']} still running after {timeout} s")
+
+
+# -- safety ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["evil.example", "127.0.0.1.evil.example", "attacker.com:8765"])
+def test_a_foreign_host_header_is_refused(client: TestClient, host: str) -> None:
+    """DNS rebinding: a name that resolves to 127.0.0.1 still carries its own Host header."""
+    r = client.get("/api/scenarios", headers={"host": host})
+    assert r.status_code == 400
+    assert client.get("/api/scenarios", headers={"host": "localhost:8765"}).status_code == 200
+
+
+def test_an_allowed_host_is_accepted_when_configured() -> None:
+    with TestClient(create_app(allowed_hosts=("lab-pc",), warm=False), base_url="http://lab-pc:8765") as c:
+        assert c.get("/api/scenarios").status_code == 200
+
+
+def test_a_request_from_another_origin_or_not_json_is_refused(client: TestClient) -> None:
+    r = client.post("/api/ode", json={"scenario": sir()}, headers={"origin": "http://evil.example"})
+    assert r.status_code == 403 and "own page" in r.json()["error"]["message"]
+    r = client.post("/api/ode", content=b'{"scenario": {}}', headers={"content-type": "text/plain"})
+    assert r.status_code == 415
+    assert client.post("/api/ode", json={"scenario": sir()}, headers={"origin": BASE}).status_code == 200
+
+
+def test_a_schema_error_names_the_key_with_the_command_line_message(client: TestClient) -> None:
+    data = sir()
+    data["pathogen"]["beta"] = -1
+    r = client.post("/api/ode", json={"scenario": data})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    with pytest.raises(ScenarioError) as cli:
+        from_dict(data, source="<dashboard>")
+    assert err["message"] == str(cli.value) and err["path"] == "pathogen.beta"
+    assert "expected a number >= 0" in err["message"]
+
+
+def test_a_broken_toml_file_is_refused_with_its_line(client: TestClient) -> None:
+    r = client.post("/api/upload", files={"file": ("broken.toml", b'name = "x"\n[pathogen\nbeta = 1\n')})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["path"] == "line 2, column 10" and err["source"] == "broken.toml" and "valid TOML" in err["message"]
+
+
+def test_an_upload_is_size_limited(client: TestClient) -> None:
+    big = b"# " + b"x" * (MAX_FILE_BYTES + 10)
+    r = client.post("/api/upload", files={"file": ("big.toml", big)})
+    assert r.status_code == 422 and "at most 1,048,576 bytes" in r.json()["error"]["message"]
+    r = client.post("/api/upload", files={"file": ("huge.toml", b"x" * (MAX_BODY_BYTES + 1))})
+    assert r.status_code == 413
+
+
+def test_no_path_comes_from_the_client(client: TestClient) -> None:
+    for name in ("..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "sir.toml"):
+        r = client.get(f"/api/scenarios/{name}")
+        assert r.status_code in (404, 422)
+        assert "passwd" not in r.text or "one of the built-ins" in r.text
+    # an upload's name is only shown in messages, never opened
+    r = client.post("/api/upload", files={"file": ("/etc/passwd", b"zones = 1\n")})
+    assert r.status_code == 422 and r.json()["error"]["source"] == "passwd"
+
+
+def test_a_run_over_the_dashboard_budget_is_refused_before_it_starts(client: TestClient) -> None:
+    data = sir(days=365, engine="abm")
+    r = client.post("/api/jobs", json={"scenario": data, "people": 10_000_000})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["path"] == "people" and f"at most {DASHBOARD_WORK['abm']:.3g} person-steps" in err["message"]
+    assert "in the dashboard" in err["message"]
+    r = client.post("/api/jobs", json={"scenario": sir(engine="ssa"), "runs": MAX_RUNS + 1})
+    assert r.status_code == 422 and r.json()["error"]["path"] == "runs"
+    assert client.app.state.jobs.running() == 0  # type: ignore[attr-defined]
+
+
+def test_runs_at_once_are_limited_and_a_run_can_be_cancelled() -> None:
+    app = create_app(max_jobs=1, warm=False)
+    with TestClient(app, base_url=BASE) as c:
+        long = {"scenario": sir(days=2000, engine="ode")}
+        first = c.post("/api/jobs", json=long).json()
+        r = c.post("/api/jobs", json=long)
+        assert r.status_code == 429 and "at most 1 runs at once" in r.json()["error"]["message"]
+        assert c.delete(f"/api/jobs/{first['id']}").status_code == 200
+        v = wait(c, first)
+        assert v["status"] == "cancelled" and v["done"] < v["total"]
+        again = c.post("/api/jobs", json={"scenario": sir(days=5)})
+        assert again.status_code == 200 and wait(c, again.json())["status"] == "done"
+
+
+def test_a_request_body_is_size_limited(client: TestClient) -> None:
+    r = client.post("/api/parse", json={"text": "#" * (MAX_BODY_BYTES + 1)})
+    assert r.status_code == 413
+
+
+# -- answers ----------------------------------------------------------------------------------------
+
+
+def test_the_ode_answer_is_the_run_with_display_names(client: TestClient) -> None:
+    data = to_dict(load("hyosan"))
+    data["run"]["days"] = 30
+    r = client.post("/api/ode", json={"scenario": data})
+    assert r.status_code == 200
+    res = r.json()
+    direct = simulate(from_dict(data), engine="ode")
+    assert np.allclose(np.array(res["totals"]).T, direct.counts.sum(axis=1), atol=0.006)
+    names = {z["name"] for z in res["zones"]}
+    assert "Eastern quarantine district" in names and "quarantine" not in names
+    assert "Provisional Government" in res["map"]["zone_faction"]
+    assert len(res["map"]["routes"]) == direct.route_flows.shape[2]
+    assert res["summary"]["survivors"] == pytest.approx(direct.summary()["survivors"])
+
+
+def test_an_ensemble_runs_in_the_background_with_progress_bands_and_downloads(client: TestClient) -> None:
+    data = sir(days=15, engine="abm")
+    job = client.post("/api/jobs", json={"scenario": data, "people": 2000, "runs": 3}).json()
+    assert job["total"] == 45
+    v = wait(client, job)
+    assert v["status"] == "done" and v["done"] == 45, v
+    res = v["result"]
+    bands = np.array(res["bands"]["totals"])  # [state, quantile, time]
+    assert bands.shape == (6, 3, 16) and (bands[:, 0] <= bands[:, 1]).all() and (bands[:, 1] <= bands[:, 2]).all()
+    rid = res["id"]
+    csv = client.get(f"/api/results/{rid}/download/counts.csv")
+    assert csv.status_code == 200 and csv.text.startswith("day,zone,state,count")
+    assert "attachment" in csv.headers["content-disposition"]
+    pq = client.get(f"/api/results/{rid}/download/counts.parquet")
+    assert pq.status_code == 200 and pq.content[:4] == b"PAR1"
+    assert client.get(f"/api/results/{rid}/download/other.txt").status_code == 422
+    svg = client.get(f"/api/results/{rid}/phylogeny.svg")
+    assert svg.status_code == 200 and b"<svg" in svg.content[:500]
+
+
+def test_the_downloaded_toml_reads_back_to_the_same_results(client: TestClient) -> None:
+    data = to_dict(load("hyosan"))
+    data["pathogen"]["beta"] = 0.41
+    data["zones"][2]["wall"] = 0.5
+    r = client.post("/api/toml", json={"scenario": data})
+    assert r.status_code == 200 and r.headers["content-disposition"].endswith('.toml"')
+    back = parse_toml(r.text)
+    assert back == from_dict(data)
+    a = simulate(back, engine="ode", days=20)
+    b = simulate(from_dict(data), engine="ode", days=20)
+    assert np.array_equal(a.counts, b.counts)
+
+
+def test_a_comparison_is_what_compare_computes(client: TestClient) -> None:
+    base = sir(days=100, engine="ssa")
+    variant = sir(days=100, engine="ssa")
+    variant["pathogen"]["beta"] = 0.15
+    job = client.post("/api/compare", json={"scenario": base, "variants": [{"label": "slower", "scenario": variant}],
+                                            "runs": 3, "engine": "ssa", "people": 20000}).json()
+    v = wait(client, job)
+    assert v["status"] == "done", v
+    got = {(r["variant"], r["metric"]): r["mean"] for r in v["result"]["rows"]}
+    from aftermath.compare import compare
+    from aftermath.scenario.scale import scale_population
+
+    frame, _ = compare(scale_population(from_dict(base), 20000), {"slower": {"pathogen": variant["pathogen"]}},
+                       runs=3, engine="ssa")
+    want = {(r.variant, r.metric): r.mean for r in frame.itertuples()}
+    assert got == pytest.approx(want)
+    assert got[("slower", "lives_saved")] > 0  # a slower pathogen saves lives on the same seeds
+
+
+def test_variants_are_validated_and_bounded(client: TestClient) -> None:
+    bad = sir()
+    bad["zones"][0]["wall"] = 2
+    r = client.post("/api/compare", json={"scenario": sir(), "variants": [{"label": "x", "scenario": bad}]})
+    assert r.status_code == 422 and r.json()["error"]["path"] == "zones.0.wall"
+    assert r.json()["error"]["source"] == "variant x"
+    r = client.post("/api/compare", json={"scenario": sir(), "variants": [{"label": "baseline", "scenario": sir()}]})
+    assert r.status_code == 422
+
+
+def test_the_schema_has_units_bounds_defaults_and_descriptions(client: TestClient) -> None:
+    sch = client.get("/api/schema").json()
+    beta = sch["schema"]["$defs"]["Pathogen"]["properties"]["beta"]
+    assert beta["x-unit"] == "per day" and beta["maximum"] == 1000 and beta["default"] == 0.5
+    assert "bite rate" in beta["description"]
+    assert sch["schema"]["$defs"]["Zone"]["properties"]["wall"]["x-unit"] == "share"
+    assert "fear" in sch["condition_variables"]
+
+
+def test_serve_refuses_a_busy_port() -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from aftermath.cli import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        r = CliRunner().invoke(app, ["serve", "--port", str(port), "--no-browser"])
+    assert r.exit_code == 2
+
+
+def test_local_hosts_are_told_from_others() -> None:
+    from aftermath.web.commands import is_local
+
+    assert is_local("127.0.0.1") and is_local("localhost") and is_local("::1")
+    assert not is_local("0.0.0.0") and not is_local("192.168.1.4")
