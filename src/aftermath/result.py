@@ -230,6 +230,28 @@ class Result:
             del out[""]
         return out
 
+    # -- people (the cast a run followed: ABM only) -------------------------------------------
+    def story(self, name: str | None = None) -> str:
+        """The cast's lives as prose (or the life of the one called ``name``), then who the
+        official record leaves out. Needs a run of the agent-based engine with a cast
+        (``cast = N`` or ``[[characters]]``); otherwise ``ValueError``."""
+        from aftermath.people.story import story_text
+
+        return story_text(self, name)
+
+    def story_json(self, name: str | None = None) -> dict[str, Any]:
+        """The lives as data: each sentence with the event records it was made from."""
+        from aftermath.people.story import story_json
+
+        return story_json(self, name)
+
+    def people_frame(self) -> pd.DataFrame:
+        """The followed people's events, one row each (empty when no one was followed)."""
+        cast = self.extras.get("cast")
+        if not isinstance(cast, dict):
+            return pd.DataFrame(columns=["day", "step", "who", "kind"])
+        return pd.DataFrame(cast["events"])
+
     # -- pictures ---------------------------------------------------------------------------
     def plot(self) -> Figure:
         """Epidemic curves per zone and the spectrum over time, as a matplotlib figure."""

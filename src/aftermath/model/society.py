@@ -51,6 +51,12 @@ class Society:
         pairs = pairs.reshape(-1, 2).astype(np.int64)
         self.edge_zone, self.edge_other = pairs[:, 0], pairs[:, 1]
         self.n_neighbours = np.maximum(np.bincount(self.edge_zone, minlength=nz), 1)
+        # memory of culls (docs/model.md, "People"): the share of each zone's people bereaved by its
+        # faction's culls and sweeps of hybrids, a stock fading as people's memory does
+        self.kin_culled = np.zeros(nz)
+        self.kin_new = np.zeros(nz)
+        self._living = np.ones(nz)
+        self.kin_share = np.array([max(z.household_size - 1.0, 0.0) for z in world.scenario.zones])
 
     def indicators(self, day: int, counts: F64) -> list[dict[str, float]]:
         """Each zone's values for the condition language (see ``conditions.VARIABLES``), and for
@@ -111,6 +117,9 @@ class Society:
         the faction's lowest trust in its truce partners; 1 with no faction. Used by concealment."""
         zt = np.array(self._zone_trust())
         out: F64 = np.where(self.world.zone_faction >= 0, zt * (1.0 - 0.5 * self.fear), 1.0)
+        distrust = self.params.memory.distrust
+        if distrust > 0:  # people trust less the faction that culled their kin
+            out = out * (1.0 - np.clip(distrust * self.kin_culled, 0.0, 1.0))
         return out
 
     def apply_truce_changes(self, day: int, levers: Levers) -> list[SocietyEvent]:
@@ -178,6 +187,12 @@ class Society:
         calm = (flows[Flow.INFECTION] < 0.5) & ~threat
         self.calm_days = np.where(calm, self.calm_days + 1, 0)
 
+        mem = p.memory
+        if mem.distrust > 0:
+            lost = flows[Flow.CULL] + flows[Flow.SWEEP_HYBRIDS]
+            self.kin_new = np.where(w.zone_faction >= 0, np.clip(lost * self.kin_share / safe_n, 0.0, 1.0), 0.0)
+            self.kin_culled = np.clip(self.kin_culled * (1.0 - mem.fade) + self.kin_new, 0.0, 1.0)
+            self._living = living
         events += self._update_trust(day, route_flows)
         self.last_flows = flows.copy()
         return events
@@ -219,6 +234,12 @@ class Society:
         fear_f = np.array([self.fear[w.zone_faction == i].mean() if (w.zone_faction == i).any() else 0.0
                            for i in range(nf)])
         t = self.trust - p.per_breach * breaches - p.fear_erosion * fear_f[:, None]
+        distrust = self.params.memory.distrust
+        if distrust > 0:  # the others trust a faction less by the share of its people it bereaved
+            living = self._living
+            bereaved = np.array([(self.kin_new * living)[w.zone_faction == i].sum()
+                                 / max(living[w.zone_faction == i].sum(), 1.0) for i in range(nf)])
+            t = t - distrust * bereaved[None, :]
         calm_f = fear_f < 0.1
         t += p.recovery * calm_f[:, None]
         np.fill_diagonal(t, 1.0)

@@ -50,6 +50,7 @@ from aftermath.engines.abm.tables import (
     MAX_BRANCHES,
     ROW_STATES,
     E,
+    H,
     coefficient_plan,
     compile_tables,
     day_coefficients,
@@ -108,6 +109,11 @@ class AbmEngine:
         self.prev_sealed = np.zeros(nz, dtype=bool)
         self.events: list[Event] = []
         self.full_noted = False
+        from aftermath.people.cast import CastWatch  # lazily: aftermath.people imports this package
+        from aftermath.people.ties import Ties
+
+        self.ties = Ties(world, self.pop, CHUNK)  # memory of loss and bands (off: nothing runs)
+        self.cast = CastWatch.build(self)  # the people followed, observation only (None: no cast)
         #: steps of a day after which to sample the counts into ``samples`` (run.record_every)
         self.sample_steps: frozenset[int] = frozenset()
         self.samples: list[F64] = []
@@ -169,11 +175,14 @@ class AbmEngine:
         pop = self.pop
         fl = np.zeros((self.parts, N_FLOWS, self.world.n_zones), dtype=np.int64)
         t = day * self.steps
+        hybrids = np.flatnonzero(pop.state[: pop.n] == H) if self.ties.on and levers.sweep_hybrids.any() else None
         self.workers.run(sweep_part, pop.n, CHUNK, pop.state, pop.zone, pop.strain, pop.flags, pop.flag_zone,
                          levers.sweep_kill.astype(np.float64), levers.sweep_hybrids.astype(np.bool_), float(q),
                          np.uint64(stream_key(self.seed, int(Stream.SWEEP), t)),
                          np.uint64(stream_key(self.seed, int(Stream.SWEEP_Q), t)), fl)
         self.counts_i, self.czs = self._recount()
+        if hybrids is not None:
+            self.ties.swept(pop, hybrids[pop.state[hybrids] != H])
         out: F64 = fl.sum(axis=0).astype(np.float64)
         return out
 
@@ -184,6 +193,9 @@ class AbmEngine:
         newly = levers.seal_out & ~self.prev_sealed
         if newly.any():
             mark_sealed(pop.n, pop.state, pop.zone, pop.flags, pop.flag_zone, pop.seal_zone, newly)
+            self.ties.sealed(pop, newly)
+        if self.cast is not None:  # the morning's seals and sweeps, as the people followed saw them
+            self.cast.morning(day)
         self.prev_sealed = levers.seal_out.copy()
         latency, p_h = self._day_coefficients(rates, levers)
         fl = part_array(self.parts, (N_FLOWS, nz))  # per-part blocks on their own cache lines
@@ -198,13 +210,15 @@ class AbmEngine:
         mass_action = bool(rates.mass_action)
         living_only = w.scenario.run.denominator == "living"
         people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.resistance, pop.household, pop.flags,
-                        pop.flag_zone, pop.seal_zone, pop.ever)
+                        pop.flag_zone, pop.seal_zone, pop.ever, pop.memory)
+        mems = (self.ties.mem(True, levers.harshness), self.ties.mem(False, levers.harshness))
         for k in range(self.steps):
             t = day * self.steps + k
             if births is not None and births[k].any():
                 self._add_births(day, k, births[k], serial)
                 people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.resistance, pop.household,
-                                pop.flags, pop.flag_zone, pop.seal_zone, pop.ever)
+                                pop.flags, pop.flag_zone, pop.seal_zone, pop.ever, pop.memory)
+                self.ties.ensure(pop)
             ns = self.table.n
             den = denominators(self.counts_i, mass_action, living_only)
             rows = self.rows
@@ -213,9 +227,10 @@ class AbmEngine:
             kk = self._keys(t)
             today = Day(kk, np.int64(t), self.dt, np.int64(ns), self.out_routes, w.route_to, rates.breach_route,
                         screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
-                        np.int64(self._shape), float(pth.mutation.mu), pth.mutation.mu > 0 and not self.table.full)
+                        np.int64(self._shape), float(pth.mutation.mu), pth.mutation.mu > 0 and not self.table.full,
+                        mems[min(k, 1)])
             self.workers.run(step_part, pop.n, CHUNK, people, self.tables, rows, today,
-                             Out(dc, self.dzs, fl, rf, self.pend_chunk))
+                             Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk))
             self.workers.run(merge_part, ns, dc, self.dzs, self.counts_i, self.czs)  # and zeroes the deltas
             pending = int(self.pend_chunk.sum())
             if pending:
@@ -224,16 +239,24 @@ class AbmEngine:
                     latency, p_h = self._day_coefficients(rates, levers, old if self.scap == scap else 0)
             if self.check:
                 self._verify(day, k)
+            if self.cast is not None:  # observation only: reads the arrays, draws nothing
+                self.cast.after_step(day, k, t, kk, rows)
             if k + 1 in self.sample_steps:  # run.record_every (aftermath.record.fine): the state after this step
                 self.samples.append(self.counts())
         flows: F64 = (fl.sum(axis=0) + serial).astype(np.float64)
         route: F64 = rf.sum(axis=0).astype(np.float64)
+        self.ties.end_day(pop, flows[Flow.BREACH])
+        if self.cast is not None:
+            self.cast.end_day(day)
         return flows, route
 
     def extras(self) -> dict[str, Any]:
         ledger, totals = ledger_frame(self.world, self.pop)
-        return {"strains": self.table.frame(), "events": list(self.events), "ledger": ledger,
-                "ledger_totals": totals}
+        out = {"strains": self.table.frame(), "events": list(self.events), "ledger": ledger,
+               "ledger_totals": totals}
+        if self.cast is not None:
+            out["cast"] = self.cast.record()
+        return out
 
     # -- pieces of a day -----------------------------------------------------------------------
     def _day_coefficients(self, rates: DailyRates, levers: Levers, first: int = 0) -> tuple[F64, F64]:

@@ -1,7 +1,7 @@
 """The population as struct-of-arrays, preallocated once, and its memory estimate (which
 :mod:`aftermath.engines.budget` checks against the machine's limit before anything is allocated).
 
-Core state per person (25 bytes; the target is at most 32):
+Core state per person (26 bytes; the target is at most 32):
 
 ========== ======= ===== =======================================================================
 array      dtype   bytes meaning
@@ -18,7 +18,11 @@ flag_zone  uint16  2     zone of the first policy act on this person (65535: non
 seal_zone  uint16  2     zone most recently sealed around this person while uninfected (65535:
                          none): where an infection, a bite or starvation makes them sacrificed
 ever       uint8   1     infection history (:class:`Ever`): ever infected; born during the run
+memory     uint8   1     memory of loss, 0 to 253 (:mod:`aftermath.people.ties`); 254 and 255 are
+                         news of this person's death for their household, kept until the day ends
 ========== ======= ===== =======================================================================
+
+Ties cost no byte here: a band is a new household id (:mod:`aftermath.people.ties`).
 
 Arrays are sized for the initial population plus the births expected over the horizon (mean
 plus ten standard deviations); they grow by doubling only if a run outlives that.
@@ -27,7 +31,7 @@ plus ten standard deviations); they grow by doubling only if a run outlives that
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntFlag
 
 import numpy as np
@@ -39,7 +43,7 @@ from aftermath.engines.budget import birth_capacity as budget_birth_capacity
 from aftermath.model.flows import Flag
 from aftermath.model.world import N_STATES, State, World
 
-BYTES_PER_AGENT = 25
+BYTES_PER_AGENT = 26
 #: Transient bytes per person while the population is set up (float64 draws, index arrays).
 SETUP_BYTES_PER_AGENT = 16
 NO_ZONE = 65535
@@ -107,6 +111,7 @@ class Population:
     seal_zone: U16
     ever: U8
     next_household: int
+    memory: U8 = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
 
     @property
     def capacity(self) -> int:
@@ -127,6 +132,7 @@ class Population:
             seal_zone=np.full(capacity, NO_ZONE, dtype=np.uint16),
             ever=np.zeros(capacity, dtype=np.uint8),
             next_household=0,
+            memory=np.zeros(capacity, dtype=np.uint8),
         )
 
     def grow(self, needed: int) -> None:
@@ -136,7 +142,7 @@ class Population:
         cap = max(2 * self.capacity, self.n + needed)
         for name, fill in (("state", State.R), ("zone", 0), ("strain", 0), ("next_t", -1), ("resistance", 0),
                            ("household", 0), ("flags", 0), ("flag_zone", NO_ZONE), ("seal_zone", NO_ZONE),
-                           ("ever", 0)):
+                           ("ever", 0), ("memory", 0)):
             old = getattr(self, name)
             new = np.full(cap, fill, dtype=old.dtype)
             new[: self.n] = old[: self.n]
@@ -148,7 +154,7 @@ class Population:
     def nbytes(self) -> int:
         return sum(int(getattr(self, a).nbytes) for a in
                    ("state", "zone", "strain", "next_t", "resistance", "household", "flags",
-                    "flag_zone", "seal_zone", "ever"))
+                    "flag_zone", "seal_zone", "ever", "memory"))
 
 
 def draw_resistance(world: World, rng: np.random.Generator, size: int) -> F32:

@@ -42,6 +42,10 @@ F_BREACH, F_FIRST = int(Flow.BREACH), int(Flow.FIRST_INFECTION)
 F_SWEEP, F_SWEEPH = int(Flow.SWEEP_KILL), int(Flow.SWEEP_HYBRIDS)
 FL_SEALED, FL_SACR, FL_CONC, FL_MISC, FL_SWEPT = int(Flag.SEALED_IN), int(Flag.SACRIFICED), int(Flag.CONCEALED), \
     int(Flag.MISCLASSIFIED), int(Flag.SWEPT)
+FL_CULLED = int(Flag.CULLED)
+# memory of loss (aftermath.people.ties): 0 to MEM_MAX; a human who dies, turns or is culled carries
+# news for their household (MEM_NEWS, MEM_NEWS_POLICY) until the day's news is collected
+MEM_MAX, MEM_NEWS_POLICY, MEM_NEWS = 253, 254, 255
 HK_INFECT, HK_CONCEAL, HK_ADMIT = int(Hook.INFECT), int(Hook.CONCEAL), int(Hook.ADMIT)
 W_ROUTE, W_TARGET = int(Where.ROUTE), int(Where.TARGET)
 EV_INFECTED = np.uint8(Ever.INFECTED)
@@ -143,7 +147,7 @@ def admission(st, a, screen, quarantined, hidden, u):
 
 
 People = namedtuple("People", ["state", "zone", "strain", "next_t", "resistance", "household", "flags",
-                               "flag_zone", "seal_zone", "ever"])
+                               "flag_zone", "seal_zone", "ever", "memory"])
 """The population's arrays (see :mod:`.state`), as the kernels take them."""
 
 Rows = namedtuple("Rows", ["coef", "rate", "tot", "prob", "pcum"])
@@ -151,10 +155,16 @@ Rows = namedtuple("Rows", ["coef", "rate", "tot", "prob", "pcum"])
 
 Day = namedtuple("Day", ["keys", "t", "dt", "n_strains", "out_routes", "route_to", "walled", "screen",
                          "quarantine", "conceal", "hybrid_target", "latency", "p_h", "k_res", "shape", "mu",
-                         "can_mutate"])
+                         "can_mutate", "mem"])
 """What the step needs to know of the day: streams, step, places, gates and the strains' traits."""
 
-Out = namedtuple("Out", ["dc", "dzs", "fl", "rf", "pend_chunk"])
+Mem = namedtuple("Mem", ["on", "daily", "keep", "flight", "conceal", "turned", "seen"])
+"""Memory of loss in the step (:mod:`aftermath.people.ties`): ``on`` (else untouched: the model
+without memory, bit for bit); ``daily``: this step fades memory by ``keep`` and adds ``seen[z]``
+(a breach seen in the zone yesterday); ``flight``: walking rate gain per memory point;
+``conceal[z]``: concealment added per point; ``turned``: points added to a person turned away."""
+
+Out = namedtuple("Out", ["dc", "dzs", "fl", "rf", "pend_chunk", "news_chunk"])
 """Per-part deltas: counts ``dc[p, zone, state]``, ``dzs[p, zone, strain, state - 1]``, flows
 ``fl[p, flow, zone]``, route flows ``rf[p, kind, route]``; mutated infections per chunk."""
 
@@ -179,31 +189,95 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
             if st == R:
                 continue
             z = np.int64(zone[i])
+            mult = 1.0
             if st == S:  # the common case first: one table lookup, usually one uniform, done
                 pr = prob[z, 0, 0]
+                s = np.int64(0)
+                if dy.mem.on:
+                    mult = recall(i, z, P, dy.mem)
+                    if mult != 1.0:
+                        pr = _walk_prob(W, T, z, st, s, mult, dy.dt)
                 if pr <= 0.0:
                     continue
                 u = uniform(event_key, i)
                 if u >= pr:
                     continue
-                s = np.int64(0)
             else:
                 s = np.int64(P.strain[i])
+                if dy.mem.on and st <= H:
+                    mult = recall(i, z, P, dy.mem)
                 if st == E and P.next_t[i] <= dy.t:  # scheduled: end of latency
-                    end_latency(p, i, z, s, P, T, dy, out)
+                    end_latency(p, i, z, s, P, T, dy, out, c)
                     continue
                 pr = W.prob[z, st, s]
+                if mult != 1.0:
+                    pr = _walk_prob(W, T, z, st, s, mult, dy.dt)
                 if pr <= 0.0:
                     continue
                 u = uniform(event_key, i)
                 if u >= pr:
                     continue
-            j = _pick(W.rate[z, st, s], u / pr * W.tot[z, st, s])
+            if mult != 1.0:
+                j = _pick_walk(W.rate[z, st, s], T.where[st], mult,
+                               u / pr * (W.tot[z, st, s] + (mult - 1.0) * _walks(W.rate[z, st, s], T.where[st])))
+            else:
+                j = _pick(W.rate[z, st, s], u / pr * W.tot[z, st, s])
             act(p, i, st, z, s, j, P, T, W, dy, out, c)
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
-def end_latency(p, i, z, s, P, T, dy, out):
+def recall(i, z, P, M):
+    """Person ``i``'s memory this step (faded, and raised by a breach seen, on the day's first
+    step) and the multiplier of their walking rate that it makes."""
+    m = np.int64(P.memory[i])
+    if M.daily:
+        m = np.int64(m * M.keep) + M.seen[z]
+        m = min(m, MEM_MAX)
+        P.memory[i] = m
+    if m == 0 or M.flight == 0.0:
+        return 1.0
+    return 1.0 + M.flight * m
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _walks(rates, where):
+    """The walking (route) part of a row's total rate."""
+    acc = 0.0
+    for j in range(rates.shape[0]):
+        if where[j] == W_ROUTE:
+            acc += rates[j]
+    return acc
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _walk_prob(W, T, z, st, s, mult, dt):
+    """The step probability of a row whose walking slots are multiplied by ``mult``."""
+    return -np.expm1(-(W.tot[z, st, s] + (mult - 1.0) * _walks(W.rate[z, st, s], T.where[st])) * dt)
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _pick_walk(rates, where, mult, v):
+    """As :func:`_pick`, with the walking slots' rates multiplied by ``mult``."""
+    last = 0
+    for j in range(rates.shape[0]):
+        rj = rates[j] * (mult if where[j] == W_ROUTE else 1.0)
+        if rj > 0.0:
+            last = j
+            if v < rj:
+                return j
+            v -= rj
+    return last
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _news(P, i, c, out, policy):
+    """A human died, turned or was culled: the news waits on them for their household."""
+    P.memory[i] = MEM_NEWS_POLICY if policy else MEM_NEWS
+    out.news_chunk[c] += 1
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def end_latency(p, i, z, s, P, T, dy, out, c):
     """The scheduled end of latency: the branch of the individual outcome (``Hook.ONSET``)."""
     b = T.onset_branch_of[onset(dy.keys, i, dy.p_h[s], dy.k_res, P.resistance[i])]
     for k in range(T.onset_tags.shape[1]):
@@ -213,6 +287,8 @@ def end_latency(p, i, z, s, P, T, dy, out):
     new_st = T.onset_product[b]
     P.state[i] = new_st
     _move(out.dc, out.dzs, p, z, E, s, z, new_st, s)
+    if dy.mem.on and new_st >= Z:
+        _news(P, i, c, out, False)
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -256,6 +332,8 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
                                       dy.shape, P.next_t)]
     elif hook == HK_CONCEAL:
         cz = dy.conceal[z]
+        if dy.mem.on:
+            cz += dy.mem.conceal[z] * P.memory[i]
         if cz > 0.0 and uniform(dy.keys[K_HOUSE], P.household[i]) < cz:
             _mark(P, i, bits | FL_CONC, z)
             return
@@ -268,9 +346,13 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
         hidden = False
         if st != S:
             cz = dy.conceal[dest]
+            if dy.mem.on:
+                cz += dy.mem.conceal[dest] * P.memory[i]
             hidden = cz > 0.0 and uniform(dy.keys[K_HOUSE], P.household[i]) < cz
         ok, wrong, concealed = admission(st, a, dy.screen[r], quar, hidden, uniform(dy.keys[K_ADMIT], i))
         b = arrive if ok else refuse
+        if dy.mem.on and not ok:  # turned away: remembered
+            P.memory[i] = min(np.int64(P.memory[i]) + dy.mem.turned, MEM_MAX)
         if wrong:
             bits |= FL_MISC
         if concealed:
@@ -297,6 +379,8 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
         P.zone[i] = new_z
         P.strain[i] = new_s
         _move(out.dc, out.dzs, p, z, st, s, new_z, new_st, new_s)
+        if dy.mem.on and st <= H and new_st >= Z:
+            _news(P, i, c, out, (bits & FL_CULLED) != 0)
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)

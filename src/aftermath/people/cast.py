@@ -1,0 +1,329 @@
+"""The cast: whom a run follows, and the record of their lives (observation only).
+
+Casting chooses existing people of the day-0 population: a declared character (``[[characters]]``)
+gets the living human of their zone (and starting state) whose household is large enough for the
+named members and whose resistance is nearest the one asked for; a generated cast (``cast = N``)
+takes people in turn from each zone of ``cast_zones``, at random by a generator of its own. Each
+cast member's household is followed with them. Nothing is written to the population and no
+random stream of the engine is drawn from, so a run with a cast is bit for bit the run without it
+(``tests/test_people.py``).
+
+After every step :class:`CastWatch` reads the followed people's arrays (a few hundred values) and
+finds, with :func:`slots_taken`, the transition each of them took: the same uniform of the
+``EVENT`` stream and the same row of hazards the step kernel used. So the record says *why* a
+person died (a bite, hunger, old age), was turned away or hidden, not only that their state
+changed. The morning's seals and sweeps, the day's grief and bands (:mod:`.ties`) are recorded
+too. Events are plain dicts (see :data:`EVENT_KINDS`), JSON-ready, in ``result.extras["cast"]``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numba as nb
+import numpy as np
+from numpy.typing import NDArray
+
+from aftermath.engines.abm.rng import Stream, stream_key, uniform
+from aftermath.engines.abm.step import MEM_MAX, _pick, _pick_walk, _walks
+from aftermath.engines.abm.tables import E, H, R, S, Z
+from aftermath.model.flows import Flag
+from aftermath.model.reactions import TRANSITIONS, Where
+from aftermath.people.names import Namer
+
+if TYPE_CHECKING:
+    from aftermath.engines.abm.engine import AbmEngine
+
+#: The cast's own generator stream (no kernel draws from it).
+CAST_STREAM = 70
+STATE_CODES = {"S": S, "E": E, "H": H}
+STATE_WORDS = ("healthy", "latent", "hybrid", "feral", "dead", "gone")
+#: Memory thresholds the record notes when crossed (shares of full memory).
+MEMORY_MARKS = (1 / 3, 2 / 3)
+#: The ``step`` of events of the morning (seals, sweeps) and of the evening (grief, bands, memory);
+#: the day's steps are 0, 1, ...
+MORNING, EVENING = -1, 99
+#: Most household members followed with each cast member.
+MAX_KIN = 7
+#: Roles for a generated cast, by zone kind.
+ROLES = {
+    "enclave": ("guard", "cook", "medic", "radio operator", "mechanic"),
+    "quarantine": ("nurse", "teacher", "shopkeeper", "bus driver", "pharmacist"),
+    "school": ("student", "teacher", "janitor", "student"),
+    "sanctuary": ("farmer", "carer", "lookout", "herbalist"),
+    "city": ("scavenger", "straggler", "locksmith"),
+    "wild": ("scavenger", "refugee", "hunter", "truck driver"),
+}
+#: Every kind of event the record holds (the story has a template for each).
+EVENT_KINDS = (
+    "start", "infected", "killed_by_bite", "destroyed", "decayed", "relapsed", "died", "starved", "cured",
+    "culled", "hidden_from_cull", "transferred", "hidden_from_transfer", "rose", "burned", "walked",
+    "turned_away", "wandered", "became_hybrid", "turned", "sealed_in", "swept", "sacrificed", "joined_band",
+    "grieved", "memory_rose", "memory_faded", "hidden_at_gate", "let_in_by_mistake",
+)
+
+
+class CastError(ValueError):
+    """A character that no one in the population fits; names the key, the value and what was expected."""
+
+    def __init__(self, path: str, value: object, expected: str) -> None:
+        self.path, self.value, self.expected = path, value, expected
+        super().__init__(f"{path}: got {value!r}, expected {expected}")
+
+
+@nb.njit(cache=True)
+def slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, daily, keep, seen, flight, on, dt,
+                out):
+    """For each followed person, the slot the step kernel took this step: -1 none, -2 the end of
+    latency (the kernel's own order and draws, :func:`aftermath.engines.abm.step.step_part`)."""
+    for q in range(idx.shape[0]):
+        out[q] = -1
+        i = idx[q]
+        st = np.int64(st0[q])
+        if st >= R:
+            continue
+        z = np.int64(z0[q])
+        s = np.int64(0) if st == S else np.int64(s0[q])
+        mult = 1.0
+        if on and st <= H:
+            m = np.int64(m0[q])
+            if daily:
+                m = min(np.int64(m * keep) + seen[z], MEM_MAX)
+            if m > 0 and flight != 0.0:
+                mult = 1.0 + flight * m
+        if st == E and next_t[i] <= t:
+            out[q] = -2
+            continue
+        pr = prob[z, st, s]
+        extra = 0.0
+        if mult != 1.0:
+            extra = (mult - 1.0) * _walks(rate[z, st, s], where[st])
+            pr = -np.expm1(-(tot[z, st, s] + extra) * dt)
+        if pr <= 0.0:
+            continue
+        u = uniform(key, i)
+        if u >= pr:
+            continue
+        if mult != 1.0:
+            out[q] = _pick_walk(rate[z, st, s], where[st], mult, u / pr * (tot[z, st, s] + extra))
+        else:
+            out[q] = _pick(rate[z, st, s], u / pr * tot[z, st, s])
+
+
+class CastWatch:
+    """The followed people of one ABM run and the events of their lives."""
+
+    def __init__(self, eng: AbmEngine, people: list[dict[str, Any]]) -> None:
+        self.eng = eng
+        self.people = people
+        self.idx = np.array([p["id"] for p in people], dtype=np.int64)
+        self.name_of = {p["id"]: p["name"] for p in people}
+        self.events: list[dict[str, Any]] = []
+        self.slot = np.zeros(self.idx.size, dtype=np.int64)
+        eng.ties.watched = np.unique(self.idx)
+        self._snap()
+        self.day_memory = self.m.copy()
+        w = eng.world
+        self.zone_names = [z.name or z.id for z in w.scenario.zones]
+        for q in range(len(people)):
+            self._add(0, -1, q, "start", zone=int(self.z[q]), state=STATE_WORDS[int(self.st[q])])
+
+    # -- casting -------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, eng: AbmEngine) -> CastWatch | None:
+        sc = eng.world.scenario
+        if not sc.characters and not sc.cast:
+            return None
+        return cls(eng, choose(eng))
+
+    # -- observation ---------------------------------------------------------------------------
+    def _snap(self) -> None:
+        pop, i = self.eng.pop, self.idx
+        self.st, self.z, self.s = pop.state[i].copy(), pop.zone[i].copy(), pop.strain[i].copy()
+        self.fl, self.hh, self.m = pop.flags[i].copy(), pop.household[i].copy(), pop.memory[i].copy()
+
+    def _add(self, day: int, step: int, q: int, kind: str, **detail: Any) -> None:
+        ev = {"day": int(day), "step": int(step), "who": self.people[q]["name"], "kind": kind}
+        ev.update(detail)
+        self.events.append(ev)
+
+    def morning(self, day: int) -> None:
+        """Seals and sweeps of the morning (before the day's first step): step -1."""
+        self._diff(day, MORNING, None)
+
+    def after_step(self, day: int, k: int, t: int, keys: NDArray[np.uint64], rows: Any) -> None:
+        eng = self.eng
+        ties = eng.ties
+        slots_taken(self.idx, self.st, self.z, self.s, self.m, eng.pop.next_t, np.int64(t),
+                    keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot, eng.tables.where, k == 0,
+                    float(ties.keep), ties.seen, float(ties.flight), bool(ties.on), float(eng.dt), self.slot)
+        self._diff(day, k, self.slot)
+
+    def end_day(self, day: int) -> None:
+        """The day's grief and bands (:mod:`.ties`), and memory crossing a mark: step 99."""
+        ties, pos = self.eng.ties, {int(i): q for q, i in enumerate(self.idx)}
+        for j, lost, policy in ties.grieved:
+            if int(j) in pos:
+                q = pos[int(j)]
+                self._add(day, EVENING, q, "grieved", lost=self.name_of.get(int(lost)), policy=bool(policy),
+                          zone=int(self.eng.pop.zone[int(j)]))
+        self._diff(day, EVENING, None)
+        m = self.m.astype(np.float64) / MEM_MAX
+        m0 = self.day_memory.astype(np.float64) / MEM_MAX
+        for q in range(self.idx.size):
+            if self.st[q] > H:
+                continue
+            for mark in MEMORY_MARKS:
+                if m0[q] < mark <= m[q]:
+                    self._add(day, EVENING, q, "memory_rose", memory=round(float(m[q]), 3), mark=round(mark, 3))
+                elif m[q] < mark <= m0[q]:
+                    self._add(day, EVENING, q, "memory_faded", memory=round(float(m[q]), 3), mark=round(mark, 3))
+        self.day_memory = self.m.copy()
+
+    def _diff(self, day: int, k: int, slot: NDArray[np.int64] | None) -> None:
+        pop, i = self.eng.pop, self.idx
+        st, z, fl, hh = pop.state[i], pop.zone[i], pop.flags[i], pop.household[i]
+        mem = pop.memory[i]
+        changed = (st != self.st) | (z != self.z) | (fl != self.fl) | (hh != self.hh)
+        if slot is not None:
+            changed |= slot != -1
+        for q in np.flatnonzero(changed):
+            self._explain(day, k, int(q), -1 if slot is None else int(slot[q]), int(st[q]), int(z[q]), int(fl[q]),
+                          int(hh[q]))
+        self.st, self.z, self.s = st.copy(), z.copy(), pop.strain[i].copy()
+        self.fl, self.hh = fl.copy(), hh.copy()
+        self.m = np.where(mem > MEM_MAX, 0, mem).astype(np.uint8)
+
+    def _explain(self, day: int, k: int, q: int, j: int, st1: int, z1: int, fl1: int, hh1: int) -> None:
+        """The event(s) of one followed person from their arrays before and after, and the slot taken."""
+        eng = self.eng
+        st0, z0, fl0 = int(self.st[q]), int(self.z[q]), int(self.fl[q])
+        new = fl1 & ~fl0
+        add = self._add
+        if new & Flag.SEALED_IN:
+            add(day, k, q, "sealed_in", zone=z0)
+        if j == -2:
+            add(day, k, q, "became_hybrid" if st1 == H else "turned", zone=z1)
+        elif j >= 0:
+            name = TRANSITIONS[int(eng.tables.transition[st0, j])].name
+            self._slot_event(day, k, q, name, j, st0, z0, st1, z1, new)
+        elif st1 != st0 and (new & Flag.SWEPT or st0 == Z):  # a morning sweep
+            add(day, k, q, "swept", zone=z0, was=STATE_WORDS[st0])
+        if new & Flag.SACRIFICED:
+            add(day, k, q, "sacrificed", zone=int(self.eng.pop.seal_zone[self.idx[q]]))
+        if hh1 != int(self.hh[q]) and hh1 >= (1 << 30) and st1 <= H:
+            members = [self.name_of.get(m) for m in eng.ties.members(eng.pop, hh1, int(self.idx[q]))]
+            add(day, k, q, "joined_band", zone=z1, band=hh1, with_=[m for m in members if m], size=len(members) + 1)
+
+    def _slot_event(self, day: int, k: int, q: int, name: str, j: int, st0: int, z0: int, st1: int, z1: int,
+                    new: int) -> None:
+        eng, add = self.eng, self._add
+        simple = {"bite_kill": "killed_by_bite", "defence": "destroyed", "decay": "decayed", "relapse": "relapsed",
+                  "natural_death": "died", "starvation": "starved", "cure": "cured", "reanimation": "rose",
+                  "disposal": "burned", "wander": "wandered"}
+        if name == "bite_infect":
+            add(day, k, q, "infected", zone=z0, state=STATE_WORDS[min(st1, 5)])
+        elif name in simple:
+            if name == "wander" and z1 == z0:
+                return
+            add(day, k, q, simple[name], zone=z0, to=z1)
+        elif name == "cull":
+            add(day, k, q, "culled" if st1 != st0 else "hidden_from_cull", zone=z0)
+        elif name == "transfer":
+            add(day, k, q, "transferred" if z1 != z0 else "hidden_from_transfer", zone=z0, to=z1)
+        elif TRANSITIONS[int(eng.tables.transition[st0, j])].where == Where.ROUTE:
+            r = int(eng.out_routes[z0, int(eng.tables.route_k[st0, j])])
+            dest = int(eng.world.route_to[r])
+            healthy = st0 == S
+            if z1 == dest:
+                add(day, k, q, "walked", zone=z0, to=dest, state=STATE_WORDS[st0])
+                if new & Flag.CONCEALED:
+                    add(day, k, q, "hidden_at_gate", zone=dest, state=STATE_WORDS[st0])
+                elif new & Flag.MISCLASSIFIED:
+                    add(day, k, q, "let_in_by_mistake", zone=dest, state=STATE_WORDS[st0])
+            else:
+                add(day, k, q, "turned_away", zone=dest, at=z0, healthy=healthy,
+                    screened=bool(new & Flag.MISCLASSIFIED))
+
+    # -- the record ----------------------------------------------------------------------------
+    def record(self) -> dict[str, Any]:
+        pop, i = self.eng.pop, self.idx
+        final = []
+        for q, p in enumerate(self.people):
+            fl = int(pop.flags[i[q]])
+            m = int(pop.memory[i[q]])
+            final.append({"name": p["name"], "state": STATE_WORDS[int(pop.state[i[q]])], "zone": int(pop.zone[i[q]]),
+                          "memory": round((m if m <= MEM_MAX else 0) / MEM_MAX, 3),
+                          "flags": [str(f.name).lower() for f in Flag if fl & f]})
+        return {"people": self.people, "events": self.events, "final": final, "memory_on": bool(self.eng.ties.on),
+                "zones": self.zone_names, "days": None}
+
+
+def choose(eng: AbmEngine) -> list[dict[str, Any]]:
+    """The followed people: each character (or generated cast member), then their household."""
+    sc, pop, world = eng.world.scenario, eng.pop, eng.world
+    n = pop.n
+    rng = np.random.default_rng(int(stream_key(eng.seed, CAST_STREAM, 0)))
+    state, zone, house = pop.state[:n], pop.zone[:n], pop.household[:n]
+    human = state <= H
+    sizes = np.bincount(house, minlength=pop.next_household)
+    taken: set[int] = set()
+    chosen: list[tuple[int, dict[str, Any]]] = []
+    declared = {c.name for c in sc.characters or []}
+    namer = Namer(rng, taken=declared)
+    zone_ids = list(world.zone_ids)
+    for ci, ch in enumerate(sc.characters or []):
+        ok = human.copy()
+        if ch.zone is not None:
+            ok &= zone == zone_ids.index(ch.zone)
+        if ch.state is not None:
+            ok &= state == STATE_CODES[ch.state]
+        cand = np.flatnonzero(ok)
+        cand = cand[~np.isin(house[cand], list(taken))] if taken else cand
+        if ch.household:
+            cand = cand[sizes[house[cand]] >= len(ch.household) + 1]
+        if cand.size == 0:
+            fits = f" in zone {ch.zone!r}" if ch.zone else ""
+            raise CastError(f"characters.{ci}", ch.name, f"someone alive{fits}"
+                            + (f" in state {ch.state}" if ch.state else "")
+                            + (f" with a household of at least {len(ch.household) + 1}" if ch.household else "")
+                            + " at day 0 to play them")
+        cand = rng.permutation(cand)
+        if ch.resistance is not None:
+            pick = int(cand[int(np.argmin(np.abs(pop.resistance[cand] - ch.resistance)))])
+        else:
+            pick = int(cand[0])
+        taken.add(int(house[pick]))
+        chosen.append((pick, {"name": ch.name, "role": ch.role, "kin_names": list(ch.household)}))
+    want = int(sc.cast or 0)
+    zones = [zone_ids.index(zid) for zid in sc.cast_zones] if sc.cast_zones else list(range(world.n_zones))
+    zones = [z for z in zones if (human & (zone == z)).any()]
+    k = 0
+    while want > 0 and zones and k < 50 * want:
+        z = zones[k % len(zones)]
+        k += 1
+        cand = np.flatnonzero(human & (zone == z))
+        cand = cand[~np.isin(house[cand], list(taken))] if taken else cand
+        if cand.size == 0:
+            continue
+        pick = int(cand[int(rng.integers(cand.size))])
+        taken.add(int(house[pick]))
+        roles = ROLES.get(world.zone_kinds[z], ("survivor",))
+        chosen.append((pick, {"name": namer.full(), "role": roles[int(rng.integers(len(roles)))], "kin_names": []}))
+        want -= 1
+    people: list[dict[str, Any]] = []
+    for pick, info in chosen:
+        name = info["name"]
+        surname = name.split()[0] if " " in name else None
+        people.append({"id": pick, "name": name, "role": info["role"], "cast": True, "kin_of": None,
+                       "household": int(house[pick]), "zone0": int(zone[pick]), "state0": STATE_WORDS[int(state[pick])],
+                       "resistance": round(float(pop.resistance[pick]), 3)})
+        kin = eng.ties.members(pop, int(house[pick]), pick)[:MAX_KIN]
+        names = list(info["kin_names"])
+        for m, j in enumerate(kin):
+            kname = names[m] if m < len(names) else namer.full(surname)
+            namer.taken.add(kname)
+            people.append({"id": int(j), "name": kname, "role": None, "cast": False, "kin_of": name,
+                           "household": int(house[j]), "zone0": int(zone[j]), "state0": STATE_WORDS[int(state[j])],
+                           "resistance": round(float(pop.resistance[j]), 3)})
+    return people

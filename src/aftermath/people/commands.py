@@ -1,0 +1,74 @@
+"""``aftermath story``: run a scenario on the agent-based engine and tell the cast's lives.
+
+Stories need individuals, so ``story`` always runs the agent-based engine (the ODE and the SSA
+have compartments, not people). Without ``--cast`` and without characters in the scenario, six
+people are followed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+#: People followed when neither the scenario nor ``--cast`` says how many.
+DEFAULT_CAST = 6
+
+
+Seed = Annotated[int | None, typer.Option("--seed", "-s", help="master seed (default: the scenario's)")]
+Days = Annotated[int | None, typer.Option("--days", "-d", help="days to simulate (default: the scenario's)")]
+Sets = Annotated[list[str] | None, typer.Option(
+    "--set", help="override a value by scenario path, e.g. --set society.memory.per_loss=0.3 (repeatable)")]
+Cast = Annotated[int | None, typer.Option(
+    "--cast", "-c", help="people to follow, chosen by seed (default: the scenario's characters, else 6)")]
+Character = Annotated[str | None, typer.Option("--character", help="tell only this person's life")]
+AsJson = Annotated[bool, typer.Option("--json", help="the lives as JSON: sentences and the events they tell")]
+
+
+def story_cmd(
+    scenario: Annotated[str, typer.Argument(help="a built-in name or a TOML file")] = "hyosan",
+    seed: Seed = None,
+    days: Days = None,
+    cast: Cast = None,
+    character: Character = None,
+    as_json: AsJson = False,
+    sets: Sets = None,
+) -> None:
+    """Tell the lives of a cast: where they were, whom they lost, what each policy did to them, their fate.
+
+    Always runs the agent-based engine: the other engines have no individuals.
+    """
+    from aftermath.cli import console, fail, load_scenario, run_options
+    from aftermath.engines.driver import simulate
+    from aftermath.people.cast import CastError
+    from aftermath.people.story import story_json, story_text
+    from aftermath.scenario.load import ScenarioError, with_overrides
+
+    sc = load_scenario(scenario, sets)
+    want = cast if cast is not None else (None if sc.characters or sc.cast else DEFAULT_CAST)
+    try:
+        if want is not None:
+            sc = with_overrides(sc, {"cast": want}, source="--cast")
+    except ScenarioError as exc:
+        raise fail(str(exc)) from None
+    sc = run_options(sc, days=days, seed=seed, engine="abm")
+    try:
+        res = simulate(sc)
+    except (ScenarioError, CastError) as exc:
+        raise fail(str(exc)) from None
+    names = [p["name"] for p in res.extras["cast"]["people"] if p["cast"]]
+    if character is not None and character not in names:
+        raise fail(f"--character: got {character!r}, expected one of the cast: {', '.join(names)}")
+    if as_json:
+        sys.stdout.write(json.dumps(story_json(res, character), indent=2, ensure_ascii=False) + "\n")
+        return
+    for block in story_text(res, character).split("\n\n"):
+        console.print(block, highlight=False, markup=False)
+        console.print()
+
+
+def register(app: Any) -> None:
+    """Add ``story`` to ``app``."""
+    app.command("story")(story_cmd)

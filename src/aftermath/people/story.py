@@ -1,0 +1,354 @@
+"""The lives of the cast as prose, from the events a run recorded (:mod:`.cast`).
+
+Every sentence is made from one or more event records by a template, and keeps them
+(:attr:`Sentence.events`), so a test can hold each sentence against what happened. Templates
+come in several *frames* (where the day and the person go in the sentence); consecutive sentences
+never share a frame, so a life does not read as a log. The text is deterministic: the same run
+tells the same story. Places, factions and policies are called by their display names.
+
+A life is told in time order: where the person was and with whom; what befell them and their
+household (bites, hunger, a seal, a gate, a cull, a band joined); how the weight of it grew and
+faded (memory, when the scenario has it on); their fate at the end. After the lives, who among
+the cast the official record leaves out, and why (:func:`left_out`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aftermath.scenario.schema import AdmissionPolicy, HybridPolicy, SealPolicy, SweepPolicy
+
+if TYPE_CHECKING:
+    from aftermath.result import Result
+
+#: (frame, template) per event kind; a frame is the sentence's shape, never used twice in a row.
+TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
+    "infected": (("on-day", "On day {day}, {name} was bitten in {zone}{outcome}."),
+                 ("subject", "{name} was bitten in {zone} on day {day}{outcome}."),
+                 ("day-colon", "Day {day} brought the bite: {name} was infected in {zone}{outcome}.")),
+    "became_hybrid": (("on-day", "On day {day} the fever broke and {name} was still themselves: a hybrid now."),
+                      ("subject", "{name} came through the fever on day {day} with their mind intact, a hybrid.")),
+    "turned": (("on-day", "On day {day}, {name} turned feral in {zone}."),
+               ("subject", "{name} was lost to the fever on day {day} and turned feral in {zone}.")),
+    "relapsed": (("subject", "{name}, a hybrid, relapsed on day {day} and turned feral in {zone}."),
+                 ("on-day", "On day {day} the hybrid in {name} gave way: they turned feral in {zone}.")),
+    "killed_by_bite": (("subject", "{name} was killed by a bite in {zone} on day {day}."),
+                       ("on-day", "On day {day}, a feral's bite killed {name} in {zone}.")),
+    "died": (("subject", "{name} died in {zone} on day {day}, of age or illness rather than the virus."),
+             ("on-day", "On day {day}, {name} died in {zone}, not of the virus.")),
+    "starved": (("subject", "{name} starved in {zone} on day {day}, after its food ran out."),
+                ("on-day", "On day {day}, hunger killed {name} in {zone}.")),
+    "culled": (("on-day", "On day {day}, {faction} culled {name}, a hybrid still themselves, in {zone}{policy}."),
+               ("subject", "{name} was culled in {zone} on day {day} by {faction}{policy}: a hybrid, still a person.")),
+    "hidden_from_cull": (("on-day", "On day {day}, when {faction} came for the hybrids of {zone}{policy}, "
+                                    "{name}'s household hid them."),
+                         ("subject", "{name}'s household hid them from {faction}'s cull in {zone} on day {day}.")),
+    "transferred": (("on-day", "On day {day}, {name} was taken from {zone} to {to}{policy}."),
+                    ("subject", "{name} was moved to {to} on day {day}{policy}.")),
+    "hidden_from_transfer": (("subject", "{name}'s household hid them on day {day} rather than let them be taken to "
+                                         "{to}."),
+                             ("on-day", "On day {day} the household kept {name} from the transfer to {to}.")),
+    "walked": (("subject", "{name} left {zone} for {to} on day {day}."),
+               ("on-day", "On day {day}, {name} made it from {zone} to {to}."),
+               ("then", "Then {name} went on from {zone} to {to}, on day {day}.")),
+    "turned_away": (("on-day", "On day {day}, {name} was turned away at the gate of {zone}{health}{policy}."),
+                    ("subject", "{name} reached the gate of {zone} on day {day}{health} and was turned away{policy}.")),
+    "hidden_at_gate": (("subject", "The screening at {zone} caught {name}, {state}, and the household got them "
+                                   "through anyway."),
+                       ("on-day", "On day {day} the household hid {name}'s infection at the gate of {zone}.")),
+    "let_in_by_mistake": (("subject", "The screening at {zone} missed {name}'s infection on day {day}."),
+                          ("on-day", "On day {day} the gate of {zone} let {name} in, {state}, by mistake.")),
+    "sealed_in": (("on-day", "On day {day}, {zone} was sealed with {name} inside{policy}."),
+                  ("subject", "{name} was sealed into {zone} on day {day}{policy}.")),
+    "sacrificed": (("subject", "{name} is one of {zone}'s sacrificed: sealed in healthy, and harmed there "
+                               "(day {day})."),
+                   ("on-day", "On day {day}, {name} became one of the sacrificed of {zone}.")),
+    "swept": (("on-day", "On day {day}, a sweep in {zone} killed {name}, {was}{policy}."),
+              ("subject", "{name}, {was}, was killed in a sweep of {zone} on day {day}{policy}.")),
+    "joined_band": (("subject", "With no one of their household left, {name} joined a band of {size} in {zone} on "
+                                "day {day}{with_}."),
+                    ("on-day", "On day {day}, alone now, {name} fell in with a band of {size} in {zone}{with_}.")),
+    "grieved": (("on-day", "On day {day} the band lost one of its own."),
+                ("subject", "{name}'s band lost one of its own on day {day}.")),
+    "memory_rose": (("by-day", "By day {day}, what {name} had lived through weighed on them (memory {memory}): "
+                               "the bereaved flee sooner and hide their own."),
+                    ("subject", "{name} carried it with them now (memory {memory} by day {day}).")),
+    "memory_faded": (("by-day", "By day {day} the worst of it had eased for {name} (memory {memory})."),
+                     ("subject", "{name}'s grief faded with the weeks (memory {memory} by day {day}).")),
+    "destroyed": (("subject", "As a feral, {name} was destroyed in {zone} on day {day}."),
+                  ("on-day", "On day {day}, the feral that had been {name} was destroyed in {zone}.")),
+    "decayed": (("subject", "The feral that had been {name} rotted away in {zone} by day {day}."),
+                ("on-day", "On day {day}, what was left of {name} rotted away in {zone}.")),
+    "rose": (("on-day", "On day {day}, {name}'s body rose as a feral in {zone}."),
+             ("subject", "{name}'s body rose again in {zone} on day {day}.")),
+    "burned": (("subject", "{name}'s body was burned in {zone} on day {day}."),
+               ("on-day", "On day {day}, {name}'s body was burned in {zone}.")),
+    "wandered": (("subject", "As a feral, {name} wandered from {zone} to {to} on day {day}."),
+                 ("on-day", "On day {day}, the feral that had been {name} drifted from {zone} to {to}.")),
+    "cured": (("on-day", "On day {day}, {name} was cured in {zone}."),
+              ("subject", "{name} was cured in {zone} on day {day}.")),
+    # a kin's turn in the character's life
+    "kin": (("subject", "{kin}, of {name}'s household, {verb} on day {day}."),
+            ("on-day", "On day {day}, {name} lost {kin}, who {verb}."),
+            ("then", "Then {kin} {verb}, on day {day}: {name}'s household grew smaller.")),
+    "kin_hybrid": (("subject", "{kin}, of {name}'s household, became a hybrid on day {day}."),
+                   ("on-day", "On day {day}, {kin} of {name}'s household kept their mind through the fever: a "
+                              "hybrid.")),
+    "kin_hidden": (("on-day", "On day {day}, {name}'s household hid {kin}, a hybrid, from {faction}'s cull{policy}."),
+                   ("subject", "{name}'s household hid {kin}, a hybrid, from the cull in {zone} on day {day}.")),
+}
+
+#: Kin events told in a character's life, and what each says happened to the kin.
+KIN_VERBS = {"died": "died in {zone}", "starved": "starved in {zone}", "killed_by_bite": "was killed by a bite in "
+             "{zone}", "turned": "turned feral in {zone}", "relapsed": "relapsed into a feral in {zone}",
+             "culled": "was culled in {zone}, a hybrid", "swept": "was killed in a sweep of {zone}"}
+OWN_KINDS = tuple(k for k in TEMPLATES if not k.startswith("kin"))
+FATE = {"healthy": "alive and well", "latent": "alive, carrying an infection no one had seen yet",
+        "hybrid": "alive as a hybrid, still themselves", "feral": "feral", "dead": "dead", "gone": "dead"}
+
+
+@dataclass
+class Sentence:
+    text: str
+    frame: str
+    kind: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "kind": self.kind, "frame": self.frame, "events": self.events}
+
+
+@dataclass
+class Life:
+    name: str
+    role: str | None
+    sentences: list[Sentence]
+    fate: dict[str, Any]
+    left_out: list[str]
+
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "role": self.role, "fate": self.fate, "left_out": self.left_out,
+                "sentences": [s.as_dict() for s in self.sentences]}
+
+
+class Teller:
+    """Names and policies of one run, to fill the templates."""
+
+    def __init__(self, result: Result) -> None:
+        cast = result.extras.get("cast")
+        if not isinstance(cast, dict):
+            raise ValueError("this run followed no one: stories need the agent-based engine and a cast "
+                             "(engine='abm' with cast = N or [[characters]] in the scenario)")
+        self.result, self.cast = result, cast
+        sc = result.scenario
+        # mid-sentence, "The hidden valley" reads "the hidden valley"
+        self.zone_names = [_mid(z.name or z.id) for z in sc.zones]
+        fnames = {f.id: f.name or f.id for f in sc.factions}
+        self.zone_faction = [fnames.get(z.faction or "", "the authorities") for z in sc.zones]
+        self.people = {p["name"]: p for p in cast["people"]}
+        self.final = {f["name"]: f for f in cast["final"]}
+
+    def policy(self, day: int, zone: int, kind: type) -> tuple[str, str]:
+        """(" (label)", faction name) of the policy of ``kind`` that acted in ``zone`` on ``day``."""
+        res, sc = self.result, self.result.scenario
+        if 0 <= day < res.policy_acted.shape[0]:
+            for i, p in enumerate(sc.policies):
+                if isinstance(p, kind) and res.policy_acted[day, i, zone]:
+                    fac = next((f.name or f.id for f in sc.factions if f.id == p.faction), None)
+                    return f" ({res.policy_labels[i]})", fac or self.zone_faction[zone]
+        return "", self.zone_faction[zone]
+
+    def short(self, name: str) -> str:
+        """The given name of a Korean-style full name ("Choi Min-seo" -> "Min-seo"), else the name."""
+        parts = name.split()
+        return parts[1] if len(parts) == 2 and "-" in parts[1] else name
+
+
+def _mid(name: str) -> str:
+    return "the " + name[4:] if name.startswith("The ") else name
+
+
+def _fields(t: Teller, ev: dict[str, Any], name: str) -> dict[str, Any]:
+    zn = t.zone_names
+    z = int(ev.get("zone", 0))
+    f: dict[str, Any] = {"day": ev["day"], "name": name, "zone": zn[z], "to": zn[int(ev.get("to", z))]}
+    kind = ev["kind"]
+    pol_kind = {"culled": HybridPolicy, "hidden_from_cull": HybridPolicy, "transferred": HybridPolicy,
+                "hidden_from_transfer": HybridPolicy, "turned_away": AdmissionPolicy, "sealed_in": SealPolicy,
+                "swept": SweepPolicy}.get(kind)
+    f["policy"], f["faction"] = t.policy(int(ev["day"]), z, pol_kind) if pol_kind else ("", t.zone_faction[z])
+    f["outcome"] = {"latent": "; it would take days to show", "hybrid": " and kept their mind",
+                    "feral": " and turned at once"}.get(str(ev.get("state", "")), "")
+    f["health"] = " while healthy" if ev.get("healthy") else (", infected" if "healthy" in ev else "")
+    f["state"] = {"latent": "infected but not yet showing it", "hybrid": "a hybrid"}.get(str(ev.get("state")),
+                                                                                           "infected")
+    f["was"] = {"hybrid": "a hybrid still themselves", "feral": "by then a feral"}.get(str(ev.get("was")), "")
+    f["size"] = ev.get("size", 0)
+    others = [t.short(x) for x in ev.get("with_", [])]
+    f["with_"] = f", among them {', '.join(others)}" if others else ""
+    f["memory"] = f"{float(ev.get('memory', 0.0)):.2f}"
+    return f
+
+
+def _pick(kind: str, prev: str, key: str) -> tuple[str, str]:
+    """A template of ``kind`` whose frame differs from ``prev``, chosen by ``key`` (deterministic)."""
+    options = TEMPLATES[kind]
+    start = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % len(options)
+    for k in range(len(options)):
+        frame, tpl = options[(start + k) % len(options)]
+        if frame != prev:
+            return frame, tpl
+    return options[start]  # one template only: the caller sees the same frame twice and rephrases
+
+
+def _intro(t: Teller, person: dict[str, Any], kin: list[dict[str, Any]], start: dict[str, Any]) -> Sentence:
+    name, zone = person["name"], t.zone_names[int(person["zone0"])]
+    role = f"a {person['role']}" if person.get("role") else "one of its people"
+    alive_kin = [t.short(k["name"]) for k in kin if k["state0"] in ("healthy", "latent", "hybrid")]
+    gone = [k for k in kin if k["state0"] not in ("healthy", "latent", "hybrid")]
+    if alive_kin:
+        withs = alive_kin[0] if len(alive_kin) == 1 else ", ".join(alive_kin[:-1]) + " and " + alive_kin[-1]
+        home = f" with {withs}"
+    else:
+        home = ", alone"
+    lost = f"; {len(gone)} of the household had already been lost" if gone else ""
+    state = {"latent": ", already bitten though no one knew", "hybrid": ", a hybrid"}.get(person["state0"], "")
+    text = f"{name}, {role} in {zone}{state}, began the story{home}{lost}."
+    return Sentence(text, "intro", "start", [start])
+
+
+def tell(result: Result, name: str | None = None) -> list[Life]:
+    """The lives of the cast (or of the one called ``name``), each in time order."""
+    t = Teller(result)
+    cast_people = [p for p in t.cast["people"] if p["cast"]]
+    if name is not None:
+        cast_people = [p for p in cast_people if p["name"] == name]
+        if not cast_people:
+            names = ", ".join(p["name"] for p in t.cast["people"] if p["cast"])
+            raise KeyError(f"no character called {name!r}: the cast is {names}")
+    by_who: dict[str, list[dict[str, Any]]] = {}
+    for ev in t.cast["events"]:
+        by_who.setdefault(ev["who"], []).append(ev)
+    lives = []
+    for person in cast_people:
+        lives.append(_life(t, person, by_who, result.days))
+    return lives
+
+
+def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, Any]]], days: int) -> Life:
+    name = person["name"]
+    short = t.short(name)
+    kin = [p for p in t.cast["people"] if p["kin_of"] == name]
+    kin_names = {k["name"] for k in kin}
+    own = by_who.get(name, [])
+    items: list[tuple[int, int, int, str, dict[str, Any]]] = []  # (day, step, order, role, event)
+    for n, ev in enumerate(own):
+        if ev["kind"] == "start" or ev["kind"] not in OWN_KINDS:
+            continue
+        if ev["kind"] == "grieved" and ev.get("lost") in kin_names:
+            continue  # told with the kin's own event
+        items.append((ev["day"], ev["step"], n, "own", ev))
+    for k in kin:
+        for n, ev in enumerate(by_who.get(k["name"], [])):
+            if ev["kind"] in KIN_VERBS or ev["kind"] in ("became_hybrid", "hidden_from_cull"):
+                items.append((ev["day"], ev["step"], 10_000 + n, "kin", ev))
+    items.sort(key=lambda x: (x[0], x[1], x[2]))
+    start = next(ev for ev in own if ev["kind"] == "start")
+    sentences = [_intro(t, person, kin, start)]
+    dead = False
+    for _day, _step, _n, role, ev in items:
+        if dead and role == "kin":
+            continue  # the story is theirs: their household's later losses are not
+        prev = sentences[-1].frame
+        key = f"{name}|{ev['day']}|{ev['kind']}|{ev.get('who')}"
+        if role == "own":
+            if dead and ev["kind"] in ("memory_rose", "memory_faded", "grieved"):
+                continue
+            f = _fields(t, ev, short)
+            frame, tpl = _pick(ev["kind"], prev, key)
+            sentences.append(Sentence(tpl.format(**f), frame, ev["kind"], [ev]))
+            if ev["kind"] in ("killed_by_bite", "died", "starved", "culled", "swept", "turned", "relapsed"):
+                dead = True
+        else:
+            f = _fields(t, ev, short)
+            f["kin"] = t.short(ev["who"])
+            grief = [g for g in own if g["kind"] == "grieved" and g.get("lost") == ev["who"]]
+            if ev["kind"] == "became_hybrid":
+                kind = "kin_hybrid"
+            elif ev["kind"] == "hidden_from_cull":
+                kind = "kin_hidden"
+            else:
+                kind = "kin"
+                f["verb"] = KIN_VERBS[ev["kind"]].format(zone=f["zone"])
+            frame, tpl = _pick(kind, prev, key)
+            sentences.append(Sentence(tpl.format(**f), frame, kind, [ev, *grief]))
+    fate = t.final[name]
+    sentences.append(_fate(t, person, fate, days, sentences[-1].frame))
+    return Life(name, person.get("role"), sentences, fate, left_out_reasons(t, person, fate))
+
+
+def _fate(t: Teller, person: dict[str, Any], fate: dict[str, Any], days: int, prev: str) -> Sentence:
+    short, where = t.short(person["name"]), t.zone_names[int(fate["zone"])]
+    state = fate["state"]
+    if state in ("dead", "gone"):
+        text = f"{short} did not live to see day {days}."
+    elif state == "feral":
+        text = f"At day {days}, what had been {short} still walked {where}, feral."
+    else:
+        mem = f", carrying a memory of loss of {fate['memory']:.2f}" if fate.get("memory", 0) > 0 else ""
+        text = f"At day {days}, {short} was {FATE[state]} in {where}{mem}."
+    frame = "fate" if prev != "fate" else "fate-2"
+    return Sentence(text, frame, "fate", [{"kind": "final", **fate}])
+
+
+def left_out_reasons(t: Teller, person: dict[str, Any], fate: dict[str, Any]) -> list[str]:
+    """Why the official record leaves this person out (empty: it counts them)."""
+    flags = set(fate["flags"])
+    out = []
+    fz = t.zone_faction
+    events = [e for e in t.cast["events"] if e["who"] == person["name"]]
+
+    def where(kind: str) -> str:
+        ev = next((e for e in events if e["kind"] == kind), None)
+        return fz[int(ev["zone"])] if ev else "its faction"
+
+    if "culled" in flags:
+        out.append(f"culled while still themselves: {where('culled')}'s books do not count them among the dead")
+    if "swept" in flags:
+        out.append("killed in a sweep as a hybrid: not counted among the dead")
+    if "concealed" in flags:
+        out.append("hidden by their household: the infections on the books leave them out")
+    if "excluded" in flags:
+        out.append(f"turned away at a gate: {where('turned_away')} never entered them in its books")
+    return out
+
+
+def left_out(lives: list[Life]) -> list[str]:
+    """One line per cast member the official record leaves out, with the reasons."""
+    return [f"{life.name}: {'; '.join(life.left_out)}." for life in lives if life.left_out]
+
+
+def story_text(result: Result, name: str | None = None) -> str:
+    """The lives as prose, then who the official record leaves out."""
+    lives = tell(result, name)
+    parts = []
+    for life in lives:
+        role = f" ({life.role})" if life.role else ""
+        parts.append(f"{life.name}{role}\n{life.text()}")
+    gone = left_out(lives)
+    tail = ("Who the official record leaves out:\n" + "\n".join(gone)) if gone else \
+        "The official record counts every one of them."
+    return "\n\n".join([*parts, tail])
+
+
+def story_json(result: Result, name: str | None = None) -> dict[str, Any]:
+    """The lives as data: sentences with the events they were made from, fates, who is left out."""
+    lives = tell(result, name)
+    return {"scenario": result.scenario.name, "engine": result.engine, "seed": result.seed, "days": result.days,
+            "memory_on": bool(result.extras["cast"].get("memory_on")), "zones": result.extras["cast"]["zones"],
+            "lives": [life.as_dict() for life in lives], "left_out": left_out(lives)}

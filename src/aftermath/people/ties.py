@@ -1,0 +1,256 @@
+"""Ties and memory of loss in the agent-based engine (docs/model.md, "People: households, bands
+and memory").
+
+Each person carries one byte of memory (``Population.memory``, 0 to 253; 253 is full memory,
+``m = memory / 253`` in [0, 1]). What raises it:
+
+* someone of their household or band dies, turns feral or is culled (``per_loss``): the step
+  kernel leaves the news on the one lost (254: killed by policy, 255: otherwise), and
+  :func:`collect_news` hands it to the living members at the end of the day;
+* being turned away at a gate (``per_turned_away``, in the kernel);
+* being alive in a zone the morning it is sealed (``per_sealed``);
+* a breach of their zone's wall (``per_breach``, the next day).
+
+It fades by ``fade`` of itself each day (rounded down, so small memories go in a few weeks).
+What it changes (in the kernel): a person's walking rate is multiplied by
+``1 + fear.flight * memory.flight * m`` (the bereaved flee sooner), and the harshness term of
+concealment by ``1 + memory.conceal * m`` (they hide their own more readily). Trust between
+factions reads the share of people bereaved by a faction's culls (:mod:`aftermath.model.society`).
+
+Ties: a household whose members are all lost but one leaves that one alone; at the end of the
+day they join their zone's open *band* (at most ``band_size`` people), which is a new household
+id (``BAND_BASE + k``): the band shares the grief of its members' deaths and one decision to hide
+an infected member, exactly as a household does. Ties cost no byte per person: membership is the
+household id, the members of a day-0 household are found from the layout of :func:`populate`,
+and a band's members are kept in a small table (four bytes per band member).
+
+With every gain 0 (:meth:`~aftermath.scenario.schema.Memory.gains_zero`) none of this runs: the
+model without memory, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+from numpy.typing import NDArray
+
+from aftermath.engines.abm.state import Population, initial_people
+from aftermath.engines.abm.step import MEM_MAX, MEM_NEWS_POLICY, Mem
+from aftermath.model.world import World
+
+#: Band household ids start here (births take ids from ``next_household``, far below).
+BAND_BASE = 1 << 30
+I64 = NDArray[np.int64]
+_H = 2  # states S, E, H (0, 1, 2) are the living humans
+
+
+def points(share: float) -> int:
+    """A share of full memory in memory points (0 to 253)."""
+    return round(share * MEM_MAX)
+
+
+@nb.njit(cache=True)
+def _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
+                band_base, out):
+    """The people of household ``h`` (still in it), except ``i``, into ``out``; returns how many."""
+    k = 0
+    if h < n_init:
+        lo, hi = 0, zone_hh.shape[0] - 1
+        while lo < hi:  # the zone whose households contain h
+            mid = (lo + hi + 1) // 2
+            if zone_hh[mid] <= h:
+                lo = mid
+            else:
+                hi = mid - 1
+        j = zone_start[lo] + (h - zone_hh[lo])
+        while j < zone_end[lo]:
+            if j != i and household[j] == h and k < out.shape[0]:
+                out[k] = j
+                k += 1
+            j += zone_nh[lo]
+    elif h >= band_base:
+        b = h - band_base
+        for q in range(band_count[b]):
+            j = band_slots[b, q]
+            if j != i and household[j] == h and k < out.shape[0]:
+                out[k] = j
+                k += 1
+    return k
+
+
+@nb.njit(cache=True)
+def _has(sorted_ids, j):
+    k = np.searchsorted(sorted_ids, j)
+    return k < sorted_ids.shape[0] and sorted_ids[k] == j
+
+
+@nb.njit(cache=True)
+def collect_news(news_chunk, chunk, n, state, zone, household, memory, per_loss, n_init, zone_start, zone_hh,
+                 zone_nh, zone_end, band_count, band_slots, band_zone, open_band, n_bands, band_size, band_base,
+                 watched, grieved, joined):
+    """The day's news (deaths, turnings, culls of humans) to their households, in person order;
+    then the last of each household joins a band. Returns ``(n_bands, n_grieved, n_joined)``:
+    for the people in ``watched`` (sorted), ``grieved[k] = (person, lost one, policy)`` and
+    ``joined[k] = (person, band id)``."""
+    buf = np.empty(256, dtype=np.int64)
+    lonely = np.empty(news_chunk.sum() + 1, dtype=np.int64)
+    n_lonely = 0
+    ng = 0
+    for c in range(news_chunk.shape[0]):
+        if news_chunk[c] == 0:
+            continue
+        news_chunk[c] = 0
+        for i in range(c * chunk, min(n, c * chunk + chunk)):
+            if memory[i] < MEM_NEWS_POLICY:
+                continue
+            policy = memory[i] == MEM_NEWS_POLICY
+            memory[i] = 0
+            h = np.int64(household[i])
+            k = _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
+                            band_base, buf)
+            living = 0
+            for q in range(k):
+                j = buf[q]
+                if state[j] <= _H:
+                    living += 1
+                    memory[j] = min(np.int64(memory[j]) + per_loss, MEM_MAX)
+                    if ng < grieved.shape[0] and _has(watched, j):
+                        grieved[ng, 0], grieved[ng, 1], grieved[ng, 2] = j, i, policy
+                        ng += 1
+            if living == 1 and band_size > 0:
+                lonely[n_lonely] = h
+                n_lonely += 1
+    nj = 0
+    for q in range(n_lonely):
+        h = lonely[q]
+        k = _members_of(h, -1, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
+                        band_base, buf)
+        sv, living = -1, 0
+        for r in range(k):
+            if state[buf[r]] <= _H:
+                living += 1
+                sv = buf[r]
+        if living != 1:
+            continue  # joined already, or no one left
+        z = zone[sv]
+        b = open_band[z]
+        if b < 0 or band_count[b] >= band_size or band_base + b == h:
+            b = n_bands
+            n_bands += 1
+            band_count[b] = 0
+            band_zone[b] = z
+            open_band[z] = b
+        band_slots[b, band_count[b]] = sv
+        band_count[b] += 1
+        household[sv] = band_base + b
+        if nj < joined.shape[0] and _has(watched, sv):
+            joined[nj, 0], joined[nj, 1] = sv, band_base + b
+            nj += 1
+    return n_bands, ng, nj
+
+
+class Ties:
+    """The memory parameters in points, the household layout and the bands of one ABM run."""
+
+    def __init__(self, world: World, pop: Population, chunk: int) -> None:
+        sc = world.scenario
+        mem = sc.society.memory
+        self.on = not mem.gains_zero()
+        self.world, self.chunk = world, chunk
+        self.per_loss, self.turned = points(mem.per_loss), points(mem.per_turned_away)
+        self.per_sealed, self.per_breach = points(mem.per_sealed), points(mem.per_breach)
+        self.keep = 1.0 - mem.fade
+        self.flight = sc.society.fear.flight * mem.flight / MEM_MAX
+        self.conceal_gain = sc.society.concealment.harshness * mem.conceal / MEM_MAX
+        self.band_size = int(mem.band_size)
+        people = initial_people(world).sum(axis=1)
+        sizes = np.array([z.household_size for z in sc.zones])
+        nh = np.maximum(1, np.ceil(people / sizes)).astype(np.int64)
+        self.zone_start = np.concatenate([[0], np.cumsum(people)[:-1]]).astype(np.int64)
+        self.zone_end = np.cumsum(people).astype(np.int64)
+        self.zone_nh = nh
+        self.zone_hh = np.concatenate([[0], np.cumsum(nh)[:-1]]).astype(np.int64)
+        self.n_init = int(nh.sum())
+        assert self.n_init == pop.next_household, "household layout differs from populate()"
+        nz = world.n_zones
+        self.seen = np.zeros(nz, dtype=np.int64)
+        self.open_band = np.full(nz, -1, dtype=np.int64)
+        self.n_bands = 0
+        self.band_count = np.zeros(16, dtype=np.int64)
+        self.band_zone = np.zeros(16, dtype=np.int64)
+        self.band_slots = np.zeros((16, max(self.band_size, 1)), dtype=np.int32)
+        self.news_chunk = np.zeros(math.ceil(pop.capacity / chunk) + 1, dtype=np.int64)
+        self.grieved = np.zeros((0, 3), dtype=np.int64)  # the day's (person, lost one, policy): for the cast
+        self.joined = np.zeros((0, 2), dtype=np.int64)
+        self.watched = np.zeros(0, dtype=np.int64)  # sorted: whose grief and bands to report (the cast)
+
+    def members(self, pop: Population, h: int, but: int = -1) -> list[int]:
+        """The people of household or band ``h`` now."""
+        buf = np.empty(256, dtype=np.int64)
+        k = _members_of(h, but, self.n_init, pop.household, self.zone_start, self.zone_hh, self.zone_nh,
+                        self.zone_end, self.band_count, self.band_slots, BAND_BASE, buf)
+        return [int(x) for x in buf[:k]]
+
+    def mem(self, daily: bool, harshness: NDArray[np.float64]) -> Mem:
+        """The day's memory bundle for the step kernel (``daily``: its first step)."""
+        return Mem(self.on, daily, float(self.keep), float(self.flight),
+                   np.ascontiguousarray(self.conceal_gain * harshness, dtype=np.float64), np.int64(self.turned),
+                   self.seen)
+
+    def ensure(self, pop: Population) -> None:
+        """Room for news of every chunk after the population grew."""
+        need = math.ceil(pop.capacity / self.chunk) + 1
+        if need > self.news_chunk.shape[0]:
+            grown = np.zeros(need, dtype=np.int64)
+            grown[: self.news_chunk.shape[0]] = self.news_chunk
+            self.news_chunk = grown
+
+    def sealed(self, pop: Population, newly: NDArray[np.bool_]) -> None:
+        """Everyone alive in a zone sealed this morning remembers it."""
+        if not self.on or self.per_sealed == 0:
+            return
+        n = pop.n
+        who = np.flatnonzero((pop.state[:n] <= _H) & newly[pop.zone[:n]])
+        pop.memory[who] = np.minimum(pop.memory[who].astype(np.int64) + self.per_sealed, MEM_MAX)
+
+    def swept(self, pop: Population, hybrids: I64) -> None:
+        """Hybrids (indices) killed by this morning's sweep: news for their households."""
+        if not self.on or hybrids.size == 0:
+            return
+        pop.memory[hybrids] = MEM_NEWS_POLICY
+        np.add.at(self.news_chunk, hybrids // self.chunk, 1)
+
+    def end_day(self, pop: Population, breaches: NDArray[np.float64]) -> None:
+        """Hand the day's news to households, form bands, note the breaches seen for tomorrow."""
+        if not self.on:
+            return
+        self.seen[:] = np.where(breaches >= 0.5, self.per_breach, 0)
+        total = int(self.news_chunk.sum())
+        if total == 0:
+            self.grieved, self.joined = self.grieved[:0], self.joined[:0]
+            return
+        if self.band_count.shape[0] < self.n_bands + total:
+            cap = max(2 * self.band_count.shape[0], self.n_bands + total)
+            for name in ("band_count", "band_zone"):
+                old = getattr(self, name)
+                new = np.zeros(cap, dtype=old.dtype)
+                new[: old.shape[0]] = old
+                setattr(self, name, new)
+            slots = np.zeros((cap, self.band_slots.shape[1]), dtype=np.int32)
+            slots[: self.band_slots.shape[0]] = self.band_slots
+            self.band_slots = slots
+        w = self.watched.shape[0]
+        grieved = np.zeros((8 * w, 3), dtype=np.int64)
+        joined = np.zeros((w, 2), dtype=np.int64)
+        self.n_bands, ng, nj = collect_news(
+            self.news_chunk, self.chunk, pop.n, pop.state, pop.zone, pop.household, pop.memory, np.int64(self.per_loss),
+            self.n_init, self.zone_start, self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots,
+            self.band_zone, self.open_band, np.int64(self.n_bands), np.int64(self.band_size), np.int64(BAND_BASE),
+            self.watched, grieved, joined)
+        self.grieved, self.joined = grieved[:ng], joined[:nj]
+
+    def nbytes_ties(self) -> int:
+        """Bytes the ties keep beyond the household ids: the band table."""
+        return int(self.band_count.nbytes + self.band_zone.nbytes + self.band_slots.nbytes + self.news_chunk.nbytes)
