@@ -12,7 +12,7 @@ const fmt = (x) => (x === null || x === undefined) ? "–" : Number(x).toLocaleS
 const state = {
   schema: null, defs: null, scenario: null, original: null, names: null, result: null, job: null,
   odeSeq: 0, odeBusy: false, odePending: false, draws: 0, baseline: null, variants: [], day: 0, playing: null,
-  charts: {}, lastError: null,
+  charts: {}, lastError: null, progressSeen: [],
 };
 window.aftermath = state; // for the browser tests and the benchmark
 
@@ -630,6 +630,7 @@ function follow(job, done) {
     $("progress").value = v.done / v.total;
     $("progress-text").textContent = `${v.kind === "compare" ? "runs" : "days"} ${v.done} of ${v.total} (${v.status})`;
     document.body.dataset.progress = String(v.done);
+    state.progressSeen.push({ id: v.id, done: v.done, total: v.total, status: v.status, t: performance.now() });
     if (v.status === "running") { setTimeout(tick, 200); return; }
     finish();
     if (v.status === "done") done(v.result);
