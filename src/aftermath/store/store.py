@@ -52,6 +52,42 @@ _RUN_TYPES = {
 }
 
 
+#: Tables written by ``aftermath calibrate`` only, created the first time a calibration writes to a
+#: store (a store that never held a calibration does not have them; its schema version is unchanged).
+CALIBRATION_DDL = (
+    """CREATE TABLE IF NOT EXISTS calibrations (
+        calibration_id VARCHAR PRIMARY KEY,
+        scenario VARCHAR NOT NULL,
+        scenario_hash VARCHAR NOT NULL,
+        scenario_json VARCHAR,
+        source VARCHAR,
+        engine VARCHAR NOT NULL,
+        method VARCHAR NOT NULL,
+        spec JSON NOT NULL,
+        data JSON NOT NULL,
+        status VARCHAR NOT NULL,
+        best JSON,
+        summary JSON,
+        aftermath_version VARCHAR,
+        created_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS calibration_trials (
+        calibration_id VARCHAR NOT NULL,
+        trial INTEGER NOT NULL,
+        stage VARCHAR NOT NULL,
+        params JSON NOT NULL,
+        log_likelihood DOUBLE,
+        log_prior DOUBLE,
+        accepted BOOLEAN,
+        wall_s DOUBLE,
+        PRIMARY KEY (calibration_id, trial))""",
+)
+CALIBRATION_TABLES = ("calibrations", "calibration_trials")
+#: Every table a store written by aftermath may hold (what ``export`` writes out).
+STORE_TABLES = KNOWN_TABLES | frozenset(CALIBRATION_TABLES)
+_TRIAL_COLUMNS = ("calibration_id", "trial", "stage", "params", "log_likelihood", "log_prior", "accepted", "wall_s")
+
+
 class StoreError(RuntimeError):
     """The store cannot be opened or asked what was asked; the message says why."""
 
@@ -513,6 +549,68 @@ class Store:
             params.append(status)
         return (f"WHERE {' AND '.join(conds)}" if conds else ""), params
 
+    # -- calibrations (aftermath calibrate) -----------------------------------------------------
+    def ensure_calibration_tables(self) -> None:
+        """Create the calibration tables if this store has none yet (a store opened for writing)."""
+        for ddl in CALIBRATION_DDL:
+            self.con.execute(ddl)
+
+    def has_calibrations(self) -> bool:
+        return "calibrations" in self.tables()
+
+    def add_calibration(self, row: dict[str, Any]) -> None:
+        """Record a calibration once; a rerun of the same one (same id) changes nothing."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        row = {**row, "created_at": now, "status": row.get("status", "running")}
+        cols = list(row)
+        self.con.execute(
+            f"INSERT OR IGNORE INTO calibrations ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            [row[c] for c in cols])
+
+    def finish_calibration(self, calibration_id: str, best: str, summary: str) -> None:
+        self.con.execute(
+            "UPDATE calibrations SET status = 'done', best = ?, summary = ?, finished_at = ? WHERE calibration_id = ?",
+            [best, summary, dt.datetime.now(dt.UTC).replace(tzinfo=None), calibration_id])
+
+    def write_trials(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert (or replace) trials of calibrations in one transaction: all of them or none."""
+        if not rows:
+            return
+        table = pa.table({
+            "calibration_id": pa.array([r["calibration_id"] for r in rows], pa.string()),
+            "trial": pa.array([int(r["trial"]) for r in rows], pa.int32()),
+            "stage": pa.array([r["stage"] for r in rows], pa.string()),
+            "params": pa.array([r["params"] for r in rows], pa.string()),
+            "log_likelihood": pa.array([r.get("log_likelihood") for r in rows], pa.float64()),
+            "log_prior": pa.array([r.get("log_prior") for r in rows], pa.float64()),
+            "accepted": pa.array([r.get("accepted") for r in rows], pa.bool_()),
+            "wall_s": pa.array([r.get("wall_s") for r in rows], pa.float64()),
+        })
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.register("_in_trials", table)
+            try:
+                self.con.execute("INSERT OR REPLACE INTO calibration_trials BY NAME SELECT * FROM _in_trials")
+            finally:
+                self.con.unregister("_in_trials")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def calibrations(self) -> pd.DataFrame:
+        """The ``calibrations`` table (empty when the store never held one)."""
+        if not self.has_calibrations():
+            return pd.DataFrame(columns=["calibration_id", "scenario", "engine", "method", "status", "created_at"])
+        return self.query("SELECT * FROM calibrations ORDER BY created_at")
+
+    def calibration_trials(self, calibration_id: str) -> pd.DataFrame:
+        """Every stored trial of a calibration, in order: trial, stage, params (JSON text),
+        log_likelihood, log_prior, accepted, wall_s."""
+        if not self.has_calibrations():
+            return pd.DataFrame(columns=list(_TRIAL_COLUMNS))
+        return self.query("SELECT * FROM calibration_trials WHERE calibration_id = ? ORDER BY trial", [calibration_id])
+
     # -- export -----------------------------------------------------------------------------
     def tables(self) -> list[str]:
         rows = self.con.execute(
@@ -529,10 +627,10 @@ class Store:
         """
         out = Path(directory)
         names = self.tables()
-        unknown = [n for n in names if n not in KNOWN_TABLES]
+        unknown = [n for n in names if n not in STORE_TABLES]
         if unknown:
             raise StoreError(f"the store {self.path!r} has table(s) {unknown!r} that are not in its schema; "
-                             f"expected only {sorted(KNOWN_TABLES)} (not a store written by aftermath?)")
+                             f"expected only {sorted(STORE_TABLES)} (not a store written by aftermath?)")
         if out.exists() and not out.is_dir():
             raise StoreError(f"--parquet {str(out)!r}: is a file, expected a folder")
         if not out.parent.is_dir():
@@ -542,7 +640,8 @@ class Store:
         written = []
         for name in names:
             target = out / f"{name}.parquet"
-            order = " ORDER BY run_id" if name in (*RUN_TABLES, "runs") else ""
+            order = (" ORDER BY run_id" if name in (*RUN_TABLES, "runs")
+                     else " ORDER BY calibration_id, trial" if name == "calibration_trials" else "")
             try:
                 self.con.execute(f"COPY (SELECT * FROM {quote_ident(name)}{order}) TO '{_sql_str(target)}' "
                                  "(FORMAT PARQUET)")

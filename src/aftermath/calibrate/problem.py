@@ -1,0 +1,147 @@
+"""A calibration problem: a scenario, data, fitted parameters and an observation model, as a
+log-likelihood of parameter values.
+
+* Deterministic engine (``ode``): one run per parameter value; the log-likelihood is the sum over
+  observations of the chosen likelihood of each measure (:mod:`aftermath.calibrate.likelihood`).
+* Stochastic engines (``ssa``, ``abm``): a synthetic likelihood (Wood 2010). Each parameter value
+  is run ``replicates`` times on the same seeds (common random numbers, :mod:`aftermath.run.seeds`),
+  observations are drawn from the observation model with random numbers fixed per replicate, and
+  the observed data, on a scale where they are near Gaussian (square root for counts, log(1 + y)
+  for the log-normal), are scored under the Gaussian those replicates give (mean, and covariance
+  with correlations shrunk halfway towards independence, Warton's estimator as in Ong et al. 2018).
+  The same seeds for every trial make the likelihood a smooth function of the parameters, not a
+  fresh dice roll each time, which is what lets an optimiser and a Metropolis chain use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from aftermath.calibrate import likelihood as lk
+from aftermath.calibrate.data import model_values
+from aftermath.calibrate.priors import Space
+from aftermath.engines.driver import simulate
+from aftermath.scenario.load import with_overrides
+from aftermath.scenario.schema import Scenario
+
+F64 = NDArray[np.float64]
+
+#: Warton's shrinkage of the synthetic likelihood's correlations: R = GAMMA R_hat + (1 - GAMMA) I.
+SHRINK_GAMMA = 0.5
+
+
+@dataclass
+class Problem:
+    base: Scenario
+    engine: str
+    data: pd.DataFrame
+    space: Space
+    likelihoods: dict[str, str]
+    days: int
+    seeds: list[int]
+    report_fraction: float = 1.0
+    delay: int = 0
+    dispersion: float | None = None
+    sigma: float | None = None
+    sd: float | None = None
+    kinds: NDArray[Any] = field(init=False)
+    y: F64 = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.y = self.data["value"].to_numpy(dtype=float)
+        self.kinds = np.array([self.likelihoods[m] for m in self.data["measure"]], dtype=object)
+
+    @property
+    def stochastic(self) -> bool:
+        return self.engine != "ode"
+
+    def split(self, x: Sequence[float] | F64) -> tuple[dict[str, float], dict[str, float]]:
+        """Scenario overrides and observation parameters of a parameter vector."""
+        over, obs = {}, {"report_fraction": self.report_fraction, "dispersion": self.dispersion,
+                         "sigma": self.sigma, "sd": self.sd}
+        for p, v in zip(self.space.priors, x, strict=True):
+            if p.is_obs:
+                obs[p.path.removeprefix("obs.")] = float(v)
+            else:
+                over[p.path] = float(v)
+        return over, obs  # type: ignore[return-value]
+
+    def scenario(self, x: Sequence[float] | F64) -> Scenario:
+        over, _ = self.split(x)
+        return with_overrides(self.base, over, source="<calibrate>") if over else self.base
+
+    def values(self, x: Sequence[float] | F64, frame: pd.DataFrame | None = None,
+               seeds: Sequence[int] | None = None) -> F64:
+        """The model's values at the rows of ``frame`` (default: the data), one row per seed: [R, n]."""
+        sc = self.scenario(x)
+        frame = self.data if frame is None else frame
+        seeds = self.seeds if seeds is None else seeds
+        out = np.empty((len(seeds), len(frame)))
+        for i, s in enumerate(seeds):
+            res = simulate(sc, engine=self.engine, seed=int(s), days=self.days)
+            out[i] = model_values(res.counts, res.flows, res.zone_ids, frame, self.delay)
+        return out
+
+    def loglik(self, x: Sequence[float] | F64) -> float:
+        vals = self.values(x)
+        _, obs = self.split(x)
+        mu = obs["report_fraction"] * vals
+        if not self.stochastic:
+            return self._exact(mu[0], obs)
+        return self._synthetic(mu, obs)
+
+    def _exact(self, mu: F64, obs: dict[str, Any]) -> float:
+        total = 0.0
+        for kind in lk.LIKELIHOODS:
+            sel = self.kinds == kind
+            if sel.any():
+                ll = lk.logpdf(kind, self.y[sel], mu[sel], obs["dispersion"], obs["sigma"], obs["sd"])
+                total += float(np.sum(ll))
+        return total if np.isfinite(total) else -np.inf
+
+    def _synthetic(self, mu: F64, obs: dict[str, Any]) -> float:
+        r, n = mu.shape
+        sim = np.empty((r, n))
+        t_obs = np.empty(n)
+        jac = 0.0
+        floor = np.empty(n)
+        for kind in lk.LIKELIHOODS:
+            sel = self.kinds == kind
+            if not sel.any():
+                continue
+            for i, s in enumerate(self.seeds):  # observation noise on random numbers fixed per replicate
+                rng = np.random.default_rng([int(s), 7919])
+                drawn = lk.draw(kind, mu[i, sel], rng, obs["dispersion"], obs["sigma"], obs["sd"])
+                sim[i, sel] = lk.transform(kind, drawn)
+            t_obs[sel] = lk.transform(kind, self.y[sel])
+            jac += lk.log_jacobian(kind, self.y[sel])
+            floor[sel] = {"lognormal": (obs["sigma"] or 0.1) ** 2, "normal": (obs["sd"] or 1.0) ** 2}.get(kind, 0.25)
+        return gaussian_synthetic(sim, t_obs, floor) + jac
+
+
+def gaussian_synthetic(sim: F64, t_obs: F64, floor: F64) -> float:
+    """Log density of ``t_obs`` under the Gaussian of the simulated rows ``sim`` [R, n]: their mean,
+    variances at least ``floor``, correlations shrunk by :data:`SHRINK_GAMMA`."""
+    r, n = sim.shape
+    mean = sim.mean(axis=0)
+    cov = np.cov(sim, rowvar=False).reshape(n, n) if r > 1 else np.zeros((n, n))
+    var = np.maximum(np.diag(cov), floor)
+    sd = np.sqrt(var)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(np.sqrt(np.maximum(np.diag(cov), 1e-300)), np.sqrt(np.maximum(np.diag(cov), 1e-300)))
+    corr = np.nan_to_num(corr, nan=0.0)
+    np.fill_diagonal(corr, 1.0)
+    corr = SHRINK_GAMMA * corr + (1 - SHRINK_GAMMA) * np.eye(n)
+    sigma = corr * np.outer(sd, sd)
+    try:
+        chol = np.linalg.cholesky(sigma)
+    except np.linalg.LinAlgError:
+        chol = np.diag(sd)
+    z = np.linalg.solve(chol, t_obs - mean)
+    return float(-0.5 * z @ z - np.sum(np.log(np.diag(chol))) - 0.5 * n * np.log(2 * np.pi))

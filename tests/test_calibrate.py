@@ -1,0 +1,264 @@
+"""Calibration (``aftermath calibrate``): the pieces against known answers, bad input, the store and
+resuming, and the boarding-school outbreak of 1978 against Murray's published fit.
+
+The coverage of the posterior intervals over synthetic data sets is in ``test_calibrate_coverage.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+import aftermath as am
+from aftermath.calibrate import boarding_school_csv, calibrate, read_data
+from aftermath.calibrate import likelihood as lk
+from aftermath.calibrate.data import model_values
+from aftermath.calibrate.mcmc import adaptive_metropolis, ess
+from aftermath.calibrate.priors import Prior, Space, parse_prior
+from aftermath.cli import app
+from aftermath.store.store import Store
+
+runner = CliRunner()
+DATA = boarding_school_csv()
+PARAMS = {"pathogen.beta": (0.5, 4.0), "defence.decay": (0.1, 1.5)}
+
+# -- the pieces ---------------------------------------------------------------------------------
+
+
+def test_likelihoods_are_scipys() -> None:
+    y = np.array([0.0, 3.0, 17.0, 250.0])
+    mu = np.array([0.5, 4.0, 12.0, 260.0])
+    assert lk.logpdf("poisson", y, mu) == pytest.approx(stats.poisson.logpmf(y, mu))
+    k = 7.5
+    assert lk.logpdf("negbin", y, mu, dispersion=k) == pytest.approx(stats.nbinom.logpmf(y, k, k / (k + mu)))
+    assert lk.logpdf("normal", y, mu, sd=3.0) == pytest.approx(stats.norm.logpdf(y, mu, 3.0))
+    # log(1 + y) ~ N(log(1 + mu), s): the density of y carries the Jacobian 1 / (1 + y)
+    s = 0.4
+    assert lk.logpdf("lognormal", y, mu, sigma=s) == pytest.approx(
+        stats.norm.logpdf(np.log1p(y), np.log1p(mu), s) - np.log1p(y))
+
+
+def test_priors_parse_and_map_both_ways() -> None:
+    p = parse_prior("pathogen.beta=0.1:3")
+    assert (p.path, p.lo, p.hi, p.kind) == ("pathogen.beta", 0.1, 3.0, "uniform")
+    q = parse_prior("defence.decay=0.01:1:log")
+    assert q.kind == "log-uniform"
+    space = Space([p, q])
+    x = np.array([1.7, 0.44])
+    assert space.x_from_u(space.u_from_x(x)) == pytest.approx(x)
+    # the log-uniform prior is uniform in log x: the median of its draws is the geometric mean
+    z = np.random.default_rng(1).uniform(size=20_000)
+    assert np.median([q.from_z(v) for v in z]) == pytest.approx(0.1, rel=0.05)
+
+
+def test_metropolis_recovers_a_known_gaussian() -> None:
+    """A correlated 2-d Gaussian: the kept chain's mean and sd within a few Monte Carlo errors."""
+    cov = np.array([[1.0, 0.8], [0.8, 2.0]])
+    prec = np.linalg.inv(cov)
+    rng = np.random.default_rng(3)
+    chain = adaptive_metropolis(lambda u: float(-0.5 * u @ prec @ u), np.array([2.0, -2.0]), np.eye(2), 8000, rng)
+    n_eff = min(ess(chain.samples[:, 0]), ess(chain.samples[:, 1]))
+    assert n_eff > 300
+    se = np.sqrt(np.diag(cov) / n_eff)
+    assert np.abs(chain.samples.mean(axis=0)) == pytest.approx([0, 0], abs=4 * float(se.max()))
+    assert chain.samples.std(axis=0) == pytest.approx(np.sqrt(np.diag(cov)), rel=0.15)
+    assert 0.15 < chain.acceptance < 0.6
+
+
+def test_measures_map_onto_the_record() -> None:
+    """Prevalence on day d is the count at the end of day d; incidence the day's flow; a delay shifts both."""
+    res = am.simulate(am.load("boarding-school"), engine="ode")
+    frame = pd.DataFrame({"day": [0, 5, 5, 2], "zone": ["all", "all", "school", "all"],
+                          "measure": ["I", "infections", "S", "R"], "value": [0.0] * 4})
+    v = model_values(res.counts, res.flows, res.zone_ids, frame)
+    assert v[0] == pytest.approx(res.total("Z")[1])
+    assert v[1] == pytest.approx(res.flows[5, 0].sum())
+    assert v[2] == pytest.approx(res.total("S")[6])
+    assert v[3] == pytest.approx(res.total("R")[3])
+    late = model_values(res.counts, res.flows, res.zone_ids, frame, delay=2)
+    assert late[0] == pytest.approx(res.total("Z")[0])  # before day 0: the start
+    assert late[1] == pytest.approx(res.flows[3, 0].sum())
+
+
+def test_shipped_data_are_the_published_series() -> None:
+    d = read_data(DATA)
+    assert list(d["value"]) == [3, 8, 26, 76, 225, 298, 258, 233, 189, 128, 68, 29, 14, 4]
+    assert list(d["day"]) == list(range(14))
+    sc = am.load("boarding-school")
+    assert sc.initial_humans() == 762 and sc.zones[0].population.Z == 1
+
+
+# -- bad input: exit 2, one line naming flag or column, value and expectation -------------------
+
+
+def _cli(tmp_path: Path, *args: str) -> tuple[int, str]:
+    res = runner.invoke(app, ["calibrate", "boarding-school", *args, "--store", str(tmp_path / "s.duckdb")])
+    return res.exit_code, res.output
+
+
+def _csv(tmp_path: Path, text: str) -> str:
+    p = tmp_path / "d.csv"
+    p.write_text(text)
+    return str(p)
+
+
+@pytest.mark.parametrize(("csv", "args", "words"), [
+    ("day,zone,value\n0,all,3\n", [], ["no column 'measure'", "expected columns"]),
+    ("day,zone,measure,value\n0,all,bedridden,3\n", [], ["'measure'", "'bedridden'", "expected one of"]),
+    ("day,zone,measure,value\n0,all,I,\n", [], ["no observations", "expected at least one"]),
+    ("day,zone,measure,value\n0.5,all,I,3\n", [], ["'day'", "'0.5'", "whole number"]),
+    ("day,zone,measure,value\n0,all,I,-3\n", [], ["'value'", "'-3'", ">= 0"]),
+    ("day,zone,measure,value\n0,dorm,I,3\n", [], ["'zone'", "'dorm'", "school"]),
+    ("day,zone,measure,value\n0,all,I,3\n0,all,I,4\n", [], ["appears twice"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--param", "pathogen.beta=3:1"], ["pathogen.beta", "LO < HI"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--param", "pathogen.bta=0.1:3"], ["pathogen.bta"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--param", "defence.decay=-1:3"], ["defence.decay", "-1"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--param", "pathogen.beta=0:3:log"], ["LO > 0"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--likelihood", "gauss"], ["--likelihood", "'gauss'", "poisson"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--report-fraction", "1.5"], ["--report-fraction", "1.5", "(0, 1]"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--trials", "0"], ["--trials", "0", "whole number"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--trials", "100000"], ["runs in all", "at most 100,000"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--param", "obs.dispersion=1:10"], ["obs.dispersion", "negbin"]),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, csv: str, args: list[str], words: list[str]) -> None:
+    if not any(a == "--param" for a in args):
+        args = [*args, "--param", "pathogen.beta=0.5:4"]
+    code, out = _cli(tmp_path, "--data", _csv(tmp_path, csv), *args)
+    assert code == 2, out
+    assert "Traceback" not in out
+    assert len(out.strip().splitlines()) == 1, out
+    for w in words:
+        assert w in out, out
+    assert not (tmp_path / "s.duckdb").exists()  # refused before the store is touched
+
+
+def test_missing_data_file_and_no_param(tmp_path: Path) -> None:
+    code, out = _cli(tmp_path, "--data", str(tmp_path / "nope.csv"), "--param", "pathogen.beta=0.5:4")
+    assert code == 2 and "no such file" in out and len(out.strip().splitlines()) == 1
+    code, out = _cli(tmp_path, "--data", str(DATA))
+    assert code == 2 and "--param" in out and len(out.strip().splitlines()) == 1
+
+
+# -- the boarding school, 1978 -----------------------------------------------------------------
+
+#: Murray, Mathematical Biology I (3rd ed., section 10.4): r = 2.18e-3 per day per boy and a = 0.44 per
+#: day, for N = 763 (one index case): beta = r N = 1.66/day, R0 = r N / a = 3.77, infectious period 1/a = 2.27
+#: days. Murray fitted the curve to the counts by least squares: the `normal` likelihood's best fit.
+MURRAY_R0 = 2.18e-3 * 763 / 0.44
+MURRAY_PERIOD = 1 / 0.44
+
+
+@pytest.fixture(scope="module")
+def boarding() -> object:
+    """A short chain (the fast tests); the slow test below runs a long one."""
+    return calibrate("boarding-school", DATA, PARAMS, likelihood="normal", trials=30, samples=60, seed=1)
+
+
+def test_boarding_school_best_fit_is_murrays(boarding: object) -> None:
+    """Murray fitted by least squares, which is the ``normal`` likelihood's best fit: his R0, infectious
+    period and beta to 2% (his r and a are given to 3 and 2 figures, 0.44 being 0.435 to 0.445: 1.1%)."""
+    best = boarding.best  # type: ignore[attr-defined]
+    assert best["pathogen.beta"] / best["defence.decay"] == pytest.approx(MURRAY_R0, rel=0.02)
+    assert 1 / best["defence.decay"] == pytest.approx(MURRAY_PERIOD, rel=0.02)
+    assert best["pathogen.beta"] == pytest.approx(2.18e-3 * 763, rel=0.02)
+
+
+@pytest.mark.slow
+def test_boarding_school_intervals_hold_murray() -> None:
+    """Murray states no interval: his R0 and infectious period must lie inside our 90% credible
+    intervals (a chain of 3,000 steps, half kept), and so must Keeling and Rohani's (beta = 1.66/day,
+    1/gamma = 2.2 days: R0 = 3.65)."""
+    res = calibrate("boarding-school", DATA, PARAMS, likelihood="normal", trials=60, samples=3000, seed=0)
+    post = res.posterior
+    r0 = post["pathogen.beta"] / post["defence.decay"]
+    period = 1 / post["defence.decay"]
+    for value in (MURRAY_R0, 1.66 * 2.2):
+        assert r0.quantile(0.05) < value < r0.quantile(0.95)
+    for value in (MURRAY_PERIOD, 2.2):
+        assert period.quantile(0.05) < value < period.quantile(0.95)
+    assert min(res.summary()["ess"]) > 100
+
+
+def test_boarding_school_plot_and_summary(boarding: object, tmp_path: Path) -> None:
+    res = boarding
+    s = res.summary()  # type: ignore[attr-defined]
+    assert list(s["param"]) == ["pathogen.beta", "defence.decay", "obs.sd"]
+    bands = res.fit_bands(draws=12)  # type: ignore[attr-defined]
+    assert ((bands["q05"] <= bands["q50"] + 1e-9) & (bands["q50"] <= bands["q95"] + 1e-9)).all()
+    assert (bands["pred05"] <= bands["q50"]).all() and (bands["pred95"] >= bands["q50"]).all()
+    out = tmp_path / "fit.png"
+    res.plot(out, draws=12)  # type: ignore[attr-defined]
+    assert out.stat().st_size > 10_000
+
+
+# -- the store and resuming ---------------------------------------------------------------------
+
+
+def test_every_trial_is_stored_and_an_interrupted_calibration_resumes(tmp_path: Path) -> None:
+    store = tmp_path / "cal.duckdb"
+    kw = {"likelihood": "poisson", "trials": 6, "samples": 24, "seed": 4}
+    whole = calibrate("boarding-school", DATA, PARAMS, store=tmp_path / "whole.duckdb", **kw)  # type: ignore[arg-type]
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_40(done: int, total: int, stage: str) -> None:
+        if done == 40:
+            raise Stop
+
+    with pytest.raises(Stop):
+        calibrate("boarding-school", DATA, PARAMS, store=store, progress=stop_at_40, **kw)  # type: ignore[arg-type]
+    with Store(store, read_only=True) as st:
+        cid = st.calibrations()["calibration_id"].iloc[0]
+        assert st.calibrations()["status"].iloc[0] == "running"
+        assert len(st.calibration_trials(cid)) == 40  # every trial finished before the interruption
+    again = calibrate("boarding-school", DATA, PARAMS, store=store, **kw)  # type: ignore[arg-type]
+    assert again.calibration_id == whole.calibration_id == cid
+    assert again.resumed == 40 and again.stored == whole.trials - 40
+    assert again.best == whole.best  # bit-identical: the replay takes the same path
+    pd.testing.assert_frame_equal(again.posterior, whole.posterior)
+    with Store(store, read_only=True) as st:
+        trials = st.calibration_trials(cid)
+        assert len(trials) == whole.trials and list(trials["trial"]) == list(range(whole.trials))
+        assert set(trials["stage"]) == {"search", "polish", "hessian", "mcmc"}
+        assert trials.loc[trials["stage"] == "mcmc", "accepted"].iloc[1:].notna().all()  # after the start
+        assert json.loads(trials["params"].iloc[0]).keys() == set(PARAMS)
+        assert st.calibrations()["status"].iloc[0] == "done"
+
+
+def test_a_store_without_calibrations_is_unchanged_and_exports(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    with Store(path) as st:
+        assert not st.has_calibrations() and st.calibrations().empty
+    calibrate("boarding-school", DATA, {"pathogen.beta": (1.0, 2.5)}, trials=3, samples=10, store=path)
+    with Store(path) as st:
+        assert st.has_calibrations()
+        names = {p.name for p in st.export_parquet(tmp_path / "pq")}
+    assert {"calibrations.parquet", "calibration_trials.parquet", "runs.parquet"} <= names
+
+
+# -- a stochastic engine: synthetic likelihood on common random numbers ---------------------------
+
+
+def test_ssa_fit_uses_common_random_numbers() -> None:
+    """The same seeds at every trial: the synthetic likelihood is a deterministic function of the
+    parameters, and a fit of the data recovers a beta near the ODE's."""
+    from aftermath.calibrate.data import read_data as rd
+    from aftermath.calibrate.priors import Space as Sp
+    from aftermath.calibrate.problem import Problem
+
+    sc = am.load("boarding-school")
+    pb = Problem(sc, "ssa", rd(DATA, sc), Sp([Prior("pathogen.beta", 0.5, 4.0)]), {"I": "poisson"}, 14,
+                 [11, 12, 13, 14, 15, 16])
+    assert pb.loglik([1.7]) == pb.loglik([1.7])  # same seeds, same value
+    assert pb.loglik([1.7]) > pb.loglik([1.2])
+    res = calibrate("boarding-school", DATA, {"pathogen.beta": (0.5, 4.0)}, engine="ssa", replicates=4,
+                    trials=6, samples=10, seed=2)
+    assert res.method.startswith("synthetic likelihood")
+    assert 1.3 < res.best["pathogen.beta"] < 2.2
