@@ -144,6 +144,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aftermath.report.commands",
     "aftermath.run.commands",
     "aftermath.web.commands",
+    "aftermath.calibrate.commands",
 )
 
 def _version(value: bool) -> None:
