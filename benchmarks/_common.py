@@ -10,6 +10,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,18 +53,38 @@ def machine() -> dict[str, str]:
     }
 
 
+def cpu_busy_s() -> float:
+    """Seconds of CPU the whole machine has spent busy (all cores, all processes; /proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return float("nan")
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def run_child(argv: list[str], env: dict[str, str] | None = None, timeout: float = 1800) -> dict[str, Any]:
-    """Run a child that prints one JSON line last; add its own peak RSS (``wait4`` rusage, MiB)."""
+    """Run a child that prints one JSON line last; add its own peak RSS (``wait4`` rusage, MiB), its
+    CPU seconds, and ``others_cores``: the cores other processes kept busy meanwhile (machine busy
+    time minus the child's, over the wall time), the load the child competed with."""
+    busy0, t0 = cpu_busy_s(), time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             env={**os.environ, **(env or {})})
     out, err = proc.stdout.read() if proc.stdout else "", proc.stderr.read() if proc.stderr else ""
     _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    child_cpu = usage.ru_utime + usage.ru_stime
+    others = max(0.0, (cpu_busy_s() - busy0 - child_cpu) / wall) if wall > 0 else float("nan")
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{shlex.join(argv)} failed ({proc.returncode}):\n{err[-3000:]}")
     line = [x for x in out.splitlines() if x.startswith("{")][-1]
     res: dict[str, Any] = json.loads(line)
     res["child_maxrss_mib"] = usage.ru_maxrss / 1024.0
+    res["child_cpu_s"] = child_cpu
+    res["child_wall_s"] = wall
+    res["others_cores"] = others
     return res
 
 

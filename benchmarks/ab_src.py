@@ -3,7 +3,7 @@
 For a change to the engines (issue 10 compiled the ABM from the reaction declarations), the
 question is the ratio, not the absolute time: both trees run the same workloads in fresh child
 processes, alternately, ``--rounds`` times, and the best of each is kept (the machine is shared and
-noisy; the load average is recorded). Workloads: the matched SIR of ``sir_vs_starsim.py`` (dt = 1
+noisy; the load average is recorded). Workloads: the matched SIR of ``sir_vs_peers.py`` (dt = 1
 day, 100 days) and hyosan scaled (dt = 0.25, mutation on, 365 days), at ``--n`` people each.
 Time: the day loop only (``Result.timings["run_s"]``) after a warm-up run, so no JIT.
 

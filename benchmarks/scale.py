@@ -1,12 +1,17 @@
-"""The default scenario (hyosan) scaled to large populations: wall time, peak memory, throughput.
+"""A scenario (hyosan by default, or korea) at large populations: wall time, peak memory, threads.
 
-Each size runs in its own child process (``--worker``), which builds the scaled scenario
-(:func:`aftermath.scenario.scale.scale_population`), warms the compiled kernels up on a one-day
-run, then simulates the full horizon. The parent reads the child's peak RSS from its rusage
-(``os.wait4``): the whole process, interpreter and set-up included. Agent-days/s = people x days /
-simulation time; bytes/agent = the engine's core state arrays / people.
+Each (size, thread count) runs in its own child process (``--worker``) with ``NUMBA_NUM_THREADS``
+set, which builds the scaled scenario (:func:`aftermath.scenario.scale.scale_population`; people
+0 = as the scenario is, e.g. korea's 51.8 million), warms the compiled kernels up on a one-day run
+of a small copy, then simulates the full horizon. The parent reads the child's peak RSS from its
+rusage (``os.wait4``): the whole process, interpreter and set-up included. Agent-days/s = people x
+days / simulation time; bytes/agent = the engine's core state arrays / people. *parallel*: the
+parts' CPU time over (threads x the time spent in the parallel kernels) (1.0: the parts truly ran
+at once; 0.5 with two threads: they took turns on one core); *others*: the cores other processes
+kept busy meanwhile (from /proc/stat).
 
-Usage: ``python benchmarks/scale.py [--people 1000000 10000000] [--days 365]``
+Usage: ``python benchmarks/scale.py [--scenario hyosan] [--people 1000000 10000000] [--threads 1 2]
+[--days 365]``
 """
 
 from __future__ import annotations
@@ -20,29 +25,38 @@ import time
 from _common import HERE, ROOT, command, machine, run_child, stamp, write_section
 
 
-def worker(people: int, days: int, seed: int) -> None:
+def worker(scenario: str, people: int, days: int, seed: int) -> None:
+    import aftermath.engines.abm.parts as parts
+    from aftermath.engines.abm.state import BYTES_PER_AGENT
     from aftermath.engines.driver import simulate
     from aftermath.scenario.load import load
     from aftermath.scenario.scale import scale_population
 
-    t0 = time.perf_counter()
-    sc = scale_population(load("hyosan"), people)
-    simulate(sc, engine="abm", days=1, seed=seed)  # warm-up: loads the compiled kernels
-    warm = time.perf_counter() - t0
-    from aftermath.engines.abm.engine import AbmEngine
-    from aftermath.model.world import build_world
+    made: list[parts.Parts] = []
+    init = parts.Parts.__init__
 
-    eng = AbmEngine(build_world(sc), seed, days=days)
-    core = eng.pop.nbytes()
-    del eng
+    def keep(self: parts.Parts, n_parts: int | None = None) -> None:  # note the engine's Parts
+        init(self, n_parts)
+        made.append(self)
+
+    parts.Parts.__init__ = keep  # type: ignore[method-assign]
+    t0 = time.perf_counter()
+    base = load(scenario)
+    sc = scale_population(base, people) if people else base
+    simulate(scale_population(base, 20_000), engine="abm", days=1, seed=seed)  # warm-up: the kernels
+    warm = time.perf_counter() - t0
     t1 = time.perf_counter()
     r = simulate(sc, engine="abm", days=days, seed=seed)
     wall = time.perf_counter() - t1
+    eng_parts = made[-1]
+    n = int(sc.initial_population())
     s = r.summary()
     print(json.dumps({
-        "people": people, "days": days, "warmup_s": warm, "wall_s": wall, "init_s": r.timings["init_s"],
-        "run_s": r.timings["run_s"], "agent_days_per_s": people * days / r.timings["run_s"],
-        "bytes_per_agent": core / people, "survivors": s["survivors"], "strains": len(r.extras["strains"]),
+        "scenario": scenario, "people": n, "days": days, "threads": eng_parts.n, "warmup_s": warm, "wall_s": wall,
+        "init_s": r.timings["init_s"], "run_s": r.timings["run_s"], "agent_days_per_s": n * days / r.timings["run_s"],
+        "parallel_s": eng_parts.span_s, "parallel_eff": eng_parts.busy_s / max(eng_parts.n * eng_parts.span_s, 1e-9),
+        "bytes_per_agent": BYTES_PER_AGENT,
+        "survivors": s["survivors"], "strains": len(r.extras["strains"]),
     }))
 
 
@@ -71,50 +85,72 @@ def jit_times() -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--people", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--scenario", default="hyosan", help="a built-in scenario (hyosan, korea)")
+    ap.add_argument("--people", type=int, nargs="+", default=[1_000_000, 10_000_000],
+                    help="sizes to scale to; 0 = the scenario's own population")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-jit", action="store_true", help="skip the first-run JIT measurement")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--jit-worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        worker(a.people[0], a.days, a.seed)
+        worker(a.scenario, a.people[0], a.days, a.seed)
         return
     if a.jit_worker:
         jit_worker()
         return
     m = machine()
     cmd = command()
-    fresh, cached = jit_times()
-    print(f"first ABM run: {fresh:.1f} s compiling into an empty cache, {cached:.1f} s from the cache", flush=True)
+    jit = None
+    if not a.no_jit:
+        jit = jit_times()
+        print(f"first ABM run: {jit[0]:.1f} s compiling into an empty cache, {jit[1]:.1f} s from the cache",
+              flush=True)
     rows = []
     for n in a.people:
-        res = run_child([sys.executable, str(HERE / "scale.py"), "--worker", "--people", str(n), "--days",
-                         str(a.days), "--seed", str(a.seed)], env={"PYTHONPATH": str(ROOT / "src")})
-        rows.append(res)
-        print(f"people={n:>11,}  wall {res['wall_s']:7.1f} s (run {res['run_s']:.1f} s)  "
-              f"{res['agent_days_per_s'] / 1e6:7.1f} M agent-days/s  peak RSS {res['child_maxrss_mib']:.0f} MiB  "
-              f"{res['bytes_per_agent']:.1f} B/agent", flush=True)
+        for t in a.threads:
+            env = {"PYTHONPATH": str(ROOT / "src"), "NUMBA_NUM_THREADS": str(t)}
+            res = run_child([sys.executable, str(HERE / "scale.py"), "--worker", "--scenario", a.scenario,
+                             "--people", str(n), "--days", str(a.days), "--seed", str(a.seed)], env=env)
+            res["rss_bytes_per_agent"] = res["child_maxrss_mib"] * 2**20 / res["people"]
+            rows.append(res)
+            print(f"{a.scenario} people={res['people']:>11,} threads={t}  wall {res['wall_s']:7.1f} s (run "
+                  f"{res['run_s']:.1f} s)  {res['agent_days_per_s'] / 1e6:7.1f} M agent-days/s  peak RSS "
+                  f"{res['child_maxrss_mib']:.0f} MiB ({res['rss_bytes_per_agent']:.0f} B/person)  parallel "
+                  f"{res['parallel_eff']:.2f}  others {res['others_cores']:.2f} cores", flush=True)
     lines = [
-        "## Hyosan (the default scenario) scaled up, 365 days",
+        f"## {a.scenario.capitalize()} at scale, {a.days} days, 1 and 2 threads",
         "",
         stamp(m, cmd),
-        "dt = 0.25 (4 steps a day), mutation on (max 4096 strains). Wall: the whole simulate() call after "
-        "a warm-up run (set-up + days); run: the day loop only. Peak RSS: the child process (interpreter, "
-        "libraries, set-up transients and the run). Targets (issue 3): 1e7 people under 120 s and 1 GB.",
+        "Mutation as in the scenario. Wall: the whole simulate() call after a warm-up run (set-up + days); run: "
+        "the day loop only. Peak RSS: the child process (interpreter, libraries, set-up transients and the run); "
+        "B/person: peak RSS / people; state B: the engine's core arrays per person. *parallel*: the parts' CPU "
+        "time / (threads x time in the parallel kernels): 1.0 = both threads ran at once, 0.5 = they took turns "
+        "on one core. *others*: cores kept busy by other processes during the run (from /proc/stat).",
         "",
-        f"JIT: the first ABM run of a process (hyosan, one day) takes **{fresh:.1f} s** compiling every kernel "
-        f"into an empty cache and {cached:.1f} s loading them from the cache (``cache=True``); target under 15 s.",
-        "",
-        "| people | days | wall s | run s | M agent-days/s | peak RSS MiB | state bytes/agent | strains | survivors |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    if jit is not None:
+        lines += [f"JIT: the first ABM run of a process (hyosan, one day) takes **{jit[0]:.1f} s** compiling every "
+                  f"kernel into an empty cache and {jit[1]:.1f} s loading them from the cache (``cache=True``).", ""]
+    lines += [
+        "| people | threads | wall s | run s | M agent-days/s | peak RSS MiB | B/person | state B | parallel "
+        "| others | strains | survivors |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['people']:,} | {r['days']} | {r['wall_s']:.1f} | {r['run_s']:.1f} | "
-            f"{r['agent_days_per_s'] / 1e6:.1f} | {r['child_maxrss_mib']:.0f} | {r['bytes_per_agent']:.1f} | "
-            f"{r['strains']} | {r['survivors']:,.0f} |")
-    write_section("scale", "\n".join(lines) + "\n")
+            f"| {r['people']:,} | {r['threads']} | {r['wall_s']:.1f} | {r['run_s']:.1f} | "
+            f"{r['agent_days_per_s'] / 1e6:.1f} | {r['child_maxrss_mib']:.0f} | {r['rss_bytes_per_agent']:.0f} | "
+            f"{r['bytes_per_agent']} | {r['parallel_eff']:.2f} | {r['others_cores']:.2f} | {r['strains']} | "
+            f"{r['survivors']:,.0f} |")
+    one = {r["people"]: r["run_s"] for r in rows if r["threads"] == 1}
+    for r in rows:
+        if r["threads"] == 2 and r["people"] in one:
+            lines += ["", f"{r['people']:,} people: 2 threads **{one[r['people']] / r['run_s']:.2f}x** one thread "
+                      "(day loop)."]
+    write_section(f"scale_{a.scenario}", "\n".join(lines) + "\n")
     print(f"wrote {os.path.relpath(HERE / 'RESULTS.md', ROOT)}")
 
 
