@@ -70,8 +70,8 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
     "joined_band": (("subject", "With no one of their household left, {name} joined a band of {size} in {zone} on "
                                 "day {day}{with_}."),
                     ("on-day", "On day {day}, alone now, {name} fell in with a band of {size} in {zone}{with_}.")),
-    "grieved": (("on-day", "On day {day} the band lost one of its own."),
-                ("subject", "{name}'s band lost one of its own on day {day}.")),
+    "grieved": (("on-day", "On day {day}, {name}'s band lost {lost}."),
+                ("subject", "{name} grieved again on day {day}: the band had lost {lost}.")),
     "memory_rose": (("by-day", "By day {day}, what {name} had lived through weighed on them (memory {memory}): "
                                "the bereaved flee sooner and hide their own."),
                     ("subject", "{name} carried it with them now (memory {memory} by day {day}).")),
@@ -192,6 +192,7 @@ def _fields(t: Teller, ev: dict[str, Any], name: str) -> dict[str, Any]:
     others = [t.short(x) for x in ev.get("with_", [])]
     f["with_"] = f", among them {', '.join(others)}" if others else ""
     f["memory"] = f"{float(ev.get('memory', 0.0)):.2f}"
+    f["lost"] = t.short(ev["lost"]) if ev.get("lost") else "one of its own"
     return f
 
 

@@ -207,7 +207,69 @@ def render_run(result: Result, title: str | None = None) -> str:
         ("Policies", _policies_html(s)),
         ("Parameters", parameters_html(sc, _as_run(s))),
     ]
+    people = people_html(result)
+    if people:  # the cast a run followed (agent-based engine): after the chronicle
+        sections.insert(4, ("People", people))
     return page(title or f"{sc.name}: a run", _run_line(s), sections)
+
+
+# -- people (issue 13): the cast's lives, a timeline each ---------------------------------------
+#: Colours of a life's states on its timeline (Okabe-Ito, as the figures).
+LIFE_COLOURS = {"healthy": "#009E73", "latent": "#F0E442", "hybrid": "#CC79A7", "feral": "#D55E00",
+                "dead": "#999999", "gone": "#999999"}
+#: The state an event leaves a person in.
+LIFE_STATE = {"became_hybrid": "hybrid", "turned": "feral", "relapsed": "feral", "killed_by_bite": "dead",
+              "died": "dead", "starved": "dead", "culled": "dead", "swept": "dead", "destroyed": "dead",
+              "decayed": "gone", "rose": "feral", "burned": "gone", "cured": "healthy"}
+
+
+def _life_bar(events: Sequence[Mapping[str, Any]], state0: str, days: int) -> str:
+    """An inline SVG strip: the person's state over the run's days."""
+    width, height = 600.0, 14.0
+    spans: list[tuple[int, str]] = [(0, state0)]
+    for ev in events:
+        new = str(ev.get("state")) if ev["kind"] == "infected" else LIFE_STATE.get(str(ev["kind"]))
+        if new and new != spans[-1][1]:
+            spans.append((int(ev["day"]), new))
+    rects = []
+    for k, (day, st) in enumerate(spans):
+        end = spans[k + 1][0] if k + 1 < len(spans) else days
+        x, w = width * day / max(days, 1), max(width * (end - day) / max(days, 1), 1.0)
+        rects.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" fill="{LIFE_COLOURS.get(st, "#999")}">'
+                     f"<title>day {day}: {html.escape(st)}</title></rect>")
+    return (f'<svg class="life" width="{width:.0f}" height="{height:.0f}" role="img" '
+            f'aria-label="timeline of states">{"".join(rects)}</svg>')
+
+
+def people_html(result: Result) -> str:
+    """The People section: each followed life as prose with a timeline, and who the official
+    record leaves out; "" when the run followed no one (only the agent-based engine can)."""
+    cast = result.extras.get("cast")
+    if not isinstance(cast, dict):
+        return ""
+    from aftermath.people.story import left_out, tell
+
+    lives = tell(result)
+    by_who: dict[str, list[dict[str, Any]]] = {}
+    for ev in cast["events"]:
+        by_who.setdefault(ev["who"], []).append(ev)
+    people = {p["name"]: p for p in cast["people"]}
+    key = " ".join(f'<span style="color:{c}">&#9632;</span> {w}' for w, c in LIFE_COLOURS.items() if w != "gone")
+    parts = [f"<p>The people this run followed (observation only: following them changed nothing). Each "
+             f"timeline bar runs from day 0 to day {result.days}: {key}.</p>"]
+    for life in lives:
+        role = f" ({html.escape(life.role)})" if life.role else ""
+        rows = "".join(
+            f"<tr><td>{'' if sen.kind == 'start' else 'Day ' + str(sen.events[0].get('day', result.days))}</td>"
+            f'<td class="text">{html.escape(sen.text)}</td></tr>' for sen in life.sentences)
+        bar = _life_bar(by_who.get(life.name, []), people[life.name]["state0"], result.days)
+        parts.append(f"<h3>{html.escape(life.name)}{role}</h3>{bar}<p>{html.escape(life.text())}</p>"
+                     f"<details><summary>timeline</summary><table><tbody>{rows}</tbody></table></details>")
+    gone = left_out(lives)
+    parts.append("<h3>who the official record leaves out</h3>" + (
+        "<ul>" + "".join(f"<li>{html.escape(g)}</li>" for g in gone) + "</ul>" if gone
+        else "<p>The official record counts every one of them.</p>"))
+    return "".join(parts)
 
 
 def _as_run(summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,175 @@
+"""People (issue 13): the cast is observation only; memory off is the model without memory; memory
+on shows its mechanism (a paired-seed test); trust falls with culls of kin; ties cost no byte.
+
+The paired-seed test: a camp of hybrids in households of four under a cull from day 0, the same
+seeds with memory on and off (``tests`` below). With memory, a household that lost a member to
+the cull hides the others more readily, so more people are concealed. Under the null hypothesis
+(memory changes nothing) each seed's difference is as likely to be positive as negative; the test
+requires every seed with a difference to be positive and at least 12 of them: a one-sided sign
+test at p <= 2^-12 = 0.00024. The slow version runs 60 seeds and a larger camp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+import pytest
+
+from aftermath.engines.abm.engine import AbmEngine
+from aftermath.engines.driver import simulate
+from aftermath.model.flows import N_FLOWS, Flow
+from aftermath.model.policies import Levers
+from aftermath.model.society import Society
+from aftermath.model.world import build_world
+from aftermath.people.ties import BAND_BASE
+from aftermath.scenario.load import from_dict, load, with_overrides
+from aftermath.scenario.scale import scale_population
+
+OFF = {"society.memory.per_loss": 0.0, "society.memory.per_turned_away": 0.0, "society.memory.per_sealed": 0.0,
+       "society.memory.per_breach": 0.0, "society.memory.distrust": 0.0}
+
+
+def _small_hyosan(people: int = 4000):
+    return scale_population(load("hyosan"), people)
+
+
+def _same(a, b) -> bool:
+    return (np.array_equal(a.counts, b.counts) and np.array_equal(a.flows, b.flows)
+            and np.array_equal(a.route_flows, b.route_flows) and a.summary() == b.summary())
+
+
+def test_a_cast_is_observation_only() -> None:
+    sc = _small_hyosan()
+    plain = simulate(sc, engine="abm", days=40, seed=5)
+    cast = with_overrides(sc, {"cast": 8, "characters": [
+        {"name": "Nam Da-eun", "zone": "garrison", "role": "nurse", "household": ["Nam Ji-ho"], "resistance": 0.9},
+        {"name": "Yoo Bo-ra", "zone": "hidden", "state": "H"}]})
+    followed = simulate(cast, engine="abm", days=40, seed=5)
+    assert _same(plain, followed)
+    people = followed.extras["cast"]["people"]
+    assert sum(p["cast"] for p in people) == 10
+    nurse = next(p for p in people if p["name"] == "Nam Da-eun")
+    assert nurse["zone0"] == sc.zone_index("garrison") and nurse["role"] == "nurse"
+    assert any(p["name"] == "Nam Ji-ho" and p["kin_of"] == "Nam Da-eun" for p in people)
+    garrison = [z for z in range(len(sc.zones))][sc.zone_index("garrison")]
+    eng = AbmEngine(build_world(sc), 5, days=1)  # the population the cast was chosen from
+    res = eng.pop.resistance[: eng.pop.n][(eng.pop.zone[: eng.pop.n] == garrison) & (eng.pop.state[: eng.pop.n] == 0)]
+    assert nurse["resistance"] >= float(np.quantile(res, 0.99)) - 1e-3  # nearest to 0.9: among the most resistant
+    assert next(p for p in people if p["name"] == "Yoo Bo-ra")["state0"] == "hybrid"
+
+
+def test_memory_off_is_the_model_without_memory() -> None:
+    """Gains 0: nothing remembers and no band forms, whatever the other memory settings say; and
+    the run is the one the model gave before memory existed (commit f2507d8, this platform's
+    floating point: a changed kernel that is meant to change results updates the digest)."""
+    sc = with_overrides(_small_hyosan(), OFF)
+    wild = with_overrides(sc, {"society.memory.flight": 50.0, "society.memory.conceal": 50.0,
+                               "society.memory.fade": 0.0, "society.memory.band_size": 2})
+    a, b = simulate(sc, engine="abm", days=60, seed=11), simulate(wild, engine="abm", days=60, seed=11)
+    assert _same(a, b)
+    digest = hashlib.sha256(np.ascontiguousarray(a.counts).tobytes() + np.ascontiguousarray(a.flows).tobytes())
+    assert digest.hexdigest() == "91a2e2ffaeb41a571b1d4a9e5fb552738d08a4bbbf2e08948f550685bfb598aa"
+    eng = AbmEngine(build_world(wild), 11, days=30)
+    assert not eng.ties.on
+
+
+def test_memory_on_rises_fades_and_forms_bands() -> None:
+    sc = _small_hyosan()
+    r = simulate(with_overrides(sc, {"cast": 12}), engine="abm", days=120, seed=3)
+    events = r.extras["cast"]["events"]
+    kinds = {e["kind"] for e in events}
+    assert {"grieved", "memory_rose"} <= kinds
+    assert r.extras["cast"]["memory_on"]
+    # the run with memory on is still a plausible Hyosan: survivors within 10% of the run without it
+    off = simulate(with_overrides(sc, OFF), engine="abm", days=120, seed=3)
+    assert abs(r.summary()["survivors"] - off.summary()["survivors"]) <= 0.1 * off.summary()["survivors"]
+
+
+def test_ties_and_memory_cost_at_most_two_bytes_a_person() -> None:
+    sc = _small_hyosan(20000)
+    world = build_world(sc)
+    eng = AbmEngine(world, 1, days=60)
+    society, lv = Society(world), Levers.none(world.n_zones)
+    from aftermath.model.policies import PolicyBook
+    from aftermath.model.rates import daily_rates
+
+    book = PolicyBook(world)
+    for day in range(60):
+        lv, _ = book.decide(day, society.indicators(day, eng.counts()))
+        fl, rf = eng.advance_day(day, daily_rates(world, society, lv), lv)
+        society.update(day, eng.counts(), fl, rf, lv)
+    n = eng.pop.n
+    assert eng.pop.memory.dtype == np.uint8
+    per_person = (eng.pop.memory.nbytes + eng.ties.nbytes_ties()) / n
+    assert per_person <= 2.0, per_person
+    bands = eng.pop.household[:n] >= BAND_BASE
+    assert bands.any()  # the lost joined bands
+    assert (np.bincount(eng.pop.household[:n][bands] - BAND_BASE) <= sc.society.memory.band_size).all()
+
+
+def _camp(hybrids: int, seed_days: int):
+    return from_dict({
+        "name": "camp", "run": {"days": seed_days, "dt": 0.25},
+        "pathogen": {"beta": 0.0, "latency": 0.0, "relapse": 0.0, "mutation": {"mu": 0.0}},
+        "society": {"fear": {"initial": 0.0, "per_infection": 0.0, "per_death": 0.0},
+                    "concealment": {"base": 0.0, "harshness": 0.5, "trust_weight": 0.0},
+                    "memory": {"per_loss": 0.3, "conceal": 2.0}},
+        "zones": [{"id": "camp", "faction": "gov", "population": {"H": hybrids}, "household_size": 4}],
+        "factions": [{"id": "gov"}],
+        "policies": [{"type": "hybrids", "faction": "gov", "action": "cull", "rate": 0.2}],
+    })
+
+
+def _sign_test(hybrids: int, days: int, seeds: int) -> tuple[int, int]:
+    base = _camp(hybrids, days)
+    off = with_overrides(base, OFF)
+    wins = losses = 0
+    for seed in range(seeds):
+        on_c = simulate(base, engine="abm", seed=seed).summary()["ledger"]["concealed"]
+        off_c = simulate(off, engine="abm", seed=seed).summary()["ledger"]["concealed"]
+        wins += on_c > off_c
+        losses += on_c < off_c
+    return wins, losses
+
+
+def test_culling_raises_concealment_among_the_bereaved() -> None:
+    wins, losses = _sign_test(hybrids=200, days=20, seeds=14)
+    assert losses == 0 and wins >= 12, (wins, losses)  # one-sided sign test, p <= 2^-12
+
+
+@pytest.mark.slow
+def test_culling_raises_concealment_among_the_bereaved_full() -> None:
+    wins, losses = _sign_test(hybrids=2000, days=40, seeds=60)
+    p = sum(math.comb(wins + losses, k) for k in range(wins, wins + losses + 1)) / 2 ** (wins + losses)
+    assert p < 1e-6, (wins, losses, p)
+
+
+def test_culls_of_kin_erode_trust() -> None:
+    """Society: the other faction's trust in the one that culled, and its own people's trust in it,
+    fall by ``distrust`` times the share of its people bereaved (households of h lose h - 1 kin)."""
+    sc = from_dict({
+        "zones": [{"id": "camp", "faction": "gov", "population": {"S": 900, "H": 100}, "household_size": 4},
+                  {"id": "farm", "faction": "rebels", "population": {"S": 1000}}],
+        "factions": [{"id": "gov", "truces": ["rebels"], "trust": {"rebels": 0.5}},
+                     {"id": "rebels", "truces": ["gov"], "trust": {"gov": 0.5}}],
+        "society": {"trust": {"fear_erosion": 0.0, "recovery": 0.0}, "memory": {"distrust": 2.0}},
+    })
+    world = build_world(sc)
+    counts = np.zeros((2, 6))
+    counts[0, 0], counts[0, 2], counts[1, 0] = 900, 90, 1000
+    flows = np.zeros((N_FLOWS, 2))
+    flows[Flow.CULL, 0] = 10
+    rf = np.zeros((3, 0))
+    results = {}
+    for distrust in (0.0, 2.0):
+        s = Society(build_world(with_overrides(sc, {"society.memory.distrust": distrust})))
+        trust_before = s.faction_trust().copy()
+        s.update(0, counts, flows, rf, Levers.none(2))
+        results[distrust] = (s.trust[1, 0], s.faction_trust()[0], trust_before[0])
+    share = 10 * 3 / 990
+    assert results[0.0][0] == pytest.approx(0.5)
+    assert results[2.0][0] == pytest.approx(0.5 - 2.0 * share)
+    assert results[2.0][1] == pytest.approx(results[0.0][1] * (1 - 2.0 * share))
+    assert world.n_factions == 2

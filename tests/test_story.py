@@ -1,0 +1,122 @@
+"""Stories (issue 13): every sentence is made from recorded events and says what they say; the
+recorded events agree with the run's own flows; no sentence shape twice in a row; the CLI, JSON,
+Python and HTML ways of telling them."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import pytest
+from typer.testing import CliRunner
+
+from aftermath.engines.driver import simulate
+from aftermath.model.flows import Flow
+from aftermath.people.story import TEMPLATES, tell
+from aftermath.result import Result
+from aftermath.scenario.load import load, with_overrides
+from aftermath.scenario.scale import scale_population
+
+#: Each event kind, the flow that must have counted it that day, and where (its zone, or ``to``).
+FLOW_OF = {"infected": (Flow.INFECTION, "zone"), "killed_by_bite": (Flow.BITE_DEATH, "zone"),
+           "starved": (Flow.STARVATION, "zone"), "died": (Flow.NATURAL_DEATH, "zone"),
+           "culled": (Flow.CULL, "zone"), "turned_away": (Flow.EXCLUDED, "zone"),
+           "walked": (Flow.HUMAN_ARRIVED, "to"), "relapsed": (Flow.RELAPSE, "zone"),
+           "turned": (Flow.ONSET_FERAL, "zone"), "became_hybrid": (Flow.ONSET_HYBRID, "zone"),
+           "destroyed": (Flow.FERAL_DESTROYED, "zone"), "rose": (Flow.REANIMATION, "zone"),
+           "burned": (Flow.DISPOSAL, "zone"), "transferred": (Flow.HYBRID_MOVED, "to")}
+
+
+@cache
+def run() -> Result:
+    sc = with_overrides(scale_population(load("hyosan"), 8000), {"cast": 10, "characters": [
+        {"name": "Han Yu-na", "zone": "quarantine", "role": "nurse", "household": ["Han Jin-woo", "Han Bo-ra"]}]})
+    return simulate(sc, engine="abm", days=200, seed=2)
+
+
+def test_the_record_agrees_with_the_flows() -> None:
+    r = run()
+    events = r.extras["cast"]["events"]
+    checked = 0
+    for ev in events:
+        if ev["kind"] in FLOW_OF:
+            flow, where = FLOW_OF[ev["kind"]]
+            assert r.flows[ev["day"], flow, ev[where]] >= 1, ev
+            checked += 1
+    assert checked >= 20
+
+
+def test_every_sentence_tells_its_events() -> None:
+    r = run()
+    cast = r.extras["cast"]
+    recorded = cast["events"]
+    zones = [z.name or z.id for z in r.scenario.zones]
+    lives = tell(r)
+    assert len(lives) == 11
+    for life in lives:
+        assert life.sentences[0].kind == "start" and life.sentences[-1].kind == "fate"
+        for prev, s in zip(life.sentences, life.sentences[1:], strict=False):
+            assert s.frame != prev.frame, (life.name, prev.text, s.text)  # no shape twice in a row
+        for s in life.sentences:
+            assert s.events, s.text
+            for ev in s.events:
+                if ev["kind"] == "final":
+                    assert ev["name"] == life.name
+                    continue
+                assert ev in recorded
+                if s.kind != "start":
+                    assert f"day {ev['day']}" in s.text, (s.text, ev)
+            main = s.events[0]
+            who = main.get("who", life.name)
+            short = who.split()[1] if len(who.split()) == 2 else who
+            assert short in s.text or who in s.text, (s.text, main)
+            if "zone" in main and s.kind not in ("memory_rose", "memory_faded", "grieved", "fate"):
+                name = zones[main["zone"]]
+                assert name in s.text or name.replace("The ", "the ", 1) in s.text, (s.text, main)
+            if s.kind not in ("start", "fate") and s.kind in TEMPLATES:
+                assert s.frame in {f for f, _ in TEMPLATES[s.kind]}
+        fate = life.sentences[-1].events[0]
+        if fate["state"] in ("dead", "gone"):
+            assert "did not live" in life.sentences[-1].text
+        else:
+            assert zones[fate["zone"]].replace("The ", "the ", 1) in life.sentences[-1].text
+
+
+def test_the_nurse_and_her_household() -> None:
+    r = run()
+    text = r.story("Han Yu-na")
+    assert text.startswith("Han Yu-na (nurse)\nHan Yu-na, a nurse in Eastern quarantine district")
+    assert "Jin-woo" in text and "Bo-ra" in text
+    assert "sealed" in text and "(seal the quarantine)" in text  # the seal policy, by its name
+    with pytest.raises(KeyError, match="no character called"):
+        r.story("Nobody")
+
+
+def test_stories_need_individuals() -> None:
+    r = simulate(load("hyosan"), engine="ode", days=5)
+    with pytest.raises(ValueError, match="agent-based engine"):
+        r.story()
+
+
+def test_the_story_command() -> None:
+    from aftermath.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["story", "hyosan", "--days", "30", "--seed", "1", "--cast", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert len(data["lives"]) == 3 and data["memory_on"]
+    assert all(s["events"] for life in data["lives"] for s in life["sentences"])
+    bad = runner.invoke(app, ["story", "hyosan", "--days", "3", "--cast", "2", "--character", "Nobody"])
+    assert bad.exit_code == 2
+    too_many = runner.invoke(app, ["story", "hyosan", "--days", "3", "--cast", "51"])
+    assert too_many.exit_code == 2
+
+
+def test_the_report_has_the_people() -> None:
+    from aftermath.report.html import people_html
+
+    section = people_html(run())
+    assert "Han Yu-na (nurse)" in section and "<svg" in section and "timeline" in section
+    assert section.count("<h3>") == 12  # eleven lives and who is left out
+    assert people_html(simulate(load("sir"), engine="ode", days=3)) == ""  # no one followed: no section
