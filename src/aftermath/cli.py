@@ -145,6 +145,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aftermath.run.commands",
     "aftermath.web.commands",
     "aftermath.calibrate.commands",
+    "aftermath.people.commands",
 )
 
 def _version(value: bool) -> None:
