@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.model.world import World
+from aftermath.record.chronicle import faction_name, place
 from aftermath.scenario.conditions import Condition
 from aftermath.scenario.schema import (
     AdmissionPolicy,
@@ -154,12 +155,13 @@ class PolicyBook:
         return p.name or f"{p.type} ({p.faction or ', '.join(p.zones)})"
 
     def _where(self, i: int, z: int) -> str:
-        return f"{self.label(i)} (in {self.world.zone_ids[z]})"
+        return f"{self.label(i)} (in {place(self.world, z)})"
 
     def _story(self, i: int, z: int, on: bool) -> str:
-        """How a policy switching on or off in a zone reads in the chronicle."""
-        p, zone = self.policies[i], self.world.zone_ids[z]
-        who = p.faction or "the authorities"
+        """How a policy switching on or off in a zone reads in the chronicle (display names)."""
+        p, zone = self.policies[i], place(self.world, z, start=True)
+        who = (faction_name(self.world, self.world.faction_ids.index(p.faction), start=True) if p.faction
+               else "The authorities")
         named = f" ({p.name})" if p.name else ""
         if isinstance(p, SealPolicy):
             return f"{zone} was sealed{' shut' if p.inbound else ''}{named}" if on else f"{zone} was unsealed{named}"
@@ -169,7 +171,19 @@ class PolicyBook:
         if isinstance(p, HybridPolicy):
             verb = {"protect": "began protecting", "isolate": "began isolating", "cull": "began culling",
                     "ignore": "stopped acting on"}[p.action]
-            return f"{who} {verb} hybrids in {zone}{named}" if on else f"{who} stopped ({p.action}) in {zone}{named}"
+            where = place(self.world, z)
+            doing = {"protect": "protecting", "isolate": "isolating", "cull": "culling", "ignore": "ignoring"}[p.action]
+            if on:
+                return f"{who} {verb} hybrids in {where}{named}"
+            return f"{who} stopped {doing} hybrids in {where}{named}"
+        where = place(self.world, z)
+        kinds = {SweepPolicy: ("sweeps of {w} began", "sweeps of {w} ended"),
+                 DisposalPolicy: ("the dead of {w} were burned", "the burning of the dead in {w} stopped"),
+                 RotationPolicy: ("the guards of {w} were rotated", "the rotation of {w}'s guards ended"),
+                 CurePolicy: ("a cure reached {w}", "the cure in {w} ended")}
+        for kind, (began, ended) in kinds.items():
+            if isinstance(p, kind):
+                return (began if on else ended).format(w=where) + f" ({self.label(i)})"
         return f"{self._where(i, z)}: {'began' if on else 'ended'}"
 
     def decide(self, day: int, env: Sequence[Mapping[str, float]]) -> tuple[Levers, list[PolicyEvent]]:
@@ -251,7 +265,8 @@ class PolicyBook:
                     lv.sweep_kill[z] = 1.0 - (1.0 - lv.sweep_kill[z]) * (1.0 - p.kill)
                     lv.sweep_hybrids[z] |= p.hybrids
                     self.acted[i, z] = True
-                    events.append(PolicyEvent(day, int(z), i, "sweep", f"{self._where(i, z)}: a sweep"))
+                    events.append(PolicyEvent(day, int(z), i, "sweep",
+                                              f"a sweep went through {place(self.world, z)} ({self.label(i)})"))
             elif isinstance(p, CurePolicy | DisposalPolicy | RotationPolicy):
                 self.acted[i, zones] = True
                 if isinstance(p, CurePolicy):
@@ -291,7 +306,7 @@ class PolicyBook:
                     self.active[lifted, z] = False
                     self.spent[lifted, z] = True
                     self.acted[i, z] = True
-                    text = f"{self.world.zone_ids[z]} reopened ({self.label(i)})"
+                    text = f"{place(self.world, z, start=True)} reopened ({self.label(i)})"
                     events.append(PolicyEvent(day, z, i, "reopen", text))
 
     def _hybrids(self, lv: Levers, p: HybridPolicy, zones: I64) -> None:

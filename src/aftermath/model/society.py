@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from aftermath.model.flows import DEATH_FLOWS, Flow, RouteFlow
 from aftermath.model.policies import Levers, truce_key
 from aftermath.model.world import State, World
+from aftermath.record.chronicle import faction_name, place
 
 F64 = NDArray[np.float64]
 
@@ -132,7 +133,7 @@ class Society:
                 if make:
                     self.trust[a, b] = max(self.trust[a, b], self.params.trust.threshold + 0.1)
                     self.trust[b, a] = max(self.trust[b, a], self.params.trust.threshold + 0.1)
-                fa, fb = self.world.faction_ids[a], self.world.faction_ids[b]
+                fa, fb = faction_name(self.world, a, start=True), faction_name(self.world, b)
                 verb = "made a truce with" if make else "broke the truce with"
                 name = self.world.scenario.policies[policy].name if policy >= 0 else None
                 why = f" ({name})" if name else ""
@@ -180,7 +181,7 @@ class Society:
             new_sup = self._share_supplies(new_sup, eaters, p.trust.share_supplies)
         starving = finite & (new_sup <= 0.0) & (eaters > 0)
         for z in np.flatnonzero(starving & ~self.starving):
-            events.append(SocietyEvent(day, int(z), "starvation", f"{w.zone_ids[z]} ran out of food"))
+            events.append(SocietyEvent(day, int(z), "starvation", f"{place(w, int(z), start=True)} ran out of food"))
         self.supplies, self.starving = new_sup, starving
 
         # calm: no new infection and no feral
@@ -251,6 +252,6 @@ class Society:
                     self.truce[a, b] = self.truce[b, a] = False
                     events.append(SocietyEvent(
                         day, -1, "truce_broken",
-                        f"trust failed: the truce between {w.faction_ids[a]} and {w.faction_ids[b]} broke",
+                        f"trust failed: the truce between {faction_name(w, a)} and {faction_name(w, b)} broke",
                     ))
         return events

@@ -3,6 +3,11 @@
 Engine-agnostic events are detected here from each day's counts and flows; policies, society and
 engines (new lineages) contribute their own. Thresholds are in people: an event that concerns
 "less than half a person" is a mean-field artefact, not an event.
+
+The text reads as a story and calls places and factions by their display names
+(:func:`place`, :func:`faction_name`: "ferals broke through the wall of Fort Namsan garrison");
+each event keeps the zone's id (``Event.zone``), which is what a user types, and the figures
+(``Event.value`` and the numbers in the text).
 """
 
 from __future__ import annotations
@@ -24,6 +29,25 @@ PRESENCE = 0.5
 FALLEN_SHARE = 0.05
 #: Breaches of at least this many ferals in a day are chronicled (after the first, which always is).
 BREACH_NEWS = 5.0
+
+
+def place(world: World, z: int, start: bool = False) -> str:
+    """Zone ``z``'s display name (its id if it has none); "The hidden valley" reads "the hidden
+    valley" inside a sentence."""
+    zone = world.scenario.zones[z]
+    name = zone.name or zone.id
+    if not start and name.startswith("The "):
+        return "the " + name[4:]
+    return name
+
+
+def faction_name(world: World, f: int, start: bool = False) -> str:
+    """Faction ``f``'s display name (its id if it has none), "the ..." inside a sentence."""
+    fac = world.scenario.factions[f]
+    name = fac.name or fac.id
+    if not start and name.startswith("The "):
+        return "the " + name[4:]
+    return name
 
 
 @dataclass(frozen=True)
@@ -59,13 +83,14 @@ class ChronicleWatcher:
         for z in range(w.n_zones):
             if not self.infected_seen[z] and flows[Flow.INFECTION, z] + flows[Flow.FERAL_ARRIVED, z] >= PRESENCE:
                 self.infected_seen[z] = True
-                out.append(Event(day, name[z], "first_infection", f"the infection reached {name[z]}"))
+                out.append(Event(day, name[z], "first_infection", f"the infection reached {place(w, z)}"))
             b = flows[Flow.BREACH, z]
             if b >= PRESENCE and (not self.breached[z] or b >= BREACH_NEWS):
-                first = "" if self.breached[z] else " for the first time"
+                first = " again" if self.breached[z] else " for the first time"
                 fled = self._fled(z, route_flows)
                 out.append(Event(day, name[z], "breach",
-                                 f"ferals got through the wall of {name[z]}{first} ({b:.0f}){fled}", float(b)))
+                                 f"ferals broke through the wall of {place(w, z)}{first} ({b:.0f} of them){fled}",
+                                 float(b)))
                 self.breached[z] = True
             humans = counts[z, State.S] + counts[z, State.E] + counts[z, State.H]
             self.peak_humans[z] = max(self.peak_humans[z], humans)
@@ -73,7 +98,8 @@ class ChronicleWatcher:
                     and humans < FALLEN_SHARE * self.peak_humans[z] and counts[z, State.Z] >= PRESENCE):
                 self.fallen[z] = True
                 out.append(Event(day, name[z], "enclave_fallen",
-                                 f"{name[z]} fell: {humans:.0f} of its {self.peak_humans[z]:.0f} people remain"))
+                                 f"{place(w, z, start=True)} fell: {humans:.0f} of its {self.peak_humans[z]:.0f} "
+                                 "people remain"))
         infected = counts[:, State.E:State.D].sum()
         if not self.eliminated and infected < PRESENCE:
             self.eliminated = True
@@ -84,7 +110,7 @@ class ChronicleWatcher:
         return out
 
     def _fled(self, z: int, route_flows: F64 | None) -> str:
-        """"; 340 fled to wild": people who left zone ``z`` that day, and where most went."""
+        """"; 340 fled, most to the outskirts": people who left zone ``z`` that day, and where most went."""
         if route_flows is None:
             return ""
         out = np.flatnonzero(self.world.route_from == z)
@@ -92,5 +118,5 @@ class ChronicleWatcher:
         total = float(moved.sum())
         if total < 1.0:
             return ""
-        dest = self.world.zone_ids[int(self.world.route_to[out[int(np.argmax(moved))]])]
+        dest = place(self.world, int(self.world.route_to[out[int(np.argmax(moved))]]))
         return f"; {total:.0f} fled, most to {dest}"

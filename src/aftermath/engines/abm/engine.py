@@ -65,7 +65,7 @@ from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow
 from aftermath.model.policies import ADMIT_SCREEN, Levers
 from aftermath.model.rates import DailyRates, strain_rates
 from aftermath.model.world import World
-from aftermath.record.chronicle import Event
+from aftermath.record.chronicle import Event, place
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -295,9 +295,11 @@ class AbmEngine:
             for s, f, p, pf in zip(new, fit, par, pfit, strict=True):
                 if f > mut.lineage_ratio * pf:
                     zid = self.world.zone_ids[int(tab.zone[s])]
+                    where = place(self.world, int(tab.zone[s]))
                     self.events.append(Event(day, zid, "new_lineage",
-                                             f"a new lineage {tab.name(int(s))} arose in {zid}: fitness "
-                                             f"{f / pf:.2f} times its parent {tab.name(int(p))}'s", float(f / pf)))
+                                             f"a fitter strain appeared in {where} ({tab.name(int(s))}: "
+                                             f"{f / pf:.2f} times as fit as its parent {tab.name(int(p))})",
+                                             float(f / pf)))
         if tab.full and not self.full_noted:
             self.full_noted = True
             self.events.append(Event(day, "", "strain_table_full",
