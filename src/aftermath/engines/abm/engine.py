@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.ledger import ledger_frame
+from aftermath.engines.abm.memory_rows import fill_s_memory
 from aftermath.engines.abm.merge import merge_part
 from aftermath.engines.abm.mutation import T_LAT, T_PH, StrainTable, resolve_pending
 from aftermath.engines.abm.parts import Parts, part_array
@@ -36,6 +37,7 @@ from aftermath.engines.abm.state import (
     populate,
 )
 from aftermath.engines.abm.step import (
+    MEM_MAX,
     Day,
     Out,
     People,
@@ -212,6 +214,7 @@ class AbmEngine:
         people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.resistance, pop.household, pop.flags,
                         pop.flag_zone, pop.seal_zone, pop.ever, pop.memory)
         mems = (self.ties.mem(True, levers.harshness), self.ties.mem(False, levers.harshness))
+        sprob = np.zeros((nz, MEM_MAX + 1) if mems[0].on else (1, 1))  # S's probability by memory level
         for k in range(self.steps):
             t = day * self.steps + k
             if births is not None and births[k].any():
@@ -224,11 +227,13 @@ class AbmEngine:
             rows = self.rows
             self.workers.run(fill_rows_part, self.tables, rows.coef, self.counts_i, self.czs, ns, den, rates.eta,
                              rates.hybrid_weight, self.dt, rows.rate, rows.tot, rows.prob, rows.pcum)
+            if mems[0].on and mems[0].flight != 0.0:
+                self.workers.run(fill_s_memory, rows, self.tables, float(mems[0].flight), self.dt, sprob)
             kk = self._keys(t)
             today = Day(kk, np.int64(t), self.dt, np.int64(ns), self.out_routes, w.route_to, rates.breach_route,
                         screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
                         np.int64(self._shape), float(pth.mutation.mu), pth.mutation.mu > 0 and not self.table.full,
-                        mems[min(k, 1)])
+                        mems[min(k, 1)], sprob)
             self.workers.run(step_part, pop.n, CHUNK, people, self.tables, rows, today,
                              Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk))
             self.workers.run(merge_part, ns, dc, self.dzs, self.counts_i, self.czs)  # and zeroes the deltas

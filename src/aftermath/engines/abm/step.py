@@ -155,8 +155,9 @@ Rows = namedtuple("Rows", ["coef", "rate", "tot", "prob", "pcum"])
 
 Day = namedtuple("Day", ["keys", "t", "dt", "n_strains", "out_routes", "route_to", "walled", "screen",
                          "quarantine", "conceal", "hybrid_target", "latency", "p_h", "k_res", "shape", "mu",
-                         "can_mutate", "mem"])
-"""What the step needs to know of the day: streams, step, places, gates and the strains' traits."""
+                         "can_mutate", "mem", "sprob"])
+"""What the step needs to know of the day: streams, step, places, gates and the strains' traits;
+``sprob[z, m]``: a susceptible's step probability at memory m (:mod:`.memory_rows`, with memory on)."""
 
 Mem = namedtuple("Mem", ["on", "daily", "keep", "flight", "conceal", "turned", "seen"])
 """Memory of loss in the step (:mod:`aftermath.people.ties`): ``on`` (else untouched: the model
@@ -195,8 +196,8 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
                 s = np.int64(0)
                 if dy.mem.on:
                     mult = recall(i, z, P, dy.mem)
-                    if mult != 1.0:
-                        pr = _walk_prob(W, T, z, st, s, mult, dy.dt)
+                    if mult != 1.0:  # _walk_prob(W, T, z, S, 0, mult, dt), tabulated by memory level
+                        pr = dy.sprob[z, P.memory[i]]
                 if pr <= 0.0:
                     continue
                 u = uniform(event_key, i)
