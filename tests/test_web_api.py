@@ -243,3 +243,28 @@ def test_local_hosts_are_told_from_others() -> None:
 
     assert is_local("127.0.0.1") and is_local("localhost") and is_local("::1")
     assert not is_local("0.0.0.0") and not is_local("192.168.1.4")
+
+
+def test_static_assets_are_small_and_local() -> None:
+    from importlib import resources
+
+    static = resources.files("aftermath.web").joinpath("static")
+    with resources.as_file(static) as root:
+        files = [p for p in root.rglob("*") if p.is_file()]
+        assert sum(p.stat().st_size for p in files) < 1.5e6
+        index = (root / "index.html").read_text(encoding="utf-8")
+        app_js = (root / "app.js").read_text(encoding="utf-8")
+    assert 'src="http' not in index and 'href="http' not in index  # no CDN: every asset is served here
+    assert "fetch(\"http" not in app_js and "import(" not in app_js
+    assert {"uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE"} <= {p.name for p in files}
+
+
+@pytest.mark.parametrize("name", ["hyosan", "sir", "munz-basic", "alemi-mixed"])
+def test_the_toml_writer_reads_back_every_builtin(name: str) -> None:
+    from aftermath.web.toml_out import dumps
+
+    sc = load(name)
+    data = to_dict(sc)
+    data["name"] = 'a "quoted" name, ünïcode and a back\\slash'
+    data["description"] = "two\nlines\tand a tab"
+    assert parse_toml(dumps(data, header="a header\nof two lines")) == from_dict(data)

@@ -75,13 +75,10 @@ def solve_ivp(fun: Callable[[float, NDArray[np.float64]], NDArray[np.float64]], 
     if method != "LSODA" or t_eval is None or list(t_eval) != [t1]:
         return _scipy_solve_ivp(fun, t_span, y0, method=method, rtol=rtol, atol=atol, t_eval=t_eval)
 
-    def f(y: NDArray[np.float64], t: float) -> NDArray[np.float64]:
-        return fun(t, y)
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ys, info = odeint(f, y0, [t0, t1], rtol=rtol, atol=atol, tcrit=[t1], full_output=True,
-                          mxstep=MAX_EVALS_PER_DAY)
+        ys, info = odeint(fun, y0, [t0, t1], rtol=rtol, atol=atol, tcrit=[t1], full_output=True,
+                          mxstep=MAX_EVALS_PER_DAY, tfirst=True)
     if any(issubclass(w.category, ODEintWarning) for w in caught):  # odeint warns when LSODA fails
         return _Solution(False, str(info.get("message", "LSODA failed")), ys.T)
     return _Solution(True, "", ys.T[:, 1:])

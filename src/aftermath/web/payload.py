@@ -7,6 +7,7 @@ computes a result of its own. The map's layout is the report's (:func:`aftermath
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,15 +83,21 @@ def result_payload(res: Result, rid: str, light: bool = False) -> dict[str, Any]
     return out
 
 
-def map_payload(res: Result) -> dict[str, Any]:
-    """The zone map through time: layout, people, fear, walls, seals, routes open and traffic, truces."""
+@functools.lru_cache(maxsize=64)
+def _layout(n: int, edges: tuple[tuple[int, int], ...]) -> Any:
+    """The report's map layout (deterministic), kept: a slider's re-runs share one world."""
     from aftermath.report.plots_map import layout
 
+    return layout(n, list(edges))
+
+
+def map_payload(res: Result) -> dict[str, Any]:
+    """The zone map through time: layout, people, fear, walls, seals, routes open and traffic, truces."""
     sc = res.scenario
     world = build_world(sc)
     names = display_names(sc)
     edges = list(zip(world.route_from.tolist(), world.route_to.tolist(), strict=True))
-    pos = layout(world.n_zones, edges)
+    pos = _layout(world.n_zones, tuple(edges))
     days = res.days
     open_days = []
     for d in range(days):

@@ -168,7 +168,8 @@ function fieldFor(path, prop, opts = {}) {
   const bits = [];
   if (prop["x-unit"]) bits.push(prop["x-unit"]);
   const lo = p.minimum ?? p.exclusiveMinimum, hi = p.maximum ?? p.exclusiveMaximum;
-  if (lo !== undefined || hi !== undefined) bits.push(`${lo ?? "…"} to ${hi !== undefined ? Number(hi).toLocaleString("en") : "…"}`);
+  const big = (x) => Math.abs(x) >= 1e15 ? Number(x).toExponential(2) : Number(x).toLocaleString("en");
+  if (lo !== undefined || hi !== undefined) bits.push(`${lo !== undefined ? big(lo) : "…"} to ${hi !== undefined ? big(hi) : "…"}`);
   if (deflt !== undefined) bits.push(`default ${deflt === null ? "unset" : JSON.stringify(deflt)}`);
   const desc = prop.description || p.description;
   const small = document.createElement("small");
@@ -328,6 +329,20 @@ function listForm(path, key, p, items) {
     });
     add.append(sel, b);
     fs.appendChild(add);
+  } else {
+    const model = resolve(p.items);
+    const b = document.createElement("button"); b.type = "button"; b.textContent = `Add to ${key}`;
+    b.addEventListener("click", () => {
+      const item = {};
+      const zones = state.scenario.zones || [];
+      if (model.properties.id) item.id = `${key.replace(/s$/, "")}${items.length + 1}`;
+      if (model.properties.from && zones.length) { item.from = zones[0].id; item.to = (zones[1] || zones[0]).id; }
+      setPath(state.scenario, path, [...items, item]);
+      rebuild();
+      if (engine() === "ode") scheduleOde();
+    });
+    add.appendChild(b);
+    fs.appendChild(add);
   }
   return fs;
 }
@@ -357,10 +372,11 @@ function drawCurves(res) {
     res.states.forEach((s, k) => {
       const lo = data.length; series.push({ label: `${s} 5%`, stroke: COLORS[s] + "55", width: 1 }); data.push(b.totals[k][0]);
       const hi = data.length; series.push({ label: `${s} 95%`, stroke: COLORS[s] + "55", width: 1 }); data.push(b.totals[k][2]);
-      bands.push({ series: [hi, lo], fill: COLORS[s] + "22" });
+      bands.push({ series: [hi, lo], fill: COLORS[s] + "40" });
     });
   }
-  const title = b ? `median and 5–95% of ${b.runs} runs` : `${res.engine.toUpperCase()}, seed ${res.seed}`;
+  const title = b ? `median and 5–95% of ${b.runs} ${res.engine.toUpperCase()} runs`
+    : res.engine === "ode" ? "ODE (deterministic: the mean field)" : `${res.engine.toUpperCase()}, seed ${res.seed}`;
   setChart("world", wEl, title, series, data, bands);
   const k = res.states.indexOf($("zone-state").value || "Z");
   const zs = [], zd = [days], zb = [];
@@ -373,7 +389,7 @@ function drawCurves(res) {
       const c = ZONE_COLORS[i % ZONE_COLORS.length];
       const lo = zd.length; zs.push({ label: `${z.name} 5%`, stroke: c + "55", width: 1 }); zd.push(b.zones[i][k][0]);
       const hi = zd.length; zs.push({ label: `${z.name} 95%`, stroke: c + "55", width: 1 }); zd.push(b.zones[i][k][2]);
-      zb.push({ series: [hi, lo], fill: c + "22" });
+      zb.push({ series: [hi, lo], fill: c + "40" });
     });
   }
   setChart("zones", $("chart-zones"), `${res.state_labels[k]} per zone`, zs, zd, zb);
@@ -392,6 +408,9 @@ function setChart(name, el, title, series, data, bands) {
   if (old) old.destroy();
   const u = new uPlot(chartOpts(title, series, el, bands), data, el);
   u._sig = sig;
+  // the bands' edges are drawn but not listed: the legend names each curve once
+  const main = series.length - 2 * bands.length;
+  u.root.querySelectorAll(".u-legend .u-series").forEach((row, i) => { if (i > main) row.style.display = "none"; });
   state.charts[name] = u;
 }
 
@@ -581,7 +600,10 @@ function showResult(res) {
     const a = $(id); a.href = `/api/results/${res.id}/download/${what}`; a.classList.remove("disabled"); a.removeAttribute("aria-disabled");
   }
   const t = res.timings ? ` in ${(res.timings.run_s + res.timings.init_s).toFixed(2)} s` : "";
-  setStatus(`${res.scenario}: ${res.engine.toUpperCase()}, seed ${res.seed}, ${res.days} days${res.bands ? `, ${res.bands.runs} runs` : ""}${t}.`);
+  const seeds = res.bands ? `${res.bands.runs} runs, seeds derived from run.seed ${state.scenario.run.seed}`
+    : res.engine === "ode" ? "deterministic" : `seed ${res.seed}`;
+  setStatus(`${res.scenario}: ${res.engine.toUpperCase()}, ${res.days} days, ${seeds}${t}.` +
+    (res.bands ? " The numbers below are the first run's; the curves show all runs." : ""));
 }
 
 function settings() {
