@@ -108,3 +108,39 @@ def test_overlay_cli_fits_80_columns_and_refuses_bad_input(tmp_path: Path) -> No
     assert code == 2 and "--engine" in out and "gillespie" in out
     code, out = _run("overlay", "hyosan", "-V", 'x:policies."nobody".action=cull')
     assert code == 2 and "cull hybrids when afraid" in out
+
+
+def _widest(out: str) -> int:
+    return max((len(line) for line in out.splitlines()), default=0)
+
+
+def test_blocks_fit_and_keep_every_column_once() -> None:
+    from aftermath.report.columns import blocks
+
+    widths = [5, 13, 4, 9, 6, 11, 11, 11, 14, 9, 12, 11, 14]
+    parts = blocks(widths, keys=2, width=60)
+    assert len(parts) > 1 and all(p[:2] == [0, 1] for p in parts)
+    assert sorted(i for p in parts for i in p[2:]) == list(range(2, len(widths)))
+    assert all(2 + sum(widths[i] + 3 for i in p) <= 60 for p in parts)
+    assert blocks(widths, keys=2, width=1000) == [list(range(len(widths)))]
+
+
+def test_tables_fit_80_columns_and_wide_prints_them_whole(tmp_path: Path) -> None:
+    store = str(tmp_path / "s.duckdb")
+    code, out = _run("run", "hyosan", "--days", "30")
+    assert code == 0 and _widest(out) <= 80
+    code, out = _run("validate", "--check", "munz.conservation", "--check", "eradication.succeeds")
+    assert code == 0 and _widest(out) <= 80 and "pass" in out
+    code, out = _run("sweep", "sir", "--param", "pathogen.beta=0.2:0.3:2", "--days", "20", "--store", store)
+    assert code == 0 and _widest(out) <= 80 and "(continued)" in out and "attack_rate" in out
+    code, out = _run("compare", "sir", "--engine", "ssa", "--runs", "2", "--days", "20", "--store", store,
+                     "--policy", "fast:pathogen.beta=0.3", "--policy", "slow:pathogen.beta=0.2",
+                     "--policy", "slower:pathogen.beta=0.15")
+    assert code == 0 and _widest(out) <= 80 and "slower" in out
+    sql = "select * from summaries limit 3"
+    code, out = _run("query", sql, "--store", store)
+    assert code == 0 and _widest(out) <= 80
+    code, wide = _run("query", sql, "--store", store, "--wide")
+    assert code == 0 and _widest(wide) > 80 and "(continued)" not in wide
+    header = next(line for line in wide.splitlines() if "run_id" in line)
+    assert "attack_rate" in header  # one table: every column on the header's line

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from aftermath.report.columns import fitted, print_wide
 from aftermath.scenario.load import ScenarioError
 
 
@@ -167,6 +168,7 @@ def _main(
 Engine = Annotated[str | None, typer.Option("--engine", "-e", help="ode, ssa or abm (default: the scenario's)")]
 Seed = Annotated[int | None, typer.Option("--seed", "-s", help="master seed (default: the scenario's)")]
 Days = Annotated[int | None, typer.Option("--days", "-d", help="days to simulate (default: the scenario's)")]
+Wide = Annotated[bool, typer.Option("--wide", help="print each table whole, however wide (default: fit the terminal)")]
 Sets = Annotated[
     list[str] | None,
     typer.Option("--set", help="override a value by scenario path, e.g. --set pathogen.beta=0.3 (repeatable)"),
@@ -212,6 +214,7 @@ def run(
     report: Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report")] = None,
     chronicle: Annotated[bool, typer.Option("--chronicle", help="print the chronicle as a timeline")] = False,
     check: Annotated[bool, typer.Option("--check", help="assert conservation every day (debug)")] = False,
+    wide: Wide = False,
 ) -> None:
     """Run a scenario once and print what happened."""
     from aftermath.engines.driver import simulate
@@ -230,7 +233,7 @@ def run(
     if as_json:  # JSON alone on stdout: the chronicle, if asked for, goes to stderr
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
-        print_summary(summary, res)
+        print_summary(summary, res, wide)
     if chronicle:
         print_chronicle(res, out=err if as_json else console)
     if plot_path is not None:
@@ -282,7 +285,7 @@ def _n(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def print_summary(s: dict[str, Any], res: Any) -> None:
+def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
     """A short summary a newcomer can read."""
     variant = f" · variant: {escape(str(s['variant']))}" if s.get("variant") else ""
     console.rule(f"[bold]{escape(s['scenario'])}[/] · {s['engine']} · seed {s['seed']} · {s['days']} days{variant}")
@@ -314,26 +317,26 @@ def print_summary(s: dict[str, Any], res: Any) -> None:
     for line in lines:
         console.print(line)
 
-    zones = Table(title="zones at the end", show_edge=False, header_style="bold")
-    for col in ("zone", vocab.humans, vocab.ferals, f"{vocab.ferals}'s peak" if vocab.name != "aftermath"
-                else "ferals' peak", "fear", "days sealed"):
-        zones.add_column(col, justify="left" if col == "zone" else "right")
+    heads = ["zone", vocab.humans, vocab.ferals, f"{vocab.ferals}'s peak" if vocab.name != "aftermath"
+             else "ferals' peak", "fear", "days sealed"]
+    rows = []
     for zid, z in s["zones"].items():
         zpeak = "-" if z["peak_ferals"] is None else f"{_n(z['peak_ferals'])} (day {z['peak_ferals_day']})"
-        zones.add_row(zid, _n(z["survivors"]), _n(z["ferals"]), zpeak, f"{z['fear']:.2f}",
-                      str(z["days_sealed"]))
-    console.print(zones)
+        rows.append([zid, _n(z["survivors"]), _n(z["ferals"]), zpeak, f"{z['fear']:.2f}", str(z["days_sealed"])])
+    print_wide(console, fitted(heads, rows, title="zones at the end", justify=["left"] + ["right"] * 5, wide=wide,
+                               show_edge=False, header_style="bold"), wide)
 
     if any(s["factions"].values()):
-        acts = Table(title="what each faction did (the days each policy acted)", show_edge=False,
-                     header_style="bold")
-        for col in ("faction", "policy", "first day acted", "days acted", "where"):
-            acts.add_column(col)
+        rows = []
         for fid, items in s["factions"].items():
             for it in items:
                 first = "never" if it["first_day_acted"] is None else str(it["first_day_acted"])
-                acts.add_row(fid or "-", it["policy"], first, str(it["days_acted"]), ", ".join(it["zones"]) or "-")
-        console.print(acts)
+                rows.append([fid or "-", escape(it["policy"]), first, str(it["days_acted"]),
+                             ", ".join(it["zones"]) or "-"])
+        print_wide(console, fitted(["faction", "policy", "first day acted", "days acted", "where"], rows, keys=2,
+                                   title="what each faction did (the days each policy acted)", wide=wide,
+                                   squeeze={1: 20, 2: 9, 4: 12},
+                                   show_edge=False, header_style="bold"), wide)
     costs = [("killed by policy", s["killed_by_policy"]), ("hybrids culled", s["culled"]),
              ("hybrids killed in sweeps", s["hybrids_swept"]), ("starved", s["starved"]),
              ("crossings refused at gates", s["turned_away_attempts"]),
@@ -346,12 +349,13 @@ def print_summary(s: dict[str, Any], res: Any) -> None:
         console.print(f"Sweeps destroyed {_n(s['ferals_swept'])} ferals.")
     gaps = [r for r in s.get("official_record", []) if r["left_out"] >= 0.5]
     if gaps:
-        rec = Table(title="the official record leaves out", show_edge=False, header_style="bold")
-        for col in ("faction", "measure", "true", "official", "left out", "who"):
-            rec.add_column(col, justify="right" if col in ("true", "official", "left out") else "left")
-        for r in gaps:
-            rec.add_row(r["faction"], r["measure"], _n(r["true"]), _n(r["official"]), _n(r["left_out"]), r["who"])
-        console.print(rec)
+        heads = ["faction", "measure", "true", "official", "left out", "who"]
+        rows = [[r["faction"], r["measure"], _n(r["true"]), _n(r["official"]), _n(r["left_out"]), r["who"]]
+                for r in gaps]
+        justify = ["right" if c in ("true", "official", "left out") else "left" for c in heads]
+        print_wide(console, fitted(heads, rows, keys=2, title="the official record leaves out", wide=wide,
+                                   justify=justify, squeeze={1: 14, 5: 20}, show_edge=False, header_style="bold"),
+                   wide)
 
 
 def print_chronicle(res: Any, limit: int = 200, out: Console | None = None) -> None:
@@ -433,6 +437,7 @@ def overlay(
     plot: Annotated[Path | None, typer.Option("--plot", help="save the figure (PNG, SVG or PDF)")] = None,
     fraction: Annotated[bool, typer.Option("--fraction", help="plot shares of everyone, not people")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the table as JSON")] = False,
+    wide: Wide = False,
 ) -> None:
     """Several scenarios, variants or engines in one figure and one table."""
     from aftermath.compare import parse_variant
@@ -458,16 +463,13 @@ def overlay(
         sys.stdout.write(frame.to_json(orient="records", indent=2) + "\n")
     else:
         heads = result.headers()
-        table = Table(title="overlay" + (f" ({runs} replicates per stochastic curve; means)" if runs > 1 else ""),
-                      show_edge=False, header_style="bold")
-        table.add_column("curve", overflow="fold")
-        for col in ("runs", *heads):
-            table.add_column(heads.get(col, col), justify="right")
-        for r in frame.to_dict(orient="records"):
-            cells = [f"{r['attack_rate']:.1%}", _opt(r["peak"]), _opt(r["peak_day"], "{:.0f}"), _n(r["survivors"]),
-                     _n(r["deaths"])]
-            table.add_row(escape(r["curve"]), str(r["runs"]), *cells)
-        console.print(table)
+        rows = [[escape(r["curve"]), str(r["runs"]), f"{r['attack_rate']:.1%}", _opt(r["peak"]),
+                 _opt(r["peak_day"], "{:.0f}"), _n(r["survivors"]), _n(r["deaths"])]
+                for r in frame.to_dict(orient="records")]
+        title = "overlay" + (f" ({runs} replicates per stochastic curve; means)" if runs > 1 else "")
+        print_wide(console, fitted(["curve", "runs", *heads.values()], rows, title=title, wide=wide,
+                                   justify=["left"] + ["right"] * (len(heads) + 1), squeeze={0: 16}, show_edge=False,
+                                   header_style="bold"), wide)
     if plot_path is not None:
         result.plot(fraction=fraction).savefig(plot_path, dpi=110)
         if not as_json:
@@ -502,6 +504,7 @@ def compare_cmd(
     workers: Annotated[int | None, typer.Option("--workers", "-w", min=1, help="local worker processes")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the comparison as JSON")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="write an HTML report of the comparison")] = None,
+    wide: Wide = False,
 ) -> None:
     """Weigh a dilemma: run policy variants under common random numbers against the scenario as it is."""
     from aftermath.compare import BASELINE, compare, parse_variant, table_rows
@@ -529,14 +532,13 @@ def compare_cmd(
                                      "batch": res.batch_id, "comparison": frame.to_dict(orient="records")},
                                     indent=2) + "\n")
     else:
-        rows = table_rows(frame)
-        table = Table(title=f"{escape(base.name)}: {runs} replicates per variant of the {engine} engine, common "
-                            "random numbers (mean \\[90% interval])", show_edge=False, header_style="bold")
-        for i, col in enumerate(rows[0]):  # labels and names are the user's text, never markup
-            table.add_column(escape(col), justify="left" if i == 0 else "right")
-        for row in rows[1:]:
-            table.add_row(*(escape(c) for c in row))
-        console.print(table)
+        rows = table_rows(frame)  # labels and names are the user's text, never markup
+        title = (f"{escape(base.name)}: {runs} replicates per variant of the {engine} engine, common random numbers "
+                 "(mean \\[90% interval])")
+        print_wide(console, fitted([escape(c) for c in rows[0]], [[escape(c) for c in r] for r in rows[1:]],
+                                   title=title, justify=["left"] + ["right"] * (len(rows[0]) - 1), wide=wide,
+                                   squeeze={0: 22},
+                                   show_edge=False, header_style="bold"), wide)
         console.print(f"lives saved = survivors minus the baseline's on the same seeds; \"of which\" rows are part "
                       f"of the row above, never added to it; (ledger): the agent-based engine's per-person ledger. "
                       f"Definitions: docs/report.md. Stored in {store}, batch {res.batch_id}")

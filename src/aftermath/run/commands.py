@@ -17,12 +17,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from aftermath.report.columns import fitted, print_wide
 from aftermath.run.ensemble import DEFAULT_METRICS, BatchResult, as_scenario, check_batch_size, check_engine, ensemble
 from aftermath.run.executors import make_executor
 from aftermath.run.params import ParamError, ParamSpec, SweepFile, load_sweep_file, parse_param
@@ -39,6 +40,7 @@ _USER_ERRORS = (ScenarioError, ParamError, StoreError, ValueError, OSError, Time
 
 STORE_OPT = typer.Option(Path(DEFAULT_PATH), "--store", help="DuckDB results file.")
 JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of tables.")
+WIDE_OPT = typer.Option(False, "--wide", help="Print each table whole, however wide (default: split to fit).")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -149,15 +151,15 @@ def _plain(text: str) -> Text:
     return Text("".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text))
 
 
-def _frame_table(df: pd.DataFrame, title: str | None = None, limit: int = 50) -> Table:
-    t = Table(title=title)
-    for c in df.columns:
-        t.add_column(_plain(str(c)), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
-    for row in df.head(limit).itertuples(index=False):
-        t.add_row(*(_plain(_fmt(v)) for v in row))
-    if len(df) > limit:
-        t.caption = f"{limit} of {len(df)} rows shown (use --json for all)"
-    return t
+def _frame_table(df: pd.DataFrame, title: str | None = None, limit: int = 50, keys: int = 1,
+                 wide: bool = False) -> RenderableType:
+    """The frame as a table that fits the terminal: wider ones are split into several tables, each
+    repeating the first ``keys`` columns (``--wide``: one table; aftermath.report.columns)."""
+    headers = [_plain(str(c)) for c in df.columns]
+    justify = ["right" if pd.api.types.is_numeric_dtype(df[c]) else "left" for c in df.columns]
+    rows = [[_plain(_fmt(v)) for v in row] for row in df.head(limit).itertuples(index=False)]
+    caption = f"{limit} of {len(df)} rows shown (use --json for all)" if len(df) > limit else None
+    return fitted(headers, rows, title=title, justify=justify, keys=keys, wide=wide, caption=caption)
 
 
 def _json_value(v: Any) -> Any:
@@ -251,6 +253,7 @@ def sweep_cmd(
     dask: bool = typer.Option(False, "--dask", help="Run on Dask (a LocalCluster unless --scheduler)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
     as_json: bool = JSON_OPT,
+    wide: bool = WIDE_OPT,
 ) -> None:
     """Sweep parameters by scenario path over a grid or a sample; print results per point and their sensitivity."""
     with _user_errors():
@@ -279,7 +282,7 @@ def sweep_cmd(
             res = sweep(name, params, method=method, samples=samples, runs=runs or spec.runs or 1,
                         master_seed=seed if seed is not None else spec.seed, engine=engine,
                         days=days if days is not None else spec.days, executor=ex, store=store, progress=cb)
-        _print_sweep(res, store, as_json)
+        _print_sweep(res, store, as_json, wide)
     except KeyboardInterrupt:
         raise _interrupted(store) from None
     finally:
@@ -288,7 +291,7 @@ def sweep_cmd(
             res.store.close()
 
 
-def _print_sweep(res: SweepResult, store: Path, as_json: bool) -> None:
+def _print_sweep(res: SweepResult, store: Path, as_json: bool, wide: bool = False) -> None:
     table = res.table(DEFAULT_METRICS)
     sens = res.sensitivity(DEFAULT_METRICS)
     sob = None
@@ -304,10 +307,12 @@ def _print_sweep(res: SweepResult, store: Path, as_json: bool) -> None:
             report["sobol"] = _records(sob)
         out.print_json(json.dumps(report))
         return
-    out.print(_frame_table(table.drop(columns=["variant"]), f"sweep {res.batch_id}: mean per point"))
-    out.print(_frame_table(sens, "sensitivity: Spearman rank correlation over all runs"))
+    points = table.drop(columns=["variant"])
+    keys = list(points.columns).index("runs") if "runs" in points.columns else 1  # the point and its values
+    print_wide(out, _frame_table(points, f"sweep {res.batch_id}: mean per point", keys=keys, wide=wide), wide)
+    print_wide(out, _frame_table(sens, "sensitivity: Spearman rank correlation over all runs", wide=wide), wide)
     if sob is not None:
-        out.print(_frame_table(sob, "sensitivity: Sobol indices (S1 first order, ST total)"))
+        print_wide(out, _frame_table(sob, "sensitivity: Sobol indices (S1 first order, ST total)", wide=wide), wide)
     out.print(f"{res.stored} runs stored, {res.skipped} already there, {res.failed} failed; "
               f"{res.wall_s:.1f} s on {res.executor}; store {store}, batch {res.batch_id}")
 
@@ -366,6 +371,7 @@ def query_cmd(
     store: Path = STORE_OPT,
     as_json: bool = JSON_OPT,
     limit: int = typer.Option(50, "--limit", min=1, help="Rows shown in the table (JSON has all)."),
+    wide: bool = WIDE_OPT,
 ) -> None:
     """Run SQL over the results store and print the answer. The query runs in DuckDB's sandbox: it
     reads the store's tables and nothing else (no files, extensions or settings; docs/store.md)."""
@@ -374,7 +380,7 @@ def query_cmd(
     if as_json:
         out.print_json(json.dumps(_records(df)))
     else:
-        out.print(_frame_table(df, limit=limit))
+        print_wide(out, _frame_table(df, limit=limit, wide=wide), wide)
 
 
 def export_cmd(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
-from rich.table import Table
+from rich.console import Console, RenderableType
+from rich.text import Text
 
+from aftermath.report.columns import fitted, print_wide
 from aftermath.validation.runner import ERROR, FAIL, PASS, UNAVAILABLE, Outcome, run_catalogue, select
 
 _STYLE = {PASS: "green", FAIL: "bold red", ERROR: "bold red", UNAVAILABLE: "yellow"}
@@ -26,25 +27,28 @@ def _num(v: float | str | None) -> str:
     return f"{v:.6g}"
 
 
-def outcome_table(outcomes: list[Outcome], title: str = "Validation catalogue") -> Table:
-    """The catalogue's results as a Rich table: check, engine, expected, measured, tolerance, pass/fail."""
-    table = Table(title=title)
-    for col in ("check", "engine", "expected", "measured", "tolerance", "pass/fail"):
-        table.add_column(col, justify="right" if col in ("expected", "measured", "tolerance") else "left",
-                         no_wrap=col in ("check", "engine", "pass/fail"))
+def outcome_table(outcomes: list[Outcome], title: str = "Validation catalogue", wide: bool = False) -> RenderableType:
+    """The catalogue's results as a table: check, engine, expected, measured, tolerance, pass/fail.
+
+    It fits 80 columns (a tolerance's rule under its value; a narrower terminal splits the table,
+    repeating the check); ``wide`` keeps every cell on one line."""
+    rows = []
     for o in outcomes:
         if o.status == UNAVAILABLE:
             tol = "-"
         elif o.tolerance is None:
-            tol = "same outcome"
+            tol = "same outcome" if wide else "same\noutcome"
         elif o.tolerance_rule == f"{o.tolerance:g}":
             tol = f"±{o.tolerance:g}"
         else:
-            tol = f"±{o.tolerance:.3g} ({o.tolerance_rule})"
+            tol = f"±{o.tolerance:.3g}{' ' if wide else chr(10)}({o.tolerance_rule})"
         measured = _num(o.measured) if o.status != ERROR else o.measured_note
         status = "not run" if o.status == UNAVAILABLE else o.status
-        table.add_row(o.id, o.engine, _num(o.expected), measured, tol, f"[{_STYLE[o.status]}]{status}[/]")
-    return table
+        result = Text.from_markup(f"[{_STYLE[o.status]}]{status}[/]")
+        rows.append([o.id, o.engine, _num(o.expected), measured, tol, result])
+    headers = ["check", "engine", "expected", "measured", "tolerance", "result"]
+    justify = ["right" if c in ("expected", "measured", "tolerance") else "left" for c in headers]
+    return fitted(headers, rows, title=title, justify=justify, keys=1, wide=wide, show_edge=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -56,6 +60,7 @@ def register(app: typer.Typer) -> None:
         fast: bool = typer.Option(False, "--fast", help="only the fast subset (the one CI runs)"),
         check: list[str] = typer.Option([], "--check", help="run only this check id (repeatable)"),
         list_only: bool = typer.Option(False, "--list", help="list the catalogue and exit"),
+        wide: bool = typer.Option(False, "--wide", help="print the table whole, however wide"),
     ) -> None:
         """Run the validation catalogue: known results the engines must reproduce (docs/validation.md)."""
         console = Console()
@@ -76,7 +81,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps([o.as_dict() for o in outcomes], indent=2))
         else:
-            console.print(outcome_table(outcomes))
+            print_wide(console, outcome_table(outcomes, wide=wide), wide)
             _print_footer(console, outcomes)
         if any(o.failed for o in outcomes):
             raise typer.Exit(1)
