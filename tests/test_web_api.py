@@ -268,3 +268,70 @@ def test_the_toml_writer_reads_back_every_builtin(name: str) -> None:
     data["name"] = 'a "quoted" name, ünïcode and a back\\slash'
     data["description"] = "two\nlines\tand a tab"
     assert parse_toml(dumps(data, header="a header\nof two lines")) == from_dict(data)
+
+
+def test_a_malformed_request_gets_one_line_naming_the_field(client: TestClient) -> None:
+    r = client.post("/api/compare", json={"scenario": sir(), "variants": [{"label": "x" * 61, "scenario": sir()}]})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["path"] == "variants.0.label" and "at most 60 characters" in err["message"]
+    r = client.post("/api/ode", json={"scenario": sir(), "people": "many"})
+    assert r.status_code == 422 and r.json()["error"]["path"] == "people"
+
+
+def test_a_people_scale_out_of_bounds_is_refused_by_key(client: TestClient) -> None:
+    data = sir()
+    data["zones"][0]["supplies"] = 1e17
+    r = client.post("/api/ode", json={"scenario": data, "people": 10**12})
+    assert r.status_code == 422 and r.json()["error"]["path"] == "people"
+    r = client.post("/api/ode", json={"scenario": sir(), "people": 0})
+    assert r.status_code == 422 and "from 1 to" in r.json()["error"]["message"]
+
+
+def test_serve_warns_when_bound_beyond_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from aftermath.cli import app
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: served.append(sockets))
+    r = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "0", "--no-browser"])
+    assert r.exit_code == 0, r.output
+    assert "warning" in r.output and "not to this machine only" in r.output
+    assert "Aftermath dashboard at http://127.0.0.1:" in r.output and served and served[0][0].getsockname()[1] > 0
+    served[0][0].close()
+    r = CliRunner().invoke(app, ["serve", "--port", "0", "--no-browser"])
+    assert "warning" not in r.output
+    served[-1][0].close()
+
+
+@pytest.mark.slow
+def test_aftermath_serve_starts_and_warns_when_not_local() -> None:
+    """The command itself: the address it prints answers; bound beyond this machine, it warns."""
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("aftermath")
+    proc = subprocess.Popen([str(exe), "serve", "--host", "0.0.0.0", "--port", "0", "--no-browser"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        line = proc.stdout.readline()
+        assert line.startswith("Aftermath dashboard at http://127.0.0.1:"), line
+        url = line.split(" at ")[1].split(" ")[0]
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    assert r.status == 200 and b"Aftermath dashboard" in r.read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=20)
+    assert "warning" in err and "not to this machine only" in err

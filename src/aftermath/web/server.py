@@ -28,6 +28,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, File, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
@@ -107,6 +108,18 @@ def error_body(exc: ScenarioError) -> dict[str, Any]:
     return {"message": str(exc), "path": exc.path, "expected": exc.expected, "source": exc.source}
 
 
+def bug_body(exc: BaseException, where: str) -> dict[str, Any]:
+    """A bug, as the command line reports one: a line for the page, the traceback in a log file."""
+    from aftermath.cli import write_crash_log
+
+    try:
+        log = f"; the traceback is in {write_crash_log(exc, ['serve', where])}"
+    except BaseException:
+        log = ""
+    return {"message": f"internal error ({type(exc).__name__}: {str(exc)[:160]}); this is a bug in aftermath, "
+                       f"not in your input{log}", "path": ""}
+
+
 def scenario_of(data: dict[str, Any], people: int | None = None, source: str = SOURCE) -> Scenario:
     """Validate the page's scenario (and its people scale) like a file."""
     sc = from_dict(data, source=source)
@@ -115,7 +128,12 @@ def scenario_of(data: dict[str, Any], people: int | None = None, source: str = S
             raise ScenarioError(source, "people", people, f"a number of people from 1 to {MAX_PEOPLE:,.0f}")
         from aftermath.scenario.scale import scale_population
 
-        sc = scale_population(sc, people)
+        try:
+            sc = scale_population(sc, people)
+        except ValueError as exc:  # a scaled count over its bound (pydantic's error is a ValueError)
+            first = str(exc).strip().splitlines()
+            raise ScenarioError(source, "people", people, "a number of people the scenario can be scaled to "
+                                f"({' '.join(first[:3])})") from None
     return sc
 
 
@@ -161,6 +179,21 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
     @app.exception_handler(ScenarioError)
     async def _scenario_error(_request: Request, exc: ScenarioError) -> JSONResponse:
         return JSONResponse({"error": error_body(exc)}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """A request the page would never send (a missing field, a wrong type): one line, as above."""
+        err = exc.errors()[0] if exc.errors() else {}
+        path = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        got = err.get("input", None)
+        shown = repr(got) if len(repr(got)) <= 80 else repr(got)[:77] + "..."
+        expected = str(err.get("msg", "a valid request")).lower()
+        message = f"{SOURCE}: {path or 'request'}: got {shown}, expected {expected}"
+        return JSONResponse({"error": {"message": message, "path": path}}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": bug_body(exc, request.url.path)}, status_code=500)
 
     def refused(status: int, message: str, path: str = "") -> JSONResponse:
         return JSONResponse({"error": {"message": message, "path": path}}, status_code=status)
@@ -387,7 +420,7 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
 
 def _start(jobs: Jobs, kind: str, total: int, work: Callable[[Job], dict[str, Any]]) -> Any:
     def on_error(exc: BaseException) -> dict[str, Any] | None:
-        return error_body(exc) if isinstance(exc, ScenarioError) else None
+        return error_body(exc) if isinstance(exc, ScenarioError) else bug_body(exc, f"job {kind}")
 
     try:
         job = jobs.start(kind, total, work, on_error)
