@@ -1,0 +1,79 @@
+"""The ABM's parts: any number of them gives the same run, bit for bit (in one process).
+
+``tests/test_abm_reproducibility.py`` compares 1 and 2 threads across processes (the
+environment variable); here the engine is built with 1, 2 and 3 parts in one process, on
+populations of several chunks, with mutation (strains made in person order after each step),
+memory of loss, births and many zones (the zone-parted kernels: rows, merges, memory tables).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import aftermath.engines.abm.engine as abm_engine
+from aftermath.engines.abm.parts import LINE, Parts, part_array
+from aftermath.engines.driver import simulate
+from aftermath.scenario.load import from_dict, load
+from aftermath.scenario.scale import scale_population
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_abm_reproducibility import digest
+from test_regions import small_korea
+
+
+def run_with_parts(monkeypatch: pytest.MonkeyPatch, n_parts: int, sc: Any, seed: int) -> str:
+    monkeypatch.setattr(abm_engine, "Parts", lambda: Parts(n_parts))
+    r = simulate(sc, engine="abm", seed=seed)
+    return digest(r)
+
+
+def hyosan_mutating() -> Any:
+    """Hyosan at 14,000 people (4 chunks), 10 days, mutation 5% and births: every mechanism runs."""
+    data = scale_population(load("hyosan"), 14_000).model_dump(by_alias=True)
+    data["run"]["days"] = 10
+    data["pathogen"]["mutation"]["mu"] = 0.05
+    data["demography"]["births"] = 2.0
+    return from_dict(data)
+
+
+def test_hyosan_with_mutation_is_the_same_for_1_2_and_3_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = hyosan_mutating()
+    runs = {n: run_with_parts(monkeypatch, n, sc, seed=4) for n in (1, 2, 3)}
+    assert runs[1] == runs[2] == runs[3]
+
+
+def test_korea_is_the_same_for_1_and_3_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """17 zones (rows, merges and memory tables parted by zone), 26,000 people (7 chunks)."""
+    data = small_korea(per=2000)
+    data["run"]["days"] = 12
+    sc = from_dict(data)
+    assert run_with_parts(monkeypatch, 1, sc, seed=2) == run_with_parts(monkeypatch, 3, sc, seed=2)
+
+
+def test_part_arrays_keep_parts_on_their_own_cache_lines() -> None:
+    a = part_array(3, (5, 7))
+    assert a.shape == (3, 5, 7) and a.dtype == np.int64 and not a.any()
+    starts = [a[p].ctypes.data for p in range(3)]
+    assert all(s % LINE == 0 for s in starts)
+    ends = [a[p].ctypes.data + a[p].nbytes for p in range(3)]
+    assert all(starts[p + 1] - ends[p] >= LINE for p in range(2))  # a whole line between blocks
+    a[1] += 1
+    assert a.sum() == 35 and not a[0].any() and not a[2].any()
+
+
+def test_parts_measure_their_own_time() -> None:
+    parts = Parts(2)
+
+    def kernel(p: int, n: int, out: np.ndarray) -> None:
+        out[p] = n
+
+    out = np.zeros(2, dtype=np.int64)
+    parts.run(kernel, out)
+    assert out.tolist() == [2, 2]
+    assert parts.span_s > 0 and parts.busy_s >= 0
+    parts.close()
