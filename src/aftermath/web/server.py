@@ -168,12 +168,16 @@ def warm_up() -> None:
 def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None, warm: bool = True) -> FastAPI:
     """The dashboard's application. ``allowed_hosts`` adds host names the ``Host`` header may carry;
     ``warm`` loads Matplotlib and the compiled kernels in a thread at once (:func:`warm_up`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # figures are drawn in worker threads: never a GUI backend
     if warm:
         threading.Thread(target=warm_up, name="aftermath-warm-up", daemon=True).start()
     app = FastAPI(title="Aftermath dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     jobs = Jobs() if max_jobs is None else Jobs(max_jobs=max_jobs)
     app.state.jobs = jobs
     ode_lock = threading.Semaphore(1)
+    figures = threading.Lock()
     hosts = [*LOCAL_HOSTS, *allowed_hosts]
 
     @app.exception_handler(ScenarioError)
@@ -380,17 +384,16 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
 
     @app.get("/api/results/{rid}/phylogeny.svg")
     def phylogeny(rid: str) -> Response:
-        import matplotlib
-
-        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         from aftermath.report.plots_virus import plot_phylogeny
 
-        fig = plot_phylogeny(result(rid))
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", bbox_inches="tight")
-        plt.close(fig)
+        res = result(rid)
+        with figures:  # pyplot is not thread-safe
+            fig = plot_phylogeny(res)
+            buf = io.StringIO()
+            fig.savefig(buf, format="svg", bbox_inches="tight")
+            plt.close(fig)
         return Response(buf.getvalue(), media_type="image/svg+xml")
 
     @app.get("/api/results/{rid}/download/{what}")
@@ -400,7 +403,8 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
         if what == "report.html":
             from aftermath.report.html import render_run
 
-            body: bytes = render_run(res).encode("utf-8")
+            with figures:
+                body: bytes = render_run(res).encode("utf-8")
             media = "text/html"
         elif what == "counts.csv":
             body, media = res.to_pandas().to_csv(index=False).encode("utf-8"), "text/csv"
