@@ -87,8 +87,6 @@ def slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, da
         mult = 1.0
         if on and st <= H:
             m = np.int64(m0[q])
-            if daily:
-                m = min(np.int64(m * keep) + seen[z], MEM_MAX)
             if m > 0 and flight != 0.0:
                 mult = 1.0 + flight * m
         if st == E and next_t[i] <= t:

@@ -104,6 +104,8 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
 KIN_VERBS = {"died": "died in {zone}", "starved": "starved in {zone}", "killed_by_bite": "was killed by a bite in "
              "{zone}", "turned": "turned feral in {zone}", "relapsed": "relapsed into a feral in {zone}",
              "culled": "was culled in {zone}, a hybrid", "swept": "was killed in a sweep of {zone}"}
+#: Events told after a person's death (their body rising, destroyed, burned); the rest are not.
+AFTERLIFE = 2
 OWN_KINDS = tuple(k for k in TEMPLATES if not k.startswith("kin"))
 FATE = {"healthy": "alive and well", "latent": "alive, carrying an infection no one had seen yet",
         "hybrid": "alive as a hybrid, still themselves", "feral": "feral", "dead": "dead", "gone": "dead"}
@@ -261,7 +263,7 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
     items.sort(key=lambda x: (x[0], x[1], x[2]))
     start = next(ev for ev in own if ev["kind"] == "start")
     sentences = [_intro(t, person, kin, start)]
-    dead = False
+    dead, after = False, 0
     for _day, _step, _n, role, ev in items:
         if dead and role == "kin":
             continue  # the story is theirs: their household's later losses are not
@@ -270,6 +272,10 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
         if role == "own":
             if dead and ev["kind"] in ("memory_rose", "memory_faded", "grieved"):
                 continue
+            if dead:
+                after += 1
+                if after > AFTERLIFE:
+                    continue  # the rest is the ferals' story
             f = _fields(t, ev, short)
             frame, tpl = _pick(ev["kind"], prev, key)
             sentences.append(Sentence(tpl.format(**f), frame, ev["kind"], [ev]))

@@ -9,9 +9,12 @@ Each person carries one byte of memory (``Population.memory``, 0 to 253; 253 is 
   :func:`collect_news` hands it to the living members at the end of the day;
 * being turned away at a gate (``per_turned_away``, in the kernel);
 * being alive in a zone the morning it is sealed (``per_sealed``);
-* a breach of their zone's wall (``per_breach``, the next day).
+* a breach of their zone's wall that the chronicle reports (``per_breach`` a day on which at
+  least ``BREACH_NEWS`` = 5 ferals got in: a trickle is routine), added at the week's end.
 
-It fades by ``fade`` of itself each day (rounded down, so small memories go in a few weeks).
+It fades by ``fade`` of itself a day, applied once a week with the week's breaches seen
+(:func:`fade_week`: ``m <- floor(m (1 - fade)^7) + breaches``, so small memories go within weeks):
+a pass over everyone once a week instead of a byte more to read in every step.
 What it changes (in the kernel): a person's walking rate is multiplied by
 ``1 + fear.flight * memory.flight * m`` (the bereaved flee sooner), and the harshness term of
 concealment by ``1 + memory.conceal * m`` (they hide their own more readily). Trust between
@@ -39,6 +42,7 @@ from numpy.typing import NDArray
 from aftermath.engines.abm.state import Population, initial_people
 from aftermath.engines.abm.step import MEM_MAX, MEM_NEWS_POLICY, Mem
 from aftermath.model.world import World
+from aftermath.record.chronicle import BREACH_NEWS
 
 #: Band household ids start here (births take ids from ``next_household``, far below).
 BAND_BASE = 1 << 30
@@ -81,47 +85,52 @@ def _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end,
 
 
 @nb.njit(cache=True)
+def fade_week(n, state, zone, memory, keep, seen):
+    """The week's fading and breaches seen, for every living human (S, E, H)."""
+    for i in range(n):
+        if state[i] <= _H:
+            m = np.int64(memory[i])
+            if m > 0 or seen[zone[i]] > 0:
+                memory[i] = min(np.int64(m * keep) + seen[zone[i]], MEM_MAX)
+
+
+@nb.njit(cache=True)
 def _has(sorted_ids, j):
     k = np.searchsorted(sorted_ids, j)
     return k < sorted_ids.shape[0] and sorted_ids[k] == j
 
 
 @nb.njit(cache=True)
-def collect_news(news_chunk, chunk, n, state, zone, household, memory, per_loss, n_init, zone_start, zone_hh,
+def collect_news(news, state, zone, household, memory, per_loss, n_init, zone_start, zone_hh,
                  zone_nh, zone_end, band_count, band_slots, band_zone, open_band, n_bands, band_size, band_base,
                  watched, grieved, joined):
-    """The day's news (deaths, turnings, culls of humans) to their households, in person order;
+    """The day's news (``news``: the people who carry it, in person order: deaths, turnings,
+    culls of humans) to their households;
     then the last of each household joins a band. Returns ``(n_bands, n_grieved, n_joined)``:
     for the people in ``watched`` (sorted), ``grieved[k] = (person, lost one, policy)`` and
     ``joined[k] = (person, band id)``."""
     buf = np.empty(256, dtype=np.int64)
-    lonely = np.empty(news_chunk.sum() + 1, dtype=np.int64)
+    lonely = np.empty(news.shape[0] + 1, dtype=np.int64)
     n_lonely = 0
     ng = 0
-    for c in range(news_chunk.shape[0]):
-        if news_chunk[c] == 0:
-            continue
-        news_chunk[c] = 0
-        for i in range(c * chunk, min(n, c * chunk + chunk)):
-            if memory[i] < MEM_NEWS_POLICY:
-                continue
-            policy = memory[i] == MEM_NEWS_POLICY
-            memory[i] = 0
-            h = np.int64(household[i])
-            k = _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
-                            band_base, buf)
-            living = 0
-            for q in range(k):
-                j = buf[q]
-                if state[j] <= _H:
-                    living += 1
-                    memory[j] = min(np.int64(memory[j]) + per_loss, MEM_MAX)
-                    if ng < grieved.shape[0] and _has(watched, j):
-                        grieved[ng, 0], grieved[ng, 1], grieved[ng, 2] = j, i, policy
-                        ng += 1
-            if living == 1 and band_size > 0:
-                lonely[n_lonely] = h
-                n_lonely += 1
+    for i in news:
+        policy = memory[i] == MEM_NEWS_POLICY
+        memory[i] = 0
+        h = np.int64(household[i])
+        k = _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
+                        band_base, buf)
+        living = 0
+        for q in range(k):
+            j = buf[q]
+            if state[j] <= _H:
+                living += 1
+                memory[j] = min(np.int64(memory[j]) + per_loss, MEM_MAX)
+                if ng < grieved.shape[0] and _has(watched, j):
+                    grieved[ng, 0], grieved[ng, 1], grieved[ng, 2] = j, i, policy
+                    ng += 1
+        if living == 1 and band_size > 0:
+            lonely[n_lonely] = h
+            n_lonely += 1
     nj = 0
     for q in range(n_lonely):
         h = lonely[q]
@@ -195,7 +204,7 @@ class Ties:
 
     def mem(self, daily: bool, harshness: NDArray[np.float64]) -> Mem:
         """The day's memory bundle for the step kernel (``daily``: its first step)."""
-        return Mem(self.on, daily, float(self.keep), float(self.flight),
+        return Mem(self.on, False, float(self.keep), float(self.flight),
                    np.ascontiguousarray(self.conceal_gain * harshness, dtype=np.float64), np.int64(self.turned),
                    self.seen)
 
@@ -222,11 +231,19 @@ class Ties:
         pop.memory[hybrids] = MEM_NEWS_POLICY
         np.add.at(self.news_chunk, hybrids // self.chunk, 1)
 
-    def end_day(self, pop: Population, breaches: NDArray[np.float64]) -> None:
-        """Hand the day's news to households, form bands, note the breaches seen for tomorrow."""
+    def end_day(self, pop: Population, breaches: NDArray[np.float64], day: int = -1) -> None:
+        """Hand the day's news to households, form bands, note the breaches seen; at the end of
+        each week (day 6, 13, ...) fade everyone's memory and add the breaches seen."""
         if not self.on:
             return
-        self.seen[:] = np.where(breaches >= 0.5, self.per_breach, 0)
+        self.seen += np.where(breaches >= BREACH_NEWS, self.per_breach, 0)
+        self.news_day(pop)
+        if day % 7 == 6:
+            fade_week(pop.n, pop.state, pop.zone, pop.memory, float(self.keep ** 7),
+                      np.minimum(self.seen, MEM_MAX))
+            self.seen[:] = 0
+
+    def news_day(self, pop: Population) -> None:
         total = int(self.news_chunk.sum())
         if total == 0:
             self.grieved, self.joined = self.grieved[:0], self.joined[:0]
@@ -244,8 +261,10 @@ class Ties:
         w = self.watched.shape[0]
         grieved = np.zeros((8 * w, 3), dtype=np.int64)
         joined = np.zeros((w, 2), dtype=np.int64)
+        self.news_chunk[:] = 0
+        news = np.flatnonzero(pop.memory[: pop.n] >= MEM_NEWS_POLICY)  # SIMD: the whole population in a blink
         self.n_bands, ng, nj = collect_news(
-            self.news_chunk, self.chunk, pop.n, pop.state, pop.zone, pop.household, pop.memory, np.int64(self.per_loss),
+            news, pop.state, pop.zone, pop.household, pop.memory, np.int64(self.per_loss),
             self.n_init, self.zone_start, self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots,
             self.band_zone, self.open_band, np.int64(self.n_bands), np.int64(self.band_size), np.int64(BAND_BASE),
             self.watched, grieved, joined)

@@ -161,8 +161,9 @@ Day = namedtuple("Day", ["keys", "t", "dt", "n_strains", "out_routes", "route_to
 
 Mem = namedtuple("Mem", ["on", "daily", "keep", "flight", "conceal", "turned", "seen"])
 """Memory of loss in the step (:mod:`aftermath.people.ties`): ``on`` (else untouched: the model
-without memory, bit for bit); ``daily``: this step fades memory by ``keep`` and adds ``seen[z]``
-(a breach seen in the zone yesterday); ``flight``: walking rate gain per memory point;
+without memory, bit for bit); ``daily``, ``keep``, ``seen``: how memory fades and what breaches
+add (applied by the weekly pass of :mod:`aftermath.people.ties`, not the step); ``flight``:
+walking rate gain per memory point;
 ``conceal[z]``: concealment added per point; ``turned``: points added to a person turned away."""
 
 Out = namedtuple("Out", ["dc", "dzs", "fl", "rf", "pend_chunk", "news_chunk"])
@@ -194,15 +195,27 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
             if st == S:  # the common case first: one table lookup, usually one uniform, done
                 pr = prob[z, 0, 0]
                 s = np.int64(0)
-                if dy.mem.on:
-                    mult = recall(i, z, P, dy.mem)
-                    if mult != 1.0:  # _walk_prob(W, T, z, S, 0, mult, dt), tabulated by memory level
-                        pr = dy.sprob[z, P.memory[i]]
-                if pr <= 0.0:
-                    continue
-                u = uniform(event_key, i)
-                if u >= pr:
-                    continue
+                if dy.mem.on and dy.mem.flight != 0.0:
+                    # memory only raises the walking rate: whoever draws above the probability at
+                    # full memory does nothing whatever they remember, and only the others read it
+                    top = dy.sprob[z, MEM_MAX]
+                    if top <= 0.0:
+                        continue
+                    u = uniform(event_key, i)
+                    if u >= top:
+                        continue
+                    m = np.int64(P.memory[i])
+                    if m > 0:  # _walk_prob(W, T, z, S, 0, mult, dt), tabulated by memory level
+                        mult = 1.0 + dy.mem.flight * m
+                        pr = dy.sprob[z, m]
+                    if u >= pr:
+                        continue
+                else:
+                    if pr <= 0.0:
+                        continue
+                    u = uniform(event_key, i)
+                    if u >= pr:
+                        continue
             else:
                 s = np.int64(P.strain[i])
                 if dy.mem.on and st <= H:
@@ -228,13 +241,9 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def recall(i, z, P, M):
-    """Person ``i``'s memory this step (faded, and raised by a breach seen, on the day's first
-    step) and the multiplier of their walking rate that it makes."""
+    """The multiplier of person ``i``'s walking rate that their memory makes (it fades, and
+    breaches seen raise it, in the weekly pass of :mod:`aftermath.people.ties`)."""
     m = np.int64(P.memory[i])
-    if M.daily:
-        m = np.int64(m * M.keep) + M.seen[z]
-        m = min(m, MEM_MAX)
-        P.memory[i] = m
     if m == 0 or M.flight == 0.0:
         return 1.0
     return 1.0 + M.flight * m
