@@ -1,6 +1,6 @@
 """Does the fate of Hyosan's enclaves depend on the policies chosen? One ODE run per variant.
 
-Run: .venv/bin/python examples/hyosan_policies.py [--engine abm --seed 1]
+Run: .venv/bin/python examples/hyosan_policies.py [--engine abm --seed 1] [--days 120]
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--engine", default="ode")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--days", type=int, default=None, help="horizon (default: the scenario's year)")
     a = ap.parse_args()
     base = to_dict(am.load("hyosan"))
     zones = [z["id"] for z in base["zones"]]
@@ -52,7 +53,7 @@ def main() -> None:
     for label, edit in VARIANTS.items():
         d = copy.deepcopy(base)
         edit(d)
-        s = am.simulate(from_dict(d), engine=a.engine, seed=a.seed).summary()
+        s = am.simulate(from_dict(d), engine=a.engine, seed=a.seed, days=a.days).summary()
         per_zone = " ".join(f"{s['zones'][z]['survivors']:10,.0f}" for z in zones)
         print(f"{label:28s} {s['survivors']:9,.0f} {s['deaths']:7,.0f}  {per_zone}")
 

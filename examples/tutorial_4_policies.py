@@ -23,7 +23,7 @@ VARIANTS = {
 
 def main(argv: list[str] | None = None) -> None:
     a = options(__doc__, argv)
-    runs, days = (2, 240) if a.quick else (20, None)
+    runs, days = (2, 150) if a.quick else (20, None)
     frame, _ = compare("hyosan", VARIANTS, runs=runs, engine="ssa", days=days)
     wanted = ["lives_saved", "survivors", "deaths", "culled", "turned_away_attempts"]
     table = frame[frame.metric.isin(wanted)].pivot(index="metric", columns="variant", values="mean").loc[wanted]
