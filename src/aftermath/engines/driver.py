@@ -59,6 +59,7 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
     run = apply_run_options(scenario, days=days, seed=seed, engine=engine, source="<run options>").run
     engine_name, seed, days = run.engine, run.seed, run.days
     check_budget(scenario, engine_name, days)
+    FineRecord.check(scenario, engine_name)  # run.record_every, before anything is allocated
     world = build_world(scenario)
     eng = make_engine(engine_name, world, seed, check=check)
     society = Society(world)

@@ -37,14 +37,11 @@ class FineRecord:
 
     def __init__(self, engine: Any, scenario: Scenario, engine_name: str, counts0: F64) -> None:
         run = scenario.run
+        self.check(scenario, engine_name)
         self.n = round(1.0 / (run.record_every or 1.0))
         inner = tuple(k / self.n for k in range(1, self.n))
         if engine_name == "abm":
             steps = round(1.0 / run.dt)
-            if steps % self.n:
-                raise ScenarioError("<run options>", "run.record_every", run.record_every,
-                                    f"a multiple of run.dt = {run.dt:g} for the abm engine, which sees its state "
-                                    "only after a step (ode and ssa accept any 1/n of a day)")
             engine.sample_steps = frozenset(round(t * steps) for t in inner)
         else:
             engine.sample_times = inner
@@ -52,6 +49,18 @@ class FineRecord:
         self.engine = engine
         self.times: list[float] = [0.0]
         self.counts: list[F64] = [np.array(counts0, dtype=np.float64)]
+
+    @staticmethod
+    def check(scenario: Scenario, engine_name: str) -> None:
+        """Raise :class:`ScenarioError` when the engine cannot sample at ``run.record_every``: the
+        abm sees its state only after a step, so only multiples of ``run.dt``."""
+        run = scenario.run
+        if engine_name != "abm" or run.record_every is None or run.record_every >= 1.0:
+            return
+        if round(1.0 / run.dt) % round(1.0 / run.record_every):
+            raise ScenarioError("<run options>", "run.record_every", run.record_every,
+                                f"a multiple of run.dt = {run.dt:g} for the abm engine, which sees its state "
+                                "only after a step (ode and ssa accept any 1/n of a day)")
 
     @staticmethod
     def wanted(scenario: Scenario) -> bool:
