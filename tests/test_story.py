@@ -120,3 +120,13 @@ def test_the_report_has_the_people() -> None:
     assert "Han Yu-na (nurse)" in section and "<svg" in section and "timeline" in section
     assert section.count("<h3>") == 12  # eleven lives and who is left out
     assert people_html(simulate(load("sir"), engine="ode", days=3)) == ""  # no one followed: no section
+
+
+def test_the_chronicle_names_places_and_factions() -> None:
+    """Display names in the chronicle's text (ids stay in ``Event.zone``, which is what a user types)."""
+    r = simulate(load("hyosan"), engine="ode", days=3)
+    texts = {e.text for e in r.chronicle}
+    assert "Eastern quarantine district was sealed (seal the quarantine)" in texts
+    assert "Fort Namsan garrison began screening arrivals (screen at the garrison gate)" in texts
+    assert any(t.startswith("The survivors' network began protecting hybrids in the hidden valley") for t in texts)
+    assert {e.zone for e in r.chronicle} <= {"", *r.zone_ids}

@@ -9,8 +9,9 @@ Each person carries one byte of memory (``Population.memory``, 0 to 253; 253 is 
   :func:`collect_news` hands it to the living members at the end of the day;
 * being turned away at a gate (``per_turned_away``, in the kernel);
 * being alive in a zone the morning it is sealed (``per_sealed``);
-* a breach of their zone's wall that the chronicle reports (``per_breach`` a day on which at
-  least ``BREACH_NEWS`` = 5 ferals got in: a trickle is routine), added at the week's end.
+* a breach of their zone's wall (``per_breach`` a day on which at least one feral for every
+  thousand of the zone's living bodies, and at least ``BREACH_NEWS`` = 5, got in: a trickle is
+  routine), added at the week's end.
 
 It fades by ``fade`` of itself a day, applied once a week with the week's breaches seen
 (:func:`fade_week`: ``m <- floor(m (1 - fade)^7) + breaches``, so small memories go within weeks):
@@ -44,6 +45,9 @@ from aftermath.engines.abm.step import MEM_MAX, MEM_NEWS_POLICY, Mem
 from aftermath.model.world import World
 from aftermath.record.chronicle import BREACH_NEWS
 
+#: A breach is seen when at least this share of the zone's living bodies got in (one in a
+#: thousand) and at least BREACH_NEWS ferals: the same at any population size.
+BREACH_SHARE = 0.001
 #: Band household ids start here (births take ids from ``next_household``, far below).
 BAND_BASE = 1 << 30
 I64 = NDArray[np.int64]
@@ -146,6 +150,15 @@ def collect_news(news, state, zone, household, memory, per_loss, n_init, zone_st
         z = zone[sv]
         b = open_band[z]
         if b < 0 or band_count[b] >= band_size or band_base + b == h:
+            if n_bands >= band_count.shape[0]:  # room for more bands: double the table
+                cap = 2 * band_count.shape[0]
+                grown_count = np.zeros(cap, dtype=band_count.dtype)
+                grown_count[: n_bands] = band_count[: n_bands]
+                grown_zone = np.zeros(cap, dtype=band_zone.dtype)
+                grown_zone[: n_bands] = band_zone[: n_bands]
+                grown_slots = np.zeros((cap, band_slots.shape[1]), dtype=band_slots.dtype)
+                grown_slots[: n_bands] = band_slots[: n_bands]
+                band_count, band_zone, band_slots = grown_count, grown_zone, grown_slots
             b = n_bands
             n_bands += 1
             band_count[b] = 0
@@ -157,7 +170,7 @@ def collect_news(news, state, zone, household, memory, per_loss, n_init, zone_st
         if nj < joined.shape[0] and _has(watched, sv):
             joined[nj, 0], joined[nj, 1] = sv, band_base + b
             nj += 1
-    return n_bands, ng, nj
+    return n_bands, ng, nj, band_count, band_zone, band_slots
 
 
 class Ties:
@@ -187,8 +200,8 @@ class Ties:
         self.seen = np.zeros(nz, dtype=np.int64)
         self.open_band = np.full(nz, -1, dtype=np.int64)
         self.n_bands = 0
-        self.band_count = np.zeros(16, dtype=np.int64)
-        self.band_zone = np.zeros(16, dtype=np.int64)
+        self.band_count = np.zeros(16, dtype=np.int32)
+        self.band_zone = np.zeros(16, dtype=np.int32)
         self.band_slots = np.zeros((16, max(self.band_size, 1)), dtype=np.int32)
         self.news_chunk = np.zeros(math.ceil(pop.capacity / chunk) + 1, dtype=np.int64)
         self.grieved = np.zeros((0, 3), dtype=np.int64)  # the day's (person, lost one, policy): for the cast
@@ -231,12 +244,16 @@ class Ties:
         pop.memory[hybrids] = MEM_NEWS_POLICY
         np.add.at(self.news_chunk, hybrids // self.chunk, 1)
 
-    def end_day(self, pop: Population, breaches: NDArray[np.float64], day: int = -1) -> None:
-        """Hand the day's news to households, form bands, note the breaches seen; at the end of
-        each week (day 6, 13, ...) fade everyone's memory and add the breaches seen."""
+    def end_day(self, pop: Population, breaches: NDArray[np.float64], day: int = -1,
+                counts: NDArray[np.int64] | None = None) -> None:
+        """Hand the day's news to households, form bands, note the breaches seen (``counts``: the
+        zones' people by state, for the size of a breach); at the end of each week (day 6, 13,
+        ...) fade everyone's memory and add the breaches seen."""
         if not self.on:
             return
-        self.seen += np.where(breaches >= BREACH_NEWS, self.per_breach, 0)
+        living = counts[:, :4].sum(axis=1) if counts is not None else np.zeros(breaches.shape[0])
+        seen = (breaches >= BREACH_NEWS) & (breaches >= BREACH_SHARE * living)
+        self.seen += np.where(seen, self.per_breach, 0)
         self.news_day(pop)
         if day % 7 == 6:
             fade_week(pop.n, pop.state, pop.zone, pop.memory, float(self.keep ** 7),
@@ -248,22 +265,12 @@ class Ties:
         if total == 0:
             self.grieved, self.joined = self.grieved[:0], self.joined[:0]
             return
-        if self.band_count.shape[0] < self.n_bands + total:
-            cap = max(2 * self.band_count.shape[0], self.n_bands + total)
-            for name in ("band_count", "band_zone"):
-                old = getattr(self, name)
-                new = np.zeros(cap, dtype=old.dtype)
-                new[: old.shape[0]] = old
-                setattr(self, name, new)
-            slots = np.zeros((cap, self.band_slots.shape[1]), dtype=np.int32)
-            slots[: self.band_slots.shape[0]] = self.band_slots
-            self.band_slots = slots
         w = self.watched.shape[0]
         grieved = np.zeros((8 * w, 3), dtype=np.int64)
         joined = np.zeros((w, 2), dtype=np.int64)
         self.news_chunk[:] = 0
         news = np.flatnonzero(pop.memory[: pop.n] >= MEM_NEWS_POLICY)  # SIMD: the whole population in a blink
-        self.n_bands, ng, nj = collect_news(
+        self.n_bands, ng, nj, self.band_count, self.band_zone, self.band_slots = collect_news(
             news, pop.state, pop.zone, pop.household, pop.memory, np.int64(self.per_loss),
             self.n_init, self.zone_start, self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots,
             self.band_zone, self.open_band, np.int64(self.n_bands), np.int64(self.band_size), np.int64(BAND_BASE),
