@@ -266,8 +266,8 @@ class Memory(_Base):
                            "culled")
     per_turned_away: Prob = Field(0.1, description="added to a person turned away at a gate")
     per_sealed: Prob = Field(0.1, description="added to everyone alive in a zone the morning it is sealed")
-    per_breach: Prob = Field(0.02, description="added to everyone alive in a zone for each day at least 5 ferals "
-                             "breach it (at the end of the week)")
+    per_breach: Prob = Field(0.02, description="added to everyone alive in a zone for each day ferals breach it in "
+                             "numbers (1 in 1,000 of its people, at least 5), at the end of the week")
     fade: Prob = Field(0.01, description="share of memory lost per day (applied weekly)")
     flight: Weight = Field(1.0, description="walking rate multiplier gain: 1 + fear.flight * flight * memory")
     conceal: Weight = Field(1.0, description="the harshness term of concealment is multiplied by 1 + conceal * "
