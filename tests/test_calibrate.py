@@ -86,6 +86,25 @@ def test_measures_map_onto_the_record() -> None:
     assert late[1] == pytest.approx(res.flows[3, 0].sum())
 
 
+def test_report_fraction_and_delay_enter_the_likelihood() -> None:
+    """Half of the new infections reported two days late: the likelihood prefers the fraction and
+    delay they were made with, and with them the true beta."""
+    from aftermath.calibrate.problem import Problem
+    from aftermath.model.flows import Flow
+
+    sc = am.load("boarding-school")
+    inc = am.simulate(sc, engine="ode").flows[:, Flow.INFECTION, 0]
+    frame = pd.DataFrame({"day": np.arange(2, 14), "zone": "all", "measure": "infections",
+                          "value": np.round(0.5 * inc[:12])})
+    space = Space([Prior("pathogen.beta", 0.5, 4.0)])
+
+    def ll(fraction: float, delay: int, beta: float = 1.66) -> float:
+        return Problem(sc, "ode", frame, space, {"infections": "poisson"}, 14, [0], fraction, delay).loglik([beta])
+
+    assert ll(0.5, 2) > max(ll(1.0, 2), ll(0.5, 0), ll(0.25, 2), ll(0.5, 3))
+    assert ll(0.5, 2) > max(ll(0.5, 2, 1.5), ll(0.5, 2, 1.8))
+
+
 def test_shipped_data_are_the_published_series() -> None:
     d = read_data(DATA)
     assert list(d["value"]) == [3, 8, 26, 76, 225, 298, 258, 233, 189, 128, 68, 29, 14, 4]
@@ -232,11 +251,23 @@ def test_every_trial_is_stored_and_an_interrupted_calibration_resumes(tmp_path: 
         assert st.calibrations()["status"].iloc[0] == "done"
 
 
-def test_a_store_without_calibrations_is_unchanged_and_exports(tmp_path: Path) -> None:
+def test_the_command_end_to_end_and_again_from_the_store(tmp_path: Path) -> None:
+    """The one-command example of docs/calibration.md, shortened; run twice, the second time every
+    trial comes from the store. A store that held no calibration gains the tables and still exports."""
     path = tmp_path / "old.duckdb"
     with Store(path) as st:
         assert not st.has_calibrations() and st.calibrations().empty
-    calibrate("boarding-school", DATA, {"pathogen.beta": (1.0, 2.5)}, trials=3, samples=10, store=path)
+    plot = tmp_path / "fit.png"
+    args = ["calibrate", "boarding-school", "--data", "boarding-school", "--param", "pathogen.beta=1:2.5",
+            "--trials", "3", "--samples", "10", "--store", str(path), "--json"]
+    first = runner.invoke(app, [*args, "--plot", str(plot)])
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    assert report["stored"] == report["trials"] > 0 and report["resumed"] == 0
+    assert set(report["best"]) == {"pathogen.beta"} and report["posterior"][0]["param"] == "pathogen.beta"
+    assert plot.stat().st_size > 10_000
+    again = json.loads(runner.invoke(app, args).stdout)
+    assert again["resumed"] == report["trials"] and again["stored"] == 0 and again["best"] == report["best"]
     with Store(path) as st:
         assert st.has_calibrations()
         names = {p.name for p in st.export_parquet(tmp_path / "pq")}

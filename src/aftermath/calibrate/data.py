@@ -8,7 +8,8 @@
 * ``measure``: one of :data:`MEASURES`.
 * ``value``: a number >= 0; an empty cell is a day not observed (partial data) and is dropped.
 
-Lines starting with ``#`` are comments (the shipped data sets name their source there).
+Lines starting with ``#`` are comments (the shipped data sets name their source there). A shipped
+data set is named instead of a path: ``--data boarding-school`` (:data:`DATASETS`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,17 @@ MAX_DATA_BYTES = 50 * 2**20
 MAX_ROWS = 200_000
 #: The zone label of the world's total.
 ALL = "all"
+
+
+#: Data sets shipped with aftermath, by name: the file under ``aftermath/calibrate/data``.
+DATASETS = {"boarding-school": "boarding_school_1978.csv"}
+
+
+def dataset_path(name: str) -> Path:
+    """The file of a shipped data set (:data:`DATASETS`)."""
+    from importlib import resources
+
+    return Path(str(resources.files("aftermath.calibrate") / "data" / DATASETS[name]))
 
 
 @dataclass(frozen=True)
@@ -89,10 +101,13 @@ def read_data(source: str | Path | pd.DataFrame, scenario: Scenario | None = Non
     else:
         path = Path(source)
         where = f"--data {str(path)!r}"
+        if not path.exists() and str(source) in DATASETS:
+            path = dataset_path(str(source))
         if path.is_dir():
             raise CalibrationError(f"{where}: is a folder, expected a CSV file")
         if not path.exists():
-            raise CalibrationError(f"{where}: no such file, expected a CSV file with columns day, zone, measure, value")
+            raise CalibrationError(f"{where}: no such file, expected a CSV file with columns day, zone, measure, "
+                                   f"value, or a shipped data set ({', '.join(DATASETS)})")
         if path.stat().st_size > MAX_DATA_BYTES:
             raise CalibrationError(f"{where}: {path.stat().st_size:,} bytes, expected at most {MAX_DATA_BYTES:,}")
         try:

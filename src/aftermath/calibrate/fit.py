@@ -48,6 +48,8 @@ from aftermath.store.store import Store
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from aftermath.engines.budget import Budget
+
 F64 = NDArray[np.float64]
 
 #: ``progress(done, total, stage)`` after each trial (``done`` counts replayed ones too).
@@ -305,7 +307,11 @@ def calibrate(scenario: str | Path | Scenario, data: str | Path | pd.DataFrame,
         store: a :class:`Store`, a path, or None (in memory). Trials are written as they come; the
             same call again resumes from them.
 
-    >>> res = calibrate("boarding-school", BOARDING_SCHOOL, {"pathogen.beta": (0.5, 4), "defence.decay": (0.1, 1.5)})
+    Example (the shipped data set is named like a built-in scenario)::
+
+        res = calibrate("boarding-school", "boarding-school",
+                        {"pathogen.beta": (0.5, 4), "defence.decay": (0.1, 1.5)}, likelihood="normal")
+        res.best, res.summary(), res.posterior, res.plot("fit.png")
     """
     t_start = time.perf_counter()
     base = scenario if isinstance(scenario, Scenario) else _load.load(scenario)
@@ -348,11 +354,11 @@ def calibrate(scenario: str | Path | Scenario, data: str | Path | pd.DataFrame,
     space = Space(priors)
     total = n_trials + polish_budget(space.dim) + hessian_budget(space.dim) + n_samples + 1
     runs = total * reps
-    _check_work(base, priors, engine_name, days, runs)
+    per_run = _check_work(base, priors, engine_name, days, runs)
     seeds = replicate_seeds(seed0, reps)
     problem = Problem(base, engine_name, frame, space, kinds, days, seeds, report_fraction, int(delay),
                       dispersion, sigma, sd)
-    method = ("Optuna TPE + Nelder-Mead + adaptive Metropolis on the exact likelihood" if engine_name == "ode" else
+    method = ("Optuna TPE + L-BFGS-B + adaptive Metropolis on the exact likelihood" if engine_name == "ode" else
               f"synthetic likelihood ({reps} replicates, common random numbers): Optuna TPE + Nelder-Mead + "
               "adaptive Metropolis")
     spec = {"params": [[p.path, p.lo, p.hi, p.kind] for p in priors], "likelihoods": kinds,
@@ -363,7 +369,8 @@ def calibrate(scenario: str | Path | Scenario, data: str | Path | pd.DataFrame,
     cid = sha256(canonical_json({"scenario": scenario_hash(base), "data": sha256(data_json), **spec}))[:16]
     if plan is not None:
         plan({"calibration_id": cid, "trials": total, "runs": runs, "days": days, "engine": engine_name,
-              "params": [p.path for p in priors], "observations": len(frame), "method": method})
+              "params": [p.path for p in priors], "observations": len(frame), "method": method,
+              "work": f"{per_run.work * runs:.3g} {per_run.work_unit} in all ({per_run.work:.3g} a run)"})
     st = store if isinstance(store, Store) else Store(":memory:" if store is None else store)
     try:
         st.ensure_calibration_tables()
@@ -413,17 +420,20 @@ def _check_obs_options(report_fraction: float, delay: int, dispersion: float | N
             raise CalibrationError(f"{flag}: got {v!r}, expected a positive number")
 
 
-def _check_work(base: Scenario, priors: Sequence[Prior], engine: str, days: int, runs: int) -> None:
-    """Size the work before it starts: one run's budget (at the bounds' middle), and the runs in all."""
+def _check_work(base: Scenario, priors: Sequence[Prior], engine: str, days: int, runs: int) -> Budget:
+    """Size the work before it starts: one run's budget (at the bounds' middle and upper ends: the
+    larger), and the runs in all; returns the larger budget."""
     from aftermath.engines.budget import MAX_RUNS, check_budget
 
     if runs > MAX_RUNS:
         raise CalibrationError(f"--trials/--samples/--replicates: {runs:,} runs in all, expected at most "
                                f"{MAX_RUNS:,} (fewer trials, samples or replicates)")
     mid = {p.path: (math.sqrt(p.lo * p.hi) if p.log else (p.lo + p.hi) / 2) for p in priors if not p.is_obs}
+    budgets = []
     for point in (mid, {p.path: p.hi for p in priors if not p.is_obs}):
         sc = _load.with_overrides(base, point, source="--param") if point else base
-        check_budget(sc, engine, days, source="<calibrate>")
+        budgets.append(check_budget(sc, engine, days, source="<calibrate>"))
+    return max(budgets, key=lambda b: b.work)
 
 
 def _run(pb: Problem, ev: _Trials, n_trials: int, n_samples: int, seed: int
@@ -572,11 +582,8 @@ def _hessian_cov(f: Callable[[F64], float], u: F64, h: float) -> F64:
     return out
 
 
-#: The boarding-school data shipped with the package (``docs/calibration.md``).
 def boarding_school_csv() -> Path:
-    from importlib import resources
+    """The boarding-school data shipped with the package (``docs/calibration.md``)."""
+    from aftermath.calibrate.data import dataset_path
 
-    return Path(str(resources.files("aftermath.calibrate") / "data" / "boarding_school_1978.csv"))
-
-
-
+    return dataset_path("boarding-school")
