@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp as scipy_solve_ivp
@@ -57,3 +59,30 @@ def test_on_day_reports_each_day_and_can_stop_a_run() -> None:
 
     with pytest.raises(Stop):
         simulate(load("sir"), engine="ode", days=5, on_day=stop)
+
+
+def _reference_coefficients(net: Any, rates: Any) -> np.ndarray:
+    """The day's coefficients block by block, as computed before they were gathered in one step."""
+    ns = net.world.n_strains
+    coef = np.zeros(net.n_reactions)
+    for b in net._blocks:
+        v = np.asarray(b.rate(rates), dtype=np.float64)
+        if b.share is not None:
+            v = v * np.asarray(b.share(rates), dtype=np.float64)
+        vals = np.broadcast_to(v, (b.n_places, ns)).reshape(-1)[b.flat] * b.mult
+        if b.target is not None:
+            vals = vals * (rates.hybrid_target[b.flat // ns] == b.target)
+        coef[b.rows] = vals
+    return coef
+
+
+@pytest.mark.parametrize("engine", ["ode", "ssa"])
+def test_the_gathered_coefficients_are_the_block_by_block_ones(monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
+    """Hyosan has hybrid targets (sanctuary, isolation), routes and policies that change the rates."""
+    from aftermath.model.network import Network
+
+    sc = load("hyosan")
+    fast = simulate(sc, engine=engine, days=80, seed=3)
+    monkeypatch.setattr(Network, "coefficients", _reference_coefficients)
+    slow = simulate(sc, engine=engine, days=80, seed=3)
+    assert np.array_equal(fast.counts, slow.counts) and np.array_equal(fast.flows, slow.flows)

@@ -75,9 +75,11 @@ def solve_ivp(fun: Callable[[float, NDArray[np.float64]], NDArray[np.float64]], 
     if method != "LSODA" or t_eval is None or list(t_eval) != [t1]:
         return _scipy_solve_ivp(fun, t_span, y0, method=method, rtol=rtol, atol=atol, t_eval=t_eval)
 
+    # ``fun.raw``, where a right-hand side has it (OdeEngine.day_rhs), returns its own buffer instead
+    # of a copy: odeint copies what the function returns before calling it again
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ys, info = odeint(fun, y0, [t0, t1], rtol=rtol, atol=atol, tcrit=[t1], full_output=True,
+        ys, info = odeint(getattr(fun, "raw", fun), y0, [t0, t1], rtol=rtol, atol=atol, tcrit=[t1], full_output=True,
                           mxstep=MAX_EVALS_PER_DAY, tfirst=True)
     if any(issubclass(w.category, ODEintWarning) for w in caught):  # odeint warns when LSODA fails
         return _Solution(False, str(info.get("message", "LSODA failed")), ys.T)
@@ -153,14 +155,18 @@ class OdeEngine:
             return rhs
         calls = 0
 
-        def bounded(_t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
+        def raw(_t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
             nonlocal calls
             calls += 1
             if calls > most:
                 raise _TooStiff
-            out: NDArray[np.float64] = ode_rhs(y, *args, dx).copy()
+            out: NDArray[np.float64] = ode_rhs(y, *args, dx)
             return out
 
+        def bounded(t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
+            return raw(t, y).copy()
+
+        bounded.raw = raw  # type: ignore[attr-defined]  # for solve_ivp's fast path, which copies at once
         return bounded
 
     def advance_day(self, day: int, rates: DailyRates, levers: Levers) -> tuple[F64, F64]:

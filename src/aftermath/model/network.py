@@ -22,6 +22,7 @@ tables are compiled too.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -160,21 +161,48 @@ class Network:
 
     # -- conversion ----------------------------------------------------------------------
     def coefficients(self, rates: DailyRates) -> F64:
-        """The day's ``coef`` vector: each block's rate arrays evaluated once, then gathered."""
+        """The day's ``coef`` vector: each block's rate arrays evaluated once, then gathered (one
+        gather, product and scatter for all blocks: the ODE calls this every simulated day)."""
         ns = self.world.n_strains
-        coef = np.zeros(self.n_reactions)
+        gather, mult, rows, target_rows, target_flat, target = self._plan
+        parts = []
         for b in self._blocks:
             v = np.asarray(b.rate(rates), dtype=np.float64)
             if b.share is not None:
                 v = v * np.asarray(b.share(rates), dtype=np.float64)
-            if v.shape == (b.n_places, ns):  # the common case, without broadcast_to's overhead
-                vals = v.reshape(-1)[b.flat] * b.mult
-            else:
-                vals = np.broadcast_to(v, (b.n_places, ns)).reshape(-1)[b.flat] * b.mult
-            if b.target is not None:
-                vals = vals * (rates.hybrid_target[b.flat // ns] == b.target)
-            coef[b.rows] = vals
+            if v.shape != (b.n_places, ns):
+                v = np.broadcast_to(v, (b.n_places, ns))
+            parts.append(v.reshape(-1))
+        vals = np.concatenate(parts)[gather] * mult
+        if target_rows.size:
+            vals[target_rows] = vals[target_rows] * (rates.hybrid_target[target_flat // ns] == target)
+        coef = np.zeros(self.n_reactions)
+        coef[rows] = vals
         return coef
+
+    @functools.cached_property
+    def _plan(self) -> tuple[I64, F64, I64, I64, I64, I64]:
+        """For :meth:`coefficients`: where each reaction's value sits in the blocks' rate arrays laid
+        end to end, its multiplier, its row; and the reactions masked by a hybrid target."""
+        ns = self.world.n_strains
+        gather, mult, rows, t_rows, t_flat, t_target = [], [], [], [], [], []
+        offset = done = 0
+        for b in self._blocks:
+            gather.append(offset + b.flat)
+            mult.append(b.mult)
+            rows.append(b.rows)
+            if b.target is not None:
+                t_rows.append(done + np.arange(len(b.rows)))
+                t_flat.append(b.flat)
+                t_target.append(b.target)
+            offset += b.n_places * ns
+            done += len(b.rows)
+
+        def cat(xs: list[np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate(xs).astype(dtype) if xs else np.zeros(0, dtype=dtype)
+
+        return (cat(gather, np.int64), cat(mult, np.float64), cat(rows, np.int64), cat(t_rows, np.int64),
+                cat(t_flat, np.int64), cat(t_target, np.int64))
 
     def initial_state(self) -> F64:
         """Species counts at day 0 (infected states in the founding strain, first Erlang stage)."""
