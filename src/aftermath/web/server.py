@@ -18,6 +18,7 @@ Safety rules (``docs/dashboard.md``):
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -156,6 +157,17 @@ def check_dashboard_budget(sc: Scenario, runs: int, engine: str | None = None, w
                           f"line (`aftermath run`), whose bound is higher")
 
 
+@functools.lru_cache(maxsize=1)
+def builtin_list() -> list[dict[str, Any]]:
+    """The built-in scenarios for the page's list (read once: they ship with the package)."""
+    out = []
+    for name in builtin_names():
+        sc = parse_toml(builtin_text(name), source=f"<builtin {name}>")
+        out.append({"name": name, "title": sc.name, "description": sc.description.strip().split(". ")[0],
+                    "people": sc.initial_humans(), "days": sc.run.days, "engine": sc.run.engine})
+    return out
+
+
 def warm_up() -> None:
     """Load what the first request would otherwise wait for: Matplotlib (the map's layout, the
     report) and the engines' compiled kernels (Numba's cache), by a two-day ODE run."""
@@ -163,6 +175,7 @@ def warm_up() -> None:
     from aftermath.report import plots_map  # noqa: F401  (imports Matplotlib)
 
     simulate(parse_toml(builtin_text("sir"), source="<warm-up>"), engine="ode", days=2)
+    builtin_list()
 
 
 def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None, warm: bool = True) -> FastAPI:
@@ -214,12 +227,7 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
     # -- scenarios ---------------------------------------------------------------------------------
     @app.get("/api/scenarios")
     def scenarios() -> list[dict[str, Any]]:
-        out = []
-        for name in builtin_names():
-            sc = parse_toml(builtin_text(name), source=f"<builtin {name}>")
-            out.append({"name": name, "title": sc.name, "description": sc.description.strip().split(". ")[0],
-                        "people": sc.initial_humans(), "days": sc.run.days, "engine": sc.run.engine})
-        return out
+        return builtin_list()
 
     def scenario_reply(sc: Scenario) -> dict[str, Any]:
         return {"scenario": to_dict(sc), "names": display_names(sc)}
