@@ -19,8 +19,8 @@ between them, whose rates follow a mobility model (docs/regions.md):
     no routes are made (list them by hand).
 
 Ferals wander along the same routes at ``feral_rate`` per feral per day, shared as the humans'.
-``max_routes`` keeps each region's largest destinations only (their shares renormalised), so a
-table of many regions stays a sparse network.
+``max_routes`` keeps the routes to each region's largest destinations and their reverse routes
+(balanced flows stay balanced), so a table of many regions stays a sparse network.
 
 Every region's zone takes the keys of ``[regions.zone]`` (kind, wall, household size, ...) and
 then its own ``[regions.zones.<id>]`` keys (faction, wall, supplies, a seeded outbreak...). A
@@ -86,7 +86,8 @@ class Regions(_Strict):
     feral_rate: Rate = Field(0.002, description="moves to another region per feral per day")
     gravity: Gravity = Field(default_factory=Gravity)
     max_routes: int | None = Field(None, ge=1, le=MAX_ZONES, strict=True,
-                                   description="keep each region's largest destinations only; unset = all")
+                                   description="keep the routes to each region's largest destinations (and "
+                                   "their reverse routes); unset = all")
     zone: dict[str, Any] = Field(default_factory=dict, description="keys every region's zone takes")
     zones: dict[str, dict[str, Any]] = Field(default_factory=dict, description="keys of one region's zone, by id")
 
@@ -232,16 +233,18 @@ def radiation_rates(pop: F64, dist: F64, rate: float) -> F64:
 
 
 def keep_largest(rates: F64, k: int | None) -> F64:
-    """Each row's ``k`` largest rates, rescaled to the row's total (``None``: all of them)."""
+    """The routes to each region's ``k`` largest destinations, and their reverse routes (``None``:
+    all of them). Kept routes keep their rates and the others are dropped, so where the model's
+    flows are balanced (gravity with ``a = b``: as many move from i to j as from j to i) they stay
+    balanced and no region drains into another; the mean rate is then a little below ``rate``."""
     if k is None or k >= rates.shape[1] - 1:
         return rates
-    out = np.zeros_like(rates)
+    keep = np.zeros(rates.shape, dtype=bool)
     for i in range(rates.shape[0]):
-        row = rates[i]
-        top = np.argsort(-row, kind="stable")[:k]
-        kept = row[top].sum()
-        if kept > 0:
-            out[i, top] = row[top] * (row.sum() / kept)
+        top = np.argsort(-rates[i], kind="stable")[:k]
+        keep[i, top] = rates[i, top] > 0
+    keep |= keep.T
+    out: F64 = np.where(keep, rates, 0.0)
     return out
 
 
