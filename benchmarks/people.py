@@ -58,6 +58,7 @@ def main() -> None:
     survivors: dict[str, float] = {}
     story_s = float("nan")
     per_person = float("nan")
+    bands: dict[str, int] = {}
     for _ in range(args.rounds):
         for label, sc in variants.items():
             c0 = time.process_time()
@@ -70,6 +71,8 @@ def main() -> None:
             if label == "on":
                 eng = engines[0]
                 per_person = (eng.pop.memory.nbytes + eng.ties.nbytes_ties()) / eng.pop.n
+                bands = {"bands": eng.ties.n_bands, "band_table_capacity": int(eng.ties.band_count.shape[0]),
+                         "people_in_bands": int((eng.pop.household[: eng.pop.n] >= (1 << 30)).sum())}
             if label == "on + cast 50":
                 t0 = time.perf_counter()
                 text = story_text(res)
@@ -78,7 +81,7 @@ def main() -> None:
     off, on, cast = best["off"], best["on"], best["on + cast 50"]
     out = {"people": args.people, "days": args.days, "rounds": args.rounds, "run_s": best, "cpu_s": cpu,
            "on_over_off": on / off, "cpu_on_over_off": cpu["on"] / cpu["off"], "cast_over_on": cast / on,
-           "memory_and_ties_bytes_per_person": per_person, "story_s": story_s, "survivors": survivors}
+           "memory_and_ties_bytes_per_person": per_person, **bands, "story_s": story_s, "survivors": survivors}
     print(json.dumps(out, indent=2))
     print()
     print("| variant | day loop s (best) | CPU s (best) | survivors |")

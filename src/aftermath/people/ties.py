@@ -151,7 +151,7 @@ def collect_news(news, state, zone, household, memory, per_loss, n_init, zone_st
         b = open_band[z]
         if b < 0 or band_count[b] >= band_size or band_base + b == h:
             if n_bands >= band_count.shape[0]:  # room for more bands: double the table
-                cap = 2 * band_count.shape[0]
+                cap = band_count.shape[0] + band_count.shape[0] // 4 + 16  # grow by a quarter: bytes count
                 grown_count = np.zeros(cap, dtype=band_count.dtype)
                 grown_count[: n_bands] = band_count[: n_bands]
                 grown_zone = np.zeros(cap, dtype=band_zone.dtype)
