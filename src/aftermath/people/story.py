@@ -52,7 +52,7 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
                              ("on-day", "On day {day} the household kept {name} from the transfer to {to}.")),
     "walked": (("subject", "{name} left {zone} for {to} on day {day}."),
                ("on-day", "On day {day}, {name} made it from {zone} to {to}."),
-               ("then", "Then {name} went on from {zone} to {to}, on day {day}.")),
+               ("then", "Then {name} set out from {zone} for {to}, and got there on day {day}.")),
     "turned_away": (("on-day", "On day {day}, {name} was turned away at the gate of {zone}{health}{policy}."),
                     ("subject", "{name} reached the gate of {zone} on day {day}{health} and was turned away{policy}.")),
     "hidden_at_gate": (("subject", "The screening at {zone} caught {name}, {state}, and the household got them "
@@ -71,7 +71,7 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
                                 "day {day}{with_}."),
                     ("on-day", "On day {day}, alone now, {name} fell in with a band of {size} in {zone}{with_}.")),
     "grieved": (("on-day", "On day {day}, {name}'s band lost {lost}."),
-                ("subject", "{name} grieved again on day {day}: the band had lost {lost}.")),
+                ("subject", "{name} grieved on day {day}: the band had lost {lost}.")),
     "memory_rose": (("by-day", "By day {day}, what {name} had lived through weighed on them (memory {memory}): "
                                "the bereaved flee sooner and hide their own."),
                     ("subject", "{name} carried it with them now (memory {memory} by day {day}).")),
