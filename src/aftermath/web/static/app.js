@@ -451,9 +451,18 @@ function drawMap() {
   if (!res || !res.map) { svg.replaceChildren(); return; }
   const m = res.map, t = Math.min(state.day, res.days), fd = Math.min(t, res.days - 1);
   const W = 760, H = 520, PX = 140, PY = 70;
-  const xy = m.pos.map(([x, y]) => [PX + x * (W - 2 * PX), H - (PY + y * (H - 2 * PY))]);
+  const n = res.zones.length, crowded = n > 8;  // many zones: smaller circles, names only (details on hover)
+  let pos = m.pos;
+  if (crowded) {
+    // the report's layout packs a dense part of a large world tightly: spread it by rank, order kept
+    const rank = (k) => { const o = pos.map((p, i) => [p[k], i]).sort((a, b) => a[0] - b[0]); const r = []; o.forEach(([, i], j) => { r[i] = j / (n - 1); }); return r; };
+    const rx = rank(0), ry = rank(1);
+    pos = pos.map(([x, y], i) => [0.35 * x + 0.65 * rx[i], 0.35 * y + 0.65 * ry[i]]);
+  }
+  const xy = pos.map(([x, y]) => [PX + x * (W - 2 * PX), H - (PY + y * (H - 2 * PY))]);
   const maxPeople = Math.max(1, ...m.people.map((a) => Math.max(...a)));
-  const rad = m.people.map((a) => 8 + 42 * Math.sqrt(a[t] / maxPeople));
+  const rmax = crowded ? Math.max(10, 42 * Math.sqrt(8 / n)) : 42;
+  const rad = m.people.map((a) => (crowded ? 4 : 8) + rmax * Math.sqrt(a[t] / maxPeople));
   const maxTraffic = Math.max(1, ...m.routes.map((r) => Math.max(0, ...r.traffic)));
   const kids = [el("defs", {})];
   const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "6", markerHeight: "6", orient: "auto-start-reverse" });
@@ -478,7 +487,9 @@ function drawMap() {
     const c = el("circle", { cx: x, cy: y, r: rad[i], fill: fearColor(m.fear[i][t]), stroke: "#111", "stroke-width": (0.8 + 7 * m.wall[i]).toFixed(2) });
     c.appendChild(el("title", {}, `${z.name}: ${fmt(m.people[i][t])} people, ${fmt(m.ferals[i][t])} ferals, fear ${m.fear[i][t].toFixed(2)}, wall ${m.wall[i]}${sealed ? ", sealed" : ""}`));
     kids.push(c);
-    kids.push(el("text", { x, y: y - rad[i] - 8, "text-anchor": "middle", "font-weight": "bold" }, z.name));
+    kids.push(el("text", { x, y: y - rad[i] - (crowded ? 4 : 8), "text-anchor": "middle", "font-weight": "bold",
+      "font-size": crowded ? 11 : 13 }, z.name));
+    if (crowded) return;
     const sub = `${fmt(m.people[i][t])} people · ${fmt(m.ferals[i][t])} ferals`;
     kids.push(el("text", { x, y: y + rad[i] + 18, "text-anchor": "middle", fill: "#333" }, sub));
     if (m.zone_faction[i]) kids.push(el("text", { x, y: y + rad[i] + 34, "text-anchor": "middle", fill: "#666", "font-style": "italic" }, m.zone_faction[i]));
