@@ -132,7 +132,13 @@ function fieldFor(path, prop, opts = {}) {
     if (opts.slider) {
       input = document.createElement("input");
       input.type = "range";
-      input.min = opts.slider[0]; input.max = opts.slider[1]; input.step = opts.slider[2];
+      let [smin, smax, sstep] = opts.slider;
+      const v = Number(value ?? deflt ?? 0);
+      if (v > 0 && hi !== 1 && (4 * v < smax || v > smax)) {  // a range around this world's value (Munz's beta is 0.0095)
+        smax = niceCeil(4 * v); sstep = smax / 400;
+        if (hi !== undefined && smax > hi) smax = hi;
+      }
+      input.min = smin; input.max = smax; input.step = sstep;
       input.value = value ?? deflt ?? 0;
       const out = document.createElement("output");
       out.className = "val";
@@ -176,6 +182,11 @@ function fieldFor(path, prop, opts = {}) {
   small.textContent = (desc ? desc + (bits.length ? " · " : "") : "") + bits.join(" · ");
   if (small.textContent) wrap.appendChild(small);
   return wrap;
+}
+
+function niceCeil(x) {
+  const p = Math.pow(10, Math.floor(Math.log10(x)));
+  return [1, 2, 5, 10].map((m) => m * p).find((c) => c >= x) || 10 * p;
 }
 
 function syncInputs(path, value) {
