@@ -150,6 +150,12 @@ def test_the_ode_answer_is_the_run_with_display_names(client: TestClient) -> Non
     assert "Provisional Government" in res["map"]["zone_faction"]
     assert len(res["map"]["routes"]) == direct.route_flows.shape[2]
     assert res["summary"]["survivors"] == pytest.approx(direct.summary()["survivors"])
+    again = client.post("/api/ode", json={"scenario": data}).json()  # the same scenario: the kept run
+    assert again["totals"] == res["totals"] and again["id"] != res["id"]
+    assert client.get(f"/api/results/{again['id']}/download/counts.csv").status_code == 200
+    data["pathogen"]["beta"] = 0.31
+    other = client.post("/api/ode", json={"scenario": data}).json()
+    assert other["totals"] != res["totals"]
 
 
 def test_an_ensemble_runs_in_the_background_with_progress_bands_and_downloads(client: TestClient) -> None:
