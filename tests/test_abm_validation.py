@@ -1,4 +1,4 @@
-"""ABM against known results (VALIDATION.md): SIR final size and the Munz trajectory, from seeded
+"""ABM against known results (docs/validation.md): SIR final size and the Munz trajectory, from seeded
 ensembles, with tolerances derived from N, the number of runs and dt."""
 
 from __future__ import annotations

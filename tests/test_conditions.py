@@ -1,4 +1,4 @@
-"""The safe condition language of policy triggers (MODEL.md section 8; docs/scenario.md, Conditions)."""
+"""The safe condition language of policy triggers (docs/model.md#policies; docs/scenario.md, Conditions)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ODE against the closed forms of VALIDATION.md (expected values computed here, not pasted)."""
+"""The ODE against the closed forms of docs/validation.md (expected values computed here, not pasted)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Small worlds for the engine contract suite: in each, one mechanism of MODEL.md acts alone.
+"""Small worlds for the engine contract suite: in each, one mechanism of docs/model.md acts alone.
 
 Every other rate is zero and society cannot feed back (no fear, no flight, vigilance constant, food
 unlimited, no concealment), so each world is a *linear* system: every person's transitions have

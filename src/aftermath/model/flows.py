@@ -54,7 +54,7 @@ DEATH_FLOWS = (Flow.BITE_DEATH, Flow.NATURAL_DEATH, Flow.STARVATION, Flow.CULL, 
 
 
 class Flag(IntFlag):
-    """What policy did to a person, the agent-based engine's per-person ledger bits (MODEL.md 8)."""
+    """What policy did to a person, the agent-based engine's per-person ledger bits (docs/model.md#policies)."""
 
     SEALED_IN = 1  # uninfected inside a zone at the moment it was sealed
     SACRIFICED = 2  # ... and later infected, bitten to death or starved there (natural deaths excluded)

@@ -1,4 +1,4 @@
-"""Policies as daily decisions: conditions in, levers out (MODEL.md section 8).
+"""Policies as daily decisions: conditions in, levers out (docs/model.md#policies).
 
 Each morning :meth:`PolicyBook.decide` evaluates every policy's conditions in every zone it
 applies to, switches it on or off, and returns :class:`Levers`: per-zone switches and multipliers

@@ -1,6 +1,6 @@
 """The day's effective rates: parameters x policy levers x society, one table for all engines.
 
-:func:`daily_rates` is the single place where MODEL.md sections 3, 4 and 6 become numbers for a
+:func:`daily_rates` is the single place where docs/model.md (#encounters, #progression, #movement) become numbers for a
 given day. The reaction network (ODE, SSA) builds its propensities from these arrays; the ABM
 builds its per-person hazards from the same arrays, and a test holds the two against each other.
 
@@ -63,7 +63,7 @@ class DailyRates:
     feral_move: F64  # [route, strain]
     breach_route: NDArray[np.bool_]  # [route] destination has a wall
     # [zone] chance a household hides an infected member from screening, culls and transfers
-    # (MODEL.md 7; ABM only: the compartmental engines have no households). Empty = none.
+    # (docs/model.md#society; ABM only: the compartmental engines have no households). Empty = none.
     conceal: F64 = field(default_factory=lambda: np.zeros(0))
 
 

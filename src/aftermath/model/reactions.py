@@ -1,4 +1,4 @@
-"""Every transition of the model, declared once (ARCHITECTURE.md, "one model, three engines").
+"""Every transition of the model, declared once (docs/architecture.md, "one model, three engines").
 
 A :class:`Transition` says who it acts on (``sources``), at what per-capita rate (a function of
 the day's :class:`~aftermath.model.rates.DailyRates`, times a contact ``pressure``), where the
@@ -80,7 +80,7 @@ class Branch:
     like ``rate`` it broadcasts to ``[zone or route, strain]``. ``moves``: for ``ROUTE`` and
     ``TARGET`` transitions, whether the person arrives (False: turned away, stays put). Flows
     count at the transition's place (a route's destination, the target) and ledger marks are
-    the agent-based engine's per-person record (MODEL.md 8).
+    the agent-based engine's per-person record (docs/model.md#policies).
     """
 
     product: State
@@ -121,8 +121,9 @@ def _latent(r: DailyRates) -> np.ndarray:
 S, E, H, Z, D, R = State.S, State.E, State.H, State.Z, State.D, State.R
 F = Flow
 
-#: The model: MODEL.md sections 3 (encounters, defence, decay, reanimation, disposal), 4 (latency,
-#: relapse), 6 (demography, starvation, cure, culls, transfers, movement through walls and gates).
+#: The model (docs/model.md): #encounters (encounters, defence, decay, reanimation, disposal),
+#: #progression (latency, relapse), #movement (demography, starvation, cure, culls, transfers,
+#: movement through walls and gates).
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("bite_infect", (S,), lambda r: r.infect * (1.0 - r.kappa), (
         Branch(E, (F.INFECTION,), share=lambda r: _latent(r) * 1.0),
@@ -168,7 +169,7 @@ TRANSITIONS: tuple[Transition, ...] = (
 """Products of a transition with several sources (``walk_infected``) are given for the first
 source; a branch whose product is the first source's state keeps each source's own state."""
 
-#: Births (MODEL.md 6): into S at ``births[zone]`` people per day, counted as ``Flow.BIRTH``.
+#: Births (docs/model.md#movement): into S at ``births[zone]`` people per day, counted as ``Flow.BIRTH``.
 BIRTHS: RateFn = lambda r: r.births[:, None]  # noqa: E731 (a declaration, like the lambdas above)
 
 

@@ -21,7 +21,7 @@ I64 = NDArray[np.int64]
 
 
 class State(IntEnum):
-    """The spectrum of states (MODEL.md section 2). Values index the ``state`` axis everywhere."""
+    """The spectrum of states (docs/model.md#states). Values index the ``state`` axis everywhere."""
 
     S = 0
     E = 1
@@ -34,7 +34,7 @@ class State(IntEnum):
 N_STATES = len(State)
 STATE_NAMES = tuple(s.name for s in State)
 
-#: Bounds within which mutated traits are clipped (MODEL.md section 5 asks for documented bounds).
+#: Bounds within which mutated traits are clipped (docs/model.md#strains asks for documented bounds).
 TRAIT_BOUNDS: dict[str, tuple[float, float]] = {
     "beta": (0.0, 50.0),
     "p_hybrid": (0.0, 1.0),
@@ -47,7 +47,7 @@ TRAITS = tuple(TRAIT_BOUNDS)
 
 
 def hybrid_probability(p_h: float | F64, k_res: float, resistance: float | F64) -> F64:
-    """``p_i`` with ``logit(p_i) = logit(p_h) + k_res * (resistance_i - 0.5)`` (MODEL.md section 4)."""
+    """``p_i`` with ``logit(p_i) = logit(p_h) + k_res * (resistance_i - 0.5)`` (docs/model.md#progression)."""
     p = np.clip(np.asarray(p_h, dtype=np.float64), 0.0, 1.0)
     with np.errstate(divide="ignore"):
         lg = special.logit(p) + k_res * (np.asarray(resistance, dtype=np.float64) - 0.5)
@@ -137,7 +137,7 @@ class World:
         return out
 
     def route_open_by_truce(self, truce: NDArray[np.bool_]) -> NDArray[np.bool_]:
-        """Routes between two factions' zones are open only while they keep a truce (MODEL.md 7)."""
+        """Routes between two factions' zones are open only while they keep a truce (docs/model.md#society)."""
         fa = self.zone_faction[self.route_from]
         fb = self.zone_faction[self.route_to]
         same = (fa < 0) | (fb < 0) | (fa == fb)

@@ -1,4 +1,4 @@
-"""The ledger summed per faction, and the official record beside the true one (MODEL.md section 9).
+"""The ledger summed per faction, and the official record beside the true one (docs/model.md#what-a-run-produces).
 
 A faction's official record leaves out the people its own policies put out of sight: those it
 turned away at its gates never enter its books, those it culled are not counted among its dead,

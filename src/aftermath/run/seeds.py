@@ -1,7 +1,7 @@
 """Seeds for many runs from one master seed, and the common random numbers they give.
 
 Replicate ``i`` of a batch gets the seed of the ``i``-th child of ``SeedSequence(master)``, whatever
-the variant or sweep point: every variant is run on the same random numbers (ARCHITECTURE.md,
+the variant or sweep point: every variant is run on the same random numbers (docs/architecture.md,
 habit 5), so differences between variants are the policy's, not the dice's. Children depend only
 on their index, so the first 200 seeds of a 400-run ensemble are those of a 200-run one.
 """

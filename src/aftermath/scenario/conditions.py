@@ -1,4 +1,4 @@
-"""The safe condition language used by policy triggers (MODEL.md section 8).
+"""The safe condition language used by policy triggers (docs/model.md#policies).
 
 Conditions are small boolean expressions over a zone's daily indicators, e.g.
 ``fear > 0.6 and day >= 30``. They are parsed with Python's own expression parser and then

@@ -21,7 +21,7 @@ KERMACK = "Kermack and McKendrick (1927); Keeling and Rohani (2008), section 2.1
 _SIR_DAYS = {1.5: 700, 2.0: 400, 2.5: 300, 3.0: 300}
 _GAMMA = 0.1  # the sir scenario's feral decay
 
-_ODE_TIGHT = Tolerance(abs=1e-4)  # VALIDATION.md: the ODE within 1e-4 of the SIR targets
+_ODE_TIGHT = Tolerance(abs=1e-4)  # docs/validation.md: the ODE within 1e-4 of the SIR targets
 
 
 def _sir(r0: float) -> dict[str, Any]:
@@ -64,18 +64,18 @@ def _sweep(kill: float) -> dict[str, Any]:
 _AGREE_SSA = {"zones.town.population.S": 99_900, "zones.town.population.Z": 100}
 _AGREE_ABM = {"zones.town.population.S": 19_900, "zones.town.population.Z": 100, "run.dt": 0.05}
 _ALEMI_OVERRUN = {"pathogen.beta": 0.002, "defence.alpha": 0.003, "zones.town.population.Z": 600}
-_AGREE_DOC = "the ODE run of the same scenario (the large-N limit of the stochastic engines, MODEL.md 10)"
+_AGREE_DOC = "the ODE run of the same scenario (the large-N limit of the stochastic engines, docs/model.md#engines)"
 
 
 def _agreement(engine: str, overrides: dict[str, Any], runs: int, fast: bool) -> list[Check]:
     return [
         Check(id=f"agree.{engine}.final_size", title=f"{engine.upper()} mean final size vs ODE",
-              source="MODEL.md section 10; VALIDATION.md, engine agreement", closed_form=_AGREE_DOC,
+              source="docs/model.md#engines; docs/validation.md, engine agreement", closed_form=_AGREE_DOC,
               engine=engine, scenario="sir", overrides=overrides, runs=runs, expected=fam.expected_ode_final_size,
               measure=fam.measure_mean_final_size, tolerance=Tolerance(n_se=4.0),
               breaks={"pathogen.beta": Scale(1.2)}, fast=fast),
         Check(id=f"agree.{engine}.peak_time", title=f"{engine.upper()} mean peak time vs ODE",
-              source="MODEL.md section 10; VALIDATION.md, engine agreement", closed_form=_AGREE_DOC,
+              source="docs/model.md#engines; docs/validation.md, engine agreement", closed_form=_AGREE_DOC,
               engine=engine, scenario="sir", overrides=overrides, runs=runs, expected=fam.expected_ode_peak_time,
               measure=fam.measure_mean_peak_time, tolerance=Tolerance(n_se=4.0),
               breaks={"pathogen.beta": Scale(1.2)}, fast=fast),
@@ -85,7 +85,7 @@ def _agreement(engine: str, overrides: dict[str, Any], runs: int, fast: bool) ->
 CATALOGUE: tuple[Check, ...] = (
     *_sir_checks(),
     Check(id="sis.endemic", title="SIS endemic feral share",
-          source="VALIDATION.md, SIS limit; Hethcote (2000), SIAM Review 42(4)",
+          source="docs/validation.md, SIS limit; Hethcote (2000), SIAM Review 42(4)",
           closed_form="Z*/N = 1 - 1/R0, R0 = beta / c (cure policy, rate c; nothing decays)",
           engine="ode", scenario="sir", overrides=_SIS, expected=fam.expected_sis,
           measure=fam.measure_final_feral_share, tolerance=_ODE_TIGHT, breaks={"pathogen.beta": Scale(1.2)},

@@ -142,7 +142,7 @@ class Runs:
         """Mean and standard error of ``stat`` over seeds ``0 .. runs - 1``.
 
         Fixed seeds make the check reproducible, and are the common random numbers of a perturbed
-        rerun (ARCHITECTURE.md habit 5).
+        rerun (docs/architecture.md habit 5).
         """
         vals = np.array([stat(self.run(sc, engine, seed)) for seed in range(runs)])
         se = float(vals.std(ddof=1) / np.sqrt(runs)) if runs > 1 else 0.0
