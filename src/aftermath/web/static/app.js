@@ -161,8 +161,8 @@ function fieldFor(path, prop, opts = {}) {
       });
     }
   } else {
-    input = document.createElement("input");
-    input.type = "text";
+    input = document.createElement(p.maxLength > 200 ? "textarea" : "input");  // a description: several lines
+    if (input.tagName === "INPUT") input.type = "text"; else { input.rows = 4; input.style.width = "100%"; }
     input.value = value ?? "";
     input.placeholder = deflt === null || deflt === undefined ? "" : String(deflt);
     input.addEventListener("change", () => edit(path, input.value === "" && p.nullable ? undefined : input.value, opts.live));
