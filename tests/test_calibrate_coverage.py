@@ -54,7 +54,7 @@ def coverage(datasets: int, trials: int, samples: int, level: float = 0.9) -> pd
 
 
 def test_coverage_fast() -> None:
-    cov = coverage(datasets=3, trials=12, samples=160)
+    cov = coverage(datasets=3, trials=10, samples=120)
     assert len(cov) == 6
     assert stats.binom.cdf(3, 6, 0.9) < 0.02  # the tolerance stated above
     assert cov["covered"].sum() >= 4, cov.to_string()
