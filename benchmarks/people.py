@@ -7,7 +7,12 @@ the day loop (``Result.timings["run_s"]``) are reported:
 
 * ``off``: memory gains 0 (the model without memory, bit for bit);
 * ``on``: the defaults of ``[society.memory]`` (memory and bands on);
-* ``on + cast 50``: the same, following 50 people and their households.
+* ``on + cast 50``: the same, following 50 people and their households;
+* ``on, no effect``: memory kept but acting on nothing (``flight``, ``conceal``, ``distrust`` and
+  ``band_size`` 0): the bookkeeping alone, apart from the journeys and hiding memory causes.
+
+The CPU seconds spent at the day's end (news to households, bands, the weekly fading) are
+reported per variant.
 
 Also: the bytes per person that memory and ties keep at the end of the ``on`` run (the memory
 byte plus the band table, over the people), and the seconds ``story`` takes to tell the 50
@@ -24,6 +29,9 @@ import json
 import time
 from typing import Any
 
+#: Memory kept (its bookkeeping runs) but acting on nothing: what the bookkeeping alone costs.
+NO_EFFECT = {"society.memory.flight": 0.0, "society.memory.conceal": 0.0, "society.memory.distrust": 0.0,
+             "society.memory.band_size": 0}
 OFF = {"society.memory.per_loss": 0.0, "society.memory.per_turned_away": 0.0, "society.memory.per_sealed": 0.0,
        "society.memory.per_breach": 0.0, "society.memory.distrust": 0.0}
 
@@ -42,7 +50,20 @@ def main() -> None:
     from aftermath.scenario.scale import scale_population
 
     base = scale_population(load("hyosan"), args.people)
-    variants = {"off": with_overrides(base, OFF), "on": base, "on + cast 50": with_overrides(base, {"cast": 50})}
+    variants = {"off": with_overrides(base, OFF), "on": base, "on + cast 50": with_overrides(base, {"cast": 50}),
+                "on, no effect": with_overrides(base, NO_EFFECT)}
+    from aftermath.people import ties
+
+    day_end = ties.Ties.end_day
+    in_end_day = {"s": 0.0}
+
+    def timed_end_day(self: Any, *a: Any, **k: Any) -> None:  # the day's news, bands and weekly fading
+        c = time.process_time()
+        day_end(self, *a, **k)
+        in_end_day["s"] += time.process_time() - c
+
+    ties.Ties.end_day = timed_end_day  # type: ignore[method-assign]
+    end_day_s: dict[str, float] = {}
     engines: list[Any] = []
     make = driver.make_engine
 
@@ -61,9 +82,11 @@ def main() -> None:
     bands: dict[str, int] = {}
     for _ in range(args.rounds):
         for label, sc in variants.items():
+            in_end_day["s"] = 0.0
             c0 = time.process_time()
             res = driver.simulate(sc, engine="abm", days=args.days, seed=args.seed)
             c1 = time.process_time()
+            end_day_s[label] = in_end_day["s"]
             run_s = res.timings["run_s"]
             best[label] = min(best.get(label, float("inf")), run_s)
             cpu[label] = min(cpu.get(label, float("inf")), c1 - c0)
@@ -81,7 +104,10 @@ def main() -> None:
     off, on, cast = best["off"], best["on"], best["on + cast 50"]
     out = {"people": args.people, "days": args.days, "rounds": args.rounds, "run_s": best, "cpu_s": cpu,
            "on_over_off": on / off, "cpu_on_over_off": cpu["on"] / cpu["off"], "cast_over_on": cast / on,
-           "memory_and_ties_bytes_per_person": per_person, **bands, "story_s": story_s, "survivors": survivors}
+           "memory_and_ties_bytes_per_person": per_person, **bands, "end_day_cpu_s": end_day_s,
+           "no_effect_over_off": best["on, no effect"] / off,
+           "cpu_no_effect_over_off": cpu["on, no effect"] / cpu["off"],
+           "story_s": story_s, "survivors": survivors}
     print(json.dumps(out, indent=2))
     print()
     print("| variant | day loop s (best) | CPU s (best) | survivors |")

@@ -108,6 +108,17 @@ def slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, da
             out[q] = _pick(rate[z, st, s], u / pr * tot[z, st, s])
 
 
+@nb.njit(cache=True)
+def any_change(idx, st0, z0, fl0, hh0, state, zone, flags, household, slot):
+    """Whether any followed person took a slot or changed state, zone, flags or household."""
+    for q in range(idx.shape[0]):
+        i = idx[q]
+        if (slot[q] != -1 or state[i] != st0[q] or zone[i] != z0[q] or flags[i] != fl0[q]
+                or household[i] != hh0[q]):
+            return True
+    return False
+
+
 class CastWatch:
     """The followed people of one ABM run and the events of their lives."""
 
@@ -155,7 +166,10 @@ class CastWatch:
         slots_taken(self.idx, self.st, self.z, self.s, self.m, eng.pop.next_t, np.int64(t),
                     keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot, eng.tables.where, k == 0,
                     float(ties.keep), ties.seen, float(ties.flight), bool(ties.on), float(eng.dt), self.slot)
-        self._diff(day, k, self.slot)
+        pop = eng.pop
+        if any_change(self.idx, self.st, self.z, self.fl, self.hh, pop.state, pop.zone, pop.flags, pop.household,
+                      self.slot):  # most steps nothing happens to anyone followed: no Python work
+            self._diff(day, k, self.slot)
 
     def end_day(self, day: int) -> None:
         """The day's grief and bands (:mod:`.ties`), and memory crossing a mark: step 99."""
