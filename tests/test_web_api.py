@@ -185,6 +185,10 @@ def test_the_downloaded_toml_reads_back_to_the_same_results(client: TestClient) 
     r = client.post("/api/toml", json={"scenario": data})
     assert r.status_code == 200 and r.headers["content-disposition"].endswith('.toml"')
     back = parse_toml(r.text)
+    named = dict(data, name="서울 outbreak")  # a file name is ASCII whatever the scenario is called
+    r2 = client.post("/api/toml", json={"scenario": named})
+    assert r2.status_code == 200 and r2.headers["content-disposition"] == 'attachment; filename="outbreak.toml"'
+    assert parse_toml(r2.text).name == "서울 outbreak"
     assert back == from_dict(data)
     a = simulate(back, engine="ode", days=20)
     b = simulate(from_dict(data), engine="ode", days=20)

@@ -501,7 +501,7 @@ def _name(text: str) -> str:
 
 
 def _file_stem(name: str) -> str:
-    stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name.lower()).strip("-")
+    stem = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "-" for ch in name.lower()).strip("-")
     return stem[:60] or "scenario"
 
 
