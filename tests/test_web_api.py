@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aftermath.engines.driver import simulate
-from aftermath.scenario.load import MAX_FILE_BYTES, ScenarioError, from_dict, load, parse_toml, to_dict
+from aftermath.scenario.load import MAX_FILE_BYTES, ScenarioError, builtin_names, from_dict, load, parse_toml, to_dict
 from aftermath.web.server import DASHBOARD_WORK, MAX_BODY_BYTES, MAX_RUNS, create_app
 
 BASE = "http://127.0.0.1:8765"
@@ -269,7 +269,7 @@ def test_static_assets_are_small_and_local() -> None:
     assert {"uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE"} <= {p.name for p in files}
 
 
-@pytest.mark.parametrize("name", ["hyosan", "sir", "munz-basic", "alemi-mixed"])
+@pytest.mark.parametrize("name", builtin_names())
 def test_the_toml_writer_reads_back_every_builtin(name: str) -> None:
     from aftermath.web.toml_out import dumps
 
