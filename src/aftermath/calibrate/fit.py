@@ -226,7 +226,10 @@ class _Trials:
             wall = None
         else:
             t0 = time.perf_counter()
-            ll = self.problem.loglik(x)
+            try:
+                ll = self.problem.loglik(x)
+            except ScenarioError:  # a run the model refuses there (an ODE too stiff): impossible, not fatal
+                ll = -math.inf
             wall = time.perf_counter() - t0
             if self.first_cost is None:
                 self.first_cost = wall
@@ -461,6 +464,9 @@ def _run(pb: Problem, ev: _Trials, n_trials: int, n_samples: int, seed: int
         return v if math.isfinite(v) else -1e300
 
     study.optimize(objective, n_trials=n_trials)
+    if not math.isfinite(ev.best_post):
+        raise CalibrationError(f"--param: none of the {n_trials} search trials had a finite likelihood (every run "
+                               "refused, or no run explains the data); expected bounds where the scenario runs")
     x0 = np.array([study.best_trial.params[p] for p in space.paths])
 
     # 2. polish (Nelder-Mead on unbounded coordinates)
