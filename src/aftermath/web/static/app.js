@@ -614,10 +614,14 @@ function showResult(res) {
   drawKeys(res);
   $("day").max = String(res.days);
   if (state.day > res.days) state.day = res.days;
-  drawMap();
-  drawChronicle(res);
-  drawLedger(res);
-  if (!$("view-virus").hidden) drawVirus();
+  // the other views after the charts are painted (a lever's re-run shows its curves first)
+  requestAnimationFrame(() => setTimeout(() => {
+    if (state.result !== res) return;  // a newer run came meanwhile: it draws them
+    drawMap();
+    drawChronicle(res);
+    drawLedger(res);
+    if (!$("view-virus").hidden) drawVirus();
+  }, 0));
   for (const [id, what] of [["dl-html", "report.html"], ["dl-csv", "counts.csv"], ["dl-parquet", "counts.parquet"]]) {
     const a = $(id); a.href = `/api/results/${res.id}/download/${what}`; a.classList.remove("disabled"); a.removeAttribute("aria-disabled");
   }
