@@ -277,6 +277,29 @@ def test_the_command_end_to_end_and_again_from_the_store(tmp_path: Path) -> None
 # -- a stochastic engine: synthetic likelihood on common random numbers ---------------------------
 
 
+def test_replicates_that_died_out_are_conditioned_away() -> None:
+    """The data show boys in bed on the last day: a replicate whose infection died out before then
+    contradicts them. The likelihood is the share still going times the Gaussian of those."""
+    from aftermath.calibrate.problem import Problem, gaussian_synthetic
+
+    sc = am.load("boarding-school")
+    seeds = list(range(1, 13))
+    pb = Problem(sc, "ssa", read_data(DATA, sc), Space([Prior("pathogen.beta", 0.5, 4.0)]), {"I": "poisson"}, 14,
+                 seeds)
+    assert pb.alive_at == 13  # the start of day 13 (4 boys in bed at its end)
+    ll = pb.loglik([1.66])
+    alive = pb.alive.copy()
+    assert 0 < alive.sum() < len(seeds)  # seed 4's outbreak died out at once (deterministic for these seeds)
+    mu = pb.values([1.66])[alive]
+    sim = np.array([lk.transform("poisson", lk.draw("poisson", m, np.random.default_rng([s, 7919])))
+                    for m, s in zip(mu, np.array(seeds)[alive], strict=True)])
+    expect = (np.log(alive.mean()) + gaussian_synthetic(sim, lk.transform("poisson", pb.y), np.full(14, 0.25))
+              + lk.log_jacobian("poisson", pb.y))
+    assert ll == pytest.approx(expect)
+
+
+
+
 def test_ssa_fit_uses_common_random_numbers() -> None:
     """The same seeds at every trial: the synthetic likelihood is a deterministic function of the
     parameters, and a fit of the data recovers a beta near the ODE's."""

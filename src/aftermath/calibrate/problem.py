@@ -11,6 +11,10 @@ log-likelihood of parameter values.
   with correlations shrunk halfway towards independence, Warton's estimator as in Ong et al. 2018).
   The same seeds for every trial make the likelihood a smooth function of the parameters, not a
   fresh dice roll each time, which is what lets an optimiser and a Metropolis chain use it.
+  An outbreak seeded by a few people often dies out at once in a stochastic run, which the data,
+  when they count the infection on a day, show did not happen: the likelihood is then P(still going)
+  times the Gaussian of the replicates still going at the start of the last such day, P estimated by
+  their share (a replicate that contradicts the data is not averaged into its mean).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from aftermath.calibrate import likelihood as lk
-from aftermath.calibrate.data import model_values
+from aftermath.calibrate.data import MEASURES, model_values
 from aftermath.calibrate.priors import Space
 from aftermath.engines.driver import simulate
 from aftermath.scenario.load import with_overrides
@@ -32,6 +36,8 @@ from aftermath.scenario.schema import Scenario
 
 F64 = NDArray[np.float64]
 
+#: Measures whose positive count on day d means that someone was infected at the start of day d.
+INFECTION_MEASURES = ("I", "infected", "ferals", "E", "H", "Z", "infections", "turned", "recoveries")
 #: Warton's shrinkage of the synthetic likelihood's correlations: R = GAMMA R_hat + (1 - GAMMA) I.
 SHRINK_GAMMA = 0.5
 
@@ -56,6 +62,11 @@ class Problem:
     def __post_init__(self) -> None:
         self.y = self.data["value"].to_numpy(dtype=float)
         self.kinds = np.array([self.likelihoods[m] for m in self.data["measure"]], dtype=object)
+        seen = self.data[(self.data["value"] > 0) & self.data["measure"].isin(INFECTION_MEASURES)]
+        #: the time index (start of the day) by which the data show the infection still present, or None
+        self.alive_at: int | None = (min(max(int(seen["day"].max()) - self.delay, 0), self.days)
+                                     if len(seen) else None)
+        self.alive: NDArray[np.bool_] = np.ones(len(self.seeds), dtype=bool)
 
     @property
     def stochastic(self) -> bool:
@@ -83,9 +94,14 @@ class Problem:
         frame = self.data if frame is None else frame
         seeds = self.seeds if seeds is None else seeds
         out = np.empty((len(seeds), len(frame)))
+        alive = np.ones(len(seeds), dtype=bool)
+        infected = list(MEASURES["infected"].index)
         for i, s in enumerate(seeds):
             res = simulate(sc, engine=self.engine, seed=int(s), days=self.days)
             out[i] = model_values(res.counts, res.flows, res.zone_ids, frame, self.delay)
+            if self.alive_at is not None:
+                alive[i] = res.counts[self.alive_at, :, infected].sum() >= 0.5
+        self.alive = alive
         return out
 
     def loglik(self, x: Sequence[float] | F64) -> float:
@@ -94,7 +110,11 @@ class Problem:
         mu = obs["report_fraction"] * vals
         if not self.stochastic:
             return self._exact(mu[0], obs)
-        return self._synthetic(mu, obs)
+        keep = self.alive
+        if not keep.any():
+            return -np.inf
+        return float(np.log(keep.mean())) + self._synthetic(mu[keep], obs, [s for s, k in zip(self.seeds, keep,
+                                                                                            strict=True) if k])
 
     def _exact(self, mu: F64, obs: dict[str, Any]) -> float:
         total = 0.0
@@ -105,7 +125,7 @@ class Problem:
                 total += float(np.sum(ll))
         return total if np.isfinite(total) else -np.inf
 
-    def _synthetic(self, mu: F64, obs: dict[str, Any]) -> float:
+    def _synthetic(self, mu: F64, obs: dict[str, Any], seeds: Sequence[int]) -> float:
         r, n = mu.shape
         sim = np.empty((r, n))
         t_obs = np.empty(n)
@@ -115,7 +135,7 @@ class Problem:
             sel = self.kinds == kind
             if not sel.any():
                 continue
-            for i, s in enumerate(self.seeds):  # observation noise on random numbers fixed per replicate
+            for i, s in enumerate(seeds):  # observation noise on random numbers fixed per replicate
                 rng = np.random.default_rng([int(s), 7919])
                 drawn = lk.draw(kind, mu[i, sel], rng, obs["dispersion"], obs["sigma"], obs["sd"])
                 sim[i, sel] = lk.transform(kind, drawn)
