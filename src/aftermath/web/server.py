@@ -516,7 +516,12 @@ def _finite(obj: Any) -> Any:
 
 
 def _json(obj: Any) -> Response:
-    return Response(json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False), media_type="application/json")
+    """JSON for the page: NaN and infinity (which JSON lacks) as null; the walk only when there are any."""
+    try:
+        text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False)
+    return Response(text, media_type="application/json")
 
 
 Scope = MutableMapping[str, Any]
