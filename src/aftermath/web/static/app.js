@@ -560,7 +560,12 @@ function table(id, head, rows) {
   head.forEach((h) => { const th = document.createElement("th"); th.textContent = h; thead.appendChild(th); });
   const trs = rows.map((r) => {
     const tr = document.createElement("tr");
-    r.forEach((c) => { const td = document.createElement("td"); if (c instanceof Node) td.appendChild(c); else td.textContent = c; tr.appendChild(td); });
+    r.forEach((c) => {
+      const td = document.createElement("td");
+      if (c instanceof Node) td.appendChild(c); else td.textContent = c;
+      if (typeof c === "string" && !/^[\d,.\s–%[\]-]+$/.test(c)) td.style.textAlign = "left";  // words left, numbers right
+      tr.appendChild(td);
+    });
     return tr;
   });
   t.replaceChildren(thead, ...trs);
