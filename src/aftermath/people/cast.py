@@ -283,6 +283,7 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
     chosen: list[tuple[int, dict[str, Any]]] = []
     declared = {c.name for c in sc.characters or []}
     namer = Namer(rng, taken=declared)
+    name_key = int(stream_key(eng.seed, CAST_STREAM, 1))
     zone_ids = list(world.zone_ids)
     for ci, ch in enumerate(sc.characters or []):
         ok = human.copy()
@@ -321,6 +322,7 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
         pick = int(cand[int(rng.integers(cand.size))])
         taken.add(int(house[pick]))
         roles = ROLES.get(world.zone_kinds[z], ("survivor",))
+        namer.rng = np.random.default_rng([name_key, pick])  # a person's name depends on them alone
         chosen.append((pick, {"name": namer.full(), "role": roles[int(rng.integers(len(roles)))], "kin_names": []}))
         want -= 1
     people: list[dict[str, Any]] = []
@@ -332,6 +334,7 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
                        "resistance": round(float(pop.resistance[pick]), 3)})
         kin = eng.ties.members(pop, int(house[pick]), pick)[:MAX_KIN]
         names = list(info["kin_names"])
+        namer.rng = np.random.default_rng([name_key, pick, 1])
         for m, j in enumerate(kin):
             kname = names[m] if m < len(names) else namer.full(surname)
             namer.taken.add(kname)

@@ -28,8 +28,10 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
     "infected": (("on-day", "On day {day}, {name} was bitten in {zone}{outcome}."),
                  ("subject", "{name} was bitten in {zone} on day {day}{outcome}."),
                  ("day-colon", "Day {day} brought the bite: {name} was infected in {zone}{outcome}.")),
-    "became_hybrid": (("on-day", "On day {day} the fever broke and {name} was still themselves: a hybrid now."),
-                      ("subject", "{name} came through the fever on day {day} with their mind intact, a hybrid.")),
+    "became_hybrid": (("on-day", "On day {day} the fever broke in {zone} and {name} was still themselves: a hybrid "
+                                 "now."),
+                      ("subject", "{name} came through the fever in {zone} on day {day} with their mind intact, a "
+                                  "hybrid.")),
     "turned": (("on-day", "On day {day}, {name} turned feral in {zone}."),
                ("subject", "{name} was lost to the fever on day {day} and turned feral in {zone}.")),
     "relapsed": (("subject", "{name}, a hybrid, relapsed on day {day} and turned feral in {zone}."),
@@ -46,10 +48,11 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
                                     "{name}'s household hid them."),
                          ("subject", "{name}'s household hid them from {faction}'s cull in {zone} on day {day}.")),
     "transferred": (("on-day", "On day {day}, {name} was taken from {zone} to {to}{policy}."),
-                    ("subject", "{name} was moved to {to} on day {day}{policy}.")),
-    "hidden_from_transfer": (("subject", "{name}'s household hid them on day {day} rather than let them be taken to "
-                                         "{to}."),
-                             ("on-day", "On day {day} the household kept {name} from the transfer to {to}.")),
+                    ("subject", "{name} was moved from {zone} to {to} on day {day}{policy}.")),
+    "hidden_from_transfer": (("subject", "{name}'s household hid them in {zone} on day {day} rather than let them be "
+                                         "taken to {to}."),
+                             ("on-day", "On day {day} the household kept {name} in {zone}, away from the transfer to "
+                                        "{to}.")),
     "walked": (("subject", "{name} left {zone} for {to} on day {day}."),
                ("on-day", "On day {day}, {name} made it from {zone} to {to}."),
                ("then", "Then {name} set out from {zone} for {to}, and got there on day {day}.")),
@@ -93,10 +96,11 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
     "kin": (("subject", "{kin}, of {name}'s household, {verb} on day {day}."),
             ("on-day", "On day {day}, {name} lost {kin}, who {verb}."),
             ("then", "Then {kin} {verb}, on day {day}: {name}'s household grew smaller.")),
-    "kin_hybrid": (("subject", "{kin}, of {name}'s household, became a hybrid on day {day}."),
-                   ("on-day", "On day {day}, {kin} of {name}'s household kept their mind through the fever: a "
-                              "hybrid.")),
-    "kin_hidden": (("on-day", "On day {day}, {name}'s household hid {kin}, a hybrid, from {faction}'s cull{policy}."),
+    "kin_hybrid": (("subject", "{kin}, of {name}'s household, became a hybrid in {zone} on day {day}."),
+                   ("on-day", "On day {day}, {kin} of {name}'s household kept their mind through the fever in "
+                              "{zone}: a hybrid.")),
+    "kin_hidden": (("on-day", "On day {day}, {name}'s household hid {kin}, a hybrid, from {faction}'s cull in "
+                              "{zone}{policy}."),
                    ("subject", "{name}'s household hid {kin}, a hybrid, from the cull in {zone} on day {day}.")),
 }
 
@@ -284,7 +288,8 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
         else:
             f = _fields(t, ev, short)
             f["kin"] = t.short(ev["who"])
-            grief = [g for g in own if g["kind"] == "grieved" and g.get("lost") == ev["who"]]
+            grief = [g for g in own if g["kind"] == "grieved" and g.get("lost") == ev["who"]
+                     and g["day"] == ev["day"] and ev["kind"] in KIN_VERBS]  # mourned that evening
             if ev["kind"] == "became_hybrid":
                 kind = "kin_hybrid"
             elif ev["kind"] == "hidden_from_cull":

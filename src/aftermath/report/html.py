@@ -237,8 +237,12 @@ def _life_bar(events: Sequence[Mapping[str, Any]], state0: str, days: int) -> st
         x, w = width * day / max(days, 1), max(width * (end - day) / max(days, 1), 1.0)
         rects.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" fill="{LIFE_COLOURS.get(st, "#999")}">'
                      f"<title>day {day}: {html.escape(st)}</title></rect>")
+    ticks = [f'<line x1="{width * int(ev["day"]) / max(days, 1):.1f}" x2="{width * int(ev["day"]) / max(days, 1):.1f}" '
+             f'y1="0" y2="{height}" stroke="#222" stroke-width="1"><title>day {int(ev["day"])}: '
+             f'{html.escape(str(ev["kind"]).replace("_", " "))}</title></line>'
+             for ev in events if ev["kind"] not in ("start", "memory_rose", "memory_faded")]
     return (f'<svg class="life" width="{width:.0f}" height="{height:.0f}" role="img" '
-            f'aria-label="timeline of states">{"".join(rects)}</svg>')
+            f'aria-label="timeline of states and events">{"".join(rects)}{"".join(ticks)}</svg>')
 
 
 def people_html(result: Result) -> str:
