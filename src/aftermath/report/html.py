@@ -180,7 +180,9 @@ def render_run(result: Result, title: str | None = None) -> str:
         overview += "<h3>the agent-based ledger (people, each counted once per flag)</h3>" + keys_html(
             [(k.replace("_", " "), v) for k, v in s["ledger"].items()])
     zones = pd.DataFrame.from_dict(s["zones"], orient="index").rename_axis("zone").reset_index()
-    overview += "<h3>zones at the end</h3>" + table_html(zones, 0)
+    names = {z.id: z.name or "" for z in sc.zones}
+    zones.insert(1, "name", [names.get(str(z), "") for z in zones["zone"]])  # the id is what a user types
+    overview += "<h3>zones at the end</h3>" + table_html(zones, 0, ["name"])
     figs = [
         _safe(lambda: plots.plot_run(result), "The spectrum over time (world) and each zone's epidemic curves."),
         _safe(lambda: plots_map.plot_map_days(result),
