@@ -248,7 +248,8 @@ class CastWatch:
             dest = int(eng.world.route_to[r])
             healthy = st0 == S
             if z1 == dest:
-                add(day, k, q, "walked", zone=z0, to=dest, state=STATE_WORDS[st0])
+                add(day, k, q, "walked", zone=z0, to=dest, state=STATE_WORDS[st0],
+                    memory=round(float(self.m[q]) / MEM_MAX, 3))
                 if new & Flag.CONCEALED:
                     add(day, k, q, "hidden_at_gate", zone=dest, state=STATE_WORDS[st0])
                 elif new & Flag.MISCLASSIFIED:

@@ -56,6 +56,11 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
     "walked": (("subject", "{name} left {zone} for {to} on day {day}."),
                ("on-day", "On day {day}, {name} made it from {zone} to {to}."),
                ("then", "Then {name} set out from {zone} for {to}, and got there on day {day}.")),
+    # a journey with a heavy memory: what they had lost drove them (memory multiplies the walking rate)
+    "walked_grieving": (("subject", "Carrying what they had lost (memory {memory}), {name} left {zone} for {to} on "
+                                    "day {day}."),
+                        ("on-day", "On day {day}, with grief at their heels (memory {memory}), {name} fled {zone} "
+                                   "for {to}.")),
     "turned_away": (("on-day", "On day {day}, {name} was turned away at the gate of {zone}{health}{policy}."),
                     ("subject", "{name} reached the gate of {zone} on day {day}{health} and was turned away{policy}.")),
     "hidden_at_gate": (("subject", "The screening at {zone} caught {name}, {state}, and the household got them "
@@ -108,9 +113,11 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
 KIN_VERBS = {"died": "died in {zone}", "starved": "starved in {zone}", "killed_by_bite": "was killed by a bite in "
              "{zone}", "turned": "turned feral in {zone}", "relapsed": "relapsed into a feral in {zone}",
              "culled": "was culled in {zone}, a hybrid", "swept": "was killed in a sweep of {zone}"}
+#: Memory from which a journey is told as flight from grief (a third of full memory).
+GRIEVING = 1 / 3
 #: Events told after a person's death (their body rising, destroyed, burned); the rest are not.
 AFTERLIFE = 2
-OWN_KINDS = tuple(k for k in TEMPLATES if not k.startswith("kin"))
+OWN_KINDS = tuple(k for k in TEMPLATES if not k.startswith("kin") and k != "walked_grieving")
 FATE = {"healthy": "alive and well", "latent": "alive, carrying an infection no one had seen yet",
         "hybrid": "alive as a hybrid, still themselves", "feral": "feral", "dead": "dead", "gone": "dead"}
 
@@ -154,7 +161,7 @@ class Teller:
         sc = result.scenario
         # mid-sentence, "The hidden valley" reads "the hidden valley"
         self.zone_names = [_mid(z.name or z.id) for z in sc.zones]
-        fnames = {f.id: f.name or f.id for f in sc.factions}
+        fnames = {f.id: _the(f.name or f.id) for f in sc.factions}
         self.zone_faction = [fnames.get(z.faction or "", "the authorities") for z in sc.zones]
         self.people = {p["name"]: p for p in cast["people"]}
         self.final = {f["name"]: f for f in cast["final"]}
@@ -165,7 +172,7 @@ class Teller:
         if 0 <= day < res.policy_acted.shape[0]:
             for i, p in enumerate(sc.policies):
                 if isinstance(p, kind) and res.policy_acted[day, i, zone]:
-                    fac = next((f.name or f.id for f in sc.factions if f.id == p.faction), None)
+                    fac = next((_the(f.name or f.id) for f in sc.factions if f.id == p.faction), None)
                     return f" ({res.policy_labels[i]})", fac or self.zone_faction[zone]
         return "", self.zone_faction[zone]
 
@@ -173,6 +180,11 @@ class Teller:
         """The given name of a Korean-style full name ("Choi Min-seo" -> "Min-seo"), else the name."""
         parts = name.split()
         return parts[1] if len(parts) == 2 and "-" in parts[1] else name
+
+
+def _the(name: str) -> str:
+    """A faction inside a sentence: "the Provisional Government", "the survivors' network"."""
+    return "the " + name[4:] if name.startswith("The ") else name if name.startswith("the ") else "the " + name
 
 
 def _mid(name: str) -> str:
@@ -281,8 +293,11 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
                 if after > AFTERLIFE:
                     continue  # the rest is the ferals' story
             f = _fields(t, ev, short)
-            frame, tpl = _pick(ev["kind"], prev, key)
-            sentences.append(Sentence(tpl.format(**f), frame, ev["kind"], [ev]))
+            kind = ev["kind"]
+            if kind == "walked" and float(ev.get("memory", 0.0)) >= GRIEVING:
+                kind = "walked_grieving"
+            frame, tpl = _pick(kind, prev, key)
+            sentences.append(Sentence(tpl.format(**f), frame, kind, [ev]))
             if ev["kind"] in ("killed_by_bite", "died", "starved", "culled", "swept", "turned", "relapsed"):
                 dead = True
         else:
