@@ -174,6 +174,9 @@ def test_an_ensemble_runs_in_the_background_with_progress_bands_and_downloads(cl
     pq = client.get(f"/api/results/{rid}/download/counts.parquet")
     assert pq.status_code == 200 and pq.content[:4] == b"PAR1"
     assert client.get(f"/api/results/{rid}/download/other.txt").status_code == 422
+    html = client.get(f"/api/results/{rid}/download/report.html")
+    assert html.status_code == 200 and html.text.lower().startswith("<!doctype html")
+    assert "data:image/png;base64" in html.text  # self-contained: figures embedded
     svg = client.get(f"/api/results/{rid}/phylogeny.svg")
     assert svg.status_code == 200 and b"<svg" in svg.content[:500]
 
