@@ -14,6 +14,10 @@ likelihood. Each data set is one seed. An interval covers when the true value li
   whose intervals miss half the time (coverage 0.5) passes only with P(Binomial(6, 0.5) >= 4) = 0.34,
   and one that misses always never passes. It guards against gross failures only; the slow test
   measures.
+* slow, stochastic: the same for the SSA's synthetic likelihood, on data from SSA runs (outbreaks that
+  took off, Poisson noise): 6 data sets, 16 replicates a trial. An open defect (docs/calibration.md,
+  "Limits"): measured, recovery is covered 6 of 6 times but beta only 3 of 6, its best fit 5% to 41%
+  above the truth; strict xfail until the synthetic likelihood is fixed.
 """
 
 from __future__ import annotations
@@ -60,6 +64,34 @@ def test_coverage_fast() -> None:
     assert cov["covered"].sum() >= 4, cov.to_string()
     # and the best fits are near the truth: 20% (the posterior sd of either is about 2-3%)
     assert (abs(cov["best"] / cov["truth"] - 1) < 0.2).all(), cov.to_string()
+
+
+def ssa_synthetic(seed: int) -> tuple[pd.DataFrame, int]:
+    """Daily I of the first SSA outbreak from ``seed`` on that took off (a peak of 50 or more), with
+    Poisson noise; and the next seed to try."""
+    while True:
+        res = am.simulate(am.load("boarding-school"), engine="ssa", seed=seed, days=DAYS)
+        mean = res.total("Z")[1:DAYS + 1]
+        seed += 1
+        if mean.max() >= 50:
+            y = np.random.default_rng(seed).poisson(mean)
+            return pd.DataFrame({"day": np.arange(DAYS), "zone": "all", "measure": "I", "value": y.astype(float)}), seed
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="open: the SSA synthetic likelihood's beta is biased upward (3 of 6 covered)")
+def test_coverage_ssa_slow() -> None:
+    rows, seed = [], 5000
+    for k in range(6):
+        data, seed = ssa_synthetic(seed)
+        res = calibrate("boarding-school", data, PRIORS, engine="ssa", replicates=16, trials=15, samples=300, seed=k)
+        for path, true in TRUTH.items():
+            lo, hi = res.interval(path)
+            rows.append({"dataset": k, "param": path, "lo": lo, "hi": hi, "best": res.best[path],
+                         "covered": lo <= true <= hi})
+    cov = pd.DataFrame(rows)
+    print(cov.to_string())
+    assert (cov.groupby("param")["covered"].sum() >= 5).all(), cov.to_string()  # 5 of 6: P(Bin(6, .9) <= 4) = 0.11
 
 
 @pytest.mark.slow
