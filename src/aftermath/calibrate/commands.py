@@ -40,7 +40,8 @@ def _fmt(x: Any) -> str:
 
 def calibrate_cmd(
     scenario: str = typer.Argument(..., help="Built-in scenario name or TOML file."),
-    data: Path = typer.Option(..., "--data", help="CSV with columns day, zone, measure, value."),
+    data: Path = typer.Option(..., "--data", help="CSV with columns day, zone, measure, value; or a shipped "
+                              "data set: boarding-school."),
     param: list[str] = typer.Option([], "--param", "-p", help="PATH=LO:HI (uniform) or PATH=LO:HI:log "
                                     "(log-uniform); repeat for each parameter."),
     engine: str | None = typer.Option(None, "--engine", "-e", help="ode (exact likelihood), ssa or abm "

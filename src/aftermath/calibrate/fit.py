@@ -155,8 +155,11 @@ class CalibrationResult:
         for j, i in enumerate(idx):
             x = [float(self.posterior[p].iloc[i]) for p in pb.space.paths]
             _, obs = pb.split(x)
-            seed = pb.seeds[j % len(pb.seeds)]
-            exp[j] = pb.values(x, frame, seeds=[seed])[0] * obs["report_fraction"]
+            for t in range(len(pb.seeds)):  # a stochastic run that died out contradicts the data: the next seed
+                seed = pb.seeds[(j + t) % len(pb.seeds)]
+                exp[j] = pb.values(x, frame, seeds=[seed])[0] * obs["report_fraction"]
+                if pb.alive.all():
+                    break
             for kind in lk.LIKELIHOODS:
                 sel = kinds == kind
                 if sel.any():
