@@ -166,7 +166,7 @@ def test_missing_data_file_and_no_param(tmp_path: Path) -> None:
 
 # -- the boarding school, 1978 -----------------------------------------------------------------
 
-#: Murray, Mathematical Biology I (3rd ed., section 10.4): r = 2.18e-3 per day per boy and a = 0.44 per
+#: Murray, Mathematical Biology I (chapter 10): r = 2.18e-3 per day per boy and a = 0.44 per
 #: day, for N = 763 (one index case): beta = r N = 1.66/day, R0 = r N / a = 3.77, infectious period 1/a = 2.27
 #: days. Murray fitted the curve to the counts by least squares: the `normal` likelihood's best fit.
 MURRAY_R0 = 2.18e-3 * 763 / 0.44
