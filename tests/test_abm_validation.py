@@ -62,7 +62,8 @@ def munz_rescaled(k: int) -> Scenario:
     """Munz et al. with time measured in 1/k days (every rate divided by k, k times the days), so
     that daily records resolve the trajectory to 1/k of a day; the ABM step stays 0.01 days."""
     data = load("munz-basic").model_dump(by_alias=True)
-    data["run"].update({"days": 5 * k, "dt": 0.01 * k})
+    # daily records of the rescaled time resolve 1/k of a day: no records within the day
+    data["run"].update({"days": 5 * k, "dt": 0.01 * k, "record_every": None})
     data["pathogen"]["beta"] /= k
     data["defence"]["alpha"] /= k
     data["defence"]["reanimation"] /= k
