@@ -68,8 +68,9 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
     fine = FineRecord(eng, scenario, engine_name, eng.counts()) if FineRecord.wanted(scenario) else None
     t_init = time.perf_counter()
     q = scenario.defence.q
+    counts = eng.counts()  # then each day's closing counts, which are the next morning's
     for day in range(days):
-        env = society.indicators(day, eng.counts())
+        env = society.indicators(day, counts)
         levers, policy_events = book.decide(day, env)
         society_events = society.apply_truce_changes(day, levers)
         flows = eng.sweep(day, levers, q) if levers.sweep_kill.any() else np.zeros((N_FLOWS, world.n_zones))

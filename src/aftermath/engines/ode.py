@@ -24,7 +24,7 @@ from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow
 from aftermath.model.network import Network, build_network
 from aftermath.model.policies import Levers
 from aftermath.model.rates import DailyRates
-from aftermath.model.world import World
+from aftermath.model.world import N_STATES, State, World
 from aftermath.scenario.load import ScenarioError
 
 
@@ -110,12 +110,23 @@ class OdeEngine:
         #: times within a day (fractions) at which to sample the counts into ``samples``
         self.sample_times: tuple[float, ...] = ()
         self.samples: list[F64] = []
+        # Network.counts and Network.strain_counts, with their index arrays computed once: the same
+        # sums (bincount adds in species order, as np.add.at does), twice a simulated day
+        net = self.net
+        self._count_bins = net.species_zone * N_STATES + net.species_state
+        infected = (net.species_state >= State.E) & (net.species_state <= State.Z)
+        self._infected = np.flatnonzero(infected)
+        self._infected_strain = net.species_strain[infected]
 
     def counts(self) -> F64:
-        return self.net.counts(self.x)
+        nz = self.world.n_zones
+        out: F64 = np.bincount(self._count_bins, weights=self.x, minlength=nz * N_STATES).astype(np.float64, copy=False)
+        return out.reshape(nz, N_STATES)
 
     def strain_counts(self) -> F64:
-        return self.net.strain_counts(self.x)
+        out: F64 = np.bincount(self._infected_strain, weights=self.x[self._infected],
+                               minlength=self.world.n_strains).astype(np.float64)
+        return out
 
     def sweep(self, day: int, levers: Levers, q: float) -> F64:
         net, x = self.net, self.x

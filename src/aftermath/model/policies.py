@@ -141,6 +141,14 @@ class PolicyBook:
         self.spent = np.zeros((len(self.policies), nz), dtype=bool)
         self.on_day = np.zeros((len(self.policies), nz), dtype=np.int64)
         self._truce_decisions: list[tuple[int, int, bool, int]] = []
+        # per-run constants of the daily decisions: each policy's kind, its zones as ints, its index
+        pol = self.policies
+        self._truce_i = [isinstance(p, TrucePolicy) for p in pol]
+        self._quiet = [isinstance(p, ReopenPolicy) for p in pol]
+        self._zones = [[int(z) for z in t] for t in self.targets]
+        self._index = {id(p): i for i, p in enumerate(pol)}
+        self._closing_j = [j for j in range(len(pol)) if self._closing(j)]
+        self._reopens = [i for i, p in enumerate(pol) if isinstance(p, ReopenPolicy)]
 
     def _targets(self, p: Policy) -> I64:
         zs = set(p.zones)
@@ -191,25 +199,26 @@ class PolicyBook:
         events: list[PolicyEvent] = []
         self.acted[:] = False
         self._truce_decisions = []
-        for i, targets in enumerate(self.targets):
-            if isinstance(self.policies[i], TrucePolicy):
+        for i, targets in enumerate(self._zones):
+            if self._truce_i[i]:
                 self._truce(i, env)
                 continue
             # a reopen policy only watches; its news is the day it reopens something
-            quiet = isinstance(self.policies[i], ReopenPolicy)
+            quiet = self._quiet[i]
+            active, spent = self.active[i], self.spent[i]
+            until, when, repeat = self.until[i], self.when[i], self.policies[i].repeat
             for z in targets:
-                if self.active[i, z]:
-                    cond = self.until[i]
-                    if cond is not None and cond(env[z]):
-                        self.active[i, z] = False
-                        self.spent[i, z] = True
+                if active[z]:
+                    if until is not None and until(env[z]):
+                        active[z] = False
+                        spent[z] = True
                         if not quiet:
-                            events.append(PolicyEvent(day, int(z), i, "off", self._story(i, int(z), on=False)))
-                elif (not self.spent[i, z] or self.policies[i].repeat) and self.when[i](env[z]):
-                    self.active[i, z] = True
+                            events.append(PolicyEvent(day, z, i, "off", self._story(i, z, on=False)))
+                elif (not spent[z] or repeat) and when(env[z]):
+                    active[z] = True
                     self.on_day[i, z] = day
                     if not quiet:
-                        events.append(PolicyEvent(day, int(z), i, "on", self._story(i, int(z), on=True)))
+                        events.append(PolicyEvent(day, z, i, "on", self._story(i, z, on=True)))
         return self._levers(day, env, events), events
 
     def _truce(self, i: int, env: Sequence[Mapping[str, float]]) -> None:
@@ -241,10 +250,11 @@ class PolicyBook:
         lv = Levers.none(self.world.n_zones)
         hybrid_winner: dict[int, tuple[tuple[int, float], HybridPolicy]] = {}
         admission_winner: dict[int, tuple[tuple[int, float, float], AdmissionPolicy]] = {}
+        any_active: B = np.any(self.active, axis=1)
         for i, p in enumerate(self.policies):
-            zones = np.flatnonzero(self.active[i])
-            if zones.size == 0:
+            if not any_active[i]:
                 continue
+            zones = np.flatnonzero(self.active[i])
             if isinstance(p, SealPolicy):
                 lv.seal_out[zones] = True
                 lv.seal_in[zones] |= p.inbound
@@ -277,7 +287,7 @@ class PolicyBook:
                     lv.rotation_restore[zones] = np.maximum(lv.rotation_restore[zones], p.restore)
                     lv.rotation_cost[zones] = np.maximum(lv.rotation_cost[zones], p.cost)
         lv.truce_changes.extend(self._truce_decisions)
-        index = {id(p): i for i, p in enumerate(self.policies)}
+        index = self._index
         for z, (_, ap) in admission_winner.items():
             lv.admit_mode[z] = _ADMIT[ap.mode]
             lv.sensitivity[z] = ap.sensitivity
@@ -296,9 +306,11 @@ class PolicyBook:
     def _reopen(self, day: int, env: Sequence[Mapping[str, float]], events: list[PolicyEvent]) -> None:
         """Reopening ends the seals and closures of a calm zone for good (unless they repeat),
         before the day's levers are computed, so whatever else is active there (screening) holds."""
-        closing = [j for j in range(len(self.policies)) if self._closing(j)]
-        for i, p in enumerate(self.policies):
-            if not isinstance(p, ReopenPolicy):
+        closing = self._closing_j
+        for i in self._reopens:
+            p = self.policies[i]
+            assert isinstance(p, ReopenPolicy)
+            if not self.active[i].any():
                 continue
             for z in map(int, np.flatnonzero(self.active[i])):
                 lifted = [j for j in closing if self.active[j, z]]

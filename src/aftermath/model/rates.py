@@ -19,6 +19,7 @@ Per-capita hazards of the model, with ``N`` the zone's living bodies (1 under ma
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,15 +69,57 @@ class DailyRates:
 
 
 
+class _Constants:
+    """What :func:`daily_rates` and :func:`strain_rates` compute from the world alone, once per world
+    rather than once per day (the same arrays, computed by the same operations)."""
+
+    def __init__(self, world: World) -> None:
+        traits = world.traits
+        fr, to = world.route_from, world.route_to
+        fa, fb = world.zone_faction[fr], world.zone_faction[to]
+        cross = ~((fa < 0) | (fb < 0) | (fa == fb))  # as World.route_open_by_truce
+        self.cross, self.cross_a, self.cross_b = cross, fa[cross], fb[cross]
+        self.open_wall = 1.0 - world.wall[to]
+        self.breach_route = world.wall[to] > 0
+        self.sigma = world.sigma
+        self.columns = {t: traits[:, TRAITS.index(t)] for t in ("beta", "relapse", "breach", "stealth")}
+        self.through = self.traits_through(world, self.columns["breach"])
+        beta = self.columns["beta"]
+        self.infect = np.broadcast_to(beta[None, :], (world.n_zones, len(beta))).copy()
+
+    @staticmethod
+    def traits_through(world: World, breach: F64) -> F64:
+        """Per route and strain, the share of ferals a wall lets through."""
+        out: F64 = 1.0 - world.wall[world.route_to][:, None] * (1.0 - breach[None, :])
+        return out
+
+
+_CONSTANTS: dict[int, tuple[weakref.ref[World], _Constants]] = {}
+
+
+def _constants(world: World) -> _Constants:
+    """The world's :class:`_Constants`, computed on first use and kept as long as the world lives."""
+    key = id(world)
+    hit = _CONSTANTS.get(key)
+    if hit is not None and hit[0]() is world:
+        return hit[1]
+    consts = _Constants(world)
+    _CONSTANTS[key] = (weakref.ref(world, lambda _ref: _CONSTANTS.pop(key, None)), consts)
+    return consts
+
+
 def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
     """Combine the scenario, the day's levers and society's state into :class:`DailyRates`."""
     sc = world.scenario
     pth, dfn, con = sc.pathogen, sc.defence, sc.society.concealment
+    k = _constants(world)
 
     fr, to = world.route_from, world.route_to
     flight = 1.0 + sc.society.fear.flight * np.clip(society.fear[fr] - society.fear[to], 0.0, None)
-    gates = world.route_open_by_truce(society.truce) & ~levers.seal_out[fr] & ~levers.seal_in[to]
-    human_pass = world.route_rate * flight * (1.0 - world.wall[to]) * gates
+    by_truce = np.ones(world.n_routes, dtype=bool)
+    by_truce[k.cross] = society.truce[k.cross_a, k.cross_b]
+    gates = by_truce & ~levers.seal_out[fr] & ~levers.seal_in[to]
+    human_pass = world.route_rate * flight * k.open_wall * gates
 
     mode = levers.admit_mode[to]
     screen = mode == ADMIT_SCREEN
@@ -98,7 +141,7 @@ def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
         relapse=relapse,
         reanimation=dfn.reanimation,
         disposal=world.disposal + levers.disposal_extra,
-        sigma=world.sigma,
+        sigma=k.sigma,
         shape=pth.latency_shape,
         p_hybrid=world.p_hybrid_mean,
         births=world.births,
@@ -112,7 +155,7 @@ def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
         admit_s=admit_s,
         admit_i=admit_i,
         feral_move=feral_move,
-        breach_route=world.wall[to] > 0,
+        breach_route=k.breach_route,
         conceal=np.clip(con.base + con.harshness * levers.harshness - con.trust_weight * society.faction_trust(),
                         0.0, 1.0),
     )
@@ -127,16 +170,21 @@ def strain_rates(world: World, levers: Levers, traits: F64) -> tuple[F64, F64, F
     None of these depend on society, only on traits, places and the day's levers.
     """
     nz = world.n_zones
-    beta, relapse, breach, stealth = (traits[:, TRAITS.index(t)] for t in ("beta", "relapse", "breach", "stealth"))
     fr, to = world.route_from, world.route_to
+    if traits is world.traits:  # the fixed strain set: its columns once per world
+        k = _constants(world)
+        beta, relapse, breach, stealth = (k.columns[t] for t in ("beta", "relapse", "breach", "stealth"))
+        through, infect = k.through, k.infect.copy()
+    else:
+        beta, relapse, breach, stealth = (traits[:, TRAITS.index(t)] for t in ("beta", "relapse", "breach", "stealth"))
+        through = _Constants.traits_through(world, breach)
+        infect = np.broadcast_to(beta[None, :], (nz, len(beta))).copy()
     mode = levers.admit_mode[to]
     screen = mode == ADMIT_SCREEN
     detect = levers.sensitivity[to][:, None] * (1.0 - stealth[None, :])
     admit_i = np.where((mode == ADMIT_CLOSED)[:, None], 0.0, np.where(screen[:, None], 1.0 - detect, 1.0))
     # ferals ignore gates and truces; a wall stops them unless the strain breaches it, and a seal
     # keeps them in as a wall of 1 would
-    through = 1.0 - world.wall[to][:, None] * (1.0 - breach[None, :])
     sealed_out = np.where(levers.seal_out[fr][:, None], breach[None, :], 1.0)
     feral_move = world.route_feral_rate[:, None] * through * sealed_out
-    infect = np.broadcast_to(beta[None, :], (nz, len(beta))).copy()
     return infect, relapse[None, :] * levers.relapse_mult[:, None], admit_i, feral_move

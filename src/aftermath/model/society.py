@@ -58,6 +58,19 @@ class Society:
         self.kin_new = np.zeros(nz)
         self._living = np.ones(nz)
         self.kin_share = np.array([max(z.household_size - 1.0, 0.0) for z in world.scenario.zones])
+        # per-run constants of the daily updates (the world does not change during a run)
+        self._death_rows = np.array(list(DEATH_FLOWS), dtype=np.int64)
+        zf = world.zone_faction
+        self._faction_zones = [np.flatnonzero(zf == i) for i in range(world.n_factions)]
+        self._has_faction = zf >= 0
+        self._zf_clipped = np.where(zf >= 0, zf, 0)
+        fa, fb = zf[world.route_from], zf[world.route_to]
+        cross = np.flatnonzero((fa >= 0) & (fb >= 0) & (fa != fb) & (world.wall[world.route_to] > 0))
+        self._breach_routes = [(int(r), int(fb[r]), int(fa[r])) for r in cross]
+        # each zone's indicator keys for its faction's truces, with the faction index of each
+        fids = world.faction_ids
+        self._truce_keys = [[(truce_key(o), j) for j, o in enumerate(fids) if j != f] if f >= 0 else []
+                            for f in map(int, zf)]
 
     def indicators(self, day: int, counts: F64) -> list[dict[str, float]]:
         """Each zone's values for the condition language (see ``conditions.VARIABLES``), and for
@@ -68,55 +81,48 @@ class Society:
         eaters = c[:, State.S] + c[:, State.E] + c[:, State.H]  # humans: everyone who eats
         world_pop = float(living.sum())
         world_fear = float((self.fear * living).sum() / world_pop) if world_pop > 0 else float(self.fear.mean())
-        deaths = self.last_flows[list(DEATH_FLOWS)].sum(axis=0)
-        trust_zone = self._zone_trust()
-        out: list[dict[str, float]] = []
-        fids = self.world.faction_ids
-        for z in range(self.world.n_zones):
-            sup = float(self.supplies[z])
-            f = self.world.zone_faction[z]
-            truces = {truce_key(o): float(self.truce[f, j]) for j, o in enumerate(fids) if j != f} if f >= 0 else {}
-            out.append(
-                {
-                    "day": float(day),
-                    "fear": float(self.fear[z]),
-                    "vigilance": float(self.vigilance[z]),
-                    "supplies": sup,
-                    "supply_days": sup / eaters[z] if eaters[z] > 0 else float("inf"),
-                    "humans": float(eaters[z]),
-                    "susceptible": float(c[z, State.S]),
-                    "latent": float(c[z, State.E]),
-                    "hybrids": float(c[z, State.H]),
-                    "ferals": float(c[z, State.Z]),
-                    "corpses": float(c[z, State.D]),
-                    "infected": float(c[z, State.E] + c[z, State.H] + c[z, State.Z]),
-                    "population": float(living[z]),
-                    "new_infections": float(self.last_flows[Flow.INFECTION, z]),
-                    "deaths": float(deaths[z]),
-                    "breaches": float(self.last_flows[Flow.BREACH, z]),
-                    "calm_days": float(self.calm_days[z]),
-                    "trust": trust_zone[z],
-                    "world_ferals": float(c[:, State.Z].sum()),
-                    "world_fear": world_fear,
-                    **truces,
-                }
-            )
+        lf = self.last_flows
+        deaths = lf[self._death_rows].sum(axis=0)
+        sup = self.supplies
+        with np.errstate(divide="ignore", invalid="ignore"):
+            supply_days = np.where(eaters > 0, sup / np.where(eaters > 0, eaters, 1.0), np.inf)
+        # the columns, as Python floats, zone by zone (one conversion per column, not per value)
+        columns = (
+            ("fear", self.fear), ("vigilance", self.vigilance), ("supplies", sup), ("supply_days", supply_days),
+            ("humans", eaters), ("susceptible", c[:, State.S]), ("latent", c[:, State.E]),
+            ("hybrids", c[:, State.H]), ("ferals", c[:, State.Z]), ("corpses", c[:, State.D]),
+            ("infected", c[:, State.E] + c[:, State.H] + c[:, State.Z]), ("population", living),
+            ("new_infections", lf[Flow.INFECTION]), ("deaths", deaths), ("breaches", lf[Flow.BREACH]),
+            ("calm_days", self.calm_days.astype(np.float64)), ("trust", self._zone_trust()),
+        )
+        keys = ("day", *(k for k, _ in columns), "world_ferals", "world_fear")
+        shared = (float(day),)
+        tail = (float(c[:, State.Z].sum()), world_fear)
+        rows = zip(*(np.asarray(v, dtype=np.float64).tolist() for _, v in columns), strict=True)
+        out = [dict(zip(keys, (*shared, *row, *tail), strict=True)) for row in rows]
+        if self.world.n_factions:
+            truce = self.truce
+            for z, env in enumerate(out):
+                f = self.world.zone_faction[z]
+                for key, j in self._truce_keys[z]:
+                    env[key] = float(truce[f, j])
         return out
 
-    def _zone_trust(self) -> list[float]:
-        out = []
-        for z in range(self.world.n_zones):
-            f = self.world.zone_faction[z]
-            if f < 0 or not self.truce[f].any():
-                out.append(1.0)
-            else:
-                out.append(float(self.trust[f, self.truce[f]].min()))
+    def _zone_trust(self) -> F64:
+        """Per zone, the lowest trust its faction has in a faction it keeps a truce with; 1 with no
+        faction or no truce (computed once per faction, then spread to its zones)."""
+        nf = self.world.n_factions
+        per_faction = np.ones(max(nf, 1))
+        for f in range(nf):
+            if self.truce[f].any():
+                per_faction[f] = self.trust[f, self.truce[f]].min()
+        out: F64 = np.where(self._has_faction, per_faction[self._zf_clipped], 1.0)
         return out
 
     def faction_trust(self) -> F64:
         """Per zone, the trust its people have in their own faction's rule: 1 - fear / 2, scaled by
         the faction's lowest trust in its truce partners; 1 with no faction. Used by concealment."""
-        zt = np.array(self._zone_trust())
+        zt = self._zone_trust()
         out: F64 = np.where(self.world.zone_faction >= 0, zt * (1.0 - 0.5 * self.fear), 1.0)
         distrust = self.params.memory.distrust
         if distrust > 0:  # people trust less the faction that culled their kin
@@ -150,7 +156,7 @@ class Society:
         events: list[SocietyEvent] = []
         living = counts[:, : State.D].sum(axis=1)
         safe_n = np.maximum(living, 1.0)
-        deaths = flows[list(DEATH_FLOWS)].sum(axis=0)
+        deaths = flows[self._death_rows].sum(axis=0)
 
         # fear
         f = self.fear * (1.0 - p.fear.decay)
@@ -227,19 +233,17 @@ class Society:
         if nf < 2:
             return []
         breaches = np.zeros((nf, nf))  # [victim faction, origin faction]
-        fa = w.zone_faction[w.route_from]
-        fb = w.zone_faction[w.route_to]
-        walled = w.wall[w.route_to] > 0
-        for r in np.flatnonzero((fa >= 0) & (fb >= 0) & (fa != fb) & walled):
-            breaches[fb[r], fa[r]] += route_flows[RouteFlow.FERALS, r]
-        fear_f = np.array([self.fear[w.zone_faction == i].mean() if (w.zone_faction == i).any() else 0.0
-                           for i in range(nf)])
+        if self._breach_routes:  # routes between two factions' zones into a walled one
+            ferals = route_flows[RouteFlow.FERALS].tolist()
+            for r, victim, origin in self._breach_routes:
+                breaches[victim, origin] += ferals[r]
+        fear_f = np.array([self.fear[zs].mean() if zs.size else 0.0 for zs in self._faction_zones])
         t = self.trust - p.per_breach * breaches - p.fear_erosion * fear_f[:, None]
         distrust = self.params.memory.distrust
         if distrust > 0:  # the others trust a faction less by the share of its people it bereaved
             living = self._living
-            bereaved = np.array([(self.kin_new * living)[w.zone_faction == i].sum()
-                                 / max(living[w.zone_faction == i].sum(), 1.0) for i in range(nf)])
+            lost = self.kin_new * living
+            bereaved = np.array([lost[zs].sum() / max(living[zs].sum(), 1.0) for zs in self._faction_zones])
             t = t - distrust * bereaved[None, :]
         calm_f = fear_f < 0.1
         t += p.recovery * calm_f[:, None]

@@ -161,6 +161,54 @@ def _eval(node: ast.AST, env: Mapping[str, float]) -> float:
     raise ConditionError(f"cannot evaluate {type(node).__name__}")  # unreachable after _check
 
 
+def _compile(node: ast.AST) -> Callable[[Mapping[str, float]], float]:
+    """A closure that computes what :func:`_eval` computes for ``node``, the same operations in the
+    same order, without walking the tree: policies evaluate their conditions in every zone every
+    morning. Only for a tree :func:`_check` admitted."""
+    if isinstance(node, ast.BoolOp):
+        parts = tuple(_compile(v) for v in node.values)
+        if isinstance(node.op, ast.And):
+            return lambda env: float(all(f(env) for f in parts))
+        return lambda env: float(any(f(env) for f in parts))
+    if isinstance(node, ast.UnaryOp):
+        operand = _compile(node.operand)
+        if isinstance(node.op, ast.Not):
+            return lambda env: float(not operand(env))
+        if isinstance(node.op, ast.USub):
+            return lambda env: -operand(env)
+        return operand
+    if isinstance(node, ast.Compare):
+        left = _compile(node.left)
+        if len(node.ops) == 1:
+            cmp, right = _CMP[type(node.ops[0])], _compile(node.comparators[0])
+            return lambda env: 1.0 if cmp(left(env), right(env)) else 0.0
+        chain = tuple((_CMP[type(op)], _compile(c)) for op, c in zip(node.ops, node.comparators, strict=True))
+
+        def compare(env: Mapping[str, float]) -> float:
+            a = left(env)
+            for op, comp in chain:
+                b = comp(env)
+                if not op(a, b):
+                    return 0.0
+                a = b
+            return 1.0
+
+        return compare
+    if isinstance(node, ast.BinOp):
+        fn, lhs, rhs = _BIN[type(node.op)], _compile(node.left), _compile(node.right)
+        return lambda env: fn(lhs(env), rhs(env))
+    if isinstance(node, ast.Constant):
+        value = float(node.value)  # type: ignore[arg-type]  # _check admitted numbers only
+        return lambda env: value
+    if isinstance(node, ast.Name):
+        if node.id in _CONST:
+            const = _CONST[node.id]
+            return lambda env: const
+        name = node.id
+        return lambda env: float(env[name])
+    raise ConditionError(f"cannot evaluate {type(node).__name__}")  # unreachable after _check
+
+
 @dataclass(frozen=True)
 class Condition:
     """A parsed, checked condition. Build with :meth:`parse`; evaluate with :meth:`__call__`."""
@@ -168,6 +216,7 @@ class Condition:
     text: str
     names: frozenset[str] = field(default_factory=frozenset)
     _tree: ast.Expression | None = field(default=None, compare=False, repr=False)
+    _fn: Callable[[Mapping[str, float]], float] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def parse(cls, text: str) -> Condition:
@@ -189,12 +238,18 @@ class Condition:
         names: set[str] = set()
         _check(tree, names)  # first: names the construct that is not allowed (a call, a subscript...)
         _lex(src)  # then what Python's parser forgives: comments, non-ASCII names, odd number literals
-        return cls(text=src, names=frozenset(names), _tree=tree)
+        return cls(text=src, names=frozenset(names), _tree=tree, _fn=_compile(tree.body))
 
     def __call__(self, env: Mapping[str, float]) -> bool:
         """Evaluate against ``env``, which must give a value for every name in :attr:`names`."""
+        if self._fn is not None:
+            return bool(self._fn(env))
         assert self._tree is not None
         return bool(_eval(self._tree.body, env))
+
+    def __reduce__(self) -> tuple[Callable[[str], Condition], tuple[str]]:
+        """Pickled as its text (the compiled closure is not picklable): parsed again on loading."""
+        return Condition.parse, (self.text,)
 
 
 #: The tokens of the language (module docstring); anything else is refused by :func:`_lex`.
