@@ -1,4 +1,4 @@
-"""The code stays ruff- and mypy-clean (ARCHITECTURE.md, habit 11): CI runs both."""
+"""The code stays ruff- and mypy-clean (docs/architecture.md, habit 11): CI runs both."""
 
 from __future__ import annotations
 

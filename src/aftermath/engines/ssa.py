@@ -2,7 +2,7 @@
 
 The SSA samples the same :class:`~aftermath.model.network.Network` that the ODE integrates: integer
 counts per species, one reaction event at a time, in continuous time. Coefficients are constant
-within a day (policies and society act at day boundaries, MODEL.md section 8), so each day is
+within a day (policies and society act at day boundaries, docs/model.md#policies), so each day is
 simulated exactly from ``t = 0`` to ``t = 1``; a waiting time that crosses the end of the day is
 discarded, which is exact because the exponential clock has no memory.
 

@@ -1,4 +1,4 @@
-"""The model written once, as a reaction network (ARCHITECTURE.md, "one model, three engines").
+"""The model written once, as a reaction network (docs/architecture.md, "one model, three engines").
 
 Species are zone x state x strain (x Erlang stage for E). S is held as two species: the initial
 cohort's never-infected (``n_``), and everyone else in S (the born and the cured, ``s_``); they

@@ -1,6 +1,6 @@
 """The scenario schema: every key of a scenario file, its unit, default and bounds.
 
-A scenario is validated once, when it is loaded, and is immutable afterwards (ARCHITECTURE.md,
+A scenario is validated once, when it is loaded, and is immutable afterwards (docs/architecture.md,
 habit 6). Unknown keys are errors. ``docs/scenario.md`` documents every key; keep the two in step
 (``tests/test_docs.py`` checks that every field here is named there).
 
@@ -105,7 +105,7 @@ class RunSettings(_Base):
     mixing: Literal["frequency", "mass_action"] = "frequency"
     denominator: Literal["living", "all"] = Field(
         "living",
-        description="who N counts under frequency mixing: living bodies S+E+H+Z (MODEL.md), or all "
+        description="who N counts under frequency mixing: living bodies S+E+H+Z (docs/model.md), or all "
         "bodies in the zone including D and R (the closed population of the textbook SIR)",
     )
 
@@ -141,7 +141,7 @@ class RunSettings(_Base):
 
 
 class StrainTraits(_Base):
-    """Traits that a strain carries and that mutation can change (MODEL.md section 5)."""
+    """Traits that a strain carries and that mutation can change (docs/model.md#strains)."""
 
     beta: Rate = Field(0.5, description="bite rate per feral per day (frequency) or per pair (mass action)")
     p_hybrid: Prob = Field(0.0, description="chance that a latent infection ends as a hybrid, at resistance 0.5")
@@ -192,7 +192,8 @@ class Pathogen(StrainTraits):
 
 
 class Defence(_Base):
-    """How humans fight back and what becomes of destroyed ferals and corpses (MODEL.md sections 3-4)."""
+    """How humans fight back and what becomes of destroyed ferals and corpses (docs/model.md,
+    #encounters and #progression)."""
 
     alpha: Rate = Field(0.0, description="feral destruction rate per defender")
     hybrid_weight: Weight = Field(0.5, description="a hybrid's fighting weight relative to a human (h)")
@@ -320,7 +321,7 @@ class Population(_Base):
 
 
 class Zone(_Base):
-    """A place where people mix (MODEL.md section 1)."""
+    """A place where people mix (docs/model.md#places)."""
 
     id: Ident
     kind: Ident = "city"

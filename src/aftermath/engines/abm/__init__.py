@@ -1,4 +1,4 @@
-"""The agent-based engine: the full model, individual by individual (MODEL.md 10, ``abm``).
+"""The agent-based engine: the full model, individual by individual (docs/model.md#engines, ``abm``).
 
 Layout:
 
@@ -14,7 +14,7 @@ Layout:
 * :mod:`.ledger`: per-person policy flags summed into the ledger;
 * :mod:`.engine`: :class:`AbmEngine`, the thin class the driver calls.
 
-Differences from the compartmental engines, by design (MODEL.md 10): individual resistance,
+Differences from the compartmental engines, by design (docs/model.md#engines): individual resistance,
 mutation, concealment by households, screening quarantine (an arrival whose latency ends within
 ``quarantine_days`` is caught in the pens) and the per-person ledger. Time is stepped at
 ``run.dt``; a fixed-step chain converges to the reaction network as ``dt -> 0``.

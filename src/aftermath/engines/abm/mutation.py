@@ -1,4 +1,4 @@
-"""Evolution: the strain table (the phylogeny) and mutation at infection (MODEL.md 5).
+"""Evolution: the strain table (the phylogeny) and mutation at infection (docs/model.md#strains).
 
 At each new infection, with probability ``mu`` the infecting strain mutates: every trait is
 multiplied by ``exp(Normal(0, sd))`` and clipped to ``world.TRAIT_BOUNDS``; the new strain gets a

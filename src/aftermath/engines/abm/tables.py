@@ -11,7 +11,7 @@ marks: the step kernel (:mod:`.step`) applies this table and has no branch per m
 Each day :func:`day_coefficients` evaluates the declarations' rate and share arrays over the
 engine's strains into ``coef[state, slot, branch, zone, strain]``; each step :func:`fill_rows`
 multiplies them by the contact pressure of the step's counts into the per-(zone, state, strain)
-rows that the kernel reads, with ``p = 1 - exp(-L dt)`` of the row's total ``L`` (MODEL.md 3).
+rows that the kernel reads, with ``p = 1 - exp(-L dt)`` of the row's total ``L`` (docs/model.md#encounters).
 ``tests/test_abm_tables.py`` holds every slot (rate, product, destination, tags) against the
 reactions that :func:`aftermath.model.network.build_network` expands from the same declarations.
 """
