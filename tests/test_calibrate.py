@@ -285,7 +285,7 @@ def test_replicates_that_died_out_are_conditioned_away() -> None:
     sc = am.load("boarding-school")
     seeds = list(range(1, 13))
     pb = Problem(sc, "ssa", read_data(DATA, sc), Space([Prior("pathogen.beta", 0.5, 4.0)]), {"I": "poisson"}, 14,
-                 seeds)
+                 seeds, align=False)
     assert pb.alive_at == 13  # the start of day 13 (4 boys in bed at its end)
     ll = pb.loglik([1.66])
     alive = pb.alive.copy()
@@ -295,6 +295,36 @@ def test_replicates_that_died_out_are_conditioned_away() -> None:
                     for m, s in zip(mu, np.array(seeds)[alive], strict=True)])
     expect = (np.log(alive.mean()) + gaussian_synthetic(sim, lk.transform("poisson", pb.y), np.full(14, 0.25))
               + lk.log_jacobian("poisson", pb.y))
+    assert ll == pytest.approx(expect)
+
+
+def test_replicates_are_aligned_at_the_datas_peak() -> None:
+    """With ``align`` (the default), each replicate's observations are shifted so that their peak
+    falls on the data's peak day (day 5 of the boarding school), the days outside the data's window
+    read from a run 13 days longer; recomputed here from the runs themselves."""
+    from aftermath.calibrate.problem import Problem, gaussian_synthetic
+
+    sc = am.load("boarding-school")
+    seeds = list(range(1, 13))
+    data = read_data(DATA, sc)
+    pb = Problem(sc, "ssa", data, Space([Prior("pathogen.beta", 0.5, 4.0)]), {"I": "poisson"}, 14, seeds)
+    assert pb.span == 13 and pb.sim_days == 27 and pb.peak_day == 5
+    ll = pb.loglik([1.66])
+    ext_days = np.arange(-13, 27)  # the data's days 0..13, 13 more either side
+    ext = pd.DataFrame({"day": ext_days, "zone": "all", "measure": "I"})
+    rows, shifts = [], []
+    for s in np.array(seeds)[pb.alive]:
+        res = am.simulate(sc, engine="ssa", seed=int(s), days=27)
+        drawn = lk.draw("poisson", model_values(res.counts, res.flows, res.zone_ids, ext),
+                        np.random.default_rng([int(s), 7919]))
+        window = drawn[13:27]  # what the data's days 0..13 would have shown
+        shift = int(np.argmax(window)) - 5
+        shifts.append(shift)
+        rows.append(lk.transform("poisson", drawn[13 + shift: 27 + shift]))
+        assert int(np.argmax(rows[-1])) == 5 or rows[-1].max() == rows[-1][5]  # every peak on the data's
+    assert len(set(shifts)) > 1  # the replicates took off on different days
+    expect = (np.log(pb.alive.mean()) + gaussian_synthetic(np.array(rows), lk.transform("poisson", pb.y),
+                                                           np.full(14, 0.25)) + lk.log_jacobian("poisson", pb.y))
     assert ll == pytest.approx(expect)
 
 

@@ -289,7 +289,7 @@ def calibrate(scenario: str | Path | Scenario, data: str | Path | pd.DataFrame,
               likelihood: str | Sequence[str] | Mapping[str, str] | None = None, report_fraction: float = 1.0,
               delay: int = 0, dispersion: float | None = None, sigma: float | None = None,
               sd: float | None = None, trials: int | None = None, samples: int | None = None,
-              replicates: int | None = None,
+              replicates: int | None = None, align: bool = True,
               seed: int | None = None, store: Store | str | Path | None = None,
               progress: Progress | None = None, plan: Callable[[dict[str, Any]], None] | None = None
               ) -> CalibrationResult:
@@ -308,7 +308,9 @@ def calibrate(scenario: str | Path | Scenario, data: str | Path | pd.DataFrame,
             normal's sd, when not fitted.
         trials: optimiser trials (default 60 for the ODE, 30 otherwise); samples: Metropolis steps,
             half of them burn-in (default 2000, 600); replicates: runs per trial of a stochastic
-            engine (default 32).
+            engine (default 32); align: a stochastic engine's replicates are aligned at the
+            data's peak before they are scored (:mod:`aftermath.calibrate.problem`; False: the raw
+            curves, which biases beta upward).
         seed: the master seed of the sampler, the chain and the replicates (default: ``run.seed``).
         store: a :class:`Store`, a path, or None (in memory). Trials are written as they come; the
             same call again resumes from them.
@@ -360,17 +362,20 @@ def calibrate(scenario: str | Path | Scenario, data: str | Path | pd.DataFrame,
     space = Space(priors)
     total = n_trials + polish_budget(space.dim) + hessian_budget(space.dim) + n_samples + 1
     runs = total * reps
-    per_run = _check_work(base, priors, engine_name, days, runs)
     seeds = replicate_seeds(seed0, reps)
     problem = Problem(base, engine_name, frame, space, kinds, days, seeds, report_fraction, int(delay),
-                      dispersion, sigma, sd)
+                      dispersion, sigma, sd, align=bool(align))
+    per_run = _check_work(base, priors, engine_name, problem.sim_days, runs)
     method = ("Optuna TPE + L-BFGS-B + adaptive Metropolis on the exact likelihood" if engine_name == "ode" else
-              f"synthetic likelihood ({reps} replicates, common random numbers): Optuna TPE + Nelder-Mead + "
+              f"synthetic likelihood ({reps} replicates, common random numbers"
+              f"{', aligned at the peak' if problem.ref_rows is not None else ''}): Optuna TPE + Nelder-Mead + "
               "adaptive Metropolis")
     spec = {"params": [[p.path, p.lo, p.hi, p.kind] for p in priors], "likelihoods": kinds,
             "report_fraction": report_fraction, "delay": int(delay), "dispersion": dispersion, "sigma": sigma, "sd": sd,
             "trials": n_trials, "samples": n_samples, "replicates": reps, "seed": seed0, "engine": engine_name,
             "days": days}
+    if engine_name != "ode":
+        spec["align"] = bool(align)
     data_json = canonical_json(frame.to_dict(orient="list"))
     cid = sha256(canonical_json({"scenario": scenario_hash(base), "data": sha256(data_json), **spec}))[:16]
     if plan is not None:
