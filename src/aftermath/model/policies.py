@@ -99,6 +99,20 @@ class Levers:
             rotation_cost=np.zeros(z),
         )
 
+    def copy(self) -> Levers:
+        """A copy with copies of every array (what :meth:`none` builds, from a template, is cheaper
+        to copy than to allocate field by field)."""
+        return Levers(
+            seal_out=self.seal_out.copy(), seal_in=self.seal_in.copy(), admit_mode=self.admit_mode.copy(),
+            sensitivity=self.sensitivity.copy(), specificity=self.specificity.copy(),
+            quarantine_days=self.quarantine_days.copy(), hybrid_action=self.hybrid_action.copy(),
+            hybrid_rate=self.hybrid_rate.copy(), hybrid_target=self.hybrid_target.copy(),
+            relapse_mult=self.relapse_mult.copy(), sweep_kill=self.sweep_kill.copy(),
+            sweep_hybrids=self.sweep_hybrids.copy(), cure=self.cure.copy(), disposal_extra=self.disposal_extra.copy(),
+            rotation_restore=self.rotation_restore.copy(), rotation_cost=self.rotation_cost.copy(),
+            truce_changes=list(self.truce_changes),
+        )
+
     @property
     def harshness(self) -> F64:
         """How harsh hybrid policy is per zone, for concealment: cull 1, isolate 0.5, else 0."""
@@ -146,8 +160,9 @@ class PolicyBook:
         self._truce_i = [isinstance(p, TrucePolicy) for p in pol]
         self._quiet = [isinstance(p, ReopenPolicy) for p in pol]
         self._zones = [[int(z) for z in t] for t in self.targets]
-        self._index = {id(p): i for i, p in enumerate(pol)}
         self._closing_j = [j for j in range(len(pol)) if self._closing(j)]
+        self._faction_zones: dict[str, list[int]] = {}
+        self._no_levers = Levers.none(nz)
         self._reopens = [i for i, p in enumerate(pol) if isinstance(p, ReopenPolicy)]
 
     def _targets(self, p: Policy) -> I64:
@@ -232,22 +247,32 @@ class PolicyBook:
         make = p.action == "make"
         key = truce_key(p.other)
         fids = self.world.faction_ids
-        own = self.world.zone_faction == fids.index(p.faction)
-        in_truce = [env[z][key] >= 0.5 for z in map(int, np.flatnonzero(own)) if key in env[z]]
-        if in_truce and in_truce[0] == make:
+        own = self._own_zones(p.faction)
+        # the truce as the faction's first zone that reports it sees it
+        in_truce = next((env[z][key] >= 0.5 for z in own if key in env[z]), None)
+        if in_truce is not None and in_truce == make:
             return  # nothing to decide: the truce is already as this decision would leave it
-        if not any(self.when[i](env[z]) for z in targets):
+        when = self.when[i]
+        if not any(when(env[z]) for z in self._zones[i]):
             return
         self._truce_decisions.append((fids.index(p.faction), fids.index(p.other), make, i))
         self.spent[i, targets] = True
         self.acted[i, targets] = True
+
+    def _own_zones(self, faction: str) -> list[int]:
+        """The zones of ``faction``, in zone order (computed once per faction)."""
+        own = self._faction_zones.get(faction)
+        if own is None:
+            fi = self.world.faction_ids.index(faction)
+            own = self._faction_zones[faction] = [int(z) for z in np.flatnonzero(self.world.zone_faction == fi)]
+        return own
 
     def _levers(self, day: int, env: Sequence[Mapping[str, float]], events: list[PolicyEvent]) -> Levers:
         """The day's levers from the active policies. Where several policies of one kind act on a
         zone, the harshest wins (cull over isolate over protect; closed over screen over open) and
         brings its own parameters; the order of policies in the file never matters."""
         self._reopen(day, env, events)
-        lv = Levers.none(self.world.n_zones)
+        lv = self._no_levers.copy()
         hybrid_winner: dict[int, tuple[tuple[int, float], HybridPolicy]] = {}
         admission_winner: dict[int, tuple[tuple[int, float, float], AdmissionPolicy]] = {}
         any_active: B = np.any(self.active, axis=1)
@@ -287,7 +312,7 @@ class PolicyBook:
                     lv.rotation_restore[zones] = np.maximum(lv.rotation_restore[zones], p.restore)
                     lv.rotation_cost[zones] = np.maximum(lv.rotation_cost[zones], p.cost)
         lv.truce_changes.extend(self._truce_decisions)
-        index = self._index
+        index = {id(p): i for i, p in enumerate(self.policies)}  # (a copied book has copied policies)
         for z, (_, ap) in admission_winner.items():
             lv.admit_mode[z] = _ADMIT[ap.mode]
             lv.sensitivity[z] = ap.sensitivity

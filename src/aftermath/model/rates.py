@@ -115,7 +115,7 @@ def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
     k = _constants(world)
 
     fr, to = world.route_from, world.route_to
-    flight = 1.0 + sc.society.fear.flight * np.clip(society.fear[fr] - society.fear[to], 0.0, None)
+    flight = 1.0 + sc.society.fear.flight * np.maximum(society.fear[fr] - society.fear[to], 0.0)
     by_truce = np.ones(world.n_routes, dtype=bool)
     by_truce[k.cross] = society.truce[k.cross_a, k.cross_b]
     gates = by_truce & ~levers.seal_out[fr] & ~levers.seal_in[to]

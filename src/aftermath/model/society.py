@@ -29,6 +29,12 @@ class SocietyEvent:
     text: str
 
 
+#: The keys of a zone's indicators, in the order :meth:`Society.indicators` fills them.
+_INDICATOR_KEYS = ("day", "fear", "vigilance", "supplies", "supply_days", "humans", "susceptible", "latent",
+                   "hybrids", "ferals", "corpses", "infected", "population", "new_infections", "deaths",
+                   "breaches", "calm_days", "trust", "world_ferals", "world_fear")
+
+
 class Society:
     """Per-zone fear, vigilance, supplies and calm; per-faction-pair trust and truces."""
 
@@ -84,22 +90,16 @@ class Society:
         lf = self.last_flows
         deaths = lf[self._death_rows].sum(axis=0)
         sup = self.supplies
-        with np.errstate(divide="ignore", invalid="ignore"):
-            supply_days = np.where(eaters > 0, sup / np.where(eaters > 0, eaters, 1.0), np.inf)
-        # the columns, as Python floats, zone by zone (one conversion per column, not per value)
-        columns = (
-            ("fear", self.fear), ("vigilance", self.vigilance), ("supplies", sup), ("supply_days", supply_days),
-            ("humans", eaters), ("susceptible", c[:, State.S]), ("latent", c[:, State.E]),
-            ("hybrids", c[:, State.H]), ("ferals", c[:, State.Z]), ("corpses", c[:, State.D]),
-            ("infected", c[:, State.E] + c[:, State.H] + c[:, State.Z]), ("population", living),
-            ("new_infections", lf[Flow.INFECTION]), ("deaths", deaths), ("breaches", lf[Flow.BREACH]),
-            ("calm_days", self.calm_days.astype(np.float64)), ("trust", self._zone_trust()),
-        )
-        keys = ("day", *(k for k, _ in columns), "world_ferals", "world_fear")
-        shared = (float(day),)
-        tail = (float(c[:, State.Z].sum()), world_fear)
-        rows = zip(*(np.asarray(v, dtype=np.float64).tolist() for _, v in columns), strict=True)
-        out = [dict(zip(keys, (*shared, *row, *tail), strict=True)) for row in rows]
+        fed = eaters > 0
+        supply_days = np.divide(sup, eaters, out=np.full(len(sup), np.inf), where=fed)  # inf where none eat
+        # the columns stacked, then turned into Python floats zone by zone in one conversion
+        table = np.stack((
+            self.fear, self.vigilance, sup, supply_days, eaters, c[:, State.S], c[:, State.E], c[:, State.H],
+            c[:, State.Z], c[:, State.D], c[:, State.E] + c[:, State.H] + c[:, State.Z], living,
+            lf[Flow.INFECTION], deaths, lf[Flow.BREACH], self.calm_days, self._zone_trust(),
+        ), axis=1, dtype=np.float64).tolist()
+        first, last = float(day), (float(c[:, State.Z].sum()), world_fear)
+        out = [dict(zip(_INDICATOR_KEYS, (first, *row, *last), strict=True)) for row in table]
         if self.world.n_factions:
             truce = self.truce
             for z, env in enumerate(out):
@@ -111,11 +111,11 @@ class Society:
     def _zone_trust(self) -> F64:
         """Per zone, the lowest trust its faction has in a faction it keeps a truce with; 1 with no
         faction or no truce (computed once per faction, then spread to its zones)."""
-        nf = self.world.n_factions
-        per_faction = np.ones(max(nf, 1))
-        for f in range(nf):
-            if self.truce[f].any():
-                per_faction[f] = self.trust[f, self.truce[f]].min()
+        if self.world.n_factions == 0:
+            return np.ones(self.world.n_zones)
+        truce = self.truce
+        lowest = np.min(self.trust, axis=1, where=truce, initial=np.inf)  # over each faction's truces only
+        per_faction = np.where(truce.any(axis=1), lowest, 1.0)
         out: F64 = np.where(self._has_faction, per_faction[self._zf_clipped], 1.0)
         return out
 
@@ -165,7 +165,7 @@ class Society:
         f += p.fear.per_breach * flows[Flow.BREACH]
         f += p.supplies.starvation_fear * self.starving
         # each zone sums its neighbours' excess fear in neighbour order (as a dense row sum would)
-        gap = np.clip(self.fear[self.edge_other] - self.fear[self.edge_zone], 0.0, None)
+        gap = np.maximum(self.fear[self.edge_other] - self.fear[self.edge_zone], 0.0)
         excess = np.bincount(self.edge_zone, weights=gap, minlength=self.world.n_zones)
         f += p.fear.neighbour_share * excess / self.n_neighbours
         self.fear = np.clip(f, 0.0, 1.0)
@@ -237,7 +237,8 @@ class Society:
             ferals = route_flows[RouteFlow.FERALS].tolist()
             for r, victim, origin in self._breach_routes:
                 breaches[victim, origin] += ferals[r]
-        fear_f = np.array([self.fear[zs].mean() if zs.size else 0.0 for zs in self._faction_zones])
+        fear = self.fear  # each faction's mean fear (a sum over its zones divided by their number, as .mean())
+        fear_f = np.array([fear[zs].sum() / zs.size if zs.size else 0.0 for zs in self._faction_zones])
         t = self.trust - p.per_breach * breaches - p.fear_erosion * fear_f[:, None]
         distrust = self.params.memory.distrust
         if distrust > 0:  # the others trust a faction less by the share of its people it bereaved
