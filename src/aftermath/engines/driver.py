@@ -70,7 +70,7 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
     q = scenario.defence.q
     counts = eng.counts()  # then each day's closing counts, which are the next morning's
     for day in range(days):
-        env = society.indicators(day, counts)
+        env = society.indicators(day, counts) if book.policies else []  # nothing reads them without policies
         levers, policy_events = book.decide(day, env)
         society_events = society.apply_truce_changes(day, levers)
         flows = eng.sweep(day, levers, q) if levers.sweep_kill.any() else np.zeros((N_FLOWS, world.n_zones))
