@@ -191,7 +191,7 @@ class OdeEngine:
         # the solver's state is copied into a buffer of ours, so every argument's Numba type is known
         # here and the compiled kernel is called directly, without Numba's per-call type dispatch
         # over 18 arguments (a third of each evaluation's cost; the same machine code either way)
-        ybuf = np.empty_like(dx)
+        ybuf = np.zeros_like(dx)
         if self._kernel is None:  # the types are the same every day: looked up on the first
             self._kernel = _compiled(ode_rhs, (ybuf, *args, dx))
         kernel = self._kernel
