@@ -1,9 +1,9 @@
-"""The one loop that owns the order of phases (ARCHITECTURE.md, habit 1).
+"""The one loop that owns the order of phases (docs/architecture.md, habit 1).
 
 Each day, in this order, for every engine:
 
 1. **Decide**: society's indicators for each zone are read and every policy's conditions are
-   evaluated once (MODEL.md section 8); truce decisions take effect.
+   evaluated once (docs/model.md#policies); truce decisions take effect.
 2. **Sweep**: impulsive sweeps scheduled for this morning destroy their share of ferals.
 3. **Rates**: the day's effective rates are computed from parameters, levers and society.
 4. **Advance**: the engine simulates the day (encounters, progression, demography, movement,

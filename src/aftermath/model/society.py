@@ -1,4 +1,4 @@
-"""Society's slow variables: fear, vigilance, supplies, trust and truces (MODEL.md section 7).
+"""Society's slow variables: fear, vigilance, supplies, trust and truces (docs/model.md#society).
 
 They change once a day, at the day boundary, from the day's flows, in every engine alike: within
 a day the rates that depend on them are constant. That keeps the three engines on one model (the
