@@ -21,7 +21,8 @@ from aftermath.scenario.scale import scale_population
 FLOW_OF = {"infected": (Flow.INFECTION, "zone"), "killed_by_bite": (Flow.BITE_DEATH, "zone"),
            "starved": (Flow.STARVATION, "zone"), "died": (Flow.NATURAL_DEATH, "zone"),
            "culled": (Flow.CULL, "zone"), "turned_away": (Flow.EXCLUDED, "zone"),
-           "walked": (Flow.HUMAN_ARRIVED, "to"), "relapsed": (Flow.RELAPSE, "zone"),
+           "walked": (Flow.HUMAN_ARRIVED, "to"), "followed_band": (Flow.HUMAN_ARRIVED, "to"),
+           "relapsed": (Flow.RELAPSE, "zone"),
            "turned": (Flow.ONSET_FERAL, "zone"), "became_hybrid": (Flow.ONSET_HYBRID, "zone"),
            "destroyed": (Flow.FERAL_DESTROYED, "zone"), "rose": (Flow.REANIMATION, "zone"),
            "burned": (Flow.DISPOSAL, "zone"), "transferred": (Flow.HYBRID_MOVED, "to")}
@@ -130,3 +131,50 @@ def test_the_chronicle_names_places_and_factions() -> None:
     assert "Fort Namsan garrison began screening arrivals (screen at the garrison gate)" in texts
     assert any(t.startswith("The survivors' network began protecting hybrids in the hidden valley") for t in texts)
     assert {e.zone for e in r.chronicle} <= {"", *r.zone_ids}
+
+
+@cache
+def band_run() -> Result:
+    """Two zones, households of two and deaths every few weeks: the lost join bands, which walk."""
+    from aftermath.scenario.load import from_dict
+
+    return simulate(from_dict({
+        "name": "bands", "run": {"days": 60, "dt": 0.25},
+        "pathogen": {"beta": 0.0, "mutation": {"mu": 0.0}}, "demography": {"death": 0.03},
+        "zones": [{"id": "a", "name": "The river camp", "faction": "gov", "population": {"S": 150},
+                   "household_size": 2},
+                  {"id": "b", "name": "The mill", "faction": "gov", "population": {"S": 150}, "household_size": 2}],
+        "routes": [{"from": "a", "to": "b", "rate": 0.2, "both_ways": True}],
+        "factions": [{"id": "gov"}],
+        "policies": [{"type": "admission", "faction": "gov", "zones": ["b"], "mode": "screen", "specificity": 0.7}],
+        "cast": 40,
+    }), engine="abm", seed=1)
+
+
+def test_a_follower_story_tells_the_truth() -> None:
+    """Bands move together: a follower's move is recorded as ``followed_band`` (or a turn-away at
+    the same gate), counted in the day's arrivals, and told in a sentence that names the day and
+    both places."""
+    r = band_run()
+    recorded = r.extras["cast"]["events"]
+    zones = [z.name or z.id for z in r.scenario.zones]
+    follows = [e for e in recorded if e["kind"] == "followed_band"]
+    assert len(follows) >= 3, len(follows)
+    for ev in follows:
+        assert r.flows[ev["day"], Flow.HUMAN_ARRIVED, ev["to"]] >= 1, ev
+    for ev in (e for e in recorded if e["kind"] == "turned_away" and e.get("band")):
+        assert r.flows[ev["day"], Flow.EXCLUDED, ev["zone"]] >= 1, ev
+    told = 0
+    for life in tell(r):
+        for prev, s in zip(life.sentences, life.sentences[1:], strict=False):
+            assert s.frame != prev.frame, (life.name, prev.text, s.text)
+        for s in life.sentences:
+            if s.kind != "followed_band":
+                continue
+            ev = s.events[0]
+            assert ev in recorded and ev["who"] == life.name
+            low = s.text.lower()
+            assert f"day {ev['day']}" in low
+            assert zones[ev["zone"]].lower() in low and zones[ev["to"]].lower() in low, s.text
+            told += 1
+    assert told >= 1

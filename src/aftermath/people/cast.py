@@ -59,7 +59,7 @@ EVENT_KINDS = (
     "start", "infected", "killed_by_bite", "destroyed", "decayed", "relapsed", "died", "starved", "cured",
     "culled", "hidden_from_cull", "transferred", "hidden_from_transfer", "rose", "burned", "walked",
     "turned_away", "wandered", "became_hybrid", "turned", "sealed_in", "swept", "sacrificed", "joined_band",
-    "grieved", "memory_rose", "memory_faded", "hidden_at_gate", "let_in_by_mistake",
+    "grieved", "memory_rose", "memory_faded", "hidden_at_gate", "let_in_by_mistake", "followed_band",
 )
 
 
@@ -127,6 +127,9 @@ class CastWatch:
         self.people = people
         self.idx = np.array([p["id"] for p in people], dtype=np.int64)
         self.name_of = {p["id"]: p["name"] for p in people}
+        self.places: dict[int, list[int]] = {}  # person -> their places in the cast
+        for q, p in enumerate(people):
+            self.places.setdefault(int(p["id"]), []).append(q)
         self.events: list[dict[str, Any]] = []
         self.slot = np.zeros(self.idx.size, dtype=np.int64)
         eng.ties.watched = np.unique(self.idx)
@@ -167,9 +170,13 @@ class CastWatch:
                     keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot, eng.tables.where, k == 0,
                     float(ties.keep), ties.seen, float(ties.flight), bool(ties.on), float(eng.dt), self.slot)
         pop = eng.pop
-        if any_change(self.idx, self.st, self.z, self.fl, self.hh, pop.state, pop.zone, pop.flags, pop.household,
-                      self.slot):  # most steps nothing happens to anyone followed: no Python work
-            self._diff(day, k, self.slot)
+        follow: dict[int, list[tuple[int, int, int]]] = {}  # the band's moves after the step (ties.followed)
+        for j, walker, r, outcome, _ in ties.followed:
+            for q in self.places.get(int(j), ()):
+                follow.setdefault(q, []).append((int(walker), int(r), int(outcome)))
+        if follow or any_change(self.idx, self.st, self.z, self.fl, self.hh, pop.state, pop.zone, pop.flags,
+                                pop.household, self.slot):  # most steps nothing happens to anyone followed
+            self._diff(day, k, self.slot, follow)
 
     def end_day(self, day: int) -> None:
         """The day's grief and bands (:mod:`.ties`), and memory crossing a mark: step 99."""
@@ -192,22 +199,29 @@ class CastWatch:
                     self._add(day, EVENING, q, "memory_faded", memory=round(float(m[q]), 3), mark=round(mark, 3))
         self.day_memory = self.m.copy()
 
-    def _diff(self, day: int, k: int, slot: NDArray[np.int64] | None) -> None:
+    def _diff(self, day: int, k: int, slot: NDArray[np.int64] | None,
+              follow: dict[int, list[tuple[int, int, int]]] | None = None) -> None:
         pop, i = self.eng.pop, self.idx
         st, z, fl, hh = pop.state[i], pop.zone[i], pop.flags[i], pop.household[i]
         mem = pop.memory[i]
         changed = (st != self.st) | (z != self.z) | (fl != self.fl) | (hh != self.hh)
         if slot is not None:
             changed |= slot != -1
+        follow = follow or {}
+        for f in follow:
+            changed[f] = True
         for q in np.flatnonzero(changed):
             self._explain(day, k, int(q), -1 if slot is None else int(slot[q]), int(st[q]), int(z[q]), int(fl[q]),
-                          int(hh[q]))
+                          int(hh[q]), follow.get(int(q), []))
         self.st, self.z, self.s = st.copy(), z.copy(), pop.strain[i].copy()
         self.fl, self.hh = fl.copy(), hh.copy()
         self.m = np.where(mem > MEM_MAX, 0, mem).astype(np.uint8)
 
-    def _explain(self, day: int, k: int, q: int, j: int, st1: int, z1: int, fl1: int, hh1: int) -> None:
-        """The event(s) of one followed person from their arrays before and after, and the slot taken."""
+    def _explain(self, day: int, k: int, q: int, j: int, st1: int, z1: int, fl1: int, hh1: int,
+                 follow: list[tuple[int, int, int]] | None = None) -> None:
+        """The event(s) of one followed person from their arrays before and after, the slot taken
+        and what their band did after the step (:func:`aftermath.engines.abm.step.follow_bands`:
+        ``(walker, route, outcome)``, outcome 1 got in, 0 turned away, 2 the band stayed)."""
         eng = self.eng
         st0, z0, fl0 = int(self.st[q]), int(self.z[q]), int(self.fl[q])
         new = fl1 & ~fl0
@@ -217,10 +231,27 @@ class CastWatch:
         if j == -2:
             add(day, k, q, "became_hybrid" if st1 == H else "turned", zone=z1)
         elif j >= 0:
-            name = TRANSITIONS[int(eng.tables.transition[st0, j])].name
-            self._slot_event(day, k, q, name, j, st0, z0, st1, z1, new)
+            me = int(self.idx[q])
+            if not any(w == me and out == 2 for w, _, out in follow or []):  # else the band did not go
+                name = TRANSITIONS[int(eng.tables.transition[st0, j])].name
+                self._slot_event(day, k, q, name, j, st0, z0, st1, z1, new)
         elif st1 != st0 and (new & Flag.SWEPT or st0 == Z):  # a morning sweep
             add(day, k, q, "swept", zone=z0, was=STATE_WORDS[st0])
+        for walker, r, outcome in follow or []:
+            if walker == int(self.idx[q]):
+                continue  # their own walk: told from the slot the step drew, above
+            dest, at = int(eng.world.route_to[r]), int(eng.world.route_from[r])
+            gate = j < 0 or TRANSITIONS[int(eng.tables.transition[st0, j])].name not in ("cull", "transfer")
+            if outcome == 1:  # after any slot of their own this step: in the state they are in now
+                add(day, k, q, "followed_band", zone=at, to=dest, state=STATE_WORDS[st1],
+                    leader=self.name_of.get(walker))
+                if gate and new & Flag.CONCEALED:
+                    add(day, k, q, "hidden_at_gate", zone=dest, state=STATE_WORDS[st1])
+                elif gate and new & Flag.MISCLASSIFIED:
+                    add(day, k, q, "let_in_by_mistake", zone=dest, state=STATE_WORDS[st1])
+            else:
+                add(day, k, q, "turned_away", zone=dest, at=at, healthy=st1 == S,
+                    screened=bool(new & Flag.MISCLASSIFIED), band=True)
         if new & Flag.SACRIFICED:
             add(day, k, q, "sacrificed", zone=int(self.eng.pop.seal_zone[self.idx[q]]))
         if hh1 != int(self.hh[q]) and hh1 >= (1 << 30) and st1 <= H:

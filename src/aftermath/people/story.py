@@ -61,6 +61,8 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
                                     "day {day}."),
                         ("on-day", "On day {day}, with grief at their heels (memory {memory}), {name} fled {zone} "
                                    "for {to}.")),
+    "followed_band": (("subject", "{name} went with their band from {zone} to {to} on day {day}{leader}."),
+                      ("on-day", "On day {day}, when the band left {zone}{leader}, {name} followed it to {to}.")),
     "turned_away": (("on-day", "On day {day}, {name} was turned away at the gate of {zone}{health}{policy}."),
                     ("subject", "{name} reached the gate of {zone} on day {day}{health} and was turned away{policy}.")),
     "hidden_at_gate": (("subject", "The screening at {zone} caught {name}, {state}, and the household got them "
@@ -211,6 +213,7 @@ def _fields(t: Teller, ev: dict[str, Any], name: str) -> dict[str, Any]:
     f["with_"] = f", among them {', '.join(others)}" if others else ""
     f["memory"] = f"{float(ev.get('memory', 0.0)):.2f}"
     f["lost"] = t.short(ev["lost"]) if ev.get("lost") else "one of its own"
+    f["leader"] = f", behind {t.short(ev['leader'])}" if ev.get("leader") else ""
     return f
 
 

@@ -24,9 +24,12 @@ factions reads the share of people bereaved by a faction's culls (:mod:`aftermat
 Ties: a household whose members are all lost but one leaves that one alone; at the end of the
 day they join their zone's open *band* (at most ``band_size`` people), which is a new household
 id (``BAND_BASE + k``): the band shares the grief of its members' deaths and one decision to hide
-an infected member, exactly as a household does. Ties cost no byte per person: membership is the
-household id, the members of a day-0 household are found from the layout of :func:`populate`,
-and a band's members are kept in a small table (four bytes per band member).
+an infected member, exactly as a household does. Bands move together (``band_moves``): a band
+member's walk is the band's proposal to go, taken with chance one over the members who can walk
+(:func:`aftermath.engines.abm.step.follow_bands`), so each still moves at their own rate on
+average. Ties cost no byte per person: membership is the household id, the members of a day-0
+household are found from the layout of :func:`populate`, and a band's members are kept in a
+small table (four bytes per band member, and a word each for the step's walks).
 
 With every gain 0 (:meth:`~aftermath.scenario.schema.Memory.gains_zero`) none of this runs: the
 model without memory, bit for bit.
@@ -41,15 +44,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.state import Population, initial_people
-from aftermath.engines.abm.step import MEM_MAX, MEM_NEWS_POLICY, Mem
+from aftermath.engines.abm.step import BAND_BASE, MEM_MAX, MEM_NEWS_POLICY, Mem
 from aftermath.model.world import World
 from aftermath.record.chronicle import BREACH_NEWS
 
 #: A breach is seen when at least this share of the zone's living bodies got in (one in a
 #: thousand) and at least BREACH_NEWS ferals: the same at any population size.
 BREACH_SHARE = 0.001
-#: Band household ids start here (births take ids from ``next_household``, far below).
-BAND_BASE = 1 << 30
 I64 = NDArray[np.int64]
 _H = 2  # states S, E, H (0, 1, 2) are the living humans
 
@@ -187,6 +188,9 @@ class Ties:
         self.flight = sc.society.fear.flight * mem.flight / MEM_MAX
         self.conceal_gain = sc.society.concealment.harshness * mem.conceal / MEM_MAX
         self.band_size = int(mem.band_size)
+        #: bands move together (:func:`aftermath.engines.abm.step.follow_bands`)
+        self.band_moves = self.on and self.band_size > 1 and bool(mem.band_moves)
+        self.followed = np.zeros((0, 5), dtype=np.int64)  # the step's (follower, leader, route, arrived, chain)
         people = initial_people(world).sum(axis=1)
         sizes = np.array([z.household_size for z in sc.zones])
         nh = np.maximum(1, np.ceil(people / sizes)).astype(np.int64)
@@ -204,6 +208,9 @@ class Ties:
         self.band_zone = np.zeros(16, dtype=np.int32)
         self.band_slots = np.zeros((16, max(self.band_size, 1)), dtype=np.int32)
         self.news_chunk = np.zeros(math.ceil(pop.capacity / chunk) + 1, dtype=np.int64)
+        self.band_stamp = np.full(16, -1, dtype=np.int64)  # the step a band last followed one of its own
+        self.band_head = np.full(16, -1, dtype=np.int64)  # that step's last follower (log row)
+        self.moves = np.zeros(1, dtype=np.int64)  # the step's band walks (Out.moves): a word per band member
         self.grieved = np.zeros((0, 3), dtype=np.int64)  # the day's (person, lost one, policy): for the cast
         self.joined = np.zeros((0, 2), dtype=np.int64)
         self.watched = np.zeros(0, dtype=np.int64)  # sorted: whose grief and bands to report (the cast)
@@ -219,7 +226,26 @@ class Ties:
         """The day's memory bundle for the step kernel (``daily``: its first step)."""
         return Mem(self.on, False, float(self.keep), float(self.flight),
                    np.ascontiguousarray(self.conceal_gain * harshness, dtype=np.float64), np.int64(self.turned),
-                   self.seen)
+                   self.seen, self.band_moves)
+
+    def walk_layout(self, pop: Population, n_parts: int) -> tuple[I64, I64, I64]:
+        """Where each part of the step notes its band members' walks (``Out.moves``, ``move_lo``,
+        ``move_n``): the band members now, by the part that steps them (chunks are dealt to the
+        parts in turn); bands change only at the end of a day. Also sizes ``band_stamp``."""
+        nb_ = self.n_bands
+        counts = self.band_count[:nb_].astype(np.int64)
+        take = np.arange(self.band_slots.shape[1])[None, :] < counts[:, None]
+        members = self.band_slots[:nb_][take].astype(np.int64)
+        bands = np.repeat(np.arange(nb_, dtype=np.int64), counts)
+        members = members[pop.household[members] == BAND_BASE + bands]  # still in that band
+        per_part = np.bincount((members // self.chunk) % n_parts, minlength=n_parts)
+        lo = np.concatenate([[0], np.cumsum(per_part)]).astype(np.int64)
+        if self.band_stamp.shape[0] < nb_:
+            self.band_stamp = np.full(self.band_count.shape[0], -1, dtype=np.int64)
+            self.band_head = np.full(self.band_count.shape[0], -1, dtype=np.int64)
+        if self.moves.shape[0] < lo[-1]:
+            self.moves = np.zeros(int(lo[-1]) + int(lo[-1]) // 4, dtype=np.int64)
+        return self.moves, lo, np.zeros(n_parts, dtype=np.int64)
 
     def ensure(self, pop: Population) -> None:
         """Room for news of every chunk after the population grew."""
@@ -279,4 +305,5 @@ class Ties:
 
     def nbytes_ties(self) -> int:
         """Bytes the ties keep beyond the household ids: the band table."""
-        return int(self.band_count.nbytes + self.band_zone.nbytes + self.band_slots.nbytes + self.news_chunk.nbytes)
+        return int(self.band_count.nbytes + self.band_zone.nbytes + self.band_slots.nbytes + self.news_chunk.nbytes
+                   + self.band_stamp.nbytes + self.band_head.nbytes + self.moves.nbytes)

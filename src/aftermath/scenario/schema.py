@@ -277,6 +277,8 @@ class Memory(_Base):
     band_size: int = Field(8, ge=0, le=100, strict=True,
                            description="the last of a household joins a band of at most this many in their zone; "
                            "0 = no bands")
+    band_moves: bool = Field(True, description="bands move together: a member's walk takes the band along (with "
+                             "chance one over the members who can walk), each through the gate on their own draw")
 
     def gains_zero(self) -> bool:
         """Whether nothing raises memory (and culls cost no trust): the model without memory."""

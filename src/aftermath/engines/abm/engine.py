@@ -6,7 +6,8 @@ One day is ``1 / dt`` steps. Each step, in this order:
 2. hazard rows from the day's coefficients and the counts at the start of the step
    (:mod:`.tables`, compiled from the model's declarations);
 3. every person's transitions (:func:`.step.step_part`), then the mutated infections in person
-   order (:func:`.mutation.resolve_pending`) and the chronicle's new lineages;
+   order (:func:`.mutation.resolve_pending`) and the chronicle's new lineages, then, with bands
+   moving together, the bands' walks in person order (:func:`.step.follow_bands`);
 4. in debug mode (``check=True`` or ``AFTERMATH_ABM_CHECK=1``) a full recount must equal the
    counts kept from the transitions, and the people must add up.
 
@@ -37,12 +38,15 @@ from aftermath.engines.abm.state import (
     populate,
 )
 from aftermath.engines.abm.step import (
+    BAND_STREAM,
     MEM_MAX,
     Day,
     Out,
     People,
     Rows,
     count_part,
+    follow_bands,
+    gather_walks,
     mark_sealed,
     schedule_latency,
     step_part,
@@ -215,6 +219,13 @@ class AbmEngine:
                         pop.flag_zone, pop.seal_zone, pop.ever, pop.memory)
         mems = (self.ties.mem(True, levers.harshness), self.ties.mem(False, levers.harshness))
         sprob = np.zeros((nz, MEM_MAX + 1) if mems[0].on else (1, 1))  # S's probability by memory level
+        band = bool(mems[0].band)  # bands move together: the step notes their walks, follow_bands the rest
+        if band:
+            moves, move_lo, move_n = self.ties.walk_layout(pop, self.parts)
+        else:
+            moves, move_lo, move_n = (np.zeros(1, dtype=np.int64), np.zeros(self.parts + 1, dtype=np.int64),
+                                      np.zeros(self.parts, dtype=np.int64))
+        self.ties.followed = self.ties.followed[:0]
         for k in range(self.steps):
             t = day * self.steps + k
             if births is not None and births[k].any():
@@ -235,13 +246,17 @@ class AbmEngine:
                         np.int64(self._shape), float(pth.mutation.mu), pth.mutation.mu > 0 and not self.table.full,
                         mems[min(k, 1)], sprob)
             self.workers.run(step_part, pop.n, CHUNK, people, self.tables, rows, today,
-                             Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk))
+                             Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk, moves, move_lo, move_n))
             self.workers.run(merge_part, ns, dc, self.dzs, self.counts_i, self.czs)  # and zeroes the deltas
             pending = int(self.pend_chunk.sum())
             if pending:
                 old, scap = self.table.n, self.scap
                 if self._resolve(day, t, kk, pending, serial):  # the new strains' columns (all, if reallocated)
                     latency, p_h = self._day_coefficients(rates, levers, old if self.scap == scap else 0)
+            if band and move_n.any():
+                self._follow(today, people, rows, dc, fl, rf, moves, move_lo, move_n)
+            elif band:
+                self.ties.followed = self.ties.followed[:0]
             if self.check:
                 self._verify(day, k)
             if self.cast is not None:  # observation only: reads the arrays, draws nothing
@@ -277,6 +292,26 @@ class AbmEngine:
         self.strain_free = day_coefficients(self.plan, rates, self.out_routes, ns, self.rows.coef, first,
                                             self.strain_free)
         return self._trait(T_LAT), self._trait(T_PH)
+
+    def _follow(self, today: Day, people: People, rows: Rows, dc: I64, fl: I64, rf: I64, moves: I64, move_lo: I64,
+                move_n: I64) -> None:
+        """Bands move together (:func:`.step.follow_bands`): the followers' moves are counted as
+        the step's own, in part 0 of the step's deltas, then folded into the counts."""
+        if (move_n > np.diff(move_lo)).any():
+            raise AbmCheckError("more band walks in a step than band members")
+        ties = self.ties
+        n_walk = gather_walks(moves, move_lo, move_n)
+        log = np.zeros((n_walk * max(ties.band_size, 1), 5), dtype=np.int64)
+        none = np.zeros(1, dtype=np.int64)
+        serial = Out(dc, self.dzs, fl, rf, self.pend_chunk, ties.news_chunk, none, np.zeros(2, dtype=np.int64),
+                     none.copy())
+        gate = today._replace(mem=today.mem._replace(band=False))  # the walks themselves, at last
+        n_log = follow_bands(moves[:n_walk], np.uint64(stream_key(self.seed, BAND_STREAM, int(today.t))), people,
+                             self.tables, rows, gate, serial, CHUNK, ties.band_count, ties.band_slots,
+                             ties.band_stamp, ties.band_head, self.world.route_from, log)
+        ties.followed = log[:n_log]
+        if n_log:  # (declined proposals move no one: nothing to fold then, and nothing changes)
+            merge_part(0, 1, self.table.n, dc, self.dzs, self.counts_i, self.czs)
 
     def _resolve(self, day: int, t: int, kk: NDArray[np.uint64], pending: int, serial: I64) -> bool:
         """Finish this step's mutated infections; chronicle new lineages. True if strains were added:

@@ -46,6 +46,10 @@ FL_CULLED = int(Flag.CULLED)
 # memory of loss (aftermath.people.ties): 0 to MEM_MAX; a human who dies, turns or is culled carries
 # news for their household (MEM_NEWS, MEM_NEWS_POLICY) until the day's news is collected
 MEM_MAX, MEM_NEWS_POLICY, MEM_NEWS = 253, 254, 255
+#: Band household ids start here (births take ids from ``next_household``, far below).
+BAND_BASE = 1 << 30
+#: The random stream of a band's decision to go (:func:`follow_bands`; beyond rng.Stream's and the cast's 70).
+BAND_STREAM = 71
 HK_INFECT, HK_CONCEAL, HK_ADMIT = int(Hook.INFECT), int(Hook.CONCEAL), int(Hook.ADMIT)
 W_ROUTE, W_TARGET = int(Where.ROUTE), int(Where.TARGET)
 EV_INFECTED = np.uint8(Ever.INFECTED)
@@ -159,16 +163,20 @@ Day = namedtuple("Day", ["keys", "t", "dt", "n_strains", "out_routes", "route_to
 """What the step needs to know of the day: streams, step, places, gates and the strains' traits;
 ``sprob[z, m]``: a susceptible's step probability at memory m (:mod:`.memory_rows`, with memory on)."""
 
-Mem = namedtuple("Mem", ["on", "daily", "keep", "flight", "conceal", "turned", "seen"])
+Mem = namedtuple("Mem", ["on", "daily", "keep", "flight", "conceal", "turned", "seen", "band"])
 """Memory of loss in the step (:mod:`aftermath.people.ties`): ``on`` (else untouched: the model
 without memory, bit for bit); ``daily``, ``keep``, ``seen``: how memory fades and what breaches
 add (applied by the weekly pass of :mod:`aftermath.people.ties`, not the step); ``flight``:
 walking rate gain per memory point;
-``conceal[z]``: concealment added per point; ``turned``: points added to a person turned away."""
+``conceal[z]``: concealment added per point; ``turned``: points added to a person turned away;
+``band``: bands move together (a band member's walk is only noted, for :func:`follow_bands`)."""
 
-Out = namedtuple("Out", ["dc", "dzs", "fl", "rf", "pend_chunk", "news_chunk"])
+Out = namedtuple("Out", ["dc", "dzs", "fl", "rf", "pend_chunk", "news_chunk", "moves", "move_lo", "move_n"])
 """Per-part deltas: counts ``dc[p, zone, state]``, ``dzs[p, zone, strain, state - 1]``, flows
-``fl[p, flow, zone]``, route flows ``rf[p, kind, route]``; mutated infections per chunk."""
+``fl[p, flow, zone]``, route flows ``rf[p, kind, route]``; mutated infections per chunk; the
+walks of band members (``Mem.band``): part ``p`` writes ``move_n[p]`` of them from
+``moves[move_lo[p]]`` on (``move_lo[p + 1] - move_lo[p]``: its band members, each walks at most
+once a step), each ``person << 32 | route``."""
 
 
 # The step's functions run without Numba's reference counting (``_nrt=False``): reading an array
@@ -311,6 +319,9 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
     if where == W_ROUTE:
         r = dy.out_routes[z, T.route_k[st, j]]
         dest = np.int64(dy.route_to[r])
+        if dy.mem.band and st <= H and P.household[i] >= BAND_BASE:
+            _note_walk(p, i, r, out)  # a band member's walk: the band decides after the step (follow_bands)
+            return
     elif where == W_TARGET:
         dest = np.int64(dy.hybrid_target[z])
     new_s = s
@@ -391,6 +402,126 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
         _move(out.dc, out.dzs, p, z, st, s, new_z, new_st, new_s)
         if dy.mem.on and st <= H and new_st >= Z:
             _news(P, i, c, out, (bits & FL_CULLED) != 0)
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _note_walk(p, i, r, out):
+    """A band member's walk along route ``r``, noted for :func:`follow_bands` (nothing else)."""
+    k = out.move_n[p]
+    if out.move_lo[p] + k < out.move_lo[p + 1]:  # always (one walk a member a step): no write out of bounds
+        out.moves[out.move_lo[p] + k] = (np.int64(i) << 32) | np.int64(r)
+    out.move_n[p] = k + 1
+
+
+@nb.njit(cache=True)
+def gather_walks(moves, move_lo, move_n):
+    """The step's band walks to the front of ``moves`` (each part's after the one before: a copy
+    that only moves left), in person order: the same for any number of parts. Zeroes ``move_n``;
+    returns how many."""
+    n_walk = 0
+    for p in range(move_n.shape[0]):
+        for k in range(min(move_n[p], move_lo[p + 1] - move_lo[p])):
+            moves[n_walk] = moves[move_lo[p] + k]
+            n_walk += 1
+        move_n[p] = 0
+    moves[:n_walk].sort()
+    return n_walk
+
+
+@nb.njit(cache=True)
+def _moved(log, band_head, b, j):
+    """Whether ``j`` of band ``b`` went through a gate already this step (the band's log chain)."""
+    g = band_head[b]
+    while g >= 0:
+        if log[g, 0] == j:
+            return True
+        g = log[g, 4]
+    return False
+
+
+@nb.njit(cache=True)
+def _route_slot(T, W, st, s, z0, kr, n_strains):
+    """The route slot of state ``st`` for the ``kr``-th route out of ``z0`` if its walking rate
+    is above 0 this step (not sealed in, not held; a strain new this step has no rates yet), else -1."""
+    if s >= n_strains:
+        return -1
+    for jj in range(T.where.shape[1]):
+        if T.where[st, jj] == W_ROUTE and T.route_k[st, jj] == kr:
+            return jj if W.rate[z0, st, s, jj] > 0.0 else -1
+    return -1
+
+
+@nb.njit(cache=True)
+def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, band_stamp, band_head, route_from, log):
+    """Bands move together. A band member's walk in the step (``w``, from :func:`gather_walks`,
+    in person order) is the band's proposal to go: the step did nothing else with it. The band
+    goes with chance ``1 / k``, ``k`` the members where the walker is who can walk that route
+    (alive humans not moved this step whose own walking rate on it is above 0), so a band
+    leaves at the rate one member walks and each member moves at their own rate on average: the
+    model's mean flows are unchanged, only moves are shared. When it goes, the walker and the
+    others (band slot order) each go through the gate as the kernel's walker would (:func:`act`
+    with their own route slot: their own ``ADMIT`` draw, the household's concealment, the
+    quarantine pens), so the counts, flows, route flows, ledger marks and memory are the
+    kernel's (part 0 of ``out``); ``dy.mem.band`` must be off here. ``key``: the stream of the
+    band's decision (``uniform(key, walker)``). Returns the log's rows: ``log[k] = (person,
+    walker, route, outcome, previous row of the band's chain this step or -1)``, outcome 1 got
+    in, 0 turned away, 2 the band stayed (the walker's row only); rows that went through a gate
+    are chained from ``band_head[b]`` while ``band_stamp[b]`` is this step."""
+    n_log = 0
+    for q in range(w.shape[0]):
+        e = w[q]
+        i = e >> 32
+        r = e & 0xFFFFFFFF
+        h = np.int64(P.household[i])
+        b = h - BAND_BASE
+        if band_stamp[b] != dy.t:
+            band_stamp[b] = dy.t
+            band_head[b] = -1
+        z0 = np.int64(route_from[r])
+        if np.int64(P.zone[i]) != z0 or _moved(log, band_head, b, i):
+            continue  # went with the band already this step
+        kr = -1
+        for k in range(dy.out_routes.shape[1]):
+            if dy.out_routes[z0, k] == r:
+                kr = k
+        st_i = np.int64(P.state[i])
+        s_i = np.int64(0) if st_i == S else np.int64(P.strain[i])
+        j_i = -1
+        for jj in range(T.where.shape[1]):
+            if T.where[st_i, jj] == W_ROUTE and T.route_k[st_i, jj] == kr:
+                j_i = jj
+        k_able = 1
+        for m in range(band_count[b]):
+            j = np.int64(band_slots[b, m])
+            if j == i or P.household[j] != h or np.int64(P.zone[j]) != z0 or P.state[j] > H:
+                continue
+            st = np.int64(P.state[j])
+            s = np.int64(0) if st == S else np.int64(P.strain[j])
+            if _route_slot(T, W, st, s, z0, kr, dy.n_strains) >= 0 and not _moved(log, band_head, b, j):
+                k_able += 1
+        if uniform(key, i) * k_able >= 1.0:
+            log[n_log, 0], log[n_log, 1], log[n_log, 2], log[n_log, 3], log[n_log, 4] = i, i, r, 2, -1
+            n_log += 1
+            continue
+        for m in range(-1, band_count[b]):
+            if m < 0:
+                j, st, s, slot = i, st_i, s_i, j_i  # the walker, by the slot the step drew
+            else:
+                j = np.int64(band_slots[b, m])
+                if j == i or P.household[j] != h or np.int64(P.zone[j]) != z0 or P.state[j] > H:
+                    continue
+                st = np.int64(P.state[j])
+                s = np.int64(0) if st == S else np.int64(P.strain[j])
+                slot = _route_slot(T, W, st, s, z0, kr, dy.n_strains)
+                if slot < 0 or _moved(log, band_head, b, j):
+                    continue
+            act(0, j, st, z0, s, slot, P, T, W, dy, out, j // chunk)
+            log[n_log, 0], log[n_log, 1], log[n_log, 2] = j, i, r
+            log[n_log, 3] = np.int64(np.int64(P.zone[j]) != z0)
+            log[n_log, 4] = band_head[b]
+            band_head[b] = n_log
+            n_log += 1
+    return n_log
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
