@@ -190,7 +190,7 @@ class Ties:
         self.band_size = int(mem.band_size)
         #: bands move together (:func:`aftermath.engines.abm.step.follow_bands`)
         self.band_moves = self.on and self.band_size > 1 and bool(mem.band_moves)
-        self.followed = np.zeros((0, 5), dtype=np.int64)  # the step's (follower, leader, route, arrived, chain)
+        self.followed = np.zeros((0, 5), dtype=np.int64)  # the step's (person, walker, route, outcome, 0)
         people = initial_people(world).sum(axis=1)
         sizes = np.array([z.household_size for z in sc.zones])
         nh = np.maximum(1, np.ceil(people / sizes)).astype(np.int64)
@@ -208,8 +208,6 @@ class Ties:
         self.band_zone = np.zeros(16, dtype=np.int32)
         self.band_slots = np.zeros((16, max(self.band_size, 1)), dtype=np.int32)
         self.news_chunk = np.zeros(math.ceil(pop.capacity / chunk) + 1, dtype=np.int64)
-        self.band_stamp = np.full(16, -1, dtype=np.int64)  # the step a band last followed one of its own
-        self.band_head = np.full(16, -1, dtype=np.int64)  # that step's last follower (log row)
         self.moves = np.zeros(1, dtype=np.int64)  # the step's band walks (Out.moves): a word per band member
         self.grieved = np.zeros((0, 3), dtype=np.int64)  # the day's (person, lost one, policy): for the cast
         self.joined = np.zeros((0, 2), dtype=np.int64)
@@ -230,21 +228,18 @@ class Ties:
 
     def walk_layout(self, pop: Population, n_parts: int) -> tuple[I64, I64, I64]:
         """Where each part of the step notes its band members' walks (``Out.moves``, ``move_lo``,
-        ``move_n``): the band members now, by the part that steps them (chunks are dealt to the
-        parts in turn); bands change only at the end of a day. Also sizes ``band_stamp``."""
+        ``move_n``): the living band members now, by the part that steps them (chunks are dealt
+        to the parts in turn); bands form only at the end of a day and no one comes back alive."""
         nb_ = self.n_bands
         counts = self.band_count[:nb_].astype(np.int64)
         take = np.arange(self.band_slots.shape[1])[None, :] < counts[:, None]
         members = self.band_slots[:nb_][take].astype(np.int64)
         bands = np.repeat(np.arange(nb_, dtype=np.int64), counts)
-        members = members[pop.household[members] == BAND_BASE + bands]  # still in that band
+        members = members[(pop.household[members] == BAND_BASE + bands) & (pop.state[members] <= _H)]
         per_part = np.bincount((members // self.chunk) % n_parts, minlength=n_parts)
         lo = np.concatenate([[0], np.cumsum(per_part)]).astype(np.int64)
-        if self.band_stamp.shape[0] < nb_:
-            self.band_stamp = np.full(self.band_count.shape[0], -1, dtype=np.int64)
-            self.band_head = np.full(self.band_count.shape[0], -1, dtype=np.int64)
-        if self.moves.shape[0] < lo[-1]:
-            self.moves = np.zeros(int(lo[-1]) + int(lo[-1]) // 4, dtype=np.int64)
+        if self.moves.shape[0] < lo[-1] or self.moves.shape[0] > 2 * lo[-1] + 64:  # room, and no more than twice
+            self.moves = np.zeros(int(lo[-1]) + int(lo[-1]) // 8 + 16, dtype=np.int64)
         return self.moves, lo, np.zeros(n_parts, dtype=np.int64)
 
     def ensure(self, pop: Population) -> None:
@@ -306,4 +301,4 @@ class Ties:
     def nbytes_ties(self) -> int:
         """Bytes the ties keep beyond the household ids: the band table."""
         return int(self.band_count.nbytes + self.band_zone.nbytes + self.band_slots.nbytes + self.news_chunk.nbytes
-                   + self.band_stamp.nbytes + self.band_head.nbytes + self.moves.nbytes)
+                   + self.moves.nbytes)

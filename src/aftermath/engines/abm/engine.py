@@ -308,7 +308,7 @@ class AbmEngine:
         gate = today._replace(mem=today.mem._replace(band=False))  # the walks themselves, at last
         n_log = follow_bands(moves[:n_walk], np.uint64(stream_key(self.seed, BAND_STREAM, int(today.t))), people,
                              self.tables, rows, gate, serial, CHUNK, ties.band_count, ties.band_slots,
-                             ties.band_stamp, ties.band_head, self.world.route_from, log)
+                             self.world.route_from, log)
         ties.followed = log[:n_log]
         if n_log:  # (declined proposals move no one: nothing to fold then, and nothing changes)
             merge_part(0, 1, self.table.n, dc, self.dzs, self.counts_i, self.czs)

@@ -429,13 +429,11 @@ def gather_walks(moves, move_lo, move_n):
 
 
 @nb.njit(cache=True)
-def _moved(log, band_head, b, j):
-    """Whether ``j`` of band ``b`` went through a gate already this step (the band's log chain)."""
-    g = band_head[b]
-    while g >= 0:
-        if log[g, 0] == j:
+def _moved(log, n_log, j):
+    """Whether ``j`` went through a gate already this step (the step's log: a few rows a step)."""
+    for g in range(n_log):  # noqa: SIM110 (a loop Numba compiles)
+        if log[g, 0] == j and log[g, 3] != 2:
             return True
-        g = log[g, 4]
     return False
 
 
@@ -452,7 +450,7 @@ def _route_slot(T, W, st, s, z0, kr, n_strains):
 
 
 @nb.njit(cache=True)
-def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, band_stamp, band_head, route_from, log):
+def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_from, log):
     """Bands move together. A band member's walk in the step (``w``, from :func:`gather_walks`,
     in person order) is the band's proposal to go: the step did nothing else with it. The band
     goes with chance ``1 / k``, ``k`` the members where the walker is who can walk that route
@@ -464,9 +462,8 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, band_s
     quarantine pens), so the counts, flows, route flows, ledger marks and memory are the
     kernel's (part 0 of ``out``); ``dy.mem.band`` must be off here. ``key``: the stream of the
     band's decision (``uniform(key, walker)``). Returns the log's rows: ``log[k] = (person,
-    walker, route, outcome, previous row of the band's chain this step or -1)``, outcome 1 got
-    in, 0 turned away, 2 the band stayed (the walker's row only); rows that went through a gate
-    are chained from ``band_head[b]`` while ``band_stamp[b]`` is this step."""
+    walker, route, outcome, 0)``, outcome 1 got in, 0 turned away, 2 the band stayed (the
+    walker's row only); whoever has a row with outcome 0 or 1 has moved this step."""
     n_log = 0
     for q in range(w.shape[0]):
         e = w[q]
@@ -474,11 +471,8 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, band_s
         r = e & 0xFFFFFFFF
         h = np.int64(P.household[i])
         b = h - BAND_BASE
-        if band_stamp[b] != dy.t:
-            band_stamp[b] = dy.t
-            band_head[b] = -1
         z0 = np.int64(route_from[r])
-        if np.int64(P.zone[i]) != z0 or _moved(log, band_head, b, i):
+        if np.int64(P.zone[i]) != z0 or _moved(log, n_log, i):
             continue  # went with the band already this step
         kr = -1
         for k in range(dy.out_routes.shape[1]):
@@ -497,10 +491,10 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, band_s
                 continue
             st = np.int64(P.state[j])
             s = np.int64(0) if st == S else np.int64(P.strain[j])
-            if _route_slot(T, W, st, s, z0, kr, dy.n_strains) >= 0 and not _moved(log, band_head, b, j):
+            if _route_slot(T, W, st, s, z0, kr, dy.n_strains) >= 0 and not _moved(log, n_log, j):
                 k_able += 1
         if uniform(key, i) * k_able >= 1.0:
-            log[n_log, 0], log[n_log, 1], log[n_log, 2], log[n_log, 3], log[n_log, 4] = i, i, r, 2, -1
+            log[n_log, 0], log[n_log, 1], log[n_log, 2], log[n_log, 3], log[n_log, 4] = i, i, r, 2, 0
             n_log += 1
             continue
         for m in range(-1, band_count[b]):
@@ -513,13 +507,12 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, band_s
                 st = np.int64(P.state[j])
                 s = np.int64(0) if st == S else np.int64(P.strain[j])
                 slot = _route_slot(T, W, st, s, z0, kr, dy.n_strains)
-                if slot < 0 or _moved(log, band_head, b, j):
+                if slot < 0 or _moved(log, n_log, j):
                     continue
             act(0, j, st, z0, s, slot, P, T, W, dy, out, j // chunk)
             log[n_log, 0], log[n_log, 1], log[n_log, 2] = j, i, r
             log[n_log, 3] = np.int64(np.int64(P.zone[j]) != z0)
-            log[n_log, 4] = band_head[b]
-            band_head[b] = n_log
+            log[n_log, 4] = 0
             n_log += 1
     return n_log
 
