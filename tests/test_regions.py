@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from aftermath.engines.driver import simulate
-from aftermath.scenario.load import ScenarioError, builtin_names, builtin_text, from_dict, load, to_dict
+from aftermath.scenario.load import ScenarioError, builtin_names, builtin_text, from_dict, load, parse_toml, to_dict
 from aftermath.scenario.regions import (
+    BUILTIN_ONLY,
     Gravity,
     Region,
     Regions,
@@ -152,6 +153,44 @@ def test_a_csv_file_of_regions(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="missing: lat"):
         bad.write_text("id,population,lon\nx,1,1\n")
         from_dict({"name": "t", "regions": {"data": str(bad)}})
+
+
+def test_a_scenario_file_reads_its_regions_csv_from_its_own_folder(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    world = tmp_path / "world"
+    world.mkdir()
+    (world / "towns.csv").write_text("id,population,lat,lon\nx,100,10,10\ny,300,10,10.5\n")
+    (world / "w.toml").write_text('name = "w"\n[regions]\ndata = "towns.csv"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "towns.csv").write_text("id,population,lat,lon\nwrong,1,0,0\n")
+    monkeypatch.chdir(elsewhere)  # not where the scenario is
+    assert [z.id for z in load(str(world / "w.toml")).zones] == ["x", "y"]
+    assert [z.id for z in load(Path("..") / "world" / "w.toml").zones] == ["x", "y"]
+    (world / "w.toml").write_text('name = "w"\n[regions]\ndata = "none.csv"\n')
+    with pytest.raises(ScenarioError, match=r"looked for .*world/none\.csv"):
+        load(str(world / "w.toml"))
+    # a mapping (no file of its own) reads from the current folder, as before
+    assert [z.id for z in from_dict({"name": "t", "regions": {"data": "towns.csv"}}).zones] == ["wrong"]
+
+
+def test_builtin_only_names_no_file(tmp_path: Path) -> None:
+    """A scenario from a web client (``BUILTIN_ONLY``) reads built-in tables and inline rows only:
+    a path is refused by key, with the same message whether the file is there or not."""
+    f = tmp_path / "towns.csv"
+    f.write_text("id,population,lat,lon\nx,100,10,10\n")
+    msgs = []
+    for path in (f, tmp_path / "missing.csv"):
+        with pytest.raises(ScenarioError) as err:
+            from_dict({"name": "t", "regions": {"data": str(path)}}, files=BUILTIN_ONLY)
+        assert err.value.path == "regions.data" and "reads no files" in err.value.expected
+        msgs.append(str(err.value).replace(str(path), "PATH"))
+    assert msgs[0] == msgs[1]
+    with pytest.raises(ScenarioError, match=r"regions\.data"):
+        parse_toml(f'name = "t"\n[regions]\ndata = "{f}"\n', files=BUILTIN_ONLY)
+    assert len(from_dict({"name": "t", "regions": {"data": "korea"}}, files=BUILTIN_ONLY).zones) == 17
+    assert len(from_dict({"name": "t", "regions": {"rows": ROWS}}, files=BUILTIN_ONLY).zones) == 3
+    assert [z.id for z in from_dict({"name": "t", "regions": {"data": str(f)}}).zones] == ["x"]  # the default
 
 
 def small_korea(per: int = 1000) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,6 +104,39 @@ def test_no_path_comes_from_the_client(client: TestClient) -> None:
     assert r.status_code == 422 and r.json()["error"]["source"] == "passwd"
 
 
+def test_a_scenario_from_the_page_names_no_file_on_the_server(client: TestClient, tmp_path: Path) -> None:
+    """``regions.data`` from the page names a built-in table only: a path is refused by key, and the
+    answer is the same whether the file exists or not (nothing of it comes back)."""
+    secret = tmp_path / "secret.csv"
+    secret.write_text("id,name,population,lat,lon\ntopsecret,Hidden Name,12345,1,1\n")
+    missing = tmp_path / "missing.csv"
+
+    def toml(path: Path | str) -> str:
+        return f'name = "x"\n[regions]\ndata = "{path}"\n'
+
+    answers = []
+    for path in (secret, missing):
+        region = {"name": "x", "regions": {"data": str(path)}}
+        for r in (client.post("/api/parse", json={"text": toml(path)}),
+                  client.post("/api/upload", files={"file": ("w.toml", toml(path).encode())}),
+                  client.post("/api/validate", json={"scenario": region}),
+                  client.post("/api/ode", json={"scenario": region}),
+                  client.post("/api/jobs", json={"scenario": region}),
+                  client.post("/api/compare",
+                              json={"scenario": sir(), "variants": [{"label": "v", "scenario": region}]})):
+            assert r.status_code == 422, r.text
+            err = r.json()["error"]
+            assert err["path"] == "regions.data" and "built-in region tables ['korea']" in err["expected"]
+            assert "topsecret" not in r.text and "Hidden" not in r.text and "12345" not in r.text
+            answers.append(r.text.replace(str(path), "PATH"))
+    assert answers[:6] == answers[6:]  # an existing file and a missing one read the same
+    assert client.app.state.jobs.running() == 0  # type: ignore[attr-defined]
+    # the built-in tables and inline rows still work
+    assert client.post("/api/parse", json={"text": toml("korea")}).status_code == 200
+    rows = {"name": "x", "regions": {"rows": [{"id": "a", "population": 10.0, "lat": 0.0, "lon": 0.0}]}}
+    assert client.post("/api/validate", json={"scenario": rows}).json()["scenario"]["zones"][0]["id"] == "a"
+
+
 def test_a_run_over_the_dashboard_budget_is_refused_before_it_starts(client: TestClient) -> None:
     data = sir(days=365, engine="abm")
     r = client.post("/api/jobs", json={"scenario": data, "people": 10_000_000})
@@ -132,6 +166,25 @@ def test_runs_at_once_are_limited_and_a_run_can_be_cancelled() -> None:
 def test_a_request_body_is_size_limited(client: TestClient) -> None:
     r = client.post("/api/parse", json={"text": "#" * (MAX_BODY_BYTES + 1)})
     assert r.status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the body streams in chunks
+        yield b'{"text": "'
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b"#" * 65536
+
+    chunked = client.post("/api/parse", content=chunks(), headers={"content-type": "application/json"})
+    assert chunked.request.headers.get("transfer-encoding") == "chunked"
+    assert chunked.status_code == 413 and chunked.json() == r.json()
+
+
+def test_a_body_that_is_not_json_gets_one_clear_line(client: TestClient) -> None:
+    r = client.post("/api/parse", content=b'{"text": ', headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    msg = r.json()["error"]["message"]
+    assert msg.startswith("<dashboard>: request body: got malformed JSON (") and "\n" not in msg
+    assert msg.endswith("expected a JSON object") and "at character 9" in msg
+    r = client.post("/api/parse", content=b"[1, 2]", headers={"content-type": "application/json"})
+    assert r.json()["error"]["message"] == "<dashboard>: request body: got [1, 2], expected a JSON object"
 
 
 # -- answers ----------------------------------------------------------------------------------------
@@ -225,6 +278,48 @@ def test_variants_are_validated_and_bounded(client: TestClient) -> None:
     assert r.json()["error"]["source"] == "variant x"
     r = client.post("/api/compare", json={"scenario": sir(), "variants": [{"label": "baseline", "scenario": sir()}]})
     assert r.status_code == 422
+
+
+def test_every_variant_is_within_the_dashboard_budget_before_anything_starts(client: TestClient) -> None:
+    def sized(people: float) -> dict[str, Any]:
+        data = sir(days=20, engine="ssa")
+        data["zones"][0]["population"]["S"] = people
+        return data
+
+    # one variant over the bound by itself (the baseline is small)
+    r = client.post("/api/compare", json={"scenario": sir(engine="ssa"), "engine": "ssa", "runs": 1,
+                                          "variants": [{"label": "big", "scenario": sized(2e7)}]})
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert err["source"] == "variant big" and err["path"] == "people"
+    assert f"at most {DASHBOARD_WORK['ssa']:.3g} events for the ssa engine in the dashboard" in err["message"]
+    # each variant within it, all of them together over it
+    r = client.post("/api/compare", json={"scenario": sir(engine="ssa"), "engine": "ssa", "runs": 1, "variants": [
+        {"label": "a", "scenario": sized(1e7)}, {"label": "b", "scenario": sized(1e7)}]})
+    assert r.status_code == 422, r.text
+    assert "for a comparison in the dashboard (3 variants x 1 runs)" in r.json()["error"]["message"]
+    assert client.app.state.jobs.running() == 0  # type: ignore[attr-defined]
+
+
+def test_a_cancelled_comparison_stops_within_the_run_in_hand(client: TestClient) -> None:
+    """A cancel is read at the end of each simulated day, not only between whole runs: a run of
+    about 10 s (a million people for 240 days on the abm) stops at once, none of its runs done."""
+    base = sir(days=240, engine="abm")
+    base["zones"][0]["population"]["S"] = 1e6
+    variant = {**base, "pathogen": {**base["pathogen"], "beta": base["pathogen"]["beta"] * 0.9}}
+    r = client.post("/api/compare", json={"scenario": base, "engine": "abm", "runs": 1,
+                                          "variants": [{"label": "slower", "scenario": variant}]})
+    assert r.status_code == 200, r.text
+    job = client.app.state.jobs.get(r.json()["id"])  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 30
+    while job.first_progress is None and time.monotonic() < deadline:  # the batch reached its first run
+        time.sleep(0.02)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    assert client.delete(f"/api/jobs/{job.id}").json()["status"] == "cancelling"
+    v = wait(client, r.json(), timeout=30)
+    assert v["status"] == "cancelled" and v["done"] == 0  # the first run did not finish
+    assert time.monotonic() - t0 < 3.0
 
 
 def test_the_schema_has_units_bounds_defaults_and_descriptions(client: TestClient) -> None:

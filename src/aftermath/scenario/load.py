@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from aftermath.scenario.regions import TableFiles, table_files
 from aftermath.scenario.schema import Policy, Scenario, _Expect, _RefError
 
 BUILTIN_PACKAGE = "aftermath.scenario.builtin"
@@ -72,7 +73,8 @@ def load(source: str | Path = "hyosan") -> Scenario:
     if not path.exists():
         expected = f"an existing scenario file or one of the built-ins {builtin_names()} (no such file)"
         raise ScenarioError(src, "", _MISSING, expected)
-    return parse_toml(read_scenario_text(path, src), source=src)
+    # a [regions] table's CSV file is read from the scenario file's folder
+    return parse_toml(read_scenario_text(path, src), source=src, files=TableFiles(base=path.parent))
 
 
 def read_scenario_text(path: Path, source: str) -> str:
@@ -103,9 +105,9 @@ def read_scenario_text(path: Path, source: str) -> str:
         raise ScenarioError(source, "", _MISSING, f"a readable UTF-8 TOML file ({exc})") from None
 
 
-def parse_toml(text: str, source: str = "<string>") -> Scenario:
+def parse_toml(text: str, source: str = "<string>", files: TableFiles | None = None) -> Scenario:
     """Parse and validate TOML text (at most :data:`MAX_FILE_BYTES` of it, nested at most
-    :data:`MAX_DEPTH` deep)."""
+    :data:`MAX_DEPTH` deep). ``files``: as :func:`from_dict`'s."""
     if len(text) > MAX_FILE_BYTES:
         raise ScenarioError(source, "", _MISSING, f"a scenario of at most {MAX_FILE_BYTES:,} characters")
     try:
@@ -117,7 +119,7 @@ def parse_toml(text: str, source: str = "<string>") -> Scenario:
                             "tables nested too deeply to read)") from None
     except ValueError:  # an integer of more than 4300 digits (Python's conversion limit)
         raise ScenarioError(source, "", _MISSING, "valid TOML whose integers have at most 4300 digits") from None
-    return from_dict(data, source=source)
+    return from_dict(data, source=source, files=files)
 
 
 def _toml_error(exc: tomllib.TOMLDecodeError, text: str, source: str) -> ScenarioError:
@@ -132,17 +134,24 @@ def _toml_error(exc: tomllib.TOMLDecodeError, text: str, source: str) -> Scenari
     return ScenarioError(source, f"line {line}, column {col}", shown, f"valid TOML ({msg[: m.start()]})")
 
 
-def from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scenario:
+def from_dict(data: Mapping[str, Any], source: str = "<dict>", files: TableFiles | None = None) -> Scenario:
     """Validate a plain mapping (as read from TOML) into a :class:`Scenario`.
 
     NumPy scalars are read as the Python numbers they hold (a sweep's values are often NumPy's);
     otherwise numbers are strict: ``true`` or ``"0.25"`` is not a number.
+
+    ``files`` says whether ``regions.data`` may name a CSV file and where a relative one is read
+    from (:class:`~aftermath.scenario.regions.TableFiles`; ``BUILTIN_ONLY`` for a scenario from a
+    web client). None: as the caller's context set it (by default any file, from the current folder).
     """
     if not isinstance(data, Mapping):
         raise ScenarioError(source, "", data, "a table of scenario keys")
     plain = _plain(data, source, "", 0)
     try:
-        return Scenario.model_validate(plain)
+        if files is None:
+            return Scenario.model_validate(plain)
+        with table_files(files):
+            return Scenario.model_validate(plain)
     except ValidationError as exc:
         raise _to_scenario_error(exc, source, plain) from None
     except _RefError as exc:  # raised directly in some pydantic versions
@@ -314,19 +323,20 @@ def to_dict(scenario: Scenario) -> dict[str, Any]:
     return scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str = "<variant>") -> Scenario:
+def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str = "<variant>",
+                   files: TableFiles | None = None) -> Scenario:
     """A new scenario with values set by scenario path, e.g. ``{"pathogen.beta": 0.3}``.
 
     Lists of things with an ``id`` (zones, factions, strains) are addressed by id:
     ``zones.school.wall``; other lists by index: ``policies.0.kill``; a policy also by its name,
     in double quotes when it has spaces or dots: ``policies."cull hybrids when afraid".action``
     (:func:`policy_paths` lists them). The result is validated like a file, so a bad override
-    raises :class:`ScenarioError` naming the path.
+    raises :class:`ScenarioError` naming the path. ``files``: as :func:`from_dict`'s.
     """
     data = to_dict(scenario)
     for key, value in overrides.items():
         _set_path(data, key, value, source)
-    return from_dict(data, source=source)
+    return from_dict(data, source=source, files=files)
 
 
 def split_path(key: str, source: str = "--set") -> list[tuple[str, bool]]:

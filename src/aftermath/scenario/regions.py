@@ -33,7 +33,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -79,7 +82,8 @@ class Regions(_Strict):
     """The ``[regions]`` table of a scenario."""
 
     data: str | None = Field(None, max_length=4096, strict=True,
-                             description="a built-in region table (e.g. 'korea') or a CSV file's path")
+                             description="a built-in region table (e.g. 'korea') or a CSV file's path (relative: "
+                             "to the scenario file's folder)")
     rows: list[Region] | None = Field(None, max_length=MAX_ZONES, description="the regions, inline")
     mobility: Literal["gravity", "radiation", "none"] = "gravity"
     rate: Rate = Field(0.005, description="mean moves to another region per person per day")
@@ -95,22 +99,62 @@ class Regions(_Strict):
 # -- reading -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TableFiles:
+    """Where ``regions.data`` may name a CSV file: ``allowed`` (False: the built-in tables only, as
+    for a scenario from the dashboard, whose client must never name a server file) and ``base``, the
+    folder a relative path is read from (a scenario file's own folder; None: the current directory)."""
+
+    allowed: bool = True
+    base: Path | None = None
+
+
+#: The built-in region tables only (no file is opened, nor its existence checked).
+BUILTIN_ONLY = TableFiles(allowed=False)
+#: Any file, a relative path from the current folder (the default, as before there was a choice).
+ANY_FILE = TableFiles()
+_FILES: ContextVar[TableFiles | None] = ContextVar("aftermath_region_table_files", default=None)
+
+
+@contextmanager
+def table_files(files: TableFiles) -> Iterator[None]:
+    """Within the block, ``regions.data`` is read under ``files`` (:class:`TableFiles`); the scenario
+    loader sets it (:func:`aftermath.scenario.load.from_dict`'s ``files``)."""
+    token = _FILES.set(files)
+    try:
+        yield
+    finally:
+        _FILES.reset(token)
+
+
 def builtin_tables() -> list[str]:
     """Names of the built-in region tables (CSV files beside the built-in scenarios)."""
     return sorted(p.name.removesuffix(".csv") for p in resources.files(BUILTIN_PACKAGE).iterdir()
                   if p.name.endswith(".csv"))
 
 
-def read_table(data: str) -> list[dict[str, Any]]:
+def read_table(data: str, files: TableFiles | None = None) -> list[dict[str, Any]]:
     """The rows of a built-in table or a CSV file: ``id``, ``name``, ``population``, ``lat``,
-    ``lon`` columns (others are ignored); lines starting with ``#`` are comments (the source)."""
+    ``lon`` columns (others are ignored); lines starting with ``#`` are comments (the source).
+
+    ``files`` (default: as the scenario loader set it, :func:`table_files`) says whether a file may be
+    read and where a relative path starts; when files are not allowed, a name other than a built-in
+    table is refused before any file is looked at (the message is the same whether it exists or not).
+    """
+    files = (_FILES.get() or ANY_FILE) if files is None else files
     if data in builtin_tables():
         text = resources.files(BUILTIN_PACKAGE).joinpath(f"{data}.csv").read_text(encoding="utf-8")
+    elif not files.allowed:
+        raise _RefError("regions.data", data, f"one of the built-in region tables {builtin_tables()} (a scenario "
+                        "from the dashboard reads no files on the server: give the regions inline as regions.rows)")
     else:
         path = Path(data)
+        if files.base is not None and not path.is_absolute():
+            path = files.base / path
         if path.suffix.lower() != ".csv" or not path.is_file():
+            where = f" (looked for {path})" if files.base is not None and not Path(data).is_absolute() else ""
             raise _RefError("regions.data", data, f"one of the built-in region tables {builtin_tables()} or an "
-                            "existing .csv file")
+                            f"existing .csv file{where}")
         if path.stat().st_size > MAX_TABLE_BYTES:
             raise _RefError("regions.data", data, f"a table of at most {MAX_TABLE_BYTES:,} bytes")
         try:

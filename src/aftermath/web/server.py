@@ -12,8 +12,9 @@ Safety rules (``docs/dashboard.md``):
   bounds (:data:`DASHBOARD_WORK`, :data:`MAX_RUNS`, :data:`MAX_VARIANTS`) before it starts;
 - at most :data:`~aftermath.web.jobs.MAX_JOBS` background runs at once, one ODE at a time;
 - request bodies and uploads are at most :data:`MAX_BODY_BYTES`; no file path ever comes from the
-  client (built-ins by name from their list, files as their content); nothing is evaluated (policy
-  conditions are parsed by :mod:`aftermath.scenario.conditions`, which executes nothing).
+  client (built-ins by name from their list, files as their content; a scenario's ``regions.data``
+  names a built-in region table only, :data:`~aftermath.scenario.regions.BUILTIN_ONLY`); nothing is
+  evaluated (policy conditions are parsed by :mod:`aftermath.scenario.conditions`, which executes nothing).
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ from aftermath.scenario.load import (
     to_dict,
     with_overrides,
 )
+from aftermath.scenario.regions import BUILTIN_ONLY, table_files
 from aftermath.scenario.schema import MAX_PEOPLE, Scenario
-from aftermath.web.jobs import Job, Jobs, TooManyJobs
+from aftermath.web.jobs import Cancelled, Job, Jobs, TooManyJobs
 from aftermath.web.payload import bands_payload, display_names, result_payload
 
 #: Host names that are this machine.
@@ -110,6 +112,26 @@ def error_body(exc: ScenarioError) -> dict[str, Any]:
     return {"message": str(exc), "path": exc.path, "expected": exc.expected, "source": exc.source}
 
 
+def request_error_body(errors: Any) -> dict[str, Any]:
+    """The first of FastAPI's request errors as one line (``request body: got ..., expected ...``)."""
+    err = errors[0] if errors else {}
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "json_invalid":  # its location is the character where the JSON broke
+        loc = [p for p in err.get("loc", ()) if p != "body"]
+        at = f" at character {loc[0]}" if loc and isinstance(loc[0], int) else ""
+        reason = str(ctx.get("error", "not JSON"))[:80]
+        return {"message": f"{SOURCE}: request body: got malformed JSON ({reason}{at}), expected a JSON object",
+                "path": ""}
+    path = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+    got = err.get("input", None)
+    shown = repr(got) if len(repr(got)) <= 80 else repr(got)[:77] + "..."
+    if not path and kind in ("model_attributes_type", "dict_type", "model_type"):
+        return {"message": f"{SOURCE}: request body: got {shown}, expected a JSON object", "path": ""}
+    expected = str(err.get("msg", "a valid request")).lower()
+    return {"message": f"{SOURCE}: {path or 'request body'}: got {shown}, expected {expected}", "path": path}
+
+
 def bug_body(exc: BaseException, where: str) -> dict[str, Any]:
     """A bug, as the command line reports one: a line for the page, the traceback in a log file."""
     from aftermath.cli import write_crash_log
@@ -123,8 +145,9 @@ def bug_body(exc: BaseException, where: str) -> dict[str, Any]:
 
 
 def scenario_of(data: dict[str, Any], people: int | None = None, source: str = SOURCE) -> Scenario:
-    """Validate the page's scenario (and its people scale) like a file."""
-    sc = from_dict(data, source=source)
+    """Validate the page's scenario (and its people scale) like a file, but naming no file on the
+    server (:data:`~aftermath.scenario.regions.BUILTIN_ONLY`)."""
+    sc = from_dict(data, source=source, files=BUILTIN_ONLY)
     if people is not None:
         if not 1 <= people <= MAX_PEOPLE:
             raise ScenarioError(source, "people", people, f"a number of people from 1 to {MAX_PEOPLE:,.0f}")
@@ -139,23 +162,27 @@ def scenario_of(data: dict[str, Any], people: int | None = None, source: str = S
     return sc
 
 
-def check_dashboard_budget(sc: Scenario, runs: int, engine: str | None = None, what: str = "runs") -> None:
-    """Refuse, before it starts, a request over the run budget or the dashboard's bounds."""
+def check_dashboard_budget(sc: Scenario, runs: int, engine: str | None = None, what: str = "runs",
+                           days: int | None = None, source: str = SOURCE) -> float:
+    """Refuse, before it starts, a request over the run budget or the dashboard's bounds; returns
+    the work of one run (in :data:`~aftermath.engines.budget.WORK_UNITS`). ``days``: the horizon, if
+    not the scenario's own (a comparison's variants run for the baseline's days)."""
     engine = engine or sc.run.engine
     if not 1 <= runs <= MAX_RUNS:
         raise ScenarioError(SOURCE, what, runs, f"from 1 to {MAX_RUNS} runs in the dashboard (more: "
                             "`aftermath ensemble` or `aftermath compare`)")
-    b = check_budget(sc, engine, sc.run.days, runs=runs, source=SOURCE)
+    b = check_budget(sc, engine, sc.run.days if days is None else days, runs=runs, source=source)
     limit = DASHBOARD_WORK[engine]
     total = b.work * runs
     if not total <= limit:
         unit = WORK_UNITS[engine]
         times = f" ({runs} runs)" if runs > 1 else ""
-        raise BudgetError(SOURCE, "run.days" if engine == "ode" else "people",
+        raise BudgetError(source, "run.days" if engine == "ode" else "people",
                           _Shown(f"{total:.3g} {unit}{times}"),
                           f"at most {limit:.3g} {unit} for the {engine} engine in the dashboard (about half a "
                           f"minute); lower the people (people scale), run.days or the runs, or use the command "
                           f"line (`aftermath run`), whose bound is higher")
+    return b.work
 
 
 @functools.lru_cache(maxsize=1)
@@ -163,7 +190,7 @@ def builtin_list() -> list[dict[str, Any]]:
     """The built-in scenarios for the page's list (read once: they ship with the package)."""
     out = []
     for name in builtin_names():
-        sc = parse_toml(builtin_text(name), source=f"<builtin {name}>")
+        sc = parse_toml(builtin_text(name), source=f"<builtin {name}>", files=BUILTIN_ONLY)
         out.append({"name": name, "title": sc.name, "description": sc.description.strip().split(". ")[0],
                     "people": sc.initial_humans(), "days": sc.run.days, "engine": sc.run.engine})
     return out
@@ -237,14 +264,9 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
 
     @app.exception_handler(RequestValidationError)
     async def _request_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        """A request the page would never send (a missing field, a wrong type): one line, as above."""
-        err = exc.errors()[0] if exc.errors() else {}
-        path = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        got = err.get("input", None)
-        shown = repr(got) if len(repr(got)) <= 80 else repr(got)[:77] + "..."
-        expected = str(err.get("msg", "a valid request")).lower()
-        message = f"{SOURCE}: {path or 'request'}: got {shown}, expected {expected}"
-        return JSONResponse({"error": {"message": message, "path": path}}, status_code=422)
+        """A request the page would never send (a missing field, a wrong type, a body that is not
+        JSON): one line, as above."""
+        return JSONResponse({"error": request_error_body(exc.errors())}, status_code=422)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
@@ -274,7 +296,7 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
     def builtin(name: str) -> Any:
         if name not in builtin_names():  # a name from the list, never a path
             raise ScenarioError(SOURCE, "scenario", name, f"one of the built-ins {builtin_names()}")
-        return scenario_reply(parse_toml(builtin_text(name), source=f"<builtin {name}>"))
+        return scenario_reply(parse_toml(builtin_text(name), source=f"<builtin {name}>", files=BUILTIN_ONLY))
 
     @app.get("/api/schema")
     def schema() -> dict[str, Any]:
@@ -291,7 +313,7 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
 
     @app.post("/api/parse")
     def parse(body: TomlText) -> dict[str, Any]:
-        return scenario_reply(parse_toml(body.text, source=_name(body.name)))
+        return scenario_reply(parse_toml(body.text, source=_name(body.name), files=BUILTIN_ONLY))
 
     @app.post("/api/upload")
     async def upload(file: UploadFile = File(...)) -> Any:
@@ -305,7 +327,7 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
         except UnicodeDecodeError as exc:
             raise ScenarioError(name, "", _Shown("bytes that are not UTF-8"),
                                 f"a readable UTF-8 TOML file ({exc})") from None
-        return scenario_reply(parse_toml(text, source=name))
+        return scenario_reply(parse_toml(text, source=name, files=BUILTIN_ONLY))
 
     @app.post("/api/toml")
     def toml(body: Settings) -> Response:
@@ -380,38 +402,40 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
             raise ScenarioError(SOURCE, "variants", len(body.variants),
                                 f"from 1 to {MAX_VARIANTS} variants to compare with the baseline")
         labels = [v.label.strip() for v in body.variants]
+        days, engine, runs = base.run.days, body.engine, body.runs
+        # every variant's budget, each as it will run (the baseline's engine and days), before anything starts
+        work_of = [check_dashboard_budget(base, runs, engine, what="runs", days=days)]
         variants: dict[str, dict[str, Any]] = {}
         for label, v in zip(labels, body.variants, strict=True):
             if not label or label == BASELINE or label in variants:
                 raise ScenarioError(SOURCE, "variants", label,
                                     f"a label of its own, not {BASELINE!r} or one used before")
-            sc_v = scenario_of(v.scenario, body.people, source=f"variant {label}")
+            source = f"variant {label}"
+            sc_v = scenario_of(v.scenario, body.people, source=source)
             data_b, data_v = to_dict(base), to_dict(sc_v)
             overrides = {k: data_v[k] for k in data_v if data_v.get(k) != data_b.get(k)}
             overrides.update({k: None for k in data_b if k not in data_v})
-            with_overrides(base, overrides, source=f"variant {label}")  # validated before anything runs
+            ran = with_overrides(base, overrides, source=source, files=BUILTIN_ONLY)  # as compare() will run it
+            work_of.append(check_dashboard_budget(ran, runs, engine, what="runs", days=days, source=source))
             variants[label] = overrides
         n = 1 + len(variants)
-        check_dashboard_budget(base, body.runs, body.engine, what="runs")
-        b = check_budget(base, body.engine, base.run.days, runs=body.runs * n, source=SOURCE)
-        if b.work * body.runs * n > DASHBOARD_WORK[body.engine]:
-            raise BudgetError(SOURCE, "runs", _Shown(f"{b.work * body.runs * n:.3g} {WORK_UNITS[body.engine]}"),
-                              f"at most {DASHBOARD_WORK[body.engine]:.3g} {WORK_UNITS[body.engine]} for a comparison "
-                              f"in the dashboard ({n} variants x {body.runs} runs); lower the people, run.days or "
+        total = sum(work_of) * runs
+        if total > DASHBOARD_WORK[engine]:
+            raise BudgetError(SOURCE, "runs", _Shown(f"{total:.3g} {WORK_UNITS[engine]}"),
+                              f"at most {DASHBOARD_WORK[engine]:.3g} {WORK_UNITS[engine]} for a comparison "
+                              f"in the dashboard ({n} variants x {runs} runs); lower the people, run.days or "
                               "the runs, or use `aftermath compare`")
 
         def work(job: Job) -> dict[str, Any]:
-            def progress(done: int, _total: int, _rec: Any) -> None:
-                job.step(done)
-
-            frame, _res = compare(base, variants, runs=body.runs, engine=body.engine, progress=progress)
+            with table_files(BUILTIN_ONLY):  # this thread's scenario loading reads no file either
+                frame, _res = compare(base, variants, runs=runs, engine=engine, executor=CancellableRuns(job))
             rows = frame.to_dict(orient="records")
             for r in rows:
                 r["label"] = metric_label(str(r["metric"]))
-            return {"baseline": BASELINE, "variants": [BASELINE, *variants], "runs": body.runs,
-                    "engine": body.engine, "rows": _finite(rows)}
+            return {"baseline": BASELINE, "variants": [BASELINE, *variants], "runs": runs,
+                    "engine": engine, "rows": _finite(rows)}
 
-        return _start(jobs, "compare", body.runs * n, work)
+        return _start(jobs, "compare", runs * n, work)
 
     @app.get("/api/jobs/{job_id}")
     def job_status(job_id: str) -> Any:
@@ -488,6 +512,52 @@ def _start(jobs: Jobs, kind: str, total: int, work: Callable[[Job], dict[str, An
     return job.view()
 
 
+class CancellableRuns:
+    """An executor of a batch's runs (:class:`aftermath.run.executors.InProcess`'s, one after another
+    in this thread) that look at a job at the end of every simulated day: a cancel stops the run in
+    hand there (:class:`~aftermath.web.jobs.Cancelled` goes up through the batch, which runs nothing
+    more), not after the whole run. Progress stays in runs done (as the page shows a comparison's).
+    A run that fails is a failed record, as :func:`aftermath.run.tasks.run_task` makes it."""
+
+    name = "in-process"
+    workers = 1
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def run(self, tasks: Any) -> Any:
+        for k, task in enumerate(tasks):
+            yield self._one(k, task)
+
+    def _one(self, k: int, task: Any) -> Any:
+        import datetime as dt
+        import time
+
+        from aftermath.engines.driver import simulate
+        from aftermath.store.records import failed_record, record_from_result
+
+        def now() -> dt.datetime:
+            return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+        def on_day(_d: int, _n: int) -> None:
+            self.job.step(k)  # raises Cancelled once cancelled
+
+        self.job.step(k)
+        started, t0 = now(), time.perf_counter()
+        try:
+            res = simulate(task.scenario, engine=task.engine, seed=task.seed, days=task.days, on_day=on_day)
+            rec = record_from_result(res, task.meta)
+        except Cancelled:
+            raise
+        except Exception as exc:  # as run_task: a failed run is data
+            rec = failed_record({**task.meta, "days": task.days}, exc)
+        rec.meta.update(started_at=started, finished_at=now(), wall_s=time.perf_counter() - t0)
+        return rec
+
+    def close(self) -> None:
+        pass
+
+
 def _rid() -> str:
     import uuid
 
@@ -558,19 +628,29 @@ class BodyLimit:
                 await _reply(send, 413, f"{SOURCE}: expected {message}")
                 return
         seen = 0
-        started = False
+        started = over = replied = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, over
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.limit:
+                    over = True
                     raise _TooLarge
             return msg
 
+        async def too_large() -> None:
+            nonlocal replied
+            if not replied:
+                replied = True
+                await _reply(send, 413, f"{SOURCE}: expected {message}")
+
         async def tracking(msg: Message) -> None:
             nonlocal started
+            if over and not started:  # the app's own answer to a body cut short (FastAPI's 400): ours instead
+                await too_large()
+                return
             started = started or msg["type"] == "http.response.start"
             await send(msg)
 
@@ -578,7 +658,7 @@ class BodyLimit:
             await self.app(scope, limited, tracking)
         except _TooLarge:
             if not started:
-                await _reply(send, 413, f"{SOURCE}: expected {message}")
+                await too_large()
 
 
 class SameOrigin:
