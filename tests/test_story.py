@@ -5,6 +5,7 @@ Python and HTML ways of telling them."""
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 
 import pytest
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from aftermath.engines.driver import simulate
 from aftermath.model.flows import Flow
-from aftermath.people.story import TEMPLATES, tell
+from aftermath.people.story import DEATHS, SIR_TEMPLATES, TEMPLATES, Life, tell
 from aftermath.result import Result
 from aftermath.scenario.load import load, with_overrides
 from aftermath.scenario.scale import scale_population
@@ -26,6 +27,8 @@ FLOW_OF = {"infected": (Flow.INFECTION, "zone"), "killed_by_bite": (Flow.BITE_DE
            "turned": (Flow.ONSET_FERAL, "zone"), "became_hybrid": (Flow.ONSET_HYBRID, "zone"),
            "destroyed": (Flow.FERAL_DESTROYED, "zone"), "rose": (Flow.REANIMATION, "zone"),
            "burned": (Flow.DISPOSAL, "zone"), "transferred": (Flow.HYBRID_MOVED, "to")}
+#: A person's own events after which their life's story is no longer theirs (they died or turned).
+ENDS = ("killed_by_bite", "died", "starved", "culled", "swept", "turned", "relapsed")
 
 
 @cache
@@ -47,13 +50,15 @@ def test_the_record_agrees_with_the_flows() -> None:
     assert checked >= 20
 
 
-def test_every_sentence_tells_its_events() -> None:
-    r = run()
+def check_sentences(r: Result, lives: list[Life]) -> None:
+    """Every sentence is made from recorded events and says their day, who and where; no frame
+    twice in a row; the fate says what the final record says; every loss of the household while
+    the character lived (a death, a turn, a bite that turned them at once) and every grief of
+    theirs is told."""
     cast = r.extras["cast"]
     recorded = cast["events"]
     zones = [z.name or z.id for z in r.scenario.zones]
-    lives = tell(r)
-    assert len(lives) == 11
+    sir = r.scenario.run.vocabulary == "sir"
     for life in lives:
         assert life.sentences[0].kind == "start" and life.sentences[-1].kind == "fate"
         for prev, s in zip(life.sentences, life.sentences[1:], strict=False):
@@ -75,12 +80,36 @@ def test_every_sentence_tells_its_events() -> None:
                 name = zones[main["zone"]]
                 assert name in s.text or name.replace("The ", "the ", 1) in s.text, (s.text, main)
             if s.kind not in ("start", "fate") and s.kind in TEMPLATES:
-                assert s.frame in {f for f, _ in TEMPLATES[s.kind]}
+                templates = SIR_TEMPLATES.get(s.kind, TEMPLATES[s.kind]) if sir else TEMPLATES[s.kind]
+                assert s.frame in {f for f, _ in templates}
+        own = [e for e in recorded if e["who"] == life.name]
         fate = life.sentences[-1].events[0]
-        if fate["state"] in ("dead", "gone"):
+        died = any(e["kind"] in DEATHS for e in own)
+        if sir and fate["state"] == "gone" and not died:
+            assert "had recovered (R)" in life.sentences[-1].text
+        elif fate["state"] in ("dead", "gone"):
             assert "did not live" in life.sentences[-1].text
         else:
             assert zones[fate["zone"]].replace("The ", "the ", 1) in life.sentences[-1].text
+        # every loss is told: the household's, until the character's own end, and their grief
+        told = [ev for s in life.sentences for ev in s.events]
+        end = min((e["day"], e["step"]) for e in own if e["kind"] in ENDS or (
+            e["kind"] == "infected" and e.get("state") == "feral")) if any(
+            e["kind"] in ENDS or (e["kind"] == "infected" and e.get("state") == "feral") for e in own) else (10**9, 0)
+        kin = {p["name"] for p in cast["people"] if p["kin_of"] == life.name}
+        for ev in recorded:
+            loss = ev["kind"] in ENDS or (ev["kind"] == "infected" and ev.get("state") == "feral")
+            if ev["who"] in kin and loss and (ev["day"], ev["step"]) < end:
+                assert ev in told, (life.name, ev)
+            if ev["who"] == life.name and ev["kind"] == "grieved" and (ev["day"], ev["step"]) < end:
+                assert ev in told, (life.name, ev)
+
+
+def test_every_sentence_tells_its_events() -> None:
+    r = run()
+    lives = tell(r)
+    assert len(lives) == 11
+    check_sentences(r, lives)
 
 
 def test_the_nurse_and_her_household() -> None:
@@ -112,6 +141,16 @@ def test_the_story_command() -> None:
     assert bad.exit_code == 2
     too_many = runner.invoke(app, ["story", "hyosan", "--days", "3", "--cast", "51"])
     assert too_many.exit_code == 2
+
+
+
+@pytest.mark.parametrize("n", ["0", "-2"])
+def test_a_cast_of_no_one_is_refused_before_the_run(n: str) -> None:
+    from aftermath.cli import app
+
+    res = CliRunner().invoke(app, ["story", "hyosan", "--cast", n])
+    assert res.exit_code == 2, res.output
+    assert res.output.strip() == f"error: --cast: got {n}, expected at least 1", res.output
 
 
 def test_the_report_has_the_people() -> None:
@@ -178,3 +217,56 @@ def test_a_follower_story_tells_the_truth() -> None:
             assert zones[ev["zone"]].lower() in low and zones[ev["to"]].lower() in low, s.text
             told += 1
     assert told >= 1
+
+
+@cache
+def school_run(words: str | None) -> Result:
+    """The boarding school (the SIR limit, 763 boys, 14 days): a bite turns at once, households go fast."""
+    sc = with_overrides(load("boarding-school"), {"cast": 8, "run.vocabulary": words})
+    return simulate(sc, engine="abm", seed=0)
+
+
+def test_a_household_lost_at_once_is_told() -> None:
+    """Kin infected with state feral (turned at once, no latency) are a loss: told, with the grief."""
+    r = school_run(None)
+    lives = tell(r)
+    check_sentences(r, lives)
+    at_once = [s for life in lives for s in life.sentences
+               if s.kind == "kin" and s.events[0]["kind"] == "infected"]
+    assert len(at_once) >= 3, [life.text() for life in lives]
+    for s in at_once:
+        assert s.events[0]["state"] == "feral" and "turned feral at once" in s.text
+    assert any(len(s.events) > 1 and s.events[1]["kind"] == "grieved" for s in at_once)  # grief told with it
+
+
+#: Words that speak of bites, ferals, rotting or death: false in an SIR world without a recorded death.
+ZOMBIE_WORDS = re.compile(r"\b(bit|bites?|bitten|ferals?|zombies?|rot|rott(ed|ing)|decay(ed)?|dead|death|died|dies|"
+                          r"kill(ed|s)?|did not live|corpses?|bod(y|ies)|bereaved|turned)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("name", ["boarding-school", "sir"])
+def test_an_sir_world_is_told_in_its_words(name: str) -> None:
+    """run.vocabulary = "sir": the feral compartment is I and the removed R, so people fall ill, are
+    infectious and recover; no sentence speaks of bites, ferals, rotting or death unless one of its
+    events is a death the model recorded."""
+    if name == "sir":
+        r = simulate(with_overrides(load("sir"), {"cast": 8, "run.days": 60, "pathogen.beta": 0.6,
+                                                  "zones.0.population": {"S": 2970, "Z": 30}}), engine="abm", seed=1)
+    else:
+        r = school_run("sir")
+    assert r.scenario.run.vocabulary == "sir"
+    lives = tell(r)
+    check_sentences(r, lives)
+    kinds = {s.kind for life in lives for s in life.sentences}
+    assert {"infected", "decayed"} <= kinds, kinds  # the story has illness and recovery to tell
+    for life in lives:
+        died = any(ev["kind"] in DEATHS for s in life.sentences for ev in s.events)
+        for s in life.sentences:
+            if (s.kind == "fate" and died) or any(ev["kind"] in DEATHS or ev.get("state") == "dead"
+                                                  for ev in s.events):
+                continue  # a death the model recorded may be told as one
+            assert not ZOMBIE_WORDS.search(s.text), (life.name, s.text)
+        if not died and life.fate["state"] == "gone":
+            assert "had recovered (R)" in life.sentences[-1].text
+    recovered = [s for life in lives for s in life.sentences if s.kind == "decayed"]
+    assert all("recovered" in s.text for s in recovered)

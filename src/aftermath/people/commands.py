@@ -46,6 +46,8 @@ def story_cmd(
     from aftermath.people.story import story_json, story_text
     from aftermath.scenario.load import ScenarioError, with_overrides
 
+    if cast is not None and cast < 1:  # refused before the run: a story needs someone to follow
+        raise fail(f"--cast: got {cast}, expected at least 1")
     sc = load_scenario(scenario, sets)
     want = cast if cast is not None else (None if sc.characters or sc.cast else DEFAULT_CAST)
     try:
@@ -58,6 +60,8 @@ def story_cmd(
         res = simulate(sc)
     except (ScenarioError, CastError) as exc:
         raise fail(str(exc)) from None
+    if not isinstance(res.extras.get("cast"), dict):  # cannot happen with a cast of 1 or more; said plainly if it does
+        raise fail(f"--cast: the run of {scenario!r} followed no one, expected a cast of at least 1")
     names = [p["name"] for p in res.extras["cast"]["people"] if p["cast"]]
     if character is not None and character not in names:
         raise fail(f"--character: got {character!r}, expected one of the cast: {', '.join(names)}")

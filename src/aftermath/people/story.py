@@ -4,7 +4,10 @@ Every sentence is made from one or more event records by a template, and keeps t
 (:attr:`Sentence.events`), so a test can hold each sentence against what happened. Templates
 come in several *frames* (where the day and the person go in the sentence); consecutive sentences
 never share a frame, so a life does not read as a log. The text is deterministic: the same run
-tells the same story. Places, factions and policies are called by their display names.
+tells the same story. Places, factions and policies are called by their display names. The words
+follow ``run.vocabulary``: in an SIR world (``"sir"``) the feral compartment is I and the removed R,
+so people fall ill, are infectious and recover (:data:`SIR_TEMPLATES`); Munz's (``"szr"``) calls
+the ferals zombies.
 
 A life is told in time order: where the person was and with whom; what befell them and their
 household (bites, hunger, a seal, a gate, a cull, a band joined); how the weight of it grew and
@@ -18,6 +21,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aftermath.record.vocabulary import vocabulary
 from aftermath.scenario.schema import AdmissionPolicy, HybridPolicy, SealPolicy, SweepPolicy
 
 if TYPE_CHECKING:
@@ -111,10 +115,58 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
                    ("subject", "{name}'s household hid {kin}, a hybrid, from the cull in {zone} on day {day}.")),
 }
 
-#: Kin events told in a character's life, and what each says happened to the kin.
-KIN_VERBS = {"died": "died in {zone}", "starved": "starved in {zone}", "killed_by_bite": "was killed by a bite in "
-             "{zone}", "turned": "turned feral in {zone}", "relapsed": "relapsed into a feral in {zone}",
+#: The SIR limit's words (``run.vocabulary = "sir"``): the feral compartment is I (infectious), the
+#: removed R (recovered), so nobody there is bitten, turns feral or rots away; a death is told only
+#: where the model recorded one (an event of :data:`DEATHS`). Kinds not listed keep their words.
+SIR_TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
+    "infected": (("on-day", "On day {day}, {name} fell ill in {zone}{outcome}."),
+                 ("subject", "{name} caught the infection in {zone} on day {day}{outcome}."),
+                 ("day-colon", "Day {day} brought the illness: {name} was infected in {zone}{outcome}.")),
+    "became_hybrid": (("on-day", "On day {day}, {name} was infectious in {zone}, though it stayed mild."),
+                      ("subject", "{name} became infectious in {zone} on day {day}, a mild case.")),
+    "turned": (("on-day", "On day {day}, {name} became infectious in {zone}."),
+               ("subject", "{name} fell ill and became infectious in {zone} on day {day}.")),
+    "relapsed": (("subject", "{name}'s mild illness worsened on day {day} in {zone}."),
+                 ("on-day", "On day {day}, {name}'s illness in {zone} worsened.")),
+    "killed_by_bite": (("subject", "{name} died of the infection in {zone} on day {day}."),
+                       ("on-day", "On day {day}, the infection killed {name} in {zone}.")),
+    "swept": (("on-day", "On day {day}, a sweep in {zone} killed {name}, {was}{policy}."),
+              ("subject", "{name}, {was}, was killed in a sweep of {zone} on day {day}{policy}.")),
+    "joined_band": (("subject", "With all of their household ill or recovered, {name} joined a band of {size} in "
+                                "{zone} on day {day}{with_}."),
+                    ("on-day", "On day {day}, their household all ill or recovered, {name} fell in with a band of "
+                               "{size} in {zone}{with_}.")),
+    "grieved": (("on-day", "On day {day}, {name}'s band lost {lost}."),
+                ("subject", "{name}'s band was one fewer on day {day}: it had lost {lost}.")),
+    "memory_rose": (("by-day", "By day {day}, what {name} had lived through weighed on them (memory {memory}): "
+                               "the shaken flee sooner and hide their own."),
+                    ("subject", "{name} carried it with them now (memory {memory} by day {day}).")),
+    "destroyed": (("subject", "While infectious, {name} was killed in {zone} on day {day}."),
+                  ("on-day", "On day {day}, {name}, still infectious, was killed in {zone}.")),
+    "decayed": (("subject", "{name} recovered in {zone} by day {day}."),
+                ("on-day", "On day {day}, {name} had recovered in {zone}: no longer infectious.")),
+    "rose": (("on-day", "On day {day}, {name}, removed, was infectious again in {zone}."),
+             ("subject", "{name} was infectious again in {zone} on day {day}.")),
+    "wandered": (("subject", "While infectious, {name} went from {zone} to {to} on day {day}."),
+                 ("on-day", "On day {day}, {name}, infectious, went from {zone} to {to}.")),
+    "kin": (("subject", "{kin}, of {name}'s household, {verb} on day {day}."),
+            ("on-day", "On day {day}, {kin} of {name}'s household {verb}."),
+            ("then", "Then {kin} {verb}, on day {day}.")),
+    "kin_hybrid": (("subject", "{kin}, of {name}'s household, fell ill in {zone} on day {day}, a mild case."),
+                   ("on-day", "On day {day}, {kin} of {name}'s household fell ill in {zone}, a mild case.")),
+}
+#: Events that are a death (or a feral's destruction) in the model's own record.
+DEATHS = ("killed_by_bite", "died", "starved", "culled", "swept", "destroyed")
+
+#: Kin events told in a character's life, and what each says happened to the kin (an ``infected``
+#: kin is told only when they turned at once, ``state = "feral"``: a loss like ``turned``).
+KIN_VERBS = {"infected": "was bitten in {zone} and turned feral at once", "died": "died in {zone}",
+             "starved": "starved in {zone}", "killed_by_bite": "was killed by a bite in {zone}",
+             "turned": "turned feral in {zone}", "relapsed": "relapsed into a feral in {zone}",
              "culled": "was culled in {zone}, a hybrid", "swept": "was killed in a sweep of {zone}"}
+SIR_KIN_VERBS = {**KIN_VERBS, "infected": "fell ill in {zone}, infectious at once",
+                 "killed_by_bite": "died of the infection in {zone}", "turned": "became infectious in {zone}",
+                 "relapsed": "fell ill again in {zone}"}
 #: Memory from which a journey is told as flight from grief (a third of full memory).
 GRIEVING = 1 / 3
 #: Events told after a person's death (their body rising, destroyed, burned); the rest are not.
@@ -122,6 +174,19 @@ AFTERLIFE = 2
 OWN_KINDS = tuple(k for k in TEMPLATES if not k.startswith("kin") and k != "walked_grieving")
 FATE = {"healthy": "alive and well", "latent": "alive, carrying an infection no one had seen yet",
         "hybrid": "alive as a hybrid, still themselves", "feral": "feral", "dead": "dead", "gone": "dead"}
+SIR_FATE = {"healthy": "was well", "latent": "was infected, not yet infectious",
+            "hybrid": "was ill, infectious (I), a mild case", "feral": "was still ill, infectious (I)",
+            "gone": "had recovered (R)"}
+
+
+def _kin_loss(ev: dict[str, Any]) -> bool:
+    """A kin's event that is a loss to the household (told with the character's grief that day)."""
+    return ev["kind"] in KIN_VERBS and (ev["kind"] != "infected" or ev.get("state") == "feral")
+
+
+def _szr(text: str) -> str:
+    """Munz et al.'s words: their Z are zombies."""
+    return text.replace("turned feral", "became a zombie").replace("Feral", "Zombie").replace("feral", "zombie")
 
 
 @dataclass
@@ -166,6 +231,10 @@ class Teller:
         fnames = {f.id: _the(f.name or f.id) for f in sc.factions}
         self.zone_faction = [fnames.get(z.faction or "", "the authorities") for z in sc.zones]
         self.people = {p["name"]: p for p in cast["people"]}
+        #: the scenario's words (run.vocabulary): "aftermath", "sir" or "szr"
+        self.words = vocabulary(sc).name
+        self.templates = {**TEMPLATES, **SIR_TEMPLATES} if self.words == "sir" else TEMPLATES
+        self.kin_verbs = SIR_KIN_VERBS if self.words == "sir" else KIN_VERBS
         self.final = {f["name"]: f for f in cast["final"]}
 
     def policy(self, day: int, zone: int, kind: type) -> tuple[str, str]:
@@ -202,12 +271,15 @@ def _fields(t: Teller, ev: dict[str, Any], name: str) -> dict[str, Any]:
                 "hidden_from_transfer": HybridPolicy, "turned_away": AdmissionPolicy, "sealed_in": SealPolicy,
                 "swept": SweepPolicy}.get(kind)
     f["policy"], f["faction"] = t.policy(int(ev["day"]), z, pol_kind) if pol_kind else ("", t.zone_faction[z])
-    f["outcome"] = {"latent": "; it would take days to show", "hybrid": " and kept their mind",
-                    "feral": " and turned at once"}.get(str(ev.get("state", "")), "")
+    f["outcome"] = ({"latent": ", not yet infectious", "hybrid": ", infectious (a mild case)",
+                     "feral": ", infectious at once"} if t.words == "sir" else
+                    {"latent": "; it would take days to show", "hybrid": " and kept their mind",
+                     "feral": " and turned feral at once"}).get(str(ev.get("state", "")), "")
     f["health"] = " while healthy" if ev.get("healthy") else (", infected" if "healthy" in ev else "")
     f["state"] = {"latent": "infected but not yet showing it", "hybrid": "a hybrid"}.get(str(ev.get("state")),
                                                                                            "infected")
-    f["was"] = {"hybrid": "a hybrid still themselves", "feral": "by then a feral"}.get(str(ev.get("was")), "")
+    f["was"] = ({"hybrid": "infectious, a mild case", "feral": "infectious"} if t.words == "sir" else
+                {"hybrid": "a hybrid still themselves", "feral": "by then a feral"}).get(str(ev.get("was")), "")
     f["size"] = ev.get("size", 0)
     others = [t.short(x) for x in ev.get("with_", [])]
     f["with_"] = f", among them {', '.join(others)}" if others else ""
@@ -217,9 +289,9 @@ def _fields(t: Teller, ev: dict[str, Any], name: str) -> dict[str, Any]:
     return f
 
 
-def _pick(kind: str, prev: str, key: str) -> tuple[str, str]:
+def _pick(t: Teller, kind: str, prev: str, key: str) -> tuple[str, str]:
     """A template of ``kind`` whose frame differs from ``prev``, chosen by ``key`` (deterministic)."""
-    options = TEMPLATES[kind]
+    options = t.templates[kind]
     start = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % len(options)
     for k in range(len(options)):
         frame, tpl = options[(start + k) % len(options)]
@@ -239,7 +311,9 @@ def _intro(t: Teller, person: dict[str, Any], kin: list[dict[str, Any]], start: 
     else:
         home = ", alone"
     lost = f"; {len(gone)} of the household had already been lost" if gone else ""
-    state = {"latent": ", already bitten though no one knew", "hybrid": ", a hybrid"}.get(person["state0"], "")
+    state = ({"latent": ", already infected though not yet infectious", "hybrid": ", ill (a mild case)",
+              "feral": ", already ill and infectious"} if t.words == "sir" else
+             {"latent": ", already bitten though no one knew", "hybrid": ", a hybrid"}).get(person["state0"], "")
     text = f"{name}, {role} in {zone}{state}, began the story{home}{lost}."
     return Sentence(text, "intro", "start", [start])
 
@@ -266,18 +340,19 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
     name = person["name"]
     short = t.short(name)
     kin = [p for p in t.cast["people"] if p["kin_of"] == name]
-    kin_names = {k["name"] for k in kin}
     own = by_who.get(name, [])
+    # the kin's losses, each told with the character's grief of that day; grief for any other is told alone
+    losses = {(ev["who"], ev["day"]) for k in kin for ev in by_who.get(k["name"], []) if _kin_loss(ev)}
     items: list[tuple[int, int, int, str, dict[str, Any]]] = []  # (day, step, order, role, event)
     for n, ev in enumerate(own):
         if ev["kind"] == "start" or ev["kind"] not in OWN_KINDS:
             continue
-        if ev["kind"] == "grieved" and ev.get("lost") in kin_names:
+        if ev["kind"] == "grieved" and (ev.get("lost"), ev["day"]) in losses:
             continue  # told with the kin's own event
         items.append((ev["day"], ev["step"], n, "own", ev))
     for k in kin:
         for n, ev in enumerate(by_who.get(k["name"], [])):
-            if ev["kind"] in KIN_VERBS or ev["kind"] in ("became_hybrid", "hidden_from_cull"):
+            if _kin_loss(ev) or ev["kind"] in ("became_hybrid", "hidden_from_cull"):
                 items.append((ev["day"], ev["step"], 10_000 + n, "kin", ev))
     items.sort(key=lambda x: (x[0], x[1], x[2]))
     start = next(ev for ev in own if ev["kind"] == "start")
@@ -299,33 +374,40 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
             kind = ev["kind"]
             if kind == "walked" and float(ev.get("memory", 0.0)) >= GRIEVING:
                 kind = "walked_grieving"
-            frame, tpl = _pick(kind, prev, key)
+            frame, tpl = _pick(t, kind, prev, key)
             sentences.append(Sentence(tpl.format(**f), frame, kind, [ev]))
-            if ev["kind"] in ("killed_by_bite", "died", "starved", "culled", "swept", "turned", "relapsed"):
+            if ev["kind"] in ("killed_by_bite", "died", "starved", "culled", "swept", "turned", "relapsed") or (
+                    ev["kind"] == "infected" and ev.get("state") == "feral"):  # turned at once
                 dead = True
         else:
             f = _fields(t, ev, short)
             f["kin"] = t.short(ev["who"])
             grief = [g for g in own if g["kind"] == "grieved" and g.get("lost") == ev["who"]
-                     and g["day"] == ev["day"] and ev["kind"] in KIN_VERBS]  # mourned that evening
+                     and g["day"] == ev["day"] and _kin_loss(ev)]  # mourned that evening
             if ev["kind"] == "became_hybrid":
                 kind = "kin_hybrid"
             elif ev["kind"] == "hidden_from_cull":
                 kind = "kin_hidden"
             else:
                 kind = "kin"
-                f["verb"] = KIN_VERBS[ev["kind"]].format(zone=f["zone"])
-            frame, tpl = _pick(kind, prev, key)
+                f["verb"] = t.kin_verbs[ev["kind"]].format(zone=f["zone"])
+            frame, tpl = _pick(t, kind, prev, key)
             sentences.append(Sentence(tpl.format(**f), frame, kind, [ev, *grief]))
     fate = t.final[name]
-    sentences.append(_fate(t, person, fate, days, sentences[-1].frame))
+    sentences.append(_fate(t, person, fate, days, sentences[-1].frame, any(e["kind"] in DEATHS for e in own)))
+    if t.words == "szr":
+        for s in sentences:
+            s.text = _szr(s.text)
     return Life(name, person.get("role"), sentences, fate, left_out_reasons(t, person, fate))
 
 
-def _fate(t: Teller, person: dict[str, Any], fate: dict[str, Any], days: int, prev: str) -> Sentence:
+def _fate(t: Teller, person: dict[str, Any], fate: dict[str, Any], days: int, prev: str, died: bool) -> Sentence:
     short, where = t.short(person["name"]), t.zone_names[int(fate["zone"])]
     state = fate["state"]
-    if state in ("dead", "gone"):
+    if t.words == "sir" and not (state == "dead" or died):  # removed without a recorded death: recovered
+        mem = f", carrying a memory of loss of {fate['memory']:.2f}" if fate.get("memory", 0) > 0 else ""
+        text = f"At day {days}, {short} {SIR_FATE[state]} in {where}{mem}."
+    elif state in ("dead", "gone"):
         text = f"{short} did not live to see day {days}."
     elif state == "feral":
         text = f"At day {days}, what had been {short} still walked {where}, feral."
