@@ -19,8 +19,9 @@ import aftermath as am
 from aftermath.calibrate import boarding_school_csv, calibrate, read_data
 from aftermath.calibrate import likelihood as lk
 from aftermath.calibrate.data import model_values
+from aftermath.calibrate.fit import PROPOSAL_SD, _bounded_cov, _sample
 from aftermath.calibrate.mcmc import adaptive_metropolis, ess
-from aftermath.calibrate.priors import Prior, Space, parse_prior
+from aftermath.calibrate.priors import CalibrationError, Prior, Space, parse_prior
 from aftermath.cli import app
 from aftermath.store.store import Store
 
@@ -164,6 +165,24 @@ def test_missing_data_file_and_no_param(tmp_path: Path) -> None:
     assert code == 2 and "--param" in out and len(out.strip().splitlines()) == 1
 
 
+def test_errors_have_no_blank_line_and_no_plan_before_them(tmp_path: Path) -> None:
+    """A store path that cannot be used is refused before the plan is printed; an empty --data or
+    --store is reported as '' (not '.', which is what Path('') is); no blank line before an error."""
+    base = ["calibrate", "boarding-school", "--param", "pathogen.beta=0.5:3"]
+    cases = [(["--data", "boarding-school", "--store", str(tmp_path / "nodir" / "c.duckdb")], "no folder"),
+             (["--data", "", "--store", str(tmp_path / "s.duckdb")], "--data: got ''"),
+             (["--data", "boarding-school", "--store", ""], "--store: got ''"),
+             (["--data", _csv(tmp_path, "day,zone,value\n0,all,3\n"), "--store", str(tmp_path / "s.duckdb")],
+              "no column 'measure'")]
+    for args, words in cases:
+        res = runner.invoke(app, [*base, *args])
+        assert res.exit_code == 2, res.output
+        assert res.output.startswith("error: ") and res.output.count("\n") == 1, repr(res.output)
+        assert words in res.output
+    with pytest.raises(CalibrationError, match="--data: got ''"):
+        read_data("")
+
+
 # -- the boarding school, 1978 -----------------------------------------------------------------
 
 #: Murray, Mathematical Biology I (chapter 10): r = 2.18e-3 per day per boy and a = 0.44 per
@@ -266,6 +285,10 @@ def test_the_command_end_to_end_and_again_from_the_store(tmp_path: Path) -> None
     assert report["stored"] == report["trials"] > 0 and report["resumed"] == 0
     assert set(report["best"]) == {"pathogen.beta"} and report["posterior"][0]["param"] == "pathogen.beta"
     assert plot.stat().st_size > 10_000
+    # 5 kept draws: the sample is flagged unreliable, in the JSON and in one line on stderr
+    assert any("effective sample size" in w for w in report["warnings"])
+    warned = [line for line in first.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and "effective sample size pathogen.beta" in warned[0]
     again = json.loads(runner.invoke(app, args).stdout)
     assert again["resumed"] == report["trials"] and again["stored"] == 0 and again["best"] == report["best"]
     with Store(path) as st:
@@ -346,3 +369,59 @@ def test_ssa_fit_uses_common_random_numbers() -> None:
                     trials=6, samples=10, seed=2)
     assert res.method.startswith("synthetic likelihood")
     assert 1.3 < res.best["pathogen.beta"] < 2.2
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_chain_from_a_best_fit_at_a_bound() -> None:
+    """A best fit at a bound (report fraction 1) used to start the chain at u = logit(1 - 1e-12) = 27.6,
+    where the Hessian is flat: a proposal of variance ~1e12, 4% acceptance, a degenerate interval and
+    an overflow in exp. The chain now starts at z = 1 - 1e-3 with its proposal's sd at most the prior's.
+    The posterior: beta ~ N(1.68, 0.015) and f with density exp(36 z) in z = (f - 0.1) / 0.9."""
+    space = Space([Prior("pathogen.beta", 0.5, 3.0), Prior("obs.report_fraction", 0.1, 1.0)])
+
+    def post_u(_stage: str, u: np.ndarray) -> float:
+        beta, f = space.x_from_u(u)
+        return float(-0.5 * ((beta - 1.68) / 0.015) ** 2 + 40.0 * f + space.log_prior_u(u))
+
+    at_bound = np.array([1.68, 1.0])
+    for seed in range(4):  # the reported case's 600 steps: acceptance was 6-11% before, 35-43% now
+        short = _sample(post_u, space, at_bound, 600, np.random.default_rng(seed), h=1e-3)  # type: ignore[arg-type]
+        assert 0.2 < short.acceptance < 0.6
+    chain = _sample(post_u, space, at_bound, 4000, np.random.default_rng(11), h=1e-3)  # type: ignore[arg-type]
+    assert 0.2 < chain.acceptance < 0.6
+    xs = np.array([space.x_from_u(u) for u in chain.samples])
+    beta = xs[:, 0]
+    n_eff = ess(beta)
+    assert n_eff > 100
+    assert beta.mean() == pytest.approx(1.68, abs=4 * 0.015 / np.sqrt(n_eff))
+    # the 90% interval's width is 2 x 1.645 sd; its Monte Carlo error with n_eff draws is ~ 1 / sqrt(n_eff)
+    width = np.quantile(beta, 0.95) - np.quantile(beta, 0.05)
+    assert width == pytest.approx(2 * 1.645 * 0.015, rel=4 / np.sqrt(n_eff))
+    # f: 1 - z is exponential with rate 36 (truncated at 1: negligibly), median ln 2 / 36
+    z = (xs[:, 1] - 0.1) / 0.9
+    n_f = ess(z)
+    assert np.median(1 - z) == pytest.approx(np.log(2) / 36, rel=4 / np.sqrt(n_f))
+
+
+def test_proposal_covariance_is_bounded_and_keeps_correlations() -> None:
+    lo, hi = PROPOSAL_SD
+    flat = _bounded_cov(np.array([[1e12, 0.5e12], [0.5e12, 1e12]]))
+    assert np.sqrt(np.diag(flat)) == pytest.approx([hi, hi])
+    assert flat[0, 1] / flat[0, 0] == pytest.approx(0.5)  # the correlation kept
+    sharp = _bounded_cov(np.diag([1e-20, 0.04]))
+    assert np.sqrt(np.diag(sharp)) == pytest.approx([lo, 0.2])
+    nan = _bounded_cov(np.array([[np.inf, 0.0], [0.0, 0.04]]))
+    assert np.diag(nan) == pytest.approx([hi**2, 0.04]) and nan[0, 1] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_boarding_school_report_fraction_at_its_bound() -> None:
+    """The reviewer's case: the best report fraction is 1 - 1e-12 (a bound). Before: acceptance 4%,
+    beta's 90% interval 1.678-1.681 (ESS 5) and an overflow in exp."""
+    res = calibrate("boarding-school", DATA, ["pathogen.beta=0.5:3", "obs.report_fraction=0.1:1"],
+                    trials=20, samples=600, seed=0)
+    assert 0.15 < res.acceptance < 0.6
+    lo, hi = res.interval("pathogen.beta")
+    assert hi - lo > 0.02 and lo < res.best["pathogen.beta"] < hi
+    assert res.to_dict()["warnings"] == res.warnings == res.diagnose()

@@ -110,6 +110,34 @@ def test_overlay_cli_fits_80_columns_and_refuses_bad_input(tmp_path: Path) -> No
     assert code == 2 and "cull hybrids when afraid" in out
 
 
+@pytest.mark.parametrize(("args", "words"), [
+    (["overlay", "sir", "--engine", ""], "--engine: got ''"),
+    (["overlay", "sir", "--engine", ","], "--engine: got ','"),
+    (["overlay", "sir", "--variant", "bad"], "--variant: got 'bad'"),  # the flag used, not compare's --policy
+    (["overlay", "sir", "-V", "a:pathogen.beta=0.3", "-V", "a:pathogen.beta=0.4"], "--variant a:"),
+    (["overlay", ""], "scenario: got ''"),
+    (["show", ""], "scenario: got ''"),
+    (["show", "hyosan", "--json"], "--json: given without --policies"),
+])
+def test_overlay_and_show_refuse_empty_and_ambiguous_input(args: list[str], words: str) -> None:
+    code, out = _run(*args, columns=200)
+    assert code == 2 and out.startswith("error: ") and out.count("\n") == 1, out
+    assert words in out
+
+
+def test_a_label_sets_several_paths_but_each_once() -> None:
+    from aftermath.compare import parse_variant
+
+    base = am.load("sir")
+    variants: dict[str, dict[str, object]] = {}
+    parse_variant("a:pathogen.beta=0.3", base, variants, flag="--variant")
+    parse_variant("a:run.days=20", base, variants, flag="--variant")
+    assert variants == {"a": {"pathogen.beta": 0.3, "run.days": 20}}
+    with pytest.raises(ScenarioError, match=r"^--variant a: got 'a:pathogen.beta=0.4'.*pathogen.beta set once"):
+        parse_variant("a:pathogen.beta=0.4", base, variants, flag="--variant")
+    assert variants["a"]["pathogen.beta"] == 0.3
+
+
 def _widest(out: str) -> int:
     return max((len(line) for line in out.splitlines()), default=0)
 

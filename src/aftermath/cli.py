@@ -395,6 +395,10 @@ def show(
     """Print a scenario as commented TOML to start from (every key, its meaning and bounds), or its policies."""
     from aftermath.scenario.load import policy_paths
 
+    if not scenario.strip():  # Path("") is "."
+        raise fail(f"scenario: got {scenario!r}, expected a built-in name (aftermath scenarios) or a TOML file")
+    if as_json and not policies:
+        raise fail("--json: given without --policies, expected --policies --json (the scenario itself is TOML)")
     sc = load_scenario(scenario, sets)
     if not policies:
         from aftermath.teach.show import commented_toml
@@ -444,7 +448,13 @@ def overlay(
     from aftermath.teach.overlay import overlay as run_overlay
 
     names = scenario or ["hyosan"]
+    for n in names:
+        if not n.strip():  # Path("") is "."
+            raise fail(f"scenario: got {n!r}, expected a built-in name (aftermath scenarios) or a TOML file")
     engines = [e.strip() for item in (engine or ["ode"]) for e in item.split(",") if e.strip()]
+    if not engines:
+        raise fail(f"--engine: got {','.join(engine or [])!r}, expected ode, ssa or abm (repeat, or separate by "
+                   "commas)")
     plot_path = output_path(plot, "--plot", figure_suffixes()) if plot is not None else None
     try:
         scenarios = [load_scenario(n) for n in names]
@@ -453,7 +463,7 @@ def overlay(
                 run_options(sc, days=days, seed=seed, engine=e)
         variants: dict[str, dict[str, Any]] = {}
         for spec in variant or []:
-            parse_variant(spec, scenarios[0], variants)
+            parse_variant(spec, scenarios[0], variants, flag="--variant")
         named = [sc.model_copy(update={"name": n}) for n, sc in zip(names, scenarios, strict=True)]
         result = run_overlay(named, engines=engines, variants=variants, runs=runs, seed=seed, days=days)
     except ValueError as exc:  # ScenarioError: a scenario, variant or engine that cannot be used

@@ -93,8 +93,9 @@ _OLD_KEYS = {"turned_away_attempts": "excluded", "turned_away_attempts_healthy":
 _OLD_LEDGER = {"people_turned_away": "excluded", "healthy_people_turned_away": "excluded_healthy"}
 
 
-def parse_variant(spec: str, base: Scenario, variants: dict[str, dict[str, Any]]) -> None:
-    """Add one ``--policy`` spec (``LABEL:PATH=VALUE`` or a variant file) to ``variants``."""
+def parse_variant(spec: str, base: Scenario, variants: dict[str, dict[str, Any]], flag: str = "--policy") -> None:
+    """Add one ``flag`` spec (``LABEL:PATH=VALUE`` or a variant file) to ``variants``; a label
+    repeated sets several paths, but one path set twice under a label is refused."""
     path = Path(spec)
     if spec.endswith(".toml") or path.is_file():
         label, overrides = variant_file(path, base)
@@ -105,11 +106,15 @@ def parse_variant(spec: str, base: Scenario, variants: dict[str, dict[str, Any]]
     label, sep, rest = spec.partition(":")
     key, eq, value = rest.partition("=")
     if not sep or not eq or not label.strip() or not key.strip():
-        raise ScenarioError("--policy", "", spec,
+        raise ScenarioError(flag, "", spec,
                             "LABEL:PATH=VALUE (e.g. cull:policies.5.action=cull) or a variant file")
-    if label.strip() == BASELINE:
-        raise ScenarioError("--policy", "", spec, f"a label other than {BASELINE!r} (the scenario as it is)")
-    variants.setdefault(label.strip(), {})[key.strip()] = parse_value(value.strip())
+    label, key = label.strip(), key.strip()
+    if label == BASELINE:
+        raise ScenarioError(flag, "", spec, f"a label other than {BASELINE!r} (the scenario as it is)")
+    if key in variants.get(label, {}):
+        raise ScenarioError(f"{flag} {label}", "", spec,
+                            f"{key} set once under the label {label!r} (it is set twice: give each label its own name)")
+    variants.setdefault(label, {})[key] = parse_value(value.strip())
 
 
 def variant_file(path: Path, base: Scenario) -> tuple[str, dict[str, Any]]:

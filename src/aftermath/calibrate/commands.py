@@ -40,7 +40,7 @@ def _fmt(x: Any) -> str:
 
 def calibrate_cmd(
     scenario: str = typer.Argument(..., help="Built-in scenario name or TOML file."),
-    data: Path = typer.Option(..., "--data", help="CSV with columns day, zone, measure, value; or a shipped "
+    data: str = typer.Option(..., "--data", help="CSV with columns day, zone, measure, value; or a shipped "
                               "data set: boarding-school."),
     param: list[str] = typer.Option([], "--param", "-p", help="PATH=LO:HI (uniform) or PATH=LO:HI:log "
                                     "(log-uniform); repeat for each parameter."),
@@ -58,7 +58,7 @@ def calibrate_cmd(
                                        "(default 2000 ode, 600 ssa/abm)."),
     replicates: int | None = typer.Option(None, "--replicates", help="runs per trial of ssa/abm (default 32)."),
     seed: int | None = typer.Option(None, "--seed", help="master seed (default: the scenario's run.seed)."),
-    store: Path = typer.Option(Path(DEFAULT_PATH), "--store", help="DuckDB results file (trials go there)."),
+    store: str = typer.Option(str(DEFAULT_PATH), "--store", help="DuckDB results file (trials go there)."),
     plot: Path | None = typer.Option(None, "--plot", help="save the fit against the data (PNG, SVG, PDF)."),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables."),
 ) -> None:
@@ -88,7 +88,8 @@ def calibrate_cmd(
     cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("ETA"), TimeRemainingColumn())
     try:
-        with Progress(*cols, console=err, transient=True, disable=as_json) as bar:
+        # a bar only on a terminal (elsewhere its transient line leaves a blank line before an error)
+        with Progress(*cols, console=err, transient=True, disable=as_json or not err.is_terminal) as bar:
             task = bar.add_task("calibrate", total=None)
 
             def progress(done: int, total: int, stage: str) -> None:
@@ -106,6 +107,9 @@ def calibrate_cmd(
         raise _fail(str(exc)) from None
     if plot_path is not None:
         res.plot(plot_path)
+    if res.warnings:
+        err.print(f"[yellow]warning:[/] the posterior sample is unreliable ({escape('; '.join(res.warnings))}); "
+                  "more --samples, or narrower --param bounds", highlight=False, soft_wrap=True)
     if as_json:
         report = res.to_dict()
         if plot_path is not None:

@@ -99,6 +99,9 @@ def read_data(source: str | Path | pd.DataFrame, scenario: Scenario | None = Non
         raw = source.copy()
         where = "--data"
     else:
+        if not str(source).strip():  # Path("") is "."
+            raise CalibrationError(f"--data: got {str(source)!r}, expected a CSV file or a shipped data set "
+                                   f"({', '.join(DATASETS)})")
         path = Path(source)
         where = f"--data {str(path)!r}"
         if not path.exists() and str(source) in DATASETS:

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from aftermath.calibrate import likelihood as lk
 from aftermath.calibrate.data import horizon, read_data
-from aftermath.calibrate.mcmc import adaptive_metropolis, ess
+from aftermath.calibrate.mcmc import Chain, adaptive_metropolis, ess
 from aftermath.calibrate.priors import OBS_PARAMS, CalibrationError, Prior, Space, as_priors
 from aftermath.calibrate.problem import Problem
 from aftermath.run.seeds import replicate_seeds
@@ -65,6 +65,15 @@ DEFAULT_OBS_PRIORS = {"obs.dispersion": Prior("obs.dispersion", 0.1, 1000.0, "lo
 #: The most trials and the most runs one calibration may make.
 MAX_TRIALS = 100_000
 LEVEL = 0.9  # the credible intervals reported
+#: The chain starts at z (the prior's unit scale) at least this far from a bound: a best fit at a bound
+#: (z = 1e-12, u = 27.6) is far in the logistic prior's tail, where the chain would spend its burn-in.
+START_MARGIN = 1e-3
+#: The first proposal's standard deviations on u are kept within these: the ceiling is the prior's own
+#: (the logistic distribution's, pi / sqrt(3)), the floor keeps a Hessian that is too sharp usable.
+PROPOSAL_SD = (1e-6, math.pi / math.sqrt(3))
+#: Below these, the chain's interval is not to be trusted (``CalibrationResult.warnings``).
+MIN_ACCEPTANCE = 0.10
+MIN_ESS = 50.0
 
 
 def polish_budget(dim: int) -> int:
@@ -92,6 +101,7 @@ class CalibrationResult:
     wall_s: float = 0.0
     store: str = ":memory:"
     seed: int = 0
+    warnings: list[str] = field(default_factory=list)  # why the intervals may be unreliable (empty: none)
     _bands: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -131,7 +141,23 @@ class CalibrationResult:
                 "posterior": [{k: _plain(v) for k, v in r.items()} for r in summ.to_dict(orient="records")],
                 "draws": len(self.posterior), "acceptance": round(self.acceptance, 4), "trials": self.trials,
                 "stored": self.stored, "resumed": self.resumed, "wall_s": round(self.wall_s, 3), "store": self.store,
-                "observations": len(self.data), "seed": self.seed}
+                "observations": len(self.data), "seed": self.seed, "warnings": list(self.warnings)}
+
+    def diagnose(self) -> list[str]:
+        """Why the posterior sample may be unreliable: an acceptance below 10% or an effective sample
+        size below 50 (then the intervals are too narrow or too noisy: more ``--samples``)."""
+        out = []
+        if self.acceptance < MIN_ACCEPTANCE:
+            out.append(f"acceptance {self.acceptance:.0%} < {MIN_ACCEPTANCE:.0%}")
+        if len(self.posterior):
+            summ = self.summary()
+            low = summ[summ["ess"] < MIN_ESS]
+            if len(low):
+                out.append("effective sample size " + ", ".join(f"{r.param} {r.ess:.0f}" for r in low.itertuples())
+                           + f" < {MIN_ESS:.0f}")
+        else:
+            out.append("no posterior draws")
+        return out
 
     def fit_bands(self, draws: int = 60) -> pd.DataFrame:
         """Per observed series (measure, zone) and day: the best fit, quantiles of the expected
@@ -378,12 +404,15 @@ def calibrate(scenario: str | Path | Scenario, data: str | Path | pd.DataFrame,
         spec["align"] = bool(align)
     data_json = canonical_json(frame.to_dict(orient="list"))
     cid = sha256(canonical_json({"scenario": scenario_hash(base), "data": sha256(data_json), **spec}))[:16]
-    if plan is not None:
-        plan({"calibration_id": cid, "trials": total, "runs": runs, "days": days, "engine": engine_name,
-              "params": [p.path for p in priors], "observations": len(frame), "method": method,
-              "work": f"{per_run.work * runs:.3g} {per_run.work_unit} in all ({per_run.work:.3g} a run)"})
+    if isinstance(store, str | Path) and not str(store).strip():
+        raise CalibrationError("--store: got '', expected a DuckDB file path")
+    # the store is opened (a bad path refused) before the plan is told
     st = store if isinstance(store, Store) else Store(":memory:" if store is None else store)
     try:
+        if plan is not None:
+            plan({"calibration_id": cid, "trials": total, "runs": runs, "days": days, "engine": engine_name,
+                  "params": [p.path for p in priors], "observations": len(frame), "method": method,
+                  "work": f"{per_run.work * runs:.3g} {per_run.work_unit} in all ({per_run.work:.3g} a run)"})
         st.ensure_calibration_tables()
         st.add_calibration({
             "calibration_id": cid, "scenario": base.name, "scenario_hash": scenario_hash(base),
@@ -399,6 +428,7 @@ def calibrate(scenario: str | Path | Scenario, data: str | Path | pd.DataFrame,
         out = CalibrationResult(cid, problem, best, best_ll, post, acc, method, trials=ev.count, stored=ev.stored,
                                 resumed=ev.resumed, store=st.path, seed=seed0)
         out.wall_s = time.perf_counter() - t_start
+        out.warnings = out.diagnose()
         st.finish_calibration(cid, canonical_json(best), canonical_json(out.to_dict()["posterior"]))
         return out
     finally:
@@ -513,19 +543,26 @@ def _run(pb: Problem, ev: _Trials, n_trials: int, n_samples: int, seed: int
     def post_u(stage: str, u: F64) -> float:
         return ev(stage, space.x_from_u(u)) + space.log_prior_u(u)
 
-    u0 = space.u_from_x(x_best)
-    cov0 = _hessian_cov(lambda u: post_u("hessian", u), u0, h=0.02 if pb.stochastic else 1e-3)
-
     # 4. adaptive Metropolis
     rng = np.random.default_rng([int(seed), 31337])
-    chain = adaptive_metropolis(lambda u: post_u("mcmc", u), u0, cov0, n_samples, rng,
-                                on_step=lambda _i, a: ev.mark(a))
+    chain = _sample(post_u, space, x_best, n_samples, rng, h=0.02 if pb.stochastic else 1e-3,
+                    on_step=lambda _i, a: ev.mark(a))
     xs = np.array([space.x_from_u(u) for u in chain.samples]) if len(chain.samples) else np.empty((0, d))
     post = pd.DataFrame(xs, columns=space.paths)
     post["log_posterior"] = chain.logp
     if ev.best_x is not None and ev.best_post > ll_best + space.log_prior_x(x_best):  # the chain found better
         x_best, ll_best = ev.best_x, ev.best_ll
     return space.as_dict(x_best), ll_best, post, chain.acceptance
+
+
+def _sample(post_u: Callable[[str, F64], float], space: Space, x_best: F64, n_samples: int,
+            rng: np.random.Generator, h: float, on_step: Callable[[int, bool], None] | None = None) -> Chain:
+    """Stages 3 and 4: the chain starts at the best fit, moved to z within [1e-3, 1 - 1e-3] of the
+    prior's range (a fit at a bound has no finite u), with the inverse Hessian there, its standard
+    deviations kept within :data:`PROPOSAL_SD`, as the first proposal."""
+    u0 = space.u_from_x(x_best, margin=START_MARGIN)
+    cov0 = _bounded_cov(_hessian_cov(lambda u: post_u("hessian", u), u0, h=h))
+    return adaptive_metropolis(lambda u: post_u("mcmc", u), u0, cov0, n_samples, rng, on_step=on_step)
 
 
 class _Done(Exception):
@@ -593,6 +630,23 @@ def _hessian_cov(f: Callable[[F64], float], u: F64, h: float) -> F64:
         guess: F64 = np.diag(np.where(diag > 0, 1.0 / np.where(diag > 0, diag, 1.0), 0.05))
         return guess
     out: F64 = np.asarray(cov, dtype=np.float64)
+    return out
+
+
+def _bounded_cov(cov: F64, sd_range: tuple[float, float] = PROPOSAL_SD) -> F64:
+    """``cov`` with each standard deviation clipped to ``sd_range`` and the correlations kept (a flat
+    Hessian, at a bound, gives a variance of 1e10 on u; an infinite or NaN one gives the ceiling)."""
+    cov = np.array(cov, dtype=float)
+    sd = np.sqrt(np.where(np.isfinite(np.diag(cov)) & (np.diag(cov) > 0), np.diag(cov), np.inf))
+    new = np.clip(sd, *sd_range)
+    if not np.all(np.isfinite(cov)):
+        return np.diag(new**2)
+    scale = np.where(np.isfinite(sd), new / np.where(np.isfinite(sd), sd, 1.0), 0.0)
+    out: F64 = cov * np.outer(scale, scale)
+    bad = ~np.isfinite(sd)
+    out[bad, :] = 0.0
+    out[:, bad] = 0.0
+    out[bad, bad] = new[bad] ** 2
     return out
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import expit, logit
 
 F64 = NDArray[np.float64]
 
@@ -162,13 +163,13 @@ class Space:
         return len(self.priors)
 
     def x_from_u(self, u: F64) -> F64:
-        z = 1.0 / (1.0 + np.exp(-np.asarray(u, dtype=float)))
+        z = expit(np.asarray(u, dtype=float))  # no overflow for any u
         return np.array([p.from_z(float(zi)) for p, zi in zip(self.priors, z, strict=True)])
 
-    def u_from_x(self, x: F64) -> F64:
+    def u_from_x(self, x: F64, margin: float = 1e-12) -> F64:
+        """u of ``x``, with z clipped to [margin, 1 - margin] (a bound itself has no finite u)."""
         z = np.array([p.to_z(float(xi)) for p, xi in zip(self.priors, x, strict=True)])
-        z = np.clip(z, 1e-12, 1 - 1e-12)
-        out: F64 = np.log(z) - np.log1p(-z)
+        out: F64 = logit(np.clip(z, margin, 1 - margin))
         return out
 
     def log_prior_u(self, u: F64) -> float:
