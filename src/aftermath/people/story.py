@@ -143,7 +143,7 @@ SIR_TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
                     ("subject", "{name} carried it with them now (memory {memory} by day {day}).")),
     "destroyed": (("subject", "While infectious, {name} was killed in {zone} on day {day}."),
                   ("on-day", "On day {day}, {name}, still infectious, was killed in {zone}.")),
-    "decayed": (("subject", "{name} recovered in {zone} by day {day}."),
+    "decayed": (("subject", "{name} recovered in {zone} on day {day}."),
                 ("on-day", "On day {day}, {name} had recovered in {zone}: no longer infectious.")),
     "rose": (("on-day", "On day {day}, {name}, removed, was infectious again in {zone}."),
              ("subject", "{name} was infectious again in {zone} on day {day}.")),
