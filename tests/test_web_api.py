@@ -369,7 +369,7 @@ def test_static_assets_are_small_and_local() -> None:
 
 @pytest.mark.parametrize("name", builtin_names())
 def test_the_toml_writer_reads_back_every_builtin(name: str) -> None:
-    from aftermath.web.toml_out import dumps
+    from aftermath.scenario.toml_out import dumps
 
     sc = load(name)
     data = to_dict(sc)

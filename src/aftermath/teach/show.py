@@ -7,7 +7,6 @@ bounds. The text reads back as the same scenario (``tests/test_teach_tools.py`` 
 
 from __future__ import annotations
 
-import json
 import math
 import typing
 from typing import Any
@@ -17,6 +16,7 @@ from pydantic import BaseModel
 from aftermath.scenario import schema
 from aftermath.scenario.load import to_dict
 from aftermath.scenario.schema import Scenario
+from aftermath.scenario.toml_out import toml_key, toml_value
 
 #: Units read from a field's upper bound (the schema's named bounds).
 _UNITS = {
@@ -65,28 +65,6 @@ def _num(x: Any) -> str:
     return str(x)
 
 
-def _value(v: Any) -> str:
-    """A TOML value: strings in JSON quoting (a subset of TOML's basic strings), numbers, booleans,
-    arrays and inline tables."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return repr(v) if math.isfinite(v) else ("inf" if v > 0 else "-inf")
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"no TOML for {type(v).__name__}")
-
-
-def _key(k: str) -> str:
-    return k if k.replace("_", "").replace("-", "").isalnum() and k.isascii() else json.dumps(k)
-
-
 def _field_of(model: type[BaseModel], key: str) -> Any:
     return next((f for n, f in model.model_fields.items() if (f.alias or n) == key), None)
 
@@ -130,7 +108,7 @@ def _emit_table(out: list[str], model: type[BaseModel], data: dict[str, Any], he
         out.append(header)
     for k, v in scalars.items():
         field = _field_of(model, k)
-        line = f"{_key(k)} = {_value(v)}"
+        line = f"{toml_key(k)} = {toml_value(v)}"
         note = _comment(field) if field is not None else ""
         if note:
             pad = max(24, len(line) + 2)

@@ -331,7 +331,7 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
 
     @app.post("/api/toml")
     def toml(body: Settings) -> Response:
-        from aftermath.web.toml_out import dumps
+        from aftermath.scenario.toml_out import dumps
 
         sc = scenario_of(body.scenario)
         text = dumps(to_dict(sc), header=f"{sc.name}: written by the Aftermath dashboard (aftermath serve)")
