@@ -31,21 +31,14 @@ from aftermath.record.vocabulary import vocabulary
 if TYPE_CHECKING:
     from aftermath.result import Result
 
-#: Okabe-Ito colours for S, E, H, Z, D, R.
-STATE_COLOURS = {
-    "S": "#0072B2",
-    "E": "#E69F00",
-    "H": "#009E73",
-    "Z": "#D55E00",
-    "D": "#555555",
-    "R": "#BBBBBB",
-}
-STATE_LABELS = {"S": "susceptible", "E": "latent", "H": "hybrid", "Z": "feral", "D": "corpse", "R": "removed"}
+#: Okabe-Ito colours and labels for S, E, H, Z, D, R: Aftermath's own vocabulary's (one source).
+STATE_COLOURS = {g.key: g.colour for g in vocabulary().groups}
+STATE_LABELS = {g.key: g.label for g in vocabulary().groups}
 #: The rest of the Okabe-Ito set, for categories that are not states (factions, variants, kinds).
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 #: The living states (the curves of people at risk); the dead and removed are :data:`OUT_STATES`.
 CURVE_STATES = ("S", "E", "H", "Z")
-OUT_STATES = ("D", "R")
+OUT_STATES = tuple(g.key for g in vocabulary().groups if g.out)
 #: Columns of a quantile frame (see :func:`aftermath.report.ensemble.quantile_frame`).
 QUANTILE_COLUMNS = ("day", "zone", "state", "q05", "q25", "q50", "q75", "q95")
 
