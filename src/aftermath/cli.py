@@ -395,8 +395,6 @@ def show(
     """Print a scenario as commented TOML to start from (every key, its meaning and bounds), or its policies."""
     from aftermath.scenario.load import policy_paths
 
-    if not scenario.strip():  # Path("") is "."
-        raise fail(f"scenario: got {scenario!r}, expected a built-in name (aftermath scenarios) or a TOML file")
     if as_json and not policies:
         raise fail("--json: given without --policies, expected --policies --json (the scenario itself is TOML)")
     sc = load_scenario(scenario, sets)
@@ -448,9 +446,6 @@ def overlay(
     from aftermath.teach.overlay import overlay as run_overlay
 
     names = scenario or ["hyosan"]
-    for n in names:
-        if not n.strip():  # Path("") is "."
-            raise fail(f"scenario: got {n!r}, expected a built-in name (aftermath scenarios) or a TOML file")
     engines = [e.strip() for item in (engine or ["ode"]) for e in item.split(",") if e.strip()]
     if not engines:
         raise fail(f"--engine: got {','.join(engine or [])!r}, expected ode, ssa or abm (repeat, or separate by "

@@ -67,6 +67,8 @@ def builtin_text(name: str) -> str:
 def load(source: str | Path = "hyosan") -> Scenario:
     """Load a built-in scenario by name, or a TOML file by path."""
     src = str(source)
+    if not src.strip():  # Path("") is "." (a folder that exists): name what was given
+        raise ScenarioError("scenario", "", src, "a built-in name (aftermath scenarios) or a TOML file")
     if src in builtin_names():
         return parse_toml(builtin_text(src), source=f"<builtin {src}>")
     path = Path(src)
