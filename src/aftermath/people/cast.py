@@ -24,8 +24,8 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-from aftermath.engines.abm.rng import Stream, stream_key, uniform
-from aftermath.engines.abm.step import MEM_MAX, _pick, _pick_walk, _walks
+from aftermath.engines.abm.rng import Stream, stream_key
+from aftermath.engines.abm.step import MEM_MAX, row_slot
 from aftermath.engines.abm.tables import E, H, R, S, Z
 from aftermath.model.flows import Flag
 from aftermath.model.reactions import TRANSITIONS, Where
@@ -72,8 +72,7 @@ class CastError(ValueError):
 
 
 @nb.njit(cache=True)
-def slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, daily, keep, seen, flight, on, dt,
-                out):
+def slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, flight, on, dt, out):
     """For each followed person, the slot the step kernel took this step: -1 none, -2 the end of
     latency (the kernel's own order and draws, :func:`aftermath.engines.abm.step.step_part`)."""
     for q in range(idx.shape[0]):
@@ -92,20 +91,7 @@ def slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, da
         if st == E and next_t[i] <= t:
             out[q] = -2
             continue
-        pr = prob[z, st, s]
-        extra = 0.0
-        if mult != 1.0:
-            extra = (mult - 1.0) * _walks(rate[z, st, s], where[st])
-            pr = -np.expm1(-(tot[z, st, s] + extra) * dt)
-        if pr <= 0.0:
-            continue
-        u = uniform(key, i)
-        if u >= pr:
-            continue
-        if mult != 1.0:
-            out[q] = _pick_walk(rate[z, st, s], where[st], mult, u / pr * (tot[z, st, s] + extra))
-        else:
-            out[q] = _pick(rate[z, st, s], u / pr * tot[z, st, s])
+        out[q] = row_slot(rate[z, st, s], tot[z, st, s], prob[z, st, s], where[st], mult, dt, key, i)
 
 
 @nb.njit(cache=True)
@@ -167,8 +153,8 @@ class CastWatch:
         eng = self.eng
         ties = eng.ties
         slots_taken(self.idx, self.st, self.z, self.s, self.m, eng.pop.next_t, np.int64(t),
-                    keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot, eng.tables.where, k == 0,
-                    float(ties.keep), ties.seen, float(ties.flight), bool(ties.on), float(eng.dt), self.slot)
+                    keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot, eng.tables.where,
+                    float(ties.flight), bool(ties.on), float(eng.dt), self.slot)
         pop = eng.pop
         follow: dict[int, list[tuple[int, int, int]]] = {}  # the band's moves after the step (ties.followed)
         for j, walker, r, outcome, _ in ties.followed:

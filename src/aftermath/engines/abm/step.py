@@ -227,18 +227,15 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
             else:
                 s = np.int64(P.strain[i])
                 if dy.mem.on and st <= H:
-                    mult = recall(i, z, P, dy.mem)
+                    mult = recall(i, P, dy.mem)
                 if st == E and P.next_t[i] <= dy.t:  # scheduled: end of latency
                     end_latency(p, i, z, s, P, T, dy, out, c)
                     continue
-                pr = W.prob[z, st, s]
-                if mult != 1.0:
-                    pr = _walk_prob(W, T, z, st, s, mult, dy.dt)
-                if pr <= 0.0:
-                    continue
-                u = uniform(event_key, i)
-                if u >= pr:
-                    continue
+                j = row_slot(W.rate[z, st, s], W.tot[z, st, s], W.prob[z, st, s], T.where[st], mult, dy.dt,
+                             event_key, i)
+                if j >= 0:
+                    act(p, i, st, z, s, j, P, T, W, dy, out, c)
+                continue
             if mult != 1.0:
                 j = _pick_walk(W.rate[z, st, s], T.where[st], mult,
                                u / pr * (W.tot[z, st, s] + (mult - 1.0) * _walks(W.rate[z, st, s], T.where[st])))
@@ -248,7 +245,27 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
-def recall(i, z, P, M):
+def row_slot(rate, tot, prob, where, mult, dt, key, i):
+    """The slot person ``i`` takes this step from their row (``rate``, its total ``tot`` and step
+    probability ``prob``), their walking slots' rates times ``mult``; -1 none. The step kernel's
+    own draw (``uniform(key, i)``): the cast replays a followed person's step with it."""
+    pr = prob
+    extra = 0.0
+    if mult != 1.0:
+        extra = (mult - 1.0) * _walks(rate, where)
+        pr = -np.expm1(-(tot + extra) * dt)
+    if pr <= 0.0:
+        return -1
+    u = uniform(key, i)
+    if u >= pr:
+        return -1
+    if mult != 1.0:
+        return _pick_walk(rate, where, mult, u / pr * (tot + extra))
+    return _pick(rate, u / pr * tot)
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def recall(i, P, M):
     """The multiplier of person ``i``'s walking rate that their memory makes (it fades, and
     breaches seen raise it, in the weekly pass of :mod:`aftermath.people.ties`)."""
     m = np.int64(P.memory[i])
