@@ -152,7 +152,7 @@ def test_a_run_over_the_dashboard_budget_is_refused_before_it_starts(client: Tes
 def test_runs_at_once_are_limited_and_a_run_can_be_cancelled() -> None:
     app = create_app(max_jobs=1, warm=False)
     with TestClient(app, base_url=BASE) as c:
-        long = {"scenario": sir(days=2000, engine="ode")}
+        long = {"scenario": sir(days=60_000, engine="ode")}  # minutes of work: a cancel always comes first
         first = c.post("/api/jobs", json=long).json()
         r = c.post("/api/jobs", json=long)
         assert r.status_code == 429 and "at most 1 runs at once" in r.json()["error"]["message"]
