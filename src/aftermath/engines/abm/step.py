@@ -225,16 +225,7 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
                     if u >= pr:
                         continue
             else:
-                s = np.int64(P.strain[i])
-                if dy.mem.on and st <= H:
-                    mult = recall(i, P, dy.mem)
-                if st == E and P.next_t[i] <= dy.t:  # scheduled: end of latency
-                    end_latency(p, i, z, s, P, T, dy, out, c)
-                    continue
-                j = row_slot(W.rate[z, st, s], W.tot[z, st, s], W.prob[z, st, s], T.where[st], mult, dy.dt,
-                             event_key, i)
-                if j >= 0:
-                    act(p, i, st, z, s, j, P, T, W, dy, out, c)
+                step_infected(p, i, st, z, P, T, W, dy, out, c)
                 continue
             if mult != 1.0:
                 j = _pick_walk(W.rate[z, st, s], T.where[st], mult,
@@ -242,6 +233,24 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
             else:
                 j = _pick(W.rate[z, st, s], u / pr * W.tot[z, st, s])
             act(p, i, st, z, s, j, P, T, W, dy, out, c)
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def step_infected(p, i, st, z, P, T, W, dy, out, c):
+    """One step of person ``i`` in state ``st`` (E, H, Z or D) in zone ``z``: the scheduled end of
+    latency if due, else their row's slot by the kernel's draw (shared with the event-driven
+    engine, :mod:`.events`, which visits only the infected this way)."""
+    s = np.int64(P.strain[i])
+    mult = 1.0
+    if dy.mem.on and st <= H:
+        mult = recall(i, P, dy.mem)
+    if st == E and P.next_t[i] <= dy.t:  # scheduled: end of latency
+        end_latency(p, i, z, s, P, T, dy, out, c)
+        return
+    j = row_slot(W.rate[z, st, s], W.tot[z, st, s], W.prob[z, st, s], T.where[st], mult, dy.dt,
+                 dy.keys[K_EVENT], i)
+    if j >= 0:
+        act(p, i, st, z, s, j, P, T, W, dy, out, c)
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
