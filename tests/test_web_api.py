@@ -3,11 +3,13 @@ TestClient (no browser; ``tests/browser`` drives the page itself)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -320,6 +322,64 @@ def test_a_cancelled_comparison_stops_within_the_run_in_hand(client: TestClient)
     v = wait(client, r.json(), timeout=30)
     assert v["status"] == "cancelled" and v["done"] == 0  # the first run did not finish
     assert time.monotonic() - t0 < 3.0
+
+
+def events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Server-Sent Events as (event name, data) from a stream's lines."""
+    name, data = "message", ""
+    for line in lines:
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data += line[5:].strip()
+        elif not line and data:
+            yield name, json.loads(data)
+            name, data = "message", ""
+
+
+def test_a_jobs_progress_is_streamed_then_its_end() -> None:
+    """``GET /api/jobs/{id}/events`` through a real server (uvicorn, read with httpx as it arrives):
+    progress events while the runs go (day, runs done), increasing, arriving while the job still
+    runs, then one ``end`` event with the result; the stream's safety is the server's (Host
+    header); a cancel ends the stream with the cancelled state."""
+    from tests.browser.serve_util import running_server
+
+    data = sir(days=150, engine="abm")
+    with running_server(warm=False) as url, httpx.Client(base_url=url, timeout=60) as c:
+        job = c.post("/api/jobs", json={"scenario": data, "people": 30_000, "runs": 2}).json()
+        assert (job["days"], job["runs"], job["total"]) == (150, 2, 300)
+        bad = c.get(f"/api/jobs/{job['id']}/events", headers={"host": "evil.example"})
+        assert bad.status_code == 400
+        assert c.get("/api/jobs/nosuchjob/events").status_code == 404
+        seen: list[tuple[str, dict[str, Any], bool]] = []
+        with c.stream("GET", f"/api/jobs/{job['id']}/events") as r:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+            for name, v in events(r.iter_lines()):
+                running_now = c.get(f"/api/jobs/{job['id']}").json()["status"] == "running"
+                seen.append((name, v, running_now))
+        names = [n for n, _, _ in seen]
+        assert names[-1] == "end" and names.count("end") == 1 and set(names[:-1]) == {"progress"}
+        progress = [v for n, v, _ in seen if n == "progress"]
+        done = [v["done"] for v in progress]
+        assert done == sorted(done) and len(set(done)) >= 3, done  # several steps, increasing
+        assert any(0 < v["done"] < 300 and live for n, v, live in seen if n == "progress")  # pushed while running
+        assert any(v["runs_done"] == 1 and 0 < v["day"] < 150 for v in progress), progress  # the second run's days
+        assert all(v["done"] == 150 * v["runs_done"] + v["day"] for v in progress)
+        assert all("result" not in v for v in progress)
+        end = seen[-1][1]
+        assert end["status"] == "done" and end["done"] == 300 and end["runs_done"] == 2
+        polled = c.get(f"/api/jobs/{job['id']}").json()
+        assert end["result"] == polled["result"] and end["result"]["bands"]["runs"] == 2
+
+        long = c.post("/api/jobs", json={"scenario": sir(days=60_000, engine="ode")}).json()
+        with c.stream("GET", f"/api/jobs/{long['id']}/events") as r:
+            stream = events(r.iter_lines())
+            for name, v in stream:
+                if name == "progress" and v["done"] > 0:
+                    assert c.delete(f"/api/jobs/{long['id']}").json()["status"] == "cancelling"
+                    break
+            last = list(stream)
+        assert last[-1][0] == "end" and last[-1][1]["status"] == "cancelled" and last[-1][1]["done"] < 60_000
 
 
 def test_the_schema_has_units_bounds_defaults_and_descriptions(client: TestClient) -> None:

@@ -89,12 +89,33 @@ def test_an_abm_run_shows_progress_then_its_result(page: Any, shots: Path) -> No
     running = [p for p in seen if p["status"] == "running" and p["done"] > 0]
     assert running and 0 < running[0]["done"] < running[0]["total"] == 300
     assert seen[-1]["status"] == "done"
+    # the progress came through the server's event stream (EventSource), not by polling
+    assert {p["via"] for p in seen} == {"stream"}, seen
+    assert page.evaluate(f"{STATE}.streamMessages") == len(seen) and page.evaluate(f"{STATE}.streamFailures") == 0
+    assert page.evaluate(f"{STATE}.channel") == "stream" and page.evaluate(f"{STATE}.stream") is None  # closed
     assert page.evaluate(f"{STATE}.result.engine") == "abm"
     assert page.evaluate(f"{STATE}.result.summary.initial_humans") <= 60_000
     assert page.locator("#dl-csv").get_attribute("aria-disabled") is None
     page.click("#tab-ledger")
     page.wait_for_selector("#ledger th")
     assert "ledger flag" in page.locator("#ledger").inner_text()
+
+
+def test_progress_falls_back_to_polling_when_the_stream_fails(page: Any) -> None:
+    """The event stream refused (here by the browser: the request aborted): the page polls the job
+    instead and still shows its progress and result."""
+    page.allowed.append("net::ERR_FAILED")  # the aborted stream's own console line
+    page.route("**/api/jobs/*/events", lambda route: route.abort())
+    page.select_option("#f-run_engine", "abm")
+    set_field(page, "#f-run_days", "200")
+    set_field(page, "#people", "20000")
+    before = draws(page)
+    page.click("#run")
+    wait_drawn(page, before, timeout=60_000)
+    seen = page.evaluate(f"{STATE}.progressSeen")
+    assert {p["via"] for p in seen} == {"poll"} and seen[-1]["status"] == "done", seen
+    assert page.evaluate(f"{STATE}.streamFailures") == 1 and page.evaluate(f"{STATE}.channel") == "poll"
+    assert page.evaluate(f"{STATE}.result.engine") == "abm"
 
 
 def test_a_run_can_be_cancelled(page: Any) -> None:
@@ -104,6 +125,7 @@ def test_a_run_can_be_cancelled(page: Any) -> None:
     page.wait_for_function(f"{STATE}.progressSeen.some(p => p.status === 'running' && p.done > 0)", timeout=30_000)
     page.click("#cancel")
     page.wait_for_function(f"{STATE}.progressSeen.some(p => p.status === 'cancelled')", timeout=30_000)
+    assert page.evaluate(f"{STATE}.progressSeen.at(-1).via") == "stream"  # the stream's end tells the cancel
     assert "Cancelled" in page.locator("#status").inner_text()
     assert page.locator("#run").is_enabled()
 

@@ -10,7 +10,8 @@ Safety rules (``docs/dashboard.md``):
   :class:`~aftermath.scenario.load.ScenarioError`: key, value, what was expected), and every run by
   the run budget (:func:`~aftermath.engines.budget.check_budget`) and the dashboard's own smaller
   bounds (:data:`DASHBOARD_WORK`, :data:`MAX_RUNS`, :data:`MAX_VARIANTS`) before it starts;
-- at most :data:`~aftermath.web.jobs.MAX_JOBS` background runs at once, one ODE at a time;
+- at most :data:`~aftermath.web.jobs.MAX_JOBS` background runs at once, one ODE at a time; a job's
+  progress streams to the page (Server-Sent Events, ``GET /api/jobs/{id}/events``, same origin);
 - request bodies and uploads are at most :data:`MAX_BODY_BYTES`; no file path ever comes from the
   client (built-ins by name from their list, files as their content; a scenario's ``regions.data``
   names a built-in region table only, :data:`~aftermath.scenario.regions.BUILTIN_ONLY`); nothing is
@@ -19,20 +20,22 @@ Safety rules (``docs/dashboard.md``):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import io
 import json
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from importlib import resources
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -379,7 +382,7 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
             results = []
             for i, seed in enumerate(seeds):
                 def on_day(d: int, _n: int, i: int = i) -> None:
-                    job.step(i * days + d)
+                    job.step(i * days + d, day=d, runs_done=i)
 
                 results.append(simulate(sc, seed=seed, on_day=on_day))
             rid = _rid()
@@ -390,7 +393,7 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
                 out["seeds"] = seeds
             return out
 
-        return _start(jobs, "run", runs * days, work)
+        return _start(jobs, "run", runs * days, work, days=days, runs=runs)
 
     @app.post("/api/compare")
     def start_compare(body: CompareRequest) -> Any:
@@ -435,7 +438,7 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
             return {"baseline": BASELINE, "variants": [BASELINE, *variants], "runs": runs,
                     "engine": engine, "rows": _finite(rows)}
 
-        return _start(jobs, "compare", runs * n, work)
+        return _start(jobs, "compare", runs * n, work, days=days, runs=runs * n)
 
     @app.get("/api/jobs/{job_id}")
     def job_status(job_id: str) -> Any:
@@ -443,6 +446,18 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
         if job is None:
             return refused(404, f"no job {job_id!r} (finished jobs are forgotten after a while)")
         return _json(job.view())
+
+    @app.get("/api/jobs/{job_id}/events")
+    def job_events(job_id: str) -> Any:
+        """The job's progress, pushed as it happens (Server-Sent Events): ``progress`` events (the
+        job's view without its result) at most every :data:`EVENT_EVERY` seconds, then one ``end``
+        event (the view ``GET /api/jobs/{id}`` answers at the end, with the result), and the stream
+        closes."""
+        job = jobs.get(job_id)
+        if job is None:
+            return refused(404, f"no job {job_id!r} (finished jobs are forgotten after a while)")
+        return StreamingResponse(job_stream(job), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.delete("/api/jobs/{job_id}")
     def cancel(job_id: str) -> Any:
@@ -500,12 +515,13 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
     return app
 
 
-def _start(jobs: Jobs, kind: str, total: int, work: Callable[[Job], dict[str, Any]]) -> Any:
+def _start(jobs: Jobs, kind: str, total: int, work: Callable[[Job], dict[str, Any]], days: int = 0,
+           runs: int = 1) -> Any:
     def on_error(exc: BaseException) -> dict[str, Any] | None:
         return error_body(exc) if isinstance(exc, ScenarioError) else bug_body(exc, f"job {kind}")
 
     try:
-        job = jobs.start(kind, total, work, on_error)
+        job = jobs.start(kind, total, work, on_error, days=days, runs=runs)
     except TooManyJobs:
         return JSONResponse({"error": {"message": f"at most {jobs.max_jobs} runs at once in the dashboard: wait for "
                                                   "one to finish, or cancel it", "path": ""}}, status_code=429)
@@ -539,10 +555,10 @@ class CancellableRuns:
         def now() -> dt.datetime:
             return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
-        def on_day(_d: int, _n: int) -> None:
-            self.job.step(k)  # raises Cancelled once cancelled
+        def on_day(d: int, _n: int) -> None:
+            self.job.step(k, day=d, runs_done=k)  # raises Cancelled once cancelled
 
-        self.job.step(k)
+        self.job.step(k, day=0, runs_done=k)
         started, t0 = now(), time.perf_counter()
         try:
             res = simulate(task.scenario, engine=task.engine, seed=task.seed, days=task.days, on_day=on_day)
@@ -556,6 +572,51 @@ class CancellableRuns:
 
     def close(self) -> None:
         pass
+
+
+#: The shortest time between two progress events of a job's stream (seconds): at most 10 a second.
+EVENT_EVERY = 0.1
+#: A comment line is sent after this many seconds without an event (a proxy or the browser keep the stream).
+EVENT_KEEPALIVE = 15.0
+
+
+def sse(event: str, data: Any, eid: int) -> str:
+    """One Server-Sent Event: its name, its id and its data (JSON on one line)."""
+    return f"event: {event}\nid: {eid}\ndata: {_json_text(data)}\n\n"
+
+
+async def job_stream(job: Job, every: float = EVENT_EVERY, keepalive: float = EVENT_KEEPALIVE) -> AsyncIterator[str]:
+    """A job's event stream: a ``progress`` event whenever its progress changed (woken by the job's
+    steps, :meth:`~aftermath.web.jobs.Job.listen`, no more often than ``every`` seconds), then its
+    ``end``. A client that goes away ends the stream (the server cancels it); the job runs on."""
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
+
+    def wake() -> None:  # in the job's thread
+        with contextlib.suppress(RuntimeError):  # the server's loop is closed: nobody listens any more
+            loop.call_soon_threadsafe(changed.set)
+
+    job.listen(wake)
+    n, last = 0, None
+    try:
+        while True:
+            n += 1
+            if job.status != "running":
+                yield sse("end", job.view(), n)
+                return
+            view = job.view(result=False)
+            if (view["done"], view["day"]) != last:
+                last = (view["done"], view["day"])
+                yield sse("progress", view, n)
+            try:
+                await asyncio.wait_for(changed.wait(), keepalive)
+            except TimeoutError:
+                yield ": still running\n\n"
+            changed.clear()
+            if job.status == "running":
+                await asyncio.sleep(every)  # steps meanwhile are told in the next event
+    finally:
+        job.unlisten(wake)
 
 
 def _rid() -> str:
@@ -585,13 +646,16 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def _json(obj: Any) -> Response:
+def _json_text(obj: Any) -> str:
     """JSON for the page: NaN and infinity (which JSON lacks) as null; the walk only when there are any."""
     try:
-        text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False)
     except ValueError:
-        text = json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False)
-    return Response(text, media_type="application/json")
+        return json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False)
+
+
+def _json(obj: Any) -> Response:
+    return Response(_json_text(obj), media_type="application/json")
 
 
 Scope = MutableMapping[str, Any]

@@ -12,7 +12,7 @@ const fmt = (x) => (x === null || x === undefined) ? "–" : Number(x).toLocaleS
 const state = {
   schema: null, defs: null, scenario: null, original: null, names: null, result: null, job: null,
   odeSeq: 0, odeBusy: false, odePending: false, draws: 0, baseline: null, variants: [], day: 0, playing: null,
-  charts: {}, lastError: null, progressSeen: [],
+  charts: {}, lastError: null, progressSeen: [], channel: null, stream: null, streamMessages: 0, streamFailures: 0,
 };
 window.aftermath = state; // for the browser tests and the benchmark
 
@@ -673,25 +673,54 @@ async function run() {
   } catch (e) { showError(e); }
 }
 
+// A background job's progress: pushed by the server (Server-Sent Events, /api/jobs/{id}/events);
+// polled (GET /api/jobs/{id}, five times a second) only where the stream cannot be had or fails.
 function follow(job, done) {
   state.job = job;
   $("cancel").disabled = false; $("run").disabled = true; $("compare").disabled = true;
   $("progress-box").hidden = false;
-  const tick = async () => {
-    let v;
-    try { v = await api("GET", `/api/jobs/${job.id}`); } catch (e) { showError(e); finish(); return; }
+  let over = false;
+  const show = (v, via) => {
     $("progress").value = v.done / v.total;
-    $("progress-text").textContent = `${v.kind === "compare" ? "runs" : "days"} ${v.done} of ${v.total} (${v.status})`;
+    const part = v.kind === "compare" ? `runs ${v.done} of ${v.total}`
+      : v.runs > 1 ? `run ${Math.min(v.runs_done + 1, v.runs)} of ${v.runs}, day ${v.day} of ${v.days}`
+      : `days ${v.done} of ${v.total}`;
+    $("progress-text").textContent = `${part} (${v.status})`;
     document.body.dataset.progress = String(v.done);
-    state.progressSeen.push({ id: v.id, done: v.done, total: v.total, status: v.status, t: performance.now() });
-    if (v.status === "running") { setTimeout(tick, 200); return; }
+    state.progressSeen.push({ id: v.id, done: v.done, total: v.total, status: v.status, t: performance.now(), via });
+  };
+  const end = (v) => {
+    if (over) return;
+    over = true; state.stream = null;
     finish();
     if (v.status === "done") done(v.result);
     else if (v.status === "failed") showError({ message: v.error.message, info: v.error });
     else setStatus("Cancelled.");
   };
+  const poll = async () => {
+    if (over) return;
+    let v;
+    try { v = await api("GET", `/api/jobs/${job.id}`); } catch (e) { over = true; showError(e); finish(); return; }
+    show(v, "poll");
+    if (v.status === "running") { setTimeout(poll, 200); return; }
+    end(v);
+  };
   const finish = () => { state.job = null; $("cancel").disabled = true; $("run").disabled = false; $("compare").disabled = false; };
-  setTimeout(tick, 100);
+  if (!window.EventSource) { state.channel = "poll"; setTimeout(poll, 100); return; }
+  const es = new EventSource(`/api/jobs/${job.id}/events`);
+  state.stream = es; state.channel = "stream";
+  es.addEventListener("progress", (m) => { state.streamMessages++; show(JSON.parse(m.data), "stream"); });
+  es.addEventListener("end", (m) => {
+    state.streamMessages++; es.close();
+    const v = JSON.parse(m.data);
+    show(v, "stream"); end(v);
+  });
+  es.onerror = () => {  // the stream broke before its end (EventSource would retry): poll instead
+    es.close();
+    if (over) return;
+    state.channel = "poll"; state.streamFailures++;
+    setTimeout(poll, 0);
+  };
 }
 
 async function cancel() {
