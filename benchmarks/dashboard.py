@@ -7,10 +7,12 @@
   ``--loads`` loads after one warm-up load; target < 1 s;
 - static assets: bytes of everything under ``src/aftermath/web/static``; target < 1.5 MB;
 - slider to redrawn chart: a bite-rate slider moved (its ``input`` event) to a value not run before,
-  to both charts redrawn with the new hyosan ODE run (365 days) and the next animation frame, median
-  and 90th percentile of ``--moves`` moves; target < 300 ms;
+  to both charts redrawn with the new hyosan ODE run (365 days) and the next animation frame (the
+  page's draw is seen by a MutationObserver, not by polling with timers, which Chromium clamps to
+  4 ms), median and 90th percentile of ``--moves`` moves; target < 300 ms;
 - ABM at 1e5 people for a year (hyosan scaled to 100,000 people): Run pressed to the first progress
-  shown on the page (days done > 0), target < 1 s; and progress updates shown per second, target >= 2.
+  shown on the page (days done > 0), target < 1 s; and progress updates shown per second, target >= 2;
+  and the channel that brought them (the server's event stream, or polling if the stream failed).
 
 Prints a markdown table with the machine's load average.
 """
@@ -34,13 +36,23 @@ STATIC = ROOT / "src" / "aftermath" / "web" / "static"
 MOVE = """async (value) => {
   const s = document.querySelector("[data-path='pathogen.beta'][type=range]");
   const st = window.aftermath, n = st.draws, seq = st.odeSeq;
+  // the page sets body[data-draws] once both charts have their new data; uPlot draws them in the
+  // microtasks queued before this observer's, and the next animation frame shows them
+  const drawn = new Promise((resolve) => {
+    const obs = new MutationObserver(() => {
+      if (st.draws > n && st.odeSeq > seq) { obs.disconnect(); resolve(); }
+    });
+    obs.observe(document.body, { attributes: true, attributeFilter: ["data-draws"] });
+  });
   const t0 = performance.now();
   s.value = String(value);
   s.dispatchEvent(new Event("input", { bubbles: true }));
-  while (!(st.draws > n && st.odeSeq > seq && !st.odeBusy)) await new Promise((r) => setTimeout(r, 1));
+  await drawn;
   await new Promise((r) => requestAnimationFrame(() => r()));
+  const t1 = performance.now();
+  while (st.odeBusy) await new Promise((r) => setTimeout(r, 1));  // the request settled before the next move
   const run = st.result.timings;
-  return [performance.now() - t0, 1000 * (run.init_s + run.run_s)];
+  return [t1 - t0, 1000 * (run.init_s + run.run_s)];
 }"""
 
 
@@ -80,6 +92,7 @@ def main() -> None:
         seen = page.evaluate("window.aftermath.progressSeen")
         browser.close()
     first = next(p["t"] for p in seen if p["done"] > 0) - t_click
+    channels = sorted({p.get("via", "?") for p in seen})
     running = [p for p in seen if p["status"] == "running"]
     span = (running[-1]["t"] - running[0]["t"]) / 1000 if len(running) > 1 else float("nan")
     rate = (len(running) - 1) / span if span and span > 0 else float("nan")
@@ -95,7 +108,8 @@ def main() -> None:
          f"{statistics.median(moves):.0f} ms median, {p90:.0f} ms p90 ({len(moves)} moves); of which the "
          f"ODE run (simulate) {statistics.median(sims):.0f} ms median", "< 300 ms"),
         ("ABM 1e5 people, 365 days: first progress", f"{first:.0f} ms", "< 1 s"),
-        ("ABM 1e5 people, 365 days: progress updates", f"{rate:.1f} per second (run {total:.1f} s)", ">= 2 per second"),
+        ("ABM 1e5 people, 365 days: progress updates", f"{rate:.1f} per second (run {total:.1f} s), "
+         f"{len(seen)} updates through {' and '.join(channels)}", ">= 2 per second"),
     ]
     print(f"Dashboard (chromium {CHROMIUM}), load average {load0[0]:.2f} before, {load1[0]:.2f} after\n")
     print("| measure | result | target |")

@@ -40,7 +40,8 @@ def _r(a: Any, digits: int = 2) -> Any:
 
 
 def _bits(a: Any) -> str:
-    return "".join("1" if x else "0" for x in np.asarray(a, dtype=bool).reshape(-1))
+    """A boolean array as a string of 0 and 1."""
+    return (np.asarray(a, dtype=bool).reshape(-1).view(np.uint8) + ord("0")).tobytes().decode("ascii")
 
 
 def result_payload(res: Result, rid: str, light: bool = False) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def result_payload(res: Result, rid: str, light: bool = False) -> dict[str, Any]
         "zones": zones,
         "states": list(STATE_NAMES),
         "state_labels": [STATE_LABELS.get(s, s) for s in STATE_NAMES],
-        "counts": [[_r(counts[:, z, s]) for s in range(counts.shape[2])] for z in range(counts.shape[1])],
+        "counts": _r(counts.transpose(1, 2, 0)),  # [zone][state][time], rounded in one pass
         "totals": [_r(counts[:, :, s].sum(axis=1)) for s in range(counts.shape[2])],
         "timings": {k: round(float(v), 4) for k, v in res.timings.items()},
     }
@@ -99,11 +100,14 @@ def map_payload(res: Result) -> dict[str, Any]:
     edges = list(zip(world.route_from.tolist(), world.route_to.tolist(), strict=True))
     pos = _layout(world.n_zones, tuple(edges))
     days = res.days
-    open_days = []
-    for d in range(days):
-        truce = res.truce[d + 1] if d + 1 < len(res.truce) else res.truce[-1]
-        ok = world.route_open_by_truce(truce) & ~res.sealed[d][world.route_from]
-        open_days.append(_bits(ok))
+    # a route is open on day d while the truce it needs holds after day d (as the run's last row when
+    # the run is shorter) and its origin is not sealed: world.route_open_by_truce for all days at once
+    truce = res.truce[np.minimum(np.arange(1, days + 1), len(res.truce) - 1)]  # [day, faction, faction]
+    fa, fb = world.zone_faction[world.route_from], world.zone_faction[world.route_to]
+    cross = np.flatnonzero((fa >= 0) & (fb >= 0) & (fa != fb))
+    open_ = np.ones((days, world.n_routes), dtype=bool)
+    open_[:, cross] = truce[:, fa[cross], fb[cross]]
+    open_ &= ~res.sealed[:days][:, world.route_from]
     traffic = res.route_flows[:, RouteFlow.HUMANS] + res.route_flows[:, RouteFlow.FERALS] if days else \
         np.zeros((0, world.n_routes))
     factions = list(world.faction_ids)
@@ -121,7 +125,7 @@ def map_payload(res: Result) -> dict[str, Any]:
         "ferals": [_r(res.counts[:, z, STATE_NAMES.index("Z")], 0) for z in range(world.n_zones)],
         "fear": [_r(res.fear[:, z], 3) for z in range(world.n_zones)],
         "sealed": [_bits(res.sealed[:, z]) for z in range(world.n_zones)],
-        "routes": [{"from": a, "to": b, "open": "".join(day[r] for day in open_days),
+        "routes": [{"from": a, "to": b, "open": _bits(open_[:, r]),
                     "traffic": _r(traffic[:, r], 1)} for r, (a, b) in enumerate(edges)],
         "truces": pairs,
     }

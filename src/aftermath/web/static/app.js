@@ -646,7 +646,7 @@ function settings() {
 let odeTimer = null;
 function scheduleOde() {
   clearTimeout(odeTimer);
-  odeTimer = setTimeout(runOde, 5);  // drags coalesce anyway: one run at a time, the latest settings next
+  odeTimer = setTimeout(runOde, 0);  // drags coalesce anyway: one run at a time, the latest settings next
 }
 async function runOde() {
   if (state.odeBusy) { state.odePending = true; return; }
