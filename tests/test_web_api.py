@@ -213,6 +213,22 @@ def test_the_ode_answer_is_the_run_with_display_names(client: TestClient) -> Non
     assert other["totals"] != res["totals"]
 
 
+def test_the_maps_open_routes_are_the_worlds_day_by_day() -> None:
+    """The map's route strings (built for all days at once) are, day by day, what the world says:
+    open while the truce the route needs holds after the day and its origin is not sealed
+    (Hyosan seals its quarantine and keeps a truce that can break)."""
+    from aftermath.model.world import build_world
+    from aftermath.web.payload import map_payload
+
+    res = simulate(load("hyosan"), engine="ode", days=200)
+    world = build_world(res.scenario)
+    routes = map_payload(res)["routes"]
+    for d in range(res.days):
+        ok = world.route_open_by_truce(res.truce[d + 1]) & ~res.sealed[d][world.route_from]
+        assert "".join(r["open"][d] for r in routes) == "".join("1" if x else "0" for x in ok), d
+    assert {"0", "1"} <= {ch for r in routes for ch in r["open"]}  # some closed, some open
+
+
 def test_an_ensemble_runs_in_the_background_with_progress_bands_and_downloads(client: TestClient) -> None:
     data = sir(days=15, engine="abm")
     job = client.post("/api/jobs", json={"scenario": data, "people": 2000, "runs": 3}).json()
