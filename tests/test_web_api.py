@@ -213,6 +213,21 @@ def test_the_ode_answer_is_the_run_with_display_names(client: TestClient) -> Non
     assert other["totals"] != res["totals"]
 
 
+def test_a_light_ode_answer_and_its_views_are_the_full_answer(client: TestClient) -> None:
+    """A lever's re-run asks for a ``light`` answer (curves and summary), then the other views by
+    the run's id: together they are the full answer, key for key."""
+    data = to_dict(load("hyosan"))
+    data["run"]["days"] = 40
+    data["pathogen"]["beta"] = 0.37
+    full = client.post("/api/ode", json={"scenario": data}).json()
+    light = client.post("/api/ode", json={"scenario": data, "light": True}).json()
+    views = client.get(f"/api/results/{light['id']}/views").json()
+    assert set(views) == {"ledger", "official_record", "policies", "chronicle", "map"}
+    assert not set(views) & set(light) and set(light) | set(views) == set(full)
+    assert {**light, **views, "id": full["id"]} == full
+    assert client.get("/api/results/nosuchrun/views").status_code == 422
+
+
 def test_the_maps_open_routes_are_the_worlds_day_by_day() -> None:
     """The map's route strings (built for all days at once) are, day by day, what the world says:
     open while the truce the route needs holds after the day and its origin is not sealed

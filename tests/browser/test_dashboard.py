@@ -73,6 +73,11 @@ def test_moving_a_slider_reruns_the_ode_and_changes_the_chart(page: Any) -> None
     assert not np.allclose(before_totals, after)
     z = page.evaluate(f"{STATE}.result.states").index("Z")
     assert after[z][10:].sum() > before_totals[z][10:].sum()  # a faster bite: more ferals
+    # the answer was light (the curves); the other views of this run follow and are drawn
+    page.wait_for_function(f"{STATE}.result.map !== undefined && {STATE}.result.light === undefined")
+    page.click("#tab-chronicle")
+    events = page.evaluate(f"{STATE}.result.chronicle.length")
+    page.wait_for_function(f"document.querySelectorAll('#chronicle li').length === {events}")
 
 
 def test_an_abm_run_shows_progress_then_its_result(page: Any, shots: Path) -> None:

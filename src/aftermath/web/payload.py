@@ -84,6 +84,16 @@ def result_payload(res: Result, rid: str, light: bool = False) -> dict[str, Any]
     return out
 
 
+#: The keys of :func:`result_payload` that a ``light`` payload leaves out: the views besides the curves.
+VIEW_KEYS = ("ledger", "official_record", "policies", "chronicle", "map")
+
+
+def views_payload(res: Result) -> dict[str, Any]:
+    """The views of a run that a ``light`` payload leaves out (:data:`VIEW_KEYS`), as in the full one."""
+    full = result_payload(res, "")
+    return {k: full[k] for k in VIEW_KEYS}
+
+
 @functools.lru_cache(maxsize=64)
 def _layout(n: int, edges: tuple[tuple[int, int], ...]) -> Any:
     """The report's map layout (deterministic), kept: a slider's re-runs share one world."""

@@ -54,7 +54,7 @@ from aftermath.scenario.load import (
 from aftermath.scenario.regions import BUILTIN_ONLY, table_files
 from aftermath.scenario.schema import MAX_PEOPLE, Scenario
 from aftermath.web.jobs import Cancelled, Job, Jobs, TooManyJobs
-from aftermath.web.payload import bands_payload, display_names, result_payload
+from aftermath.web.payload import bands_payload, display_names, result_payload, views_payload
 
 #: Host names that are this machine.
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -87,6 +87,13 @@ class Settings(BaseModel):
     scenario: dict[str, Any]
     people: int | None = Field(None, description="scale the population to this many people")
     runs: int = Field(1, description="runs (an ensemble draws bands)")
+
+
+class OdeSettings(Settings):
+    """An ODE run's request: ``light`` answers the curves and the summary only (a lever's re-run:
+    the page asks for the other views, :func:`~aftermath.web.payload.views_payload`, once drawn)."""
+
+    light: bool = Field(False, description="the curves and the summary only")
 
 
 class Variant(BaseModel):
@@ -220,6 +227,23 @@ class _Lru:
                 self._items.popitem(last=False)
 
 
+class OdeAnswer:
+    """An ODE run and its answers to the page (full, and ``light``: curves and summary), each as
+    JSON text made on first use, with ``"id"`` last (:meth:`json` puts each request's own there)."""
+
+    def __init__(self, res: Any) -> None:
+        self.result = res
+        self._text: dict[bool, str] = {}
+
+    def json(self, rid: str, light: bool = False) -> str:
+        text = self._text.get(light)
+        if text is None:
+            payload = result_payload(self.result, "", light=light)
+            del payload["id"]
+            text = self._text[light] = _json_text(payload)[:-1]  # without its closing brace
+        return f"{text},{_json_text({'id': rid})[1:]}"
+
+
 #: ODE runs by scenario (:func:`scenario_digest`): the ODE is deterministic, so the same scenario
 #: (a built-in as first shown, a slider moved back) is answered from here.
 ODE_RESULTS = _Lru(32)
@@ -242,8 +266,9 @@ def warm_up() -> None:
     if names:
         sc = parse_toml(builtin_text(names[0]), source=f"<builtin {names[0]}>")
         if check_budget(sc, "ode", sc.run.days).work <= DASHBOARD_WORK["ode"]:
-            res = simulate(sc, engine="ode")
-            ODE_RESULTS.put(scenario_digest(sc), (res, result_payload(res, "")))
+            answer = OdeAnswer(simulate(sc, engine="ode"))
+            answer.json("", light=False)  # the page's first answer, ready
+            ODE_RESULTS.put(scenario_digest(sc), answer)
 
 
 def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None, warm: bool = True) -> FastAPI:
@@ -343,8 +368,9 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
 
     # -- runs --------------------------------------------------------------------------------------
     @app.post("/api/ode")
-    def ode(body: Settings) -> Any:
-        """One ODE run, answered at once (the page's sliders)."""
+    def ode(body: OdeSettings) -> Any:
+        """One ODE run, answered at once (the page's sliders); ``light``: its curves and summary,
+        the other views from ``GET /api/results/{id}/views``."""
         from aftermath.engines.driver import simulate
 
         sc = scenario_of(body.scenario, body.people)
@@ -357,15 +383,13 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
             try:
                 hit = ODE_RESULTS.get(key)
                 if hit is None:
-                    res = simulate(sc, engine="ode")
-                    hit = (res, result_payload(res, ""))
+                    hit = OdeAnswer(simulate(sc, engine="ode"))
                     ODE_RESULTS.put(key, hit)
             finally:
                 ode_lock.release()
-        res, payload = hit
         rid = _rid()
-        jobs.put_result(rid, res)
-        return _json({**payload, "id": rid})
+        jobs.put_result(rid, hit.result)
+        return Response(hit.json(rid, body.light), media_type="application/json")
 
     @app.post("/api/jobs")
     def start_job(body: Settings) -> Any:
@@ -474,6 +498,12 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
             raise ScenarioError(SOURCE, "result", rid, "a recent run (results are kept for the last "
                                 f"{jobs.keep} runs: run it again)")
         return res
+
+    @app.get("/api/results/{rid}/views")
+    def views(rid: str) -> Any:
+        """A run's views besides its curves (map, chronicle, ledger, record, policies): what a
+        ``light`` ODE answer leaves out."""
+        return _json(views_payload(result(rid)))
 
     @app.get("/api/results/{rid}/phylogeny.svg")
     def phylogeny(rid: str) -> Response:

@@ -12,7 +12,7 @@ const fmt = (x) => (x === null || x === undefined) ? "–" : Number(x).toLocaleS
 const state = {
   schema: null, defs: null, scenario: null, original: null, names: null, result: null, job: null,
   odeSeq: 0, odeBusy: false, odePending: false, draws: 0, baseline: null, variants: [], day: 0, playing: null,
-  charts: {}, lastError: null, progressSeen: [], channel: null, stream: null, streamMessages: 0, streamFailures: 0,
+  charts: {}, lastError: null, viewsWanted: null, progressSeen: [], channel: null, stream: null, streamMessages: 0, streamFailures: 0,
 };
 window.aftermath = state; // for the browser tests and the benchmark
 
@@ -622,10 +622,8 @@ function showResult(res) {
   // the other views after the charts are painted (a lever's re-run shows its curves first)
   requestAnimationFrame(() => setTimeout(() => {
     if (state.result !== res) return;  // a newer run came meanwhile: it draws them
-    drawMap();
-    drawChronicle(res);
-    drawLedger(res);
-    if (!$("view-virus").hidden) drawVirus();
+    if (res.light) { loadViews(res); return; }
+    drawViews(res);
   }, 0));
   for (const [id, what] of [["dl-html", "report.html"], ["dl-csv", "counts.csv"], ["dl-parquet", "counts.parquet"]]) {
     const a = $(id); a.href = `/api/results/${res.id}/download/${what}`; a.classList.remove("disabled"); a.removeAttribute("aria-disabled");
@@ -635,6 +633,25 @@ function showResult(res) {
     : res.engine === "ode" ? "deterministic" : `seed ${res.seed}`;
   setStatus(`${res.scenario}: ${res.engine.toUpperCase()}, ${res.days} days, ${seeds}${t}.` +
     (res.bands ? " The numbers below are the first run's; the curves show all runs." : ""));
+}
+
+function drawViews(res) {
+  drawMap();
+  drawChronicle(res);
+  drawLedger(res);
+  if (!$("view-virus").hidden) drawVirus();
+}
+
+// A lever's ODE answer is light (curves and summary): the other views follow, once the lever rests
+// (while another run is under way they wait for its answer, which asks for its own)
+async function loadViews(res) {
+  if (state.odeBusy) { state.viewsWanted = res; return; }
+  state.viewsWanted = null;
+  let views;
+  try { views = await api("GET", `/api/results/${res.id}/views`); } catch (e) { showError(e); return; }
+  Object.assign(res, views);
+  delete res.light;
+  if (state.result === res) drawViews(res);
 }
 
 function settings() {
@@ -653,14 +670,16 @@ async function runOde() {
   state.odeBusy = true; state.odePending = false;
   const seq = ++state.odeSeq;
   try {
-    const s = settings(); s.runs = 1;
+    const s = settings(); s.runs = 1; s.light = true;
     const res = await api("POST", "/api/ode", s);
+    res.light = true;
     clearErrors(); banner("");
     if (seq === state.odeSeq) showResult(res);
   } catch (e) { showError(e); }
   finally {
     state.odeBusy = false;
     if (state.odePending) runOde();
+    else if (state.viewsWanted && state.viewsWanted === state.result) loadViews(state.result);
   }
 }
 
