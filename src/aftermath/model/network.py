@@ -165,20 +165,33 @@ class Network:
         gather, product and scatter for all blocks: the ODE calls this every simulated day)."""
         ns = self.world.n_strains
         gather, mult, rows, target_rows, target_flat, target = self._plan
-        parts = []
-        for b in self._blocks:
-            v = np.asarray(b.rate(rates), dtype=np.float64)
+        laid, views = self._laid_out
+        if views and views[0].base is not laid:  # a copy of the network: its views own their data now
+            del self.__dict__["_laid_out"]
+            laid, views = self._laid_out
+        for b, view in zip(self._blocks, views, strict=True):
+            v = b.rate(rates)
             if b.share is not None:
-                v = v * np.asarray(b.share(rates), dtype=np.float64)
-            if v.shape != (b.n_places, ns):
-                v = np.broadcast_to(v, (b.n_places, ns))
-            parts.append(v.reshape(-1))
-        vals = np.concatenate(parts)[gather] * mult
+                v = np.asarray(v, dtype=np.float64) * np.asarray(b.share(rates), dtype=np.float64)
+            view[...] = v  # broadcast to [place, strain] as it is written, end to end with the others
+        vals = laid[gather] * mult
         if target_rows.size:
             vals[target_rows] = vals[target_rows] * (rates.hybrid_target[target_flat // ns] == target)
         coef = np.zeros(self.n_reactions)
         coef[rows] = vals
         return coef
+
+    @functools.cached_property
+    def _laid_out(self) -> tuple[F64, list[F64]]:
+        """For :meth:`coefficients`: the blocks' rate arrays laid end to end in one buffer (written
+        anew each call), and each block's [place, strain] view of its part."""
+        ns = self.world.n_strains
+        laid = np.empty(sum(b.n_places * ns for b in self._blocks))
+        views, offset = [], 0
+        for b in self._blocks:
+            views.append(laid[offset: offset + b.n_places * ns].reshape(b.n_places, ns))
+            offset += b.n_places * ns
+        return laid, views
 
     @functools.cached_property
     def _plan(self) -> tuple[I64, F64, I64, I64, I64, I64]:
