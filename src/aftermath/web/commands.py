@@ -65,7 +65,9 @@ def serve(
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{bound}/"
     typer.echo(f"Aftermath dashboard at {url} (Ctrl+C to stop)")
-    config = uvicorn.Config(create_app(allowed_hosts=allowed), log_level="warning", access_log=False)
+    # a job's event stream stays open while the job runs: Ctrl+C waits for open requests 2 s at most
+    config = uvicorn.Config(create_app(allowed_hosts=allowed), log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     if not no_browser:
         threading.Timer(0.8, lambda: webbrowser.open(url)).start()
