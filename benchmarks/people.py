@@ -11,11 +11,23 @@ the day loop (``Result.timings["run_s"]``) are reported:
 * ``on, no effect``: memory kept but acting on nothing (``flight``, ``conceal``, ``distrust`` and
   ``band_size`` 0): the bookkeeping alone, apart from the journeys and hiding memory causes.
 
-The CPU seconds spent at the day's end (news to households, bands, the weekly fading) are
-reported per variant.
+Memory changes the epidemic (other deaths, walks, hiding), so ``on`` does other work than
+``off``, not only more bookkeeping. Beside the times, each variant's work and where its CPU went:
 
-Also: the bytes per person that memory and ties keep at the end of the ``on`` run (the memory
-byte plus the band table, over the people), and the seconds ``story`` takes to tell the 50
+* work: agent-steps (a person not removed, visited by the step kernel: the susceptible, and the
+  infected, latent to corpse, who cost more), from the daily counts times the steps of a day;
+  events (the flows' counts) and walks (the route flows');
+* CPU seconds by part of the day loop: the step kernel, the hazard rows (and memory's table of a
+  susceptible's probability), the day's end (news to households, bands, the weekly fading), the
+  bands' walks (:func:`aftermath.engines.abm.step.follow_bands`), and the rest (Python, merges);
+* the step kernel's nanoseconds per agent-step: the work-normalised cost of a step.
+
+The target reads the day loop's time (``on / off``; CPU, on a shared machine); the per-agent-step
+figures say how much of the difference is work the model does differently.
+
+Also: the bytes per person that memory and ties keep in the ``on`` run, at its end and at their
+most at any day's end (the memory byte plus the band table and the step's band-walk buffer, over
+the people), and the seconds ``story`` takes to tell the 50
 lives after the run. Targets: at most 2 bytes per person, at most 10% run time, a cast of 50
 costs nothing measurable, the story under a second.
 
@@ -52,18 +64,40 @@ def main() -> None:
     base = scale_population(load("hyosan"), args.people)
     variants = {"off": with_overrides(base, OFF), "on": base, "on + cast 50": with_overrides(base, {"cast": 50}),
                 "on, no effect": with_overrides(base, NO_EFFECT)}
+    from aftermath.engines.abm import engine as abm_engine
+    from aftermath.engines.abm import parts
     from aftermath.people import ties
 
-    day_end = ties.Ties.end_day
-    in_end_day = {"s": 0.0}
+    cpu_in: dict[str, float] = {}  # CPU seconds by part of the day loop, in the run under way
+    peak = {"bytes": 0.0}
 
-    def timed_end_day(self: Any, *a: Any, **k: Any) -> None:  # the day's news, bands and weekly fading
-        c = time.process_time()
-        day_end(self, *a, **k)
-        in_end_day["s"] += time.process_time() - c
+    def timed(label: str, f: Any) -> Any:
+        def g(*a: Any, **k: Any) -> Any:
+            c = time.process_time()
+            try:
+                return f(*a, **k)
+            finally:
+                cpu_in[label] = cpu_in.get(label, 0.0) + time.process_time() - c
+        return g
 
-    ties.Ties.end_day = timed_end_day  # type: ignore[method-assign]
-    end_day_s: dict[str, float] = {}
+    run_parts = parts.Parts.run
+
+    def timed_run(self: Any, kernel: Any, *a: Any) -> None:  # each kernel under its own name
+        timed(KERNELS.get(getattr(kernel, "__name__", ""), "other kernels"), run_parts)(self, kernel, *a)
+
+    day_end = timed("day end", ties.Ties.end_day)
+
+    def end_day(self: Any, pop: Any, *a: Any, **k: Any) -> None:
+        day_end(self, pop, *a, **k)
+        if self.on:
+            peak["bytes"] = max(peak["bytes"], (pop.memory.nbytes + self.nbytes_ties()) / pop.n)
+
+    parts.Parts.run = timed_run  # type: ignore[method-assign]
+    ties.Ties.end_day = end_day  # type: ignore[method-assign]
+    abm_engine.AbmEngine._follow = timed("band walks", abm_engine.AbmEngine._follow)  # type: ignore[method-assign]
+    steps_day = round(1.0 / base.run.dt)
+    split: dict[str, dict[str, float]] = {}
+    work: dict[str, dict[str, float]] = {}
     engines: list[Any] = []
     make = driver.make_engine
 
@@ -80,19 +114,25 @@ def main() -> None:
     story_s = float("nan")
     per_person = float("nan")
     bands: dict[str, int] = {}
+    peak_bytes = float("nan")
     for _ in range(args.rounds):
         for label, sc in variants.items():
-            in_end_day["s"] = 0.0
+            cpu_in.clear()
+            peak["bytes"] = 0.0
             c0 = time.process_time()
             res = driver.simulate(sc, engine="abm", days=args.days, seed=args.seed)
             c1 = time.process_time()
-            end_day_s[label] = in_end_day["s"]
             run_s = res.timings["run_s"]
             best[label] = min(best.get(label, float("inf")), run_s)
-            cpu[label] = min(cpu.get(label, float("inf")), c1 - c0)
+            if c1 - c0 < cpu.get(label, float("inf")):
+                cpu[label] = c1 - c0
+                split[label] = {k: round(v, 3) for k, v in sorted(cpu_in.items())}
+                split[label]["rest"] = round(c1 - c0 - sum(cpu_in.values()), 3)
             survivors[label] = res.summary()["survivors"]
+            work[label] = _work(res, steps_day)
             if label == "on":
                 eng = engines[0]
+                peak_bytes = peak["bytes"]
                 per_person = (eng.pop.memory.nbytes + eng.ties.nbytes_ties()) / eng.pop.n
                 bands = {"bands": eng.ties.n_bands, "band_table_capacity": int(eng.ties.band_count.shape[0]),
                          "people_in_bands": int((eng.pop.household[: eng.pop.n] >= (1 << 30)).sum())}
@@ -102,20 +142,49 @@ def main() -> None:
                 story_s = time.perf_counter() - t0
                 assert text
     off, on, cast = best["off"], best["on"], best["on + cast 50"]
+    for label in variants:  # the step kernel's cost per agent-step: the work-normalised figure
+        work[label]["step_ns_per_agent_step"] = round(1e9 * split[label].get("step kernel", 0.0)
+                                                      / work[label]["agent_steps"], 3)
     out = {"people": args.people, "days": args.days, "rounds": args.rounds, "run_s": best, "cpu_s": cpu,
            "on_over_off": on / off, "cpu_on_over_off": cpu["on"] / cpu["off"], "cast_over_on": cast / on,
-           "memory_and_ties_bytes_per_person": per_person, **bands, "end_day_cpu_s": end_day_s,
+           "memory_and_ties_bytes_per_person": per_person, "memory_and_ties_bytes_per_person_peak": peak_bytes,
+           **bands, "cpu_split_s": split, "work": work,
            "no_effect_over_off": best["on, no effect"] / off,
            "cpu_no_effect_over_off": cpu["on, no effect"] / cpu["off"],
            "story_s": story_s, "survivors": survivors}
     print(json.dumps(out, indent=2))
     print()
-    print("| variant | day loop s (best) | CPU s (best) | survivors |")
-    print("|---|---:|---:|---:|")
+    print("| variant | day loop s (best) | CPU s (best) | step kernel | rows | day end | band walks | rest |"
+          " agent-steps (M): S / infected | events (k) | walks (k) | step ns / agent-step | survivors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label in variants:
-        print(f"| {label} | {best[label]:.2f} | {cpu[label]:.2f} | {survivors[label]:,.0f} |")
-    print(f"\non / off: {on / off:.3f} (CPU {cpu['on'] / cpu['off']:.3f}); cast 50 / on: {cast / on:.3f}; "
-          f"memory and ties: {per_person:.3f} bytes per person; story of 50 lives: {story_s:.3f} s")
+        sp, wk = split[label], work[label]
+        print(f"| {label} | {best[label]:.2f} | {cpu[label]:.2f} | {sp.get('step kernel', 0.0):.2f} | "
+              f"{sp.get('rows', 0.0):.2f} | {sp.get('day end', 0.0):.2f} | {sp.get('band walks', 0.0):.2f} | "
+              f"{sp['rest'] + sp.get('other kernels', 0.0):.2f} | {wk['agent_steps_S'] / 1e6:,.1f} / "
+              f"{wk['agent_steps_infected'] / 1e6:,.2f} | {wk['events'] / 1e3:,.0f} | {wk['walks'] / 1e3:,.1f} | "
+              f"{wk['step_ns_per_agent_step']:.3f} | {survivors[label]:,.0f} |")
+    w_on, w_off = work["on"], work["off"]
+    print(f"\non / off: {on / off:.3f} (CPU {cpu['on'] / cpu['off']:.3f}); step kernel per agent-step: "
+          f"{w_on['step_ns_per_agent_step'] / w_off['step_ns_per_agent_step']:.3f}; work on / off: infected "
+          f"agent-steps {w_on['agent_steps_infected'] / w_off['agent_steps_infected']:.3f}, events "
+          f"{w_on['events'] / w_off['events']:.3f}, walks {w_on['walks'] / w_off['walks']:.3f}; cast 50 / on: "
+          f"{cast / on:.3f}; memory and ties: {per_person:.3f} bytes per person at the end, {peak_bytes:.3f} at "
+          f"most; story of 50 lives: {story_s:.3f} s")
+
+
+#: The day loop's kernels, by the part of the loop they are reported in.
+KERNELS = {"step_part": "step kernel", "fill_rows_part": "rows", "fill_s_memory": "rows"}
+
+
+def _work(res: Any, steps_day: int) -> dict[str, float]:
+    """Agent-steps (people not removed, by the day's counts: susceptible, infected E to D),
+    events (the flows' counts) and walks (route flows) of a run."""
+    c = res.counts[:-1]  # the state at the start of each day
+    s = float(c[:, :, 0].sum()) * steps_day
+    inf = float(c[:, :, 1:5].sum()) * steps_day
+    return {"agent_steps": s + inf, "agent_steps_S": s, "agent_steps_infected": inf,
+            "events": float(res.flows.sum()), "walks": float(res.route_flows.sum())}
 
 
 if __name__ == "__main__":

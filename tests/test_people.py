@@ -14,21 +14,28 @@ from __future__ import annotations
 import hashlib
 import math
 
+import numba as nb
 import numpy as np
 import pytest
 
 from aftermath.engines.abm.engine import AbmEngine
+from aftermath.engines.abm.rng import uniform
+from aftermath.engines.abm.step import W_ROUTE, _pick, _pick_walk, _walks, row_slot
 from aftermath.engines.driver import simulate
 from aftermath.model.flows import N_FLOWS, Flow
 from aftermath.model.policies import Levers
 from aftermath.model.society import Society
 from aftermath.model.world import build_world
-from aftermath.people.ties import BAND_BASE
+from aftermath.people.ties import BAND_BASE, band_chunks
 from aftermath.scenario.load import from_dict, load, with_overrides
 from aftermath.scenario.scale import scale_population
 
 OFF = {"society.memory.per_loss": 0.0, "society.memory.per_turned_away": 0.0, "society.memory.per_sealed": 0.0,
        "society.memory.per_breach": 0.0, "society.memory.distrust": 0.0}
+
+
+#: test_memory_on_gives_the_run_it_gave: the run with memory on, as commit a12f2e8 gave it
+DIGEST_ON = "35af1b9907338182dba21ad480c670af28d075cbd54b78db164d9b779564c295"
 
 
 def _small_hyosan(people: int = 4000):
@@ -75,6 +82,69 @@ def test_memory_off_is_the_model_without_memory() -> None:
     assert not eng.ties.on
 
 
+def test_memory_on_gives_the_run_it_gave() -> None:
+    """Memory on (the defaults, bands moving together): the run of commit a12f2e8, before the step
+    skipped the memory byte and the row's walks for those whose draw is above any probability
+    their memory could make (this platform's floating point: a change meant to change results
+    updates the digest)."""
+    r = simulate(_small_hyosan(), engine="abm", days=90, seed=4)
+    digest = hashlib.sha256(np.ascontiguousarray(r.counts).tobytes() + np.ascontiguousarray(r.flows).tobytes()
+                            + np.ascontiguousarray(r.route_flows).tobytes())
+    assert digest.hexdigest() == DIGEST_ON
+
+
+def _row_slot_formula(rate, tot, prob, where, mult, dt, key, i):  # row_slot as it was written first
+    pr, extra = prob, 0.0
+    if mult != 1.0:
+        extra = (mult - 1.0) * _walks(rate, where)
+        pr = -np.expm1(-(tot + extra) * dt)
+    if pr <= 0.0:
+        return -1
+    u = uniform(key, i)
+    if u >= pr:
+        return -1
+    if mult != 1.0:
+        return _pick_walk(rate, where, mult, u / pr * (tot + extra))
+    return _pick(rate, u / pr * tot)
+
+
+_formula = nb.njit(cache=True)(_row_slot_formula)
+
+
+@nb.njit(cache=True)
+def _disagree(rates, wheres, mults, dt, key, n_people):
+    """Rows x memory multipliers x people on which row_slot and the formula take different slots."""
+    bad = 0
+    for q in range(rates.shape[0]):
+        rate, where = rates[q], wheres[q]
+        tot = 0.0
+        for j in range(rate.shape[0]):
+            tot += rate[j]
+        prob = -np.expm1(-tot * dt)
+        for mult in mults:
+            for i in range(n_people):
+                if row_slot(rate, tot, prob, where, mult, dt, key, i) != _formula(rate, tot, prob, where, mult,
+                                                                                    dt, key, i):
+                    bad += 1
+    return bad
+
+
+def test_row_slot_skips_only_draws_above_its_probability() -> None:
+    """row_slot draws first and returns at once when the draw is above ``tot * mult * dt``, which
+    bounds the step probability: it takes the slot the plain formula takes, for rows from none to
+    all walking, rates from tiny to huge, memory multipliers from 1 to the most (to the ulp)."""
+    rng = np.random.default_rng(1)
+    n_rows, nj = 60, 6
+    rates = rng.exponential(1.0, (n_rows, nj)) * 10.0 ** rng.uniform(-6, 1.5, (n_rows, 1))
+    rates[rng.random((n_rows, nj)) < 0.3] = 0.0
+    rates[:3] = 0.0  # nothing can happen
+    rates[3, :] = 1e-300  # subnormal totals
+    wheres = (rng.random((n_rows, nj)) < 0.5).astype(np.int64) * W_ROUTE
+    wheres[4:8] = W_ROUTE  # all walking: the bound is the row's own
+    mults = np.array([1.0, np.nextafter(1.0, 2.0), 1.0 + 0.0079 * 37, 3.0, 1.0 + 0.0079 * 255, 40.0])
+    assert _disagree(rates, wheres, mults, 0.25, np.uint64(12345), 4000) == 0
+
+
 def test_memory_on_rises_fades_and_forms_bands() -> None:
     sc = _small_hyosan()
     r = simulate(with_overrides(sc, {"cast": 12}), engine="abm", days=120, seed=3)
@@ -96,10 +166,22 @@ def test_ties_and_memory_cost_at_most_two_bytes_a_person() -> None:
     from aftermath.model.rates import daily_rates
 
     book = PolicyBook(world)
+    t, pop = eng.ties, eng.pop
+    exact = np.zeros_like(t.band_chunk)
     for day in range(60):
         lv, _ = book.decide(day, society.indicators(day, eng.counts()))
         fl, rf = eng.advance_day(day, daily_rates(world, society, lv), lv)
         society.update(day, eng.counts(), fl, rf, lv)
+        # the step's band-walk buffer has room for every living band member, in the part that steps them
+        band_chunks(np.int64(t.n_bands), t.band_count, t.band_slots, pop.household, pop.state, np.int64(BAND_BASE),
+                    np.int64(t.chunk), exact)
+        assert (t.band_chunk >= exact).all(), day
+        if day % 7 == 6:
+            assert np.array_equal(t.band_chunk, exact), day  # the weekly pass counts them exactly
+        moves, lo, _ = t.walk_layout(pop, 3)
+        parts = (np.arange(exact.shape[0]) % 3)
+        assert (np.diff(lo) >= np.bincount(parts, weights=exact, minlength=3)).all() and moves.shape[0] >= lo[-1]
+    assert t.n_bands > 10 and exact.sum() > 0
     n = eng.pop.n
     assert eng.pop.memory.dtype == np.uint8
     per_person = (eng.pop.memory.nbytes + eng.ties.nbytes_ties()) / n

@@ -48,6 +48,7 @@ def _with_band(sc, seed: int) -> tuple[AbmEngine, np.ndarray]:
     ties.band_count[0] = BAND
     ties.band_slots[0, :BAND] = members
     ties.n_bands = 1
+    ties.count_bands(pop)  # room for their walks in the step
     return eng, members
 
 

@@ -29,7 +29,9 @@ member's walk is the band's proposal to go, taken with chance one over the membe
 (:func:`aftermath.engines.abm.step.follow_bands`), so each still moves at their own rate on
 average. Ties cost no byte per person: membership is the household id, the members of a day-0
 household are found from the layout of :func:`populate`, and a band's members are kept in a
-small table (four bytes per band member, and a word each for the step's walks).
+small table (four bytes per place in a band and one for its size; and a word per living member
+for the step's walks, sized by a count of living members by chunk that the day's news keeps and
+a weekly pass makes exact: :func:`band_chunks`).
 
 With every gain 0 (:meth:`~aftermath.scenario.schema.Memory.gains_zero`) none of this runs: the
 model without memory, bit for bit.
@@ -91,12 +93,36 @@ def _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end,
 
 @nb.njit(cache=True)
 def fade_week(n, state, zone, memory, keep, seen):
-    """The week's fading and breaches seen, for every living human (S, E, H)."""
+    """The week's fading and breaches seen, for every living human (S, E, H). The memory byte is
+    read first: without breaches seen, someone who remembers nothing costs that byte alone."""
+    any_seen = False
+    for z in range(seen.shape[0]):
+        if seen[z] > 0:
+            any_seen = True
     for i in range(n):
+        m = np.int64(memory[i])
+        if m == 0 and not any_seen:
+            continue
         if state[i] <= _H:
-            m = np.int64(memory[i])
-            if m > 0 or seen[zone[i]] > 0:
-                memory[i] = min(np.int64(m * keep) + seen[zone[i]], MEM_MAX)
+            add = seen[zone[i]]
+            if m > 0 or add > 0:
+                memory[i] = min(np.int64(m * keep) + add, MEM_MAX)
+
+
+@nb.njit(cache=True)
+def band_chunks(n_bands, band_count, band_slots, household, state, band_base, chunk, per_chunk):
+    """The living band members (still in their band) by chunk of people: ``per_chunk[c]`` of
+    them (zeroed first). A pass over the band table that reads two words of each member at random
+    places: once a week (:meth:`Ties.end_day`); in between, :func:`collect_news` adds those who
+    join and takes off those who carry news, so the counts bound the living members from above
+    (a death that carries no news stays counted until the next pass)."""
+    per_chunk[:] = 0
+    for b in range(n_bands):
+        h = band_base + b
+        for q in range(band_count[b]):
+            j = np.int64(band_slots[b, q])
+            if household[j] == h and state[j] <= _H:
+                per_chunk[j // chunk] += 1
 
 
 @nb.njit(cache=True)
@@ -107,13 +133,14 @@ def _has(sorted_ids, j):
 
 @nb.njit(cache=True)
 def collect_news(news, state, zone, household, memory, per_loss, n_init, zone_start, zone_hh,
-                 zone_nh, zone_end, band_count, band_slots, band_zone, open_band, n_bands, band_size, band_base,
-                 watched, grieved, joined):
+                 zone_nh, zone_end, band_count, band_slots, open_band, n_bands, band_size, band_base,
+                 watched, grieved, joined, band_chunk, chunk):
     """The day's news (``news``: the people who carry it, in person order: deaths, turnings,
-    culls of humans) to their households;
-    then the last of each household joins a band. Returns ``(n_bands, n_grieved, n_joined)``:
-    for the people in ``watched`` (sorted), ``grieved[k] = (person, lost one, policy)`` and
-    ``joined[k] = (person, band id)``."""
+    culls of humans) to their households; then the last of each household joins a band
+    (``band_chunk``: the living band members by chunk of ``chunk`` people, less the band members
+    who carry news, plus those who join). Returns ``(n_bands, n_grieved, n_joined, band_count,
+    band_slots)``: for the people in ``watched`` (sorted), ``grieved[k] = (person, lost one,
+    policy)`` and ``joined[k] = (person, band id)``; the band table, grown if it had to."""
     buf = np.empty(256, dtype=np.int64)
     lonely = np.empty(news.shape[0] + 1, dtype=np.int64)
     n_lonely = 0
@@ -122,6 +149,8 @@ def collect_news(news, state, zone, household, memory, per_loss, n_init, zone_st
         policy = memory[i] == MEM_NEWS_POLICY
         memory[i] = 0
         h = np.int64(household[i])
+        if h >= band_base:  # a band member lost: one living member fewer
+            band_chunk[i // chunk] -= 1
         k = _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
                         band_base, buf)
         living = 0
@@ -151,27 +180,25 @@ def collect_news(news, state, zone, household, memory, per_loss, n_init, zone_st
         z = zone[sv]
         b = open_band[z]
         if b < 0 or band_count[b] >= band_size or band_base + b == h:
-            if n_bands >= band_count.shape[0]:  # room for more bands: double the table
-                cap = band_count.shape[0] + band_count.shape[0] // 4 + 16  # grow by a quarter: bytes count
+            if n_bands >= band_count.shape[0]:  # room for more bands
+                cap = band_count.shape[0] + band_count.shape[0] // 8 + 16  # grow by an eighth: bytes count
                 grown_count = np.zeros(cap, dtype=band_count.dtype)
                 grown_count[: n_bands] = band_count[: n_bands]
-                grown_zone = np.zeros(cap, dtype=band_zone.dtype)
-                grown_zone[: n_bands] = band_zone[: n_bands]
                 grown_slots = np.zeros((cap, band_slots.shape[1]), dtype=band_slots.dtype)
                 grown_slots[: n_bands] = band_slots[: n_bands]
-                band_count, band_zone, band_slots = grown_count, grown_zone, grown_slots
+                band_count, band_slots = grown_count, grown_slots
             b = n_bands
             n_bands += 1
             band_count[b] = 0
-            band_zone[b] = z
             open_band[z] = b
         band_slots[b, band_count[b]] = sv
         band_count[b] += 1
         household[sv] = band_base + b
+        band_chunk[sv // chunk] += 1
         if nj < joined.shape[0] and _has(watched, sv):
             joined[nj, 0], joined[nj, 1] = sv, band_base + b
             nj += 1
-    return n_bands, ng, nj, band_count, band_zone, band_slots
+    return n_bands, ng, nj, band_count, band_slots
 
 
 class Ties:
@@ -204,10 +231,12 @@ class Ties:
         self.seen = np.zeros(nz, dtype=np.int64)
         self.open_band = np.full(nz, -1, dtype=np.int64)
         self.n_bands = 0
-        self.band_count = np.zeros(16, dtype=np.int32)
-        self.band_zone = np.zeros(16, dtype=np.int32)
+        #: the bands' sizes (a byte each: ``band_size`` is at most 100) and members (an int32 each)
+        self.band_count = np.zeros(16, dtype=np.uint8 if self.band_size < 256 else np.int32)
         self.band_slots = np.zeros((16, max(self.band_size, 1)), dtype=np.int32)
         self.news_chunk = np.zeros(math.ceil(pop.capacity / chunk) + 1, dtype=np.int64)
+        #: living band members by chunk, at most (:func:`band_chunks`): where the step's band walks go
+        self.band_chunk = np.zeros_like(self.news_chunk)
         self.moves = np.zeros(1, dtype=np.int64)  # the step's band walks (Out.moves): a word per band member
         self.grieved = np.zeros((0, 3), dtype=np.int64)  # the day's (person, lost one, policy): for the cast
         self.joined = np.zeros((0, 2), dtype=np.int64)
@@ -228,18 +257,16 @@ class Ties:
 
     def walk_layout(self, pop: Population, n_parts: int) -> tuple[I64, I64, I64]:
         """Where each part of the step notes its band members' walks (``Out.moves``, ``move_lo``,
-        ``move_n``): the living band members now, by the part that steps them (chunks are dealt
-        to the parts in turn); bands form only at the end of a day and no one comes back alive."""
-        nb_ = self.n_bands
-        counts = self.band_count[:nb_].astype(np.int64)
-        take = np.arange(self.band_slots.shape[1])[None, :] < counts[:, None]
-        members = self.band_slots[:nb_][take].astype(np.int64)
-        bands = np.repeat(np.arange(nb_, dtype=np.int64), counts)
-        members = members[(pop.household[members] == BAND_BASE + bands) & (pop.state[members] <= _H)]
-        per_part = np.bincount((members // self.chunk) % n_parts, minlength=n_parts)
-        lo = np.concatenate([[0], np.cumsum(per_part)]).astype(np.int64)
-        if self.moves.shape[0] < lo[-1] or self.moves.shape[0] > 2 * lo[-1] + 64:  # room, and no more than twice
-            self.moves = np.zeros(int(lo[-1]) + int(lo[-1]) // 8 + 16, dtype=np.int64)
+        ``move_n``): room for each living band member, by the part that steps them (chunks are
+        dealt to the parts in turn), from :attr:`band_chunk`, a bound that is exact once a week:
+        bands form only at the end of a day and no one comes back alive. A word per member, a
+        thirty-second spare (an eighth at most before the buffer is made anew)."""
+        bc = self.band_chunk
+        lo = np.zeros(n_parts + 1, dtype=np.int64)
+        np.cumsum([bc[p::n_parts].sum() for p in range(n_parts)], out=lo[1:])
+        need = int(lo[-1])
+        if self.moves.shape[0] < need or self.moves.shape[0] > need + need // 8 + 64:  # room, an eighth spare at most
+            self.moves = np.zeros(need + need // 32 + 16, dtype=np.int64)
         return self.moves, lo, np.zeros(n_parts, dtype=np.int64)
 
     def ensure(self, pop: Population) -> None:
@@ -249,6 +276,9 @@ class Ties:
             grown = np.zeros(need, dtype=np.int64)
             grown[: self.news_chunk.shape[0]] = self.news_chunk
             self.news_chunk = grown
+            grown = np.zeros(need, dtype=np.int64)
+            grown[: self.band_chunk.shape[0]] = self.band_chunk
+            self.band_chunk = grown
 
     def sealed(self, pop: Population, newly: NDArray[np.bool_]) -> None:
         """Everyone alive in a zone sealed this morning remembers it."""
@@ -280,6 +310,14 @@ class Ties:
             fade_week(pop.n, pop.state, pop.zone, pop.memory, float(self.keep ** 7),
                       np.minimum(self.seen, MEM_MAX))
             self.seen[:] = 0
+            if self.band_moves:  # the deaths that carried no news off the bound on living band members
+                self.count_bands(pop)
+
+    def count_bands(self, pop: Population) -> None:
+        """Count the living band members by chunk exactly (:attr:`band_chunk`; whoever makes a band
+        other than by :func:`collect_news` calls this before the next day)."""
+        band_chunks(np.int64(self.n_bands), self.band_count, self.band_slots, pop.household, pop.state,
+                    np.int64(BAND_BASE), np.int64(self.chunk), self.band_chunk)
 
     def news_day(self, pop: Population) -> None:
         total = int(self.news_chunk.sum())
@@ -291,14 +329,13 @@ class Ties:
         joined = np.zeros((w, 2), dtype=np.int64)
         self.news_chunk[:] = 0
         news = np.flatnonzero(pop.memory[: pop.n] >= MEM_NEWS_POLICY)  # SIMD: the whole population in a blink
-        self.n_bands, ng, nj, self.band_count, self.band_zone, self.band_slots = collect_news(
+        self.n_bands, ng, nj, self.band_count, self.band_slots = collect_news(
             news, pop.state, pop.zone, pop.household, pop.memory, np.int64(self.per_loss),
             self.n_init, self.zone_start, self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots,
-            self.band_zone, self.open_band, np.int64(self.n_bands), np.int64(self.band_size), np.int64(BAND_BASE),
-            self.watched, grieved, joined)
+            self.open_band, np.int64(self.n_bands), np.int64(self.band_size), np.int64(BAND_BASE),
+            self.watched, grieved, joined, self.band_chunk, np.int64(self.chunk))
         self.grieved, self.joined = grieved[:ng], joined[:nj]
 
     def nbytes_ties(self) -> int:
         """Bytes the ties keep beyond the household ids: the band table."""
-        return int(self.band_count.nbytes + self.band_zone.nbytes + self.band_slots.nbytes + self.news_chunk.nbytes
-                   + self.moves.nbytes)
+        return int(self.band_count.nbytes + self.band_slots.nbytes + self.news_chunk.nbytes + self.moves.nbytes)

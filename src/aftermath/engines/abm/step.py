@@ -241,12 +241,17 @@ def step_infected(p, i, st, z, P, T, W, dy, out, c):
     latency if due, else their row's slot by the kernel's draw (shared with the event-driven
     engine, :mod:`.events`, which visits only the infected this way)."""
     s = np.int64(P.strain[i])
-    mult = 1.0
-    if dy.mem.on and st <= H:
-        mult = recall(i, P, dy.mem)
     if st == E and P.next_t[i] <= dy.t:  # scheduled: end of latency
         end_latency(p, i, z, s, P, T, dy, out, c)
         return
+    mult = 1.0
+    if dy.mem.on and st <= H and dy.mem.flight != 0.0:
+        # whoever draws above the bound of the step probability at the most memory there is does
+        # nothing whatever they remember, and the memory byte is not read (reading it for every
+        # latent and hybrid brought most of the memory array through the cache every step)
+        if uniform(dy.keys[K_EVENT], i) >= W.tot[z, st, s] * (1.0 + dy.mem.flight * MEM_NEWS) * dy.dt * (1.0 + 1e-9):
+            return
+        mult = recall(i, P, dy.mem)
     j = row_slot(W.rate[z, st, s], W.tot[z, st, s], W.prob[z, st, s], T.where[st], mult, dy.dt,
                  dy.keys[K_EVENT], i)
     if j >= 0:
@@ -258,18 +263,24 @@ def row_slot(rate, tot, prob, where, mult, dt, key, i):
     """The slot person ``i`` takes this step from their row (``rate``, its total ``tot`` and step
     probability ``prob``), their walking slots' rates times ``mult``; -1 none. The step kernel's
     own draw (``uniform(key, i)``): the cast replays a followed person's step with it."""
-    pr = prob
-    extra = 0.0
     if mult != 1.0:
+        # the draw first (it depends on nothing else): most draw above ``tot * mult * dt``, which
+        # bounds the probability (``1 - exp(-x) <= x``, the walks are part of ``tot``, ``mult >= 1``;
+        # a relative 1e-9 covers rounding), and do nothing without the row's walks or an expm1
+        u = uniform(key, i)
+        if u >= tot * max(mult, 1.0) * dt * (1.0 + 1e-9):
+            return -1
         extra = (mult - 1.0) * _walks(rate, where)
         pr = -np.expm1(-(tot + extra) * dt)
+        if pr <= 0.0 or u >= pr:
+            return -1
+        return _pick_walk(rate, where, mult, u / pr * (tot + extra))
+    pr = prob
     if pr <= 0.0:
         return -1
     u = uniform(key, i)
     if u >= pr:
         return -1
-    if mult != 1.0:
-        return _pick_walk(rate, where, mult, u / pr * (tot + extra))
     return _pick(rate, u / pr * tot)
 
 
