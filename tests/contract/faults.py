@@ -4,8 +4,9 @@ the ABM part of the suite fail.
 Run ``python -m tests.contract.faults`` (or ``python tests/contract/faults.py``) from the repository
 root; ``tests/contract/test_faults.py`` runs it. For each fault: copy ``src/`` (without ``__pycache__``)
 to a temporary directory, replace the fault's ``old`` text (it must occur exactly once in ``file``) by
-``new``, and run ``pytest tests/contract/test_contract.py tests/contract/test_abm_strains.py -k abm -x -q
--p no:cacheprovider`` with the
+``new``, and run ``pytest tests/contract/test_contract.py tests/contract/test_abm_strains.py -k K -x -q
+-p no:cacheprovider`` (``K``: the fault's cases, the scan step's unless it is a fault of the event-driven
+step; the control runs both) with the
 copy's ``src`` first on ``PYTHONPATH``. The fault is *caught* when pytest exits with 1 (tests failed);
 exit 0 means it *survived*; anything else (a patch that does not apply, a crash at import, pytest
 unable to run) is an *error*. A control run of the unpatched copy must pass first, or a "caught" fault
@@ -48,10 +49,12 @@ class Fault(NamedTuple):
     old: str  # must occur exactly once
     new: str
     why: str
+    #: the cases that must catch it (``-k``): the scan step's, or the event-driven step's
+    k: str = "abm and not abm-events"
 
 
 ABM = "aftermath/engines/abm/"
-STEP, TABLES, ENGINE = ABM + "step.py", ABM + "tables.py", ABM + "engine.py"
+STEP, TABLES, ENGINE, EVENTS = ABM + "step.py", ABM + "tables.py", ABM + "engine.py", ABM + "events.py"
 REACTIONS = "aftermath/model/reactions.py"
 
 FAULTS: tuple[Fault, ...] = (
@@ -152,6 +155,23 @@ FAULTS: tuple[Fault, ...] = (
           'Transition("relapse", (H,), lambda r: r.relapse,',
           'Transition("relapse", (H,), lambda r: 2.0 * r.relapse,',
           "the declared relapse rate is doubled"),
+    # -- the event-driven step (run.abm_mode = "events"): caught by its own cases ---------------
+    Fault("events_count_doubled", "rate", EVENTS,
+          "lg = np.log1p(-p)",
+          "lg = np.log1p(-min(0.999, 2.0 * p))",
+          "twice as many susceptibles have an event as their step probability says", k="abm-events"),
+    Fault("events_thinning_ignored", "rate", EVENTS,
+          "if uniform(thin_key, i) * top >= dy.sprob[z, mm]:",
+          "if False:",
+          "every candidate drawn at full memory's rate has an event", k="abm-events"),
+    Fault("events_walkers_stay_listed", "other", EVENTS,
+          "if st == S and np.int64(P.zone[i]) == z:",
+          "if st == S:",
+          "a susceptible who walked away stays in the list of the zone they left", k="abm-events"),
+    Fault("events_corpses_skipped", "other", EVENTS,
+          "        if st == S or st >= R:",
+          "        if st == S or st >= D:",
+          "the infected list's corpses never rise, decay or are disposed of", k="abm-events"),
 )
 
 #: One fault per class that issue 10 names: what CI runs (``test_faults.py``; the whole table is
@@ -208,9 +228,9 @@ def check_patches(faults: tuple[Fault, ...] = FAULTS, root: Path = ROOT) -> list
     return problems
 
 
-def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT) -> Outcome:
+def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, control_k: str = "abm") -> Outcome:
     """Run the ABM part of the contract suite on a copy of ``src`` with ``fault`` applied (None: the
-    control, which must pass)."""
+    control, which must pass, on the cases ``control_k``)."""
     name = fault.name if fault else "control"
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"aftermath-fault-{name}-") as tmp:
@@ -225,7 +245,8 @@ def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT) -> O
                    NUMBA_CACHE_DIR=str(Path(tmp) / "numba-cache"), NUMBA_NUM_THREADS="1",
                    AFTERMATH_CONTRACT_SRC=str(src), PYTHONDONTWRITEBYTECODE="1")
         env.pop("NUMBA_DISABLE_JIT", None)
-        cmd = [sys.executable, "-m", "pytest", *SUITE, "-k", "abm", "-x", "-q", "-p", "no:cacheprovider"]
+        cmd = [sys.executable, "-m", "pytest", *SUITE, "-k", fault.k if fault else control_k, "-x", "-q",
+               "-p", "no:cacheprovider"]
         try:
             proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -255,8 +276,10 @@ def run_faults(faults: tuple[Fault, ...] = FAULTS, jobs: int = 2, control: bool 
                root: Path = ROOT) -> list[Outcome]:
     """The control (first) and every fault, ``jobs`` at a time; outcomes in the table's order."""
     todo: list[Fault | None] = ([None] if control else []) + list(faults)
+    ks = sorted({f.k for f in faults})
+    control_k = ks[0] if len(ks) == 1 else "abm"  # the control runs the cases the faults do
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(lambda f: run_one(f, root=root), todo))
+        return list(pool.map(lambda f: run_one(f, root=root, control_k=control_k), todo))
 
 
 def report(outcomes: list[Outcome]) -> str:

@@ -10,6 +10,9 @@ what they are. Test ids end in the engine (``[decay-abm]``), so ``-k abm`` runs 
   seed means lie within ``Z_TOL`` standard errors of it (plus, for the ABM, its time-step bias bound).
 * ``test_shares``: the outcome shares (kappa, q, p_hybrid) are binomial with the declared p.
 * ``test_abm_ledger``: the ABM's ledger counts exactly the people that the flows moved, with their fate.
+
+The ABM runs twice: its scan step (``abm``) and its event-driven step (``abm-events``,
+``run.abm_mode = "events"``): the same model drawn in another order must pass the same checks.
 """
 
 from __future__ import annotations
@@ -31,15 +34,21 @@ WORLDS = {w.name: w for w in all_worlds()}
 TERM = re.compile(r"\s*([+-]?)\s*(\w+)\.(\w+)\s*")
 
 
-def _cases(select: object = None, engines: tuple[str, ...] = ("ode", "ssa", "abm")) -> list[object]:
+def engine_of(case: str) -> str:
+    """The engine a case runs: ``abm-events`` is the ABM with its event-driven step."""
+    return "abm" if case == "abm-events" else case
+
+
+def _cases(select: object = None, engines: tuple[str, ...] = ("ode", "ssa", "abm", "abm-events")) -> list[object]:
     out = []
     for w in WORLDS.values():
         if select is not None and not select(w):  # type: ignore[operator]
             continue
-        for e in w.engines:
+        for e in (*w.engines, "abm-events") if "abm" in w.engines else w.engines:
             if e not in engines:
                 continue
-            marks = [pytest.mark.xfail(strict=True, reason=w.xfail[e])] if e in w.xfail else []
+            marks = ([pytest.mark.xfail(strict=True, reason=w.xfail[engine_of(e)])] if engine_of(e) in w.xfail
+                     else [])
             out.append(pytest.param(w.name, e, id=f"{w.name}-{e}", marks=marks))
     return out
 
@@ -51,7 +60,10 @@ def runs(name: str, engine: str) -> tuple[Result, ...]:
     a recount after every step)."""
     w = WORLDS[name]
     seeds = [0] if engine == "ode" else list(range(w.runs))
-    return tuple(simulate(w.scenario, engine=engine, seed=s, check=(s == 0)) for s in seeds)
+    sc = w.scenario
+    if engine == "abm-events":
+        sc = sc.model_copy(update={"run": sc.run.model_copy(update={"abm_mode": "events"})})
+    return tuple(simulate(sc, engine=engine_of(engine), seed=s, check=(s == 0)) for s in seeds)
 
 
 def terms(expr: str) -> list[tuple[float, str, str]]:
@@ -136,14 +148,14 @@ def test_means(world: str, engine: str) -> None:
     w = WORLDS[world]
     rs = runs(world, engine)
     for ex in w.expects:
-        if ex.ledger and engine != "abm":
+        if ex.ledger and engine_of(engine) != "abm":
             continue
         values = np.array([final(r, ex.what) for r in rs])
         if engine == "ode":
             tol, what = _ode_tol(w) + w.leak_bound, "ODE"
         else:
             se = math.sqrt(ex.var / len(rs))
-            bias = ex.abm_bias if engine == "abm" else 0.0
+            bias = ex.abm_bias if engine_of(engine) == "abm" else 0.0
             tol = Z_TOL * se + bias + w.leak_bound + 1e-9
             what = f"mean of {len(rs)} seeds (s.e. {se:.3g}, dt bias {bias:.3g})"
         got = float(values.mean())
@@ -166,7 +178,7 @@ def test_shares(world: str, engine: str) -> None:
             f"(binomial over {whole:.0f})")
 
 
-@pytest.mark.parametrize(("world", "engine"), _cases(lambda w: bool(w.ledger), engines=("abm",)))
+@pytest.mark.parametrize(("world", "engine"), _cases(lambda w: bool(w.ledger), engines=("abm", "abm-events")))
 def test_abm_ledger(world: str, engine: str) -> None:
     """The ABM's ledger flags exactly the people its flows moved, in the zone of the act, with their fate."""
     w = WORLDS[world]

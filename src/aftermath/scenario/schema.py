@@ -115,6 +115,13 @@ class RunSettings(_Base):
         description="days between recorded samples within a day (1/record_every whole); unset = daily. Finer "
         "samples are kept beside the daily record (ode and ssa at any step, abm at multiples of dt)",
     )
+    abm_mode: Literal["scan", "events"] | None = Field(
+        None,
+        description="how the abm engine steps: 'scan' visits every person every step (unset = scan); "
+        "'events' draws how many susceptibles of a zone have an event and then who, and visits only "
+        "them and the infected (the same model and distribution, another path for a seed; faster when "
+        "most people have nothing happening)",
+    )
     vocabulary: Literal["aftermath", "sir", "szr"] | None = Field(
         None,
         description="the words of summaries, plots and tables; unset = aftermath's (ferals, corpses); 'sir' "

@@ -67,14 +67,17 @@ _ALEMI_OVERRUN = {"pathogen.beta": 0.002, "defence.alpha": 0.003, "zones.town.po
 _AGREE_DOC = "the ODE run of the same scenario (the large-N limit of the stochastic engines, docs/model.md#engines)"
 
 
-def _agreement(engine: str, overrides: dict[str, Any], runs: int, fast: bool) -> list[Check]:
+def _agreement(engine: str, overrides: dict[str, Any], runs: int, fast: bool, label: str = "") -> list[Check]:
+    """The stochastic engine's means against the ODE; ``label``: the engine's variant (``abm-events``:
+    the ABM's event-driven step)."""
+    label = label or engine
     return [
-        Check(id=f"agree.{engine}.final_size", title=f"{engine.upper()} mean final size vs ODE",
+        Check(id=f"agree.{label}.final_size", title=f"{label.upper()} mean final size vs ODE",
               source="docs/model.md#engines; docs/validation.md, engine agreement", closed_form=_AGREE_DOC,
               engine=engine, scenario="sir", overrides=overrides, runs=runs, expected=fam.expected_ode_final_size,
               measure=fam.measure_mean_final_size, tolerance=Tolerance(n_se=4.0),
               breaks={"pathogen.beta": Scale(1.2)}, fast=fast),
-        Check(id=f"agree.{engine}.peak_time", title=f"{engine.upper()} mean peak time vs ODE",
+        Check(id=f"agree.{label}.peak_time", title=f"{label.upper()} mean peak time vs ODE",
               source="docs/model.md#engines; docs/validation.md, engine agreement", closed_form=_AGREE_DOC,
               engine=engine, scenario="sir", overrides=overrides, runs=runs, expected=fam.expected_ode_peak_time,
               measure=fam.measure_mean_peak_time, tolerance=Tolerance(n_se=4.0),
@@ -129,6 +132,7 @@ CATALOGUE: tuple[Check, ...] = (
           fast=True),
     *_agreement("ssa", _AGREE_SSA, runs=40, fast=True),
     *_agreement("abm", _AGREE_ABM, runs=30, fast=False),
+    *_agreement("abm", {**_AGREE_ABM, "run.abm_mode": "events"}, runs=30, fast=False, label="abm-events"),
 )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from aftermath.engines.abm.events import EventLists
 from aftermath.engines.abm.ledger import ledger_frame
 from aftermath.engines.abm.memory_rows import fill_s_memory
 from aftermath.engines.abm.merge import merge_part
@@ -119,6 +120,8 @@ class AbmEngine:
         from aftermath.people.ties import Ties
 
         self.ties = Ties(world, self.pop, CHUNK)  # memory of loss and bands (off: nothing runs)
+        #: the event-driven step's lists (run.abm_mode = "events", :mod:`.events`); None: the scan step
+        self.ev: EventLists | None = None
         self.cast = CastWatch.build(self)  # the people followed, observation only (None: no cast)
         #: steps of a day after which to sample the counts into ``samples`` (run.record_every)
         self.sample_steps: frozenset[int] = frozenset()
@@ -127,6 +130,8 @@ class AbmEngine:
         latent = np.flatnonzero(pop.state[: pop.n] == E)
         schedule_latency(latent, 0, self.dt, self._keys(0), pop.strain, self._trait(T_LAT), self._shape, pop.next_t)
         self.counts_i, self.czs = self._recount()
+        if sc.run.abm_mode == "events":
+            self.ev = EventLists(pop.n, pop.state, pop.zone, pop.next_t, nz)
 
     # -- arrays --------------------------------------------------------------------------------
     @property
@@ -181,12 +186,23 @@ class AbmEngine:
         pop = self.pop
         fl = np.zeros((self.parts, N_FLOWS, self.world.n_zones), dtype=np.int64)
         t = day * self.steps
-        hybrids = np.flatnonzero(pop.state[: pop.n] == H) if self.ties.on and levers.sweep_hybrids.any() else None
-        self.workers.run(sweep_part, pop.n, CHUNK, pop.state, pop.zone, pop.strain, pop.flags, pop.flag_zone,
-                         levers.sweep_kill.astype(np.float64), levers.sweep_hybrids.astype(np.bool_), float(q),
-                         np.uint64(stream_key(self.seed, int(Stream.SWEEP), t)),
-                         np.uint64(stream_key(self.seed, int(Stream.SWEEP_Q), t)), fl)
-        self.counts_i, self.czs = self._recount()
+        hybrids = None
+        if self.ties.on and levers.sweep_hybrids.any():
+            hybrids = np.flatnonzero(pop.state[: pop.n] == H) if self.ev is None else np.zeros(0, dtype=np.int64)
+        key_kill = np.uint64(stream_key(self.seed, int(Stream.SWEEP), t))
+        key_q = np.uint64(stream_key(self.seed, int(Stream.SWEEP_Q), t))
+        kill, hyb = levers.sweep_kill.astype(np.float64), levers.sweep_hybrids.astype(np.bool_)
+        if self.ev is not None:  # the same draws over the infected only, counted as deltas
+            if hybrids is not None:
+                inf = self.ev.infected()
+                hybrids = inf[pop.state[inf] == H].astype(np.int64)
+            dc = part_array(self.parts, (self.world.n_zones, 7))
+            self.ev.sweep(self.workers, CHUNK, pop, kill, hyb, float(q), key_kill, key_q, fl, dc, self.dzs)
+            self.workers.run(merge_part, self.table.n, dc, self.dzs, self.counts_i, self.czs)
+        else:
+            self.workers.run(sweep_part, pop.n, CHUNK, pop.state, pop.zone, pop.strain, pop.flags, pop.flag_zone,
+                             kill, hyb, float(q), key_kill, key_q, fl)
+            self.counts_i, self.czs = self._recount()
         if hybrids is not None:
             self.ties.swept(pop, hybrids[pop.state[hybrids] != H])
         out: F64 = fl.sum(axis=0).astype(np.float64)
@@ -222,6 +238,10 @@ class AbmEngine:
         band = bool(mems[0].band)  # bands move together: the step notes their walks, follow_bands the rest
         if band:
             moves, move_lo, move_n = self.ties.walk_layout(pop, self.parts)
+            if self.ev is not None:  # the susceptibles' phase notes walks as part 0: every part has room for all
+                most = int(move_lo[-1])
+                moves = np.zeros(self.parts * most + 1, dtype=np.int64)
+                move_lo = np.arange(self.parts + 1, dtype=np.int64) * most
         else:
             moves, move_lo, move_n = (np.zeros(1, dtype=np.int64), np.zeros(self.parts + 1, dtype=np.int64),
                                       np.zeros(self.parts, dtype=np.int64))
@@ -245,8 +265,12 @@ class AbmEngine:
                         screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
                         np.int64(self._shape), float(pth.mutation.mu), pth.mutation.mu > 0 and not self.table.full,
                         mems[min(k, 1)], sprob)
-            self.workers.run(step_part, pop.n, CHUNK, people, self.tables, rows, today,
-                             Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk, moves, move_lo, move_n))
+            out = Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk, moves, move_lo, move_n)
+            if self.ev is not None:
+                self.ev.step(self.workers, people, self.tables, rows, today, out, CHUNK,
+                             np.uint64(stream_key(self.seed, int(Stream.COUNT), t)))
+            else:
+                self.workers.run(step_part, pop.n, CHUNK, people, self.tables, rows, today, out)
             self.workers.run(merge_part, ns, dc, self.dzs, self.counts_i, self.czs)  # and zeroes the deltas
             pending = int(self.pend_chunk.sum())
             if pending:
@@ -257,6 +281,10 @@ class AbmEngine:
                 self._follow(today, people, rows, dc, fl, rf, moves, move_lo, move_n)
             elif band:
                 self.ties.followed = self.ties.followed[:0]
+            if self.ev is not None:
+                if band and self.ties.followed.shape[0]:
+                    self.ev.band_moved(self.ties.followed, self.world.route_from, pop.state, pop.zone, pop.next_t)
+                self.ev.settle(pop.state, pop.zone, pop.next_t)
             if self.check:
                 self._verify(day, k)
             if self.cast is not None:  # observation only: reads the arrays, draws nothing
@@ -372,6 +400,8 @@ class AbmEngine:
         pop.n += total
         self.counts_i[:, 0] += born
         serial[Flow.BIRTH] += born
+        if self.ev is not None:
+            self.ev.add_susceptible(np.arange(sl.start, sl.stop, dtype=np.int32), pop.zone, pop.next_t)
 
     def _verify(self, day: int, k: int) -> None:
         cs, czs = self._recount()
@@ -380,3 +410,8 @@ class AbmEngine:
             raise AbmCheckError(f"day {day} step {k}: kept counts differ from a recount")
         if int(cs.sum()) != self.pop.n:
             raise AbmCheckError(f"day {day} step {k}: {int(cs.sum())} people counted, {self.pop.n} exist")
+        if self.ev is not None:
+            pop = self.pop
+            code = self.ev.check(pop.n, pop.state, pop.zone, pop.next_t)
+            if code:
+                raise AbmCheckError(f"day {day} step {k}: the event-driven lists disagree with the people ({code})")

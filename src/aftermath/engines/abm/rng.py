@@ -36,6 +36,9 @@ class Stream(IntEnum):
     HYBRID = 30  # hybrid or feral outcome at the end of latency (individual p_i)
     MUTATE = 31  # does this infection mutate the strain
     TRAIT = 32  # mutation multipliers: TRAIT + 2 * trait (+1) for the two Box-Muller uniforms
+    PICK = 45  # event-driven engine: the slot a susceptible drawn for an event takes
+    THIN = 46  # event-driven engine: memory of loss, kept or thinned (a candidate at the top rate)
+    COUNT = 47  # event-driven engine: how many susceptibles of a zone have an event, and who
     ADMIT = 50  # screening / admission at a gate
     SWEEP = 51  # killed in a sweep
     SWEEP_Q = 52  # a swept feral leaves a corpse (q)
