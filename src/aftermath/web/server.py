@@ -157,7 +157,11 @@ def bug_body(exc: BaseException, where: str) -> dict[str, Any]:
 def scenario_of(data: dict[str, Any], people: int | None = None, source: str = SOURCE) -> Scenario:
     """Validate the page's scenario (and its people scale) like a file, but naming no file on the
     server (:data:`~aftermath.scenario.regions.BUILTIN_ONLY`)."""
-    sc = from_dict(data, source=source, files=BUILTIN_ONLY)
+    return scaled(from_dict(data, source=source, files=BUILTIN_ONLY), people, source)
+
+
+def scaled(sc: Scenario, people: int | None, source: str = SOURCE) -> Scenario:
+    """A validated scenario scaled to ``people`` (None: as it is), refused by key if it cannot be."""
     if people is not None:
         if not 1 <= people <= MAX_PEOPLE:
             raise ScenarioError(source, "people", people, f"a number of people from 1 to {MAX_PEOPLE:,.0f}")
@@ -204,6 +208,18 @@ def builtin_list() -> list[dict[str, Any]]:
         out.append({"name": name, "title": sc.name, "description": sc.description.strip().split(". ")[0],
                     "people": sc.initial_humans(), "days": sc.run.days, "engine": sc.run.engine})
     return out
+
+
+def scenario_reply(sc: Scenario) -> dict[str, Any]:
+    """A validated scenario for the page: its keys (TOML names) and its display names."""
+    return {"scenario": to_dict(sc), "names": display_names(sc)}
+
+
+@functools.cache
+def builtin_reply(name: str) -> str:
+    """A built-in scenario's :func:`scenario_reply` as JSON text (read once: they ship with the package)."""
+    sc = parse_toml(builtin_text(name), source=f"<builtin {name}>", files=BUILTIN_ONLY)
+    return _json_text(scenario_reply(sc))
 
 
 class _Lru:
@@ -317,14 +333,11 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
     def scenarios() -> list[dict[str, Any]]:
         return builtin_list()
 
-    def scenario_reply(sc: Scenario) -> dict[str, Any]:
-        return {"scenario": to_dict(sc), "names": display_names(sc)}
-
     @app.get("/api/scenarios/{name}")
     def builtin(name: str) -> Any:
         if name not in builtin_names():  # a name from the list, never a path
             raise ScenarioError(SOURCE, "scenario", name, f"one of the built-ins {builtin_names()}")
-        return scenario_reply(parse_toml(builtin_text(name), source=f"<builtin {name}>", files=BUILTIN_ONLY))
+        return Response(builtin_reply(name), media_type="application/json")
 
     @app.get("/api/schema")
     def schema() -> dict[str, Any]:
@@ -335,8 +348,7 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
     @app.post("/api/validate")
     def validate(body: Settings) -> dict[str, Any]:
         sc = scenario_of(body.scenario)
-        if body.people is not None:
-            scenario_of(body.scenario, body.people)
+        scaled(sc, body.people)  # the people scale is checked; the scenario is answered as the page has it
         return scenario_reply(sc)
 
     @app.post("/api/parse")
