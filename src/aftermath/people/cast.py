@@ -155,9 +155,9 @@ class CastWatch:
         slots_taken(self.idx, self.st, self.z, self.s, self.m, eng.pop.next_t, np.int64(t),
                     keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot, eng.tables.where,
                     float(ties.flight), bool(ties.on), float(eng.dt), self.slot)
-        if eng.ev is not None:  # the event-driven step: the susceptibles' slots come from its own draws
+        if eng.ev is not None:  # the event-driven step: slots of those in its lists come from its own draws
             given = eng.ev.slots_taken_by(self.idx)
-            for w in np.flatnonzero(self.st == S):
+            for w in np.flatnonzero((self.st != E) & (self.st < R)):
                 self.slot[w] = given.get(int(self.idx[w]), -1)
         pop = eng.pop
         follow: dict[int, list[tuple[int, int, int]]] = {}  # the band's moves after the step (ties.followed)

@@ -186,25 +186,23 @@ class AbmEngine:
         pop = self.pop
         fl = np.zeros((self.parts, N_FLOWS, self.world.n_zones), dtype=np.int64)
         t = day * self.steps
-        hybrids = None
-        if self.ties.on and levers.sweep_hybrids.any():
-            hybrids = np.flatnonzero(pop.state[: pop.n] == H) if self.ev is None else np.zeros(0, dtype=np.int64)
+        remember = self.ties.on and bool(levers.sweep_hybrids.any())  # swept hybrids are news for their kin
         key_kill = np.uint64(stream_key(self.seed, int(Stream.SWEEP), t))
         key_q = np.uint64(stream_key(self.seed, int(Stream.SWEEP_Q), t))
         kill, hyb = levers.sweep_kill.astype(np.float64), levers.sweep_hybrids.astype(np.bool_)
-        if self.ev is not None:  # the same draws over the infected only, counted as deltas
-            if hybrids is not None:
-                inf = self.ev.infected()
-                hybrids = inf[pop.state[inf] == H].astype(np.int64)
+        swept: I64 | None
+        if self.ev is not None:  # the same draws over the ferals' and hybrids' lists, counted as deltas
             dc = part_array(self.parts, (self.world.n_zones, 7))
-            self.ev.sweep(self.workers, CHUNK, pop, kill, hyb, float(q), key_kill, key_q, fl, dc, self.dzs)
+            swept = self.ev.sweep(pop, kill, hyb, float(q), key_kill, key_q, fl, dc, self.dzs)
             self.workers.run(merge_part, self.table.n, dc, self.dzs, self.counts_i, self.czs)
         else:
+            hybrids = np.flatnonzero(pop.state[: pop.n] == H) if remember else None
             self.workers.run(sweep_part, pop.n, CHUNK, pop.state, pop.zone, pop.strain, pop.flags, pop.flag_zone,
                              kill, hyb, float(q), key_kill, key_q, fl)
             self.counts_i, self.czs = self._recount()
-        if hybrids is not None:
-            self.ties.swept(pop, hybrids[pop.state[hybrids] != H])
+            swept = hybrids[pop.state[hybrids] != H] if hybrids is not None else None
+        if remember and swept is not None:
+            self.ties.swept(pop, swept)
         out: F64 = fl.sum(axis=0).astype(np.float64)
         return out
 
@@ -268,7 +266,7 @@ class AbmEngine:
             out = Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk, moves, move_lo, move_n)
             if self.ev is not None:
                 self.ev.step(self.workers, people, self.tables, rows, today, out, CHUNK,
-                             np.uint64(stream_key(self.seed, int(Stream.COUNT), t)))
+                             np.uint64(stream_key(self.seed, int(Stream.COUNT), t)), self.czs)
             else:
                 self.workers.run(step_part, pop.n, CHUNK, people, self.tables, rows, today, out)
             self.workers.run(merge_part, ns, dc, self.dzs, self.counts_i, self.czs)  # and zeroes the deltas
@@ -401,7 +399,7 @@ class AbmEngine:
         self.counts_i[:, 0] += born
         serial[Flow.BIRTH] += born
         if self.ev is not None:
-            self.ev.add_susceptible(np.arange(sl.start, sl.stop, dtype=np.int32), pop.zone, pop.next_t)
+            self.ev.add(np.arange(sl.start, sl.stop, dtype=np.int32), pop.state, pop.zone, pop.next_t)
 
     def _verify(self, day: int, k: int) -> None:
         cs, czs = self._recount()
