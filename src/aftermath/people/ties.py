@@ -93,20 +93,24 @@ def _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end,
 
 @nb.njit(cache=True)
 def fade_week(n, state, zone, memory, keep, seen):
-    """The week's fading and breaches seen, for every living human (S, E, H). The memory byte is
-    read first: without breaches seen, someone who remembers nothing costs that byte alone."""
+    """The week's fading and breaches seen, for every living human (S, E, H). Written to be
+    branch-free where it can (a pass over everyone: a guess wrong at each person who remembers
+    cost more than the arithmetic): without breaches seen, only those who remember something are
+    read further; with them, everyone's new value is made and kept for the living."""
     any_seen = False
     for z in range(seen.shape[0]):
         if seen[z] > 0:
             any_seen = True
+    if not any_seen:
+        for i in range(n):
+            m = np.int64(memory[i])
+            if m != 0 and state[i] <= _H:
+                memory[i] = min(np.int64(m * keep), MEM_MAX)
+        return
     for i in range(n):
         m = np.int64(memory[i])
-        if m == 0 and not any_seen:
-            continue
-        if state[i] <= _H:
-            add = seen[zone[i]]
-            if m > 0 or add > 0:
-                memory[i] = min(np.int64(m * keep) + add, MEM_MAX)
+        v = min(np.int64(m * keep) + seen[zone[i]], MEM_MAX)  # m and seen 0: v = 0 = m, unchanged
+        memory[i] = v if state[i] <= _H else m
 
 
 @nb.njit(cache=True)

@@ -9,7 +9,8 @@ step kernel's CPU time 2.6 times that of the run without memory).
 
 A susceptible's row is the same for everyone in their zone, so :func:`fill_s_memory` tabulates
 ``sprob[z, m]`` for the zones of part ``p`` with exactly the expression of ``_walk_prob`` (same
-operands, same order: the same doubles), and the step reads one number. The latent and hybrids
+operands, same order: the same doubles; the row's total and walks read once per zone), and the
+step reads one number. The latent and hybrids
 (rows per strain) still compute theirs.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from aftermath.engines.abm.step import _walk_prob
+from aftermath.engines.abm.step import _walks
 from aftermath.engines.abm.tables import S
 
 
@@ -27,6 +28,7 @@ def fill_s_memory(p, n_parts, W, T, flight, dt, sprob):
     """``sprob[z, m]``: S's step probability in zone z at memory m (zones ``p, p + n_parts, ...``)."""
     nz, levels = sprob.shape
     for z in range(p, nz, n_parts):
+        tot, walks = W.tot[z, S, 0], _walks(W.rate[z, S, 0], T.where[S])  # the zone's row: once, not per level
         for m in range(levels):
             mult = 1.0 + flight * np.int64(m)
-            sprob[z, m] = _walk_prob(W, T, z, S, 0, mult, dt)
+            sprob[z, m] = -np.expm1(-(tot + (mult - 1.0) * walks) * dt)  # _walk_prob's expression
