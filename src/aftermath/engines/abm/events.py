@@ -152,7 +152,7 @@ def list_tops(W, T, dy, czs, ns, tops):
 
 
 @nb.njit(cache=True)
-def choose(s_n, tops, key, ks, chosen):
+def choose(s_n, tops, key, ks, k_lo, chosen):
     """The candidates of each list: each place independently with the list's top probability,
     found by geometric skips (the gap to the next is Geometric(top): the same Bernoulli trials,
     in O(candidates)), from the ``COUNT`` stream keyed by (step, list). The places, ascending, go
@@ -162,6 +162,7 @@ def choose(s_n, tops, key, ks, chosen):
     cap = chosen.shape[0]
     for li in range(s_n.shape[0]):
         ks[li] = 0
+        k_lo[li] = total
         n = s_n[li]
         p = tops[li]
         if n == 0 or p <= 0.0:
@@ -214,25 +215,33 @@ def fill_holes(sl, lo, n, holes, c0, g, next_t):
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
-def apply_lists(P, T, W, dy, out, sl, s_lo, s_n, ks, chosen, tops, chunk, movers, taken):
-    """The candidates (places ``chosen`` of each list, ``ks[li]`` of them) kept with their own
-    probability take their slots (:func:`.step.act`, as part 0); then each list drops those who
-    left it (``movers``: placed in their new lists after the step). ``taken[k] = person << 16 |
-    slot`` for each who took a slot (what the cast reads). Returns (movers, taken)."""
-    n_mov = 0
-    n_taken = 0
+def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, ks, k_lo, chosen, tops, chunk,
+               movers, n_movers, taken, n_takens):
+    """The lists ``li`` with ``owner[li] == p``: their candidates (places ``chosen[k_lo[li]:]``,
+    ``ks[li]`` of them) kept with their own probability take their slots (:func:`.step.act`, as
+    part ``p``; mutations and news counted in this part's rows ``pend[p]``, ``news[p]``); then the
+    list drops those who left it, who go to ``movers[k_lo[li]:]`` (``n_movers[li]`` of them) to be
+    placed after the step. ``taken[k_lo[li]:]`` (``n_takens[li]``): ``person << 16 | slot`` for each
+    who took a slot (what the cast reads). Every list's output has its own place, so neither the
+    lists nor their order depend on which part ran them."""
+    o = Out(out.dc, out.dzs, out.fl, out.rf, pend[p], news[p], out.moves, out.move_lo, out.move_n)
     thin_s = dy.mem.on and dy.mem.flight != 0.0
     pick_key, thin_key = dy.keys[K_PICK], dy.keys[K_THIN]
-    c0 = 0
     for li in range(s_n.shape[0]):
+        if owner[li] != p:
+            continue
         k = ks[li]
+        n_movers[li] = 0
+        n_takens[li] = 0
         if k == 0:
             continue
+        c0 = k_lo[li]
         z = li // NK
         st = KIND_STATE[li % NK]
         lo, n = s_lo[li], s_n[li]
         top = tops[li]
         where = T.where[st]
+        n_taken = 0
         for m in range(k):
             i = np.int64(sl[lo + chosen[c0 + m]])
             s = np.int64(0) if st == S else np.int64(P.strain[i])
@@ -260,22 +269,58 @@ def apply_lists(P, T, W, dy, out, sl, s_lo, s_n, ks, chosen, tops, chunk, movers
                 j = _pick_walk(rate, where, mult, u * (tot + (mult - 1.0) * _walks(rate, where)))
             else:
                 j = _pick(rate, u * tot)
-            taken[n_taken] = (i << 16) | j
+            taken[c0 + n_taken] = (i << 16) | j
             n_taken += 1
-            act(0, i, st, z, s, j, P, T, W, dy, out, i // chunk)
+            act(p, i, st, z, s, j, P, T, W, dy, o, i // chunk)
+        n_takens[li] = n_taken
         g = 0  # the places of those who left, ascending, over the chosen ones' places
         for m in range(k):
             q = chosen[c0 + m]
             i = np.int64(sl[lo + q])
             if P.state[i] == st and np.int64(P.zone[i]) == z:
                 continue
-            movers[n_mov] = i
-            n_mov += 1
+            movers[c0 + g] = i
             chosen[c0 + g] = q
             g += 1
+        n_movers[li] = g
         s_n[li] = fill_holes(sl, lo, n, chosen, c0, g, P.next_t)
-        c0 += k
-    return n_mov, n_taken
+
+
+@nb.njit(cache=True)
+def gather(k_lo, counts, a):
+    """After the lists' phase: each list's outputs (``a[k_lo[li]:]``, ``counts[li]`` of them) to
+    the front of ``a``, in list order. Returns how many."""
+    w = 0
+    for li in range(k_lo.shape[0]):
+        for m in range(counts[li]):
+            a[w] = a[k_lo[li] + m]
+            w += 1
+    return w
+
+
+@nb.njit(cache=True)
+def fold(pend, news, pend_chunk, news_chunk):
+    """The parts' counts of mutations and news per chunk into the engine's (and zeroed)."""
+    for p in range(pend.shape[0]):
+        for c in range(pend.shape[1]):
+            if pend[p, c] != 0:
+                pend_chunk[c] += pend[p, c]
+                pend[p, c] = 0
+        for c in range(news.shape[1]):
+            if news[p, c] != 0:
+                news_chunk[c] += news[p, c]
+                news[p, c] = 0
+
+
+@nb.njit(cache=True)
+def deal(ks, n_parts, owner):
+    """Lists to parts, the largest first to the least loaded (any dealing gives the same run)."""
+    order = np.argsort(-ks)
+    load = np.zeros(n_parts, dtype=np.int64)
+    for li in order:
+        p = np.argmin(load)
+        owner[li] = p
+        load[p] += ks[li] + 1
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
@@ -488,6 +533,12 @@ class EventLists:
         self.ks = np.zeros(nz * NK, dtype=np.int64)
         self.tops = np.zeros(nz * NK)
         self.chosen = np.zeros(4096, dtype=np.int64)
+        self.k_lo = np.zeros(nz * NK, dtype=np.int64)
+        self.owner = np.zeros(nz * NK, dtype=np.int64)
+        self.n_movers = np.zeros(nz * NK, dtype=np.int64)
+        self.n_takens = np.zeros(nz * NK, dtype=np.int64)
+        self.pend = np.zeros((1, 1), dtype=np.int64)
+        self.news = np.zeros((1, 1), dtype=np.int64)
         self.movers = np.zeros(1024, dtype=np.int32)
         self.new_e = np.zeros(1024, dtype=np.int32)
         self.taken = np.zeros(1024, dtype=np.int64)
@@ -504,18 +555,26 @@ class EventLists:
 
     def step(self, workers: object, P: People, T: object, W: Rows, dy: Day, out: Out, chunk: int,
              key: np.uint64, czs: I64) -> None:
-        """The step: the lists' candidates (serial, part 0), then the latent (parts)."""
+        """The step: the lists' candidates (lists dealt to parts), then the latent (parts by chunk)."""
         list_tops(W, T, dy, czs, np.int64(dy.n_strains), self.tops)
         while True:
-            total = int(choose(self.s_n, self.tops, key, self.ks, self.chosen))
+            total = int(choose(self.s_n, self.tops, key, self.ks, self.k_lo, self.chosen))
             if total >= 0:
                 break
             self.chosen = np.zeros(2 * self.chosen.shape[0], dtype=np.int64)
         self.movers = self._room(self.movers, total + self.n_e + 64)
         self.taken = self._room(self.taken, total)
-        n_mov, n_taken = apply_lists(P, T, W, dy, out, self.sl, self.s_lo, self.s_n, self.ks, self.chosen,
-                                     self.tops, chunk, self.movers, self.taken)
-        self.n_mov, self.n_taken = int(n_mov), int(n_taken)
+        n_parts = int(workers.n)  # type: ignore[attr-defined]
+        shape = (n_parts, out.pend_chunk.shape[0]), (n_parts, out.news_chunk.shape[0])
+        if self.pend.shape != shape[0] or self.news.shape != shape[1]:
+            self.pend, self.news = np.zeros(shape[0], dtype=np.int64), np.zeros(shape[1], dtype=np.int64)
+        deal(self.ks, n_parts, self.owner)
+        workers.run(lists_part, self.owner, P, T, W, dy, out, self.pend, self.news,  # type: ignore[attr-defined]
+                    self.sl, self.s_lo, self.s_n, self.ks, self.k_lo, self.chosen, self.tops, chunk, self.movers,
+                    self.n_movers, self.taken, self.n_takens)
+        self.n_mov = int(gather(self.k_lo, self.n_movers, self.movers))
+        self.n_taken = int(gather(self.k_lo, self.n_takens, self.taken))
+        fold(self.pend, self.news, out.pend_chunk, out.news_chunk)
         workers.run(latent_part, self.el, self.n_e, chunk, P, T, W, dy, out)  # type: ignore[attr-defined]
 
     def band_moved(self, log: I64, route_from: NDArray[np.int64], state: NDArray[np.uint8],
