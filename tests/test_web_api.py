@@ -368,16 +368,18 @@ def events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
             name, data = "message", ""
 
 
-def test_a_jobs_progress_is_streamed_then_its_end() -> None:
+def test_a_jobs_progress_is_streamed_then_its_end(monkeypatch: pytest.MonkeyPatch) -> None:
     """``GET /api/jobs/{id}/events`` through a real server (uvicorn, read with httpx as it arrives):
     progress events while the runs go (day, runs done), increasing, arriving while the job still
     runs, then one ``end`` event with the result; the stream's safety is the server's (Host
     header); a cancel ends the stream with the cancelled state."""
+    from aftermath.web import server
     from tests.browser.serve_util import running_server
 
+    monkeypatch.setattr(server, "EVENT_EVERY", 0.02)  # events every 20 ms at most: several in each run
     data = sir(days=150, engine="abm")
     with running_server(warm=False) as url, httpx.Client(base_url=url, timeout=60) as c:
-        job = c.post("/api/jobs", json={"scenario": data, "people": 30_000, "runs": 2}).json()
+        job = c.post("/api/jobs", json={"scenario": data, "people": 20_000, "runs": 2}).json()
         assert (job["days"], job["runs"], job["total"]) == (150, 2, 300)
         bad = c.get(f"/api/jobs/{job['id']}/events", headers={"host": "evil.example"})
         assert bad.status_code == 400

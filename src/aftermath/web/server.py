@@ -627,10 +627,13 @@ def sse(event: str, data: Any, eid: int) -> str:
     return f"event: {event}\nid: {eid}\ndata: {_json_text(data)}\n\n"
 
 
-async def job_stream(job: Job, every: float = EVENT_EVERY, keepalive: float = EVENT_KEEPALIVE) -> AsyncIterator[str]:
+async def job_stream(job: Job, every: float | None = None, keepalive: float | None = None) -> AsyncIterator[str]:
     """A job's event stream: a ``progress`` event whenever its progress changed (woken by the job's
-    steps, :meth:`~aftermath.web.jobs.Job.listen`, no more often than ``every`` seconds), then its
-    ``end``. A client that goes away ends the stream (the server cancels it); the job runs on."""
+    steps, :meth:`~aftermath.web.jobs.Job.listen`, no more often than ``every`` seconds, by default
+    :data:`EVENT_EVERY`), then its ``end``. A client that goes away ends the stream (the server
+    cancels it); the job runs on."""
+    every = EVENT_EVERY if every is None else every
+    keepalive = EVENT_KEEPALIVE if keepalive is None else keepalive
     loop = asyncio.get_running_loop()
     changed = asyncio.Event()
 
