@@ -12,10 +12,10 @@ uptime
 if [[ -n "${QUICK:-}" ]]; then
     $py benchmarks/sir_vs_peers.py --n 100000 1000000 --threads 1 2
     $py benchmarks/scale.py --scenario hyosan --people 1000000 --threads 1 2 --days 60 --no-jit
-    $py benchmarks/scale.py --scenario korea --people 0 --threads 2 --days 30 --no-jit
+    $py benchmarks/scale.py --scenario korea --people 0 --threads 2 --days 30 --no-jit --modes events
 else
     $py benchmarks/sir_vs_peers.py --n 100000 1000000 --threads 1 2
     $py benchmarks/scale.py --scenario hyosan --people 1000000 10000000 --threads 1 2 --days 365
-    $py benchmarks/scale.py --scenario korea --people 0 --threads 1 2 --days 365 --no-jit
+    $py benchmarks/scale.py --scenario korea --people 0 --threads 2 --days 365 --no-jit --modes events scan
 fi
 uptime

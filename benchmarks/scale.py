@@ -25,11 +25,11 @@ import time
 from _common import HERE, ROOT, command, machine, run_child, stamp, write_section
 
 
-def worker(scenario: str, people: int, days: int, seed: int) -> None:
+def worker(scenario: str, people: int, days: int, seed: int, mode: str = "scan") -> None:
     import aftermath.engines.abm.parts as parts
     from aftermath.engines.abm.state import BYTES_PER_AGENT
     from aftermath.engines.driver import simulate
-    from aftermath.scenario.load import load
+    from aftermath.scenario.load import load, with_overrides
     from aftermath.scenario.scale import scale_population
 
     made: list[parts.Parts] = []
@@ -41,7 +41,7 @@ def worker(scenario: str, people: int, days: int, seed: int) -> None:
 
     parts.Parts.__init__ = keep  # type: ignore[method-assign]
     t0 = time.perf_counter()
-    base = load(scenario)
+    base = with_overrides(load(scenario), {"run.abm_mode": mode})
     sc = scale_population(base, people) if people else base
     simulate(scale_population(base, 20_000), engine="abm", days=1, seed=seed)  # warm-up: the kernels
     warm = time.perf_counter() - t0
@@ -52,7 +52,8 @@ def worker(scenario: str, people: int, days: int, seed: int) -> None:
     n = int(sc.initial_population())
     s = r.summary()
     print(json.dumps({
-        "scenario": scenario, "people": n, "days": days, "threads": eng_parts.n, "warmup_s": warm, "wall_s": wall,
+        "scenario": scenario, "mode": mode, "people": n, "days": days, "threads": eng_parts.n, "warmup_s": warm,
+        "wall_s": wall,
         "init_s": r.timings["init_s"], "run_s": r.timings["run_s"], "agent_days_per_s": n * days / r.timings["run_s"],
         "parallel_s": eng_parts.span_s, "parallel_eff": eng_parts.busy_s / max(eng_parts.n * eng_parts.span_s, 1e-9),
         "bytes_per_agent": BYTES_PER_AGENT,
@@ -91,12 +92,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--modes", nargs="+", default=["scan", "events"], choices=["scan", "events"],
+                    help="the ABM's steps to run (run.abm_mode)")
     ap.add_argument("--no-jit", action="store_true", help="skip the first-run JIT measurement")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--jit-worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        worker(a.scenario, a.people[0], a.days, a.seed)
+        worker(a.scenario, a.people[0], a.days, a.seed, a.modes[0])
         return
     if a.jit_worker:
         jit_worker()
@@ -110,13 +113,14 @@ def main() -> None:
               flush=True)
     rows = []
     for n in a.people:
-        for t in a.threads:
+        for mode, t in ((mo, th) for mo in a.modes for th in a.threads):
             env = {"PYTHONPATH": str(ROOT / "src"), "NUMBA_NUM_THREADS": str(t)}
             res = run_child([sys.executable, str(HERE / "scale.py"), "--worker", "--scenario", a.scenario,
-                             "--people", str(n), "--days", str(a.days), "--seed", str(a.seed)], env=env)
+                             "--people", str(n), "--days", str(a.days), "--seed", str(a.seed), "--modes", mode],
+                            env=env)
             res["rss_bytes_per_agent"] = res["child_maxrss_mib"] * 2**20 / res["people"]
             rows.append(res)
-            print(f"{a.scenario} people={res['people']:>11,} threads={t}  wall {res['wall_s']:7.1f} s (run "
+            print(f"{a.scenario} {mode:6s} people={res['people']:>11,} threads={t}  wall {res['wall_s']:7.1f} s (run "
                   f"{res['run_s']:.1f} s)  {res['agent_days_per_s'] / 1e6:7.1f} M agent-days/s  peak RSS "
                   f"{res['child_maxrss_mib']:.0f} MiB ({res['rss_bytes_per_agent']:.0f} B/person)  parallel "
                   f"{res['parallel_eff']:.2f}  others {res['others_cores']:.2f} cores", flush=True)
@@ -135,21 +139,26 @@ def main() -> None:
         lines += [f"JIT: the first ABM run of a process (hyosan, one day) takes **{jit[0]:.1f} s** compiling every "
                   f"kernel into an empty cache and {jit[1]:.1f} s loading them from the cache (``cache=True``).", ""]
     lines += [
-        "| people | threads | wall s | run s | M agent-days/s | peak RSS MiB | B/person | state B | parallel "
+        "| people | step | threads | wall s | run s | M agent-days/s | peak RSS MiB | B/person | state B | parallel "
         "| others | strains | survivors |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['people']:,} | {r['threads']} | {r['wall_s']:.1f} | {r['run_s']:.1f} | "
+            f"| {r['people']:,} | {r['mode']} | {r['threads']} | {r['wall_s']:.1f} | {r['run_s']:.1f} | "
             f"{r['agent_days_per_s'] / 1e6:.1f} | {r['child_maxrss_mib']:.0f} | {r['rss_bytes_per_agent']:.0f} | "
             f"{r['bytes_per_agent']} | {r['parallel_eff']:.2f} | {r['others_cores']:.2f} | {r['strains']} | "
             f"{r['survivors']:,.0f} |")
-    one = {r["people"]: r["run_s"] for r in rows if r["threads"] == 1}
+    one = {(r["people"], r["mode"]): r["run_s"] for r in rows if r["threads"] == 1}
     for r in rows:
-        if r["threads"] == 2 and r["people"] in one:
-            lines += ["", f"{r['people']:,} people: 2 threads **{one[r['people']] / r['run_s']:.2f}x** one thread "
-                      "(day loop)."]
+        if r["threads"] == 2 and (r["people"], r["mode"]) in one:
+            lines += ["", f"{r['people']:,} people, {r['mode']} step: 2 threads "
+                      f"**{one[(r['people'], r['mode'])] / r['run_s']:.2f}x** one thread (day loop)."]
+    scan = {(r["people"], r["threads"]): r["run_s"] for r in rows if r["mode"] == "scan"}
+    for r in rows:
+        if r["mode"] == "events" and (r["people"], r["threads"]) in scan:
+            lines += ["", f"{r['people']:,} people, {r['threads']} thread(s): the event-driven step "
+                      f"**{scan[(r['people'], r['threads'])] / r['run_s']:.2f}x** faster than the scan."]
     write_section(f"scale_{a.scenario}", "\n".join(lines) + "\n")
     print(f"wrote {os.path.relpath(HERE / 'RESULTS.md', ROOT)}")
 

@@ -36,7 +36,7 @@ LASER_PY = HERE / ".venv-laser" / "bin" / "python"
 THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def aftermath_worker(n: int, days: int, seed: int) -> None:
+def aftermath_worker(n: int, days: int, seed: int, mode: str = "events") -> None:
     """In a child process: the matched SIR in aftermath's ABM; prints one JSON line."""
     from aftermath.engines.abm.parts import default_parts
     from aftermath.engines.driver import simulate
@@ -46,7 +46,11 @@ def aftermath_worker(n: int, days: int, seed: int) -> None:
     data = load("sir").model_dump(by_alias=True)
     z0 = n // 1000
     data["zones"][0]["population"] = {"S": float(n - z0), "Z": float(z0)}
-    data["run"].update({"dt": 1.0, "days": days, "denominator": "all", "mixing": "frequency", "seed": seed})
+    data["run"].update({"dt": 1.0, "days": days, "denominator": "all", "mixing": "frequency", "seed": seed,
+                        "abm_mode": mode})
+    # the SIR has no households' grief (and the peers none): memory of loss off, the model without it
+    data["society"]["memory"].update({"per_loss": 0.0, "per_turned_away": 0.0, "per_sealed": 0.0,
+                                      "per_breach": 0.0, "distrust": 0.0, "band_size": 0})
     sc = from_dict(data)
     t0 = time.perf_counter()
     simulate(sc, engine="abm", days=2)  # warm-up: loads the compiled kernels (cache)
@@ -55,7 +59,8 @@ def aftermath_worker(n: int, days: int, seed: int) -> None:
     run_s = r.timings["run_s"]
     infected = r.counts[:, 0, State.Z]
     print(json.dumps({
-        "peer": "aftermath", "n": n, "days": days, "dt": 1.0, "threads": default_parts(), "warmup_s": warm,
+        "peer": "aftermath", "mode": mode, "n": n, "days": days, "dt": 1.0, "threads": default_parts(),
+        "warmup_s": warm,
         "init_s": r.timings["init_s"], "run_s": run_s, "agent_days_per_s": n * days / run_s,
         "peak_inf_frac": float(infected.max() / n), "final_attack": float(1.0 - r.counts[-1, 0, State.S] / n),
         "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -77,6 +82,8 @@ def run_all(n: int, days: int, seed: int, threads: int) -> dict[str, dict[str, A
         "laser": run_child([str(LASER_PY), str(HERE / "peers" / "laser_sir.py"), *args], env=env),
         "aftermath": run_child([sys.executable, str(HERE / "sir_vs_peers.py"), "--worker", *args],
                                env={**env, "PYTHONPATH": str(ROOT / "src")}),
+        "scan": run_child([sys.executable, str(HERE / "sir_vs_peers.py"), "--worker", "--mode", "scan", *args],
+                          env={**env, "PYTHONPATH": str(ROOT / "src")}),
     }
 
 
@@ -86,10 +93,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--days", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--mode", default="events", choices=["scan", "events"], help=argparse.SUPPRESS)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        aftermath_worker(a.n[0], a.days, a.seed)
+        aftermath_worker(a.n[0], a.days, a.seed, a.mode)
         return
     ensure_peers()
     m = machine()
@@ -115,20 +123,21 @@ def main() -> None:
         f"Starsim {ss_v}: SIR on RandomNet(10 contacts), beta 0.025/contact/day, 10-day infectious period. "
         f"LASER (laser-generic {la_v}, Numba {la_nb}, its own venv): the ready SIR in one well-mixed node, "
         "beta 0.25/day, infectious max(round(Exp(10)), 1) days. Aftermath: one zone, frequency mixing (N = all "
-        "bodies), beta 0.25/day, decay 0.1/day, no latency or hybrids, **dt = 1 day**. All: 0.1% initial "
+        "bodies), beta 0.25/day, decay 0.1/day, no latency or hybrids, memory of loss off, **dt = 1 day**; its "
+        "event-driven step (`run.abm_mode = \"events\"`, the ratios) and its scan step (*scan s*). All: 0.1% initial "
         "prevalence, 100 daily steps, each in its own process with `NUMBA_NUM_THREADS` (and the BLAS/OpenMP "
         "variables) set to the thread count. Time: simulation only (no set-up, no JIT). Peak RSS: the whole "
         "child process. *others*: cores kept busy by other processes during the row's runs (from /proc/stat); "
         "on a shared machine compare within a row.",
         "",
-        "| N | threads | Starsim s | LASER s | aftermath s | aftermath M agent-days/s | vs LASER | vs Starsim "
+        "| N | threads | Starsim s | LASER s | aftermath s | scan s | aftermath M agent-days/s | vs LASER | vs Starsim "
         "| peak RSS MiB (Starsim / LASER / aftermath) | final attack (Starsim / LASER / aftermath) | others |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|",
     ]
     for n, t, res in rows:
         s, la, af = res["starsim"], res["laser"], res["aftermath"]
         lines.append(
-            f"| {n:,} | {t} | {s['run_s']:.2f} | {la['run_s']:.3f} | {af['run_s']:.3f} | "
+            f"| {n:,} | {t} | {s['run_s']:.2f} | {la['run_s']:.3f} | {af['run_s']:.3f} | {res['scan']['run_s']:.3f} | "
             f"{af['agent_days_per_s'] / 1e6:.0f} | **{la['run_s'] / af['run_s']:.1f}x** | "
             f"**{s['run_s'] / af['run_s']:.0f}x** | {s['child_maxrss_mib']:.0f} / {la['child_maxrss_mib']:.0f} / "
             f"{af['child_maxrss_mib']:.0f} | {s['final_attack']:.3f} / {la['final_attack']:.3f} / "

@@ -29,7 +29,8 @@ so a policy that never triggers draws nothing more.
 Who costs what: per step and list, a few operations; per candidate, a logarithm and a visit
 (100 to 200 ns: a dozen arrays read at scattered places); per latent person, a visit. Per day the
 scan's passes over everyone (news of the dead, the weekly fade of memory) stay. Memory: one int32
-per living person (the lists, with a sixteenth spare).
+per living person (the lists, with a sixteenth spare): less than the set-up's transients that the
+budget already counts per person (:data:`.state.SETUP_BYTES_PER_AGENT`), and built after them.
 """
 
 from __future__ import annotations
