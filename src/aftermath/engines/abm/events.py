@@ -90,9 +90,10 @@ def _list_key(key, li):
 
 
 @nb.njit(cache=True)
-def build_lists(n, state, zone, next_t, nz, spare, min_spare):
-    """The lists of the population's first ``n`` people, in person order. Returns (sl, s_lo,
-    s_cap, s_n, el, n_e): the (zone, state) lists and the latent list."""
+def build_lists(n, state, zone, next_t, nz, spare, min_spare, slack):
+    """The lists of the population's first ``n`` people, in person order, each with room to grow,
+    and ``slack`` more at the end (where a full list moves). Returns (sl, s_lo, s_cap, s_n, el,
+    n_e, tail): the (zone, state) lists, the latent list, and where the free end starts."""
     nl = nz * NK
     cnt = np.zeros(nl, dtype=np.int64)
     n_e = 0
@@ -110,7 +111,7 @@ def build_lists(n, state, zone, next_t, nz, spare, min_spare):
         s_lo[li] = tot
         s_cap[li] = cnt[li] + max(min_spare, cnt[li] // spare)
         tot += s_cap[li]
-    sl = np.zeros(tot, dtype=np.int32)
+    sl = np.zeros(tot + slack, dtype=np.int32)
     s_n = np.zeros(nl, dtype=np.int64)
     el = np.zeros(max(1024, 2 * n_e), dtype=np.int32)
     m = 0
@@ -125,7 +126,7 @@ def build_lists(n, state, zone, next_t, nz, spare, min_spare):
         elif st == E:
             el[m] = i
             m += 1
-    return sl, s_lo, s_cap, s_n, el, m
+    return sl, s_lo, s_cap, s_n, el, m, tot
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
@@ -405,19 +406,30 @@ def place(who, start, state, zone, next_t, sl, s_lo, s_cap, s_n):
 
 
 @nb.njit(cache=True)
-def regrow(sl, s_lo, s_n, new_cap):
-    """The lists copied into room of ``new_cap`` each (places within a list unchanged)."""
+def regrow(sl, s_lo, s_n, new_cap, slack):
+    """The lists copied into room of ``new_cap`` each and ``slack`` at the end (places within a
+    list unchanged). Returns (the new array, the lists' starts, where the free end starts)."""
     nl = s_n.shape[0]
     lo2 = np.zeros(nl, dtype=np.int64)
     tot = 0
     for li in range(nl):
         lo2[li] = tot
         tot += new_cap[li]
-    out = np.zeros(tot, dtype=np.int32)
+    out = np.zeros(tot + slack, dtype=np.int32)
     for li in range(nl):
         for m in range(s_n[li]):
             out[lo2[li] + m] = sl[s_lo[li] + m]
-    return out, lo2
+    return out, lo2, tot
+
+
+@nb.njit(cache=True)
+def relocate(sl, s_lo, s_cap, s_n, li, at, cap):
+    """Move list ``li`` to the free end of ``sl`` (from ``at``, room for ``cap``): places unchanged."""
+    lo = s_lo[li]
+    for m in range(s_n[li]):
+        sl[at + m] = sl[lo + m]
+    s_lo[li] = at
+    s_cap[li] = cap
 
 
 @nb.njit(cache=True)
@@ -524,11 +536,18 @@ def verify(n, state, zone, next_t, sl, s_lo, s_n, el, n_e):
 class EventLists:
     """The event-driven step's lists (see the module docstring) and the buffers of a step."""
 
-    SPARE, MIN_SPARE = 16, 256  # room per list: a sixteenth more, at least 256
+    SPARE, MIN_SPARE = 32, 256  # room per list: a 32nd more, at least 256; a full list moves to the free end
+    GROW = 4  # ... with a quarter more room
+
+    @staticmethod
+    def slack(n: int) -> int:
+        """Room at the end of the lists, where full lists move: a sixteenth of the people."""
+        return max(1 << 16, n // 16)
 
     def __init__(self, n: int, state: NDArray[np.uint8], zone: NDArray[np.uint16], next_t: I32, nz: int) -> None:
-        (self.sl, self.s_lo, self.s_cap, self.s_n, self.el, n_e) = build_lists(
-            n, state, zone, next_t, nz, self.SPARE, self.MIN_SPARE)
+        (self.sl, self.s_lo, self.s_cap, self.s_n, self.el, n_e, tail) = build_lists(
+            n, state, zone, next_t, nz, self.SPARE, self.MIN_SPARE, self.slack(n))
+        self.tail = int(tail)
         self.n_e = int(n_e)
         self.el2 = np.zeros_like(self.el)
         self.ks = np.zeros(nz * NK, dtype=np.int64)
@@ -607,10 +626,17 @@ class EventLists:
             if done >= who.shape[0]:
                 return
             li = int(zone[who[done]]) * NK + int(kind_of(state[who[done]]))
-            cap = self.s_n + np.maximum(self.MIN_SPARE, self.s_n // self.SPARE)
-            cap[li] = max(int(cap[li]), 2 * int(self.s_cap[li]))
-            self.sl, self.s_lo = regrow(self.sl, self.s_lo, self.s_n, cap)
-            self.s_cap = cap
+            n_li = int(self.s_n[li])
+            need = n_li + max(self.MIN_SPARE, n_li // self.GROW)
+            if self.tail + need <= self.sl.shape[0]:  # the full list moves to the free end (a copy of it alone)
+                relocate(self.sl, self.s_lo, self.s_cap, self.s_n, li, self.tail, need)
+                self.tail += need
+                continue
+            # no room left at the end: every list copied afresh, each with room again, and a new end
+            cap = np.maximum(self.s_cap, self.s_n + np.maximum(self.MIN_SPARE, self.s_n // self.SPARE))
+            cap[li] = max(int(cap[li]), need)
+            self.sl, self.s_lo, tail = regrow(self.sl, self.s_lo, self.s_n, cap, self.slack(int(self.s_n.sum())))
+            self.s_cap, self.tail = cap, int(tail)
 
     def sweep(self, pop: object, kill: NDArray[np.float64], hybrids: NDArray[np.bool_], q: float,
               key_kill: np.uint64, key_q: np.uint64, fl: I64, dc: I64, dzs: I64) -> I64:
