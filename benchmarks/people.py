@@ -60,7 +60,14 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--kernel-ab", type=int, metavar="DAY", help="instead: the step kernel alone on one step of "
+                    "day DAY of the run with memory, with memory as it is, off, and without flight (same people, "
+                    "same draws: the kernel's own overhead, whatever the epidemic)")
+    ap.add_argument("--reps", type=int, default=31, help="timings of each variant with --kernel-ab")
     args = ap.parse_args()
+    if args.kernel_ab is not None:
+        kernel_ab(args.people, args.kernel_ab, args.reps, args.seed)
+        return
 
     from aftermath.engines import driver
     from aftermath.people.story import story_text
@@ -198,6 +205,54 @@ def main() -> None:
           f"{w_on['events'] / w_off['events']:.3f}, walks {w_on['walks'] / w_off['walks']:.3f}; cast 50 / on: "
           f"{cast / on:.3f}; memory and ties: {per_person:.3f} bytes per person at the end, {peak_bytes:.3f} at "
           f"most; story of 50 lives: {story_s:.3f} s")
+
+
+def kernel_ab(people: int, day: int, reps: int, seed: int) -> None:
+    """The step kernel on one step (the second of ``day``) of Hyosan with memory, from copies of the
+    people's arrays taken before it, with memory as it is, off (``Mem.on`` and ``band`` False: the
+    kernel of a run without memory) and without flight; variants in a shuffled order each rep."""
+    from aftermath.engines import driver
+    from aftermath.engines.abm import parts
+    from aftermath.engines.abm.step import Out, People, step_part
+    from aftermath.scenario.load import load
+    from aftermath.scenario.scale import scale_population
+
+    got: dict[str, Any] = {}
+    run_parts, calls = parts.Parts.run, [0]
+
+    def run(self: Any, kernel: Any, *a: Any) -> None:
+        if getattr(kernel, "__name__", "") == "step_part":
+            calls[0] += 1
+            if calls[0] == day * 4 + 2 and not got:  # hyosan: 4 steps a day
+                n, chunk, P, T, W, dy, out = a
+                got.update(n=n, chunk=chunk, P=People(*[x.copy() for x in P]), T=T,
+                           W=type(W)(*[x.copy() for x in W]), dy=dy, out=out)
+        run_parts(self, kernel, *a)
+
+    parts.Parts.run = run  # type: ignore[method-assign]
+    driver.simulate(scale_population(load("hyosan"), people), engine="abm", days=day + 1, seed=seed)
+    parts.Parts.run = run_parts  # type: ignore[method-assign]
+    dy, P0, n = got["dy"], got["P"], got["n"]
+    variants = {"memory as it is": dy, "memory off": dy._replace(mem=dy.mem._replace(on=False, band=False)),
+                "memory without flight": dy._replace(mem=dy.mem._replace(flight=0.0))}
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    events: dict[str, int] = {}
+    rng = np.random.default_rng(0)
+    for _ in range(reps):
+        for label in rng.permutation(list(variants)):
+            P = People(*[x.copy() for x in P0])
+            o = Out(*[x.copy() for x in got["out"]])
+            o.move_n[:] = 0
+            c = time.thread_time()
+            step_part(0, 1, n, got["chunk"], P, got["T"], got["W"], variants[label], o)
+            times[label].append(time.thread_time() - c)
+            events[label] = int(o.fl.sum()) + int(o.move_n.sum())
+    off = min(times["memory off"])
+    print(f"step kernel, one step of day {day}, {people:,} people ({int((P0.memory[:n] > 0).sum()):,} remember "
+          f"something), best and median of {reps}:")
+    for label, ts in times.items():
+        print(f"  {label:22s} {min(ts) * 1e3:6.2f} ms  median {float(np.median(ts)) * 1e3:6.2f} ms  "
+              f"{min(ts) / off:.3f}x  events {events[label]:,}")
 
 
 #: The day loop's kernels, by the part of the loop they are reported in.
