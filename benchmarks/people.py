@@ -225,8 +225,9 @@ def kernel_ab(people: int, day: int, reps: int, seed: int) -> None:
             calls[0] += 1
             if calls[0] == day * 4 + 2 and not got:  # hyosan: 4 steps a day
                 n, chunk, P, T, W, dy, out = a
-                got.update(n=n, chunk=chunk, P=People(*[x.copy() for x in P]), T=T,
-                           W=type(W)(*[x.copy() for x in W]), dy=dy, out=out)
+                got.update(n=n, chunk=chunk, P=People(*[x.copy() for x in P]), T=T,  # the engine reuses its arrays
+                           W=type(W)(*[x.copy() for x in W]), dy=dy._replace(sprob=dy.sprob.copy()),
+                           out=Out(*[x.copy() for x in out]))
         run_parts(self, kernel, *a)
 
     parts.Parts.run = run  # type: ignore[method-assign]
@@ -243,6 +244,7 @@ def kernel_ab(people: int, day: int, reps: int, seed: int) -> None:
             P = People(*[x.copy() for x in P0])
             o = Out(*[x.copy() for x in got["out"]])
             o.move_n[:] = 0
+            o.fl[:] = 0  # the day's flows so far: only this step's events counted
             c = time.thread_time()
             step_part(0, 1, n, got["chunk"], P, got["T"], got["W"], variants[label], o)
             times[label].append(time.thread_time() - c)
