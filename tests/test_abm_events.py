@@ -114,3 +114,29 @@ def test_bad_mode_is_refused_naming_the_key() -> None:
     data["run"]["abm_mode"] = "fast"
     with pytest.raises(ValueError, match="abm_mode"):
         from_dict(data)
+
+
+def test_the_lists_layout_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With almost no room to grow, lists fill up every few steps: they move to the free end, close
+    up in place when it is used, and are copied afresh when that is not enough (checked against
+    everyone every step). Places within a list never change, so the run is the one with room."""
+    from aftermath.engines.abm.events import EventLists
+
+    sc = events(small_hyosan(days=15))
+    roomy = digest(simulate(sc, engine="abm", seed=12))
+    moves = {"relocate": 0, "compact": 0, "regrow": 0}
+    import aftermath.engines.abm.events as ev
+
+    for name in moves:
+        real = getattr(ev, name if name != "compact" else "compact_lists")
+
+        def counted(*a: Any, _real: Any = real, _name: str = name) -> Any:
+            moves[_name] += 1
+            return _real(*a)
+
+        monkeypatch.setattr(ev, name if name != "compact" else "compact_lists", counted)
+    monkeypatch.setattr(EventLists, "MIN_SPARE", 1)
+    monkeypatch.setattr(EventLists, "SPARE", 10_000)
+    monkeypatch.setattr(EventLists, "slack", staticmethod(lambda n: 40))
+    assert digest(simulate(sc, engine="abm", seed=12, check=True)) == roomy
+    assert min(moves.values()) > 0, moves

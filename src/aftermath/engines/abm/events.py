@@ -423,6 +423,24 @@ def regrow(sl, s_lo, s_n, new_cap, slack):
 
 
 @nb.njit(cache=True)
+def compact_lists(sl, s_lo, s_cap, s_n, spare, min_spare):
+    """The lists moved leftwards in place, in the order they lie, each keeping at most its room
+    or its people plus a spare (no list grows here, so none overwrites one not yet moved): the
+    room that lists left behind (moved away, or shrunk) becomes one free end. Returns its start."""
+    order = np.argsort(s_lo)
+    pos = 0
+    for li in order:
+        lo, n = s_lo[li], s_n[li]
+        cap = min(s_cap[li], n + max(min_spare, n // spare))
+        for m in range(n):  # (pos <= lo: a copy leftwards, safe in place)
+            sl[pos + m] = sl[lo + m]
+        s_lo[li] = pos
+        s_cap[li] = cap
+        pos += cap
+    return pos
+
+
+@nb.njit(cache=True)
 def relocate(sl, s_lo, s_cap, s_n, li, at, cap):
     """Move list ``li`` to the free end of ``sl`` (from ``at``, room for ``cap``): places unchanged."""
     lo = s_lo[li]
@@ -537,7 +555,7 @@ class EventLists:
     """The event-driven step's lists (see the module docstring) and the buffers of a step."""
 
     SPARE, MIN_SPARE = 32, 256  # room per list: a 32nd more, at least 256; a full list moves to the free end
-    GROW = 4  # ... with a quarter more room
+    GROW = 2  # ... with half as much more room
 
     @staticmethod
     def slack(n: int) -> int:
@@ -628,6 +646,8 @@ class EventLists:
             li = int(zone[who[done]]) * NK + int(kind_of(state[who[done]]))
             n_li = int(self.s_n[li])
             need = n_li + max(self.MIN_SPARE, n_li // self.GROW)
+            if self.tail + need > self.sl.shape[0]:  # the free end is used up: the lists close up in place
+                self.tail = int(compact_lists(self.sl, self.s_lo, self.s_cap, self.s_n, self.SPARE, self.MIN_SPARE))
             if self.tail + need <= self.sl.shape[0]:  # the full list moves to the free end (a copy of it alone)
                 relocate(self.sl, self.s_lo, self.s_cap, self.s_n, li, self.tail, need)
                 self.tail += need

@@ -466,15 +466,6 @@ def gather_walks(moves, move_lo, move_n):
 
 
 @nb.njit(cache=True)
-def _moved(log, n_log, j):
-    """Whether ``j`` went through a gate already this step (the step's log: a few rows a step)."""
-    for g in range(n_log):  # noqa: SIM110 (a loop Numba compiles)
-        if log[g, 0] == j and log[g, 3] != 2:
-            return True
-    return False
-
-
-@nb.njit(cache=True)
 def _route_slot(T, W, st, s, z0, kr, n_strains):
     """The route slot of state ``st`` for the ``kr``-th route out of ``z0`` if its walking rate
     is above 0 this step (not sealed in, not held; a strain new this step has no rates yet), else -1."""
@@ -500,8 +491,11 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
     kernel's (part 0 of ``out``); ``dy.mem.band`` must be off here. ``key``: the stream of the
     band's decision (``uniform(key, walker)``). Returns the log's rows: ``log[k] = (person,
     walker, route, outcome, 0)``, outcome 1 got in, 0 turned away, 2 the band stayed (the
-    walker's row only); whoever has a row with outcome 0 or 1 has moved this step."""
+    walker's row only); whoever has a row with outcome 0 or 1 has moved this step (``gone``: the
+    same, as a set, so that asking costs nothing however many walked: the log was searched, which
+    grew with the square of a step's band walks, 157 s of korea's first 200 days)."""
     n_log = 0
+    gone = nb.typed.Dict.empty(key_type=nb.types.int64, value_type=nb.types.boolean)
     for q in range(w.shape[0]):
         e = w[q]
         i = e >> 32
@@ -509,7 +503,7 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
         h = np.int64(P.household[i])
         b = h - BAND_BASE
         z0 = np.int64(route_from[r])
-        if np.int64(P.zone[i]) != z0 or _moved(log, n_log, i):
+        if np.int64(P.zone[i]) != z0 or i in gone:
             continue  # went with the band already this step
         kr = -1
         for k in range(dy.out_routes.shape[1]):
@@ -528,7 +522,7 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
                 continue
             st = np.int64(P.state[j])
             s = np.int64(0) if st == S else np.int64(P.strain[j])
-            if _route_slot(T, W, st, s, z0, kr, dy.n_strains) >= 0 and not _moved(log, n_log, j):
+            if _route_slot(T, W, st, s, z0, kr, dy.n_strains) >= 0 and j not in gone:
                 k_able += 1
         if uniform(key, i) * k_able >= 1.0:
             log[n_log, 0], log[n_log, 1], log[n_log, 2], log[n_log, 3], log[n_log, 4] = i, i, r, 2, 0
@@ -544,13 +538,14 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
                 st = np.int64(P.state[j])
                 s = np.int64(0) if st == S else np.int64(P.strain[j])
                 slot = _route_slot(T, W, st, s, z0, kr, dy.n_strains)
-                if slot < 0 or _moved(log, n_log, j):
+                if slot < 0 or j in gone:
                     continue
             act(0, j, st, z0, s, slot, P, T, W, dy, out, j // chunk)
             log[n_log, 0], log[n_log, 1], log[n_log, 2] = j, i, r
             log[n_log, 3] = np.int64(np.int64(P.zone[j]) != z0)
             log[n_log, 4] = 0
             n_log += 1
+            gone[j] = True
     return n_log
 
 
