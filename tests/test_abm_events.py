@@ -35,13 +35,16 @@ def events(sc: Scenario) -> Scenario:
 def test_a_seed_gives_one_run_whatever_the_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutation, births, memory of loss and bands moving together, 14,000 people in 4 chunks:
     1, 2 and 3 parts give the same run, checked every step (the lists against the people)."""
+    from aftermath.engines.abm.events import EventLists
+
     sc = events(hyosan_mutating())
     got = {}
-    for n in (1, 2, 3):
+    for n, handed in ((1, 4096), (2, 4096), (2, 0), (3, 0)):  # handed 0: every phase to the threads, however small
         monkeypatch.setattr(abm_engine, "Parts", lambda n=n: Parts(n))
-        got[n] = digest(simulate(sc, engine="abm", seed=4, check=(n == 2)))
-    assert got[1] == got[2] == got[3]
-    assert digest(simulate(sc, engine="abm", seed=5)) != got[1]
+        monkeypatch.setattr(EventLists, "PARALLEL_FROM", handed)
+        got[n, handed] = digest(simulate(sc, engine="abm", seed=4, check=(n == 2 and handed == 0)))
+    assert len(set(got.values())) == 1, got
+    assert digest(simulate(sc, engine="abm", seed=5)) != got[1, 4096]
 
 
 def test_the_event_step_is_another_path_of_the_same_seed() -> None:

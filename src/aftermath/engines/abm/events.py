@@ -556,6 +556,10 @@ class EventLists:
 
     SPARE, MIN_SPARE = 32, 256  # room per list: a 32nd more, at least 256; a full list moves to the free end
     GROW = 2  # ... with half as much more room
+    #: below this many candidates (or latent people) a phase runs on the calling thread: handing a
+    #: few thousand visits to two threads costs more than it saves (hyosan at 1e6: 2 threads 1.4x
+    #: slower than 1 with every phase handed out); the run is the same either way
+    PARALLEL_FROM = 4096
 
     @staticmethod
     def slack(n: int) -> int:
@@ -606,14 +610,21 @@ class EventLists:
         shape = (n_parts, out.pend_chunk.shape[0]), (n_parts, out.news_chunk.shape[0])
         if self.pend.shape != shape[0] or self.news.shape != shape[1]:
             self.pend, self.news = np.zeros(shape[0], dtype=np.int64), np.zeros(shape[1], dtype=np.int64)
-        deal(self.ks, n_parts, self.owner)
-        workers.run(lists_part, self.owner, P, T, W, dy, out, self.pend, self.news,  # type: ignore[attr-defined]
-                    self.sl, self.s_lo, self.s_n, self.ks, self.k_lo, self.chosen, self.tops, chunk, self.movers,
-                    self.n_movers, self.taken, self.n_takens)
+        args = (P, T, W, dy, out, self.pend, self.news, self.sl, self.s_lo, self.s_n, self.ks, self.k_lo,
+                self.chosen, self.tops, chunk, self.movers, self.n_movers, self.taken, self.n_takens)
+        if total < self.PARALLEL_FROM or n_parts == 1:  # little to do: on this thread (the same run: see deal)
+            self.owner[:] = 0
+            lists_part(0, 1, self.owner, *args)
+        else:
+            deal(self.ks, n_parts, self.owner)
+            workers.run(lists_part, self.owner, *args)  # type: ignore[attr-defined]
         self.n_mov = int(gather(self.k_lo, self.n_movers, self.movers))
         self.n_taken = int(gather(self.k_lo, self.n_takens, self.taken))
         fold(self.pend, self.news, out.pend_chunk, out.news_chunk)
-        workers.run(latent_part, self.el, self.n_e, chunk, P, T, W, dy, out)  # type: ignore[attr-defined]
+        if self.n_e < self.PARALLEL_FROM or n_parts == 1:
+            latent_part(0, 1, self.el, self.n_e, chunk, P, T, W, dy, out)
+        else:
+            workers.run(latent_part, self.el, self.n_e, chunk, P, T, W, dy, out)  # type: ignore[attr-defined]
 
     def band_moved(self, log: I64, route_from: NDArray[np.int64], state: NDArray[np.uint8],
                    zone: NDArray[np.uint16], next_t: I32) -> None:
