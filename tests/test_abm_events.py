@@ -42,6 +42,7 @@ def test_a_seed_gives_one_run_whatever_the_threads(monkeypatch: pytest.MonkeyPat
     for n, handed in ((1, 4096), (2, 4096), (2, 0), (3, 0)):  # handed 0: every phase to the threads, however small
         monkeypatch.setattr(abm_engine, "Parts", lambda n=n: Parts(n))
         monkeypatch.setattr(EventLists, "PARALLEL_FROM", handed)
+        monkeypatch.setattr(EventLists, "MOST_ON_ONE", 0.8 if handed else 1.0)
         got[n, handed] = digest(simulate(sc, engine="abm", seed=4, check=(n == 2 and handed == 0)))
     assert len(set(got.values())) == 1, got
     assert digest(simulate(sc, engine="abm", seed=5)) != got[1, 4096]

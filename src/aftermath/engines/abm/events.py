@@ -316,13 +316,15 @@ def fold(pend, news, pend_chunk, news_chunk):
 
 @nb.njit(cache=True)
 def deal(ks, n_parts, owner):
-    """Lists to parts, the largest first to the least loaded (any dealing gives the same run)."""
+    """Lists to parts, the largest first to the least loaded (any dealing gives the same run).
+    Returns the most loaded part's share of the candidates."""
     order = np.argsort(-ks)
     load = np.zeros(n_parts, dtype=np.int64)
     for li in order:
         p = np.argmin(load)
         owner[li] = p
         load[p] += ks[li] + 1
+    return load.max() / max(1, load.sum())
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
@@ -560,6 +562,7 @@ class EventLists:
     #: few thousand visits to two threads costs more than it saves (hyosan at 1e6: 2 threads 1.4x
     #: slower than 1 with every phase handed out); the run is the same either way
     PARALLEL_FROM = 4096
+    MOST_ON_ONE = 0.8
 
     @staticmethod
     def slack(n: int) -> int:
@@ -612,11 +615,12 @@ class EventLists:
             self.pend, self.news = np.zeros(shape[0], dtype=np.int64), np.zeros(shape[1], dtype=np.int64)
         args = (P, T, W, dy, out, self.pend, self.news, self.sl, self.s_lo, self.s_n, self.ks, self.k_lo,
                 self.chosen, self.tops, chunk, self.movers, self.n_movers, self.taken, self.n_takens)
-        if total < self.PARALLEL_FROM or n_parts == 1:  # little to do: on this thread (the same run: see deal)
+        # little to do, or one list with most of it (one zone's susceptible): on this thread, where
+        # the people's arrays are warm; the run is the same either way
+        if total < self.PARALLEL_FROM or n_parts == 1 or deal(self.ks, n_parts, self.owner) > self.MOST_ON_ONE:
             self.owner[:] = 0
             lists_part(0, 1, self.owner, *args)
         else:
-            deal(self.ks, n_parts, self.owner)
             workers.run(lists_part, self.owner, *args)  # type: ignore[attr-defined]
         self.n_mov = int(gather(self.k_lo, self.n_movers, self.movers))
         self.n_taken = int(gather(self.k_lo, self.n_takens, self.taken))
