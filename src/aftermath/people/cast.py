@@ -116,7 +116,7 @@ class CastWatch:
         self.places: dict[int, list[int]] = {}  # person -> their places in the cast
         for q, p in enumerate(people):
             self.places.setdefault(int(p["id"]), []).append(q)
-        self.followed_ids = np.fromiter(self.places, dtype=np.int64, count=len(self.places))
+        self.followed_ids = np.sort(np.fromiter(self.places, dtype=np.int64, count=len(self.places)))
         self.events: list[dict[str, Any]] = []
         self.slot = np.zeros(self.idx.size, dtype=np.int64)
         eng.ties.watched = np.unique(self.idx)
@@ -164,7 +164,8 @@ class CastWatch:
         follow: dict[int, list[tuple[int, int, int]]] = {}  # the band's moves after the step (ties.followed)
         moved = ties.followed
         if moved.shape[0]:  # (only the rows of people followed: a step's band walks can be thousands)
-            moved = moved[np.isin(moved[:, 0], self.followed_ids)]
+            at = np.minimum(np.searchsorted(self.followed_ids, moved[:, 0]), self.followed_ids.size - 1)
+            moved = moved[self.followed_ids[at] == moved[:, 0]]
         for j, walker, r, outcome, _ in moved:
             for q in self.places.get(int(j), ()):
                 follow.setdefault(q, []).append((int(walker), int(r), int(outcome)))

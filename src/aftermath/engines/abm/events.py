@@ -694,7 +694,11 @@ class EventLists:
         {person: slot}. (The others in a list had no event; the latent's slots are the scan's.)"""
         taken = self.taken[: self.n_taken]
         who = taken >> 16
-        hit = np.flatnonzero(np.isin(who, idx))
+        ids = np.unique(idx)
+        if ids.size == 0 or who.size == 0:
+            return {}
+        at = np.minimum(np.searchsorted(ids, who), ids.size - 1)
+        hit = np.flatnonzero(ids[at] == who)
         return {int(who[h]): int(taken[h] & 0xFFFF) for h in hit}
 
     def check(self, n: int, state: NDArray[np.uint8], zone: NDArray[np.uint16], next_t: I32) -> int:
