@@ -29,9 +29,9 @@ member's walk is the band's proposal to go, taken with chance one over the membe
 (:func:`aftermath.engines.abm.step.follow_bands`), so each still moves at their own rate on
 average. Ties cost no byte per person: membership is the household id, the members of a day-0
 household are found from the layout of :func:`populate`, and a band's members are kept in a
-small table (four bytes per place in a band and one for its size; and a word per living member
-for the step's walks, sized by a count of living members by chunk that the day's news keeps and
-a weekly pass makes exact: :func:`band_chunks`).
+small table (four bytes per place in a band and one for its size; and a word per member not yet
+removed for the step's walks, sized by a count by chunk that the day's news raises as bands form
+and a weekly pass makes exact: :func:`band_chunks`).
 
 With every gain 0 (:meth:`~aftermath.scenario.schema.Memory.gains_zero`) none of this runs: the
 model without memory, bit for bit.
@@ -55,6 +55,7 @@ from aftermath.record.chronicle import BREACH_NEWS
 BREACH_SHARE = 0.001
 I64 = NDArray[np.int64]
 _H = 2  # states S, E, H (0, 1, 2) are the living humans
+_R = 5  # the removed: no way back
 
 
 def points(share: float) -> int:
@@ -137,17 +138,19 @@ def news_in_chunks(memory, n, news_chunk, chunk):
 
 @nb.njit(cache=True)
 def band_chunks(n_bands, band_count, band_slots, household, state, band_base, chunk, per_chunk):
-    """The living band members (still in their band) by chunk of people: ``per_chunk[c]`` of
-    them (zeroed first). A pass over the band table that reads two words of each member at random
-    places: once a week (:meth:`Ties.end_day`); in between, :func:`collect_news` adds those who
-    join and takes off those who carry news, so the counts bound the living members from above
-    (a death that carries no news stays counted until the next pass)."""
+    """The band members (still in their band) not removed, by chunk of people: ``per_chunk[c]``
+    of them (zeroed first): everyone who may walk with a band before the next pass, since the dead
+    and the turned can come back (a corpse rises, a feral is cured). A pass over the band table
+    that reads two words of each member at random places: once a week (:meth:`Ties.end_day`); in
+    between, :func:`collect_news` adds those who join, so the counts bound the walkers from above.
+    (Counting only the living, less those who carried news, was wrong where cure brings the turned
+    back: the count went below zero.)"""
     per_chunk[:] = 0
     for b in range(n_bands):
         h = band_base + b
         for q in range(band_count[b]):
             j = np.int64(band_slots[b, q])
-            if household[j] == h and state[j] <= _H:
+            if household[j] == h and state[j] < _R:
                 per_chunk[j // chunk] += 1
 
 
@@ -163,8 +166,8 @@ def collect_news(news, state, zone, household, memory, per_loss, n_init, zone_st
                  watched, grieved, joined, band_chunk, chunk):
     """The day's news (``news``: the people who carry it, in person order: deaths, turnings,
     culls of humans) to their households; then the last of each household joins a band
-    (``band_chunk``: the living band members by chunk of ``chunk`` people, less the band members
-    who carry news, plus those who join). Returns ``(n_bands, n_grieved, n_joined, band_count,
+    (``band_chunk``: the band members not removed by chunk of ``chunk`` people, plus those who
+    join). Returns ``(n_bands, n_grieved, n_joined, band_count,
     band_slots)``: for the people in ``watched`` (sorted), ``grieved[k] = (person, lost one,
     policy)`` and ``joined[k] = (person, band id)``; the band table, grown if it had to."""
     buf = np.empty(256, dtype=np.int64)
@@ -175,8 +178,6 @@ def collect_news(news, state, zone, household, memory, per_loss, n_init, zone_st
         policy = memory[i] == MEM_NEWS_POLICY
         memory[i] = 0
         h = np.int64(household[i])
-        if h >= band_base:  # a band member lost: one living member fewer
-            band_chunk[i // chunk] -= 1
         k = _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
                         band_base, buf)
         living = 0
