@@ -253,6 +253,8 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
             if st == S:
                 if thin_s:
                     mm = np.int64(P.memory[i])
+                    if mm > MEM_MAX:  # news of their own turning, cured back the same day: no memory
+                        mm = 0
                     pi = dy.sprob[z, mm]
                     if mm > 0:
                         mult = 1.0 + dy.mem.flight * mm

@@ -213,6 +213,8 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
                     if u >= top:
                         continue
                     m = np.int64(P.memory[i])
+                    if m > MEM_MAX:  # news of their own turning, on someone cured back the same day:
+                        m = 0  # no memory (the day's news sets it to 0); the table has no row for it
                     if m > 0:  # _walk_prob(W, T, z, S, 0, mult, dt), tabulated by memory level
                         mult = 1.0 + dy.mem.flight * m
                         pr = dy.sprob[z, m]
