@@ -84,6 +84,38 @@ def kind_of(st):
     return -1
 
 
+@nb.njit(cache=True, inline="always")
+def list_of(state, zone, i):
+    """The list person ``i`` belongs in: zone * NK + kind; -1 for the latent and the removed."""
+    k = kind_of(state[i])
+    return np.int64(zone[i]) * NK + k if k >= 0 else np.int64(-1)
+
+
+@nb.njit(cache=True, inline="always")
+def join(sl, s_lo, s_cap, s_n, next_t, li, i):
+    """Person ``i`` at the end of list ``li``, their place in ``next_t``; False if it is full."""
+    if s_n[li] >= s_cap[li]:
+        return False
+    sl[s_lo[li] + s_n[li]] = i
+    next_t[i] = s_n[li]
+    s_n[li] += 1
+    return True
+
+
+@nb.njit(cache=True)
+def count_lists(n, state, zone, nl):
+    """How many of the first ``n`` people belong in each list, and how many are latent."""
+    cnt = np.zeros(nl, dtype=np.int64)
+    n_e = 0
+    for i in range(n):
+        li = list_of(state, zone, i)
+        if li >= 0:
+            cnt[li] += 1
+        elif state[i] == E:
+            n_e += 1
+    return cnt, n_e
+
+
 @nb.njit(cache=True)
 def _list_key(key, li):
     return mix64(key + (np.uint64(li) + np.uint64(1)) * GOLDEN)
@@ -95,15 +127,7 @@ def build_lists(n, state, zone, next_t, nz, spare, min_spare, slack):
     and ``slack`` more at the end (where a full list moves). Returns (sl, s_lo, s_cap, s_n, el,
     n_e, tail): the (zone, state) lists, the latent list, and where the free end starts."""
     nl = nz * NK
-    cnt = np.zeros(nl, dtype=np.int64)
-    n_e = 0
-    for i in range(n):
-        st = state[i]
-        k = kind_of(st)
-        if k >= 0:
-            cnt[np.int64(zone[i]) * NK + k] += 1
-        elif st == E:
-            n_e += 1
+    cnt, n_e = count_lists(n, state, zone, nl)
     s_lo = np.zeros(nl, dtype=np.int64)
     s_cap = np.zeros(nl, dtype=np.int64)
     tot = 0
@@ -116,14 +140,10 @@ def build_lists(n, state, zone, next_t, nz, spare, min_spare, slack):
     el = np.zeros(max(1024, 2 * n_e), dtype=np.int32)
     m = 0
     for i in range(n):
-        st = state[i]
-        k = kind_of(st)
-        if k >= 0:
-            li = np.int64(zone[i]) * NK + k
-            sl[s_lo[li] + s_n[li]] = i
-            next_t[i] = s_n[li]
-            s_n[li] += 1
-        elif st == E:
+        li = list_of(state, zone, i)
+        if li >= 0:
+            join(sl, s_lo, s_cap, s_n, next_t, li, i)  # (room: the counts above)
+        elif state[i] == E:
             el[m] = i
             m += 1
     return sl, s_lo, s_cap, s_n, el, m, tot
@@ -362,18 +382,12 @@ def settle_movers(el, n_e, movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, 
     d = 0
     for q in range(n_mov):
         i = movers[q]
-        st = state[i]
-        k = kind_of(st)
-        if k >= 0:
-            li = np.int64(zone[i]) * NK + k
-            if s_n[li] >= s_cap[li]:
+        li = list_of(state, zone, i)
+        if li >= 0:
+            if not join(sl, s_lo, s_cap, s_n, next_t, li, i):  # a full list
                 movers[d] = i  # (d <= q: this place was read)
                 d += 1
-                continue
-            sl[s_lo[li] + s_n[li]] = i
-            next_t[i] = s_n[li]
-            s_n[li] += 1
-        elif st == E:
+        elif state[i] == E:
             new_e[n_new] = i
             n_new += 1
     new_e[:n_new].sort()
@@ -397,15 +411,9 @@ def place(who, start, state, zone, next_t, sl, s_lo, s_cap, s_n):
     (a full list)."""
     for q in range(start, who.shape[0]):
         i = who[q]
-        k = kind_of(state[i])
-        if k < 0:
-            continue
-        li = np.int64(zone[i]) * NK + k
-        if s_n[li] >= s_cap[li]:
+        li = list_of(state, zone, i)
+        if li >= 0 and not join(sl, s_lo, s_cap, s_n, next_t, li, i):
             return q
-        sl[s_lo[li] + s_n[li]] = i
-        next_t[i] = s_n[li]
-        s_n[li] += 1
     return who.shape[0]
 
 
@@ -528,20 +536,14 @@ def sweep_lists(sl, s_lo, s_n, state, zone, strain, flags, flag_zone, next_t, ki
 def verify(n, state, zone, next_t, sl, s_lo, s_n, el, n_e):
     """Debug check: the lists hold exactly the people of their (zone, state) (each at the place
     its ``next_t`` says) and the latent list the latent once each. Returns an error code (0: fine)."""
-    cnt = np.zeros(s_n.shape[0], dtype=np.int64)
+    cnt, n_lat = count_lists(n, state, zone, s_n.shape[0])
     seen = np.zeros(n, dtype=np.bool_)
-    n_lat = 0
     for i in range(n):
-        st = state[i]
-        k = kind_of(st)
-        if k >= 0:
-            li = np.int64(zone[i]) * NK + k
-            cnt[li] += 1
+        li = list_of(state, zone, i)
+        if li >= 0:
             pos = np.int64(next_t[i])
             if pos < 0 or pos >= s_n[li] or sl[s_lo[li] + pos] != i:
                 return 1
-        elif st == E:
-            n_lat += 1
     for li in range(s_n.shape[0]):
         if cnt[li] != s_n[li]:
             return 2
@@ -705,7 +707,3 @@ class EventLists:
 
     def check(self, n: int, state: NDArray[np.uint8], zone: NDArray[np.uint16], next_t: I32) -> int:
         return int(verify(n, state, zone, next_t, self.sl, self.s_lo, self.s_n, self.el, self.n_e))
-
-    def nbytes(self) -> int:
-        return int(sum(a.nbytes for a in (self.sl, self.el, self.el2, self.chosen, self.movers, self.new_e,
-                                          self.taken)))
