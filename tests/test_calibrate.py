@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 from typer.testing import CliRunner
 
 import aftermath as am
@@ -32,17 +32,54 @@ PARAMS = {"pathogen.beta": (0.5, 4.0), "defence.decay": (0.1, 1.5)}
 # -- the pieces ---------------------------------------------------------------------------------
 
 
-def test_likelihoods_are_scipys() -> None:
-    y = np.array([0.0, 3.0, 17.0, 250.0])
-    mu = np.array([0.5, 4.0, 12.0, 260.0])
-    assert lk.logpdf("poisson", y, mu) == pytest.approx(stats.poisson.logpmf(y, mu))
-    k = 7.5
-    assert lk.logpdf("negbin", y, mu, dispersion=k) == pytest.approx(stats.nbinom.logpmf(y, k, k / (k + mu)))
-    assert lk.logpdf("normal", y, mu, sd=3.0) == pytest.approx(stats.norm.logpdf(y, mu, 3.0))
-    # log(1 + y) ~ N(log(1 + mu), s): the density of y carries the Jacobian 1 / (1 + y)
-    s = 0.4
-    assert lk.logpdf("lognormal", y, mu, sigma=s) == pytest.approx(
-        stats.norm.logpdf(np.log1p(y), np.log1p(mu), s) - np.log1p(y))
+def test_likelihoods_at_hand_checked_points() -> None:
+    """One point of each density worked out by hand: a (n, p) of the negative binomial, or a
+    log-normal scale, other than the documented one gives another number."""
+    # Poisson(3) at 2: 3^2 e^-3 / 2!
+    assert lk.logpdf("poisson", np.array([2.0]), np.array([3.0]))[0] == pytest.approx(np.log(9 * np.exp(-3) / 2))
+    # negative binomial, mean 3, size 2 (p = 2 / 5) at 2: C(3, 2) (2/5)^2 (3/5)^2 = 108/625
+    assert lk.logpdf("negbin", np.array([2.0]), np.array([3.0]), dispersion=2.0)[0] == pytest.approx(
+        np.log(108 / 625))
+    # Normal(10, 2) one sd above the mean: exp(-1/2) / (2 sqrt(2 pi))
+    assert lk.logpdf("normal", np.array([12.0]), np.array([10.0]), sd=2.0)[0] == pytest.approx(
+        -0.5 - np.log(2.0) - 0.5 * np.log(2 * np.pi))
+    # log(1 + y) = 1 and log(1 + mu) = 2, s = 0.5: z = -2, and the Jacobian 1 / (1 + y) = 1 / e
+    assert lk.logpdf("lognormal", np.array([np.e - 1]), np.array([np.e**2 - 1]), sigma=0.5)[0] == pytest.approx(
+        -2.0 - np.log(0.5) - 0.5 * np.log(2 * np.pi) - 1.0)
+
+
+@pytest.mark.parametrize(("kind", "mu", "kw", "var"), [
+    ("poisson", 7.3, {}, 7.3),
+    ("negbin", 7.3, {"dispersion": 2.5}, 7.3 + 7.3**2 / 2.5),
+    ("negbin", 250.0, {"dispersion": 8.9}, 250.0 + 250.0**2 / 8.9),
+])
+def test_count_likelihoods_have_the_documented_mean_and_variance(kind: str, mu: float, kw: dict[str, float],
+                                                                 var: float) -> None:
+    """The mass summed over the counts: total 1, mean mu, variance mu (Poisson) or mu + mu^2 / k."""
+    y = np.arange(0.0, 20_000.0)
+    p = np.exp(lk.logpdf(kind, y, np.full_like(y, mu), **kw))
+    assert p.sum() == pytest.approx(1.0, abs=1e-9)
+    assert (y * p).sum() == pytest.approx(mu, rel=1e-9)
+    assert ((y - mu) ** 2 * p).sum() == pytest.approx(var, rel=1e-9)
+
+
+def test_continuous_likelihoods_integrate_to_one_with_the_documented_moments() -> None:
+    """The normal: mean mu, sd sd. The log-normal is a density of y (not of log(1 + y)): it
+    integrates to 1 over y, and log(1 + y) has mean log(1 + mu) and sd sigma."""
+    from scipy import integrate
+
+    def moments(f: Any, g: Any, lo: float, hi: float) -> list[float]:
+        return [integrate.quad(lambda t, h=h: h(t) * np.exp(f(t)), lo, hi, limit=200)[0]
+                for h in (lambda t: 1.0, g, lambda t: g(t) ** 2)]
+
+    mu, sd = 40.0, 6.0
+    m0, m1, m2 = moments(lambda t: lk.logpdf("normal", np.array([t]), np.array([mu]), sd=sd)[0], lambda t: t,
+                         mu - 12 * sd, mu + 12 * sd)
+    assert (m0, m1, np.sqrt(m2 - m1**2)) == pytest.approx((1.0, mu, sd), rel=1e-7)
+    mu, s = 40.0, 0.3
+    m0, m1, m2 = moments(lambda t: lk.logpdf("lognormal", np.array([t]), np.array([mu]), sigma=s)[0],
+                         lambda t: np.log1p(t), 0.0, np.expm1(np.log1p(mu) + 12 * s))
+    assert (m0, m1, np.sqrt(m2 - m1**2)) == pytest.approx((1.0, np.log1p(mu), s), rel=1e-7)
 
 
 def test_priors_parse_and_map_both_ways() -> None:
@@ -145,6 +182,7 @@ def _csv(tmp_path: Path, text: str) -> str:
     ("day,zone,measure,value\n0,all,I,3\n", ["--trials", "0"], ["--trials", "0", "whole number"]),
     ("day,zone,measure,value\n0,all,I,3\n", ["--trials", "100000"], ["runs in all", "at most 100,000"]),
     ("day,zone,measure,value\n0,all,I,3\n", ["--param", "obs.dispersion=1:10"], ["obs.dispersion", "negbin"]),
+    ("day,zone,measure,value\n0,all,I,3\n1,all,I,2.5\n", [], ["I=poisson", "day 1", "2.5", "whole number"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, csv: str, args: list[str], words: list[str]) -> None:
     if not any(a == "--param" for a in args):

@@ -356,6 +356,7 @@ def calibrate(scenario: str | Path | Scenario, data: str | Path | pd.DataFrame,
     measures = list(pd.unique(frame["measure"]))
     kinds = lk.parse_likelihoods(likelihood if likelihood is None or isinstance(likelihood, str | dict)
                                  else list(likelihood), measures)
+    lk.check_counts(frame, kinds)
     priors = as_priors(params)
     _check_obs_options(report_fraction, delay, dispersion, sigma, sd)
     given = {p.path for p in priors}

@@ -19,8 +19,9 @@ unlikely, not impossible, so an optimiser can find its way out).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
-from scipy import special
+from scipy import stats
 
 F64 = NDArray[np.float64]
 
@@ -30,28 +31,51 @@ FLOOR = 1e-6
 
 def logpdf(kind: str, y: F64, mu: F64, dispersion: float | None = None, sigma: float | None = None,
            sd: float | None = None) -> F64:
-    """Log density (or mass) of each observation ``y`` given its mean ``mu``."""
+    """Log density (or mass) of each observation ``y`` given its mean ``mu``, from :mod:`scipy.stats`.
+
+    The count likelihoods are probability masses: a ``y`` that is not a whole number has none
+    (-inf); :func:`check_counts` refuses such data before a fit."""
     mu = np.maximum(np.asarray(mu, dtype=float), FLOOR)
     y = np.asarray(y, dtype=float)
+    out: F64
     if kind == "normal":
-        s0 = float(sd if sd is not None else 1.0)
-        z0 = (y - mu) / s0
-        normal: F64 = -0.5 * z0 * z0 - np.log(s0) - 0.5 * np.log(2 * np.pi)
-        return normal
-    if kind == "poisson":
-        out: F64 = special.xlogy(y, mu) - mu - special.gammaln(y + 1.0)
-        return out
-    if kind == "negbin":
+        out = stats.norm.logpdf(y, loc=mu, scale=float(sd if sd is not None else 1.0))
+    elif kind == "poisson":
+        out = stats.poisson.logpmf(y, mu)
+    elif kind == "negbin":
+        # SciPy's (n, p): n = k successes, p = k / (k + mu), so the mean n (1 - p) / p is mu and the
+        # variance n (1 - p) / p^2 is mu + mu^2 / k
         k = float(dispersion if dispersion is not None else 1.0)
-        out = (special.gammaln(y + k) - special.gammaln(k) - special.gammaln(y + 1.0)
-               + k * (np.log(k) - np.log(k + mu)) + special.xlogy(y, mu) - special.xlogy(y, k + mu))
-        return out
-    if kind == "lognormal":
+        out = stats.nbinom.logpmf(y, k, k / (k + mu))
+    elif kind == "lognormal":
+        # 1 + y log-normal with median 1 + mu: log(1 + y) ~ Normal(log(1 + mu), s); the density of
+        # y = (1 + y) - 1 (loc -1) carries the Jacobian 1 / (1 + y)
         s = float(sigma if sigma is not None else 0.5)
-        z = (np.log1p(y) - np.log1p(mu)) / s
-        out = -0.5 * z * z - np.log(s) - 0.5 * np.log(2 * np.pi) - np.log1p(y)
-        return out
-    raise ValueError(f"unknown likelihood {kind!r}: expected one of {', '.join(LIKELIHOODS)}")
+        out = stats.lognorm.logpdf(y, s, loc=-1.0, scale=1.0 + mu)
+    else:
+        raise ValueError(f"unknown likelihood {kind!r}: expected one of {', '.join(LIKELIHOODS)}")
+    return np.asarray(out, dtype=float)
+
+
+#: The likelihoods whose observations are counts (whole numbers).
+COUNT_LIKELIHOODS = ("poisson", "negbin")
+
+
+def check_counts(data: pd.DataFrame, kinds: dict[str, str]) -> None:
+    """Refuse a value that is not a whole number in a measure scored by a count likelihood."""
+    from aftermath.calibrate.priors import CalibrationError
+
+    for measure, kind in kinds.items():
+        if kind not in COUNT_LIKELIHOODS:
+            continue
+        rows = data[data["measure"] == measure]
+        v = rows["value"].to_numpy(dtype=float)
+        bad = np.flatnonzero(v != np.round(v))
+        if len(bad):
+            r = rows.iloc[int(bad[0])]
+            raise CalibrationError(f"--likelihood {measure}={kind}: day {int(r['day'])}, zone {r['zone']!r}: value "
+                                   f"{float(r['value']):g}, expected a whole number (a count; or --likelihood "
+                                   f"{measure}=normal or lognormal)")
 
 
 def draw(kind: str, mu: F64, rng: np.random.Generator, dispersion: float | None = None,
