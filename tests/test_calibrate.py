@@ -95,6 +95,47 @@ def test_priors_parse_and_map_both_ways() -> None:
     assert np.median([q.from_z(v) for v in z]) == pytest.approx(0.1, rel=0.05)
 
 
+def _treated_school(name: str = "treat v1.2") -> am.Scenario:
+    """The boarding school with a cure policy whose name has a space and a dot."""
+    from aftermath.scenario import load as sl
+
+    data = sl.to_dict(am.load("boarding-school"))
+    data["policies"] = [{"name": name, "type": "cure", "zones": ["school"], "rate": 0.05}]
+    return sl.from_dict(data)
+
+
+def test_quoted_policy_paths_read_as_overrides_write_them() -> None:
+    """A policy addressed by a quoted name (dots and '=' inside the quotes belong to the name) is
+    parsed, read and written the same way as by ``--set``."""
+    from aftermath.calibrate.fit import _get_path
+    from aftermath.scenario import load as sl
+
+    p = parse_prior('policies."treat v1.2".rate=0:1')
+    assert (p.path, p.lo, p.hi) == ('policies."treat v1.2".rate', 0.0, 1.0)
+    assert parse_prior('policies."a..b=c".rate=0.1:2:log').path == 'policies."a..b=c".rate'
+    for bad in ('policies."treat v1.2.rate=0:1', "policies..rate=0:1", 'policies."".rate=0:1'):
+        with pytest.raises(CalibrationError, match="expected PATH=LO:HI"):
+            parse_prior(bad)
+    data = sl.to_dict(_treated_school())
+    assert _get_path(data, 'policies."treat v1.2".rate') == 0.05
+    assert _get_path(data, "policies.0.rate") == 0.05 == _get_path(data, "policies.-1.rate")
+    assert _get_path(data, "zones.school.population.Z") == 1
+    assert _get_path(data, 'policies."treat v1".rate') is None and _get_path(data, "policies.1.rate") is None
+    over = sl.to_dict(sl.with_overrides(_treated_school(), {'policies."treat v1.2".rate': 0.3}))
+    assert _get_path(over, 'policies."treat v1.2".rate') == 0.3
+
+
+def test_a_quoted_policy_path_is_fitted_from_the_scenarios_own_value(tmp_path: Path) -> None:
+    """The search's first trial is the scenario's own value, found through the quoted name."""
+    path = 'policies."treat v1.2".rate'
+    res = calibrate(_treated_school(), DATA, {path: (0.0, 0.5)}, likelihood="normal", sd=20.0, trials=2,
+                    samples=10, seed=2, store=tmp_path / "c.duckdb")
+    with Store(tmp_path / "c.duckdb", read_only=True) as st:
+        first = json.loads(st.calibration_trials(res.calibration_id)["params"].iloc[0])
+    assert first == {path: 0.05}
+    assert set(res.best) == {path} and 0.0 <= res.best[path] <= 0.5
+
+
 def test_metropolis_recovers_a_known_gaussian() -> None:
     """A correlated 2-d Gaussian: the kept chain's mean and sd within a few Monte Carlo errors."""
     cov = np.array([[1.0, 0.8], [0.8, 2.0]])

@@ -586,18 +586,17 @@ def _scenario_values(pb: Problem) -> dict[str, float] | None:
 
 
 def _get_path(data: Any, path: str) -> Any:
+    """The value at a scenario path, read as :func:`aftermath.scenario.load.with_overrides` writes it
+    (the same parts: ``policies."seal v1.2".when``, ids, indices, names); None where there is none."""
     cur = data
-    for part in path.split("."):
+    for part, quoted in _load.split_path(path, source="--param"):
         if isinstance(cur, dict):
             cur = cur.get(part)
         elif isinstance(cur, list):
-            match = [x for x in cur if isinstance(x, dict) and x.get("id") == part]
-            if match:
-                cur = match[0]
-            elif part.isdigit() and int(part) < len(cur):
-                cur = cur[int(part)]
-            else:
+            idx = _load._list_index(cur, part, quoted)
+            if idx is None:
                 return None
+            cur = cur[idx]
         else:
             return None
     return cur

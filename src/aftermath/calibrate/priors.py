@@ -102,10 +102,11 @@ class Prior:
 
 def parse_prior(spec: str) -> Prior:
     """``PATH=LO:HI`` (uniform) or ``PATH=LO:HI:log`` (log-uniform)."""
-    path, sep, rhs = spec.partition("=")
+    path, sep, rhs = spec.rpartition("=")  # the bounds have no "=", a quoted policy name may
     path, rhs = path.strip(), rhs.strip()
-    if not sep or not path or not rhs or any(not p for p in path.split(".")):
-        raise CalibrationError(f"--param {spec!r}: expected PATH=LO:HI or PATH=LO:HI:log, e.g. pathogen.beta=0.1:3")
+    if not sep or not path or not rhs or not _path_ok(path):
+        raise CalibrationError(f"--param {spec!r}: expected PATH=LO:HI or PATH=LO:HI:log, e.g. pathogen.beta=0.1:3 "
+                               'or policies."a name".rate=0:1')
     parts = [p.strip() for p in rhs.split(":")]
     if len(parts) not in (2, 3):
         raise CalibrationError(f"--param {spec!r}: expected PATH=LO:HI or PATH=LO:HI:log (bounds, then a prior)")
@@ -122,6 +123,17 @@ def parse_prior(spec: str) -> Prior:
             raise CalibrationError(f"--param {spec!r}: bound {p!r}, expected a number") from None
         bounds.append(v)
     return Prior(path, bounds[0], bounds[1], kind)
+
+
+def _path_ok(path: str) -> bool:
+    """Parts that are not empty, split as scenario overrides split them (dots inside double quotes
+    belong to a name: ``policies."seal v1.2".when``)."""
+    from aftermath.scenario.load import ScenarioError, split_path
+
+    try:
+        return all(part for part, _ in split_path(path, source="--param"))
+    except ScenarioError:
+        return False
 
 
 def as_priors(params: Mapping[str, Any] | Sequence[Prior | str]) -> list[Prior]:
