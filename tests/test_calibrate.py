@@ -349,6 +349,54 @@ def test_every_trial_is_stored_and_an_interrupted_calibration_resumes(tmp_path: 
         assert st.calibrations()["status"].iloc[0] == "done"
 
 
+def test_a_point_scored_once_is_not_run_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The polish starts at the search's best point, the chain at the Hessian's centre, and L-BFGS-B
+    at a bound asks for one point again: each distinct point is simulated once. Every trial is still
+    numbered and stored, and the fit is the same as with every point run (the score is the same)."""
+    from aftermath.calibrate.problem import Problem
+
+    calls: list[tuple[float, ...]] = []
+    loglik = Problem.loglik
+
+    def counted(self: Problem, x: Any) -> float:
+        calls.append(tuple(float(v) for v in x))
+        return loglik(self, x)
+
+    monkeypatch.setattr(Problem, "loglik", counted)
+    kw = {"likelihood": "poisson", "trials": 6, "samples": 24, "seed": 4}
+    res = calibrate("boarding-school", DATA, PARAMS, store=tmp_path / "c.duckdb", **kw)  # type: ignore[arg-type]
+    assert len(calls) == len(set(calls))  # no point run twice
+    with Store(tmp_path / "c.duckdb", read_only=True) as st:
+        trials = st.calibration_trials(res.calibration_id)
+    assert list(trials["trial"]) == list(range(res.trials)) and res.stored == res.trials
+    points = [tuple(json.loads(p)[k] for k in PARAMS) for p in trials["params"]]
+    assert set(points) == set(calls) and len(calls) < res.trials  # this fit repeats points (21 of 117)
+    # a repeated point has the first one's score, and no run: wall_s 0
+    first = {}
+    for pt, ll, wall in zip(points, trials["log_likelihood"], trials["wall_s"], strict=True):
+        if pt in first:
+            assert ll == first[pt] and wall == 0.0
+        else:
+            first[pt] = ll
+    # the same fit with every point run again
+    from aftermath.calibrate import fit as fit_module
+
+    monkeypatch.setattr(fit_module._Trials, "__call__", _without_reuse(fit_module._Trials.__call__))
+    calls.clear()
+    again = calibrate("boarding-school", DATA, PARAMS, **kw)  # type: ignore[arg-type]
+    assert len(calls) == res.trials
+    assert again.best == res.best
+    pd.testing.assert_frame_equal(again.posterior, res.posterior)
+
+
+def _without_reuse(call: Any) -> Any:
+    def run_every_point(self: Any, stage: str, x: Any) -> float:
+        self.scores.clear()
+        return float(call(self, stage, x))
+
+    return run_every_point
+
+
 def test_the_command_end_to_end_and_again_from_the_store(tmp_path: Path) -> None:
     """The one-command example of docs/calibration.md, shortened; run twice, the second time every
     trial comes from the store. A store that held no calibration gains the tables and still exports."""

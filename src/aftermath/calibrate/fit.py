@@ -220,13 +220,22 @@ def _plain(v: Any) -> Any:
 
 
 class _Trials:
-    """Likelihood evaluations numbered in order, replayed from the store when already there."""
+    """Likelihood evaluations numbered in order, replayed from the store when already there.
+
+    A point scored before in the same fit is not run again (``scores``, keyed by the exact parameter
+    values): the polish starts from the search's best trial, the chain from the Hessian's centre,
+    and L-BFGS-B at a bound asks for the same point again; the likelihood is a deterministic
+    function of the parameters (common random numbers for a stochastic engine), so the score is
+    the same. Such a trial is still numbered and stored (``wall_s`` 0), so the trials replay alike.
+    """
 
     def __init__(self, store: Store | None, cid: str, problem: Problem, total: int,
                  progress: Progress | None, flush_every: int = 64, flush_s: float = 5.0) -> None:
         self.store, self.cid, self.problem = store, cid, problem
         self.total, self.progress = total, progress
         self.cache: dict[int, tuple[str, float | None]] = {}
+        self.scores: dict[tuple[float, ...], float] = {}  # log-likelihood by the exact parameter values
+        self.reused = 0  # trials scored from ``scores`` (no run)
         if store is not None:
             prior = store.calibration_trials(cid)
             for t, params, ll in zip(prior["trial"], prior["params"], prior["log_likelihood"], strict=True):
@@ -248,11 +257,18 @@ class _Trials:
         k = self.count
         self.count += 1
         params = json.dumps(self.problem.space.as_dict(np.asarray(x, dtype=float)), sort_keys=True)
+        key = tuple(float(v) for v in np.asarray(x, dtype=float))
         hit = self.cache.get(k)
+        wall: float | None
         if hit is not None and hit[0] == params:
             self.resumed += 1
             ll = -math.inf if hit[1] is None else hit[1]
             wall = None
+        elif key in self.scores:
+            ll = self.scores[key]
+            wall = 0.0
+            self.reused += 1
+            self.stored += 1
         else:
             t0 = time.perf_counter()
             try:
@@ -263,6 +279,7 @@ class _Trials:
             if self.first_cost is None:
                 self.first_cost = wall
             self.stored += 1
+        self.scores[key] = ll
         lp = self.problem.space.log_prior_x(np.asarray(x, dtype=float))
         if ll + lp > self.best_post:
             self.best_post, self.best_x, self.best_ll = ll + lp, np.asarray(x, dtype=float).copy(), ll
