@@ -310,8 +310,19 @@ def test_boarding_school_plot_and_summary(boarding: object, tmp_path: Path) -> N
     assert ((bands["q05"] <= bands["q50"] + 1e-9) & (bands["q50"] <= bands["q95"] + 1e-9)).all()
     assert (bands["pred05"] <= bands["q50"]).all() and (bands["pred95"] >= bands["q50"]).all()
     out = tmp_path / "fit.png"
-    res.plot(out, draws=12)  # type: ignore[attr-defined]
+    fig = res.plot(out, draws=12)  # type: ignore[attr-defined]
     assert out.stat().st_size > 10_000
+    # the normal likelihood's predictive interval goes below 0 where the counts are small; the plot
+    # draws it clipped at 0 (counts are never negative), and exactly there
+    low = bands["pred05"].to_numpy()
+    assert (low < 0).any()
+    ax = fig.axes[0]
+    lows = [line.get_ydata() for line in ax.lines if line.get_linestyle() == ":"]
+    assert len(lows) == 2 and np.array_equal(lows[0], np.clip(low, 0, None))
+    ys = np.concatenate([c.get_paths()[0].vertices[:, 1] for c in ax.collections[:3]])
+    assert ys.min() == 0.0
+    for line in ax.lines[:-1]:  # every band and the best fit (the last line is the data)
+        assert np.min(line.get_ydata()) >= 0
 
 
 # -- the store and resuming ---------------------------------------------------------------------

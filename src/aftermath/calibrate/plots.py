@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt
@@ -36,13 +37,17 @@ def plot_fit(res: CalibrationResult, draws: int = 60, title: str | None = None) 
         c = OKABE_ITO[k % len(OKABE_ITO)] if k else "#D55E00"
         b = bands[(bands["measure"] == measure) & (bands["zone"] == zone)].sort_values("day")
         day = b["day"].to_numpy()
+        # counts are never negative: a band of the normal likelihood (mu + sd z) is drawn as that of
+        # max(y, 0), whose quantiles are the same ones clipped at 0
+        v = {col: np.clip(b[col].to_numpy(dtype=float), 0.0, None) for col in b.columns if col not in
+             ("day", "measure", "zone")}
         if "q05" in b:
-            ax.fill_between(day, b["pred05"], b["pred95"], color=c, alpha=0.10, lw=0)
-            ax.plot(day, b["pred05"], color=c, lw=0.8, ls=":")
-            ax.plot(day, b["pred95"], color=c, lw=0.8, ls=":")
-            ax.fill_between(day, b["q05"], b["q95"], color=c, alpha=0.25, lw=0)
-            ax.fill_between(day, b["q25"], b["q75"], color=c, alpha=0.45, lw=0)
-        ax.plot(day, b["best"], color=c, lw=1.8, label="best fit")
+            ax.fill_between(day, v["pred05"], v["pred95"], color=c, alpha=0.10, lw=0)
+            ax.plot(day, v["pred05"], color=c, lw=0.8, ls=":")
+            ax.plot(day, v["pred95"], color=c, lw=0.8, ls=":")
+            ax.fill_between(day, v["q05"], v["q95"], color=c, alpha=0.25, lw=0)
+            ax.fill_between(day, v["q25"], v["q75"], color=c, alpha=0.45, lw=0)
+        ax.plot(day, v["best"], color=c, lw=1.8, label="best fit")
         obs = data[(data["measure"] == measure) & (data["zone"] == zone)]
         ax.plot(obs["day"], obs["value"], "o", color="black", ms=4, label="data", zorder=5)
         where = "" if zone == "all" else f" in {zone}"
