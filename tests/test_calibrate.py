@@ -192,6 +192,25 @@ def test_shipped_data_are_the_published_series() -> None:
     assert sc.initial_humans() == 762 and sc.zones[0].population.Z == 1
 
 
+def test_the_boarding_schools_summary_counts_763_boys() -> None:
+    """The run summary in the SIR vocabulary: the whole is S + I + R (763 boys, the index case among
+    them), not the 762 humans at the start, who are the attack rate's denominator."""
+    import re
+
+    from aftermath.model.world import State
+    from aftermath.record.vocabulary import summary_lines, vocabulary
+
+    res = am.simulate(am.load("boarding-school"), engine="ode")
+    s = res.summary()
+    lines = summary_lines(s, vocabulary(res.scenario), float(res.counts[-1][:, [State.D, State.R]].sum()))
+    whole, sus, inf, rem = (int(v) for v in re.findall(r"\d+", re.sub(r"\[/?bold\]", "", lines[0])))
+    assert lines[0].startswith("Of 763 people at the end, ")
+    assert (sus, inf, rem) == (round(s["susceptible"]), round(s["ferals"]), 715) and sus + inf + rem == whole
+    assert lines[1] == f"{s['attack_rate']:.1%} of the 762 susceptible at the start were infected at some point " \
+                       "(the attack rate, or final size)."
+    assert round(s["attack_rate"] * 762) == 762 - sus  # every boy but the susceptible left was infected
+
+
 # -- bad input: exit 2, one line naming flag or column, value and expectation -------------------
 
 

@@ -102,11 +102,16 @@ def summary_lines(s: dict[str, Any], vocab: Vocabulary, removed_end: float) -> l
     Rich markup: bold for the headline numbers."""
     peak = s["peak_ferals"]
     if vocab.name == "sir":
+        # the whole is S + I + R at the end (the infectious at the start are people too: the boarding
+        # school's 763 boys, not the 762 humans that initial_humans counts); the attack rate's
+        # denominator is the initial humans, in the SIR limit the susceptible at the start
+        infectious = s["ferals"] + s["latent"] + s["hybrids"]
         lines = [
-            f"Of {_n(s['initial_humans'])} people, [bold]{_n(s['susceptible'])}[/] are still susceptible (S) at "
-            f"the end, {_n(s['ferals'] + s['latent'] + s['hybrids'])} infectious (I) and "
-            f"[bold]{_n(removed_end)}[/] recovered/removed (R).",
-            f"{s['attack_rate']:.1%} of the people were infected at some point (the attack rate, or final size).",
+            f"Of {_n(s['susceptible'] + infectious + removed_end)} people at the end, [bold]{_n(s['susceptible'])}[/] "
+            f"are still susceptible (S), {_n(infectious)} infectious (I) and [bold]{_n(removed_end)}[/] "
+            "recovered/removed (R).",
+            f"{s['attack_rate']:.1%} of the {_n(s['initial_humans'])} susceptible at the start were infected at some "
+            "point (the attack rate, or final size).",
         ]
         if peak is not None:
             lines.append(f"Infectious (I) peaked at [bold]{_n(peak)}[/] on day {s['peak_ferals_day']}.")
