@@ -326,6 +326,8 @@ def test_boarding_school_plot_and_summary(boarding: object, tmp_path: Path) -> N
     s = res.summary()  # type: ignore[attr-defined]
     assert list(s["param"]) == ["pathogen.beta", "defence.decay", "obs.sd"]
     bands = res.fit_bands(draws=12)  # type: ignore[attr-defined]
+    assert res.fit_bands(draws=12) is bands  # kept, per number of draws
+    assert not res.fit_bands(draws=3)[["pred05", "pred95"]].equals(bands[["pred05", "pred95"]])  # type: ignore[attr-defined]
     assert ((bands["q05"] <= bands["q50"] + 1e-9) & (bands["q50"] <= bands["q95"] + 1e-9)).all()
     assert (bands["pred05"] <= bands["q50"]).all() and (bands["pred95"] >= bands["q50"]).all()
     out = tmp_path / "fit.png"

@@ -102,7 +102,7 @@ class CalibrationResult:
     store: str = ":memory:"
     seed: int = 0
     warnings: list[str] = field(default_factory=list)  # why the intervals may be unreliable (empty: none)
-    _bands: pd.DataFrame | None = field(default=None, repr=False)
+    _bands: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False)  # fit_bands by draws
 
     @property
     def engine(self) -> str:
@@ -163,8 +163,8 @@ class CalibrationResult:
         """Per observed series (measure, zone) and day: the best fit, quantiles of the expected
         reported value over the posterior (q05, q25, q50, q75, q95) and the 90% predictive interval
         of an observation (pred05, pred95), from ``draws`` draws spread through the sample."""
-        if self._bands is not None:
-            return self._bands
+        if draws in self._bands:
+            return self._bands[draws]
         pb = self.problem
         keys = pb.data[["measure", "zone"]].drop_duplicates().itertuples(index=False)
         frame = pd.DataFrame([(d, m, z) for m, z in keys for d in range(int(pb.data["day"].max()) + 1)],
@@ -197,7 +197,7 @@ class CalibrationResult:
                 out[f"q{q:02d}"] = np.quantile(exp, q / 100, axis=0)
             out["pred05"] = np.quantile(pred, 0.05, axis=0)
             out["pred95"] = np.quantile(pred, 0.95, axis=0)
-        self._bands = out
+        self._bands[draws] = out
         return out
 
     def plot(self, path: str | Path | None = None, draws: int = 60, title: str | None = None) -> Figure:
