@@ -156,9 +156,9 @@ class CastWatch:
         slots_taken(self.idx, self.st, self.z, self.s, self.m, eng.pop.next_t, np.int64(t),
                     keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot, eng.tables.where,
                     float(ties.flight), bool(ties.on), float(eng.dt), self.slot)
-        if eng.ev is not None:  # the event-driven step: slots of those in its lists come from its own draws
+        if eng.ev is not None:  # the event-driven step: slots from its own draws (the end of latency, -2, as here)
             given = eng.ev.slots_taken_by(self.idx)
-            for w in np.flatnonzero((self.st != E) & (self.st < R)):
+            for w in np.flatnonzero((self.slot != -2) & (self.st < R)):
                 self.slot[w] = given.get(int(self.idx[w]), -1)
         pop = eng.pop
         follow: dict[int, list[tuple[int, int, int]]] = {}  # the band's moves after the step (ties.followed)

@@ -15,9 +15,14 @@ everyone who could have an event. Here the same discrete-time process is drawn i
   ``rate_j / total`` by a uniform of the ``PICK`` stream. Whoever leaves a list (a change of state
   or zone) leaves a hole that the list's tail fills, and joins their new list after the step, so
   no one has two events in a step.
-* **The latent** (whose end of latency is scheduled) are visited every step from their own list,
-  in person order, by the scan step's own code (:func:`.step.step_infected`: the same draws), in
-  parts over threads by chunk.
+* **The latent** are kept in a calendar (``el``, ``el_t``): ordered by the step their latency
+  ends (``next_t``, drawn at infection), then by person. Each step the due ones at its head end
+  their latency (:func:`.step.end_latency`, as in the scan); those of the others with an event
+  of their row (a walk, mostly) are drawn from the rest of the calendar as from a list (geometric
+  skips at the top step probability over the zones and strains that hold latent people, thinned
+  to each one's own).
+  The newly latent are merged in after the step. A latent person costs nothing in a step in
+  which nothing happens to them.
 * The removed are in no list and cost nothing.
 
 Everything else is the scan step's: the rows, :func:`.step.act` for every transition, the
@@ -27,7 +32,8 @@ of threads. The skips are drawn per (step, list) from the ``COUNT`` stream (coun
 so a policy that never triggers draws nothing more.
 
 Who costs what: per step and list, a few operations; per candidate, a logarithm and a visit
-(100 to 200 ns: a dozen arrays read at scattered places); per latent person, a visit. Per day the
+(about 180 ns at 1e7 people: a dozen arrays read at scattered places, their words loaded
+``TOUCH`` candidates at a time so that the misses overlap); per end of latency, a visit. Per day the
 scan's passes over everyone (news of the dead, the weekly fade of memory) stay. Memory: one int32
 per living person (the lists, with a sixteenth spare): less than the set-up's transients that the
 budget already counts per person (:data:`.state.SETUP_BYTES_PER_AGENT`), and built after them.
@@ -57,12 +63,13 @@ from aftermath.engines.abm.step import (
     _pick_walk,
     _walks,
     act,
+    end_latency,
     recall,
-    step_infected,
 )
 from aftermath.engines.abm.tables import D, E, H, R, S, Z
 
 K_PICK, K_THIN = int(Stream.PICK), int(Stream.THIN)
+TOUCH = 64  # candidates whose words are loaded ahead of their visits
 NK = 4  # lists per zone: S, H, Z, D (list L = zone * NK + kind)
 KIND_STATE = np.array([S, H, Z, D], dtype=np.int64)
 
@@ -125,7 +132,8 @@ def _list_key(key, li):
 def build_lists(n, state, zone, next_t, nz, spare, min_spare, slack):
     """The lists of the population's first ``n`` people, in person order, each with room to grow,
     and ``slack`` more at the end (where a full list moves). Returns (sl, s_lo, s_cap, s_n, el,
-    n_e, tail): the (zone, state) lists, the latent list, and where the free end starts."""
+    el_t, n_e, tail): the (zone, state) lists, the latent calendar (:func:`calendar_of`), and
+    where the free end starts."""
     nl = nz * NK
     cnt, n_e = count_lists(n, state, zone, nl)
     s_lo = np.zeros(nl, dtype=np.int64)
@@ -137,16 +145,32 @@ def build_lists(n, state, zone, next_t, nz, spare, min_spare, slack):
         tot += s_cap[li]
     sl = np.zeros(tot + slack, dtype=np.int32)
     s_n = np.zeros(nl, dtype=np.int64)
-    el = np.zeros(max(1024, 2 * n_e), dtype=np.int32)
+    lat = np.zeros(n_e, dtype=np.int64)
     m = 0
     for i in range(n):
         li = list_of(state, zone, i)
         if li >= 0:
             join(sl, s_lo, s_cap, s_n, next_t, li, i)  # (room: the counts above)
         elif state[i] == E:
-            el[m] = i
+            lat[m] = i
             m += 1
-    return sl, s_lo, s_cap, s_n, el, m, tot
+    el = np.zeros(max(1024, 2 * n_e), dtype=np.int32)
+    el_t = np.zeros(el.shape[0], dtype=np.int32)
+    calendar_of(lat, m, next_t, el, el_t)
+    return sl, s_lo, s_cap, s_n, el, el_t, m, tot
+
+
+@nb.njit(cache=True)
+def calendar_of(who, m, next_t, el, el_t):
+    """The latent ``who[:m]`` in calendar order into ``el`` (and their ends of latency into
+    ``el_t``): by the step their latency ends (``next_t``), then by person."""
+    keys = np.empty(m, dtype=np.int64)
+    for k in range(m):
+        keys[k] = (np.int64(next_t[who[k]]) << 32) | np.int64(who[k])
+    keys.sort()
+    for k in range(m):
+        el[k] = keys[k] & 0xFFFFFFFF
+        el_t[k] = keys[k] >> 32
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
@@ -171,6 +195,48 @@ def list_tops(W, T, dy, czs, ns, tops):
                 if p > best:
                     best = p
             tops[z * NK + k] = best
+    best = 0.0  # the latent's (one calendar for every zone): their walks, at full memory
+    for z in range(czs.shape[0]):
+        for s in range(ns):
+            if czs[z, s, E - 1] == 0:
+                continue
+            p = W.prob[z, E, s]
+            if mem_h:
+                p = -np.expm1(-(W.tot[z, E, s] + (mmax - 1.0) * _walks(W.rate[z, E, s], T.where[E])) * dy.dt)
+            if p > best:
+                best = p
+    tops[czs.shape[0] * NK] = best
+
+
+@nb.njit(cache=True)
+def choose_range(lo, hi, p, key, out):
+    """The places ``lo .. hi - 1`` each chosen independently with probability ``p``, by geometric
+    skips (as :func:`choose`) from the uniforms of ``key``, ascending into ``out``. Returns how
+    many, or -1 when ``out`` has no room (the caller enlarges it and asks again: the same draws)."""
+    n = hi - lo
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        if n > out.shape[0]:
+            return -1
+        for q in range(n):
+            out[q] = lo + q
+        return n
+    lg = np.log1p(-p)
+    q = np.int64(-1)
+    k = 0
+    m = 0
+    while True:
+        gap = np.floor(np.log(1.0 - uniform(key, m)) / lg)
+        m += 1
+        if gap >= n - q - 1:
+            break
+        q += np.int64(gap) + 1
+        if k >= out.shape[0]:
+            return -1
+        out[k] = lo + q
+        k += 1
+    return k
 
 
 @nb.njit(cache=True)
@@ -264,7 +330,13 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
         top = tops[li]
         where = T.where[st]
         n_taken = 0
+        sink = 0
         for m in range(k):
+            if TOUCH > 0 and m % TOUCH == 0:  # the next few candidates' words, loaded together (their misses overlap)
+                for m2 in range(m, min(k, m + TOUCH)):
+                    i2 = sl[lo + chosen[c0 + m2]]
+                    sink += (np.int64(P.state[i2]) + np.int64(P.zone[i2]) + np.int64(P.strain[i2])
+                             + np.int64(P.memory[i2]) + np.int64(P.ever[i2]) + np.int64(P.next_t[i2]))
             i = np.int64(sl[lo + chosen[c0 + m]])
             s = np.int64(0) if st == S else np.int64(P.strain[i])
             rate = W.rate[z, st, s]
@@ -297,6 +369,8 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
             n_taken += 1
             act(p, i, st, z, s, j, P, T, W, dy, o, i // chunk)
         n_takens[li] = n_taken
+        if sink == -1:  # (never: keeps the loads above)
+            n_takens[li] = 0
         g = 0  # the places of those who left, ascending, over the chosen ones' places
         for m in range(k):
             q = chosen[c0 + m]
@@ -350,37 +424,92 @@ def deal(ks, n_parts, owner):
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
-def latent_part(p, n_parts, el, n_e, chunk, P, T, W, dy, out):
-    """Part ``p`` of the latent list: each person of a chunk ``c`` with ``c % n_parts == p``
-    steps as in the scan step (:func:`.step.step_infected`)."""
-    for k in range(n_e):
+def latent_part(p, n_parts, el, n_due, cand, n_cand, top, chunk, P, T, W, dy, out, taken):
+    """Part ``p`` of the latent (a person of chunk ``c`` is part ``c % n_parts``'s): the first
+    ``n_due`` of the calendar end their latency (:func:`.step.end_latency`); the candidates
+    ``el[cand[:n_cand]]``, drawn at the top step probability ``top``, are kept with their own (as
+    in :func:`lists_part`) and take their slot (:func:`.step.act`); ``taken[m]``: the
+    ``person << 16 | slot`` candidate ``m`` took, -1 none."""
+    thin_key, pick_key = dy.keys[K_THIN], dy.keys[K_PICK]
+    mem_e = dy.mem.on and dy.mem.flight != 0.0
+    where = T.where[E]
+    sink = 0
+    for k in range(n_due):
+        if k % TOUCH == 0:  # the next few words, loaded together
+            for k2 in range(k, min(n_due, k + TOUCH)):
+                i2 = np.int64(el[k2])
+                if (i2 // chunk) % n_parts == p:
+                    sink += (np.int64(P.state[i2]) + np.int64(P.zone[i2]) + np.int64(P.strain[i2])
+                             + np.int64(P.memory[i2]) + np.int64(P.resistance[i2] > 0.5))
         i = np.int64(el[k])
         c = i // chunk
         if c % n_parts != p:
             continue
-        if P.state[i] != E:
+        end_latency(p, i, np.int64(P.zone[i]), np.int64(P.strain[i]), P, T, dy, out, c)
+    if sink == -1:  # (never: keeps the loads above)
+        p = -1
+    for m in range(n_cand):
+        i = np.int64(el[cand[m]])
+        c = i // chunk
+        if c % n_parts != p:
             continue
-        step_infected(p, i, np.int64(E), np.int64(P.zone[i]), P, T, W, dy, out, c)
+        taken[m] = -1
+        z = np.int64(P.zone[i])
+        s = np.int64(P.strain[i])
+        rate = W.rate[z, E, s]
+        tot = W.tot[z, E, s]
+        mult = recall(i, P, dy.mem) if mem_e else 1.0
+        pi = W.prob[z, E, s]
+        if mult != 1.0:
+            pi = -np.expm1(-(tot + (mult - 1.0) * _walks(rate, where)) * dy.dt)
+        if pi <= 0.0 or (pi < top and uniform(thin_key, i) * top >= pi):
+            continue
+        u = uniform(pick_key, i)
+        if mult != 1.0:
+            j = _pick_walk(rate, where, mult, u * (tot + (mult - 1.0) * _walks(rate, where)))
+        else:
+            j = _pick(rate, u * tot)
+        taken[m] = (i << 16) | j
+        act(p, i, np.int64(E), z, s, j, P, T, W, dy, out, c)
 
 
 @nb.njit(cache=True)
-def settle_movers(el, n_e, movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_e, out):
-    """After the step: the latent list keeps its latent (in person order) and loses the rest to
-    the movers; each mover joins the list of their state and zone (the latent, merged in person
-    order, into ``out``), the removed none. Returns (n_e, d): the ``d`` movers that found their
-    list full are ``movers[:d]`` (the caller makes room and places them)."""
-    m = 0
-    for k in range(n_e):  # (every latent who left is a mover: put them last, after the others)
-        i = el[k]
-        if state[i] == E:
-            el[m] = i
-            m += 1
-        else:
+def latent_left(el, n_due, cand, n_cand, taken, state, movers, n_mov, taken_all, n_taken):
+    """After the latent's phase: the ended (``el[:n_due]``) and the candidates no longer latent
+    join the movers (their places in the calendar marked -1); the slots taken after the lists'.
+    Returns (movers, taken)."""
+    for k in range(n_due):
+        movers[n_mov] = el[k]
+        n_mov += 1
+    for m in range(n_cand):
+        if taken[m] < 0:
+            continue
+        taken_all[n_taken] = taken[m]
+        n_taken += 1
+        i = el[cand[m]]
+        if state[i] != E:
             movers[n_mov] = i
             n_mov += 1
+            el[cand[m]] = -1
+    return n_mov, n_taken
+
+
+@nb.njit(cache=True)
+def settle_movers(el, el_t, n_due, n_e, movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_e, out,
+                  out_t):
+    """After the step: each mover joins the list of their state and zone, the removed none, the
+    newly latent the calendar: the calendar's ``el[n_due:n_e]`` still latent (not -1) merged
+    with them (by end of latency, then person) into ``out`` / ``out_t``. Returns (n_e, d): the
+    ``d`` movers that found their list full are ``movers[:d]`` (the caller makes room and places
+    them)."""
     n_new = 0
     d = 0
+    sink = 0
     for q in range(n_mov):
+        if q % TOUCH == 0:  # the next few movers' words, loaded together
+            for q2 in range(q, min(n_mov, q + TOUCH)):
+                i2 = movers[q2]
+                sink += np.int64(state[i2]) + np.int64(zone[i2]) + np.int64(next_t[i2])
         i = movers[q]
         li = list_of(state, zone, i)
         if li >= 0:
@@ -388,18 +517,25 @@ def settle_movers(el, n_e, movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, 
                 movers[d] = i  # (d <= q: this place was read)
                 d += 1
         elif state[i] == E:
-            new_e[n_new] = i
+            new_e[n_new] = (np.int64(next_t[i]) << 32) | np.int64(i)
             n_new += 1
+    if sink == -1:  # (never: keeps the loads above)
+        d = 0
     new_e[:n_new].sort()
-    a = 0
+    a = n_due
     b = 0
     w = 0
-    while a < m or b < n_new:
-        if b >= n_new or (a < m and el[a] < new_e[b]):
+    while a < n_e or b < n_new:
+        if a < n_e and el[a] < 0:
+            a += 1
+            continue
+        if b >= n_new or (a < n_e and ((np.int64(el_t[a]) << 32) | np.int64(el[a])) < new_e[b]):
             out[w] = el[a]
+            out_t[w] = el_t[a]
             a += 1
         else:
-            out[w] = new_e[b]
+            out[w] = new_e[b] & 0xFFFFFFFF
+            out_t[w] = new_e[b] >> 32
             b += 1
         w += 1
     return w, d
@@ -491,6 +627,32 @@ def band_moved(log, n_log, route_from, state, zone, sl, s_lo, s_n, next_t, mover
 
 
 @nb.njit(cache=True)
+def sweep_count(sl, s_lo, s_n, kill, hybrids, key_kill):
+    """How many a sweep (:func:`sweep_lists`, the same draws) kills: (in all, in the largest
+    share of one list, hybrids), to size its buffers before it runs (a korea sweep meets tens of
+    millions of ferals; room for every one of them was 0.6 GB)."""
+    total, most, n_h = 0, 0, 0
+    for z in range(kill.shape[0]):
+        kz = kill[z]
+        if kz <= 0.0:
+            continue
+        for k in (1, 2):
+            if KIND_STATE[k] == H and not hybrids[z]:
+                continue
+            li = z * NK + k
+            lo = s_lo[li]
+            g = 0
+            for pos in range(s_n[li]):
+                if uniform(key_kill, np.int64(sl[lo + pos])) < kz:
+                    g += 1
+            total += g
+            most = max(most, g)
+            if KIND_STATE[k] == H:
+                n_h += g
+    return total, most, n_h
+
+
+@nb.njit(cache=True)
 def sweep_lists(sl, s_lo, s_n, state, zone, strain, flags, flag_zone, next_t, kill, hybrids, q, key_kill, key_q,
                 fl, dc, dzs, holes, movers, swept):
     """A morning sweep over the ferals' (and, where ``hybrids[z]``, the hybrids') lists, with the
@@ -533,9 +695,10 @@ def sweep_lists(sl, s_lo, s_n, state, zone, strain, flags, flag_zone, next_t, ki
 
 
 @nb.njit(cache=True)
-def verify(n, state, zone, next_t, sl, s_lo, s_n, el, n_e):
+def verify(n, state, zone, next_t, sl, s_lo, s_n, el, el_t, n_e):
     """Debug check: the lists hold exactly the people of their (zone, state) (each at the place
-    its ``next_t`` says) and the latent list the latent once each. Returns an error code (0: fine)."""
+    its ``next_t`` says) and the calendar the latent once each, in order of their end of latency
+    (``el_t``, their ``next_t``), then of person. Returns an error code (0: fine)."""
     cnt, n_lat = count_lists(n, state, zone, s_n.shape[0])
     seen = np.zeros(n, dtype=np.bool_)
     for i in range(n):
@@ -551,8 +714,10 @@ def verify(n, state, zone, next_t, sl, s_lo, s_n, el, n_e):
         return 3
     for k in range(n_e):
         i = el[k]
-        if i < 0 or i >= n or seen[i] or state[i] != E or (k > 0 and el[k - 1] >= i):
+        if i < 0 or i >= n or seen[i] or state[i] != E or el_t[k] != next_t[i]:
             return 4
+        if k > 0 and (el_t[k - 1] > el_t[k] or (el_t[k - 1] == el_t[k] and el[k - 1] >= i)):
+            return 5
         seen[i] = True
     return 0
 
@@ -574,13 +739,16 @@ class EventLists:
         return max(1 << 16, n // 16)
 
     def __init__(self, n: int, state: NDArray[np.uint8], zone: NDArray[np.uint16], next_t: I32, nz: int) -> None:
-        (self.sl, self.s_lo, self.s_cap, self.s_n, self.el, n_e, tail) = build_lists(
+        (self.sl, self.s_lo, self.s_cap, self.s_n, self.el, self.el_t, n_e, tail) = build_lists(
             n, state, zone, next_t, nz, self.SPARE, self.MIN_SPARE, self.slack(n))
         self.tail = int(tail)
         self.n_e = int(n_e)
-        self.el2 = np.zeros_like(self.el)
+        self.n_due = 0  # the calendar's first, who ended their latency this step
+        self.el2, self.el_t2 = np.zeros_like(self.el), np.zeros_like(self.el_t)
+        self.cand = np.zeros(1024, dtype=np.int64)  # the latent's candidates (places in the calendar)
+        self.taken_e = np.zeros(1024, dtype=np.int64)
         self.ks = np.zeros(nz * NK, dtype=np.int64)
-        self.tops = np.zeros(nz * NK)
+        self.tops = np.zeros(nz * NK + 1)  # and the latent's
         self.chosen = np.zeros(4096, dtype=np.int64)
         self.k_lo = np.zeros(nz * NK, dtype=np.int64)
         self.owner = np.zeros(nz * NK, dtype=np.int64)
@@ -589,7 +757,7 @@ class EventLists:
         self.pend = np.zeros((1, 1), dtype=np.int64)
         self.news = np.zeros((1, 1), dtype=np.int64)
         self.movers = np.zeros(1024, dtype=np.int32)
-        self.new_e = np.zeros(1024, dtype=np.int32)
+        self.new_e = np.zeros(1024, dtype=np.int64)
         self.taken = np.zeros(1024, dtype=np.int64)
         self.n_mov = 0
         self.n_taken = 0
@@ -611,7 +779,7 @@ class EventLists:
             if total >= 0:
                 break
             self.chosen = np.zeros(2 * self.chosen.shape[0], dtype=np.int64)
-        self.movers = self._room(self.movers, total + self.n_e + 64)
+        self.movers = self._room(self.movers, total + 64)
         self.taken = self._room(self.taken, total)
         n_parts = int(workers.n)  # type: ignore[attr-defined]
         shape = (n_parts, out.pend_chunk.shape[0]), (n_parts, out.news_chunk.shape[0])
@@ -629,15 +797,32 @@ class EventLists:
         self.n_mov = int(gather(self.k_lo, self.n_movers, self.movers))
         self.n_taken = int(gather(self.k_lo, self.n_takens, self.taken))
         fold(self.pend, self.news, out.pend_chunk, out.news_chunk)
-        if self.n_e < self.PARALLEL_FROM or n_parts == 1:
-            latent_part(0, 1, self.el, self.n_e, chunk, P, T, W, dy, out)
+        # the latent: the calendar's due end their latency; the others walk (candidates by skips)
+        n_e = self.n_e
+        self.n_due = n_due = int(np.searchsorted(self.el_t[:n_e], int(dy.t), side="right"))
+        top = float(self.tops[-1])
+        lkey = np.uint64(_list_key(key, np.int64(self.s_n.shape[0])))
+        while True:
+            n_cand = int(choose_range(np.int64(n_due), np.int64(n_e), top, lkey, self.cand))
+            if n_cand >= 0:
+                break
+            self.cand = np.zeros(2 * self.cand.shape[0], dtype=np.int64)
+        self.taken_e = self._room(self.taken_e, n_cand)
+        args2 = (self.el, n_due, self.cand, n_cand, top, chunk, P, T, W, dy, out, self.taken_e)
+        if n_due + n_cand < self.PARALLEL_FROM or n_parts == 1:
+            latent_part(0, 1, *args2)
         else:
-            workers.run(latent_part, self.el, self.n_e, chunk, P, T, W, dy, out)  # type: ignore[attr-defined]
+            workers.run(latent_part, *args2)  # type: ignore[attr-defined]
+        self.movers = self._room(self.movers, self.n_mov + n_due + n_cand + 64)
+        self.taken = self._room(self.taken, self.n_taken + n_cand)
+        n_mov, n_taken = latent_left(self.el, n_due, self.cand, n_cand, self.taken_e, P.state, self.movers,
+                                     np.int64(self.n_mov), self.taken, np.int64(self.n_taken))
+        self.n_mov, self.n_taken = int(n_mov), int(n_taken)
 
     def band_moved(self, log: I64, route_from: NDArray[np.int64], state: NDArray[np.uint8],
                    zone: NDArray[np.uint16], next_t: I32) -> None:
         """After the bands' walks: those they took change lists."""
-        self.movers = self._room(self.movers, self.n_mov + log.shape[0] + self.n_e + 64)
+        self.movers = self._room(self.movers, self.n_mov + log.shape[0] + 64)
         self.n_mov = int(band_moved(log, log.shape[0], route_from, state, zone, self.sl, self.s_lo, self.s_n,
                                     next_t, self.movers, self.n_mov))
 
@@ -645,12 +830,14 @@ class EventLists:
         """After the step (its mutations and bands): everyone who moved joins their new list."""
         need = self.n_mov + self.n_e
         self.movers = self._room(self.movers, need)
-        self.new_e = self._room(self.new_e, need)
-        self.el2 = self._room(self.el2, need)
-        n_e, d = settle_movers(self.el, self.n_e, self.movers, self.n_mov, state, zone, next_t, self.sl,
-                               self.s_lo, self.s_cap, self.s_n, self.new_e, self.el2)
+        self.new_e = self._room(self.new_e, self.n_mov)
+        self.el2, self.el_t2 = self._room(self.el2, need), self._room(self.el_t2, need)
+        n_e, d = settle_movers(self.el, self.el_t, np.int64(self.n_due), np.int64(self.n_e), self.movers,
+                               np.int64(self.n_mov), state, zone, next_t, self.sl, self.s_lo, self.s_cap, self.s_n,
+                               self.new_e, self.el2, self.el_t2)
         self.el, self.el2 = self.el2, self.el
-        self.n_e, self.n_mov = int(n_e), 0
+        self.el_t, self.el_t2 = self.el_t2, self.el_t
+        self.n_e, self.n_mov, self.n_due = int(n_e), 0, 0
         if d:  # a list was full: room, then the rest (in the same order)
             self.add(self.movers[: int(d)].copy(), state, zone, next_t)
 
@@ -682,15 +869,14 @@ class EventLists:
         """A morning sweep over the ferals' and hybrids' lists (deltas in part 0 of ``dc``, ``dzs``,
         flows in ``fl``); returns the hybrids swept."""
         p = pop
-        n_h = int(self.s_n.reshape(-1, NK)[:, 1:3].sum())
-        holes = np.zeros(n_h + 1, dtype=np.int64)
-        self.movers = self._room(self.movers, n_h + self.n_e + 64)
-        swept = np.zeros(n_h + 1, dtype=np.int64)
+        total, most, n_h = sweep_count(self.sl, self.s_lo, self.s_n, kill, hybrids, key_kill)
+        holes = np.zeros(int(most) + 1, dtype=np.int64)
+        movers = np.zeros(int(total) + 1, dtype=np.int32)
+        swept = np.zeros(int(n_h) + 1, dtype=np.int64)
         n_mov, n_sw = sweep_lists(self.sl, self.s_lo, self.s_n, p.state, p.zone, p.strain, p.flags,  # type: ignore[attr-defined]
                                   p.flag_zone, p.next_t, kill, hybrids, q, key_kill, key_q, fl, dc, dzs,  # type: ignore[attr-defined]
-                                  holes, self.movers, swept)
-        self.n_mov = int(n_mov)
-        self.settle(p.state, p.zone, p.next_t)  # type: ignore[attr-defined]
+                                  holes, movers, swept)
+        self.add(movers[: int(n_mov)], p.state, p.zone, p.next_t)  # type: ignore[attr-defined]  # (corpses or removed)
         return swept[: int(n_sw)]
 
     def slots_taken_by(self, idx: I64) -> dict[int, int]:
@@ -706,4 +892,4 @@ class EventLists:
         return {int(who[h]): int(taken[h] & 0xFFFF) for h in hit}
 
     def check(self, n: int, state: NDArray[np.uint8], zone: NDArray[np.uint16], next_t: I32) -> int:
-        return int(verify(n, state, zone, next_t, self.sl, self.s_lo, self.s_n, self.el, self.n_e))
+        return int(verify(n, state, zone, next_t, self.sl, self.s_lo, self.s_n, self.el, self.el_t, self.n_e))
