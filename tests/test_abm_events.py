@@ -36,6 +36,7 @@ def test_a_seed_gives_one_run_whatever_the_threads(monkeypatch: pytest.MonkeyPat
     """Mutation, births, memory of loss and bands moving together, 14,000 people in 4 chunks:
     1, 2 and 3 parts give the same run, checked every step (the lists against the people)."""
     from aftermath.engines.abm.events import EventLists
+    from aftermath.people.ties import Ties
 
     sc = events(hyosan_mutating())
     got = {}
@@ -43,6 +44,7 @@ def test_a_seed_gives_one_run_whatever_the_threads(monkeypatch: pytest.MonkeyPat
         monkeypatch.setattr(abm_engine, "Parts", lambda n=n: Parts(n))
         monkeypatch.setattr(EventLists, "PARALLEL_FROM", handed)
         monkeypatch.setattr(EventLists, "MOST_ON_ONE", 0.8 if handed else 1.0)
+        monkeypatch.setattr(Ties, "PARALLEL_NEWS", handed)
         got[n, handed] = digest(simulate(sc, engine="abm", seed=4, check=(n == 2 and handed == 0)))
     assert len(set(got.values())) == 1, got
     assert digest(simulate(sc, engine="abm", seed=5)) != got[1, 4096]
@@ -111,6 +113,50 @@ def test_the_steps_agree_in_distribution() -> None:
         x, y = out["scan"][j], out["events"][j]
         se = math.sqrt(x.var(ddof=1) / x.size + y.var(ddof=1) / y.size)
         assert abs(x.mean() - y.mean()) <= 4.5 * se + 1e-9, (what, x.mean(), y.mean(), se)
+
+
+def _latent_world(rate_ab: float, rate_ba: float, days: int = 20) -> Scenario:
+    """Two towns of latent people only (no bites: beta 0), latency 8 days (Erlang 2), some
+    becoming hybrids; walking a -> b at ``rate_ab`` and b -> a at ``rate_ba`` a day."""
+    d = load("sir").model_dump(by_alias=True)
+    town = d["zones"][0]
+    d["zones"] = [dict(town, id="a", name="Town A", population={"S": 100.0, "E": 4000.0}),
+                  dict(town, id="b", name="Town B", population={"S": 100.0, "E": 4000.0})]
+    d["routes"] = [{"from": "a", "to": "b", "rate": rate_ab, "feral_rate": 0.0},
+                   {"from": "b", "to": "a", "rate": rate_ba, "feral_rate": 0.0}]
+    d["pathogen"].update({"beta": 0.0, "latency": 8.0, "latency_shape": 2, "p_hybrid": 0.3, "kappa": 0.0})
+    d["run"].update({"days": days, "abm_mode": None})
+    return from_dict(d)
+
+
+def test_the_latent_end_on_their_scheduled_step() -> None:
+    """Latent people who do nothing else: their ends of latency are drawn at day 0 for each person
+    in either step, and each outcome by a draw of their own, so the calendar must end each one on
+    the very step the scan does: the two steps' latent and hybrids are equal, every day, and so
+    are the ferals and what became of them (the ferals' own decay is drawn differently)."""
+    sc = _latent_world(0.0, 0.0)
+    a, b = simulate(sc, engine="abm", seed=3), simulate(events(sc), engine="abm", seed=3, check=True)
+    assert a.counts[-1][:, State.E].sum() < 4000  # most have ended their latency
+    living = [State.S, State.E, State.H]
+    assert np.array_equal(a.counts[:, :, living], b.counts[:, :, living])
+    turned = [State.Z, State.D, State.R]
+    assert np.array_equal(a.counts[:, :, turned].sum(axis=2), b.counts[:, :, turned].sum(axis=2))
+
+
+def test_the_latent_walk_at_their_own_rates() -> None:
+    """Latent people walk a -> b at 0.2 a day and b -> a at 0.01: the calendar's candidates are
+    drawn at the top rate (0.2), so b's walkers must be thinned to their own. The mean walkers each
+    way over 10 seeds of the two steps differ by less than 4.5 standard errors of the difference."""
+    sc = _latent_world(0.2, 0.01, days=10)
+    out = {}
+    for name, s in (("scan", sc), ("events", events(sc))):
+        flows = np.array([simulate(s, engine="abm", seed=k).route_flows.sum(axis=0) for k in range(10)])
+        out[name] = flows[:, 0, :]  # walks on each route
+    x, y = out["scan"], out["events"]
+    assert x[:, 1].mean() > 50  # b -> a walkers to tell apart
+    for r in range(x.shape[1]):
+        se = math.sqrt(x[:, r].var(ddof=1) / x.shape[0] + y[:, r].var(ddof=1) / y.shape[0])
+        assert abs(x[:, r].mean() - y[:, r].mean()) <= 4.5 * se + 1e-9, (r, x[:, r].mean(), y[:, r].mean(), se)
 
 
 def test_bad_mode_is_refused_naming_the_key() -> None:

@@ -42,6 +42,10 @@ def hyosan_mutating() -> Any:
 
 
 def test_hyosan_with_mutation_is_the_same_for_1_2_and_3_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """(The day's grief in parts however little news there is; the weekly fade and band count always.)"""
+    from aftermath.people.ties import Ties
+
+    monkeypatch.setattr(Ties, "PARALLEL_NEWS", 0)
     sc = hyosan_mutating()
     runs = {n: run_with_parts(monkeypatch, n, sc, seed=4) for n in (1, 2, 3)}
     assert runs[1] == runs[2] == runs[3]

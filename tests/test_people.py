@@ -173,8 +173,8 @@ def test_ties_and_memory_cost_at_most_two_bytes_a_person() -> None:
         fl, rf = eng.advance_day(day, daily_rates(world, society, lv), lv)
         society.update(day, eng.counts(), fl, rf, lv)
         # the step's band-walk buffer has room for every living band member, in the part that steps them
-        band_chunks(np.int64(t.n_bands), t.band_count, t.band_slots, pop.household, pop.state, np.int64(BAND_BASE),
-                    np.int64(t.chunk), exact)
+        band_chunks(0, 1, np.int64(t.n_bands), t.band_count, t.band_slots, pop.household, pop.state,
+                    np.int64(BAND_BASE), np.int64(t.chunk), exact[None, :])
         assert (t.band_chunk >= exact).all(), day
         if day % 7 == 6:
             assert np.array_equal(t.band_chunk, exact), day  # the weekly pass counts them exactly

@@ -6,7 +6,7 @@ Each person carries one byte of memory (``Population.memory``, 0 to 253; 253 is 
 
 * someone of their household or band dies, turns feral or is culled (``per_loss``): the step
   kernel leaves the news on the one lost (254: killed by policy, 255: otherwise), and
-  :func:`collect_news` hands it to the living members at the end of the day;
+  :func:`grieve` hands it to the living members at the end of the day;
 * being turned away at a gate (``per_turned_away``, in the kernel);
 * being alive in a zone the morning it is sealed (``per_sealed``);
 * a breach of their zone's wall (``per_breach`` a day on which at least one feral for every
@@ -45,6 +45,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
+from aftermath.engines.abm.parts import Parts
 from aftermath.engines.abm.state import Population, initial_people
 from aftermath.engines.abm.step import BAND_BASE, MEM_MAX, MEM_NEWS_POLICY, Mem
 from aftermath.model.world import World
@@ -92,34 +93,41 @@ def _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end,
     return k
 
 
-@nb.njit(cache=True)
-def fade_week(n, state, zone, memory, keep, seen):
-    """The week's fading and breaches seen, for every living human (S, E, H). Written to be
-    branch-free where it can (a pass over everyone: a guess wrong at each person who remembers
-    cost more than the arithmetic): without breaches seen, only those who remember something are
-    read further; with them, everyone's new value is made and kept for the living."""
-    any_seen = False
-    for z in range(seen.shape[0]):
-        if seen[z] > 0:
-            any_seen = True
-    if not any_seen:
-        for i in range(n):
+@nb.njit(cache=True, nogil=True)
+def fade_week(p, n_parts, n, chunk, state, zone, memory, keep, seen, any_seen):
+    """The week's fading and breaches seen, for every living human (S, E, H) of part ``p`` (the
+    chunks ``p, p + n_parts, ...`` of ``chunk`` people: each person's own byte, so any number of
+    parts gives the same). Written to be branch-free where it can (a pass over everyone: a guess
+    wrong at each person who remembers cost more than the arithmetic): without breaches seen,
+    only those who remember something are read further; with them, everyone's new value is made
+    and kept for the living."""
+    for c in range(p, (n + chunk - 1) // chunk, n_parts):
+        hi = min(n, (c + 1) * chunk)
+        if not any_seen:
+            for i in range(c * chunk, hi):
+                m = np.int64(memory[i])
+                if m != 0 and state[i] <= _H:
+                    memory[i] = min(np.int64(m * keep), MEM_MAX)
+            continue
+        for i in range(c * chunk, hi):
             m = np.int64(memory[i])
-            if m != 0 and state[i] <= _H:
-                memory[i] = min(np.int64(m * keep), MEM_MAX)
-        return
-    for i in range(n):
-        m = np.int64(memory[i])
-        v = min(np.int64(m * keep) + seen[zone[i]], MEM_MAX)  # m and seen 0: v = 0 = m, unchanged
-        memory[i] = v if state[i] <= _H else m
+            v = min(np.int64(m * keep) + seen[zone[i]], MEM_MAX)  # m and seen 0: v = 0 = m, unchanged
+            memory[i] = v if state[i] <= _H else m
+
+
+ONES = np.uint64(0x0101010101010101)
+HIGHS = np.uint64(0x8080808080808080)
 
 
 @nb.njit(cache=True)
-def news_in_chunks(memory, n, news_chunk, chunk):
+def news_in_chunks(memory, words, n, news_chunk, chunk):
     """The people who carry news (memory 254 or 255), in person order, read only in the chunks
     whose count says they hold some (every writer of news counts it there: the step's ``_news``
     and :meth:`Ties.swept`); the counts zeroed. At korea's scale a pass over everyone's byte
-    each day took longer than the news."""
+    each day took longer than the news. ``words``: the same bytes eight at a time (``chunk`` a
+    multiple of 8), skipped whole where none of the eight is 254 or 255: ``b | 1 == 255``
+    exactly for those, so ``~(w | ONES)`` has a zero byte (the classic test, exact for whether
+    there is one)."""
     total = 0
     for c in range(news_chunk.shape[0]):
         total += news_chunk[c]
@@ -129,24 +137,34 @@ def news_in_chunks(memory, n, news_chunk, chunk):
         if news_chunk[c] == 0:
             continue
         news_chunk[c] = 0
-        for i in range(c * chunk, min(n, (c + 1) * chunk)):
+        hi = min(n, (c + 1) * chunk)
+        i = c * chunk
+        while i < hi:
+            if (i & 7) == 0 and i + 8 <= hi and (i >> 3) < words.shape[0]:
+                x = ~(words[i >> 3] | ONES)
+                if ((x - ONES) & ~x & HIGHS) == np.uint64(0):
+                    i += 8
+                    continue
             if memory[i] >= MEM_NEWS_POLICY and k < total:
                 out[k] = i
                 k += 1
+            i += 1
     return out[:k]
 
 
-@nb.njit(cache=True)
-def band_chunks(n_bands, band_count, band_slots, household, state, band_base, chunk, per_chunk):
-    """The band members (still in their band) not removed, by chunk of people: ``per_chunk[c]``
-    of them (zeroed first): everyone who may walk with a band before the next pass, since the dead
-    and the turned can come back (a corpse rises, a feral is cured). A pass over the band table
-    that reads two words of each member at random places: once a week (:meth:`Ties.end_day`); in
-    between, :func:`collect_news` adds those who join, so the counts bound the walkers from above.
+@nb.njit(cache=True, nogil=True)
+def band_chunks(p, n_parts, n_bands, band_count, band_slots, household, state, band_base, chunk, per_part):
+    """The band members (still in their band) not removed, by chunk of people, of the bands
+    ``p, p + n_parts, ...``: ``per_part[p, c]`` of them (zeroed first; summed over the parts by
+    the caller): everyone who may walk with a band before the next pass, since the dead and the
+    turned can come back (a corpse rises, a feral is cured). A pass over the band table that
+    reads two words of each member at random places: once a week (:meth:`Ties.end_day`); in
+    between, :func:`join_bands` adds those who join, so the counts bound the walkers from above.
     (Counting only the living, less those who carried news, was wrong where cure brings the turned
     back: the count went below zero.)"""
+    per_chunk = per_part[p]
     per_chunk[:] = 0
-    for b in range(n_bands):
+    for b in range(p, n_bands, n_parts):
         h = band_base + b
         for q in range(band_count[b]):
             j = np.int64(band_slots[b, q])
@@ -160,37 +178,53 @@ def _has(sorted_ids, j):
     return k < sorted_ids.shape[0] and sorted_ids[k] == j
 
 
-@nb.njit(cache=True)
-def collect_news(news, state, zone, household, memory, per_loss, n_init, zone_start, zone_hh,
-                 zone_nh, zone_end, band_count, band_slots, open_band, n_bands, band_size, band_base,
-                 watched, grieved, joined, band_chunk, chunk):
+@nb.njit(cache=True, nogil=True)
+def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_start, zone_hh, zone_nh, zone_end,
+           band_count, band_slots, band_base, watched, lonely_k, grieved, ng):
     """The day's news (``news``: the people who carry it, in person order: deaths, turnings,
-    culls of humans) to their households; then the last of each household joins a band
-    (``band_chunk``: the band members not removed by chunk of ``chunk`` people, plus those who
-    join). Returns ``(n_bands, n_grieved, n_joined, band_count,
-    band_slots)``: for the people in ``watched`` (sorted), ``grieved[k] = (person, lost one,
-    policy)`` and ``joined[k] = (person, band id)``; the band table, grown if it had to."""
+    culls of humans) to their households, those of household or band ``h`` with
+    ``h % n_parts == p`` (a household's news and members are one part's alone, handled in the
+    news' order: any number of parts gives the same). ``lonely_k[k]``: news ``k`` left its
+    household one living member. For the people in ``watched`` (sorted): ``grieved[p, r] =
+    (person, lost one, policy, k)``, ``ng[p]`` rows."""
     buf = np.empty(256, dtype=np.int64)
-    lonely = np.empty(news.shape[0] + 1, dtype=np.int64)
-    n_lonely = 0
-    ng = 0
-    for i in news:
+    n = 0
+    for k in range(news.shape[0]):
+        i = news[k]
+        h = np.int64(household[i])
+        if h % n_parts != p:
+            continue
         policy = memory[i] == MEM_NEWS_POLICY
         memory[i] = 0
-        h = np.int64(household[i])
-        k = _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
+        m = _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
                         band_base, buf)
         living = 0
-        for q in range(k):
+        for q in range(m):
             j = buf[q]
             if state[j] <= _H:
                 living += 1
                 memory[j] = min(np.int64(memory[j]) + per_loss, MEM_MAX)
-                if ng < grieved.shape[0] and _has(watched, j):
-                    grieved[ng, 0], grieved[ng, 1], grieved[ng, 2] = j, i, policy
-                    ng += 1
-        if living == 1 and band_size > 0:
-            lonely[n_lonely] = h
+                if n < grieved.shape[1] and _has(watched, j):
+                    grieved[p, n, 0], grieved[p, n, 1], grieved[p, n, 2], grieved[p, n, 3] = j, i, policy, k
+                    n += 1
+        lonely_k[k] = living == 1
+    ng[p] = n
+
+
+@nb.njit(cache=True)
+def join_bands(news, lonely_k, state, zone, household, n_init, zone_start, zone_hh, zone_nh, zone_end, band_count,
+               band_slots, open_band, n_bands, band_size, band_base, watched, joined, band_chunk, chunk):
+    """After :func:`grieve`: the last living member of each household that news ``k`` left with
+    one (``lonely_k``, in the news' order) joins a band (``band_chunk``: the band members not
+    removed by chunk of ``chunk`` people, plus those who join). Returns ``(n_bands, n_joined,
+    band_count, band_slots)``: for the people in ``watched`` (sorted), ``joined[k] = (person,
+    band id)``; the band table, grown if it had to."""
+    buf = np.empty(256, dtype=np.int64)
+    lonely = np.empty(news.shape[0] + 1, dtype=np.int64)
+    n_lonely = 0
+    for k in range(news.shape[0]):
+        if lonely_k[k]:
+            lonely[n_lonely] = household[news[k]]
             n_lonely += 1
     nj = 0
     for q in range(n_lonely):
@@ -225,7 +259,7 @@ def collect_news(news, state, zone, household, memory, per_loss, n_init, zone_st
         if nj < joined.shape[0] and _has(watched, sv):
             joined[nj, 0], joined[nj, 1] = sv, band_base + b
             nj += 1
-    return n_bands, ng, nj, band_count, band_slots
+    return n_bands, nj, band_count, band_slots
 
 
 class Ties:
@@ -323,44 +357,74 @@ class Ties:
         np.add.at(self.news_chunk, hybrids // self.chunk, 1)
 
     def end_day(self, pop: Population, breaches: NDArray[np.float64], day: int = -1,
-                counts: NDArray[np.int64] | None = None) -> None:
+                counts: NDArray[np.int64] | None = None, workers: Parts | None = None) -> None:
         """Hand the day's news to households, form bands, note the breaches seen (``counts``: the
         zones' people by state, for the size of a breach); at the end of each week (day 6, 13,
-        ...) fade everyone's memory and add the breaches seen."""
+        ...) fade everyone's memory and add the breaches seen (the passes over everyone in parts
+        on ``workers``' threads, if given)."""
         if not self.on:
             return
         living = counts[:, :4].sum(axis=1) if counts is not None else np.zeros(breaches.shape[0])
         seen = (breaches >= BREACH_NEWS) & (breaches >= BREACH_SHARE * living)
         self.seen += np.where(seen, self.per_breach, 0)
-        self.news_day(pop)
+        self.news_day(pop, workers)
         if day % 7 == 6:
-            fade_week(pop.n, pop.state, pop.zone, pop.memory, float(self.keep ** 7),
-                      np.minimum(self.seen, MEM_MAX))
+            run = workers.run if workers is not None else (lambda kernel, *args: kernel(0, 1, *args))
+            seen = np.minimum(self.seen, MEM_MAX)
+            run(fade_week, np.int64(pop.n), np.int64(self.chunk), pop.state, pop.zone, pop.memory,
+                float(self.keep ** 7), seen, bool(seen.any()))
             self.seen[:] = 0
             if self.band_moves:  # the deaths that carried no news off the bound on living band members
-                self.count_bands(pop)
+                self.count_bands(pop, workers)
 
-    def count_bands(self, pop: Population) -> None:
+    def count_bands(self, pop: Population, workers: Parts | None = None) -> None:
         """Count the living band members by chunk exactly (:attr:`band_chunk`; whoever makes a band
-        other than by :func:`collect_news` calls this before the next day)."""
-        band_chunks(np.int64(self.n_bands), self.band_count, self.band_slots, pop.household, pop.state,
-                    np.int64(BAND_BASE), np.int64(self.chunk), self.band_chunk)
+        other than by :func:`join_bands` calls this before the next day)."""
+        n_parts = workers.n if workers is not None else 1
+        per_part = np.zeros((n_parts, self.band_chunk.shape[0]), dtype=np.int64)
+        args = (np.int64(self.n_bands), self.band_count, self.band_slots, pop.household, pop.state,
+                np.int64(BAND_BASE), np.int64(self.chunk), per_part)
+        if workers is not None:
+            workers.run(band_chunks, *args)
+        else:
+            band_chunks(0, 1, *args)
+        self.band_chunk[:] = per_part.sum(axis=0)
 
-    def news_day(self, pop: Population) -> None:
+    #: below this many news a day, grief is handed out on the calling thread (the same either way)
+    PARALLEL_NEWS = 4096
+
+    def news_day(self, pop: Population, workers: Parts | None = None) -> None:
+        """The day's news to households (:func:`grieve`, in parts on ``workers``' threads when
+        there is much of it), then the lonely join bands (:func:`join_bands`)."""
         total = int(self.news_chunk.sum())
         if total == 0:
             self.grieved, self.joined = self.grieved[:0], self.joined[:0]
             return
         w = self.watched.shape[0]
-        grieved = np.zeros((8 * w, 3), dtype=np.int64)
+        words = pop.memory[: pop.memory.shape[0] // 8 * 8].view(np.uint64)
+        news = news_in_chunks(pop.memory, words, np.int64(pop.n), self.news_chunk, np.int64(self.chunk))
+        n_parts = workers.n if workers is not None and news.shape[0] >= self.PARALLEL_NEWS else 1
+        grieved = np.zeros((n_parts, 8 * w, 4), dtype=np.int64)
+        ng = np.zeros(n_parts, dtype=np.int64)
+        lonely_k = np.zeros(news.shape[0], dtype=np.bool_)
+        args = (news, pop.state, pop.household, pop.memory, np.int64(self.per_loss), self.n_init, self.zone_start,
+                self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots, np.int64(BAND_BASE),
+                self.watched, lonely_k, grieved, ng)
+        if n_parts > 1:
+            workers.run(grieve, *args)  # type: ignore[union-attr]
+        else:
+            grieve(0, 1, *args)
+        rows = np.concatenate([grieved[p, : ng[p]] for p in range(n_parts)])
+        rows = rows[np.argsort(rows[:, 3], kind="stable")][: 8 * w]  # the news' order, as one pass made it
+        if self.band_size <= 0:
+            lonely_k[:] = False
         joined = np.zeros((w, 2), dtype=np.int64)
-        news = news_in_chunks(pop.memory, np.int64(pop.n), self.news_chunk, np.int64(self.chunk))
-        self.n_bands, ng, nj, self.band_count, self.band_slots = collect_news(
-            news, pop.state, pop.zone, pop.household, pop.memory, np.int64(self.per_loss),
-            self.n_init, self.zone_start, self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots,
-            self.open_band, np.int64(self.n_bands), np.int64(self.band_size), np.int64(BAND_BASE),
-            self.watched, grieved, joined, self.band_chunk, np.int64(self.chunk))
-        self.grieved, self.joined = grieved[:ng], joined[:nj]
+        self.n_bands, nj, self.band_count, self.band_slots = join_bands(
+            news, lonely_k, pop.state, pop.zone, pop.household, self.n_init, self.zone_start, self.zone_hh,
+            self.zone_nh, self.zone_end, self.band_count, self.band_slots, self.open_band, np.int64(self.n_bands),
+            np.int64(self.band_size), np.int64(BAND_BASE), self.watched, joined, self.band_chunk,
+            np.int64(self.chunk))
+        self.grieved, self.joined = rows[:, :3], joined[:nj]
 
     def nbytes_ties(self) -> int:
         """Bytes the ties keep beyond the household ids: the band table."""

@@ -291,7 +291,7 @@ class AbmEngine:
                 self.samples.append(self.counts())
         flows: F64 = (fl.sum(axis=0) + serial).astype(np.float64)
         route: F64 = rf.sum(axis=0).astype(np.float64)
-        self.ties.end_day(pop, flows[Flow.BREACH], day, self.counts_i)
+        self.ties.end_day(pop, flows[Flow.BREACH], day, self.counts_i, self.workers)
         if self.cast is not None:
             self.cast.end_day(day)
         return flows, route

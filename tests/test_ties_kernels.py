@@ -1,0 +1,49 @@
+"""The ties' day kernels (:mod:`aftermath.people.ties`) on their own: finding the day's news eight
+bytes at a time finds exactly who carries it, in person order, compiled or not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aftermath.people.ties import news_in_chunks
+
+
+def _case(rng: np.random.Generator, cap: int, n: int, share: float, chunk: int):
+    mem = rng.integers(0, 254, cap).astype(np.uint8)
+    hits = rng.random(cap) < share
+    mem[hits] = rng.choice([254, 255], int(hits.sum()))
+    counts = np.zeros(cap // chunk + 2, dtype=np.int64)
+    np.add.at(counts, np.flatnonzero(hits) // chunk, 1)
+    return mem, counts
+
+
+@pytest.mark.parametrize("share", [0.0005, 0.05, 0.6])
+def test_news_found_eight_bytes_at_a_time_is_everyone_who_carries_it(share: float) -> None:
+    """Random memories (0 to 253, and 254 or 255 on a share of people), a population of ``n`` in
+    arrays of ``cap`` (tails that are not whole words, chunks the last of which is cut short): the
+    people found are exactly those of the first ``n`` with 254 or 255, ascending, and the chunks'
+    counts are zeroed; the same with the pure-Python kernel."""
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        cap = int(rng.integers(1, 5000))
+        n = int(rng.integers(0, cap + 1))
+        chunk = 8 * int(rng.integers(1, 40))
+        mem, counts = _case(rng, cap, n, share, chunk)
+        want = np.flatnonzero(mem[:n] >= 254)
+        for kernel in (news_in_chunks, news_in_chunks.py_func):
+            c = counts.copy()
+            words = mem[: cap // 8 * 8].view(np.uint64)
+            with np.errstate(over="ignore"):  # the word test wraps around on purpose (uint64)
+                got = kernel(mem, words, np.int64(n), c, np.int64(chunk))
+            assert np.array_equal(got, want)
+            assert not c.any()
+
+
+def test_a_chunk_without_a_count_is_not_read() -> None:
+    """News is read only where a writer counted it (a chunk counted 0 is skipped whole)."""
+    mem = np.zeros(64, dtype=np.uint8)
+    mem[[3, 40]] = 255
+    counts = np.array([1, 0], dtype=np.int64)  # chunk 1 (people 32 to 63) said to hold none
+    got = news_in_chunks(mem, mem.view(np.uint64), np.int64(64), counts, np.int64(32))
+    assert got.tolist() == [3]
