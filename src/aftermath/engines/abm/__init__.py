@@ -2,7 +2,7 @@
 
 Layout:
 
-* :mod:`.state`: the population as struct-of-arrays (25 bytes per person, table in its docstring),
+* :mod:`.state`: the population as struct-of-arrays (24 bytes per person, table in its docstring),
   set-up, and the memory check that refuses a scenario too large before allocating;
 * :mod:`.rng`: counter-based random numbers, one stream per decision;
 * :mod:`.tables`: the slot table compiled from the model's declarations

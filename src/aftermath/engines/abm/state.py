@@ -1,7 +1,7 @@
 """The population as struct-of-arrays, preallocated once, and its memory estimate (which
 :mod:`aftermath.engines.budget` checks against the machine's limit before anything is allocated).
 
-Core state per person (26 bytes; the target is at most 32):
+Core state per person (24 bytes, 26 with more than 65,535 strains; the target is at most 32):
 
 ========== ======= ===== =======================================================================
 array      dtype   bytes meaning
@@ -9,7 +9,8 @@ array      dtype   bytes meaning
 state      uint8   1     :class:`~aftermath.model.world.State` code (6 = infection pending its
                          mutated strain, only inside a step)
 zone       uint16  2     where the person is
-strain     int32   4     strain id for E, H, Z and D (row of the strain table); 0 otherwise
+strain     uint16  2     strain id for E, H, Z and D (row of the strain table); 0 otherwise
+                         (int32, 4 bytes, where ``mutation.max_strains`` is above 65,535)
 next_t     int32   4     step at which the scheduled transition (end of latency) happens
 resistance float32 4     individual resistance in [0, 1] (MODEL.md 4)
 household  int32   4     household id (concealment is a household's decision)
@@ -33,6 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import IntFlag
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,7 +45,9 @@ from aftermath.engines.budget import birth_capacity as budget_birth_capacity
 from aftermath.model.flows import Flag
 from aftermath.model.world import N_STATES, State, World
 
-BYTES_PER_AGENT = 26
+BYTES_PER_AGENT = 24
+#: strain ids fit two bytes up to this table capacity (:func:`strain_dtype`); four above it
+WIDE_STRAINS = 65535
 #: Transient bytes per person while the population is set up (float64 draws, index arrays).
 SETUP_BYTES_PER_AGENT = 16
 NO_ZONE = 65535
@@ -92,7 +96,14 @@ def memory_estimate(people: int, n_zones: int, strain_cap: int, per_zone_strain:
     ``per_zone_strain``: the tables' bytes per (zone, strain)
     (:func:`aftermath.engines.abm.tables.bytes_per_zone_strain` for the scenario's routes)."""
     tables = strain_cap * (n_zones * per_zone_strain + 128)
-    return people * (BYTES_PER_AGENT + SETUP_BYTES_PER_AGENT) + tables + BASE_BYTES
+    per_person = BYTES_PER_AGENT + SETUP_BYTES_PER_AGENT + (2 if strain_cap > WIDE_STRAINS else 0)
+    return people * per_person + tables + BASE_BYTES
+
+
+def strain_dtype(max_strains: int) -> type[np.unsignedinteger[Any]] | type[np.signedinteger[Any]]:
+    """The strain id's type: two bytes where the strain table holds at most 65,535 strains (every
+    built-in: korea's 51.8 million people save 99 MiB), else four."""
+    return np.uint16 if max_strains <= WIDE_STRAINS else np.int32
 
 
 @dataclass
@@ -102,7 +113,7 @@ class Population:
     n: int
     state: U8
     zone: U16
-    strain: I32
+    strain: NDArray[Any]  # uint16 (int32 above 65,535 strains: strain_dtype)
     next_t: I32
     resistance: F32
     household: I32
@@ -118,12 +129,12 @@ class Population:
         return int(self.state.shape[0])
 
     @classmethod
-    def empty(cls, capacity: int) -> Population:
+    def empty(cls, capacity: int, max_strains: int = WIDE_STRAINS) -> Population:
         return cls(
             n=0,
             state=np.full(capacity, State.R, dtype=np.uint8),
             zone=np.zeros(capacity, dtype=np.uint16),
-            strain=np.zeros(capacity, dtype=np.int32),
+            strain=np.zeros(capacity, dtype=strain_dtype(max_strains)),
             next_t=np.full(capacity, -1, dtype=np.int32),
             resistance=np.zeros(capacity, dtype=np.float32),
             household=np.zeros(capacity, dtype=np.int32),
@@ -177,7 +188,7 @@ def populate(world: World, seed: int, capacity: int) -> Population:
     of (nearly) equal size and their members are spread over the initial states.
     """
     people = initial_people(world)
-    pop = Population.empty(capacity)
+    pop = Population.empty(capacity, world.scenario.pathogen.mutation.max_strains)
     n = int(people.sum())
     zone_of = np.repeat(np.arange(world.n_zones, dtype=np.uint16), people.sum(axis=1))
     pop.zone[:n] = zone_of
