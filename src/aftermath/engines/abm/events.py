@@ -495,13 +495,12 @@ def latent_left(el, n_due, cand, n_cand, taken, state, movers, n_mov, taken_all,
 
 
 @nb.njit(cache=True)
-def settle_movers(el, el_t, n_due, n_e, movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_e, out,
-                  out_t):
+def settle_movers(el, el_t, n_due, n_e, movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_e):
     """After the step: each mover joins the list of their state and zone, the removed none, the
     newly latent the calendar: the calendar's ``el[n_due:n_e]`` still latent (not -1) merged
-    with them (by end of latency, then person) into ``out`` / ``out_t``. Returns (n_e, d): the
-    ``d`` movers that found their list full are ``movers[:d]`` (the caller makes room and places
-    them)."""
+    with them (by end of latency, then person), in place (``el`` has room for them all: the kept
+    ones close up at its front, then the merge runs from the back). Returns (n_e, d): the ``d``
+    movers that found their list full are ``movers[:d]`` (the caller makes room and places them)."""
     n_new = 0
     d = 0
     sink = 0
@@ -522,23 +521,26 @@ def settle_movers(el, el_t, n_due, n_e, movers, n_mov, state, zone, next_t, sl, 
     if sink == -1:  # (never: keeps the loads above)
         d = 0
     new_e[:n_new].sort()
-    a = n_due
-    b = 0
-    w = 0
-    while a < n_e or b < n_new:
-        if a < n_e and el[a] < 0:
-            a += 1
-            continue
-        if b >= n_new or (a < n_e and ((np.int64(el_t[a]) << 32) | np.int64(el[a])) < new_e[b]):
-            out[w] = el[a]
-            out_t[w] = el_t[a]
-            a += 1
+    m = 0
+    for a in range(n_due, n_e):  # the kept, closed up at the front (a copy leftwards)
+        if el[a] >= 0:
+            el[m] = el[a]
+            el_t[m] = el_t[a]
+            m += 1
+    w = m + n_new
+    a = m - 1
+    b = n_new - 1
+    while b >= 0:  # the merge from the back: it writes at or above where it reads
+        w -= 1
+        if a >= 0 and ((np.int64(el_t[a]) << 32) | np.int64(el[a])) > new_e[b]:
+            el[w] = el[a]
+            el_t[w] = el_t[a]
+            a -= 1
         else:
-            out[w] = new_e[b] & 0xFFFFFFFF
-            out_t[w] = new_e[b] >> 32
-            b += 1
-        w += 1
-    return w, d
+            el[w] = new_e[b] & 0xFFFFFFFF
+            el_t[w] = new_e[b] >> 32
+            b -= 1
+    return m + n_new, d
 
 
 @nb.njit(cache=True)
@@ -744,7 +746,6 @@ class EventLists:
         self.tail = int(tail)
         self.n_e = int(n_e)
         self.n_due = 0  # the calendar's first, who ended their latency this step
-        self.el2, self.el_t2 = np.zeros_like(self.el), np.zeros_like(self.el_t)
         self.cand = np.zeros(1024, dtype=np.int64)  # the latent's candidates (places in the calendar)
         self.taken_e = np.zeros(1024, dtype=np.int64)
         self.ks = np.zeros(nz * NK, dtype=np.int64)
@@ -829,14 +830,11 @@ class EventLists:
     def settle(self, state: NDArray[np.uint8], zone: NDArray[np.uint16], next_t: I32) -> None:
         """After the step (its mutations and bands): everyone who moved joins their new list."""
         need = self.n_mov + self.n_e
-        self.movers = self._room(self.movers, need)
         self.new_e = self._room(self.new_e, self.n_mov)
-        self.el2, self.el_t2 = self._room(self.el2, need), self._room(self.el_t2, need)
+        self.el, self.el_t = self._room(self.el, need), self._room(self.el_t, need)
         n_e, d = settle_movers(self.el, self.el_t, np.int64(self.n_due), np.int64(self.n_e), self.movers,
                                np.int64(self.n_mov), state, zone, next_t, self.sl, self.s_lo, self.s_cap, self.s_n,
-                               self.new_e, self.el2, self.el_t2)
-        self.el, self.el2 = self.el2, self.el
-        self.el_t, self.el_t2 = self.el_t2, self.el_t
+                               self.new_e)
         self.n_e, self.n_mov, self.n_due = int(n_e), 0, 0
         if d:  # a list was full: room, then the rest (in the same order)
             self.add(self.movers[: int(d)].copy(), state, zone, next_t)
@@ -870,7 +868,7 @@ class EventLists:
         flows in ``fl``); returns the hybrids swept."""
         p = pop
         total, most, n_h = sweep_count(self.sl, self.s_lo, self.s_n, kill, hybrids, key_kill)
-        holes = np.zeros(int(most) + 1, dtype=np.int64)
+        holes = np.zeros(int(most) + 1, dtype=np.int32)
         movers = np.zeros(int(total) + 1, dtype=np.int32)
         swept = np.zeros(int(n_h) + 1, dtype=np.int64)
         n_mov, n_sw = sweep_lists(self.sl, self.s_lo, self.s_n, p.state, p.zone, p.strain, p.flags,  # type: ignore[attr-defined]

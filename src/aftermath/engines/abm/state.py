@@ -168,16 +168,26 @@ class Population:
                     "flag_zone", "seal_zone", "ever", "memory"))
 
 
-def draw_resistance(world: World, rng: np.random.Generator, size: int) -> F32:
-    """Individual resistance: Beta(mean, sd) (``world.resistance_beta``) or the mean for everyone."""
+#: people drawn at a time where a whole population's float64 draws would be a transient of its own
+#: (korea: 414 MB at once; the same numbers in pieces: a generator fills an array in order)
+DRAW_PIECE = 1 << 20
+
+
+def draw_resistance(world: World, rng: np.random.Generator, size: int, out: F32 | None = None) -> F32:
+    """Individual resistance: Beta(mean, sd) (``world.resistance_beta``) or the mean for everyone,
+    into ``out`` if given (drawn :data:`DRAW_PIECE` at a time)."""
     from aftermath.model.world import resistance_beta
 
     p = world.scenario.pathogen
     ab = resistance_beta(p.resistance_mean, p.resistance_sd)
+    res: F32 = np.empty(size, dtype=np.float32) if out is None else out
     if ab is None:
-        return np.full(size, p.resistance_mean, dtype=np.float32)
-    out: F32 = rng.beta(ab[0], ab[1], size=size).astype(np.float32)
-    return out
+        res[:] = p.resistance_mean
+        return res
+    for lo in range(0, size, DRAW_PIECE):
+        hi = min(size, lo + DRAW_PIECE)
+        res[lo:hi] = rng.beta(ab[0], ab[1], size=hi - lo)
+    return res
 
 
 def populate(world: World, seed: int, capacity: int) -> Population:
@@ -185,22 +195,27 @@ def populate(world: World, seed: int, capacity: int) -> Population:
 
     Households: a zone of ``n`` people with mean household size ``h`` has ``ceil(n / h)``
     households; person ``j`` of the zone joins household ``j mod ceil(n / h)``, so households are
-    of (nearly) equal size and their members are spread over the initial states.
+    of (nearly) equal size and their members are spread over the initial states. Written in place,
+    zone by zone, with no temporary the size of the population.
     """
     people = initial_people(world)
     pop = Population.empty(capacity, world.scenario.pathogen.mutation.max_strains)
     n = int(people.sum())
-    zone_of = np.repeat(np.arange(world.n_zones, dtype=np.uint16), people.sum(axis=1))
-    pop.zone[:n] = zone_of
-    pop.state[:n] = np.repeat(np.tile(np.arange(N_STATES, dtype=np.uint8), world.n_zones), people.reshape(-1))
+    at = 0
+    for z in range(world.n_zones):
+        for st in range(N_STATES):
+            k = int(people[z, st])
+            pop.zone[at: at + k] = z
+            pop.state[at: at + k] = st
+            at += k
     rng = generator(seed, Stream.RESISTANCE)
-    pop.resistance[:n] = draw_resistance(world, rng, n)
-    pop.ever[:n] = np.where(pop.state[:n] == State.S, 0, int(Ever.INFECTED)).astype(np.uint8)
+    draw_resistance(world, rng, n, pop.resistance[:n])
+    pop.ever[:n] = pop.state[:n] != State.S  # (True is Ever.INFECTED)
     start, hh = 0, 0
     for z, zone in enumerate(world.scenario.zones):
         nz = int(people[z].sum())
         n_house = max(1, math.ceil(nz / zone.household_size))
-        pop.household[start: start + nz] = hh + (np.arange(nz, dtype=np.int64) % n_house)
+        pop.household[start: start + nz] = np.arange(nz, dtype=np.int32) % np.int32(n_house) + np.int32(hh)
         start += nz
         hh += n_house
     pop.next_household = hh
