@@ -47,3 +47,27 @@ def test_a_chunk_without_a_count_is_not_read() -> None:
     counts = np.array([1, 0], dtype=np.int64)  # chunk 1 (people 32 to 63) said to hold none
     got = news_in_chunks(mem, mem.view(np.uint64), np.int64(64), counts, np.int64(32))
     assert got.tolist() == [3]
+
+
+def test_resistance_is_a_beta_of_the_persons_own_draw() -> None:
+    """Each person's resistance, a function of the person (nothing stored): the same whenever read,
+    different for another seed, and over 200,000 people Beta(mean 0.5, sd 0.15) by a
+    Kolmogorov-Smirnov test (p > 1e-4; a wrong table or key fails it), compiled or not."""
+    from scipy import stats
+
+    from aftermath.engines.abm.state import _resistance_of, populate
+    from aftermath.model.world import build_world, resistance_beta
+    from aftermath.scenario.load import load
+    from aftermath.scenario.scale import scale_population
+
+    world = build_world(scale_population(load("hyosan"), 200_000))
+    pop = populate(world, 3, 200_000)
+    idx = np.arange(200_000)
+    r = pop.resistance_of(idx)
+    assert np.array_equal(r, pop.resistance_of(idx)) and r.min() >= 0.0 and r.max() <= 1.0
+    assert not np.array_equal(r[:1000], populate(world, 4, 200_000).resistance_of(idx[:1000]))
+    a, b = resistance_beta(0.5, 0.15)
+    assert stats.kstest(r, stats.beta(a, b).cdf).pvalue > 1e-4
+    slow = np.empty(500)
+    _resistance_of.py_func(pop.res_table, pop.res_key[0], idx[:500], slow)
+    assert np.allclose(slow, r[:500], rtol=0, atol=1e-12)

@@ -330,7 +330,7 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
                             + " at day 0 to play them")
         cand = rng.permutation(cand)
         if ch.resistance is not None:
-            pick = int(cand[int(np.argmin(np.abs(pop.resistance[cand] - ch.resistance)))])
+            pick = int(cand[int(np.argmin(np.abs(pop.resistance_of(cand) - ch.resistance)))])
         else:
             pick = int(cand[0])
         taken.add(int(house[pick]))
@@ -358,7 +358,7 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
         surname = name.split()[0] if " " in name else None
         people.append({"id": pick, "name": name, "role": info["role"], "cast": True, "kin_of": None,
                        "household": int(house[pick]), "zone0": int(zone[pick]), "state0": STATE_WORDS[int(state[pick])],
-                       "resistance": round(float(pop.resistance[pick]), 3)})
+                       "resistance": round(float(pop.resistance_of(np.array([pick]))[0]), 3)})
         kin = eng.ties.members(pop, int(house[pick]), pick)[:MAX_KIN]
         names = list(info["kin_names"])
         namer.rng = np.random.default_rng([name_key, pick, 1])
@@ -367,5 +367,5 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
             namer.taken.add(kname)
             people.append({"id": int(j), "name": kname, "role": None, "cast": False, "kin_of": name,
                            "household": int(house[j]), "zone0": int(zone[j]), "state0": STATE_WORDS[int(state[j])],
-                           "resistance": round(float(pop.resistance[j]), 3)})
+                           "resistance": round(float(pop.resistance_of(np.array([j]))[0]), 3)})
     return people

@@ -34,7 +34,6 @@ from aftermath.engines.abm.state import (
     Ever,
     Population,
     birth_capacity,
-    draw_resistance,
     initial_people,
     populate,
 )
@@ -229,8 +228,8 @@ class AbmEngine:
         pth = w.scenario.pathogen
         mass_action = bool(rates.mass_action)
         living_only = w.scenario.run.denominator == "living"
-        people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.resistance, pop.household, pop.flags,
-                        pop.flag_zone, pop.seal_zone, pop.ever, pop.memory)
+        people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.res_table, pop.household, pop.flags,
+                        pop.flag_zone, pop.seal_zone, pop.ever, pop.memory, pop.res_key)
         mems = (self.ties.mem(True, levers.harshness), self.ties.mem(False, levers.harshness))
         sprob = np.zeros((nz, MEM_MAX + 1) if mems[0].on else (1, 1))  # S's probability by memory level
         band = bool(mems[0].band)  # bands move together: the step notes their walks, follow_bands the rest
@@ -248,8 +247,8 @@ class AbmEngine:
             t = day * self.steps + k
             if births is not None and births[k].any():
                 self._add_births(day, k, births[k], serial)
-                people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.resistance, pop.household,
-                                pop.flags, pop.flag_zone, pop.seal_zone, pop.ever, pop.memory)
+                people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.res_table, pop.household,
+                                pop.flags, pop.flag_zone, pop.seal_zone, pop.ever, pop.memory, pop.res_key)
                 self.ties.ensure(pop)
             ns = self.table.n
             den = denominators(self.counts_i, mass_action, living_only)
@@ -349,8 +348,8 @@ class AbmEngine:
         old = tab.n
         mut = self.world.scenario.pathogen.mutation
         tab.n = int(resolve_pending(pop.n, CHUNK, self.pend_chunk, pop.state, pop.zone, pop.strain, pop.next_t,
-                                    pop.resistance, t, day, self.dt, kk, tab.traits, tab.parent, tab.day, tab.zone,
-                                    old, tab.capacity, float(mut.sd), tab.lo, tab.hi,
+                                    pop.res_table, pop.res_key, t, day, self.dt, kk, tab.traits, tab.parent,
+                                    tab.day, tab.zone, old, tab.capacity, float(mut.sd), tab.lo, tab.hi,
                                     float(self.world.scenario.pathogen.k_res), self._shape, self.counts_i,
                                     self.czs, serial, self.outcome_tags))
         if tab.n > old:
@@ -386,12 +385,10 @@ class AbmEngine:
         pop.grow(total)
         if self._n_chunks() != self.pend_chunk.shape[0]:
             self.pend_chunk = np.zeros(self._n_chunks(), dtype=np.int64)
-        rng = generator(self.seed, Stream.BIRTH, day * self.steps + k + 1)
         sl = slice(pop.n, pop.n + total)
         pop.state[sl] = 0
         pop.zone[sl] = np.repeat(np.arange(self.world.n_zones, dtype=np.uint16), born)
         pop.strain[sl] = 0
-        pop.resistance[sl] = draw_resistance(self.world, rng, total)
         pop.household[sl] = pop.next_household + np.arange(total, dtype=np.int32)
         pop.ever[sl] = int(Ever.BORN)
         pop.next_household += total

@@ -440,7 +440,7 @@ def latent_part(p, n_parts, el, n_due, cand, n_cand, top, chunk, P, T, W, dy, ou
                 i2 = np.int64(el[k2])
                 if (i2 // chunk) % n_parts == p:
                     sink += (np.int64(P.state[i2]) + np.int64(P.zone[i2]) + np.int64(P.strain[i2])
-                             + np.int64(P.memory[i2]) + np.int64(P.resistance[i2] > 0.5))
+                             + np.int64(P.memory[i2]))
         i = np.int64(el[k])
         c = i // chunk
         if c % n_parts != p:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from aftermath.engines.abm.rng import Stream, uniform
+from aftermath.engines.abm.rng import Stream, from_table, uniform
 from aftermath.engines.abm.state import PENDING
 from aftermath.engines.abm.step import infect
 from aftermath.model.world import TRAIT_BOUNDS, TRAITS, World, hybrid_probability
@@ -115,7 +115,7 @@ def mutate_traits(keys, i, parent_traits, sd, lo, hi, out):
 
 
 @nb.njit(cache=True)
-def resolve_pending(n, chunk, pend_chunk, state, zone, strain, next_t, resistance, t, day, dt, keys,
+def resolve_pending(n, chunk, pend_chunk, state, zone, strain, next_t, res_table, res_key, t, day, dt, keys,
                     traits, parent, born_day, born_zone, n_strains, capacity, sd, lo, hi, k_res, shape,
                     counts, czs, flows, outcome_tags):
     """Create the strains of this step's mutated infections, in person order; finish the infections.
@@ -143,7 +143,8 @@ def resolve_pending(n, chunk, pend_chunk, state, zone, strain, next_t, resistanc
                 ns += 1
                 lat = traits[:, T_LAT]
             strain[i] = s
-            new = infect(keys, i, s, t, dt, lat, traits[:, T_PH], k_res, resistance[i], shape, next_t)
+            r = from_table(res_table, res_key[0], i)
+            new = infect(keys, i, s, t, dt, lat, traits[:, T_PH], k_res, r, shape, next_t)
             state[i] = new
             for k in range(outcome_tags.shape[1]):
                 f = outcome_tags[new, k]

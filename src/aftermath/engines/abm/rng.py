@@ -43,8 +43,8 @@ class Stream(IntEnum):
     SWEEP = 51  # killed in a sweep
     SWEEP_Q = 52  # a swept feral leaves a corpse (q)
     HOUSEHOLD = 60  # a household's disposition to hide its infected (fixed for the run)
-    RESISTANCE = 61  # initial resistance and households (numpy generators seeded from the key)
-    BIRTH = 62  # births per step and the newborns' resistance (numpy generators)
+    RESISTANCE = 61  # each person's resistance (a function of the person: uniform(key at step 0, i))
+    BIRTH = 62  # births per step (numpy generators)
 
 
 @nb.njit(cache=True)
@@ -68,6 +68,16 @@ def uniform(key, i):
     """A uniform double in [0, 1) for item ``i`` (>= 0) of the stream keyed ``key``."""
     x = mix64(key + (U64(i) + U64(1)) * GOLDEN)
     return float(x >> U64(11)) * INV53
+
+
+@nb.njit(cache=True, inline="always")
+def from_table(table, key, i):
+    """Item ``i``'s draw from the distribution whose quantiles at ``0, 1/K, ..., 1`` are ``table``
+    (``K + 1`` of them): ``uniform(key, i)`` through the quantile function, linear between the
+    quantiles (each of the ``K`` pieces has exactly its probability ``1 / K``)."""
+    x = uniform(key, i) * (table.shape[0] - 1)
+    k = np.int64(x)
+    return table[k] + (x - k) * (table[k + 1] - table[k])
 
 
 @nb.njit(cache=True)

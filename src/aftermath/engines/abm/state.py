@@ -1,7 +1,7 @@
 """The population as struct-of-arrays, preallocated once, and its memory estimate (which
 :mod:`aftermath.engines.budget` checks against the machine's limit before anything is allocated).
 
-Core state per person (24 bytes, 26 with more than 65,535 strains; the target is at most 32):
+Core state per person (20 bytes, 22 with more than 65,535 strains; the target is at most 32):
 
 ========== ======= ===== =======================================================================
 array      dtype   bytes meaning
@@ -12,7 +12,6 @@ zone       uint16  2     where the person is
 strain     uint16  2     strain id for E, H, Z and D (row of the strain table); 0 otherwise
                          (int32, 4 bytes, where ``mutation.max_strains`` is above 65,535)
 next_t     int32   4     step at which the scheduled transition (end of latency) happens
-resistance float32 4     individual resistance in [0, 1] (MODEL.md 4)
 household  int32   4     household id (concealment is a household's decision)
 flags      uint8   1     ledger bits (:class:`Flag`): what policy did to this person
 flag_zone  uint16  2     zone of the first policy act on this person (65535: none); never moved
@@ -23,7 +22,10 @@ memory     uint8   1     memory of loss, 0 to 253 (:mod:`aftermath.people.ties`)
                          news of this person's death for their household, kept until the day ends
 ========== ======= ===== =======================================================================
 
-Ties cost no byte here: a band is a new household id (:mod:`aftermath.people.ties`).
+Ties cost no byte here: a band is a new household id (:mod:`aftermath.people.ties`). Nor does
+individual resistance: it is a function of the person (:meth:`Population.resistance_of`), drawn
+through the quantiles of its distribution from the person's own uniform of the ``RESISTANCE``
+stream, so each person has one value for the whole run, whenever it is read.
 
 Arrays are sized for the initial population plus the births expected over the horizon (mean
 plus ten standard deviations); they grow by doubling only if a run outlives that.
@@ -36,16 +38,17 @@ from dataclasses import dataclass, field
 from enum import IntFlag
 from typing import Any
 
+import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-from aftermath.engines.abm.rng import Stream, generator
+from aftermath.engines.abm.rng import Stream, from_table, stream_key
 from aftermath.engines.budget import BASE_BYTES
 from aftermath.engines.budget import birth_capacity as budget_birth_capacity
 from aftermath.model.flows import Flag
 from aftermath.model.world import N_STATES, State, World
 
-BYTES_PER_AGENT = 24
+BYTES_PER_AGENT = 20
 #: strain ids fit two bytes up to this table capacity (:func:`strain_dtype`); four above it
 WIDE_STRAINS = 65535
 #: Transient bytes per person while the population is set up (float64 draws, index arrays).
@@ -57,6 +60,7 @@ U8 = NDArray[np.uint8]
 U16 = NDArray[np.uint16]
 I32 = NDArray[np.int32]
 F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
 
 
 class Ever(IntFlag):
@@ -115,7 +119,6 @@ class Population:
     zone: U16
     strain: NDArray[Any]  # uint16 (int32 above 65,535 strains: strain_dtype)
     next_t: I32
-    resistance: F32
     household: I32
     flags: U8
     flag_zone: U16
@@ -123,6 +126,16 @@ class Population:
     ever: U8
     next_household: int
     memory: U8 = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
+    #: resistance's quantiles (:func:`resistance_table`) and the key of each person's draw
+    res_table: F64 = field(default_factory=lambda: np.full(RES_PIECES + 1, 0.5))
+    res_key: NDArray[np.uint64] = field(default_factory=lambda: np.zeros(1, dtype=np.uint64))
+
+    def resistance_of(self, idx: NDArray[np.integer[Any]]) -> F64:
+        """The resistance of the people ``idx`` (the same whenever asked)."""
+        idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+        out: F64 = np.empty(idx.shape[0], dtype=np.float64)
+        _resistance_of(self.res_table, self.res_key[0], idx, out)
+        return out
 
     @property
     def capacity(self) -> int:
@@ -136,7 +149,6 @@ class Population:
             zone=np.zeros(capacity, dtype=np.uint16),
             strain=np.zeros(capacity, dtype=strain_dtype(max_strains)),
             next_t=np.full(capacity, -1, dtype=np.int32),
-            resistance=np.zeros(capacity, dtype=np.float32),
             household=np.zeros(capacity, dtype=np.int32),
             flags=np.zeros(capacity, dtype=np.uint8),
             flag_zone=np.full(capacity, NO_ZONE, dtype=np.uint16),
@@ -151,7 +163,7 @@ class Population:
         if self.n + needed <= self.capacity:
             return
         cap = max(2 * self.capacity, self.n + needed)
-        for name, fill in (("state", State.R), ("zone", 0), ("strain", 0), ("next_t", -1), ("resistance", 0),
+        for name, fill in (("state", State.R), ("zone", 0), ("strain", 0), ("next_t", -1),
                            ("household", 0), ("flags", 0), ("flag_zone", NO_ZONE), ("seal_zone", NO_ZONE),
                            ("ever", 0), ("memory", 0)):
             old = getattr(self, name)
@@ -164,30 +176,35 @@ class Population:
 
     def nbytes(self) -> int:
         return sum(int(getattr(self, a).nbytes) for a in
-                   ("state", "zone", "strain", "next_t", "resistance", "household", "flags",
+                   ("state", "zone", "strain", "next_t", "household", "flags",
                     "flag_zone", "seal_zone", "ever", "memory"))
 
 
-#: people drawn at a time where a whole population's float64 draws would be a transient of its own
-#: (korea: 414 MB at once; the same numbers in pieces: a generator fills an array in order)
-DRAW_PIECE = 1 << 20
+#: pieces of the resistance distribution's quantile function (:func:`resistance_table`)
+RES_PIECES = 4096
 
 
-def draw_resistance(world: World, rng: np.random.Generator, size: int, out: F32 | None = None) -> F32:
-    """Individual resistance: Beta(mean, sd) (``world.resistance_beta``) or the mean for everyone,
-    into ``out`` if given (drawn :data:`DRAW_PIECE` at a time)."""
+def resistance_table(world: World) -> F64:
+    """Individual resistance is Beta(mean, sd) (``world.resistance_beta``), or the mean for
+    everyone: its quantiles at ``0, 1/K, ..., 1`` (``K`` = :data:`RES_PIECES`), which
+    :func:`.rng.from_table` draws from (each piece of probability ``1 / K`` exactly, linear within
+    it: the Beta's own quantiles at every piece's ends)."""
+    from scipy import stats
+
     from aftermath.model.world import resistance_beta
 
     p = world.scenario.pathogen
     ab = resistance_beta(p.resistance_mean, p.resistance_sd)
-    res: F32 = np.empty(size, dtype=np.float32) if out is None else out
     if ab is None:
-        res[:] = p.resistance_mean
-        return res
-    for lo in range(0, size, DRAW_PIECE):
-        hi = min(size, lo + DRAW_PIECE)
-        res[lo:hi] = rng.beta(ab[0], ab[1], size=hi - lo)
-    return res
+        return np.full(RES_PIECES + 1, p.resistance_mean, dtype=np.float64)
+    q: F64 = stats.beta.ppf(np.linspace(0.0, 1.0, RES_PIECES + 1), ab[0], ab[1])
+    return q
+
+
+@nb.njit(cache=True)
+def _resistance_of(table, key, idx, out):
+    for k in range(idx.shape[0]):
+        out[k] = from_table(table, key, idx[k])
 
 
 def populate(world: World, seed: int, capacity: int) -> Population:
@@ -208,8 +225,8 @@ def populate(world: World, seed: int, capacity: int) -> Population:
             pop.zone[at: at + k] = z
             pop.state[at: at + k] = st
             at += k
-    rng = generator(seed, Stream.RESISTANCE)
-    draw_resistance(world, rng, n, pop.resistance[:n])
+    pop.res_table = resistance_table(world)
+    pop.res_key = np.array([stream_key(seed, int(Stream.RESISTANCE), 0)], dtype=np.uint64)
     pop.ever[:n] = pop.state[:n] != State.S  # (True is Ever.INFECTED)
     start, hh = 0, 0
     for z, zone in enumerate(world.scenario.zones):

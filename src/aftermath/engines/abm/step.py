@@ -29,7 +29,7 @@ from collections import namedtuple
 import numba as nb
 import numpy as np
 
-from aftermath.engines.abm.rng import Stream, uniform
+from aftermath.engines.abm.rng import Stream, from_table, uniform
 from aftermath.engines.abm.state import NO_ZONE, PENDING, Ever
 from aftermath.engines.abm.tables import P_BITE, D, E, H, R, S, Z
 from aftermath.model.flows import Flag, Flow
@@ -65,6 +65,12 @@ def hybrid_probability(p_h, k_res, r):
         return 1.0
     lg = np.log(p_h / (1.0 - p_h)) + k_res * (r - 0.5)
     return 1.0 / (1.0 + np.exp(-lg))
+
+
+@nb.njit(cache=True, inline="always")
+def resistance(P, i):
+    """Person ``i``'s resistance (:meth:`.state.Population.resistance_of`)."""
+    return from_table(P.resistance, P.res_key[0], i)
 
 
 @nb.njit(cache=True)
@@ -151,8 +157,9 @@ def admission(st, a, screen, quarantined, hidden, u):
 
 
 People = namedtuple("People", ["state", "zone", "strain", "next_t", "resistance", "household", "flags",
-                               "flag_zone", "seal_zone", "ever", "memory"])
-"""The population's arrays (see :mod:`.state`), as the kernels take them."""
+                               "flag_zone", "seal_zone", "ever", "memory", "res_key"])
+"""The population's arrays (see :mod:`.state`), as the kernels take them; ``resistance``: the
+quantiles each person's resistance is drawn through with the key ``res_key[0]`` (:func:`resistance`)."""
 
 Rows = namedtuple("Rows", ["coef", "rate", "tot", "prob", "pcum"])
 """The day's coefficients and the step's hazard rows (see :mod:`.tables`)."""
@@ -336,7 +343,7 @@ def _news(P, i, c, out, policy):
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def end_latency(p, i, z, s, P, T, dy, out, c):
     """The scheduled end of latency: the branch of the individual outcome (``Hook.ONSET``)."""
-    b = T.onset_branch_of[onset(dy.keys, i, dy.p_h[s], dy.k_res, P.resistance[i])]
+    b = T.onset_branch_of[onset(dy.keys, i, dy.p_h[s], dy.k_res, resistance(P, i))]
     for k in range(T.onset_tags.shape[1]):
         f = T.onset_tags[b, k]
         if f >= 0:
@@ -388,7 +395,7 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
             out.dc[p, z, S] -= 1
             out.pend_chunk[c] += 1
             return
-        b = T.branch_of[st, j, infect(dy.keys, i, new_s, dy.t, dy.dt, dy.latency, dy.p_h, dy.k_res, P.resistance[i],
+        b = T.branch_of[st, j, infect(dy.keys, i, new_s, dy.t, dy.dt, dy.latency, dy.p_h, dy.k_res, resistance(P, i),
                                       dy.shape, P.next_t)]
     elif hook == HK_CONCEAL:
         cz = dy.conceal[z]
