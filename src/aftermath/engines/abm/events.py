@@ -495,12 +495,11 @@ def latent_left(el, n_due, cand, n_cand, taken, state, movers, n_mov, taken_all,
 
 
 @nb.njit(cache=True)
-def settle_movers(el, el_t, n_due, n_e, movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_e):
-    """After the step: each mover joins the list of their state and zone, the removed none, the
-    newly latent the calendar: the calendar's ``el[n_due:n_e]`` still latent (not -1) merged
-    with them (by end of latency, then person), in place (``el`` has room for them all: the kept
-    ones close up at its front, then the merge runs from the back). Returns (n_e, d): the ``d``
-    movers that found their list full are ``movers[:d]`` (the caller makes room and places them)."""
+def settle_movers(movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_e):
+    """After the step: each mover joins the list of their state and zone, the removed none; the
+    newly latent go to ``new_e`` (as ``next_t << 32 | person``, sorted) for :func:`merge_latent`.
+    Returns (n_new, d): the ``d`` movers that found their list full are ``movers[:d]`` (the
+    caller makes room and places them)."""
     n_new = 0
     d = 0
     sink = 0
@@ -521,6 +520,14 @@ def settle_movers(el, el_t, n_due, n_e, movers, n_mov, state, zone, next_t, sl, 
     if sink == -1:  # (never: keeps the loads above)
         d = 0
     new_e[:n_new].sort()
+    return n_new, d
+
+
+@nb.njit(cache=True)
+def merge_latent(el, el_t, n_due, n_e, new_e, n_new):
+    """The calendar's ``el[n_due:n_e]`` still latent (not -1) merged with the newly latent
+    ``new_e[:n_new]`` (by end of latency, then person), in place (``el`` has room for them all: the
+    kept ones close up at its front, then the merge runs from the back). Returns the new length."""
     m = 0
     for a in range(n_due, n_e):  # the kept, closed up at the front (a copy leftwards)
         if el[a] >= 0:
@@ -540,7 +547,7 @@ def settle_movers(el, el_t, n_due, n_e, movers, n_mov, state, zone, next_t, sl, 
             el[w] = new_e[b] & 0xFFFFFFFF
             el_t[w] = new_e[b] >> 32
             b -= 1
-    return m + n_new, d
+    return m + n_new
 
 
 @nb.njit(cache=True)
@@ -829,12 +836,12 @@ class EventLists:
 
     def settle(self, state: NDArray[np.uint8], zone: NDArray[np.uint16], next_t: I32) -> None:
         """After the step (its mutations and bands): everyone who moved joins their new list."""
-        need = self.n_mov + self.n_e
         self.new_e = self._room(self.new_e, self.n_mov)
+        n_new, d = settle_movers(self.movers, np.int64(self.n_mov), state, zone, next_t, self.sl, self.s_lo,
+                                 self.s_cap, self.s_n, self.new_e)
+        need = self.n_e + int(n_new)  # (at most: the kept and the new)
         self.el, self.el_t = self._room(self.el, need), self._room(self.el_t, need)
-        n_e, d = settle_movers(self.el, self.el_t, np.int64(self.n_due), np.int64(self.n_e), self.movers,
-                               np.int64(self.n_mov), state, zone, next_t, self.sl, self.s_lo, self.s_cap, self.s_n,
-                               self.new_e)
+        n_e = merge_latent(self.el, self.el_t, np.int64(self.n_due), np.int64(self.n_e), self.new_e, n_new)
         self.n_e, self.n_mov, self.n_due = int(n_e), 0, 0
         if d:  # a list was full: room, then the rest (in the same order)
             self.add(self.movers[: int(d)].copy(), state, zone, next_t)
