@@ -418,6 +418,7 @@ class Ties:
         rows = rows[np.argsort(rows[:, 3], kind="stable")][: 8 * w]  # the news' order, as one pass made it
         if self.band_size <= 0:
             lonely_k[:] = False
+        self._band_room(self.n_bands + int(lonely_k.sum()) + 1)
         joined = np.zeros((w, 2), dtype=np.int64)
         self.n_bands, nj, self.band_count, self.band_slots = join_bands(
             news, lonely_k, pop.state, pop.zone, pop.household, self.n_init, self.zone_start, self.zone_hh,
@@ -425,6 +426,17 @@ class Ties:
             np.int64(self.band_size), np.int64(BAND_BASE), self.watched, joined, self.band_chunk,
             np.int64(self.chunk))
         self.grieved, self.joined = rows[:, :3], joined[:nj]
+
+    def _band_room(self, bands: int) -> None:
+        """Room in the band table for ``bands`` bands (an eighth more when it grows), grown in place
+        (``ndarray.resize``: the allocator remaps a large block rather than copying it, so there is
+        no second table, 96 MiB at korea's scale, while it grows; nothing else holds these arrays)."""
+        cap = self.band_count.shape[0]
+        if bands <= cap:
+            return
+        cap = max(bands, cap + cap // 8 + 16)
+        self.band_count.resize(cap, refcheck=False)
+        self.band_slots.resize((cap, self.band_slots.shape[1]), refcheck=False)
 
     def nbytes_ties(self) -> int:
         """Bytes the ties keep beyond the household ids: the band table."""
