@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from aftermath.engines.abm.rng import Stream, from_table, uniform
+from aftermath.engines.abm.rng import Stream, uniform
 from aftermath.engines.abm.state import PENDING
 from aftermath.engines.abm.step import infect
 from aftermath.model.world import TRAIT_BOUNDS, TRAITS, World, hybrid_probability
@@ -143,8 +143,7 @@ def resolve_pending(n, chunk, pend_chunk, state, zone, strain, next_t, res_table
                 ns += 1
                 lat = traits[:, T_LAT]
             strain[i] = s
-            r = from_table(res_table, res_key[0], i)
-            new = infect(keys, i, s, t, dt, lat, traits[:, T_PH], k_res, r, shape, next_t)
+            new = infect(keys, i, s, t, dt, lat, traits[:, T_PH], k_res, res_table, res_key[0], shape, next_t)
             state[i] = new
             for k in range(outcome_tags.shape[1]):
                 f = outcome_tags[new, k]

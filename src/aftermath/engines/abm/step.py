@@ -67,12 +67,6 @@ def hybrid_probability(p_h, k_res, r):
     return 1.0 / (1.0 + np.exp(-lg))
 
 
-@nb.njit(cache=True, inline="always")
-def resistance(P, i):
-    """Person ``i``'s resistance (:meth:`.state.Population.resistance_of`)."""
-    return from_table(P.resistance, P.res_key[0], i)
-
-
 @nb.njit(cache=True)
 def latency_steps(keys, i, latency, shape, dt):
     """Steps until latency ends: Erlang(shape, mean ``latency``) drawn at onset, at least one step."""
@@ -120,18 +114,25 @@ def _move(dc, dzs, p, z, st, s, z2, st2, s2):
 
 
 @nb.njit(cache=True)
-def onset(keys, i, p_h, k_res, r):
-    """End of latency (or an immediate outcome): H with the individual probability, else Z."""
+def onset(keys, i, p_h, k_res, res_table, res_key):
+    """End of latency (or an immediate outcome): H with the individual probability, else Z (the
+    person's resistance, :func:`.rng.from_table`, and the draw read only where both outcomes can
+    happen: the same outcome as ``uniform < hybrid_probability`` always)."""
+    if p_h <= 0.0:
+        return Z
+    if p_h >= 1.0:
+        return H
+    r = from_table(res_table, res_key, i)
     return H if uniform(keys[K_HYB], i) < hybrid_probability(p_h, k_res, r) else Z
 
 
 @nb.njit(cache=True)
-def infect(keys, i, s, t, dt, latency, p_h, k_res, r, shape, next_t):
+def infect(keys, i, s, t, dt, latency, p_h, k_res, res_table, res_key, shape, next_t):
     """Outcome of an infection by strain ``s``: E with its end of latency scheduled, or H / Z at once."""
     if latency[s] > 0.0:
         next_t[i] = t + latency_steps(keys, i, latency[s], shape, dt)
         return E
-    return onset(keys, i, p_h[s], k_res, r)
+    return onset(keys, i, p_h[s], k_res, res_table, res_key)
 
 
 @nb.njit(cache=True)
@@ -343,7 +344,7 @@ def _news(P, i, c, out, policy):
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def end_latency(p, i, z, s, P, T, dy, out, c):
     """The scheduled end of latency: the branch of the individual outcome (``Hook.ONSET``)."""
-    b = T.onset_branch_of[onset(dy.keys, i, dy.p_h[s], dy.k_res, resistance(P, i))]
+    b = T.onset_branch_of[onset(dy.keys, i, dy.p_h[s], dy.k_res, P.resistance, P.res_key[0])]
     for k in range(T.onset_tags.shape[1]):
         f = T.onset_tags[b, k]
         if f >= 0:
@@ -371,8 +372,10 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
     elif where == W_TARGET:
         dest = np.int64(dy.hybrid_target[z])
     new_s = s
-    if T.pressure[st, j] == P_BITE:  # the biter's strain
+    if T.pressure[st, j] == P_BITE and dy.n_strains > 1:  # the biter's strain (of one: the founder, 0)
         new_s = pick_strain(W.pcum, z, j, dy.n_strains, uniform(dy.keys[K_STRAIN], i) * W.rate[z, st, s, j])
+    elif T.pressure[st, j] == P_BITE:
+        new_s = 0
     bits = 0
     if T.sacrifice[st, j] and (P.flags[i] & FL_SEALED) and P.seal_zone[i] == z:
         bits |= FL_SACR
@@ -395,8 +398,8 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
             out.dc[p, z, S] -= 1
             out.pend_chunk[c] += 1
             return
-        b = T.branch_of[st, j, infect(dy.keys, i, new_s, dy.t, dy.dt, dy.latency, dy.p_h, dy.k_res, resistance(P, i),
-                                      dy.shape, P.next_t)]
+        b = T.branch_of[st, j, infect(dy.keys, i, new_s, dy.t, dy.dt, dy.latency, dy.p_h, dy.k_res, P.resistance,
+                                      P.res_key[0], dy.shape, P.next_t)]
     elif hook == HK_CONCEAL:
         cz = dy.conceal[z]
         if dy.mem.on:
