@@ -184,8 +184,8 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
     """The day's news (``news``: the people who carry it, in person order: deaths, turnings,
     culls of humans) to their households, those of household or band ``h`` with
     ``h % n_parts == p`` (a household's news and members are one part's alone, handled in the
-    news' order: any number of parts gives the same). ``lonely_k[k]``: news ``k`` left its
-    household one living member. For the people in ``watched`` (sorted): ``grieved[p, r] =
+    news' order: any number of parts gives the same). ``lonely_k[k]``: the one living member news
+    ``k`` left its household, -1 if none or more. For the people in ``watched`` (sorted): ``grieved[p, r] =
     (person, lost one, policy, k)``, ``ng[p]`` rows."""
     buf = np.empty(256, dtype=np.int64)
     n = 0
@@ -199,15 +199,17 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
         m = _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
                         band_base, buf)
         living = 0
+        sv = -1
         for q in range(m):
             j = buf[q]
             if state[j] <= _H:
                 living += 1
+                sv = j
                 memory[j] = min(np.int64(memory[j]) + per_loss, MEM_MAX)
                 if n < grieved.shape[1] and _has(watched, j):
                     grieved[p, n, 0], grieved[p, n, 1], grieved[p, n, 2], grieved[p, n, 3] = j, i, policy, k
                     n += 1
-        lonely_k[k] = living == 1
+        lonely_k[k] = sv if living == 1 else -1
     ng[p] = n
 
 
@@ -215,29 +217,30 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
 def join_bands(news, lonely_k, state, zone, household, n_init, zone_start, zone_hh, zone_nh, zone_end, band_count,
                band_slots, open_band, n_bands, band_size, band_base, watched, joined, band_chunk, chunk):
     """After :func:`grieve`: the last living member of each household that news ``k`` left with
-    one (``lonely_k``, in the news' order) joins a band (``band_chunk``: the band members not
-    removed by chunk of ``chunk`` people, plus those who join). Returns ``(n_bands, n_joined,
-    band_count, band_slots)``: for the people in ``watched`` (sorted), ``joined[k] = (person,
-    band id)``; the band table, grown if it had to."""
+    one (``lonely_k[k]``, in the news' order) joins a band (``band_chunk``: the band members not
+    removed by chunk of ``chunk`` people), if the household has one living member now. A day-0
+    household only loses members: when that one is still in it and the one lost is dead (not cured
+    back the same day) it has exactly them, without counting again; otherwise (a band, which can
+    gain members today, or those cases) its members are counted again. Returns ``(n_bands,
+    n_joined, band_count, band_slots)``: for the people in ``watched`` (sorted), ``joined[k] =
+    (person, band id)``; the band table, grown if it had to."""
     buf = np.empty(256, dtype=np.int64)
-    lonely = np.empty(news.shape[0] + 1, dtype=np.int64)
-    n_lonely = 0
-    for k in range(news.shape[0]):
-        if lonely_k[k]:
-            lonely[n_lonely] = household[news[k]]
-            n_lonely += 1
     nj = 0
-    for q in range(n_lonely):
-        h = lonely[q]
-        k = _members_of(h, -1, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
-                        band_base, buf)
-        sv, living = -1, 0
-        for r in range(k):
-            if state[buf[r]] <= _H:
-                living += 1
-                sv = buf[r]
-        if living != 1:
-            continue  # joined already, or no one left
+    for q in range(news.shape[0]):
+        sv = lonely_k[q]
+        if sv < 0:
+            continue
+        h = np.int64(household[news[q]])
+        if not (h < n_init and household[sv] == h and state[news[q]] > _H):
+            k = _members_of(h, -1, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count,
+                            band_slots, band_base, buf)
+            sv, living = -1, 0
+            for r in range(k):
+                if state[buf[r]] <= _H:
+                    living += 1
+                    sv = buf[r]
+            if living != 1:
+                continue  # joined already, or no one left
         z = zone[sv]
         b = open_band[z]
         if b < 0 or band_count[b] >= band_size or band_base + b == h:
@@ -406,7 +409,7 @@ class Ties:
         n_parts = workers.n if workers is not None and news.shape[0] >= self.PARALLEL_NEWS else 1
         grieved = np.zeros((n_parts, 8 * w, 4), dtype=np.int64)
         ng = np.zeros(n_parts, dtype=np.int64)
-        lonely_k = np.zeros(news.shape[0], dtype=np.bool_)
+        lonely_k = np.full(news.shape[0], -1, dtype=np.int64)
         args = (news, pop.state, pop.household, pop.memory, np.int64(self.per_loss), self.n_init, self.zone_start,
                 self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots, np.int64(BAND_BASE),
                 self.watched, lonely_k, grieved, ng)
@@ -417,8 +420,8 @@ class Ties:
         rows = np.concatenate([grieved[p, : ng[p]] for p in range(n_parts)])
         rows = rows[np.argsort(rows[:, 3], kind="stable")][: 8 * w]  # the news' order, as one pass made it
         if self.band_size <= 0:
-            lonely_k[:] = False
-        self._band_room(self.n_bands + int(lonely_k.sum()) + 1)
+            lonely_k[:] = -1
+        self._band_room(self.n_bands + int((lonely_k >= 0).sum()) + 1)
         joined = np.zeros((w, 2), dtype=np.int64)
         self.n_bands, nj, self.band_count, self.band_slots = join_bands(
             news, lonely_k, pop.state, pop.zone, pop.household, self.n_init, self.zone_start, self.zone_hh,
