@@ -214,19 +214,20 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
 
 
 @nb.njit(cache=True)
-def join_bands(news, lonely_k, state, zone, household, n_init, zone_start, zone_hh, zone_nh, zone_end, band_count,
-               band_slots, open_band, n_bands, band_size, band_base, watched, joined, band_chunk, chunk):
+def join_bands(start, news, lonely_k, state, zone, household, n_init, zone_start, zone_hh, zone_nh, zone_end,
+               band_count, band_slots, open_band, n_bands, band_size, band_base, watched, joined, nj, band_chunk,
+               chunk):
     """After :func:`grieve`: the last living member of each household that news ``k`` left with
     one (``lonely_k[k]``, in the news' order) joins a band (``band_chunk``: the band members not
     removed by chunk of ``chunk`` people), if the household has one living member now. A day-0
     household only loses members: when that one is still in it and the one lost is dead (not cured
     back the same day) it has exactly them, without counting again; otherwise (a band, which can
-    gain members today, or those cases) its members are counted again. Returns ``(n_bands,
-    n_joined, band_count, band_slots)``: for the people in ``watched`` (sorted), ``joined[k] =
-    (person, band id)``; the band table, grown if it had to."""
+    gain members today, or those cases) its members are counted again. From news ``start`` on;
+    returns ``(n_bands, n_joined, stop)``: ``stop`` the news where the band table had no room
+    for a new band (the caller grows it and calls again from there), else ``len(news)``; for the
+    people in ``watched`` (sorted), ``joined[k] = (person, band id)``."""
     buf = np.empty(256, dtype=np.int64)
-    nj = 0
-    for q in range(news.shape[0]):
+    for q in range(start, news.shape[0]):
         sv = lonely_k[q]
         if sv < 0:
             continue
@@ -244,13 +245,8 @@ def join_bands(news, lonely_k, state, zone, household, n_init, zone_start, zone_
         z = zone[sv]
         b = open_band[z]
         if b < 0 or band_count[b] >= band_size or band_base + b == h:
-            if n_bands >= band_count.shape[0]:  # room for more bands
-                cap = band_count.shape[0] + band_count.shape[0] // 8 + 16  # grow by an eighth: bytes count
-                grown_count = np.zeros(cap, dtype=band_count.dtype)
-                grown_count[: n_bands] = band_count[: n_bands]
-                grown_slots = np.zeros((cap, band_slots.shape[1]), dtype=band_slots.dtype)
-                grown_slots[: n_bands] = band_slots[: n_bands]
-                band_count, band_slots = grown_count, grown_slots
+            if n_bands >= band_count.shape[0]:  # no room for another band: the caller grows the table
+                return n_bands, nj, q
             b = n_bands
             n_bands += 1
             band_count[b] = 0
@@ -262,7 +258,7 @@ def join_bands(news, lonely_k, state, zone, household, n_init, zone_start, zone_
         if nj < joined.shape[0] and _has(watched, sv):
             joined[nj, 0], joined[nj, 1] = sv, band_base + b
             nj += 1
-    return n_bands, nj, band_count, band_slots
+    return n_bands, nj, news.shape[0]
 
 
 class Ties:
@@ -421,13 +417,17 @@ class Ties:
         rows = rows[np.argsort(rows[:, 3], kind="stable")][: 8 * w]  # the news' order, as one pass made it
         if self.band_size <= 0:
             lonely_k[:] = -1
-        self._band_room(self.n_bands + int((lonely_k >= 0).sum()) + 1)
         joined = np.zeros((w, 2), dtype=np.int64)
-        self.n_bands, nj, self.band_count, self.band_slots = join_bands(
-            news, lonely_k, pop.state, pop.zone, pop.household, self.n_init, self.zone_start, self.zone_hh,
-            self.zone_nh, self.zone_end, self.band_count, self.band_slots, self.open_band, np.int64(self.n_bands),
-            np.int64(self.band_size), np.int64(BAND_BASE), self.watched, joined, self.band_chunk,
-            np.int64(self.chunk))
+        start, nj = 0, 0
+        while True:
+            self.n_bands, nj, start = join_bands(
+                np.int64(start), news, lonely_k, pop.state, pop.zone, pop.household, self.n_init, self.zone_start,
+                self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots, self.open_band,
+                np.int64(self.n_bands), np.int64(self.band_size), np.int64(BAND_BASE), self.watched, joined,
+                np.int64(nj), self.band_chunk, np.int64(self.chunk))
+            if start >= news.shape[0]:
+                break
+            self._band_room(self.n_bands + 1)
         self.grieved, self.joined = rows[:, :3], joined[:nj]
 
     def _band_room(self, bands: int) -> None:
