@@ -131,6 +131,7 @@ class AbmEngine:
         self.counts_i, self.czs = self._recount()
         if sc.run.abm_mode == "events":
             self.ev = EventLists(pop.n, pop.state, pop.zone, pop.next_t, nz)
+            self.ev.record = self.cast is not None  # who took which slot: only the cast reads it
 
     # -- arrays --------------------------------------------------------------------------------
     @property

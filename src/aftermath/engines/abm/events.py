@@ -365,8 +365,9 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
                 j = _pick_walk(rate, where, mult, u * (tot + (mult - 1.0) * _walks(rate, where)))
             else:
                 j = _pick(rate, u * tot)
-            taken[c0 + n_taken] = (i << 16) | j
-            n_taken += 1
+            if taken.shape[0] != 0:  # (empty: no cast reads them)
+                taken[c0 + n_taken] = (i << 16) | j
+                n_taken += 1
             act(p, i, st, z, s, j, P, T, W, dy, o, i // chunk)
         n_takens[li] = n_taken
         if sink == -1:  # (never: keeps the loads above)
@@ -484,8 +485,9 @@ def latent_left(el, n_due, cand, n_cand, taken, state, movers, n_mov, taken_all,
     for m in range(n_cand):
         if taken[m] < 0:
             continue
-        taken_all[n_taken] = taken[m]
-        n_taken += 1
+        if taken_all.shape[0] != 0:  # (empty: no cast reads them)
+            taken_all[n_taken] = taken[m]
+            n_taken += 1
         i = el[cand[m]]
         if state[i] != E:
             movers[n_mov] = i
@@ -757,7 +759,7 @@ class EventLists:
         self.taken_e = np.zeros(1024, dtype=np.int64)
         self.ks = np.zeros(nz * NK, dtype=np.int64)
         self.tops = np.zeros(nz * NK + 1)  # and the latent's
-        self.chosen = np.zeros(4096, dtype=np.int64)
+        self.chosen = np.zeros(4096, dtype=np.int32)  # places in a list (below 2**31)
         self.k_lo = np.zeros(nz * NK, dtype=np.int64)
         self.owner = np.zeros(nz * NK, dtype=np.int64)
         self.n_movers = np.zeros(nz * NK, dtype=np.int64)
@@ -766,6 +768,8 @@ class EventLists:
         self.news = np.zeros((1, 1), dtype=np.int64)
         self.movers = np.zeros(1024, dtype=np.int32)
         self.new_e = np.zeros(1024, dtype=np.int64)
+        #: who took which slot (for the cast: :meth:`slots_taken_by`); empty when no one reads it
+        self.record = True
         self.taken = np.zeros(1024, dtype=np.int64)
         self.n_mov = 0
         self.n_taken = 0
@@ -786,9 +790,9 @@ class EventLists:
             total = int(choose(self.s_n, self.tops, key, self.ks, self.k_lo, self.chosen))
             if total >= 0:
                 break
-            self.chosen = np.zeros(2 * self.chosen.shape[0], dtype=np.int64)
+            self.chosen = np.zeros(2 * self.chosen.shape[0], dtype=np.int32)
         self.movers = self._room(self.movers, total + 64)
-        self.taken = self._room(self.taken, total)
+        self.taken = self._room(self.taken, total) if self.record else self.taken[:0]
         n_parts = int(workers.n)  # type: ignore[attr-defined]
         shape = (n_parts, out.pend_chunk.shape[0]), (n_parts, out.news_chunk.shape[0])
         if self.pend.shape != shape[0] or self.news.shape != shape[1]:
@@ -822,7 +826,8 @@ class EventLists:
         else:
             workers.run(latent_part, *args2)  # type: ignore[attr-defined]
         self.movers = self._room(self.movers, self.n_mov + n_due + n_cand + 64)
-        self.taken = self._room(self.taken, self.n_taken + n_cand)
+        if self.record:
+            self.taken = self._room(self.taken, self.n_taken + n_cand)
         n_mov, n_taken = latent_left(self.el, n_due, self.cand, n_cand, self.taken_e, P.state, self.movers,
                                      np.int64(self.n_mov), self.taken, np.int64(self.n_taken))
         self.n_mov, self.n_taken = int(n_mov), int(n_taken)
