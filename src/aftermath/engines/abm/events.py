@@ -211,7 +211,8 @@ def list_tops(W, T, dy, czs, ns, tops):
 @nb.njit(cache=True)
 def choose_range(lo, hi, p, key, out):
     """The places ``lo .. hi - 1`` each chosen independently with probability ``p``, by geometric
-    skips (as :func:`choose`) from the uniforms of ``key``, ascending into ``out``. Returns how
+    skips (the number of places passed over before the next chosen one is Geometric(p)) from the
+    uniforms of ``key``, ascending into ``out``. Returns how
     many, or -1 when ``out`` has no room (the caller enlarges it and asks again: the same draws)."""
     n = hi - lo
     if n <= 0 or p <= 0.0:
@@ -242,41 +243,18 @@ def choose_range(lo, hi, p, key, out):
 @nb.njit(cache=True)
 def choose(s_n, tops, key, ks, k_lo, chosen):
     """The candidates of each list: each place independently with the list's top probability,
-    found by geometric skips (the gap to the next is Geometric(top): the same Bernoulli trials,
-    in O(candidates)), from the ``COUNT`` stream keyed by (step, list). The places, ascending, go
-    to ``chosen`` list after list; ``ks[li]``: how many. Returns the total, or -1 when ``chosen``
-    has no room (the caller enlarges it and asks again: the draws are the same)."""
+    found by geometric skips (:func:`choose_range`: the gap to the next is Geometric(top), the
+    same Bernoulli trials in O(candidates)), from the ``COUNT`` stream keyed by (step, list). The
+    places, ascending, go to ``chosen`` list after list; ``ks[li]``: how many. Returns the total,
+    or -1 when ``chosen`` has no room (the caller enlarges it and asks again: the draws are the
+    same)."""
     total = 0
-    cap = chosen.shape[0]
     for li in range(s_n.shape[0]):
         ks[li] = 0
         k_lo[li] = total
-        n = s_n[li]
-        p = tops[li]
-        if n == 0 or p <= 0.0:
-            continue
-        k = 0
-        if p >= 1.0:
-            if total + n > cap:
-                return -1
-            for q in range(n):
-                chosen[total + q] = q
-            k = n
-        else:
-            kl = _list_key(key, li)
-            lg = np.log1p(-p)
-            q = np.int64(-1)
-            m = 0
-            while True:
-                gap = np.floor(np.log(1.0 - uniform(kl, m)) / lg)  # failures before the next success
-                m += 1
-                if gap >= n - q - 1:
-                    break
-                q += np.int64(gap) + 1
-                if total + k >= cap:
-                    return -1
-                chosen[total + k] = q
-                k += 1
+        k = choose_range(0, s_n[li], tops[li], _list_key(key, li), chosen[total:])
+        if k < 0:
+            return -1
         ks[li] = k
         total += k
     return total
