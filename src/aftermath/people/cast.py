@@ -86,7 +86,7 @@ def slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, fl
         mult = 1.0
         if on and st <= H:
             m = np.int64(m0[q])
-            if m > 0 and flight != 0.0:
+            if 0 < m <= MEM_MAX and flight != 0.0:  # (254, 255: news, no memory: step.recall)
                 mult = 1.0 + flight * m
         if st == E and next_t[i] <= t:
             out[q] = -2

@@ -216,7 +216,7 @@ def populate(world: World, seed: int, capacity: int) -> Population:
     zone by zone, with no temporary the size of the population.
     """
     people = initial_people(world)
-    pop = Population.empty(capacity, world.scenario.pathogen.mutation.max_strains)
+    pop = Population.empty(capacity, max(world.scenario.pathogen.mutation.max_strains, world.n_strains))
     n = int(people.sum())
     at = 0
     for z in range(world.n_zones):

@@ -297,9 +297,11 @@ def row_slot(rate, tot, prob, where, mult, dt, key, i):
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def recall(i, P, M):
     """The multiplier of person ``i``'s walking rate that their memory makes (it fades, and
-    breaches seen raise it, in the weekly pass of :mod:`aftermath.people.ties`)."""
+    breaches seen raise it, in the weekly pass of :mod:`aftermath.people.ties`). News of their own
+    turning (254, 255: someone cured back the same day and infected again) is no memory, as the
+    day's news makes of it (and as the susceptible's step reads it)."""
     m = np.int64(P.memory[i])
-    if m == 0 or M.flight == 0.0:
+    if m == 0 or m > MEM_MAX or M.flight == 0.0:
         return 1.0
     return 1.0 + M.flight * m
 
