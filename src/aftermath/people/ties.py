@@ -180,11 +180,11 @@ def _has(sorted_ids, j):
 
 @nb.njit(cache=True, nogil=True)
 def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_start, zone_hh, zone_nh, zone_end,
-           band_count, band_slots, band_base, watched, lonely_k, grieved, ng):
+           band_count, band_slots, band_base, watched, alone, grieved, ng):
     """The day's news (``news``: the people who carry it, in person order: deaths, turnings,
     culls of humans) to their households, those of household or band ``h`` with
     ``h % n_parts == p`` (a household's news and members are one part's alone, handled in the
-    news' order: any number of parts gives the same). ``lonely_k[k]``: the one living member news
+    news' order: any number of parts gives the same). ``alone[k]``: the one living member news
     ``k`` left its household, -1 if none or more. For the people in ``watched`` (sorted): ``grieved[p, r] =
     (person, lost one, policy, k)``, ``ng[p]`` rows."""
     buf = np.empty(256, dtype=np.int64)
@@ -209,16 +209,16 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
                 if n < grieved.shape[1] and _has(watched, j):
                     grieved[p, n, 0], grieved[p, n, 1], grieved[p, n, 2], grieved[p, n, 3] = j, i, policy, k
                     n += 1
-        lonely_k[k] = sv if living == 1 else -1
+        alone[k] = sv if living == 1 else -1
     ng[p] = n
 
 
 @nb.njit(cache=True)
-def join_bands(start, news, lonely_k, state, zone, household, n_init, zone_start, zone_hh, zone_nh, zone_end,
+def join_bands(start, news, alone, state, zone, household, n_init, zone_start, zone_hh, zone_nh, zone_end,
                band_count, band_slots, open_band, n_bands, band_size, band_base, watched, joined, nj, band_chunk,
                chunk):
     """After :func:`grieve`: the last living member of each household that news ``k`` left with
-    one (``lonely_k[k]``, in the news' order) joins a band (``band_chunk``: the band members not
+    one (``alone[k]``, in the news' order) joins a band (``band_chunk``: the band members not
     removed by chunk of ``chunk`` people), if the household has one living member now. A day-0
     household only loses members: when that one is still in it and the one lost is dead (not cured
     back the same day) it has exactly them, without counting again; otherwise (a band, which can
@@ -228,7 +228,7 @@ def join_bands(start, news, lonely_k, state, zone, household, n_init, zone_start
     people in ``watched`` (sorted), ``joined[k] = (person, band id)``."""
     buf = np.empty(256, dtype=np.int64)
     for q in range(start, news.shape[0]):
-        sv = lonely_k[q]
+        sv = alone[q]
         if sv < 0:
             continue
         h = np.int64(household[news[q]])
@@ -405,10 +405,10 @@ class Ties:
         n_parts = workers.n if workers is not None and news.shape[0] >= self.PARALLEL_NEWS else 1
         grieved = np.zeros((n_parts, 8 * w, 4), dtype=np.int64)
         ng = np.zeros(n_parts, dtype=np.int64)
-        lonely_k = np.full(news.shape[0], -1, dtype=np.int64)
+        alone = np.full(news.shape[0], -1, dtype=np.int64)
         args = (news, pop.state, pop.household, pop.memory, np.int64(self.per_loss), self.n_init, self.zone_start,
                 self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots, np.int64(BAND_BASE),
-                self.watched, lonely_k, grieved, ng)
+                self.watched, alone, grieved, ng)
         if n_parts > 1:
             workers.run(grieve, *args)  # type: ignore[union-attr]
         else:
@@ -416,12 +416,12 @@ class Ties:
         rows = np.concatenate([grieved[p, : ng[p]] for p in range(n_parts)])
         rows = rows[np.argsort(rows[:, 3], kind="stable")][: 8 * w]  # the news' order, as one pass made it
         if self.band_size <= 0:
-            lonely_k[:] = -1
+            alone[:] = -1
         joined = np.zeros((w, 2), dtype=np.int64)
         start, nj = 0, 0
         while True:
             self.n_bands, nj, start = join_bands(
-                np.int64(start), news, lonely_k, pop.state, pop.zone, pop.household, self.n_init, self.zone_start,
+                np.int64(start), news, alone, pop.state, pop.zone, pop.household, self.n_init, self.zone_start,
                 self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots, self.open_band,
                 np.int64(self.n_bands), np.int64(self.band_size), np.int64(BAND_BASE), self.watched, joined,
                 np.int64(nj), self.band_chunk, np.int64(self.chunk))

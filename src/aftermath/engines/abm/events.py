@@ -64,6 +64,7 @@ from aftermath.engines.abm.step import (
     _walks,
     act,
     end_latency,
+    memory_level,
     recall,
 )
 from aftermath.engines.abm.tables import D, E, H, R, S, Z
@@ -160,13 +161,19 @@ def build_lists(n, state, zone, next_t, nz, spare, min_spare, slack):
     return sl, s_lo, s_cap, s_n, el, el_t, m, tot
 
 
+@nb.njit(cache=True, inline="always")
+def cal_key(t, i):
+    """The calendar's order as one int64: end of latency ``t``, then person ``i``."""
+    return (np.int64(t) << 32) | np.int64(i)
+
+
 @nb.njit(cache=True)
 def calendar_of(who, m, next_t, el, el_t):
     """The latent ``who[:m]`` in calendar order into ``el`` (and their ends of latency into
     ``el_t``): by the step their latency ends (``next_t``), then by person."""
     keys = np.empty(m, dtype=np.int64)
     for k in range(m):
-        keys[k] = (np.int64(next_t[who[k]]) << 32) | np.int64(who[k])
+        keys[k] = cal_key(next_t[who[k]], who[k])
     keys.sort()
     for k in range(m):
         el[k] = keys[k] & 0xFFFFFFFF
@@ -212,8 +219,8 @@ def list_tops(W, T, dy, czs, ns, tops):
 def choose_range(lo, hi, p, key, out):
     """The places ``lo .. hi - 1`` each chosen independently with probability ``p``, by geometric
     skips (the number of places passed over before the next chosen one is Geometric(p)) from the
-    uniforms of ``key``, ascending into ``out``. Returns how
-    many, or -1 when ``out`` has no room (the caller enlarges it and asks again: the same draws)."""
+    uniforms of ``key``, ascending into ``out``. Returns how many, or -1 when ``out`` has no room
+    (the caller enlarges it and asks again: the same draws)."""
     n = hi - lo
     if n <= 0 or p <= 0.0:
         return 0
@@ -310,7 +317,7 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
         n_taken = 0
         sink = 0
         for m in range(k):
-            if TOUCH > 0 and m % TOUCH == 0:  # the next few candidates' words, loaded together (their misses overlap)
+            if m % TOUCH == 0:  # the next few candidates' words, loaded together (their misses overlap)
                 for m2 in range(m, min(k, m + TOUCH)):
                     i2 = sl[lo + chosen[c0 + m2]]
                     sink += (np.int64(P.state[i2]) + np.int64(P.zone[i2]) + np.int64(P.strain[i2])
@@ -322,9 +329,7 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
             mult = 1.0
             if st == S:
                 if thin_s:
-                    mm = np.int64(P.memory[i])
-                    if mm > MEM_MAX:  # news of their own turning, cured back the same day: no memory
-                        mm = 0
+                    mm = memory_level(P, i)
                     pi = dy.sprob[z, mm]
                     if mm > 0:
                         mult = 1.0 + dy.mem.flight * mm
@@ -495,7 +500,7 @@ def settle_movers(movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_
                 movers[d] = i  # (d <= q: this place was read)
                 d += 1
         elif state[i] == E:
-            new_e[n_new] = (np.int64(next_t[i]) << 32) | np.int64(i)
+            new_e[n_new] = cal_key(next_t[i], i)
             n_new += 1
     if sink == -1:  # (never: keeps the loads above)
         d = 0
@@ -519,7 +524,7 @@ def merge_latent(el, el_t, n_due, n_e, new_e, n_new):
     b = n_new - 1
     while b >= 0:  # the merge from the back: it writes at or above where it reads
         w -= 1
-        if a >= 0 and ((np.int64(el_t[a]) << 32) | np.int64(el[a])) > new_e[b]:
+        if a >= 0 and cal_key(el_t[a], el[a]) > new_e[b]:
             el[w] = el[a]
             el_t[w] = el_t[a]
             a -= 1
@@ -869,7 +874,8 @@ class EventLists:
 
     def slots_taken_by(self, idx: I64) -> dict[int, int]:
         """Of the people ``idx`` (the cast), those the lists' phase gave a slot this step:
-        {person: slot}. (The others in a list had no event; the latent's slots are the scan's.)"""
+        {person: slot}, from the lists' candidates and the calendar's (the others had no event; an
+        end of latency takes no slot)."""
         taken = self.taken[: self.n_taken]
         who = taken >> 16
         ids = np.unique(idx)

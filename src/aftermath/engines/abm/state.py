@@ -59,7 +59,6 @@ PENDING = 6  # internal state code: infected this step, strain mutating (resolve
 U8 = NDArray[np.uint8]
 U16 = NDArray[np.uint16]
 I32 = NDArray[np.int32]
-F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 
 

@@ -160,7 +160,7 @@ def admission(st, a, screen, quarantined, hidden, u):
 People = namedtuple("People", ["state", "zone", "strain", "next_t", "resistance", "household", "flags",
                                "flag_zone", "seal_zone", "ever", "memory", "res_key"])
 """The population's arrays (see :mod:`.state`), as the kernels take them; ``resistance``: the
-quantiles each person's resistance is drawn through with the key ``res_key[0]`` (:func:`resistance`)."""
+quantiles each person's resistance is drawn through with the key ``res_key[0]`` (:func:`.rng.from_table`)."""
 
 Rows = namedtuple("Rows", ["coef", "rate", "tot", "prob", "pcum"])
 """The day's coefficients and the step's hazard rows (see :mod:`.tables`)."""
@@ -220,9 +220,7 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
                     u = uniform(event_key, i)
                     if u >= top:
                         continue
-                    m = np.int64(P.memory[i])
-                    if m > MEM_MAX:  # news of their own turning, on someone cured back the same day:
-                        m = 0  # no memory (the day's news sets it to 0); the table has no row for it
+                    m = memory_level(P, i)
                     if m > 0:  # _walk_prob(W, T, z, S, 0, mult, dt), tabulated by memory level
                         mult = 1.0 + dy.mem.flight * m
                         pr = dy.sprob[z, m]
@@ -295,13 +293,20 @@ def row_slot(rate, tot, prob, where, mult, dt, key, i):
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def memory_level(P, i):
+    """Person ``i``'s memory of loss, 0 to ``MEM_MAX``. News of their own turning (254, 255: someone
+    cured back the same day, perhaps infected again) is no memory, as the day's news makes of it."""
+    m = np.int64(P.memory[i])
+    return m if m <= MEM_MAX else np.int64(0)
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def recall(i, P, M):
     """The multiplier of person ``i``'s walking rate that their memory makes (it fades, and
-    breaches seen raise it, in the weekly pass of :mod:`aftermath.people.ties`). News of their own
-    turning (254, 255: someone cured back the same day and infected again) is no memory, as the
-    day's news makes of it (and as the susceptible's step reads it)."""
-    m = np.int64(P.memory[i])
-    if m == 0 or m > MEM_MAX or M.flight == 0.0:
+    breaches seen raise it, in the weekly pass of :mod:`aftermath.people.ties`; news is no memory:
+    :func:`memory_level`)."""
+    m = memory_level(P, i)
+    if m == 0 or M.flight == 0.0:
         return 1.0
     return 1.0 + M.flight * m
 
