@@ -382,16 +382,15 @@ def gather(k_lo, counts, a):
 
 @nb.njit(cache=True)
 def fold(pend, news, pend_chunk, news_chunk):
-    """The parts' counts of mutations and news per chunk into the engine's (and zeroed)."""
+    """The parts' counts of mutations and news per chunk into the engine's (and zeroed; written
+    whatever their value: no masked stores, :mod:`.merge`)."""
     for p in range(pend.shape[0]):
         for c in range(pend.shape[1]):
-            if pend[p, c] != 0:
-                pend_chunk[c] += pend[p, c]
-                pend[p, c] = 0
+            pend_chunk[c] += pend[p, c]
+            pend[p, c] = 0
         for c in range(news.shape[1]):
-            if news[p, c] != 0:
-                news_chunk[c] += news[p, c]
-                news[p, c] = 0
+            news_chunk[c] += news[p, c]
+            news[p, c] = 0
 
 
 @nb.njit(cache=True)
