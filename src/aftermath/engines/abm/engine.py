@@ -312,11 +312,15 @@ class AbmEngine:
         returns the table's latency and hybrid traits, which the hooks read."""
         ns = self.table.n
         latency, p_h = self._trait(T_LAT)[:ns], self._trait(T_PH)[:ns]
+        offset = 0
         if ns != self.world.n_strains:
-            infect, relapse, admit_i, feral_move = strain_rates(self.world, levers, self.table.traits[:ns])
-            rates = strain_day_rates(rates, infect, relapse, admit_i, feral_move, latency, p_h)
+            # for strains born in the day (first > 0), their rates only (each strain's column is
+            # its own), and one before them, so that a per-strain rate keeps two columns
+            offset = max(first - 1, 0)
+            infect, relapse, admit_i, feral_move = strain_rates(self.world, levers, self.table.traits[offset:ns])
+            rates = strain_day_rates(rates, infect, relapse, admit_i, feral_move, latency[offset:], p_h[offset:])
         self.strain_free = day_coefficients(self.plan, rates, self.out_routes, ns, self.rows.coef, first,
-                                            self.strain_free)
+                                            self.strain_free, offset)
         return self._trait(T_LAT), self._trait(T_PH)
 
     def _follow(self, today: Day, people: People, rows: Rows, dc: I64, fl: I64, rf: I64, moves: I64, move_lo: I64,

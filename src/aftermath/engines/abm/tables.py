@@ -186,7 +186,7 @@ def coefficient_plan(tab: Tables) -> Plan:
 
 
 def day_coefficients(plan: Plan, rates: DailyRates, out_routes: I64, n_strains: int, out: F64,
-                     first: int = 0, strain_free: frozenset[tuple[int, int]] | None = None
+                     first: int = 0, strain_free: frozenset[tuple[int, int]] | None = None, offset: int = 0
                      ) -> frozenset[tuple[int, int]] | None:
     """``out[state, slot, branch, zone, strain]``: the declared ``rate * share`` of each slot's
     branch (before contact pressure) for the day, for strains ``first`` to ``n_strains - 1``
@@ -197,12 +197,17 @@ def day_coefficients(plan: Plan, rates: DailyRates, out_routes: I64, n_strains: 
     later already have it: a call for new strains (``first > 0``) skips the entries of
     ``strain_free``. Returns the strain-free entries when this call could tell them apart (two or
     more strains), else ``strain_free`` unchanged.
+
+    ``offset``: the per-strain arrays of ``rates`` start at that strain (a call for new strains
+    passes the rates of strains ``offset`` to ``n_strains - 1`` only, at least two of them, since
+    one column reads as strain-free).
     """
     nz, cap = out_routes.shape[0], out.shape[-1]
     n_routes = len(rates.human_pass)
     moving = ((rates.hybrid_target >= 0) & (rates.hybrid_target != np.arange(nz)))[:, None]
     values: dict[tuple[int, int], F64] = {}  # each (transition, branch) evaluated once
     learnt: set[tuple[int, int]] = set()
+    gathers: dict[int, tuple[NDArray[np.bool_], I64]] = {}
     for st, j, b, ti, bi, k in plan:
         if first > 0 and strain_free is not None and (ti, bi) in strain_free:
             continue  # filled for every column by the day's call
@@ -218,11 +223,18 @@ def day_coefficients(plan: Plan, rates: DailyRates, out_routes: I64, n_strains: 
             per_strain = v.ndim == 1 or (v.ndim == 2 and v.shape[1] > 1)
             if n_strains >= 2 and not per_strain:
                 learnt.add((ti, bi))
-            width = n_strains if per_strain else cap
-            v = values[ti, bi] = np.broadcast_to(v, (n_routes if k >= 0 else nz, width))[:, first:]
+            rows = n_routes if k >= 0 else nz
+            if per_strain:
+                v = np.broadcast_to(v, (rows, n_strains - offset))[:, first - offset:]
+            else:
+                v = np.broadcast_to(v, (rows, cap))[:, first:]
+            values[ti, bi] = v
         hi = first + v.shape[1]
         if k >= 0:
-            out[st, j, b, :, first:hi] = np.where(out_routes[:, k, None] >= 0, v[np.maximum(out_routes[:, k], 0)], 0.0)
+            g = gathers.get(k)
+            if g is None:  # each zone's k-th route out (a zone with fewer routes: 0)
+                g = gathers[k] = (out_routes[:, k, None] >= 0, np.maximum(out_routes[:, k], 0))
+            out[st, j, b, :, first:hi] = np.where(g[0], v[g[1]], 0.0)
         elif t.where == Where.TARGET:
             out[st, j, b, :, first:hi] = v * moving
         else:
