@@ -211,10 +211,10 @@ def test_coefficients_for_strains_born_during_a_day_equal_a_full_evaluation() ->
     traits = np.repeat(world.traits[:1], 7, axis=0) * rng.uniform(0.5, 2.0, size=(7, len(TRAITS)))
     traits[:, TRAITS.index("p_hybrid")] = rng.uniform(0, 1, 7)
 
-    def over(n: int) -> DailyRates:
-        infect, relapse, admit_i, feral_move = strain_rates(world, levers, traits[:n])
-        return strain_day_rates(rates, infect, relapse, admit_i, feral_move, traits[:n, TRAITS.index("latency")],
-                                traits[:n, TRAITS.index("p_hybrid")])
+    def over(n: int, lo: int = 0) -> DailyRates:
+        infect, relapse, admit_i, feral_move = strain_rates(world, levers, traits[lo:n])
+        return strain_day_rates(rates, infect, relapse, admit_i, feral_move, traits[lo:n, TRAITS.index("latency")],
+                                traits[lo:n, TRAITS.index("p_hybrid")])
 
     shape = (ROW_STATES, int(tab.n_slots.max()), MAX_BRANCHES, world.n_zones, 8)
     full = np.zeros(shape)
@@ -226,6 +226,13 @@ def test_coefficients_for_strains_born_during_a_day_equal_a_full_evaluation() ->
         free = day_coefficients(plan, over(new), routes, new, grown, first=old, strain_free=free)
         assert free  # some entries (death, decay, ...) have no strain axis
     assert np.array_equal(grown[..., :7], full[..., :7])
+    # as the engine calls it: the rates of the new strains only, and of one before them (offset)
+    own = np.zeros(shape)
+    free = day_coefficients(plan, over(1), routes, 1, own)
+    for old, new in ((1, 3), (3, 4), (4, 7)):
+        free = day_coefficients(plan, over(new, old - 1), routes, new, own, first=old, strain_free=free,
+                                offset=old - 1)
+    assert np.array_equal(own[..., :7], full[..., :7])
 
 
 @pytest.mark.parametrize("leaves", [0, 30])
