@@ -197,8 +197,12 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
     ``W``: chunks ``p, p + n_parts, ...``; deltas go to row ``p`` of ``out``'s arrays."""
     n_chunks = (n + chunk - 1) // chunk
     event_key = dy.keys[K_EVENT]
-    prob = W.prob
     state, zone = P.state, P.zone
+    # a susceptible's step probability is their zone's row's, or with memory raising walks, one of
+    # the zone's by memory level (dy.sprob): whoever draws above the top of them (at full memory)
+    # does nothing whatever they remember, and only the others read their memory
+    s_mem = dy.mem.on and dy.mem.flight != 0.0
+    s_top = dy.sprob[:, MEM_MAX] if s_mem else W.prob[:, 0, 0]
     for c in range(p, n_chunks, n_parts):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -209,27 +213,19 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
             z = np.int64(zone[i])
             mult = 1.0
             if st == S:  # the common case first: one table lookup, usually one uniform, done
-                pr = prob[z, 0, 0]
+                pr = s_top[z]
                 s = np.int64(0)
-                if dy.mem.on and dy.mem.flight != 0.0:
-                    # memory only raises the walking rate: whoever draws above the probability at
-                    # full memory does nothing whatever they remember, and only the others read it
-                    top = dy.sprob[z, MEM_MAX]
-                    if top <= 0.0:
-                        continue
-                    u = uniform(event_key, i)
-                    if u >= top:
-                        continue
+                if pr <= 0.0:
+                    continue
+                u = uniform(event_key, i)
+                if u >= pr:
+                    continue
+                if s_mem:
+                    pr = W.prob[z, 0, 0]
                     m = memory_level(P, i)
                     if m > 0:  # _walk_prob(W, T, z, S, 0, mult, dt), tabulated by memory level
                         mult = 1.0 + dy.mem.flight * m
                         pr = dy.sprob[z, m]
-                    if u >= pr:
-                        continue
-                else:
-                    if pr <= 0.0:
-                        continue
-                    u = uniform(event_key, i)
                     if u >= pr:
                         continue
             else:
