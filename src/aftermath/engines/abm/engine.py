@@ -234,6 +234,7 @@ class AbmEngine:
         mems = (self.ties.mem(True, levers.harshness), self.ties.mem(False, levers.harshness))
         sprob = np.zeros((nz, MEM_MAX + 1) if mems[0].on else (1, 1))  # S's probability by memory level
         band = bool(mems[0].band)  # bands move together: the step notes their walks, follow_bands the rest
+        gates = (mems[0]._replace(band=False), mems[1]._replace(band=False))  # follow_bands: the walks themselves
         if band:
             moves, move_lo, move_n = self.ties.walk_layout(pop, self.parts)
             if self.ev is not None:  # the susceptibles' phase notes walks as part 0: every part has room for all
@@ -276,7 +277,7 @@ class AbmEngine:
                 if self._resolve(day, t, kk, pending, serial):  # the new strains' columns (all, if reallocated)
                     latency, p_h = self._day_coefficients(rates, levers, old if self.scap == scap else 0)
             if band and move_n.any():
-                self._follow(today, people, rows, dc, fl, rf, moves, move_lo, move_n)
+                self._follow(today._replace(mem=gates[min(k, 1)]), people, rows, fl, rf, moves, move_lo, move_n)
             elif band:
                 self.ties.followed = self.ties.followed[:0]
             if self.ev is not None:
@@ -323,25 +324,24 @@ class AbmEngine:
                                             self.strain_free, offset)
         return self._trait(T_LAT), self._trait(T_PH)
 
-    def _follow(self, today: Day, people: People, rows: Rows, dc: I64, fl: I64, rf: I64, moves: I64, move_lo: I64,
+    def _follow(self, gate: Day, people: People, rows: Rows, fl: I64, rf: I64, moves: I64, move_lo: I64,
                 move_n: I64) -> None:
-        """Bands move together (:func:`.step.follow_bands`): the followers' moves are counted as
-        the step's own, in part 0 of the step's deltas, then folded into the counts."""
-        if (move_n > np.diff(move_lo)).any():
-            raise AbmCheckError("more band walks in a step than band members")
+        """Bands move together (:func:`.step.follow_bands`, on ``gate``: the step's day with the
+        bands' noting off, so that their walks are walked): the followers' moves go straight into
+        the counts (one part of deltas that are the counts themselves: a serial pass, and integer
+        sums in any order are the same)."""
         ties = self.ties
-        n_walk = gather_walks(moves, move_lo, move_n)
+        n_walk = int(gather_walks(moves, move_lo, move_n))
+        if n_walk < 0:
+            raise AbmCheckError("more band walks in a step than band members")
         log = np.zeros((n_walk * max(ties.band_size, 1), 5), dtype=np.int64)
         none = np.zeros(1, dtype=np.int64)
-        serial = Out(dc, self.dzs, fl, rf, self.pend_chunk, ties.news_chunk, none, np.zeros(2, dtype=np.int64),
-                     none.copy())
-        gate = today._replace(mem=today.mem._replace(band=False))  # the walks themselves, at last
-        n_log = follow_bands(moves[:n_walk], np.uint64(stream_key(self.seed, BAND_STREAM, int(today.t))), people,
+        serial = Out(self.counts_i[None], self.czs[None], fl, rf, self.pend_chunk, ties.news_chunk, none,
+                     np.zeros(2, dtype=np.int64), none.copy())
+        n_log = follow_bands(moves[:n_walk], np.uint64(stream_key(self.seed, BAND_STREAM, int(gate.t))), people,
                              self.tables, rows, gate, serial, CHUNK, ties.band_count, ties.band_slots,
                              self.world.route_from, log)
         ties.followed = log[:n_log]
-        if n_log:  # (declined proposals move no one: nothing to fold then, and nothing changes)
-            merge_part(0, 1, self.table.n, dc, self.dzs, self.counts_i, self.czs)
 
     def _resolve(self, day: int, t: int, kk: NDArray[np.uint64], pending: int, serial: I64) -> bool:
         """Finish this step's mutated infections; chronicle new lineages. True if strains were added:

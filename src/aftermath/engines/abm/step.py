@@ -469,10 +469,13 @@ def _note_walk(p, i, r, out):
 def gather_walks(moves, move_lo, move_n):
     """The step's band walks to the front of ``moves`` (each part's after the one before: a copy
     that only moves left), in person order: the same for any number of parts. Zeroes ``move_n``;
-    returns how many."""
+    returns how many, or -1 (and nothing moved) if a part noted more than its room."""
+    for p in range(move_n.shape[0]):
+        if move_n[p] > move_lo[p + 1] - move_lo[p]:
+            return -1
     n_walk = 0
     for p in range(move_n.shape[0]):
-        for k in range(min(move_n[p], move_lo[p + 1] - move_lo[p])):
+        for k in range(move_n[p]):
             moves[n_walk] = moves[move_lo[p] + k]
             n_walk += 1
         move_n[p] = 0
