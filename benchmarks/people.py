@@ -95,8 +95,8 @@ def main() -> None:
 
     run_parts = parts.Parts.run
 
-    def timed_run(self: Any, kernel: Any, *a: Any) -> None:  # each kernel under its own name
-        timed(KERNELS.get(getattr(kernel, "__name__", ""), "other kernels"), run_parts)(self, kernel, *a)
+    def timed_run(self: Any, kernel: Any, *a: Any, **k: Any) -> None:  # each kernel under its own name
+        timed(KERNELS.get(getattr(kernel, "__name__", ""), "other kernels"), run_parts)(self, kernel, *a, **k)
 
     day_end = timed("day end", ties.Ties.end_day)
     days_cpu: list[float] = []
@@ -220,7 +220,7 @@ def kernel_ab(people: int, day: int, reps: int, seed: int) -> None:
     got: dict[str, Any] = {}
     run_parts, calls = parts.Parts.run, [0]
 
-    def run(self: Any, kernel: Any, *a: Any) -> None:
+    def run(self: Any, kernel: Any, *a: Any, **k: Any) -> None:
         if getattr(kernel, "__name__", "") == "step_part":
             calls[0] += 1
             if calls[0] == day * 4 + 2 and not got:  # hyosan: 4 steps a day
@@ -228,7 +228,7 @@ def kernel_ab(people: int, day: int, reps: int, seed: int) -> None:
                 got.update(n=n, chunk=chunk, P=People(*[x.copy() for x in P]), T=T,  # the engine reuses its arrays
                            W=type(W)(*[x.copy() for x in W]), dy=dy._replace(sprob=dy.sprob.copy()),
                            out=Out(*[x.copy() for x in out]))
-        run_parts(self, kernel, *a)
+        run_parts(self, kernel, *a, **k)
 
     parts.Parts.run = run  # type: ignore[method-assign]
     driver.simulate(scale_population(load("hyosan"), people), engine="abm", days=day + 1, seed=seed)

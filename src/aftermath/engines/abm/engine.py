@@ -255,10 +255,11 @@ class AbmEngine:
             ns = self.table.n
             den = denominators(self.counts_i, mass_action, living_only)
             rows = self.rows
+            small = nz * ns < self.workers.PARALLEL_ROWS  # the rows and merges: on this thread
             self.workers.run(fill_rows_part, self.tables, rows.coef, self.counts_i, self.czs, ns, den, rates.eta,
-                             rates.hybrid_weight, self.dt, rows.rate, rows.tot, rows.prob, rows.pcum)
+                             rates.hybrid_weight, self.dt, rows.rate, rows.tot, rows.prob, rows.pcum, here=small)
             if mems[0].on and mems[0].flight != 0.0:
-                self.workers.run(fill_s_memory, rows, self.tables, float(mems[0].flight), self.dt, sprob)
+                self.workers.run(fill_s_memory, rows, self.tables, float(mems[0].flight), self.dt, sprob, here=True)
             kk = self._keys(t)
             today = Day(kk, np.int64(t), self.dt, np.int64(ns), self.out_routes, w.route_to, rates.breach_route,
                         screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
@@ -270,7 +271,7 @@ class AbmEngine:
                              np.uint64(stream_key(self.seed, int(Stream.COUNT), t)), self.czs)
             else:
                 self.workers.run(step_part, pop.n, CHUNK, people, self.tables, rows, today, out)
-            self.workers.run(merge_part, ns, dc, self.dzs, self.counts_i, self.czs)  # and zeroes the deltas
+            self.workers.run(merge_part, ns, dc, self.dzs, self.counts_i, self.czs, here=small)  # and zeroes the deltas
             pending = int(self.pend_chunk.sum())
             if pending:
                 old, scap = self.table.n, self.scap

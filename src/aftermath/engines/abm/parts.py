@@ -80,9 +80,20 @@ class Parts:
         kernel(p, self.n, *args)
         return time.thread_time() - c0
 
-    def run(self, kernel: Callable[..., Any], *args: Any) -> None:
-        """``kernel(p, n_parts, *args)`` for every part ``p``; returns when all are done."""
+    #: a kernel over zones runs every part on the calling thread below this many (zone, strain) rows
+    #: (``run(..., here=rows < PARALLEL_ROWS)``): a thread's hand-off costs more than the work
+    PARALLEL_ROWS = 4096
+
+    def run(self, kernel: Callable[..., Any], *args: Any, here: bool = False) -> None:
+        """``kernel(p, n_parts, *args)`` for every part ``p``; returns when all are done. ``here``:
+        every part on the calling thread, one after the other (the same results: the parts are
+        independent; for work too small to hand out)."""
         t0 = time.perf_counter()
+        if here and self._pool is not None:
+            for p in range(self.n):
+                self.busy_s += self._timed(kernel, p, *args)
+            self.span_s += time.perf_counter() - t0
+            return
         if self._pool is None:
             self.busy_s += self._timed(kernel, 0, *args)
             self.span_s += time.perf_counter() - t0

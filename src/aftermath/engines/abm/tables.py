@@ -205,7 +205,7 @@ def day_coefficients(plan: Plan, rates: DailyRates, out_routes: I64, n_strains: 
     nz, cap = out_routes.shape[0], out.shape[-1]
     n_routes = len(rates.human_pass)
     moving = ((rates.hybrid_target >= 0) & (rates.hybrid_target != np.arange(nz)))[:, None]
-    values: dict[tuple[int, int], F64] = {}  # each (transition, branch) evaluated once
+    values: dict[tuple[int, int], tuple[F64, int]] = {}  # each (transition, branch) evaluated once
     learnt: set[tuple[int, int]] = set()
     gathers: dict[int, tuple[NDArray[np.bool_], I64]] = {}
     for st, j, b, ti, bi, k in plan:
@@ -214,8 +214,8 @@ def day_coefficients(plan: Plan, rates: DailyRates, out_routes: I64, n_strains: 
         t = TRANSITIONS[ti]
         if t.where == Where.ROUTE and n_routes == 0:
             continue  # no routes: the slot stays at zero
-        v = values.get((ti, bi))
-        if v is None:
+        got = values.get((ti, bi))
+        if got is None:
             br = t.branches[bi]
             v = np.asarray(t.rate(rates), dtype=np.float64)
             if br.share is not None:
@@ -223,18 +223,15 @@ def day_coefficients(plan: Plan, rates: DailyRates, out_routes: I64, n_strains: 
             per_strain = v.ndim == 1 or (v.ndim == 2 and v.shape[1] > 1)
             if n_strains >= 2 and not per_strain:
                 learnt.add((ti, bi))
-            rows = n_routes if k >= 0 else nz
-            if per_strain:
-                v = np.broadcast_to(v, (rows, n_strains - offset))[:, first - offset:]
-            else:
-                v = np.broadcast_to(v, (rows, cap))[:, first:]
-            values[ti, bi] = v
-        hi = first + v.shape[1]
+            # the columns first..hi: a strain axis sliced, else (a scalar or a column) every column
+            # up to the capacity; the assignments below broadcast the rest
+            got = values[ti, bi] = (v[..., first - offset:], n_strains) if per_strain else (v, cap)
+        v, hi = got
         if k >= 0:
             g = gathers.get(k)
             if g is None:  # each zone's k-th route out (a zone with fewer routes: 0)
                 g = gathers[k] = (out_routes[:, k, None] >= 0, np.maximum(out_routes[:, k], 0))
-            out[st, j, b, :, first:hi] = np.where(g[0], v[g[1]], 0.0)
+            out[st, j, b, :, first:hi] = np.where(g[0], v[g[1]] if v.ndim == 2 else v, 0.0)
         elif t.where == Where.TARGET:
             out[st, j, b, :, first:hi] = v * moving
         else:
