@@ -42,10 +42,12 @@ def hyosan_mutating() -> Any:
 
 
 def test_hyosan_with_mutation_is_the_same_for_1_2_and_3_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """(The day's grief in parts however little news there is; the weekly fade and band count always.)"""
+    """(The day's grief in parts however little news there is; the weekly fade and band count always;
+    the rows and merges on the threads however few.)"""
     from aftermath.people.ties import Ties
 
     monkeypatch.setattr(Ties, "PARALLEL_NEWS", 0)
+    monkeypatch.setattr(Parts, "PARALLEL_ROWS", 0)  # the rows and merges on the threads however few
     sc = hyosan_mutating()
     runs = {n: run_with_parts(monkeypatch, n, sc, seed=4) for n in (1, 2, 3)}
     assert runs[1] == runs[2] == runs[3]
@@ -53,6 +55,7 @@ def test_hyosan_with_mutation_is_the_same_for_1_2_and_3_parts(monkeypatch: pytes
 
 def test_korea_is_the_same_for_1_and_3_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     """17 zones (rows, merges and memory tables parted by zone), 26,000 people (7 chunks)."""
+    monkeypatch.setattr(Parts, "PARALLEL_ROWS", 0)  # 17 zones of a few strains: on the threads all the same
     data = small_korea(per=2000)
     data["run"]["days"] = 12
     sc = from_dict(data)
@@ -81,3 +84,23 @@ def test_parts_measure_their_own_time() -> None:
     assert out.tolist() == [2, 2]
     assert parts.span_s > 0 and parts.busy_s >= 0
     parts.close()
+
+
+def test_parts_run_here_runs_every_part_on_the_calling_thread() -> None:
+    import threading
+
+    seen: list[tuple[int, int, str]] = []
+
+    def kernel(p: int, n: int, out: list[tuple[int, int, str]]) -> None:
+        out.append((p, n, threading.current_thread().name))
+
+    parts = Parts(3)
+    try:
+        parts.run(kernel, seen, here=True)
+        assert seen == [(p, 3, threading.current_thread().name) for p in range(3)]
+        seen.clear()
+        parts.run(kernel, seen)
+        assert sorted(x[:2] for x in seen) == [(p, 3) for p in range(3)]
+        assert sum(x[2] == threading.current_thread().name for x in seen) == 1  # part 0 here, the others on the pool
+    finally:
+        parts.close()
