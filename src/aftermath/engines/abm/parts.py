@@ -2,10 +2,10 @@
 
 Kernels are serial, ``nogil`` Numba functions over one *part* (a fixed interleaving of chunks of
 people, or of zones); :class:`Parts` runs part ``p`` of ``n_parts`` on its own thread (part 0 on
-the calling thread). This keeps
-compilation fast (no ``parallel=True`` lowering) and behaves well on a busy machine (no spinning
-OpenMP barrier). Results never depend on the number of parts: each person is handled by exactly
-one part, and the parts' counts are integers summed afterwards.
+the calling thread; every part there, in turn, for work too small to hand out: ``here``). This
+keeps compilation fast (no ``parallel=True`` lowering) and behaves well on a busy machine (no
+spinning OpenMP barrier). Results never depend on the number of parts: each person is handled by
+exactly one part, and the parts' counts are integers summed afterwards.
 
 Per-part output arrays (:func:`part_array`) start each part's block on its own cache lines, with a
 line of padding between blocks: two threads counting events into neighbouring words of one line
