@@ -22,7 +22,10 @@ Memory changes the epidemic (other deaths, walks, hiding), so ``on`` does other 
   bands' walks (:func:`aftermath.engines.abm.step.follow_bands`), and the rest (Python, merges);
 * the step kernel's nanoseconds per agent-step: the work-normalised cost of a step.
 
-The target reads the day loop's time (``on / off``). On a shared machine the other processes
+The target reads the day loop's time (``on / off``): each variant's best round, and the ratio
+within each round (the variants of a round run one after the other, under much the same load),
+whose median is the steadier figure when the variants' best rounds fall at different times (a
+variant doing more work has come out faster than another by luck). On a shared machine the other processes
 slow some days of some rounds: besides each variant's best round (wall and CPU of the whole run),
 the CPU of the engine's day (``advance_day``) is taken day by day at its least over the rounds and
 summed (each day's work is the same in every round: same seed). That sum's ratio is the one to
@@ -134,6 +137,7 @@ def main() -> None:
     driver.make_engine = keep  # type: ignore[assignment]
     driver.simulate(base, engine="abm", days=2, seed=args.seed)  # warm-up: load the compiled kernels
     best: dict[str, float] = {}
+    rounds: dict[str, list[float]] = {}  # each round's day loop, per variant (the rounds pair them)
     cpu: dict[str, float] = {}
     survivors: dict[str, float] = {}
     story_s = float("nan")
@@ -152,6 +156,7 @@ def main() -> None:
             d = np.array(days_cpu)
             day_best[label] = d if label not in day_best else np.minimum(day_best[label], d)
             best[label] = min(best.get(label, float("inf")), run_s)
+            rounds.setdefault(label, []).append(run_s)
             if c1 - c0 < cpu.get(label, float("inf")):
                 cpu[label] = c1 - c0
                 split[label] = {k: round(v, 3) for k, v in sorted(cpu_in.items())}
@@ -170,12 +175,15 @@ def main() -> None:
                 story_s = time.perf_counter() - t0
                 assert text
     off, on, cast = best["off"], best["on"], best["on + cast 50"]
+    # the ratio within each round (the variants of a round run minutes apart, under the same load)
+    paired = sorted(a / b for a, b in zip(rounds["on"], rounds["off"], strict=True))
     engine_cpu = {label: round(float(d.sum()), 3) for label, d in day_best.items()}
     for label in variants:  # the step kernel's cost per agent-step: the work-normalised figure
         work[label]["step_ns_per_agent_step"] = round(1e9 * split[label].get("step kernel", 0.0)
                                                       / work[label]["agent_steps"], 3)
     out = {"people": args.people, "days": args.days, "rounds": args.rounds, "run_s": best, "cpu_s": cpu,
            "on_over_off": on / off, "cpu_on_over_off": cpu["on"] / cpu["off"], "cast_over_on": cast / on,
+           "on_over_off_by_round": paired, "on_over_off_median_of_rounds": float(np.median(paired)),
            "engine_day_cpu_s_per_day_best": engine_cpu,
            "engine_day_cpu_on_over_off": engine_cpu["on"] / engine_cpu["off"],
            "memory_and_ties_bytes_per_person": per_person, "memory_and_ties_bytes_per_person_peak": peak_bytes,
@@ -198,7 +206,8 @@ def main() -> None:
               f"{wk['agent_steps_infected'] / 1e6:,.2f} | {wk['events'] / 1e3:,.0f} | {wk['walks'] / 1e3:,.1f} | "
               f"{wk['step_ns_per_agent_step']:.3f} | {survivors[label]:,.0f} |")
     w_on, w_off = work["on"], work["off"]
-    print(f"\non / off: {on / off:.3f} (CPU {cpu['on'] / cpu['off']:.3f}; the engine's days, per-day best: "
+    print(f"\non / off: {on / off:.3f} (round by round: {', '.join(f'{x:.3f}' for x in paired)}, median "
+          f"{float(np.median(paired)):.3f}; CPU {cpu['on'] / cpu['off']:.3f}; the engine's days, per-day best: "
           f"{engine_cpu['on'] / engine_cpu['off']:.3f}); step kernel per agent-step: "
           f"{w_on['step_ns_per_agent_step'] / w_off['step_ns_per_agent_step']:.3f}; work on / off: infected "
           f"agent-steps {w_on['agent_steps_infected'] / w_off['agent_steps_infected']:.3f}, events "
