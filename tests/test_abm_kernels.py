@@ -217,3 +217,17 @@ def test_step_conserves_people_and_keeps_counts(seed: int, beta: float, alpha: f
     total = r.counts.sum(axis=(1, 2))
     births = np.concatenate([[0.0], np.cumsum(r.flows[:, Flow.BIRTH].sum(axis=1))])
     assert np.array_equal(total, total[0] + births)
+
+
+def test_gather_walks_in_person_order_or_refuses_an_overflow() -> None:
+    from aftermath.engines.abm.step import gather_walks
+
+    moves = np.array([9, 3, 0, 0, 7, 1, 0, 0], dtype=np.int64)  # two parts of room 4
+    move_lo = np.array([0, 4, 8], dtype=np.int64)
+    move_n = np.array([2, 2], dtype=np.int64)
+    assert gather_walks(moves, move_lo, move_n) == 4
+    assert list(moves[:4]) == [1, 3, 7, 9] and not move_n.any()
+    moves = np.array([9, 3, 0, 0, 7, 1, 0, 0], dtype=np.int64)
+    over = np.array([2, 5], dtype=np.int64)  # part 1 noted more than its room
+    assert gather_walks(moves, move_lo, over) == -1
+    assert list(over) == [2, 5] and list(moves) == [9, 3, 0, 0, 7, 1, 0, 0]  # nothing moved

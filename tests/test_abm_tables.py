@@ -271,3 +271,36 @@ def test_a_hub_with_many_routes_and_a_large_strain_table_is_refused_before_alloc
     if b.memory_limit < b.memory:
         with pytest.raises(BudgetError, match=r"GiB"):
             check_budget(sc, "abm", 10)
+
+
+def test_the_engines_coefficients_for_new_strains_equal_a_full_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's call for strains born during a day (their own rates and one strain's before:
+    ``offset``) leaves every strain's columns as a fresh evaluation of the whole table would, in a
+    run that makes new strains (hyosan, mutation 5%)."""
+    import sys
+    from pathlib import Path
+
+    from aftermath.engines.abm.engine import AbmEngine
+    from aftermath.engines.driver import simulate
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_abm_threads import hyosan_mutating
+
+    orig = AbmEngine._day_coefficients
+    checked = []
+
+    def checking(self: AbmEngine, rates: DailyRates, levers: object, first: int = 0) -> object:
+        out = orig(self, rates, levers, first)  # type: ignore[arg-type]
+        if first > 0:
+            ns, kept, free = self.table.n, self.rows.coef, self.strain_free
+            self.rows = self.rows._replace(coef=np.zeros_like(kept))
+            self.strain_free = None
+            orig(self, rates, levers, 0)  # type: ignore[arg-type]
+            assert np.array_equal(kept[..., :ns], self.rows.coef[..., :ns]), (first, ns)
+            self.rows, self.strain_free = self.rows._replace(coef=kept), free
+            checked.append(first)
+        return out
+
+    monkeypatch.setattr(AbmEngine, "_day_coefficients", checking)
+    simulate(hyosan_mutating(), engine="abm", seed=4)
+    assert len(checked) >= 5  # calls for new strains were checked

@@ -20,6 +20,7 @@ import pytest
 
 from aftermath.engines.abm.events import fold
 from aftermath.engines.abm.merge import merge_part
+from aftermath.engines.abm.parts import part_array
 
 #: a store from a vector register to memory under a mask: AVX-512 ``{%kN}``, AVX/AVX2 ``maskmov``
 MASKED_STORE = re.compile(r"^\s*v\w+\s+%[xyz]mm\d+,\s*[^%\s]*\([^)]*\)\s*\{%k\d\}"
@@ -46,7 +47,7 @@ def test_the_reducers_have_no_masked_stores():
     if not control:
         pytest.skip("this host's compiler makes no masked stores of the control loop: nothing to check")
     nz, ns, parts = 3, 16, 2
-    assert masked_stores(merge_part.py_func, 0, 1, ns, np.zeros((parts, nz, 7), dtype=np.int64),
+    assert masked_stores(merge_part.py_func, 0, 1, ns, part_array(parts, (nz, 7)),  # as the engine's (layout A)
                          np.zeros((parts, nz, ns, 4), dtype=np.int64), np.zeros((nz, 7), dtype=np.int64),
                          np.zeros((nz, ns, 4), dtype=np.int64)) == []
     assert masked_stores(fold.py_func, np.zeros((parts, 40), dtype=np.int64), np.zeros((parts, 40), dtype=np.int64),
@@ -72,3 +73,4 @@ def test_merge_and_fold_sum_and_zero():
     wp, wn = pc + pend.sum(axis=0), nc + news.sum(axis=0)
     fold(pend, news, pc, nc)
     assert (pc == wp).all() and (nc == wn).all() and not pend.any() and not news.any()
+

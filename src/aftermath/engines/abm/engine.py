@@ -194,7 +194,8 @@ class AbmEngine:
         if self.ev is not None:  # the same draws over the ferals' and hybrids' lists, counted as deltas
             dc = part_array(self.parts, (self.world.n_zones, 7))
             swept = self.ev.sweep(pop, kill, hyb, float(q), key_kill, key_q, fl, dc, self.dzs)
-            self.workers.run(merge_part, self.table.n, dc, self.dzs, self.counts_i, self.czs)
+            self.workers.run(merge_part, self.table.n, dc, self.dzs, self.counts_i, self.czs,
+                             here=self.world.n_zones * self.table.n < self.workers.PARALLEL_ROWS)
         else:
             hybrids = np.flatnonzero(pop.state[: pop.n] == H) if remember else None
             self.workers.run(sweep_part, pop.n, CHUNK, pop.state, pop.zone, pop.strain, pop.flags, pop.flag_zone,

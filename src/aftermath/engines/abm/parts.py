@@ -12,8 +12,9 @@ line of padding between blocks: two threads counting events into neighbouring wo
 would otherwise pass the line back and forth on every event (false sharing).
 
 :class:`Parts` keeps the wall time of its runs and the CPU time its parts spent (``span_s``,
-``busy_s``): on a machine shared with other work, ``busy_s / (n * span_s)`` tells how much of the
-time the parts actually ran at once, whatever the load made of the wall-clock ratio.
+``busy_s``; the runs kept on the calling thread apart, in ``here_s``): on a machine shared with
+other work, ``busy_s / (n * span_s)`` tells how much of the time the parts actually ran at once,
+whatever the load made of the wall-clock ratio.
 
 The number of parts is Numba's thread count as it stands when the engine is built: the
 configured ``NUMBA_NUM_THREADS`` (default: the cores), lowered by ``numba.set_num_threads`` and by a
@@ -74,6 +75,7 @@ class Parts:
         self._pool = ThreadPoolExecutor(self.n - 1, thread_name_prefix="abm") if self.n > 1 else None
         self.span_s = 0.0  # wall time inside run()
         self.busy_s = 0.0  # CPU time of the parts (their threads' own clocks)
+        self.here_s = 0.0  # wall time of the runs kept on the calling thread (``here``), apart
 
     def _timed(self, kernel: Callable[..., Any], p: int, *args: Any) -> float:
         c0 = time.thread_time()
@@ -89,10 +91,10 @@ class Parts:
         every part on the calling thread, one after the other (the same results: the parts are
         independent; for work too small to hand out)."""
         t0 = time.perf_counter()
-        if here and self._pool is not None:
+        if here and self._pool is not None:  # (timed apart: no thread was meant to run at once)
             for p in range(self.n):
-                self.busy_s += self._timed(kernel, p, *args)
-            self.span_s += time.perf_counter() - t0
+                kernel(p, self.n, *args)
+            self.here_s += time.perf_counter() - t0
             return
         if self._pool is None:
             self.busy_s += self._timed(kernel, 0, *args)
@@ -104,7 +106,9 @@ class Parts:
         try:
             self.busy_s += self._timed(kernel, 0, *args)
         finally:
-            wait(futures)  # every part ends before an error is raised: none still writes the arrays
+            # every part ends before an error is raised: none still writes the arrays (if part 0
+            # raised, its error is the one raised, and the others' are dropped)
+            wait(futures)
         self.span_s += time.perf_counter() - t0
         for f in futures:
             self.busy_s += f.result()
