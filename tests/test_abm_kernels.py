@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -231,3 +232,19 @@ def test_gather_walks_in_person_order_or_refuses_an_overflow() -> None:
     over = np.array([2, 5], dtype=np.int64)  # part 1 noted more than its room
     assert gather_walks(moves, move_lo, over) == -1
     assert list(over) == [2, 5] and list(moves) == [9, 3, 0, 0, 7, 1, 0, 0]  # nothing moved
+
+
+@pytest.mark.parametrize("n, t_span, people", [(0, 5, 100), (3, 5, 100), (5000, 1, 1 << 20), (20000, 40, 51_800_000),
+                                               (9000, 3000, (1 << 31) - 1), (70000, 0, 1 << 26)])
+def test_the_calendars_radix_sort_is_a_sort(n: int, t_span: int, people: int) -> None:
+    """``sort_keys`` (the newly latent's calendar keys, by radix passes over the bits they use)
+    against NumPy's sort: any span of steps, people up to the int32 range, ties of step."""
+    from aftermath.engines.abm.events import sort_keys
+
+    rng = np.random.default_rng(n + t_span)
+    t = 1000 + rng.integers(0, t_span + 1, n).astype(np.int64)
+    who = rng.choice(people, size=n, replace=False) if n <= people else rng.integers(0, people, n)
+    keys = (t << 32) | who.astype(np.int64)
+    a = np.concatenate([keys, np.full(7, -5, dtype=np.int64)])  # past n: left alone
+    sort_keys(a, n, np.zeros(max(n, 1), dtype=np.int64))
+    assert np.array_equal(a[:n], np.sort(keys)) and (a[n:] == -5).all()

@@ -478,10 +478,76 @@ def latent_left(el, n_due, cand, n_cand, taken, state, movers, n_mov, taken_all,
     return n_mov, n_taken
 
 
+RADIX_BITS = 11  # bits of a key sorted per pass of :func:`sort_keys`
+RADIX_FROM = 4096  # fewer keys than this: a comparison sort
+
+
+@nb.njit(cache=True, inline="always")
+def _bits(x):
+    """The bits needed to write ``x >= 0``."""
+    b = 0
+    while x > 0:
+        b += 1
+        x >>= 1
+    return b
+
+
 @nb.njit(cache=True)
-def settle_movers(movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_e):
+def sort_keys(a, n, tmp):
+    """``a[:n]``, calendar keys (:func:`cal_key`: a step, then a person), sorted ascending, by
+    least-significant-digit radix passes over the bits the keys use: the steps span a latency
+    and the people fit in fewer than 32 bits, so each key is packed as (step - the least step,
+    person) into those bits first. ``tmp``: room for ``n`` keys. The newly latent of a step at
+    korea's peak are hundreds of thousands, and a comparison sort of them was most of placing
+    the step's movers."""
+    if n < RADIX_FROM:
+        a[:n].sort()
+        return
+    t_lo = a[0] >> 32
+    t_hi = t_lo
+    p_hi = np.int64(0)
+    for k in range(n):
+        t = a[k] >> 32
+        t_lo = min(t_lo, t)
+        t_hi = max(t_hi, t)
+        p_hi = max(p_hi, a[k] & 0xFFFFFFFF)
+    pb = _bits(p_hi)
+    total = pb + _bits(t_hi - t_lo)
+    for k in range(n):
+        a[k] = (((a[k] >> 32) - t_lo) << pb) | (a[k] & 0xFFFFFFFF)
+    buckets = 1 << RADIX_BITS
+    cnt = np.empty(buckets, dtype=np.int64)
+    in_a = True
+    shift = 0
+    while shift < total:
+        src = a if in_a else tmp
+        dst = tmp if in_a else a
+        cnt[:] = 0
+        for k in range(n):
+            cnt[(src[k] >> shift) & (buckets - 1)] += 1
+        acc = 0
+        for d in range(buckets):
+            c = cnt[d]
+            cnt[d] = acc
+            acc += c
+        for k in range(n):
+            d = (src[k] >> shift) & (buckets - 1)
+            dst[cnt[d]] = src[k]
+            cnt[d] += 1
+        in_a = not in_a
+        shift += RADIX_BITS
+    if not in_a:
+        a[:n] = tmp[:n]
+    mask = (np.int64(1) << pb) - 1
+    for k in range(n):
+        a[k] = (((a[k] >> pb) + t_lo) << 32) | (a[k] & mask)
+
+
+@nb.njit(cache=True)
+def settle_movers(movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_e, tmp):
     """After the step: each mover joins the list of their state and zone, the removed none; the
-    newly latent go to ``new_e`` (as ``next_t << 32 | person``, sorted) for :func:`merge_latent`.
+    newly latent go to ``new_e`` (as ``next_t << 32 | person``, sorted: :func:`sort_keys`, ``tmp``
+    its room) for :func:`merge_latent`.
     Returns (n_new, d): the ``d`` movers that found their list full are ``movers[:d]`` (the
     caller makes room and places them)."""
     n_new = 0
@@ -503,7 +569,7 @@ def settle_movers(movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_
             n_new += 1
     if sink == -1:  # (never: keeps the loads above)
         d = 0
-    new_e[:n_new].sort()
+    sort_keys(new_e, n_new, tmp)
     return n_new, d
 
 
@@ -750,6 +816,7 @@ class EventLists:
         self.news = np.zeros((1, 1), dtype=np.int64)
         self.movers = np.zeros(1024, dtype=np.int32)
         self.new_e = np.zeros(1024, dtype=np.int64)
+        self.tmp_e = np.zeros(1024, dtype=np.int64)  # sort_keys' room
         #: who took which slot (for the cast: :meth:`slots_taken_by`); empty when no one reads it
         self.record = True
         self.taken = np.zeros(1024, dtype=np.int64)
@@ -824,8 +891,9 @@ class EventLists:
     def settle(self, state: NDArray[np.uint8], zone: NDArray[np.uint16], next_t: I32) -> None:
         """After the step (its mutations and bands): everyone who moved joins their new list."""
         self.new_e = self._room(self.new_e, self.n_mov)
+        self.tmp_e = self._room(self.tmp_e, self.n_mov)
         n_new, d = settle_movers(self.movers, np.int64(self.n_mov), state, zone, next_t, self.sl, self.s_lo,
-                                 self.s_cap, self.s_n, self.new_e)
+                                 self.s_cap, self.s_n, self.new_e, self.tmp_e)
         need = self.n_e + int(n_new)  # (at most: the kept and the new)
         self.el, self.el_t = self._room(self.el, need), self._room(self.el_t, need)
         n_e = merge_latent(self.el, self.el_t, np.int64(self.n_due), np.int64(self.n_e), self.new_e, n_new)
