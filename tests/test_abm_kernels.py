@@ -235,9 +235,11 @@ def test_gather_walks_in_person_order_or_refuses_an_overflow() -> None:
 
 
 @pytest.mark.parametrize("n, t_span, people", [(0, 5, 100), (3, 5, 100), (5000, 1, 1 << 20), (20000, 40, 51_800_000),
-                                               (9000, 3000, (1 << 31) - 1), (70000, 0, 1 << 26)])
+                                               (9000, 3000, (1 << 31) - 1), (70000, 0, 1 << 26), (6000, 63, 1 << 26),
+                                               (6000, 64, 1 << 26), (50000, 200, 1 << 24)])
 def test_the_calendars_radix_sort_is_a_sort(n: int, t_span: int, people: int) -> None:
-    """``sort_keys`` (the newly latent's calendar keys, by radix passes over the bits they use)
+    """``sort_keys`` (the newly latent's calendar keys: radix passes within the array's own bytes
+    when the packed keys fit in 32 bits, 32 and 33 bits here, else a pass in place and each bucket)
     against NumPy's sort: any span of steps, people up to the int32 range, ties of step."""
     from aftermath.engines.abm.events import sort_keys
 
@@ -246,5 +248,5 @@ def test_the_calendars_radix_sort_is_a_sort(n: int, t_span: int, people: int) ->
     who = rng.choice(people, size=n, replace=False) if n <= people else rng.integers(0, people, n)
     keys = (t << 32) | who.astype(np.int64)
     a = np.concatenate([keys, np.full(7, -5, dtype=np.int64)])  # past n: left alone
-    sort_keys(a, n, np.zeros(max(n, 1), dtype=np.int64))
+    sort_keys(a, n)
     assert np.array_equal(a[:n], np.sort(keys)) and (a[n:] == -5).all()

@@ -478,7 +478,6 @@ def latent_left(el, n_due, cand, n_cand, taken, state, movers, n_mov, taken_all,
     return n_mov, n_taken
 
 
-RADIX_BITS = 11  # bits of a key sorted per pass of :func:`sort_keys`
 RADIX_FROM = 4096  # fewer keys than this: a comparison sort
 
 
@@ -492,14 +491,20 @@ def _bits(x):
     return b
 
 
+RADIX_BITS = 11  # bits per pass of sort_keys' radix passes
+
+
 @nb.njit(cache=True)
-def sort_keys(a, n, tmp):
-    """``a[:n]``, calendar keys (:func:`cal_key`: a step, then a person), sorted ascending, by
-    least-significant-digit radix passes over the bits the keys use: the steps span a latency
-    and the people fit in fewer than 32 bits, so each key is packed as (step - the least step,
-    person) into those bits first. ``tmp``: room for ``n`` keys. The newly latent of a step at
-    korea's peak are hundreds of thousands, and a comparison sort of them was most of placing
-    the step's movers."""
+def sort_keys(a, n):
+    """``a[:n]``, calendar keys (:func:`cal_key`: a step, then a person), sorted ascending, in
+    place (``a`` is the only memory it uses). Each key is packed as (step - the least step,
+    person) into the bits the keys use; the newly latent of a step span a latency of steps and the
+    people fit in fewer than 32 bits, so the packed keys usually fit in 32 bits: then they are
+    written as ``uint32`` into the first half of ``a``'s bytes and sorted by least-significant-digit
+    radix passes with the second half as the passes' other array; otherwise one radix pass on the
+    top bits moves the keys in place into buckets of about 16 (American flag sort), each then
+    sorted by insertion. The newly latent of a step at korea's peak are hundreds of thousands,
+    and one comparison sort of them was most of placing the step's movers."""
     if n < RADIX_FROM:
         a[:n].sort()
         return
@@ -513,41 +518,86 @@ def sort_keys(a, n, tmp):
         p_hi = max(p_hi, a[k] & 0xFFFFFFFF)
     pb = _bits(p_hi)
     total = pb + _bits(t_hi - t_lo)
+    mask = (np.int64(1) << pb) - 1
+    if total <= 32:
+        h = a.view(np.uint32)  # h[k] lies in a[k // 2], already read when h[k] is written
+        for k in range(n):
+            v = a[k]
+            h[k] = np.uint32((((v >> 32) - t_lo) << pb) | (v & 0xFFFFFFFF))
+        buckets = 1 << RADIX_BITS
+        cnt = np.empty(buckets, dtype=np.int64)
+        src, dst = 0, n  # the passes go between h[:n] and h[n:2n] (a[n // 2:n], read already)
+        shift = 0
+        while shift < total:
+            cnt[:] = 0
+            for k in range(n):
+                cnt[(h[src + k] >> shift) & (buckets - 1)] += 1
+            acc = 0
+            for d in range(buckets):
+                c = cnt[d]
+                cnt[d] = acc
+                acc += c
+            for k in range(n):
+                v32 = h[src + k]
+                d = (v32 >> shift) & (buckets - 1)
+                h[dst + cnt[d]] = v32
+                cnt[d] += 1
+            src, dst = dst, src
+            shift += RADIX_BITS
+        if src != 0:
+            h[:n] = h[n:2 * n]
+        for k in range(n - 1, -1, -1):  # a[k] covers h[2k] and h[2k + 1], read already
+            v = np.int64(h[k])
+            a[k] = (((v >> pb) + t_lo) << 32) | (v & mask)
+        return
     for k in range(n):
         a[k] = (((a[k] >> 32) - t_lo) << pb) | (a[k] & 0xFFFFFFFF)
-    buckets = 1 << RADIX_BITS
-    cnt = np.empty(buckets, dtype=np.int64)
-    in_a = True
-    shift = 0
-    while shift < total:
-        src = a if in_a else tmp
-        dst = tmp if in_a else a
-        cnt[:] = 0
-        for k in range(n):
-            cnt[(src[k] >> shift) & (buckets - 1)] += 1
-        acc = 0
-        for d in range(buckets):
-            c = cnt[d]
-            cnt[d] = acc
-            acc += c
-        for k in range(n):
-            d = (src[k] >> shift) & (buckets - 1)
-            dst[cnt[d]] = src[k]
-            cnt[d] += 1
-        in_a = not in_a
-        shift += RADIX_BITS
-    if not in_a:
-        a[:n] = tmp[:n]
-    mask = (np.int64(1) << pb) - 1
+    top = min(max(_bits(n) - 4, 8), 20, total)  # about 16 keys a bucket
+    shift = total - top
+    buckets = 1 << top
+    ends = np.zeros(buckets, dtype=np.int64)
+    for k in range(n):
+        ends[a[k] >> shift] += 1
+    nxt = np.empty(buckets, dtype=np.int64)
+    acc = 0
+    for d in range(buckets):
+        nxt[d] = acc
+        acc += ends[d]
+        ends[d] = acc
+    starts = nxt.copy()
+    for b in range(buckets):  # each key into its bucket, by cycles of swaps
+        while nxt[b] < ends[b]:
+            v = a[nxt[b]]
+            d = v >> shift
+            while d != b:
+                w = a[nxt[d]]
+                a[nxt[d]] = v
+                nxt[d] += 1
+                v = w
+                d = v >> shift
+            a[nxt[b]] = v
+            nxt[b] += 1
+    for b in range(buckets):  # each bucket in order: a few keys by insertion, many by a sort
+        lo, hi = starts[b], ends[b]
+        if hi - lo > 64:
+            a[lo:hi].sort()
+            continue
+        for k in range(lo + 1, hi):
+            v = a[k]
+            q = k - 1
+            while q >= lo and a[q] > v:
+                a[q + 1] = a[q]
+                q -= 1
+            a[q + 1] = v
     for k in range(n):
         a[k] = (((a[k] >> pb) + t_lo) << 32) | (a[k] & mask)
 
 
 @nb.njit(cache=True)
-def settle_movers(movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_e, tmp):
+def settle_movers(movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_e):
     """After the step: each mover joins the list of their state and zone, the removed none; the
-    newly latent go to ``new_e`` (as ``next_t << 32 | person``, sorted: :func:`sort_keys`, ``tmp``
-    its room) for :func:`merge_latent`.
+    newly latent go to ``new_e`` (as ``next_t << 32 | person``, sorted: :func:`sort_keys`) for
+    :func:`merge_latent`.
     Returns (n_new, d): the ``d`` movers that found their list full are ``movers[:d]`` (the
     caller makes room and places them)."""
     n_new = 0
@@ -569,7 +619,7 @@ def settle_movers(movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_
             n_new += 1
     if sink == -1:  # (never: keeps the loads above)
         d = 0
-    sort_keys(new_e, n_new, tmp)
+    sort_keys(new_e, n_new)
     return n_new, d
 
 
@@ -816,7 +866,6 @@ class EventLists:
         self.news = np.zeros((1, 1), dtype=np.int64)
         self.movers = np.zeros(1024, dtype=np.int32)
         self.new_e = np.zeros(1024, dtype=np.int64)
-        self.tmp_e = np.zeros(1024, dtype=np.int64)  # sort_keys' room
         #: who took which slot (for the cast: :meth:`slots_taken_by`); empty when no one reads it
         self.record = True
         self.taken = np.zeros(1024, dtype=np.int64)
@@ -891,9 +940,8 @@ class EventLists:
     def settle(self, state: NDArray[np.uint8], zone: NDArray[np.uint16], next_t: I32) -> None:
         """After the step (its mutations and bands): everyone who moved joins their new list."""
         self.new_e = self._room(self.new_e, self.n_mov)
-        self.tmp_e = self._room(self.tmp_e, self.n_mov)
         n_new, d = settle_movers(self.movers, np.int64(self.n_mov), state, zone, next_t, self.sl, self.s_lo,
-                                 self.s_cap, self.s_n, self.new_e, self.tmp_e)
+                                 self.s_cap, self.s_n, self.new_e)
         need = self.n_e + int(n_new)  # (at most: the kept and the new)
         self.el, self.el_t = self._room(self.el, need), self._room(self.el_t, need)
         n_e = merge_latent(self.el, self.el_t, np.int64(self.n_due), np.int64(self.n_e), self.new_e, n_new)
