@@ -72,6 +72,7 @@ class Ever(IntFlag):
 
     INFECTED = 1
     BORN = 2
+    WALKED = 128  # moved with their band in this step's follow_bands (set and cleared there)
 
 
 FLAG_NAMES = {

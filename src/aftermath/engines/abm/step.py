@@ -53,6 +53,7 @@ BAND_STREAM = 71
 HK_INFECT, HK_CONCEAL, HK_ADMIT = int(Hook.INFECT), int(Hook.CONCEAL), int(Hook.ADMIT)
 W_ROUTE, W_TARGET = int(Where.ROUTE), int(Where.TARGET)
 EV_INFECTED = np.uint8(Ever.INFECTED)
+EV_WALKED = np.uint8(Ever.WALKED)
 U8_PENDING = np.uint8(PENDING)
 
 
@@ -509,11 +510,11 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
     kernel's (part 0 of ``out``); ``dy.mem.band`` must be off here. ``key``: the stream of the
     band's decision (``uniform(key, walker)``). Returns the log's rows: ``log[k] = (person,
     walker, route, outcome, 0)``, outcome 1 got in, 0 turned away, 2 the band stayed (the
-    walker's row only); whoever has a row with outcome 0 or 1 has moved this step (``gone``: the
-    same, as a set, so that asking costs nothing however many walked: the log was searched, which
-    grew with the square of a step's band walks, 157 s of korea's first 200 days)."""
+    walker's row only); whoever has a row with outcome 0 or 1 has moved this step, and carries
+    ``Ever.WALKED`` in ``P.ever`` until the end of the call (so that asking costs a byte read
+    however many walked: the log was searched, which grew with the square of a step's band
+    walks, 157 s of korea's first 200 days; then a hash set)."""
     n_log = 0
-    gone = nb.typed.Dict.empty(key_type=nb.types.int64, value_type=nb.types.boolean)
     for q in range(w.shape[0]):
         e = w[q]
         i = e >> 32
@@ -521,7 +522,7 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
         h = np.int64(P.household[i])
         b = h - BAND_BASE
         z0 = np.int64(route_from[r])
-        if np.int64(P.zone[i]) != z0 or i in gone:
+        if np.int64(P.zone[i]) != z0 or P.ever[i] & EV_WALKED:
             continue  # went with the band already this step
         kr = -1
         for k in range(dy.out_routes.shape[1]):
@@ -540,7 +541,7 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
                 continue
             st = np.int64(P.state[j])
             s = np.int64(0) if st == S else np.int64(P.strain[j])
-            if _route_slot(T, W, st, s, z0, kr, dy.n_strains) >= 0 and j not in gone:
+            if _route_slot(T, W, st, s, z0, kr, dy.n_strains) >= 0 and not P.ever[j] & EV_WALKED:
                 k_able += 1
         if uniform(key, i) * k_able >= 1.0:
             log[n_log, 0], log[n_log, 1], log[n_log, 2], log[n_log, 3], log[n_log, 4] = i, i, r, 2, 0
@@ -556,14 +557,17 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
                 st = np.int64(P.state[j])
                 s = np.int64(0) if st == S else np.int64(P.strain[j])
                 slot = _route_slot(T, W, st, s, z0, kr, dy.n_strains)
-                if slot < 0 or j in gone:
+                if slot < 0 or P.ever[j] & EV_WALKED:
                     continue
             act(0, j, st, z0, s, slot, P, T, W, dy, out, j // chunk)
             log[n_log, 0], log[n_log, 1], log[n_log, 2] = j, i, r
             log[n_log, 3] = np.int64(np.int64(P.zone[j]) != z0)
             log[n_log, 4] = 0
             n_log += 1
-            gone[j] = True
+            P.ever[j] |= EV_WALKED
+    for q in range(n_log):  # the marks off again
+        if log[q, 3] != 2:
+            P.ever[log[q, 0]] &= ~EV_WALKED
     return n_log
 
 
