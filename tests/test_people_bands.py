@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from aftermath.engines.abm.engine import AbmEngine
+from aftermath.engines.abm.state import Ever
 from aftermath.engines.abm.step import BAND_BASE
 from aftermath.engines.driver import simulate
 from aftermath.model.policies import PolicyBook
@@ -79,6 +80,7 @@ def _watch(seed: int) -> tuple[int, int, int]:
 
     def check(day: int, k: int) -> None:
         zone, memory = pop.zone[members].copy(), pop.memory[members].copy()
+        assert not (pop.ever[: pop.n] & int(Ever.WALKED)).any()  # follow_bands' marks are off again
         if k < 0:
             before["memory"] = memory
             return
