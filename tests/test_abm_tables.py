@@ -304,3 +304,37 @@ def test_the_engines_coefficients_for_new_strains_equal_a_full_evaluation(monkey
     monkeypatch.setattr(AbmEngine, "_day_coefficients", checking)
     simulate(hyosan_mutating(), engine="abm", seed=4)
     assert len(checked) >= 5  # calls for new strains were checked
+
+
+@pytest.mark.parametrize("name", ["sir", "boarding-school", "hyosan"])
+def test_a_day_whose_rates_are_yesterdays_keeps_its_coefficients(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine skips the day's coefficients when the day's rates (as bytes) and strains are
+    yesterday's: the run is the one that evaluates them every day (the SIR's rates never change;
+    hyosan's change most days, with its policies and mutation)."""
+    import sys
+    from pathlib import Path
+
+    import aftermath.engines.abm.engine as abm_engine
+    from aftermath.engines.driver import simulate
+    from aftermath.scenario.load import with_overrides
+    from aftermath.scenario.scale import scale_population
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_abm_reproducibility import digest
+
+    sc = load(name)
+    sc = with_overrides(scale_population(sc, 6000) if name == "hyosan" else sc, {"run.days": 40})
+    calls = {"day": 0}
+    real = abm_engine.day_coefficients
+
+    def counting(*a: object, **k: object) -> object:
+        calls["day"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(abm_engine, "day_coefficients", counting)
+    kept = digest(simulate(sc, engine="abm", seed=3))
+    skipped = 40 - calls["day"]  # (the SIR and the school make no strains: one call a day when not kept)
+    monkeypatch.setattr(abm_engine, "rates_bytes", lambda rates: object())  # never equal: every day afresh
+    assert digest(simulate(sc, engine="abm", seed=3)) == kept
+    if name != "hyosan":
+        assert skipped >= 30  # their rates are the same most days: the skip was taken

@@ -64,6 +64,7 @@ from aftermath.engines.abm.tables import (
     fill_rows_part,
     infection_outcome_tags,
     out_route_table,
+    rates_bytes,
     strain_day_rates,
 )
 from aftermath.engines.budget import check_budget
@@ -108,6 +109,8 @@ class AbmEngine:
         self.plan = coefficient_plan(self.tables)
         self.outcome_tags = infection_outcome_tags(self.tables)  # what a mutated infection counts late
         self.strain_free: frozenset[tuple[int, int]] | None = None  # learnt by day_coefficients
+        self._day_blocks: tuple[I64, I64, I64] | None = None  # the day's flows, route flows, count deltas
+        self._coef_of: tuple[int, bytes] | None = None  # (strains, the rates) the day's coefficients are of
         self.n_slots = int(self.tables.n_slots.max())
         self._alloc_strain_arrays(self.table.traits.shape[0])
         self.pend_chunk = np.zeros(self._n_chunks(), dtype=np.int64)
@@ -143,6 +146,7 @@ class AbmEngine:
 
     def _alloc_strain_arrays(self, scap: int) -> None:
         nz, P, old = self.world.n_zones, self.parts, getattr(self, "czs", None)
+        self._coef_of = None
         self.scap = scap
         self.czs = np.zeros((nz, scap, 4), dtype=np.int64)  # E, H, Z, D per strain
         if old is not None:
@@ -219,10 +223,13 @@ class AbmEngine:
             self.cast.morning(day)
         self.prev_sealed = levers.seal_out.copy()
         latency, p_h = self._day_coefficients(rates, levers)
-        fl = part_array(self.parts, (N_FLOWS, nz))  # per-part blocks on their own cache lines
-        rf = part_array(self.parts, (N_ROUTE_FLOWS, nr))
+        if self._day_blocks is None:  # per-part blocks on their own cache lines, kept from day to day
+            self._day_blocks = (part_array(self.parts, (N_FLOWS, nz)), part_array(self.parts, (N_ROUTE_FLOWS, nr)),
+                                part_array(self.parts, (nz, 7)))
+        fl, rf, dc = self._day_blocks
+        fl[:] = 0
+        rf[:] = 0  # (dc: zero after every step's merge)
         serial = np.zeros((N_FLOWS, nz), dtype=np.int64)
-        dc = part_array(self.parts, (nz, 7))
         screen = levers.admit_mode[w.route_to] == ADMIT_SCREEN
         quarantine = np.where(screen, np.floor(levers.quarantine_days[w.route_to] / self.dt), -1).astype(np.int64)
         conceal = rates.conceal if rates.conceal.size == nz else np.zeros(nz)
@@ -322,6 +329,11 @@ class AbmEngine:
             offset = max(first - 1, 0)
             infect, relapse, admit_i, feral_move = strain_rates(self.world, levers, self.table.traits[offset:ns])
             rates = strain_day_rates(rates, infect, relapse, admit_i, feral_move, latency[offset:], p_h[offset:])
+        if first == 0:  # the day's: as yesterday's when the rates are (all of them, as bytes) and the strains
+            sig = (ns, rates_bytes(rates))
+            if sig == self._coef_of:
+                return self._trait(T_LAT), self._trait(T_PH)
+            self._coef_of = sig
         self.strain_free = day_coefficients(self.plan, rates, self.out_routes, ns, self.rows.coef, first,
                                             self.strain_free, offset)
         return self._trait(T_LAT), self._trait(T_PH)

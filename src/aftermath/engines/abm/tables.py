@@ -19,7 +19,7 @@ reactions that :func:`aftermath.model.network.build_network` expands from the sa
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numba as nb
 import numpy as np
@@ -175,6 +175,16 @@ def strain_day_rates(rates: DailyRates, infect: F64, relapse: F64, admit_i: F64,
 
 
 Plan = tuple[tuple[int, int, int, int, int, int], ...]
+
+
+def rates_bytes(rates: DailyRates) -> bytes:
+    """Every field of ``rates`` as bytes (type, shape and contents, in field order): equal bytes,
+    equal rates bit for bit, so a day whose rates are yesterday's has yesterday's coefficients."""
+    parts = []
+    for f in fields(rates):
+        a = np.ascontiguousarray(getattr(rates, f.name))
+        parts.append(f"{a.dtype.str}{a.shape}".encode() + a.tobytes())
+    return b"|".join(parts)
 
 
 def coefficient_plan(tab: Tables) -> Plan:
