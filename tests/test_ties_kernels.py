@@ -71,3 +71,25 @@ def test_resistance_is_a_beta_of_the_persons_own_draw() -> None:
     slow = np.empty(500)
     _resistance_of.py_func(pop.res_table, pop.res_key[0], idx[:500], slow)
     assert np.allclose(slow, r[:500], rtol=0, atol=1e-12)
+
+
+def test_news_found_in_parts_is_the_same_for_any_number_of_parts() -> None:
+    """The day's news found chunk by chunk in parts (``news_part``, as the threads run it) and closed
+    up in chunk order is exactly everyone who carries it, in person order, for 1, 2 and 3 parts."""
+    from aftermath.people.ties import news_gather, news_offsets, news_part
+
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        cap = int(rng.integers(1, 6000))
+        n = int(rng.integers(0, cap + 1))
+        chunk = 8 * int(rng.integers(1, 40))
+        mem, counts = _case(rng, cap, n, 0.05, chunk)
+        want = np.flatnonzero(mem[:n] >= 254)
+        words = mem[: cap // 8 * 8].view(np.uint64)
+        for parts in (1, 2, 3):
+            c = counts.copy()
+            off, out, found = news_offsets(c)
+            for p in range(parts):
+                news_part(p, parts, mem, words, np.int64(n), c, np.int64(chunk), off, out, found)
+            assert np.array_equal(news_gather(off, out, found), want)
+            assert not c.any()

@@ -119,37 +119,67 @@ ONES = np.uint64(0x0101010101010101)
 HIGHS = np.uint64(0x8080808080808080)
 
 
-@nb.njit(cache=True)
-def news_in_chunks(memory, words, n, news_chunk, chunk):
-    """The people who carry news (memory 254 or 255), in person order, read only in the chunks
-    whose count says they hold some (every writer of news counts it there: the step's ``_news``
-    and :meth:`Ties.swept`); the counts zeroed. At korea's scale a pass over everyone's byte
-    each day took longer than the news. ``words``: the same bytes eight at a time (``chunk`` a
-    multiple of 8), skipped whole where none of the eight is 254 or 255: ``b | 1 == 255``
-    exactly for those, so ``~(w | ONES)`` has a zero byte (the classic test, exact for whether
-    there is one)."""
-    total = 0
-    for c in range(news_chunk.shape[0]):
-        total += news_chunk[c]
-    out = np.empty(total, dtype=np.int64)
-    k = 0
-    for c in range(news_chunk.shape[0]):
-        if news_chunk[c] == 0:
+@nb.njit(cache=True, nogil=True)
+def news_part(p, n_parts, memory, words, n, news_chunk, chunk, off, out, found):
+    """The people who carry news (memory 254 or 255) in the chunks ``c`` of part ``p`` (``c % n_parts
+    == p``), read only where the chunk's count says there is some (every writer of news counts it
+    there: the step's ``_news`` and :meth:`Ties.swept`, so the count bounds the chunk's news): in
+    person order into ``out[off[c]:]``, ``found[c]`` of them; the counts zeroed. At korea's scale
+    a pass over everyone's byte each day took longer than the news. ``words``: the same bytes
+    eight at a time (``chunk`` a multiple of 8), skipped whole where none of the eight is 254 or
+    255: ``b | 1 == 255`` exactly for those, so ``~(w | ONES)`` has a zero byte (the classic
+    test, exact for whether there is one)."""
+    for c in range(p, news_chunk.shape[0], n_parts):
+        found[c] = 0
+        most = news_chunk[c]
+        if most == 0:
             continue
         news_chunk[c] = 0
         hi = min(n, (c + 1) * chunk)
         i = c * chunk
+        k = 0
         while i < hi:
             if (i & 7) == 0 and i + 8 <= hi and (i >> 3) < words.shape[0]:
                 x = ~(words[i >> 3] | ONES)
                 if ((x - ONES) & ~x & HIGHS) == np.uint64(0):
                     i += 8
                     continue
-            if memory[i] >= MEM_NEWS_POLICY and k < total:
-                out[k] = i
+            if memory[i] >= MEM_NEWS_POLICY and k < most:
+                out[off[c] + k] = i
                 k += 1
             i += 1
-    return out[:k]
+        found[c] = k
+
+
+@nb.njit(cache=True)
+def news_offsets(news_chunk):
+    """Where each chunk's news go (the counts summed before it), and room for them all."""
+    off = np.empty(news_chunk.shape[0], dtype=np.int64)
+    total = 0
+    for c in range(news_chunk.shape[0]):
+        off[c] = total
+        total += news_chunk[c]
+    return off, np.empty(total, dtype=np.int64), np.zeros(news_chunk.shape[0], dtype=np.int64)
+
+
+@nb.njit(cache=True)
+def news_gather(off, out, found):
+    """The chunks' news closed up, in chunk order: the people who carry news, in person order."""
+    w = 0
+    for c in range(off.shape[0]):
+        for k in range(found[c]):
+            out[w] = out[off[c] + k]
+            w += 1
+    return out[:w]
+
+
+@nb.njit(cache=True)
+def news_in_chunks(memory, words, n, news_chunk, chunk):
+    """The people who carry news, in person order, on one thread (:func:`news_part` over every
+    chunk, then :func:`news_gather`); the counts zeroed."""
+    off, out, found = news_offsets(news_chunk)
+    news_part(0, 1, memory, words, n, news_chunk, chunk, off, out, found)
+    return news_gather(off, out, found)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -401,7 +431,13 @@ class Ties:
             return
         w = self.watched.shape[0]
         words = pop.memory[: pop.memory.shape[0] // 8 * 8].view(np.uint64)
-        news = news_in_chunks(pop.memory, words, np.int64(pop.n), self.news_chunk, np.int64(self.chunk))
+        if workers is not None and workers.n > 1 and total >= self.PARALLEL_NEWS:  # found by chunk, in parts
+            off, out, found = news_offsets(self.news_chunk)
+            workers.run(news_part, pop.memory, words, np.int64(pop.n), self.news_chunk, np.int64(self.chunk), off,
+                        out, found)
+            news = news_gather(off, out, found)
+        else:
+            news = news_in_chunks(pop.memory, words, np.int64(pop.n), self.news_chunk, np.int64(self.chunk))
         n_parts = workers.n if workers is not None and news.shape[0] >= self.PARALLEL_NEWS else 1
         grieved = np.zeros((n_parts, 8 * w, 4), dtype=np.int64)
         ng = np.zeros(n_parts, dtype=np.int64)
