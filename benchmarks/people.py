@@ -25,8 +25,8 @@ Memory changes the epidemic (other deaths, walks, hiding), so ``on`` does other 
 The target reads the day loop's time (``on / off``): each variant's best round, and the ratio
 within each round (the variants of a round run one after the other, under much the same load),
 whose median is the steadier figure when the variants' best rounds fall at different times (a
-variant doing more work has come out faster than another by luck). On a shared machine the other processes
-slow some days of some rounds: besides each variant's best round (wall and CPU of the whole run),
+variant doing more work has come out faster than another by luck). On a shared machine the other
+processes slow some days of some rounds: besides each variant's best round (wall and CPU of the whole run),
 the CPU of the engine's day (``advance_day``) is taken day by day at its least over the rounds and
 summed (each day's work is the same in every round: same seed). That sum's ratio is the one to
 read there; the per-agent-step figures say how much of the difference is work the model does

@@ -239,7 +239,7 @@ def test_gather_walks_in_person_order_or_refuses_an_overflow() -> None:
                                                (6000, 64, 1 << 26), (50000, 200, 1 << 24)])
 def test_the_calendars_radix_sort_is_a_sort(n: int, t_span: int, people: int) -> None:
     """``sort_keys`` (the newly latent's calendar keys: radix passes within the array's own bytes
-    when the packed keys fit in 32 bits, 32 and 33 bits here, else a pass in place and each bucket)
+    when the packed keys fit in 32 bits, 32 and 33 bits here, else a comparison sort)
     against NumPy's sort: any span of steps, people up to the int32 range, ties of step."""
     from aftermath.engines.abm.events import sort_keys
 

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.rng import Stream, stream_key
-from aftermath.engines.abm.step import MEM_MAX, row_slot
+from aftermath.engines.abm.step import MEM_MAX, memory_of, row_slot
 from aftermath.engines.abm.tables import E, H, R, S, Z
 from aftermath.model.flows import Flag
 from aftermath.model.reactions import TRANSITIONS, Where
@@ -85,8 +85,8 @@ def slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, fl
         s = np.int64(0) if st == S else np.int64(s0[q])
         mult = 1.0
         if on and st <= H:
-            m = np.int64(m0[q])
-            if 0 < m <= MEM_MAX and flight != 0.0:  # (254, 255: news, no memory: step.recall)
+            m = memory_of(m0[q])
+            if m > 0 and flight != 0.0:
                 mult = 1.0 + flight * m
         if st == E and next_t[i] <= t:
             out[q] = -2

@@ -431,10 +431,10 @@ class Ties:
             return
         w = self.watched.shape[0]
         words = pop.memory[: pop.memory.shape[0] // 8 * 8].view(np.uint64)
-        if workers is not None and workers.n > 1 and total >= self.PARALLEL_NEWS:  # found by chunk, in parts
+        if workers is not None:  # found by chunk in parts (on this thread when there is little news)
             off, out, found = news_offsets(self.news_chunk)
             workers.run(news_part, pop.memory, words, np.int64(pop.n), self.news_chunk, np.int64(self.chunk), off,
-                        out, found)
+                        out, found, here=total < self.PARALLEL_NEWS)
             news = news_gather(off, out, found)
         else:
             news = news_in_chunks(pop.memory, words, np.int64(pop.n), self.news_chunk, np.int64(self.chunk))

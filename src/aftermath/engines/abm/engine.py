@@ -161,6 +161,11 @@ class AbmEngine:
                          rate=np.zeros((nz, ROW_STATES, scap, nj)), tot=np.zeros((nz, ROW_STATES, scap)),
                          prob=np.zeros((nz, ROW_STATES, scap)), pcum=np.zeros((nz, nj, scap)))
 
+    def _small(self, ns: int) -> bool:
+        """Whether the zone kernels over ``ns`` strains (rows, merges) run on this thread: too little
+        work to hand out (:attr:`.parts.Parts.PARALLEL_ROWS`)."""
+        return self.world.n_zones * ns < self.workers.PARALLEL_ROWS
+
     def _trait(self, j: int) -> F64:
         return np.ascontiguousarray(self.table.traits[:, j])
 
@@ -199,7 +204,7 @@ class AbmEngine:
             dc = part_array(self.parts, (self.world.n_zones, 7))
             swept = self.ev.sweep(pop, kill, hyb, float(q), key_kill, key_q, fl, dc, self.dzs)
             self.workers.run(merge_part, self.table.n, dc, self.dzs, self.counts_i, self.czs,
-                             here=self.world.n_zones * self.table.n < self.workers.PARALLEL_ROWS)
+                             here=self._small(self.table.n))
         else:
             hybrids = np.flatnonzero(pop.state[: pop.n] == H) if remember else None
             self.workers.run(sweep_part, pop.n, CHUNK, pop.state, pop.zone, pop.strain, pop.flags, pop.flag_zone,
@@ -263,7 +268,7 @@ class AbmEngine:
             ns = self.table.n
             den = denominators(self.counts_i, mass_action, living_only)
             rows = self.rows
-            small = nz * ns < self.workers.PARALLEL_ROWS  # the rows and merges: on this thread
+            small = self._small(ns)
             self.workers.run(fill_rows_part, self.tables, rows.coef, self.counts_i, self.czs, ns, den, rates.eta,
                              rates.hybrid_weight, self.dt, rows.rate, rows.tot, rows.prob, rows.pcum, here=small)
             if mems[0].on and mems[0].flight != 0.0:

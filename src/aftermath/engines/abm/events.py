@@ -501,10 +501,11 @@ def sort_keys(a, n):
     person) into the bits the keys use; the newly latent of a step span a latency of steps and the
     people fit in fewer than 32 bits, so the packed keys usually fit in 32 bits: then they are
     written as ``uint32`` into the first half of ``a``'s bytes and sorted by least-significant-digit
-    radix passes with the second half as the passes' other array; otherwise one radix pass on the
-    top bits moves the keys in place into buckets of about 16 (American flag sort), each then
-    sorted by insertion. The newly latent of a step at korea's peak are hundreds of thousands,
-    and one comparison sort of them was most of placing the step's movers."""
+    radix passes with the second half as the passes' other array; wider keys (a span of steps
+    longer than 32 bits leave) by a comparison sort. The newly latent of a step at korea's peak
+    are hundreds of thousands, and one comparison sort of them was most of placing the step's
+    movers (300,000 keys: 18 ms by comparison, 2 ms by the radix passes, measured once in a
+    script, not a committed benchmark)."""
     if n < RADIX_FROM:
         a[:n].sort()
         return
@@ -519,78 +520,38 @@ def sort_keys(a, n):
     pb = _bits(p_hi)
     total = pb + _bits(t_hi - t_lo)
     mask = (np.int64(1) << pb) - 1
-    if total <= 32:
-        h = a.view(np.uint32)  # h[k] lies in a[k // 2], already read when h[k] is written
-        for k in range(n):
-            v = a[k]
-            h[k] = np.uint32((((v >> 32) - t_lo) << pb) | (v & 0xFFFFFFFF))
-        buckets = 1 << RADIX_BITS
-        cnt = np.empty(buckets, dtype=np.int64)
-        src, dst = 0, n  # the passes go between h[:n] and h[n:2n] (a[n // 2:n], read already)
-        shift = 0
-        while shift < total:
-            cnt[:] = 0
-            for k in range(n):
-                cnt[(h[src + k] >> shift) & (buckets - 1)] += 1
-            acc = 0
-            for d in range(buckets):
-                c = cnt[d]
-                cnt[d] = acc
-                acc += c
-            for k in range(n):
-                v32 = h[src + k]
-                d = (v32 >> shift) & (buckets - 1)
-                h[dst + cnt[d]] = v32
-                cnt[d] += 1
-            src, dst = dst, src
-            shift += RADIX_BITS
-        if src != 0:
-            h[:n] = h[n:2 * n]
-        for k in range(n - 1, -1, -1):  # a[k] covers h[2k] and h[2k + 1], read already
-            v = np.int64(h[k])
-            a[k] = (((v >> pb) + t_lo) << 32) | (v & mask)
+    if total > 32:
+        a[:n].sort()  # wider keys (rare: a span of steps beyond what 32 bits leave): a comparison sort
         return
+    h = a.view(np.uint32)  # h[k] lies in a[k // 2], already read when h[k] is written
     for k in range(n):
-        a[k] = (((a[k] >> 32) - t_lo) << pb) | (a[k] & 0xFFFFFFFF)
-    top = min(max(_bits(n) - 4, 8), 20, total)  # about 16 keys a bucket
-    shift = total - top
-    buckets = 1 << top
-    ends = np.zeros(buckets, dtype=np.int64)
-    for k in range(n):
-        ends[a[k] >> shift] += 1
-    nxt = np.empty(buckets, dtype=np.int64)
-    acc = 0
-    for d in range(buckets):
-        nxt[d] = acc
-        acc += ends[d]
-        ends[d] = acc
-    starts = nxt.copy()
-    for b in range(buckets):  # each key into its bucket, by cycles of swaps
-        while nxt[b] < ends[b]:
-            v = a[nxt[b]]
-            d = v >> shift
-            while d != b:
-                w = a[nxt[d]]
-                a[nxt[d]] = v
-                nxt[d] += 1
-                v = w
-                d = v >> shift
-            a[nxt[b]] = v
-            nxt[b] += 1
-    for b in range(buckets):  # each bucket in order: a few keys by insertion, many by a sort
-        lo, hi = starts[b], ends[b]
-        if hi - lo > 64:
-            a[lo:hi].sort()
-            continue
-        for k in range(lo + 1, hi):
-            v = a[k]
-            q = k - 1
-            while q >= lo and a[q] > v:
-                a[q + 1] = a[q]
-                q -= 1
-            a[q + 1] = v
-    for k in range(n):
-        a[k] = (((a[k] >> pb) + t_lo) << 32) | (a[k] & mask)
+        v = a[k]
+        h[k] = np.uint32((((v >> 32) - t_lo) << pb) | (v & 0xFFFFFFFF))
+    buckets = 1 << RADIX_BITS
+    cnt = np.empty(buckets, dtype=np.int64)
+    src, dst = 0, n  # the passes go between h[:n] and h[n:2n] (a[n // 2:n], read already)
+    shift = 0
+    while shift < total:
+        cnt[:] = 0
+        for k in range(n):
+            cnt[(h[src + k] >> shift) & (buckets - 1)] += 1
+        acc = 0
+        for d in range(buckets):
+            c = cnt[d]
+            cnt[d] = acc
+            acc += c
+        for k in range(n):
+            v32 = h[src + k]
+            d = (v32 >> shift) & (buckets - 1)
+            h[dst + cnt[d]] = v32
+            cnt[d] += 1
+        src, dst = dst, src
+        shift += RADIX_BITS
+    if src != 0:
+        h[:n] = h[n:2 * n]
+    for k in range(n - 1, -1, -1):  # a[k] covers h[2k] and h[2k + 1], read already
+        v = np.int64(h[k])
+        a[k] = (((v >> pb) + t_lo) << 32) | (v & mask)
 
 
 @nb.njit(cache=True)

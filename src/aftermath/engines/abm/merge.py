@@ -12,7 +12,8 @@ such a loop is vectorised into *masked* stores, and on some machines (AMD Zen 4 
 hypervisor, the development machine) a masked store into a page never written (the zero page
 that ``np.zeros`` leaves until the first write) costs about a microsecond every time, even with
 nothing to store. The strain arrays are mostly such pages; the step's merge took 1.6 ms instead
-of 45 us on hyosan's 3,600 strains (``tests/test_kernels_asm.py`` checks the code for them).
+of 45 us on hyosan's 3,600 strains (one-off cProfile runs; ``tests/test_kernels_asm.py`` checks
+the code for them).
 """
 
 from __future__ import annotations

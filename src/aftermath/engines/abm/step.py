@@ -290,11 +290,18 @@ def row_slot(rate, tot, prob, where, mult, dt, key, i):
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
-def memory_level(P, i):
-    """Person ``i``'s memory of loss, 0 to ``MEM_MAX``. News of their own turning (254, 255: someone
-    cured back the same day, perhaps infected again) is no memory, as the day's news makes of it."""
-    m = np.int64(P.memory[i])
+def memory_of(byte):
+    """The memory of loss a memory byte holds, 0 to ``MEM_MAX``. News of one's own turning (254,
+    255: someone cured back the same day, perhaps infected again) is no memory, as the day's news
+    makes of it."""
+    m = np.int64(byte)
     return m if m <= MEM_MAX else np.int64(0)
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def memory_level(P, i):
+    """Person ``i``'s memory of loss (:func:`memory_of` their byte)."""
+    return memory_of(P.memory[i])
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
