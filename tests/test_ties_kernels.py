@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aftermath.people.ties import news_in_chunks
+from aftermath.people.ties import fade_week, news_in_chunks
 
 
 def _case(rng: np.random.Generator, cap: int, n: int, share: float, chunk: int):
@@ -93,3 +93,28 @@ def test_news_found_in_parts_is_the_same_for_any_number_of_parts() -> None:
                 news_part(p, parts, mem, words, np.int64(n), c, np.int64(chunk), off, out, found)
             assert np.array_equal(news_gather(off, out, found), want)
             assert not c.any()
+
+
+@pytest.mark.parametrize("any_seen", [False, True])
+def test_the_weekly_fade_is_the_rule_for_the_living_and_nothing_for_others(any_seen: bool) -> None:
+    """``m <- min(floor(m keep) + seen[zone], 253)`` for the living (S, E, H), every other byte as
+    it was (the news 254 and 255 of the removed, the memories of ferals), beyond ``n`` untouched;
+    in 1, 2 and 3 parts, chunks the last of which is cut short; the same with the pure-Python kernel."""
+    rng = np.random.default_rng(5)
+    cap, n, chunk = 5000, 4711, 8 * 37
+    state = rng.integers(0, 7, cap).astype(np.uint8)
+    zone = rng.integers(0, 4, cap).astype(np.uint16)
+    mem0 = rng.integers(0, 256, cap).astype(np.uint8)
+    mem0[rng.random(cap) < 0.5] = 0
+    seen = np.array([0, 3, 40, 253], dtype=np.int64) if any_seen else np.zeros(4, dtype=np.int64)
+    keep = 0.99 ** 7
+    m = mem0.astype(np.int64)
+    want = mem0.copy()
+    living = np.flatnonzero(state[:n] <= 2)
+    want[living] = np.minimum((m[living] * keep).astype(np.int64) + seen[zone[living]], 253)
+    for kernel in (fade_week, fade_week.py_func):
+        for n_parts in (1, 2, 3):
+            mem = mem0.copy()
+            for p in range(n_parts):
+                kernel(p, n_parts, np.int64(n), np.int64(chunk), state, zone, mem, keep, seen, any_seen)
+            assert np.array_equal(mem, want)
