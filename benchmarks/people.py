@@ -123,6 +123,7 @@ def main() -> None:
     parts.Parts.run = timed_run  # type: ignore[method-assign]
     ties.Ties.end_day = end_day  # type: ignore[method-assign]
     abm_engine.AbmEngine._follow = timed("band walks", abm_engine.AbmEngine._follow)  # type: ignore[method-assign]
+    abm_engine.fill_s_memory = timed("rows", abm_engine.fill_s_memory)  # called directly, not in parts
     steps_day = round(1.0 / base.run.dt)
     split: dict[str, dict[str, float]] = {}
     work: dict[str, dict[str, float]] = {}
@@ -267,7 +268,7 @@ def kernel_ab(people: int, day: int, reps: int, seed: int) -> None:
 
 
 #: The day loop's kernels, by the part of the loop they are reported in.
-KERNELS = {"step_part": "step kernel", "fill_rows_part": "rows", "fill_s_memory": "rows"}
+KERNELS = {"step_part": "step kernel", "fill_rows_part": "rows"}
 
 
 def _work(res: Any, steps_day: int) -> dict[str, float]:

@@ -272,7 +272,7 @@ class AbmEngine:
             self.workers.run(fill_rows_part, self.tables, rows.coef, self.counts_i, self.czs, ns, den, rates.eta,
                              rates.hybrid_weight, self.dt, rows.rate, rows.tot, rows.prob, rows.pcum, here=small)
             if mems[0].on and mems[0].flight != 0.0:
-                self.workers.run(fill_s_memory, rows, self.tables, float(mems[0].flight), self.dt, sprob, here=True)
+                fill_s_memory(0, 1, rows, self.tables, float(mems[0].flight), self.dt, sprob)  # small: no parts
             kk = self._keys(t)
             today = Day(kk, np.int64(t), self.dt, np.int64(ns), self.out_routes, w.route_to, rates.breach_route,
                         screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
