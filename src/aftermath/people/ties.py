@@ -449,10 +449,10 @@ class Ties:
             return
         w = self.watched.shape[0]
         words = pop.memory[: pop.memory.shape[0] // 8 * 8].view(np.uint64)
-        if workers is not None:  # found by chunk in parts (on this thread when there is little news)
+        if workers is not None and workers.n > 1 and total >= self.PARALLEL_NEWS:  # found by chunk in parts
             off, out, found = news_offsets(self.news_chunk)
             workers.run(news_part, pop.memory, words, np.int64(pop.n), self.news_chunk, np.int64(self.chunk), off,
-                        out, found, here=total < self.PARALLEL_NEWS)
+                        out, found)
             news = news_gather(off, out, found)
         else:
             news = news_in_chunks(pop.memory, words, np.int64(pop.n), self.news_chunk, np.int64(self.chunk))
@@ -467,8 +467,10 @@ class Ties:
             workers.run(grieve, *args)  # type: ignore[union-attr]
         else:
             grieve(0, 1, *args)
-        rows = np.concatenate([grieved[p, : ng[p]] for p in range(n_parts)])
-        rows = rows[np.argsort(rows[:, 3], kind="stable")][: 8 * w]  # the news' order, as one pass made it
+        rows = grieved[0, :0]
+        if w:  # the cast's grief: the news' order, as one pass made it
+            rows = np.concatenate([grieved[p, : ng[p]] for p in range(n_parts)])
+            rows = rows[np.argsort(rows[:, 3], kind="stable")][: 8 * w]
         if self.band_size <= 0:
             alone[:] = -1
         joined = np.zeros((w, 2), dtype=np.int64)
