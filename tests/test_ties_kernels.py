@@ -98,7 +98,8 @@ def test_news_found_in_parts_is_the_same_for_any_number_of_parts() -> None:
 @pytest.mark.parametrize("any_seen", [False, True])
 def test_the_weekly_fade_is_the_rule_for_the_living_and_nothing_for_others(any_seen: bool) -> None:
     """``m <- min(floor(m keep) + seen[zone], 253)`` for the living (S, E, H), every other byte as
-    it was (the news 254 and 255 of the removed, the memories of ferals), beyond ``n`` untouched;
+    it was (the news 254 and 255 of the removed, the memories of ferals), beyond ``n`` untouched,
+    a chunk of zeros skipped and one with a single memory not;
     in 1, 2 and 3 parts, chunks the last of which is cut short; the same with the pure-Python kernel."""
     rng = np.random.default_rng(5)
     cap, n, chunk = 5000, 4711, 8 * 37
@@ -106,6 +107,8 @@ def test_the_weekly_fade_is_the_rule_for_the_living_and_nothing_for_others(any_s
     zone = rng.integers(0, 4, cap).astype(np.uint16)
     mem0 = rng.integers(0, 256, cap).astype(np.uint8)
     mem0[rng.random(cap) < 0.5] = 0
+    mem0[chunk: 3 * chunk] = 0  # chunks where no one remembers anything (skipped without breaches)
+    mem0[2 * chunk + 5], state[2 * chunk + 5] = 7, 0  # but one, who is alive
     seen = np.array([0, 3, 40, 253], dtype=np.int64) if any_seen else np.zeros(4, dtype=np.int64)
     keep = 0.99 ** 7
     m = mem0.astype(np.int64)

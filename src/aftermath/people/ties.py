@@ -100,12 +100,19 @@ def fade_week(p, n_parts, n, chunk, state, zone, memory, keep, seen, any_seen):
     parts gives the same). Branch-free: everyone's new value is made and stored, kept for the
     living and the old byte for the others (a test per person cost several times the arithmetic:
     the guess went wrong at each person who remembers; and a store under a test becomes a masked
-    store, docs/engines.md). Without breaches seen, ``seen`` is not read (``m`` 0: ``v`` 0 = ``m``)."""
+    store, docs/engines.md). Without breaches seen, ``seen`` is not read (``m`` 0: ``v`` 0 = ``m``),
+    and a chunk where no one remembers anything is not written: its page of the memory array, if
+    never written, stays unmapped (at korea's scale tens of MB of peak memory)."""
     for c in range(p, (n + chunk - 1) // chunk, n_parts):
         lo = c * chunk
         hi = min(n, lo + chunk)
         mem, st, zn = memory[lo:hi], state[lo:hi], zone[lo:hi]  # views from 0: the loops vectorise (5x)
         if not any_seen:
+            some = 0
+            for i in range(hi - lo):
+                some |= mem[i]
+            if some == 0:
+                continue
             for i in range(hi - lo):
                 m = np.int64(mem[i])
                 v = min(np.int64(m * keep), MEM_MAX)
