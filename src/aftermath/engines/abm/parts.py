@@ -83,8 +83,11 @@ class Parts:
         return time.thread_time() - c0
 
     #: a kernel over zones runs every part on the calling thread below this many (zone, strain) rows
-    #: (``run(..., here=rows < PARALLEL_ROWS)``): a thread's hand-off costs more than the work
-    PARALLEL_ROWS = 4096
+    #: (``run(..., here=rows < PARALLEL_ROWS)``): a thread's hand-off costs more than the work. On the
+    #: development machine a hand-off costs 100 to 150 us, the rows of 21,600 (zone, strain) take
+    #: 0.3 ms and their merge 37 us on one thread, and split by zone over two threads neither went
+    #: faster (hyosan at 1e6, the event step on two threads: 3.55 s, 3.12 s with both here)
+    PARALLEL_ROWS = 131072
 
     def run(self, kernel: Callable[..., Any], *args: Any, here: bool = False) -> None:
         """``kernel(p, n_parts, *args)`` for every part ``p``; returns when all are done. ``here``:
