@@ -108,7 +108,7 @@ def test_the_weekly_fade_is_the_rule_for_the_living_and_nothing_for_others(any_s
     mem0 = rng.integers(0, 256, cap).astype(np.uint8)
     mem0[rng.random(cap) < 0.5] = 0
     mem0[chunk: 3 * chunk] = 0  # chunks where no one remembers anything (skipped without breaches)
-    mem0[2 * chunk + 5], state[2 * chunk + 5] = 7, 0  # but one, who is alive
+    mem0[3 * chunk - 1], state[3 * chunk - 1] = 7, 0  # but one, who is alive, at the chunk's end
     seen = np.array([0, 3, 40, 253], dtype=np.int64) if any_seen else np.zeros(4, dtype=np.int64)
     keep = 0.99 ** 7
     m = mem0.astype(np.int64)

@@ -136,7 +136,7 @@ def news_part(p, n_parts, memory, words, n, news_chunk, chunk, off, out, found):
     there: the step's ``_news`` and :meth:`Ties.swept`, so the count bounds the chunk's news): in
     person order into ``out[off[c]:]``, ``found[c]`` of them; the counts zeroed. At korea's scale
     a pass over everyone's byte each day took longer than the news. Blocks of 64 bytes are tested
-    at once (a count that vectorises: 128 to 69 us a day at 1e6 people); in a block with news,
+    at once (a count that vectorises: 128 to 75 us a day at 1e6 people); in a block with news,
     ``words`` (the same bytes eight at a time, ``chunk`` a multiple of 8) are skipped whole where
     none of the eight is 254 or 255: ``b | 1 == 255`` exactly for those, so ``~(w | ONES)`` has a
     zero byte (the classic test, exact for whether there is one)."""
@@ -324,6 +324,7 @@ class Ties:
         mem = sc.society.memory
         self.on = not mem.gains_zero()
         self.world, self.chunk = world, chunk
+        assert chunk % 64 == 0, "news_part reads whole words and blocks of a chunk"
         self.per_loss, self.turned = points(mem.per_loss), points(mem.per_turned_away)
         self.per_sealed, self.per_breach = points(mem.per_sealed), points(mem.per_breach)
         self.keep = 1.0 - mem.fade

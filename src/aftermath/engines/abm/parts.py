@@ -86,7 +86,8 @@ class Parts:
     #: (``run(..., here=rows < PARALLEL_ROWS)``): a thread's hand-off costs more than the work. On the
     #: development machine a hand-off costs 100 to 150 us, the rows of 21,600 (zone, strain) take
     #: 0.3 ms and their merge 37 us on one thread, and split by zone over two threads neither went
-    #: faster (hyosan at 1e6, the event step on two threads: 3.55 s, 3.12 s with both here)
+    #: faster (hyosan at 1e6, the event step on two threads, alternating runs: 3.74 to 3.77 s before,
+    #: 3.22 s with both here)
     PARALLEL_ROWS = 131072
 
     def run(self, kernel: Callable[..., Any], *args: Any, here: bool = False) -> None:
@@ -103,7 +104,7 @@ class Parts:
             self.busy_s += self._timed(kernel, 0, *args)
             self.span_s += time.perf_counter() - t0
             return
-        # part 0 on this thread: one hand-off fewer (a thread's wake-up is tens of microseconds,
+        # part 0 on this thread: one hand-off fewer (a hand-off is 100 to 150 us here,
         # and a step runs several kernels), and this thread works instead of waiting
         futures = [self._pool.submit(self._timed, kernel, p, *args) for p in range(1, self.n)]
         try:
