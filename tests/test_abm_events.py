@@ -97,6 +97,24 @@ def test_a_cast_is_observation_only_and_told() -> None:
     assert "infected" in kinds, kinds
 
 
+def test_the_cast_reads_the_same_slots_whatever_the_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The slots the cast reads (who took which, ``EventLists.taken``) are the same from lists run
+    on one thread as from lists dealt to two and three parts, down to the story told."""
+    from aftermath.engines.abm.events import EventLists
+
+    sc = with_overrides(events(small_hyosan(people=4000, days=40)), {"cast": 6})
+    told = []
+    for n in (1, 2, 3):
+        monkeypatch.setattr(abm_engine, "Parts", lambda n=n: Parts(n))
+        monkeypatch.setattr(EventLists, "PARALLEL_FROM", 0 if n > 1 else 4096)
+        monkeypatch.setattr(EventLists, "MOST_ON_ONE", 1.0)
+        r = simulate(sc, engine="abm", seed=9)
+        frame = r.people_frame()
+        told.append((r.story(), frame.to_json()))
+    assert "infected" in set(frame["kind"])
+    assert told[0] == told[1] == told[2]
+
+
 def test_the_steps_agree_in_distribution() -> None:
     """Hyosan at 3,000 people for 30 days (walls, gates, factions, memory, bands, mutation): the
     mean survivors and mean ferals of 12 seeds of each step differ by less than 4.5 standard errors
