@@ -832,6 +832,18 @@ class EventLists:
         self.taken = np.zeros(1024, dtype=np.int64)
         self.n_mov = 0
         self.n_taken = 0
+        # the kernels a run calls only once a list is full, loaded now (from Numba's cache: tens of
+        # milliseconds each) so that the set-up pays for them and not the day one is first needed
+        def kinds(*a: object) -> tuple[Any, ...]:
+            return tuple(nb.typeof(x) for x in a)
+
+        late = ((compact_lists, kinds(self.sl, self.s_lo, self.s_cap, self.s_n, self.SPARE, self.MIN_SPARE)),
+                (regrow, kinds(self.sl, self.s_lo, self.s_n, self.s_cap, 0)),
+                (relocate, kinds(self.sl, self.s_lo, self.s_cap, self.s_n, 0, 0, 0)),
+                (place, kinds(self.movers, 0, state, zone, next_t, self.sl, self.s_lo, self.s_cap, self.s_n)))
+        for kernel, sig in late:
+            if hasattr(kernel, "compile"):  # (not with NUMBA_DISABLE_JIT)
+                kernel.compile(sig)
 
     @staticmethod
     def _room(a: NDArray[Any], need: int) -> NDArray[Any]:
