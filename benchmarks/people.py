@@ -67,9 +67,11 @@ def main() -> None:
                     "day DAY of the run with memory, with memory as it is, off, and without flight (same people, "
                     "same draws: the kernel's own overhead, whatever the epidemic)")
     ap.add_argument("--reps", type=int, default=31, help="timings of each variant with --kernel-ab")
+    ap.add_argument("--flush", action="store_true", help="with --kernel-ab: the caches emptied before each "
+                    "timing (a 96 MB pass), and one more variant: memory as it is, its array read just before")
     args = ap.parse_args()
     if args.kernel_ab is not None:
-        kernel_ab(args.people, args.kernel_ab, args.reps, args.seed)
+        kernel_ab(args.people, args.kernel_ab, args.reps, args.seed, args.flush)
         return
 
     from aftermath.engines import driver
@@ -217,10 +219,13 @@ def main() -> None:
           f"most; story of 50 lives: {story_s:.3f} s")
 
 
-def kernel_ab(people: int, day: int, reps: int, seed: int) -> None:
+def kernel_ab(people: int, day: int, reps: int, seed: int, flush: bool = False) -> None:
     """The step kernel on one step (the second of ``day``) of Hyosan with memory, from copies of the
     people's arrays taken before it, with memory as it is, off (``Mem.on`` and ``band`` False: the
-    kernel of a run without memory) and without flight; variants in a shuffled order each rep."""
+    kernel of a run without memory) and without flight; variants in a shuffled order each rep.
+    ``flush``: a pass over 96 MB before each timing, so that each starts with cold caches as in a
+    run, and the variant "memory read first" (as it is, the memory array read after the flush: what
+    the memory byte's cache misses cost)."""
     from aftermath.engines import driver
     from aftermath.engines.abm import parts
     from aftermath.engines.abm.step import Out, People, step_part
@@ -246,6 +251,9 @@ def kernel_ab(people: int, day: int, reps: int, seed: int) -> None:
     dy, P0, n = got["dy"], got["P"], got["n"]
     variants = {"memory as it is": dy, "memory off": dy._replace(mem=dy.mem._replace(on=False, band=False)),
                 "memory without flight": dy._replace(mem=dy.mem._replace(flight=0.0))}
+    if flush:
+        variants["memory read first"] = dy
+    cold = np.zeros(96 << 20 if flush else 0, dtype=np.uint8)
     times: dict[str, list[float]] = {k: [] for k in variants}
     events: dict[str, int] = {}
     rng = np.random.default_rng(0)
@@ -255,6 +263,10 @@ def kernel_ab(people: int, day: int, reps: int, seed: int) -> None:
             o = Out(*[x.copy() for x in got["out"]])
             o.move_n[:] = 0
             o.fl[:] = 0  # the day's flows so far: only this step's events counted
+            if flush:
+                cold += 1
+                if label == "memory read first":
+                    int(P.memory.sum())
             c = time.thread_time()
             step_part(0, 1, n, got["chunk"], P, got["T"], got["W"], variants[label], o)
             times[label].append(time.thread_time() - c)

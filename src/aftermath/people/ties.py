@@ -324,7 +324,7 @@ class Ties:
         mem = sc.society.memory
         self.on = not mem.gains_zero()
         self.world, self.chunk = world, chunk
-        assert chunk % 64 == 0, "news_part reads whole words and blocks of a chunk"
+        assert chunk % 8 == 0, "news_part reads a chunk's bytes eight at a time"
         self.per_loss, self.turned = points(mem.per_loss), points(mem.per_turned_away)
         self.per_sealed, self.per_breach = points(mem.per_sealed), points(mem.per_breach)
         self.keep = 1.0 - mem.fade
