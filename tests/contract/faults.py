@@ -13,11 +13,19 @@ unable to run) is an *error*. A control run of the unpatched copy must pass firs
 would mean nothing. ``tests/contract/conftest.py`` refuses to run when ``aftermath`` is imported from
 anywhere but the copy.
 
-Numba: every run gets a fresh ``NUMBA_CACHE_DIR``, so no patched copy can load kernels compiled from
-other sources (Numba's cache checks only a kernel's own file, not the constants and functions it took
-from other modules). Compiling afresh costs ~10 s of CPU per run; ``NUMBA_DISABLE_JIT=1`` instead was measured
-at 2.5 s for one 5-day, 10,000-person ABM run against 0.07 s compiled, so the suite's ~250 ABM runs
-would take minutes per fault. Runs go two at a time (``--jobs``), each with ``NUMBA_NUM_THREADS=1``.
+Numba: every run has its own ``NUMBA_CACHE_DIR``. Numba's cache checks only a kernel's own file (its
+size and time), not the constants and functions it took from other modules, so a copy may load only
+kernels that the patch cannot have changed. Compiling everything afresh costs ~30 s of CPU per run,
+most of a run (``NUMBA_DISABLE_JIT=1`` instead was measured at 2.5 s for one 5-day, 10,000-person ABM
+run against 0.07 s compiled, so the suite's ~250 ABM runs would take minutes per fault). So
+:func:`stale_files` compares the patched module's top-level statements with the original's (as
+syntax trees) and follows the names that mention a changed one, within the module and through the
+imports of every other, to a fixed point: the files it returns are every module whose kernels could
+differ. A fault whose stale files hold at most half of the compiled definitions (a patch in the
+tables' Python, say) waits for the control and starts from a copy of its cache without those files'
+kernels (:func:`seed_cache`); the others (a patch in the step kernel) compile afresh at once. Runs
+go two at a time (``--jobs``), each with ``NUMBA_NUM_THREADS=1``; ``--cold`` compiles every run
+afresh.
 
 The table is plain data, to be retargeted when the code it patches changes: ``file`` is relative to
 ``src/``; ``kind`` is the class of fault that issue 10 lists (product, q, tag, rate, target) or another.
@@ -29,6 +37,9 @@ builds the slot table, ``engines/abm/step.py`` applies it) and ``model/reactions
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -213,6 +224,7 @@ class Outcome:
     seconds: float
     caught_by: list[str]
     detail: str = ""
+    reused: int = 0  # cache files of the control's kernels it started from (seed_cache)
 
 
 def copy_src(dest: Path, root: Path = ROOT) -> Path:
@@ -243,22 +255,173 @@ def check_patches(faults: tuple[Fault, ...] = FAULTS, root: Path = ROOT) -> list
             problems.append(f"{f.name}: old text found {max(n, 0)} times in {f.file}")
     return problems
 
+# ---------------------------------------------------------------------------------------------
+# Which compiled kernels a fault leaves valid: a copy's Numba cache from the control, minus the
+# modules that depend (by name, transitively) on a definition the patch changed.
 
-def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, control_k: str = "abm") -> Outcome:
+
+@dataclass
+class _Module:
+    """A module's top-level definitions: what each refers to by name, and what it imports."""
+    nodes: dict[str, str]  # name -> ast.dump of the statement that defines it
+    refs: dict[str, set[str]]  # name -> the names its statement mentions
+    imports: dict[str, tuple[str, str]]  # local name -> (module, name) of ``from aftermath... import``
+    modules: dict[str, str]  # local name -> module of ``import aftermath...`` (or a module imported from a package)
+    jitted: int  # how many definitions are compiled (a decorator mentioning ``jit``)
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _targets(node: ast.AST) -> list[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    return sorted({n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)})
+
+
+def _parse_module(text: str, modname: str, is_package: bool, known: set[str]) -> _Module:
+    mod = _Module({}, {}, {}, {}, 0)
+    package = modname if is_package else modname.rpartition(".")[0]
+    for k, stmt in enumerate(ast.parse(text).body):
+        if isinstance(stmt, ast.ImportFrom):
+            base = stmt.module or ""
+            if stmt.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - stmt.level + 1] + ([base] if base else []))
+            if base.split(".")[0] != "aftermath":
+                continue
+            for a in stmt.names:
+                local = a.asname or a.name
+                if f"{base}.{a.name}" in known:
+                    mod.modules[local] = f"{base}.{a.name}"
+                else:
+                    mod.imports[local] = (base, a.name)
+            continue
+        if isinstance(stmt, ast.Import):
+            for a in stmt.names:
+                if a.name.split(".")[0] == "aftermath":
+                    mod.modules[a.asname or a.name.split(".")[0]] = a.name
+            continue
+        dump = ast.dump(stmt)
+        decorators = getattr(stmt, "decorator_list", [])
+        mod.jitted += any("jit" in ast.unparse(d) for d in decorators)
+        for name in _targets(stmt) or [f"<statement {k}>"]:
+            mod.nodes[name] = mod.nodes.get(name, "") + dump
+            mod.refs[name] = mod.refs.get(name, set()) | _names(stmt)
+    return mod
+
+
+def _modules(src: Path) -> dict[str, tuple[str, _Module]]:
+    """Every module of ``src/aftermath``: name -> (file relative to src, its parse)."""
+    files = sorted((src / "aftermath").rglob("*.py"))
+    names = {".".join(f.relative_to(src).with_suffix("").parts).removesuffix(".__init__"): f for f in files}
+    known = set(names)
+    return {m: (f.relative_to(src).as_posix(), _parse_module(f.read_text(encoding="utf-8"), m,
+                                                             f.name == "__init__.py", known))
+            for m, f in names.items()}
+
+
+def stale_files(fault: Fault, root: Path = ROOT) -> tuple[set[str], float]:
+    """The files (relative to ``src/``) whose compiled kernels ``fault`` may change: its own, and
+    every module with a definition that mentions, directly or through others, a definition the
+    patch changed (top-level statements compared as syntax trees; a module imported whole counts
+    whole). Also the share of all compiled definitions in them (what a run would compile again)."""
+    src = root / "src"
+    mods = _modules(src)
+    modname = next(m for m, (f, _) in mods.items() if f == fault.file)
+    before = mods[modname][1]
+    text = (src / fault.file).read_text(encoding="utf-8")
+    after = _parse_module(text.replace(fault.old, fault.new), modname, fault.file.endswith("__init__.py"),
+                          set(mods))
+    dirty = {(modname, n) for n in set(before.nodes) | set(after.nodes) if before.nodes.get(n) != after.nodes.get(n)}
+    if any(n.startswith("<statement") for _, n in dirty):  # module-level code changed: all of it
+        dirty |= {(modname, n) for n in set(before.nodes) | set(after.nodes)}
+    mods[modname] = (fault.file, after)
+
+    def is_dirty(m: str, name: str, seen: frozenset[tuple[str, str]] = frozenset()) -> bool:
+        if (m, name) in dirty:
+            return True
+        mod = mods[m][1] if m in mods else None
+        if mod is None or (m, name) in seen:
+            return False
+        if name in mod.imports:  # a re-export
+            return is_dirty(*mod.imports[name], seen | {(m, name)})
+        if name in mod.modules:
+            return any(d[0] == mod.modules[name] for d in dirty)
+        return False
+
+    changed = True
+    while changed:
+        changed = False
+        for m, (_, mod) in mods.items():
+            for name, refs in mod.refs.items():
+                if (m, name) not in dirty and any(
+                        (r in mod.nodes and (m, r) in dirty) or ((r in mod.imports or r in mod.modules)
+                                                                 and is_dirty(m, r)) for r in refs):
+                    dirty.add((m, name))
+                    changed = True
+    stale = {mods[m][0] for m, _ in dirty} | {fault.file}
+    total = sum(mod.jitted for _, mod in mods.values())
+    return stale, sum(mods[m][1].jitted for m in {m for m, (f, _) in mods.items() if f in stale}) / max(1, total)
+
+
+#: A fault whose stale files hold at most this share of the compiled definitions starts from the
+#: control's kernels (after waiting for it); above it, compiling afresh at once is sooner.
+REUSE_UP_TO = 0.5
+
+
+def _cache_dir_name(directory: Path) -> str:
+    """Where Numba keeps a source directory's kernels under ``NUMBA_CACHE_DIR`` (numba.core.caching:
+    ``_CacheLocator.get_suitable_cache_subpath``)."""
+    path = os.path.abspath(directory)
+    return f"{os.path.basename(path)}_{hashlib.sha1(path.encode()).hexdigest()}"
+
+
+def seed_cache(from_src: Path, from_cache: Path, to_src: Path, to_cache: Path, stale: set[str]) -> int:
+    """Copy the kernels that a run on ``from_src`` compiled into ``from_cache`` to ``to_cache``, for a
+    copy at ``to_src``, except those of the ``stale`` files (relative to ``src``). The copies keep
+    the files' times (:func:`copy_src`), so Numba loads the kernel of an unchanged file as it is.
+    Returns how many cache files were copied."""
+    n = 0
+    for d in sorted({f.parent for f in from_src.rglob("*.py")}):
+        cached = from_cache / _cache_dir_name(d)
+        if not cached.is_dir():
+            continue
+        rel = d.relative_to(from_src)
+        skip = {Path(f).stem for f in stale if Path(f).parent == rel}
+        dest = to_cache / _cache_dir_name(to_src / rel)
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in cached.iterdir():
+            if f.name.split(".")[0] not in skip:
+                shutil.copy2(f, dest / f.name)
+                n += 1
+    return n
+
+
+def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, control_k: str = "abm",
+            keep: Path | None = None, seed: Path | None = None) -> Outcome:
     """Run the ABM part of the contract suite on a copy of ``src`` with ``fault`` applied (None: the
-    control, which must pass, on the cases ``control_k``)."""
+    control, which must pass, on the cases ``control_k``). ``keep``: a directory for the copy and its
+    kernels that outlives the run (the control's); ``seed``: such a directory, whose kernels the
+    fault's stale files do not change are loaded instead of compiled (:func:`seed_cache`)."""
     name = fault.name if fault else "control"
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix=f"aftermath-fault-{name}-") as tmp:
-        src = copy_src(Path(tmp), root)
+    with contextlib.ExitStack() as stack:
+        tmp = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"aftermath-fault-{name}-")))
+        src = copy_src(tmp, root)
+        cache = tmp / "numba-cache"
+        reused = 0
         if fault is not None:
             try:
                 apply(fault, src)
             except PatchError as exc:
                 return Outcome(name, "error", time.perf_counter() - t0, [], str(exc))
+            if seed is not None:
+                reused = seed_cache(seed / "src", seed / "numba-cache", src, cache, stale_files(fault, root)[0])
         env = dict(os.environ)
         env.update(PYTHONPATH=os.pathsep.join([str(src), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-                   NUMBA_CACHE_DIR=str(Path(tmp) / "numba-cache"), NUMBA_NUM_THREADS="1",
+                   NUMBA_CACHE_DIR=str(cache), NUMBA_NUM_THREADS="1",
                    AFTERMATH_CONTRACT_SRC=str(src), PYTHONDONTWRITEBYTECODE="1")
         env.pop("NUMBA_DISABLE_JIT", None)
         suite = (fault.suite if fault is not None else ()) or SUITE
@@ -276,10 +439,10 @@ def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, cont
         return Outcome(name, "passed" if proc.returncode == 0 else "error", seconds, caught_by,
                        "" if proc.returncode == 0 else f"exit {proc.returncode}\n{tail}")
     if proc.returncode == 1:
-        return Outcome(name, "caught", seconds, caught_by, _first_error(out))
+        return Outcome(name, "caught", seconds, caught_by, _first_error(out), reused)
     if proc.returncode == 0:
-        return Outcome(name, "survived", seconds, [], tail)
-    return Outcome(name, "error", seconds, caught_by, f"exit {proc.returncode}\n{tail}")
+        return Outcome(name, "survived", seconds, [], tail, reused)
+    return Outcome(name, "error", seconds, caught_by, f"exit {proc.returncode}\n{tail}", reused)
 
 
 def _first_error(out: str) -> str:
@@ -290,20 +453,44 @@ def _first_error(out: str) -> str:
 
 
 def run_faults(faults: tuple[Fault, ...] = FAULTS, jobs: int = 2, control: bool = True,
-               root: Path = ROOT) -> list[Outcome]:
-    """The control (first) and every fault, ``jobs`` at a time; outcomes in the table's order."""
-    todo: list[Fault | None] = ([None] if control else []) + list(faults)
+               root: Path = ROOT, reuse: bool = True) -> list[Outcome]:
+    """The control (first) and every fault, ``jobs`` at a time; outcomes in the table's order. With
+    the control and ``reuse``, a fault whose stale files hold at most ``REUSE_UP_TO`` of the compiled
+    definitions runs after the control, from its kernels (:func:`seed_cache`); the others start at
+    once and compile afresh."""
     ks = sorted({f.k for f in faults})
     control_k = ks[0] if len(ks) == 1 else "abm"  # the control runs the cases the faults do
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(lambda f: run_one(f, root=root, control_k=control_k), todo))
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, jobs)))
+        if not control:
+            return list(pool.map(lambda f: run_one(f, root=root), faults))
+        keep = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aftermath-fault-control-")))
+        ctl = pool.submit(run_one, None, root=root, control_k=control_k, keep=keep)
+
+        def after_control(f: Fault) -> Outcome:
+            return run_one(f, root=root, seed=keep if ctl.result().status == "passed" else None)
+
+        cheap = {f.name for f in faults if reuse and _stale_share(f, root) <= REUSE_UP_TO}
+        runs = {f.name: pool.submit(run_one, f, root=root) for f in faults if f.name not in cheap}
+        runs |= {f.name: pool.submit(after_control, f) for f in faults if f.name in cheap}
+        return [ctl.result()] + [runs[f.name].result() for f in faults]
+
+
+def _stale_share(fault: Fault, root: Path) -> float:
+    """:func:`stale_files`' share of the compiled definitions; 1 when it cannot tell (a patch that
+    does not apply or does not parse: the run says why)."""
+    try:
+        return stale_files(fault, root)[1]
+    except (SyntaxError, StopIteration, OSError):
+        return 1.0
 
 
 def report(outcomes: list[Outcome]) -> str:
     lines = [f"{'fault':32s} {'status':9s} {'s':>5s}  caught by / detail"]
     for o in outcomes:
         by = ", ".join(t.split("::")[-1] for t in o.caught_by) or (o.detail.splitlines() or [""])[0]
-        lines.append(f"{o.name:32s} {o.status:9s} {o.seconds:5.1f}  {by}")
+        from_control = f" (from the control's kernels: {o.reused} cache files)" if o.reused else ""
+        lines.append(f"{o.name:32s} {o.status:9s} {o.seconds:5.1f}  {by}{from_control}")
         if o.status == "caught" and o.detail:
             lines.append(f"{'':49s}{o.detail}")
     return "\n".join(lines)
@@ -320,17 +507,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--required", action="store_true", help="run only the faults CI runs (REQUIRED)")
     ap.add_argument("--no-control", action="store_true", help="skip the unpatched control run")
     ap.add_argument("--list", action="store_true", help="list the faults and check that every patch applies")
+    ap.add_argument("--cold", action="store_true", help="compile every run afresh (no kernels from the control)")
     args = ap.parse_args(argv)
     only = set(args.only) | (set(REQUIRED) if args.required else set())
     faults = tuple(f for f in FAULTS if not only or f.name in only)
     if args.list:
         for f in faults:
-            print(f"{f.name:32s} {f.kind:8s} {f.file}: {f.why}")
+            stale, share = stale_files(f)
+            print(f"{f.name:32s} {f.kind:8s} {f.file}: {f.why}\n{'':41s}stale: {', '.join(sorted(stale))} "
+                  f"({share:.0%} of the compiled definitions)")
         problems = check_patches(faults)
         print("\n".join(problems) if problems else "every patch applies")
         return 1 if problems else 0
     t0 = time.perf_counter()
-    outcomes = run_faults(faults, jobs=args.jobs, control=not args.no_control)
+    outcomes = run_faults(faults, jobs=args.jobs, control=not args.no_control, reuse=not args.cold)
     print(report(outcomes))
     print(f"{sum(o.status == 'caught' for o in outcomes)} of {len(faults)} faults caught; "
           f"{time.perf_counter() - t0:.0f} s")
