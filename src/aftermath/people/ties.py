@@ -46,6 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.parts import Parts
+from aftermath.engines.abm.sorts import bisect_left
 from aftermath.engines.abm.state import Population, initial_people
 from aftermath.engines.abm.step import BAND_BASE, MEM_MAX, MEM_NEWS_POLICY, Mem
 from aftermath.model.world import World
@@ -229,7 +230,7 @@ def band_chunks(p, n_parts, n_bands, band_count, band_slots, household, state, b
 
 @nb.njit(cache=True)
 def _has(sorted_ids, j):
-    k = np.searchsorted(sorted_ids, j)
+    k = bisect_left(sorted_ids, j)
     return k < sorted_ids.shape[0] and sorted_ids[k] == j
 
 

@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.rng import GOLDEN, Stream, mix64, uniform
+from aftermath.engines.abm.sorts import argsort_stable, sort_in_place
 from aftermath.engines.abm.state import NO_ZONE
 from aftermath.engines.abm.step import (
     F_SWEEP,
@@ -174,7 +175,7 @@ def calendar_of(who, m, next_t, el, el_t):
     keys = np.empty(m, dtype=np.int64)
     for k in range(m):
         keys[k] = cal_key(next_t[who[k]], who[k])
-    keys.sort()
+    sort_in_place(keys)
     for k in range(m):
         el[k] = keys[k] & 0xFFFFFFFF
         el_t[k] = keys[k] >> 32
@@ -397,7 +398,7 @@ def fold(pend, news, pend_chunk, news_chunk):
 def deal(ks, n_parts, owner):
     """Lists to parts, the largest first to the least loaded (any dealing gives the same run).
     Returns the most loaded part's share of the candidates."""
-    order = np.argsort(-ks)
+    order = argsort_stable(-ks)
     load = np.zeros(n_parts, dtype=np.int64)
     for li in order:
         p = np.argmin(load)
@@ -497,17 +498,18 @@ RADIX_BITS = 11  # bits per pass of sort_keys' radix passes
 @nb.njit(cache=True)
 def sort_keys(a, n):
     """``a[:n]``, calendar keys (:func:`cal_key`: a step, then a person), sorted ascending, in
-    place (``a`` is the only memory it uses). Each key is packed as (step - the least step,
-    person) into the bits the keys use; the newly latent of a step span a latency of steps and the
-    people fit in fewer than 32 bits, so the packed keys usually fit in 32 bits: then they are
-    written as ``uint32`` into the first half of ``a``'s bytes and sorted by least-significant-digit
-    radix passes with the second half as the passes' other array; wider keys (a span of steps
-    longer than 32 bits leave) by a comparison sort. The newly latent of a step at korea's peak
-    are hundreds of thousands, and one comparison sort of them was most of placing the step's
-    movers (300,000 keys: 18 ms by comparison, 2 ms by the radix passes, measured once in a
-    script, not a committed benchmark)."""
+    place (``a`` is the only memory it uses, but for the rare wide keys' merge sort). Each key is
+    packed as (step - the least step, person) into the bits the keys use; the newly latent of a
+    step span a latency of steps and the people fit in fewer than 32 bits, so the packed keys
+    usually fit in 32 bits: then they are written as ``uint32`` into the first half of ``a``'s
+    bytes and sorted by least-significant-digit radix passes with the second half as the passes'
+    other array; wider keys (a span of steps longer than 32 bits leave) by a merge sort
+    (:func:`.sorts.sort_in_place`). The newly latent of a step at korea's peak are hundreds of
+    thousands, and one comparison sort of them was most of placing the step's movers (300,000
+    keys: 18 ms by comparison, 2 ms by the radix passes, measured once in a script, not a
+    committed benchmark)."""
     if n < RADIX_FROM:
-        a[:n].sort()
+        sort_in_place(a[:n])
         return
     t_lo = a[0] >> 32
     t_hi = t_lo
@@ -521,7 +523,7 @@ def sort_keys(a, n):
     total = pb + _bits(t_hi - t_lo)
     mask = (np.int64(1) << pb) - 1
     if total > 32:
-        a[:n].sort()  # wider keys (rare: a span of steps beyond what 32 bits leave): a comparison sort
+        sort_in_place(a[:n])  # wider keys (rare: a span of steps beyond what 32 bits leave): a merge sort
         return
     h = a.view(np.uint32)  # h[k] lies in a[k // 2], already read when h[k] is written
     for k in range(n):
@@ -645,7 +647,7 @@ def compact_lists(sl, s_lo, s_cap, s_n, spare, min_spare):
     """The lists moved leftwards in place, in the order they lie, each keeping at most its room
     or its people plus a spare (no list grows here, so none overwrites one not yet moved): the
     room that lists left behind (moved away, or shrunk) becomes one free end. Returns its start."""
-    order = np.argsort(s_lo)
+    order = argsort_stable(s_lo)
     pos = 0
     for li in order:
         lo, n = s_lo[li], s_n[li]

@@ -30,6 +30,7 @@ import numba as nb
 import numpy as np
 
 from aftermath.engines.abm.rng import Stream, from_table, uniform
+from aftermath.engines.abm.sorts import sort_in_place
 from aftermath.engines.abm.state import NO_ZONE, PENDING, Ever
 from aftermath.engines.abm.tables import P_BITE, D, E, H, R, S, Z
 from aftermath.model.flows import Flag, Flow
@@ -487,7 +488,7 @@ def gather_walks(moves, move_lo, move_n):
             moves[n_walk] = moves[move_lo[p] + k]
             n_walk += 1
         move_n[p] = 0
-    moves[:n_walk].sort()
+    sort_in_place(moves[:n_walk])
     return n_walk
 
 
