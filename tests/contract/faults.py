@@ -263,10 +263,12 @@ def check_patches(faults: tuple[Fault, ...] = FAULTS, root: Path = ROOT) -> list
 @dataclass
 class _Module:
     """A module's top-level definitions: what each refers to by name, and what it imports."""
-    nodes: dict[str, str]  # name -> ast.dump of the statement that defines it
+    nodes: dict[str, str]  # name -> ast.dump of the statement that defines it (an import: what it binds)
     refs: dict[str, set[str]]  # name -> the names its statement mentions
     imports: dict[str, tuple[str, str]]  # local name -> (module, name) of ``from aftermath... import``
     modules: dict[str, str]  # local name -> module of ``import aftermath...`` (or a module imported from a package)
+    stars: list[str]  # modules of ``from aftermath... import *``
+    types: set[str]  # names of namedtuples (NamedTuple classes too): kernels see them as argument types
     jitted: int  # how many definitions are compiled (a decorator mentioning ``jit``)
 
 
@@ -281,7 +283,7 @@ def _targets(node: ast.AST) -> list[str]:
 
 
 def _parse_module(text: str, modname: str, is_package: bool, known: set[str]) -> _Module:
-    mod = _Module({}, {}, {}, {}, 0)
+    mod = _Module({}, {}, {}, {}, [], set(), 0)
     package = modname if is_package else modname.rpartition(".")[0]
     for k, stmt in enumerate(ast.parse(text).body):
         if isinstance(stmt, ast.ImportFrom):
@@ -289,20 +291,30 @@ def _parse_module(text: str, modname: str, is_package: bool, known: set[str]) ->
             if stmt.level:
                 parts = package.split(".")
                 base = ".".join(parts[: len(parts) - stmt.level + 1] + ([base] if base else []))
-            if base.split(".")[0] != "aftermath":
-                continue
             for a in stmt.names:
                 local = a.asname or a.name
-                if f"{base}.{a.name}" in known:
+                mod.nodes[local] = f"from {base} import {a.name}"  # a changed binding changes the name
+                mod.refs.setdefault(local, set())
+                if base.split(".")[0] != "aftermath":
+                    continue
+                if a.name == "*":
+                    mod.stars.append(base)
+                elif f"{base}.{a.name}" in known:
                     mod.modules[local] = f"{base}.{a.name}"
                 else:
                     mod.imports[local] = (base, a.name)
             continue
         if isinstance(stmt, ast.Import):
             for a in stmt.names:
-                if a.name.split(".")[0] == "aftermath":
-                    mod.modules[a.asname or a.name.split(".")[0]] = a.name
+                # ``import a.b`` binds ``a``: the whole package behind it, whatever attribute is read
+                local, target = (a.asname, a.name) if a.asname else (a.name.split(".")[0], a.name.split(".")[0])
+                mod.nodes[local] = mod.nodes.get(local, "") + f"import {a.name} as {local}"
+                mod.refs.setdefault(local, set())
+                if target.split(".")[0] == "aftermath":
+                    mod.modules[local] = target
             continue
+        if "namedtuple" in ast.unparse(stmt).lower():  # (a NamedTuple class too)
+            mod.types.update(_targets(stmt))
         dump = ast.dump(stmt)
         decorators = getattr(stmt, "decorator_list", [])
         mod.jitted += any("jit" in ast.unparse(d) for d in decorators)
@@ -339,6 +351,9 @@ def stale_files(fault: Fault, root: Path = ROOT) -> tuple[set[str], float]:
         dirty |= {(modname, n) for n in set(before.nodes) | set(after.nodes)}
     mods[modname] = (fault.file, after)
 
+    def under(m: str, package: str) -> bool:
+        return m == package or m.startswith(package + ".")
+
     def is_dirty(m: str, name: str, seen: frozenset[tuple[str, str]] = frozenset()) -> bool:
         if (m, name) in dirty:
             return True
@@ -347,22 +362,28 @@ def stale_files(fault: Fault, root: Path = ROOT) -> tuple[set[str], float]:
             return False
         if name in mod.imports:  # a re-export
             return is_dirty(*mod.imports[name], seen | {(m, name)})
-        if name in mod.modules:
-            return any(d[0] == mod.modules[name] for d in dirty)
+        if name in mod.modules:  # a module or package: anything changed in it
+            return any(under(d[0], mod.modules[name]) for d in dirty)
         return False
 
     changed = True
     while changed:
         changed = False
         for m, (_, mod) in mods.items():
+            starred = any(under(d[0], s) for s in mod.stars for d in dirty)  # a star import: all of it
             for name, refs in mod.refs.items():
-                if (m, name) not in dirty and any(
-                        (r in mod.nodes and (m, r) in dirty) or ((r in mod.imports or r in mod.modules)
-                                                                 and is_dirty(m, r)) for r in refs):
+                if (m, name) not in dirty and (starred or any(
+                        (m, r) in dirty or ((r in mod.imports or r in mod.modules) and is_dirty(m, r)) for r in refs)):
                     dirty.add((m, name))
                     changed = True
     stale = {mods[m][0] for m, _ in dirty} | {fault.file}
     total = sum(mod.jitted for _, mod in mods.values())
+    if any(n in mods[m][1].types for m, n in dirty):
+        # a namedtuple changed: kernels take it as an argument whose type Numba keys by the class
+        # and its fields' types, not their names or order (a cached kernel would read the wrong
+        # field), and no name analysis sees who takes it: every compiled module is stale
+        stale |= {f for _, (f, mod) in mods.items() if mod.jitted}
+        return stale, 1.0
     return stale, sum(mods[m][1].jitted for m in {m for m, (f, _) in mods.items() if f in stale}) / max(1, total)
 
 
@@ -460,11 +481,11 @@ def run_faults(faults: tuple[Fault, ...] = FAULTS, jobs: int = 2, control: bool 
     once and compile afresh."""
     ks = sorted({f.k for f in faults})
     control_k = ks[0] if len(ks) == 1 else "abm"  # the control runs the cases the faults do
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:  # (the pool, entered last, ends before the control's directory)
+        keep = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aftermath-fault-control-")))
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, jobs)))
         if not control:
             return list(pool.map(lambda f: run_one(f, root=root), faults))
-        keep = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aftermath-fault-control-")))
         ctl = pool.submit(run_one, None, root=root, control_k=control_k, keep=keep)
 
         def after_control(f: Fault) -> Outcome:

@@ -57,6 +57,15 @@ def test_a_copy_reuses_no_kernel_that_a_patch_may_change() -> None:
     s = _stale(TABLES, "product[st, j, b] = int(product_state(t, br, State(st)))",
                "product[st, j, b] = int(State.D)")
     assert TABLES in s and STEP not in s and MEMORY_ROWS not in s
+    # an import that binds another value to a name the kernels read: as a changed definition
+    s = _stale(STEP, "from aftermath.engines.abm.tables import P_BITE, D,",
+               "from aftermath.engines.abm.tables import P_DEFENCE as P_BITE, D,")
+    assert {STEP, "aftermath/engines/abm/events.py"} <= s
+    # a namedtuple's fields reordered: kernels take it as an argument type (by fields' types, not
+    # names), so no name says who reads it: every compiled module compiles afresh
+    s, share = stale_files(Fault("probe", "other", TABLES, '"hook", "where", "route_k",', '"hook", "route_k", "where",',
+                                 "a probe of the dependency analysis"))
+    assert share == 1.0 and {STEP, MEMORY_ROWS, TIES, "aftermath/engines/abm/events.py"} <= s
     # a module-level statement that is no definition changes everything in the module
     s = _stale(TIES, "from aftermath.record.chronicle import BREACH_NEWS",
                "from aftermath.record.chronicle import BREACH_NEWS\nprint('side effect')")

@@ -26,7 +26,9 @@ RUN = 16  # runs sorted by insertion before the merges
 @nb.njit(cache=True, nogil=True)
 def _merge_sort(a, keys, by_keys):
     """``a`` ascending in place (by ``keys[a[k]]`` when ``by_keys``: then ``a`` holds indices of
-    ``keys``), stable: runs of ``RUN`` by insertion, then bottom-up merges through one buffer."""
+    ``keys``), stable: runs of ``RUN`` by insertion, then bottom-up merges through one buffer.
+    For signed integers (what the kernels sort): Numba unifies ``keys[v]`` and ``v`` in one type,
+    which for uint64 keys is float64 (wrong above 2**53), and NaN has no order."""
     n = a.shape[0]
     for lo in range(0, n, RUN):
         hi = min(lo + RUN, n)
@@ -74,14 +76,14 @@ def _merge_sort(a, keys, by_keys):
 
 @nb.njit(cache=True, nogil=True)
 def sort_in_place(a):
-    """Sort the 1-D integer array ``a`` ascending, in place (what ``a.sort()`` does)."""
+    """Sort the 1-D signed integer array ``a`` ascending, in place (what ``a.sort()`` does)."""
     _merge_sort(a, a[:0], False)
 
 
 @nb.njit(cache=True, nogil=True)
 def argsort_stable(keys):
-    """The indices that sort ``keys`` ascending, ties in index order (``np.argsort(keys,
-    kind="stable")``)."""
+    """The indices that sort the signed integer ``keys`` ascending, ties in index order
+    (``np.argsort(keys, kind="stable")``)."""
     idx = np.arange(keys.shape[0])
     _merge_sort(idx, keys, True)
     return idx
