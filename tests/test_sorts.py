@@ -49,6 +49,25 @@ def test_no_kernel_calls_numbas_closure_built_sorts() -> None:
     assert not found, "use aftermath.engines.abm.sorts instead:\n" + "\n".join(found)
 
 
+def _nested_kernels(tree: ast.AST) -> list[str]:
+    """Compiled functions defined inside another function: closures, which one process can compile
+    differently from another under the same cached name (the hazard above, made in this package)."""
+    out = []
+    for outer in ast.walk(tree):
+        if isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            out += [f"{outer.name}.{node.name}" for node in ast.walk(outer) if node is not outer
+                    and isinstance(node, ast.FunctionDef) and any("jit" in ast.unparse(d) for d in node.decorator_list)]
+    return out
+
+
+def test_no_kernel_is_a_closure() -> None:
+    found = [f"{f.relative_to(SRC)}: {name}" for f in sorted((SRC / "aftermath").rglob("*.py"))
+             for name in _nested_kernels(ast.parse(f.read_text(encoding="utf-8")))]
+    assert not found, "define kernels at module level:\n" + "\n".join(found)
+    src = "def make(k):\n    @nb.njit(cache=True)\n    def f(x):\n        return x + k\n    return f\n"
+    assert _nested_kernels(ast.parse(src)) == ["make.f"]  # (the scan sees one)
+
+
 def test_the_scan_sees_such_a_call() -> None:
     """The guard above has teeth: a kernel with ``a.sort()`` in it is found."""
     src = ("import numba as nb\n@nb.njit(cache=True)\ndef k(a):\n    a[:3].sort()\n    b = sorted(a)\n"
