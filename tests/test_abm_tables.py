@@ -334,7 +334,7 @@ def test_a_day_whose_rates_are_yesterdays_keeps_its_coefficients(name: str, monk
     monkeypatch.setattr(abm_engine, "day_coefficients", counting)
     kept = digest(simulate(sc, engine="abm", seed=3))
     skipped = 40 - calls["day"]  # (the SIR and the school make no strains: one call a day when not kept)
-    monkeypatch.setattr(abm_engine, "rates_bytes", lambda rates: object())  # never equal: every day afresh
+    monkeypatch.setattr(abm_engine, "rates_key", lambda rates: object())  # never equal: every day afresh
     assert digest(simulate(sc, engine="abm", seed=3)) == kept
     if name != "hyosan":
         assert skipped >= 30  # their rates are the same most days: the skip was taken

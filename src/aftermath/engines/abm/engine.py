@@ -64,7 +64,7 @@ from aftermath.engines.abm.tables import (
     fill_rows_part,
     infection_outcome_tags,
     out_route_table,
-    rates_bytes,
+    rates_key,
     strain_day_rates,
 )
 from aftermath.engines.budget import check_budget
@@ -110,7 +110,7 @@ class AbmEngine:
         self.outcome_tags = infection_outcome_tags(self.tables)  # what a mutated infection counts late
         self.strain_free: frozenset[tuple[int, int]] | None = None  # learnt by day_coefficients
         self._day_blocks: tuple[I64, I64, I64] | None = None  # the day's flows, route flows, count deltas
-        self._coef_of: tuple[int, bytes] | None = None  # (strains, the rates) the day's coefficients are of
+        self._coef_of: tuple[int, tuple[object, ...]] | None = None  # (strains, rates) of the coefficients
         self.n_slots = int(self.tables.n_slots.max())
         self._alloc_strain_arrays(self.table.traits.shape[0])
         self.pend_chunk = np.zeros(self._n_chunks(), dtype=np.int64)
@@ -335,7 +335,7 @@ class AbmEngine:
             infect, relapse, admit_i, feral_move = strain_rates(self.world, levers, self.table.traits[offset:ns])
             rates = strain_day_rates(rates, infect, relapse, admit_i, feral_move, latency[offset:], p_h[offset:])
         if first == 0:  # the day's: as yesterday's when the rates are (all of them, as bytes) and the strains
-            sig = (ns, rates_bytes(rates))
+            sig = (ns, rates_key(rates))
             if sig == self._coef_of:
                 return self._trait(T_LAT), self._trait(T_PH)
             self._coef_of = sig
