@@ -884,6 +884,9 @@ class EventLists:
         fold(self.pend, self.news, out.pend_chunk, out.news_chunk)
         # the latent: the calendar's due end their latency; the others walk (candidates by skips)
         n_e = self.n_e
+        if n_e == 0:  # no one latent: nothing due, no candidate (choose_range would draw none)
+            self.n_due = 0
+            return
         self.n_due = n_due = int(np.searchsorted(self.el_t[:n_e], int(dy.t), side="right"))
         top = float(self.tops[-1])
         lkey = np.uint64(_list_key(key, np.int64(self.s_n.shape[0])))
@@ -892,6 +895,8 @@ class EventLists:
             if n_cand >= 0:
                 break
             self.cand = np.zeros(2 * self.cand.shape[0], dtype=np.int64)
+        if n_due + n_cand == 0:  # no latent's phase (its kernels would do nothing: ~20 us a step of dispatch)
+            return
         self.taken_e = self._room(self.taken_e, n_cand)
         args2 = (self.el, n_due, self.cand, n_cand, top, chunk, P, T, W, dy, out, self.taken_e)
         if n_due + n_cand < self.PARALLEL_FROM or n_parts == 1:
