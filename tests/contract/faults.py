@@ -421,11 +421,12 @@ def seed_cache(from_src: Path, from_cache: Path, to_src: Path, to_cache: Path, s
 
 
 def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, control_k: str = "abm",
-            keep: Path | None = None, seed: Path | None = None) -> Outcome:
+            keep: Path | None = None, seed: tuple[Path, set[str]] | None = None) -> Outcome:
     """Run the ABM part of the contract suite on a copy of ``src`` with ``fault`` applied (None: the
     control, which must pass, on the cases ``control_k``). ``keep``: a directory for the copy and its
-    kernels that outlives the run (the control's); ``seed``: such a directory, whose kernels the
-    fault's stale files do not change are loaded instead of compiled (:func:`seed_cache`)."""
+    kernels that outlives the run (the control's); ``seed``: such a directory and the fault's stale
+    files (:func:`stale_files`): the directory's kernels of the other files are loaded instead of
+    compiled (:func:`seed_cache`)."""
     name = fault.name if fault else "control"
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -439,7 +440,7 @@ def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, cont
             except PatchError as exc:
                 return Outcome(name, "error", time.perf_counter() - t0, [], str(exc))
             if seed is not None:
-                reused = seed_cache(seed / "src", seed / "numba-cache", src, cache, stale_files(fault, root)[0])
+                reused = seed_cache(seed[0] / "src", seed[0] / "numba-cache", src, cache, seed[1])
         env = dict(os.environ)
         env.update(PYTHONPATH=os.pathsep.join([str(src), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                    NUMBA_CACHE_DIR=str(cache), NUMBA_NUM_THREADS="1",
@@ -488,22 +489,25 @@ def run_faults(faults: tuple[Fault, ...] = FAULTS, jobs: int = 2, control: bool 
             return list(pool.map(lambda f: run_one(f, root=root), faults))
         ctl = pool.submit(run_one, None, root=root, control_k=control_k, keep=keep)
 
-        def after_control(f: Fault) -> Outcome:
-            return run_one(f, root=root, seed=keep if ctl.result().status == "passed" else None)
+        stale = {f.name: _stale(f, root) for f in faults} if reuse else {}
+        cheap = {name: s[0] for name, s in stale.items() if s is not None and s[1] <= REUSE_UP_TO}
 
-        cheap = {f.name for f in faults if reuse and _stale_share(f, root) <= REUSE_UP_TO}
+        def after_control(f: Fault) -> Outcome:
+            passed = ctl.result().status == "passed"
+            return run_one(f, root=root, seed=(keep, cheap[f.name]) if passed else None)
+
         runs = {f.name: pool.submit(run_one, f, root=root) for f in faults if f.name not in cheap}
         runs |= {f.name: pool.submit(after_control, f) for f in faults if f.name in cheap}
         return [ctl.result()] + [runs[f.name].result() for f in faults]
 
 
-def _stale_share(fault: Fault, root: Path) -> float:
-    """:func:`stale_files`' share of the compiled definitions; 1 when it cannot tell (a patch that
-    does not apply or does not parse: the run says why)."""
+def _stale(fault: Fault, root: Path) -> tuple[set[str], float] | None:
+    """:func:`stale_files`, or None when it cannot tell (a patch that does not apply or does not
+    parse: the run, compiling afresh, says why)."""
     try:
-        return stale_files(fault, root)[1]
+        return stale_files(fault, root)
     except (SyntaxError, StopIteration, OSError):
-        return 1.0
+        return None
 
 
 def report(outcomes: list[Outcome]) -> str:
