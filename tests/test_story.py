@@ -4,16 +4,20 @@ Python and HTML ways of telling them."""
 
 from __future__ import annotations
 
+import copy
+import itertools
 import json
 import re
 from functools import cache
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from aftermath.engines.driver import simulate
 from aftermath.model.flows import Flow
-from aftermath.people.story import DEATHS, SIR_TEMPLATES, TEMPLATES, Life, tell
+from aftermath.people.names import Namer
+from aftermath.people.story import DEATHS, NUMBERS, SIR_TEMPLATES, SOON, TEMPLATES, Life, tell
 from aftermath.result import Result
 from aftermath.scenario.load import load, with_overrides
 from aftermath.scenario.scale import scale_population
@@ -50,6 +54,12 @@ def test_the_record_agrees_with_the_flows() -> None:
     assert checked >= 20
 
 
+def days_told(text: str) -> set[int]:
+    """The days a sentence names: "day 12", "days 3, 5 and 9"."""
+    return {int(d) for run in re.findall(r"\bdays? ((?:\d+(?:, | and ))*\d+)", text, re.IGNORECASE)
+            for d in re.findall(r"\d+", run)}
+
+
 def check_sentences(r: Result, lives: list[Life]) -> None:
     """Every sentence is made from recorded events and says their day, who and where; no frame
     twice in a row; the fate says what the final record says; every loss of the household while
@@ -71,12 +81,12 @@ def check_sentences(r: Result, lives: list[Life]) -> None:
                     continue
                 assert ev in recorded
                 if s.kind != "start":
-                    assert f"day {ev['day']}" in s.text.lower(), (s.text, ev)
+                    assert ev["day"] in days_told(s.text), (s.text, ev)
             main = s.events[0]
             who = main.get("who", life.name)
             short = who.split()[1] if len(who.split()) == 2 else who
             assert short in s.text or who in s.text, (s.text, main)
-            if "zone" in main and s.kind not in ("memory_rose", "memory_faded", "grieved", "fate"):
+            if "zone" in main and s.kind not in ("memory_rose", "memory_faded", "grieved", "grieved_often", "fate"):
                 name = zones[main["zone"]]
                 assert name in s.text or name.replace("The ", "the ", 1) in s.text, (s.text, main)
             if s.kind not in ("start", "fate") and s.kind in TEMPLATES:
@@ -120,6 +130,107 @@ def test_the_nurse_and_her_household() -> None:
     assert "sealed" in text and "(seal the quarantine)" in text  # the seal policy, by its name
     with pytest.raises(KeyError, match="no character called"):
         r.story("Nobody")
+
+
+def test_a_bite_says_how_long_it_took_to_show() -> None:
+    """A bite that left the person latent says how many days it took to show (the gap to their
+    next onset), and says nothing of it when the turn came within ``SOON`` days."""
+    r = run()
+    own = {}
+    for ev in r.extras["cast"]["events"]:
+        own.setdefault(ev["who"], []).append(ev)
+    checked = {"told": 0, "soon": 0}
+    for life in tell(r):
+        for s in life.sentences:
+            ev = s.events[0]
+            if s.kind != "infected" or ev.get("state") != "latent":
+                continue
+            later = [e for e in own[life.name] if (e["day"], e["step"]) > (ev["day"], ev["step"])
+                     and e["kind"] in ("turned", "became_hybrid")]
+            said = re.search(r"it would take (\w+) days to show", s.text)
+            if not later:
+                assert said is None and "no one could see it yet" in s.text, s.text
+                continue
+            gap = later[0]["day"] - ev["day"]
+            if gap <= SOON:
+                assert said is None and "days to show" not in s.text, (s.text, gap)
+                checked["soon"] += 1
+            else:
+                assert said is not None and said.group(1) in (str(gap), NUMBERS[gap] if gap < len(NUMBERS) else ""), (
+                    s.text, gap)
+                checked["told"] += 1
+    assert checked["told"] >= 1 and checked["soon"] >= 1, checked
+
+
+def test_griefs_are_told_together_and_memory_in_words() -> None:
+    """A run of a character's griefs is one sentence; memory is told in words, the rule it follows
+    once a life; the figures stay in the JSON."""
+    r = run()
+    lives = tell(r)
+    merged = 0
+    for life in lives:
+        kinds = [s.kind for s in life.sentences]
+        for a, b in itertools.pairwise(kinds):
+            assert not (a in ("grieved", "grieved_often") and b in ("grieved", "grieved_often")), life.text()
+        merged += kinds.count("grieved_often")
+        assert life.text().count("flee sooner") <= 1, life.text()
+        assert not re.search(r"memory (of loss of )?\d", life.text()), life.text()
+    assert merged >= 1
+    data = r.story_json()
+    assert any("memory" in ev for life in data["lives"] for s in life["sentences"] for ev in s["events"])
+
+
+def test_the_rule_of_memory_is_told_once() -> None:
+    """Two separate rises of a character's memory: both told, the rule memory follows only with the first."""
+    r = run()
+    cast = copy.deepcopy(r.extras["cast"])
+    hero = "Han Yu-na"
+    cast["events"] = [e for e in cast["events"] if e["who"] != hero or e["kind"] == "start"]
+    for day, kind, extra in ((10, "grieved", {"lost": None, "policy": False}), (10, "memory_rose", {"memory": 0.4}),
+                             (20, "walked", {"to": 1, "memory": 0.1}), (30, "grieved", {"lost": None, "policy": False}),
+                             (30, "memory_rose", {"memory": 0.7})):
+        cast["events"].append({"day": day, "step": 99, "who": hero, "kind": kind, "zone": 0, **extra})
+    r2 = copy.copy(r)
+    r2.extras = {**r.extras, "cast": cast}
+    life = tell(r2, hero)[0]
+    check_sentences(r2, [life])
+    assert [s.kind for s in life.sentences].count("memory_rose") == 2, life.text()
+    assert life.text().count("flee sooner") == 1, life.text()
+    assert "very heavily" in life.text() and "weighed heavily" in life.text()
+
+
+def test_people_who_share_a_given_name_are_called_in_full() -> None:
+    """Stories call people by their given names, except two who share one: both by their full names."""
+    r = run()
+    cast = copy.deepcopy(r.extras["cast"])
+    hero = next(p for p in cast["people"] if p["cast"] and p["name"] == "Han Yu-na")
+    kin = next(p for p in cast["people"] if p["kin_of"] == "Han Yu-na")
+    other = next(p for p in cast["people"] if p["cast"] and p["name"] != "Han Yu-na")
+    twin = other["name"].split()[0] + " Yu-na"
+    rename = {other["name"]: twin}
+    for p in cast["people"]:
+        p["name"] = rename.get(p["name"], p["name"])
+        p["kin_of"] = rename.get(p["kin_of"], p["kin_of"])
+    for ev in cast["events"]:
+        ev["who"] = rename.get(ev["who"], ev["who"])
+    for f in cast["final"]:
+        f["name"] = rename.get(f["name"], f["name"])
+    r2 = copy.copy(r)
+    r2.extras = {**r.extras, "cast": cast}
+    text = r2.story("Han Yu-na")
+    assert "Han Yu-na" in text.split("\n", 1)[1] and kin["name"].split()[1] in text
+    assert " Yu-na " not in text.replace("Han Yu-na", "")  # never the bare given name
+    assert twin in r2.story(twin).split("\n", 1)[1]
+    assert hero["cast"]
+
+
+def test_a_generated_cast_has_distinct_given_names() -> None:
+    """While the list lasts (60 given names), a run's generated names do not share a given name."""
+    namer = Namer(np.random.default_rng(5))
+    names = [namer.full() for _ in range(40)] + [namer.full("Kim") for _ in range(10)]
+    given = [n.split()[1] for n in names]
+    assert len(set(given)) == len(given), given
+    assert len(set(names)) == len(names)
 
 
 def test_stories_need_individuals() -> None:

@@ -30,11 +30,14 @@ class Namer:
         return str(self.family[int(self.rng.integers(len(self.family)))])
 
     def full(self, surname: str | None = None) -> str:
-        """A name not given yet in this run (a numeral is added if the list runs out)."""
+        """A name not given yet in this run, with a given name no one else has while the list
+        lasts (stories call people by their given names); a numeral is added if it runs out."""
         fam = surname or self.surname()
-        for _ in range(200):
-            name = f"{fam} {self.given[int(self.rng.integers(len(self.given)))]}"
-            if name not in self.taken:
+        used = {n.split()[1] for n in self.taken if len(n.split()) >= 2}
+        for attempt in range(200):
+            given = self.given[int(self.rng.integers(len(self.given)))]
+            name = f"{fam} {given}"
+            if name not in self.taken and (given not in used or attempt >= 100):
                 self.taken.add(name)
                 return name
         k = 2

@@ -61,10 +61,8 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
                ("on-day", "On day {day}, {name} made it from {zone} to {to}."),
                ("then", "Then {name} set out from {zone} for {to}, and got there on day {day}.")),
     # a journey with a heavy memory: what they had lost drove them (memory multiplies the walking rate)
-    "walked_grieving": (("subject", "Carrying what they had lost (memory {memory}), {name} left {zone} for {to} on "
-                                    "day {day}."),
-                        ("on-day", "On day {day}, with grief at their heels (memory {memory}), {name} fled {zone} "
-                                   "for {to}.")),
+    "walked_grieving": (("subject", "Carrying what they had lost, {name} left {zone} for {to} on day {day}."),
+                        ("on-day", "On day {day}, with grief at their heels, {name} fled {zone} for {to}.")),
     "followed_band": (("subject", "{name} went with their band from {zone} to {to} on day {day}{leader}."),
                       ("on-day", "On day {day}, when the band left {zone}{leader}, {name} followed it to {to}.")),
     "turned_away": (("on-day", "On day {day}, {name} was turned away at the gate of {zone}{health}{policy}."),
@@ -84,13 +82,21 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
     "joined_band": (("subject", "With no one of their household left, {name} joined a band of {size} in {zone} on "
                                 "day {day}{with_}."),
                     ("on-day", "On day {day}, alone now, {name} fell in with a band of {size} in {zone}{with_}.")),
+    # a band joined after an earlier one was lost (told of a second ``joined_band``)
+    "joined_band_again": (("subject", "Their band gone, {name} joined another, of {size}, in {zone} on day "
+                                      "{day}{with_}."),
+                          ("on-day", "On day {day}, with their band gone, {name} fell in with another band of "
+                                     "{size} in {zone}{with_}.")),
     "grieved": (("on-day", "On day {day}, {name}'s band lost {lost}."),
                 ("subject", "{name} grieved on day {day}: the band had lost {lost}.")),
-    "memory_rose": (("by-day", "By day {day}, what {name} had lived through weighed on them (memory {memory}): "
-                               "the bereaved flee sooner and hide their own."),
-                    ("subject", "{name} carried it with them now (memory {memory} by day {day}).")),
-    "memory_faded": (("by-day", "By day {day} the worst of it had eased for {name} (memory {memory})."),
-                     ("subject", "{name}'s grief faded with the weeks (memory {memory} by day {day}).")),
+    # several griefs one after another, in one sentence ({days}: "days 135, 139 and 142")
+    "grieved_often": (("on-day", "On {days}, {name}'s band lost {lost}, one after another."),
+                      ("subject", "{name}'s band lost {lost}, on {days}.")),
+    # memory in words (:func:`_weight`); the rule it follows is told the first time only ({rule})
+    "memory_rose": (("by-day", "By day {day}, what {name} had lived through weighed {weight} on them{rule}."),
+                    ("subject", "{name} carried it with them now: by day {day} it weighed {weight} on them{rule}.")),
+    "memory_faded": (("by-day", "By day {day} the worst of it had eased for {name}."),
+                     ("subject", "{name}'s grief faded a little with the weeks, by day {day}.")),
     "destroyed": (("subject", "As a feral, {name} was destroyed in {zone} on day {day}."),
                   ("on-day", "On day {day}, the feral that had been {name} was destroyed in {zone}.")),
     "decayed": (("subject", "The feral that had been {name} rotted away in {zone} by day {day}."),
@@ -106,7 +112,7 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
     # a kin's turn in the character's life
     "kin": (("subject", "{kin}, of {name}'s household, {verb} on day {day}."),
             ("on-day", "On day {day}, {name} lost {kin}, who {verb}."),
-            ("then", "Then {kin} {verb}, on day {day}: {name}'s household grew smaller.")),
+            ("then", "Then {kin} {verb} on day {day}, and {name}'s household grew smaller.")),
     "kin_hybrid": (("subject", "{kin}, of {name}'s household, became a hybrid in {zone} on day {day}."),
                    ("on-day", "On day {day}, {kin} of {name}'s household kept their mind through the fever in "
                               "{zone}: a hybrid.")),
@@ -138,9 +144,8 @@ SIR_TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
                                "{size} in {zone}{with_}.")),
     "grieved": (("on-day", "On day {day}, {name}'s band lost {lost}."),
                 ("subject", "{name}'s band was one fewer on day {day}: it had lost {lost}.")),
-    "memory_rose": (("by-day", "By day {day}, what {name} had lived through weighed on them (memory {memory}): "
-                               "the shaken flee sooner and hide their own."),
-                    ("subject", "{name} carried it with them now (memory {memory} by day {day}).")),
+    "memory_rose": (("by-day", "By day {day}, what {name} had lived through weighed {weight} on them{rule}."),
+                    ("subject", "{name} carried it with them now: by day {day} it weighed {weight} on them{rule}.")),
     "destroyed": (("subject", "While infectious, {name} was killed in {zone} on day {day}."),
                   ("on-day", "On day {day}, {name}, still infectious, was killed in {zone}.")),
     "decayed": (("subject", "{name} recovered in {zone} on day {day}."),
@@ -151,7 +156,7 @@ SIR_TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
                  ("on-day", "On day {day}, {name}, infectious, went from {zone} to {to}.")),
     "kin": (("subject", "{kin}, of {name}'s household, {verb} on day {day}."),
             ("on-day", "On day {day}, {kin} of {name}'s household {verb}."),
-            ("then", "Then {kin} {verb}, on day {day}.")),
+            ("then", "Then {kin} {verb} on day {day}.")),
     "kin_hybrid": (("subject", "{kin}, of {name}'s household, fell ill in {zone} on day {day}, a mild case."),
                    ("on-day", "On day {day}, {kin} of {name}'s household fell ill in {zone}, a mild case.")),
 }
@@ -169,6 +174,32 @@ SIR_KIN_VERBS = {**KIN_VERBS, "infected": "fell ill in {zone}, infectious at onc
                  "relapsed": "fell ill again in {zone}"}
 #: Memory from which a journey is told as flight from grief (a third of full memory).
 GRIEVING = 1 / 3
+#: What memory does, told once in a life (the first time it is said to weigh on them).
+RULE = {"sir": ": the shaken flee sooner and hide their own"}
+RULE_DEFAULT = ": the bereaved flee sooner and hide their own"
+#: A bite whose turn came within this many days is told without "it would take days to show".
+SOON = 2
+NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def _number(n: int) -> str:
+    """A count in words up to twelve, then in figures (with thousands separators)."""
+    return NUMBERS[n] if 0 <= n < len(NUMBERS) else f"{n:,}"
+
+
+def _weight(memory: float) -> str:
+    """How heavily a memory of loss (0 to 1) weighs, in words (the figure stays in the JSON)."""
+    return "lightly" if memory < 1 / 3 else "heavily" if memory < 2 / 3 else "very heavily"
+
+
+def _and(words: list[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _days(days: list[int]) -> str:
+    """``[135, 139, 142]`` -> ``"days 135, 139 and 142"``."""
+    return f"day {days[0]}" if len(days) == 1 else "days " + _and([str(d) for d in days])
 #: Events told after a person's death (their body rising, destroyed, burned); the rest are not.
 AFTERLIFE = 2
 OWN_KINDS = tuple(k for k in TEMPLATES if not k.startswith("kin") and k != "walked_grieving")
@@ -236,6 +267,9 @@ class Teller:
         self.templates = {**TEMPLATES, **SIR_TEMPLATES} if self.words == "sir" else TEMPLATES
         self.kin_verbs = SIR_KIN_VERBS if self.words == "sir" else KIN_VERBS
         self.final = {f["name"]: f for f in cast["final"]}
+        given = [self._given(p["name"]) for p in cast["people"]]
+        #: given names two people of the record share: those people are called by their full names
+        self.shared = {g for g in given if given.count(g) > 1}
 
     def policy(self, day: int, zone: int, kind: type) -> tuple[str, str]:
         """(" (label)", faction name) of the policy of ``kind`` that acted in ``zone`` on ``day``."""
@@ -247,10 +281,16 @@ class Teller:
                     return f" ({res.policy_labels[i]})", fac or self.zone_faction[zone]
         return "", self.zone_faction[zone]
 
-    def short(self, name: str) -> str:
-        """The given name of a Korean-style full name ("Choi Min-seo" -> "Min-seo"), else the name."""
+    @staticmethod
+    def _given(name: str) -> str:
         parts = name.split()
         return parts[1] if len(parts) == 2 and "-" in parts[1] else name
+
+    def short(self, name: str) -> str:
+        """The given name of a Korean-style full name ("Choi Min-seo" -> "Min-seo"), else the name;
+        the full name when someone else in the story has the same given name."""
+        given = self._given(name)
+        return name if given in self.shared else given
 
 
 def _the(name: str) -> str:
@@ -280,10 +320,11 @@ def _fields(t: Teller, ev: dict[str, Any], name: str) -> dict[str, Any]:
                                                                                            "infected")
     f["was"] = ({"hybrid": "infectious, a mild case", "feral": "infectious"} if t.words == "sir" else
                 {"hybrid": "a hybrid still themselves", "feral": "by then a feral"}).get(str(ev.get("was")), "")
-    f["size"] = ev.get("size", 0)
+    f["size"] = _number(int(ev.get("size", 0)))
     others = [t.short(x) for x in ev.get("with_", [])]
     f["with_"] = f", among them {', '.join(others)}" if others else ""
-    f["memory"] = f"{float(ev.get('memory', 0.0)):.2f}"
+    f["weight"] = _weight(float(ev.get("memory", 0.0)))
+    f["rule"] = ""
     f["lost"] = t.short(ev["lost"]) if ev.get("lost") else "one of its own"
     f["leader"] = f", behind {t.short(ev['leader'])}" if ev.get("leader") else ""
     return f
@@ -305,12 +346,8 @@ def _intro(t: Teller, person: dict[str, Any], kin: list[dict[str, Any]], start: 
     role = f"a {person['role']}" if person.get("role") else "one of its people"
     alive_kin = [t.short(k["name"]) for k in kin if k["state0"] in ("healthy", "latent", "hybrid")]
     gone = [k for k in kin if k["state0"] not in ("healthy", "latent", "hybrid")]
-    if alive_kin:
-        withs = alive_kin[0] if len(alive_kin) == 1 else ", ".join(alive_kin[:-1]) + " and " + alive_kin[-1]
-        home = f" with {withs}"
-    else:
-        home = ", alone"
-    lost = f"; {len(gone)} of the household had already been lost" if gone else ""
+    home = f" with {_and(alive_kin)}" if alive_kin else ", alone"
+    lost = f"; {_number(len(gone))} of their household had already been lost" if gone else ""
     state = ({"latent": ", already infected though not yet infectious", "hybrid": ", ill (a mild case)",
               "feral": ", already ill and infectious"} if t.words == "sir" else
              {"latent": ", already bitten though no one knew", "hybrid": ", a hybrid"}).get(person["state0"], "")
@@ -357,23 +394,40 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
     items.sort(key=lambda x: (x[0], x[1], x[2]))
     start = next(ev for ev in own if ev["kind"] == "start")
     sentences = [_intro(t, person, kin, start)]
-    dead, after = False, 0
-    for _day, _step, _n, role, ev in items:
+    dead, after, ruled, bands = False, 0, False, 0
+    at = 0
+    while at < len(items):
+        _day, _step, _n, role, ev = items[at]
+        at += 1
         if dead and role == "kin":
             continue  # the story is theirs: their household's later losses are not
         prev = sentences[-1].frame
         key = f"{name}|{ev['day']}|{ev['kind']}|{ev.get('who')}"
         if role == "own":
-            if dead and ev["kind"] in ("memory_rose", "memory_faded", "grieved"):
+            if dead and ev["kind"] in MOURNING:
                 continue
             if dead:
                 after += 1
                 if after > AFTERLIFE:
                     continue  # the rest is the ferals' story
+            if ev["kind"] in MOURNING:  # a run of griefs and memory's changes, told in two sentences at most
+                run = [ev]
+                while at < len(items) and items[at][3] == "own" and items[at][4]["kind"] in MOURNING:
+                    run.append(items[at][4])
+                    at += 1
+                told, rule = _mourning(t, short, run, prev, key, ruled)
+                sentences += told
+                ruled = ruled or rule
+                continue
             f = _fields(t, ev, short)
             kind = ev["kind"]
             if kind == "walked" and float(ev.get("memory", 0.0)) >= GRIEVING:
                 kind = "walked_grieving"
+            if kind == "joined_band":
+                bands += 1
+                kind = "joined_band" if bands == 1 else "joined_band_again"
+            if kind == "infected" and ev.get("state") == "latent" and t.words != "sir":
+                f["outcome"] = _incubation(own, ev)
             frame, tpl = _pick(t, kind, prev, key)
             sentences.append(Sentence(tpl.format(**f), frame, kind, [ev]))
             if ev["kind"] in ("killed_by_bite", "died", "starved", "culled", "swept", "turned", "relapsed") or (
@@ -401,19 +455,84 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
     return Life(name, person.get("role"), sentences, fate, left_out_reasons(t, person, fate))
 
 
+#: The character's own events told together when they come one after another.
+MOURNING = ("grieved", "memory_rose", "memory_faded")
+
+
+def _incubation(own: list[dict[str, Any]], bite: dict[str, Any]) -> str:
+    """What follows a bite that left the person latent: how long it took to show (their next
+    onset, a turn or the fever breaking), nothing when that was within :data:`SOON` days."""
+    later = [e for e in own if (e["day"], e["step"]) > (bite["day"], bite["step"])
+             and e["kind"] in ("turned", "became_hybrid", "infected")]
+    onset = later[0] if later and later[0]["kind"] != "infected" else None
+    if onset is None:
+        return "; no one could see it yet"
+    gap = int(onset["day"]) - int(bite["day"])
+    return "" if gap <= SOON else f"; it would take {_number(gap)} days to show"
+
+
+def _mourning(t: Teller, short: str, run: list[dict[str, Any]], prev: str, key: str,
+              ruled: bool) -> tuple[list[Sentence], bool]:
+    """A run of the character's griefs (their band's losses) and memory's changes: one sentence
+    for the griefs, one for memory (its last rise in the run, else its last fading), in time
+    order; and whether it told the rule memory follows (told once in a life: ``ruled``, it was
+    already)."""
+    out: list[Sentence] = []
+    griefs = [e for e in run if e["kind"] == "grieved"]
+    mems = [e for e in run if e["kind"] != "grieved"]
+    rises = [e for e in mems if e["kind"] == "memory_rose"]
+    last = (rises or mems)[-1] if mems else None
+    ruled_now = False
+
+    def memory(prev: str) -> None:
+        nonlocal ruled_now
+        assert last is not None
+        f = _fields(t, last, short)
+        if last["kind"] == "memory_rose" and not ruled:
+            f["rule"] = RULE.get(t.words, RULE_DEFAULT)
+            ruled_now = True
+        frame, tpl = _pick(t, last["kind"], prev, key + "|memory")
+        out.append(Sentence(tpl.format(**f), frame, last["kind"], [last]))
+
+    if last is not None and (not griefs or (last["day"], last["step"]) < (griefs[0]["day"], griefs[0]["step"])):
+        memory(prev)
+        prev, last_told = out[-1].frame, True
+    else:
+        last_told = last is None
+    if len(griefs) == 1:
+        f = _fields(t, griefs[0], short)
+        frame, tpl = _pick(t, "grieved", prev, key)
+        out.append(Sentence(tpl.format(**f), frame, "grieved", griefs))
+    elif griefs:
+        named = [t.short(e["lost"]) for e in griefs if e.get("lost")]
+        lost = _number(len(griefs)) + " of its own"
+        if named:
+            lost += f" (among them {_and(named)})"
+        f = {"name": short, "days": _days(sorted({int(e["day"]) for e in griefs})), "lost": lost}
+        frame, tpl = _pick(t, "grieved_often", prev, key)
+        out.append(Sentence(tpl.format(**f), frame, "grieved_often", griefs))
+    if not last_told:
+        memory(out[-1].frame)
+    return out, ruled_now
+
+
+def _carrying(fate: dict[str, Any]) -> str:
+    """The memory a character ends with, in words (the figure is in the JSON)."""
+    m = float(fate.get("memory", 0.0))
+    return "" if m <= 0 else ", their losses still with them" if m < 1 / 3 else ", still weighed down by their losses"
+
+
 def _fate(t: Teller, person: dict[str, Any], fate: dict[str, Any], days: int, prev: str, died: bool) -> Sentence:
     short, where = t.short(person["name"]), t.zone_names[int(fate["zone"])]
     state = fate["state"]
     if t.words == "sir" and not (state == "dead" or died):  # removed without a recorded death: recovered
-        mem = f", carrying a memory of loss of {fate['memory']:.2f}" if fate.get("memory", 0) > 0 else ""
-        text = f"At day {days}, {short} {SIR_FATE[state]} in {where}{mem}."
+        text = f"At day {days}, {short} {SIR_FATE[state]} in {where}{_carrying(fate)}."
     elif state in ("dead", "gone"):
         text = f"{short} did not live to see day {days}."
     elif state == "feral":
         text = f"At day {days}, what had been {short} still walked {where}, feral."
     else:
-        mem = f", carrying a memory of loss of {fate['memory']:.2f}" if fate.get("memory", 0) > 0 else ""
-        text = f"At day {days}, {short} was {FATE[state]} in {where}{mem}."
+        text = f"At day {days}, {short} was {FATE[state]} in {where}{_carrying(fate)}."
     frame = "fate" if prev != "fate" else "fate-2"
     return Sentence(text, frame, "fate", [{"kind": "final", **fate}])
 
