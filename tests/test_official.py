@@ -22,6 +22,7 @@ def test_turned_away_and_culled_are_left_out_of_the_official_record() -> None:
     assert arrivals["true"] - arrivals["official"] == pytest.approx(arrivals["left_out"])
     deaths = rec.loc[("gov", "deaths")]
     assert deaths["left_out"] == pytest.approx(f[Flow.CULL, 1]) and deaths["left_out"] > 0
+    assert deaths["who"] == f"{f[Flow.CULL, 1]:,.0f} culled hybrids"  # what is left out, with its count
     led = ledger_by_faction(res).set_index(["faction", "cost"])["count"]
     assert led[("gov", "culled")] == pytest.approx(f[Flow.CULL, 1])
     assert 0 < led[("gov", "turned_away_attempts_healthy")] < led[("gov", "turned_away_attempts")]
@@ -30,3 +31,18 @@ def test_turned_away_and_culled_are_left_out_of_the_official_record() -> None:
 def test_no_policy_means_nothing_left_out() -> None:
     rec = official_record(am.simulate(two_zones([])))
     assert (rec["left_out"] == 0).all() and (rec["true"] == rec["official"]).all()
+
+
+def test_hybrids_killed_where_no_faction_governs_are_in_no_books() -> None:
+    """Hyosan's sweeps of the outskirts (a zone of no faction): the hybrids they kill are in no
+    faction's official record, and the summary says how many."""
+    from aftermath.record.official import NO_FACTION, ungoverned_policy_deaths
+    from aftermath.scenario.load import load
+
+    res = am.simulate(load("hyosan"), days=200)
+    f = res.flows.sum(axis=0)
+    free = [i for i, z in enumerate(res.scenario.zones) if not z.faction]
+    assert free
+    nobody = ungoverned_policy_deaths(res)
+    assert nobody == pytest.approx(f[Flow.CULL, free].sum() + f[Flow.SWEEP_HYBRIDS, free].sum()) and nobody > 0
+    assert NO_FACTION not in set(official_record(res)["faction"])

@@ -349,13 +349,21 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
         console.print(f"Sweeps destroyed {_n(s['ferals_swept'])} ferals.")
     gaps = [r for r in s.get("official_record", []) if r["left_out"] >= 0.5]
     if gaps:
+        from aftermath.record.official import ungoverned_policy_deaths
+
+        names = {f.id: f.name or f.id for f in res.scenario.factions}
         heads = ["faction", "measure", "true", "official", "left out", "who"]
-        rows = [[r["faction"], r["measure"], _n(r["true"]), _n(r["official"]), _n(r["left_out"]), r["who"]]
-                for r in gaps]
+        rows = [[escape(names.get(r["faction"], r["faction"])), r["measure"], _n(r["true"]), _n(r["official"]),
+                 _n(r["left_out"]), r["who"]] for r in gaps]
         justify = ["right" if c in ("true", "official", "left out") else "left" for c in heads]
         print_wide(console, fitted(heads, rows, keys=2, title="the official record leaves out", wide=wide,
-                                   justify=justify, squeeze={1: 14, 5: 20}, show_edge=False, header_style="bold"),
+                                   justify=justify, squeeze={0: 12, 1: 9, 5: 20}, show_edge=False,
+                                   header_style="bold"),
                    wide)
+        nobody = ungoverned_policy_deaths(res)
+        if nobody >= 0.5:
+            console.print(f"{_n(nobody)} hybrids culled or killed in sweeps where no faction governs are in no "
+                          "faction's books.")
 
 
 def print_chronicle(res: Any, limit: int = 200, out: Console | None = None) -> None:

@@ -68,10 +68,10 @@ def ledger_by_faction(result: Result) -> pd.DataFrame:
 def official_record(result: Result) -> pd.DataFrame:
     """Per faction and measure: the true count, the official one, and how many were left out.
 
-    Measures: ``deaths`` in the faction's zones (official leaves out its culls and the hybrids its
-    sweeps killed), ``infections`` (official leaves out those hidden by households, ABM only),
-    ``arrivals`` (crossings into its zones, admitted or refused; official leaves out the refused
-    ones, counted as attempts like ``turned_away_attempts``).
+    Measures: ``deaths`` in the faction's zones (official leaves out the hybrids culled and those
+    killed in sweeps there; ``who`` gives each count), ``infections`` (official leaves out those
+    hidden by households, ABM only), ``arrivals`` (crossings into its zones, admitted or refused;
+    official leaves out the refused ones, counted as attempts like ``turned_away_attempts``).
     """
     factions = _faction_of_zones(result)
     per_flow = result.flows.sum(axis=0)
@@ -86,16 +86,27 @@ def official_record(result: Result) -> pd.DataFrame:
             continue
         zs = np.array([i for i, g in enumerate(factions) if g == f])
         deaths = float(per_flow[list(DEATH_FLOWS)][:, zs].sum())
-        hidden_deaths = float(per_flow[Flow.CULL, zs].sum() + per_flow[Flow.SWEEP_HYBRIDS, zs].sum())
+        culled, swept = float(per_flow[Flow.CULL, zs].sum()), float(per_flow[Flow.SWEEP_HYBRIDS, zs].sum())
+        hidden_deaths = culled + swept
+        parts = [f"{n:,.0f} {what}" for n, what in ((culled, "culled hybrids"), (swept, "hybrids killed in sweeps"))
+                 if n >= 0.5]
         infections = float(per_flow[Flow.INFECTION, zs].sum())
         hidden = min(concealed.get(f, 0.0), infections)
         arrivals = float(per_flow[Flow.HUMAN_ARRIVED, zs].sum() + per_flow[Flow.EXCLUDED, zs].sum())
         turned = float(per_flow[Flow.EXCLUDED, zs].sum())
         for measure, true, left, who in (
-            ("deaths", deaths, hidden_deaths, "culled hybrids and hybrids killed in sweeps"),
+            ("deaths", deaths, hidden_deaths, " and ".join(parts) or "culled hybrids and hybrids killed in sweeps"),
             ("infections", infections, hidden, "infected hidden by their households"),
             ("arrivals", arrivals, turned, "crossings refused at its gates (attempts, not people)"),
         ):
             rows.append({"faction": f, "measure": measure, "true": true, "official": true - left,
                          "left_out": left, "who": who})
     return pd.DataFrame(rows, columns=["faction", "measure", "true", "official", "left_out", "who"])
+
+
+def ungoverned_policy_deaths(result: Result) -> float:
+    """Hybrids culled or killed in sweeps in zones no faction governs: in no faction's books."""
+    factions = _faction_of_zones(result)
+    zs = [i for i, f in enumerate(factions) if f == NO_FACTION]
+    per_flow = result.flows.sum(axis=0)
+    return float(per_flow[Flow.CULL, zs].sum() + per_flow[Flow.SWEEP_HYBRIDS, zs].sum()) if zs else 0.0
