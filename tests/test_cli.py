@@ -91,3 +91,18 @@ def test_missing_file_and_bad_engine(tmp_path: Path) -> None:
     assert "expected one of 'ode', 'ssa' or 'abm'" in res.output
     res = runner.invoke(app, ["run", "sir", "--set", "pathogen.beta"])
     assert res.exit_code == 2 and "PATH=VALUE" in res.output
+
+
+def test_the_scenario_list_says_what_each_is_in_a_whole_phrase() -> None:
+    """`aftermath scenarios` shows each description's first sentence, not cut at "et al." or inside
+    brackets, and when too long, up to a clause break with an ellipsis."""
+    from aftermath.cli import blurb
+    from aftermath.scenario.load import builtin_names, load
+
+    for name in builtin_names():
+        b = blurb(load(name).description)
+        assert len(b) <= 90 and not b.endswith((" al", " al.")), (name, b)
+        assert b.count("(") == b.count(")") and b.count('"') % 2 == 0, (name, b)
+    assert blurb("Munz et al. (2009) is the model. More.") == "Munz et al. (2009) is the model"
+    assert blurb("Short. More.") == "Short"
+    assert blurb("a, b (c, d, e " + "f " * 60 + ")") == "a…"

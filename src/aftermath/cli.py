@@ -374,6 +374,34 @@ def print_chronicle(res: Any, limit: int = 200, out: Console | None = None) -> N
         (out or console).print(line, highlight=False)
 
 
+ABBREVIATIONS = ("al", "e.g", "i.e", "cf", "vs", "approx", "no", "fig")
+
+
+def blurb(text: str, width: int = 90) -> str:
+    """A description's first sentence (not cut at "et al." or inside brackets), and if longer than
+    ``width``, up to its last clause break (a comma, colon or semicolon outside brackets) that fits,
+    with an ellipsis."""
+    flat = " ".join(text.split())
+    depth, end = 0, len(flat)
+    for k, ch in enumerate(flat):
+        depth += 1 if ch in "([" else -1 if ch in ")]" else 0
+        if ch == "." and depth == 0 and (k + 1 == len(flat) or flat[k + 1] == " "):
+            word = flat[:k].rsplit(" ", 1)[-1].lower()
+            if word not in ABBREVIATIONS:
+                end = k
+                break
+    first = flat[:end]
+    if len(first) <= width:
+        return first
+    depth, cut = 0, {",": 0, ":": 0, " ": 0}
+    for k, ch in enumerate(first[:width]):
+        depth += 1 if ch in "([" else -1 if ch in ")]" else 0
+        if depth == 0 and ch in ",:; ":
+            cut[":" if ch == ";" else ch] = k
+    at = cut[":"] or cut[","] or cut[" "] or width - 1
+    return first[:at].rstrip(" ,:;") + "…"
+
+
 @app.command()
 def scenarios() -> None:
     """List the built-in scenarios."""
@@ -387,9 +415,8 @@ def scenarios() -> None:
     table.add_column("what it is")
     for name in builtin_names():
         sc = load(name)
-        first = sc.description.strip().split(". ")[0].replace("\n", " ")
         label = f"{name} (default)" if name == "hyosan" else name
-        table.add_row(label, sc.run.engine, _n(sc.initial_humans()), str(sc.run.days), first[:90])
+        table.add_row(label, sc.run.engine, _n(sc.initial_humans()), str(sc.run.days), escape(blurb(sc.description)))
     console.print(table)
 
 
