@@ -106,3 +106,12 @@ def test_the_scenario_list_says_what_each_is_in_a_whole_phrase() -> None:
     assert blurb("Munz et al. (2009) is the model. More.") == "Munz et al. (2009) is the model"
     assert blurb("Short. More.") == "Short"
     assert blurb("a, b (c, d, e " + "f " * 60 + ")") == "a…"
+
+
+def test_help_shows_no_value_after_a_flag() -> None:
+    """A flag (``--json``) takes no value: its help line shows no type (Typer 0.29 printed ``<bool>``)."""
+    from aftermath.cli import app
+
+    res = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "120"})
+    assert res.exit_code == 0 and "--json" in res.output
+    assert "<bool>" not in res.output and "<int>" in res.output

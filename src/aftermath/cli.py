@@ -32,6 +32,16 @@ from rich.table import Table
 from aftermath.report.columns import fitted, print_wide
 from aftermath.scenario.load import ScenarioError
 
+_flag_type = typer.core.TyperOption.display_type_rich
+
+
+def _no_flag_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """Typer 0.29 shows ``<bool>`` after a flag in ``--help``, as if it took a value: a flag shows none."""
+    return None if self.is_flag else _flag_type(self, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _no_flag_type  # type: ignore[method-assign]
+
 
 def crash_log_dir() -> Path:
     """Where tracebacks of bugs go: ``$AFTERMATH_CRASH_DIR``, else ``~/.cache/aftermath/crashes``,
