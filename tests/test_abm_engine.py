@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -44,9 +45,31 @@ def test_mutation_builds_a_valid_phylogeny() -> None:
     assert r.strain_counts.shape[1] == len(tab)
     infected = r.counts[:, :, 1:4].sum(axis=(1, 2))
     assert np.array_equal(r.strain_counts[1:].sum(axis=1), infected[1:])  # the recorder leaves day 0 empty
-    for e in r.chronicle:
-        if e.kind == "new_lineage":
-            assert e.value > 1.25
+    lineages = [e for e in r.chronicle if e.kind == "new_lineage"]
+    for e in lineages:
+        assert e.value > 1.25
+        # the ratio in words; the strain's id (what a user types in a query) last, in brackets
+        m = re.fullmatch(r"a fitter strain appeared in (.+), (\d\.\d\d) times as fit as (the founding strain|"
+                         r"the strain it came from \((\S+)\)) \(strain (\S+)\)", e.text)
+        assert m and float(m.group(2)) == pytest.approx(e.value, abs=0.006), e.text
+        assert m.group(5) in ids and (m.group(4) is None or m.group(4) in ids)
+
+
+def test_a_fitter_strain_is_told_in_words() -> None:
+    """New lineages in the chronicle: how much fitter in words, against the founding strain or the
+    one it came from, the new strain's id (what a query takes) last, in brackets."""
+    r = simulate(variant(pathogen__mutation__mu=0.2, pathogen__mutation__lineage_ratio=1.05, days=60),
+                 engine="abm", seed=1)
+    ids = list(r.extras["strains"]["strain"])
+    told = [e for e in r.chronicle if e.kind == "new_lineage"]
+    assert len(told) >= 3
+    for e in told:
+        m = re.fullmatch(r"a fitter strain appeared in (.+), (\d\.\d\d) times as fit as (the founding strain|"
+                         r"the strain it came from \((\S+)\)) \(strain (\S+)\)", e.text)
+        assert m and float(m.group(2)) == pytest.approx(e.value, abs=0.006), e.text
+        names = {z.name or z.id for z in r.scenario.zones}
+        assert m.group(1) in names | {n.replace("The ", "the ", 1) for n in names}, e.text
+        assert m.group(5) in ids and (m.group(4) is None or m.group(4) in ids)
 
 
 def test_strain_table_fills_and_says_so() -> None:

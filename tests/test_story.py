@@ -283,6 +283,31 @@ def test_the_chronicle_names_places_and_factions() -> None:
     assert {e.zone for e in r.chronicle} <= {"", *r.zone_ids}
 
 
+def test_the_timeline_reads_as_sentences() -> None:
+    """The terminal's timeline: each line's text starts with a capital; a recurring event says how
+    many more times it came after, once, outside the event's own brackets; a wrapped line starts
+    under the text, not under the day; counts have thousands separators."""
+    from rich.console import Console
+
+    from aftermath.cli import print_chronicle
+    from aftermath.record.timeline import render_timeline
+
+    r = simulate(load("hyosan"), engine="ode", days=240)
+    lines = render_timeline(r)
+    assert all(re.match(r"Day +\d+ — [A-Z]", line) for line in lines), lines
+    folded = [line for line in lines if "more time" in line]
+    assert folded and all(re.search(r"; \d+ more times? after$", line) for line in folded), folded
+    assert not any(") (" in line for line in lines)
+    out = Console(width=60, record=True)
+    print_chronicle(r, out=out)
+    printed = out.export_text().splitlines()
+    assert len(printed) > len(lines)  # some wrapped
+    assert all(line.startswith(("Day ", " " * len("Day  123 — "))) for line in printed), printed
+    fell = [e.text for e in r.chronicle if e.kind == "enclave_fallen"]
+    assert fell and all(re.search(r"of its \d{1,3}(,\d{3})* people remain", t) for t in fell), fell
+    assert any("," in t.split("of its")[1] for t in fell), fell  # one of them had over a thousand
+
+
 @cache
 def band_run() -> Result:
     """Two zones, households of two and deaths every few weeks: the lost join bands, which walk."""

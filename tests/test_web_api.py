@@ -202,7 +202,7 @@ def test_the_ode_answer_is_the_run_with_display_names(client: TestClient) -> Non
     assert np.allclose(np.array(res["totals"]).T, direct.counts.sum(axis=1), atol=0.006)
     names = {z["name"] for z in res["zones"]}
     assert "Eastern quarantine district" in names and "quarantine" not in names
-    assert "Provisional Government" in res["map"]["zone_faction"]
+    assert "The Provisional Government" in res["map"]["zone_faction"]
     assert len(res["map"]["routes"]) == direct.route_flows.shape[2]
     assert res["summary"]["survivors"] == pytest.approx(direct.summary()["survivors"])
     again = client.post("/api/ode", json={"scenario": data}).json()  # the same scenario: the kept run

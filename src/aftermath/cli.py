@@ -378,10 +378,14 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
 
 def print_chronicle(res: Any, limit: int = 200, out: Console | None = None) -> None:
     """The chronicle as a readable timeline (on stdout unless ``out`` says otherwise)."""
+    import textwrap
+
     from aftermath.record.timeline import render_timeline
 
-    for line in render_timeline(res, limit=limit):
-        (out or console).print(line, highlight=False)
+    con = out or console
+    for line in render_timeline(res, limit=limit):  # a wrapped line starts under the text, not the day
+        con.print(textwrap.fill(line, width=max(40, con.width - 1), subsequent_indent=" " * len("Day  123 — ")),
+                  highlight=False)
 
 
 ABBREVIATIONS = ("al", "e.g", "i.e", "cf", "vs", "approx", "no", "fig")

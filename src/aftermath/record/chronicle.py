@@ -98,7 +98,7 @@ class ChronicleWatcher:
                     and humans < FALLEN_SHARE * self.peak_humans[z] and counts[z, State.Z] >= PRESENCE):
                 self.fallen[z] = True
                 out.append(Event(day, name[z], "enclave_fallen",
-                                 f"{place(w, z, start=True)} fell: {humans:.0f} of its {self.peak_humans[z]:.0f} "
+                                 f"{place(w, z, start=True)} fell: {humans:,.0f} of its {self.peak_humans[z]:,.0f} "
                                  "people remain"))
         infected = counts[:, State.E:State.D].sum()
         if not self.eliminated and infected < PRESENCE:

@@ -1,4 +1,4 @@
-"""The chronicle rendered as a timeline a person reads: "Day 112 — ferals got through ...".
+"""The chronicle rendered as a timeline a person reads: "Day 112 — Ferals got through ...".
 
 Repetitive events (the same policy acting every two weeks, daily breaches) are folded into one
 line with a count, so a year reads as a story rather than a log.
@@ -26,10 +26,10 @@ def render_timeline(result: Result, limit: int = 200) -> list[str]:
             folded[key] = folded.get(key, 0) + 1
             continue
         first_line[key] = len(lines)
-        lines.append(f"Day {ev.day:>4} — {ev.text}")
+        lines.append(f"Day {ev.day:>4} — {ev.text[:1].upper()}{ev.text[1:]}")
     for key, n in folded.items():
         i = first_line[key]
-        lines[i] += f" (and {n} more time{'s' if n > 1 else ''} after)"
+        lines[i] += f"; {n} more time{'s' if n > 1 else ''} after"
     if not lines:
         return ["Nothing of note happened."]
     if len(lines) > limit:

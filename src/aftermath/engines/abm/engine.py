@@ -385,10 +385,11 @@ class AbmEngine:
                 if f > mut.lineage_ratio * pf:
                     zid = self.world.zone_ids[int(tab.zone[s])]
                     where = place(self.world, int(tab.zone[s]))
+                    parent = ("the founding strain" if int(p) < self.world.n_strains else
+                              f"the strain it came from ({tab.name(int(p))})")
                     self.events.append(Event(day, zid, "new_lineage",
-                                             f"a fitter strain appeared in {where} ({tab.name(int(s))}: "
-                                             f"{f / pf:.2f} times as fit as its parent {tab.name(int(p))})",
-                                             float(f / pf)))
+                                             f"a fitter strain appeared in {where}, {f / pf:.2f} times as fit as "
+                                             f"{parent} (strain {tab.name(int(s))})", float(f / pf)))
         if tab.full and not self.full_noted:
             self.full_noted = True
             self.events.append(Event(day, "", "strain_table_full",
