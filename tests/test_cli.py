@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,13 @@ def test_help_shows_no_value_after_a_flag() -> None:
     res = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "120"})
     assert res.exit_code == 0 and "--json" in res.output
     assert "<bool>" not in res.output and "<int>" in res.output
+
+
+@pytest.mark.parametrize(("args", "shape"), [
+    (["hyosan"], r"at the start, fell to [\d,]+, then peaked at [\d,]+ on day \d+"),
+    (["korea", "--days", "60"], r"at the start and peaked at [\d,]+ on day \d+")])
+def test_the_summary_tells_the_ferals_rise_as_it_was(args: list[str], shape: str) -> None:
+    """A dip before the peak is told with its low; a count that only grew peaks with no 'low'."""
+    res = CliRunner().invoke(app, ["run", *args], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert re.search(shape, res.output) and "after their low" not in res.output, res.output

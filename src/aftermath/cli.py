@@ -302,7 +302,12 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
     if s["peak_ferals"] is None:
         peak = f"Ferals numbered {_n(s['ferals_at_start'])} at the start and never rose again"
     else:
-        peak = (f"Ferals numbered {_n(s['ferals_at_start'])} at the start; their peak after their low was "
+        from aftermath.model.world import State as _St
+
+        ferals = res.counts[:, :, _St.Z].sum(axis=1)
+        low = float(ferals[: int(s["peak_ferals_day"]) + 2].min())  # before the peak (time t: the end of day t - 1)
+        dip = f", fell to {_n(low)}, then" if low < float(ferals[0]) - 0.5 else " and"
+        peak = (f"Ferals numbered {_n(s['ferals_at_start'])} at the start{dip} peaked at "
                 f"[bold]{_n(s['peak_ferals'])}[/] on day {s['peak_ferals_day']}")
     from aftermath.model.world import State
     from aftermath.record.vocabulary import summary_lines, vocabulary
