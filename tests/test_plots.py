@@ -69,7 +69,8 @@ def test_zone_curves_single_run_is_one_panel_per_zone(run):
     fig = plots.plot_zone_curves(run)
     visible = [a for a in fig.axes if a.get_visible()]
     assert len(visible) == len(run.zone_ids)
-    assert [a.get_title() for a in visible] == list(run.zone_ids)
+    assert [a.get_title() for a in visible] == [z.name or z.id for z in run.scenario.zones]  # names, not ids
+    assert any(z.name and z.name != z.id for z in run.scenario.zones)
     assert all(len(a.get_lines()) == 6 for a in visible)  # S, E, H, Z and the dead and removed (dashed)
 
 

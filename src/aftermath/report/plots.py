@@ -85,6 +85,7 @@ def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[
     data = _single(data)
     frame = _as_quantiles(data)
     zones = _zones(data, frame)
+    titles = _zone_names(data)
     nz = len(zones)
     if axes is None:
         fig, axes = _grid(nz)
@@ -97,7 +98,7 @@ def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[
             _draw_run(ax, res, z, states)
         else:
             _draw_bands(ax, frame[frame["zone"] == zid], states or STATE_NAMES)
-        ax.set_title(zid)
+        ax.set_title(titles.get(zid, zid))
         ax.set_xlabel("day")
         ax.set_ylabel("people")
         ax.margins(x=0)
@@ -223,6 +224,13 @@ def _zones(data: object, frame: pd.DataFrame | None) -> list[str]:
     if frame is None:
         return list(data.zone_ids)  # type: ignore[attr-defined]
     return [z for z in pd.unique(frame["zone"]) if z != "all"]
+
+
+def _zone_names(data: object) -> dict[str, str]:
+    """Zone id -> display name, from the run(s)' scenario (a quantile frame has ids only)."""
+    run = data[0] if isinstance(data, Sequence) and not isinstance(data, pd.DataFrame) and len(data) else data
+    sc = getattr(run, "scenario", None)
+    return {z.id: z.name or z.id for z in sc.zones} if sc is not None else {}
 
 
 def _single(data: Result | Sequence[Result] | pd.DataFrame) -> Result | pd.DataFrame:
