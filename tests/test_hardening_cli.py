@@ -186,7 +186,22 @@ def test_a_usage_error_is_one_line_with_the_value(capsys: pytest.CaptureFixture[
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "--days" in lines[0] and "'abc'" in lines[0] and "integer" in lines[0], err
+    assert lines == ["error: --days: got 'abc', expected a whole number; see 'aftermath run --help'"], err
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["ensemble", "sir", "--runs", "0"], "--runs: got 0, expected at least 1"),
+    (["ensemble", "sir", "-n", "1.5"], "--runs: got 1.5, expected a whole number"),
+    (["query", "--limit", "0", "select 1"], "--limit: got 0, expected at least 1")])
+def test_a_flag_out_of_range_is_said_like_every_other_error(args: list[str], said: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Typer's own messages for a flag's value ("Input should be greater than or equal to 1") read
+    as the project's: the flag, the value, what was expected."""
+    with pytest.raises(SystemExit) as exit_:
+        app(args=args, prog_name="aftermath")
+    assert exit_.value.code == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {said}; see 'aftermath "), lines
 
 
 def test_a_bug_gives_one_line_and_a_log_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

@@ -108,8 +108,8 @@ class App(typer.Typer):
                 shown = f" (got {got!r})" if got is not None else ""
                 ctx = getattr(exc, "ctx", None)
                 cmd = ctx.command_path if ctx is not None else "aftermath"
-                err.print(f"[bold red]error:[/] {escape(f'{exc.format_message()}{shown}')}; see '{cmd} --help'",  # type: ignore[attr-defined]
-                          highlight=False, soft_wrap=True)
+                said = _plain(exc.format_message(), got) or f"{exc.format_message()}{shown}"  # type: ignore[attr-defined]
+                err.print(f"[bold red]error:[/] {escape(said)}; see '{cmd} --help'", highlight=False, soft_wrap=True)
                 sys.exit(2)
             if _is_a(exc, "ClickException"):
                 exc.show()  # type: ignore[attr-defined]
@@ -127,6 +127,32 @@ class App(typer.Typer):
                       highlight=False, soft_wrap=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+#: Typer's messages for a flag's value, said as the project's own errors say them ("--runs: got 0,
+#: expected at least 1"): (pattern over the message's tail, what was expected)
+_EXPECTED = ((r"Input should be greater than or equal to (?P<n>\S+)", "at least {n}"),
+             (r"Input should be less than or equal to (?P<n>\S+)", "at most {n}"),
+             (r"Input should be greater than (?P<n>\S+)", "more than {n}"),
+             (r"Input should be less than (?P<n>\S+)", "less than {n}"),
+             (r"Input should be a valid integer.*", "a whole number"),
+             (r"Input should be a valid number.*", "a number"))
+
+
+def _plain(message: str, got: object) -> str | None:
+    """``Invalid value for '--runs' / '-n': Input should be greater than or equal to 1``, given
+    ``"0"`` -> ``--runs: got 0, expected at least 1``; None for any other message."""
+    import re
+
+    m = re.fullmatch(r"Invalid value for '(?P<flag>[^']+)'(?: / '[^']+')?: (?P<why>.*)", message.strip())
+    if not m or got is None:
+        return None
+    for pattern, expected in _EXPECTED:
+        e = re.fullmatch(pattern, m["why"])
+        if e:
+            value = got if re.fullmatch(r"-?\d+(\.\d+)?", str(got)) else repr(got)  # a word in quotes
+            return f"{m['flag']}: got {value}, expected {expected.format(**e.groupdict())}"
+    return None
 
 
 def _is_a(exc: BaseException, name: str) -> bool:
@@ -542,11 +568,12 @@ def _opt(x: float | None, fmt: str = "{:,.0f}") -> str:
 @app.command()
 def check(file: Annotated[str, typer.Argument(help="a scenario TOML file (or a built-in name)")]) -> None:
     """Validate a scenario file without running it."""
+    from aftermath.record.vocabulary import count, start_words, vocabulary
+
     sc = load_scenario(file)
-    ferals = sum(z.population.Z for z in sc.zones)
-    console.print(f"[green]ok[/]: {file} is a valid scenario ({len(sc.zones)} zones, "
-                  f"{_n(sc.initial_humans())} people (humans: S + E + H) and {_n(ferals)} ferals at the start, "
-                  f"{len(sc.policies)} policies)")
+    console.print(f"[green]ok[/]: {escape(file)} is a valid scenario ({count(len(sc.zones), 'zone')}, "
+                  f"{start_words(vocabulary(sc), sc)} at the start, {count(len(sc.policies), 'policy', 'policies')})",
+                  highlight=False)
 
 
 @app.command("compare")
