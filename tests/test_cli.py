@@ -126,3 +126,11 @@ def test_the_summary_tells_the_ferals_rise_as_it_was(args: list[str], shape: str
     res = CliRunner().invoke(app, ["run", *args], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert re.search(shape, res.output) and "after their low" not in res.output, res.output
+
+
+def test_the_ledger_is_one_sentence_of_its_own() -> None:
+    """The agent-based engine's ledger (people, each once) is its own sentence, not six '(ledger)' tags."""
+    res = CliRunner().invoke(app, ["run", "hyosan", "--engine", "abm", "--days", "20"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "(ledger)" not in res.output
+    assert re.search(r"The ledger, each person counted once: sealed in: [\d,]+;", res.output), res.output

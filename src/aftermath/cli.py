@@ -382,10 +382,12 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
              ("hybrids killed in sweeps", s["hybrids_swept"]), ("starved", s["starved"]),
              ("crossings refused at gates", s["turned_away_attempts"]),
              ("of them by healthy people", s["turned_away_attempts_healthy"])]
-    costs += [(k.replace("_", " ") + " (ledger)", v) for k, v in s.get("ledger", {}).items()]
     shown = [f"{label}: {_n(v)}" for label, v in costs if v >= 0.5]
     if shown:
         console.print("Costs of policy, in people: " + "; ".join(shown) + ".")
+    ledger = [f"{k.replace('_', ' ')}: {_n(v)}" for k, v in s.get("ledger", {}).items() if v >= 0.5]
+    if ledger:  # the agent-based engine's ledger: people, each counted once per mark
+        console.print("The ledger, each person counted once: " + "; ".join(ledger) + ".")
     if s["ferals_swept"] >= 0.5:
         console.print(f"Sweeps destroyed {_n(s['ferals_swept'])} ferals.")
     gaps = [r for r in s.get("official_record", []) if r["left_out"] >= 0.5]
