@@ -174,6 +174,7 @@ def test_griefs_are_told_together_and_memory_in_words() -> None:
             assert not (a in ("grieved", "grieved_often") and b in ("grieved", "grieved_often")), life.text()
         merged += kinds.count("grieved_often")
         assert life.text().count("flee sooner") <= 1, life.text()
+        assert not any(s.text.count(": ") > 1 for s in life.sentences), life.text()  # one colon a sentence
         assert not re.search(r"memory (of loss of )?\d", life.text()), life.text()
     assert merged >= 1
     data = r.story_json()
@@ -196,7 +197,18 @@ def test_the_rule_of_memory_is_told_once() -> None:
     check_sentences(r2, [life])
     assert [s.kind for s in life.sentences].count("memory_rose") == 2, life.text()
     assert life.text().count("flee sooner") == 1, life.text()
+    assert not any(s.text.count(": ") > 1 for s in life.sentences), life.text()  # one colon a sentence
     assert "very heavily" in life.text() and "weighed heavily" in life.text()
+
+
+def test_memory_sentences_with_their_rule_have_one_colon() -> None:
+    """Every shape of 'memory rose', with the rule it follows, reads as one sentence (one colon at most)."""
+    from aftermath.people.story import RULE, RULE_DEFAULT
+
+    for table, rule in ((TEMPLATES, RULE_DEFAULT), (SIR_TEMPLATES, RULE["sir"])):
+        for _frame, tpl in table["memory_rose"]:
+            text = tpl.format(name="Min-seo", day=12, weight="heavily", rule=rule)
+            assert text.count(":") <= 1 and text.endswith("."), text
 
 
 def test_people_who_share_a_given_name_are_called_in_full() -> None:

@@ -175,8 +175,8 @@ SIR_KIN_VERBS = {**KIN_VERBS, "infected": "fell ill in {zone}, infectious at onc
 #: Memory from which a journey is told as flight from grief (a third of full memory).
 GRIEVING = 1 / 3
 #: What memory does, told once in a life (the first time it is said to weigh on them).
-RULE = {"sir": ": the shaken flee sooner and hide their own"}
-RULE_DEFAULT = ": the bereaved flee sooner and hide their own"
+RULE = {"sir": "; the shaken flee sooner and hide their own"}
+RULE_DEFAULT = "; the bereaved flee sooner and hide their own"
 #: A bite whose turn came within this many days is told without "it would take days to show".
 SOON = 2
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
