@@ -71,9 +71,11 @@ def figure_html(fig: Figure, caption: str = "", alt: str = "") -> str:
 
 
 def table_html(df: pd.DataFrame, digits: int = 0, text_cols: Iterable[str] = ()) -> str:
-    """A plain table; numbers with thousands separators and ``digits`` decimals."""
+    """A plain table; numbers with thousands separators and ``digits`` decimals. A column named by
+    a key of :data:`WORDS` is headed by its words; any other name (a variant's label, a parameter's
+    path) is shown as it is."""
     texts = set(text_cols)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    head = "".join(f"<th>{html.escape(WORDS.get(str(c), str(c)))}</th>" for c in df.columns)
     body = []
     for row in df.itertuples(index=False):
         cells = []
@@ -146,8 +148,8 @@ def parameters_html(scenario: Scenario | dict[str, Any] | None, run: Mapping[str
 
         data = to_dict(scenario)
     head = ""
-    if run:
-        shown = {k: v for k, v in run.items() if v not in (None, "")}
+    if run:  # a store's values are numpy scalars: JSON would write them as strings ("days": "365")
+        shown = {k: v.item() if isinstance(v, np.generic) else v for k, v in run.items() if v not in (None, "")}
         section = data.setdefault("run", {})
         if isinstance(section, dict):
             section.update({k: v for k, v in shown.items() if k in ("engine", "seed", "days")})
@@ -168,6 +170,63 @@ KEY_NUMBERS = (("initial_humans", "people at the start (humans: S + E + H)"),
                ("hybrids_swept", "hybrids killed in sweeps"),
                ("turned_away_attempts", "crossings refused at gates (attempts)"), ("starved", "starved"))
 
+#: How a key of the record (``docs/report.md``, "The record") or a column is named where a reader
+#: sees it: the HTML's tables and headings. The keys stay as they are in the JSON, the store and
+#: scripts. The key numbers keep their labels (:data:`KEY_NUMBERS`); the ledger's costs are ordered
+#: and nested as :data:`aftermath.compare.METRICS` ("of which ..."); the rest are named here.
+WORDS: dict[str, str] = {
+    **dict(KEY_NUMBERS),
+    "susceptible": "susceptible at the end (S)", "latent": "latent at the end (E)",
+    "hybrids": "hybrids at the end (H)", "ferals": "ferals at the end (Z)", "infections": "infections",
+    "peak_infections": "most infections in one day", "peak_infections_day": "day of the most infections",
+    "elimination_day": "day the infection was gone", "extinction_day": "day no human was left",
+    "births": "births", "breaches": "ferals through a wall (breaches)",
+    "turned_away_attempts_healthy": "crossings by healthy people refused (attempts)",
+    "ferals_swept": "ferals destroyed in sweeps",
+    # the agent-based ledger's people, each counted once per flag
+    "people_turned_away": "people turned away", "healthy_people_turned_away": "healthy people turned away",
+    "sealed_in": "sealed in", "sacrificed": "sacrificed", "concealed": "concealed",
+    "misclassified": "misclassified",
+    # a zone at the end, a policy, the official record
+    "fear": "fear at the end", "days_sealed": "days sealed", "days_acted": "days acted",
+    "first_day_acted": "first day acted", "left_out": "left out", "who": "who is left out",
+    "cost": "what policy did", "flag": "flag",
+    # across runs, and a batch of a store
+    "q05": "5th percentile", "q25": "25th percentile", "q50": "median", "q75": "75th percentile",
+    "q95": "95th percentile", "first_day": "first day",
+    "batch_id": "batch", "scenario_hash": "scenario hash (SHA-256)", "master_seed": "master seed",
+    "created_at": "made", "point_overrides": "points and their overrides", "seed_scheme": "seed scheme",
+    "aftermath_version": "aftermath version", "versions": "library versions",
+}
+#: The engines as a reader knows them (``--engine`` takes the ids).
+ENGINE_WORDS = {"ode": "ODE", "ssa": "SSA (stochastic)", "abm": "agent-based"}
+
+
+def word(key: str) -> str:
+    """``key`` (a key of the record or a column) in words: :data:`WORDS`, a ledger column
+    (``ledger_<flag>``) as its flag with "(ledger)", else the key with spaces for underscores."""
+    key = str(key)
+    if key in WORDS:
+        return WORDS[key]
+    if key.startswith("ledger_"):
+        return f"{word(key[len('ledger_'):])} (ledger)"
+    return key.replace("_", " ")
+
+
+def plural(n: float, one: str, many: str | None = None) -> str:
+    """``n`` and the noun that goes with it: "1 point", "2 points", "1,000 runs"."""
+    noun = one if n == 1 else (many or one + "s")
+    return f"{_fmt(n, 0)} {noun}"
+
+
+def engines_phrase(engines: Iterable[str]) -> str:
+    """Where every figure of a report comes from: "every figure from the ODE engine"."""
+    names = [ENGINE_WORDS.get(str(e), str(e)) for e in engines]
+    if not names:
+        return ""
+    said = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"every figure from the {said} engine" + ("s" if len(names) > 1 else "")
+
 
 def render_run(result: Result, title: str | None = None) -> str:
     """The report of one run: summary, key numbers, figures, chronicle, ledger and parameters."""
@@ -178,11 +237,11 @@ def render_run(result: Result, title: str | None = None) -> str:
         [(label, s.get(k)) for k, label in KEY_NUMBERS])
     if s.get("ledger"):
         overview += "<h3>the agent-based ledger (people, each counted once per flag)</h3>" + keys_html(
-            [(k.replace("_", " "), v) for k, v in s["ledger"].items()])
-    zones = pd.DataFrame.from_dict(s["zones"], orient="index").rename_axis("zone").reset_index()
-    names = {z.id: z.name or "" for z in sc.zones}
-    zones.insert(1, "name", [names.get(str(z), "") for z in zones["zone"]])  # the id is what a user types
-    overview += "<h3>zones at the end</h3>" + table_html(zones, 0, ["name"])
+            [(word(k), v) for k, v in s["ledger"].items()])
+    zones = pd.DataFrame.from_dict(s["zones"], orient="index").rename_axis("id").reset_index()
+    names = {z.id: z.name or z.id for z in sc.zones}
+    zones.insert(0, "zone", [names.get(str(z), str(z)) for z in zones["id"]])  # the id is what a user types
+    overview += "<h3>zones at the end</h3>" + table_html(zones, 0, ["zone", "id"])
     figs = [
         _safe(lambda: plots.plot_run(result), "The spectrum over time (world) and each zone's epidemic curves."),
         _safe(lambda: plots_map.plot_map_days(result),
@@ -204,9 +263,9 @@ def render_run(result: Result, title: str | None = None) -> str:
         ("Summary", overview),
         ("Figures", "".join(figs)),
         ("The virus", "".join(virus)),
-        ("Chronicle", _chronicle_html(result.chronicle_frame())),
+        ("Chronicle", _chronicle_html(result.chronicle_frame(), names)),
         ("Ledger and the official record", _ledger_html(result)),
-        ("Policies", _policies_html(s)),
+        ("Policies", _policies_html(s, _faction_names(sc), names)),
         ("Parameters", parameters_html(sc, _as_run(s))),
     ]
     people = people_html(result)
@@ -286,34 +345,70 @@ def _as_run(summary: Mapping[str, Any]) -> dict[str, Any]:
 def _run_line(summary: Mapping[str, Any]) -> str:
     """Engine, seed, days and variant of a run: the figures of a run report all come from it."""
     variant = summary.get("variant")
-    return (f"{summary['engine']} engine, seed {summary['seed']}, {summary['days']} days"
+    return (f"{summary['engine']} engine, seed {summary['seed']}, {plural(summary['days'], 'day')}"
             + (f", variant: {variant}" if variant else ""))
 
 
-def _chronicle_html(events: pd.DataFrame) -> str:
+def _chronicle_html(events: pd.DataFrame, zone_names: Mapping[str, str] | None = None) -> str:
+    """The chronicle: how often each kind of event happened, then every event with its zone's name
+    ("—" for the world or between factions)."""
     if events.empty:
         return "<p>Nothing was chronicled.</p>"
-    counts = events.groupby("kind").agg(events=("day", "size"), first_day=("day", "min")).reset_index()
+    counts = events.groupby("kind").agg(times=("day", "size"), first_day=("day", "min")).reset_index()
     shown = events.head(CHRONICLE_ROWS)
+    names = zone_names or {}
     lines = "".join(
-        f"<tr><td>Day {int(d)}</td><td class=\"text\">{html.escape(str(z))}</td>"
+        f"<tr><td>Day {int(d)}</td><td class=\"text\">{html.escape(names.get(str(z), str(z)) or '—')}</td>"
         f"<td class=\"text\">{html.escape(str(t))}</td></tr>"
         for d, z, t in zip(shown["day"], shown["zone"], shown["text"], strict=True))
     more = f"<p>… and {len(events) - len(shown):,} more.</p>" if len(events) > len(shown) else ""
-    return (table_html(counts, 0, ["kind"]) + f"<details><summary>all {len(events):,} events</summary>"
+    return (table_html(_kinds_in_words(counts), 0, ["what happened"])
+            + f"<details><summary>all {plural(len(events), 'event')}</summary>"
             f"<table><thead><tr><th>day</th><th>zone</th><th>what happened</th></tr></thead>"
             f"<tbody>{lines}</tbody></table>{more}</details>")
 
 
+def _kinds_in_words(counts: pd.DataFrame) -> pd.DataFrame:
+    """A chronicle's counts per ``kind`` with each kind said in words (first column "what happened")."""
+    said = [plots_story.KIND_WORDS.get(str(k), word(str(k))) for k in counts["kind"]]
+    return counts.drop(columns="kind").assign(**{"what happened": said})[
+        ["what happened", *(c for c in counts.columns if c != "kind")]]
+
+
+def _faction_names(scenario: Scenario) -> dict[str, str]:
+    """Faction id -> its name (the id where it has none)."""
+    return {f.id: f.name or f.id for f in scenario.factions}
+
+
+def _costs_in_words(costs: Sequence[str]) -> list[str]:
+    """The ledger's costs in words, in the order of :data:`aftermath.compare.METRICS`; a cost that is
+    part of the one above it reads "of which ..." (people turned away, of which healthy)."""
+    from aftermath.compare import METRIC
+
+    out = []
+    for i, c in enumerate(costs):
+        parent = METRIC[c].part_of if c in METRIC else None
+        out.append(f"of which {word(c)}" if i and parent == costs[i - 1] else word(c))
+    return out
+
+
 def _ledger_html(result: Result) -> str:
+    from aftermath.compare import METRIC_NAMES
     from aftermath.record.official import ledger_by_faction, official_record
 
     parts = []
+    factions = _faction_names(result.scenario)
     try:
         led = ledger_by_faction(result)
-        wide = led.pivot_table(index="cost", columns="faction", values="count", aggfunc="sum").reset_index()
-        parts.append("<h3>what policy did to people, per faction</h3>" + table_html(wide, 0, ["cost"]))
+        wide = led.pivot_table(index="cost", columns="faction", values="count", aggfunc="sum")
+        order = {m: i for i, m in enumerate(METRIC_NAMES)}
+        costs = sorted(map(str, wide.index), key=lambda c: (order.get(c, len(order)), c))
+        wide = wide.reindex(costs).rename(columns=factions)
+        wide.index = pd.Index(_costs_in_words(costs), name="cost")
+        parts.append("<h3>what policy did to people, per faction</h3>"
+                     + table_html(wide.rename_axis(columns=None).reset_index(), 0, ["cost"]))
         rec = official_record(result)
+        rec = rec.assign(faction=[factions.get(str(f), str(f)) for f in rec["faction"]])
         parts.append("<h3>official vs true record</h3>" + table_html(rec, 0, ["faction", "measure", "who"]))
     except Exception as exc:  # shown, not fatal
         parts.append(f"<p><em>ledger not available: {html.escape(str(exc))}</em></p>")
@@ -321,19 +416,22 @@ def _ledger_html(result: Result) -> str:
 
     totals = ledger_people(result.extras.get("ledger_totals"))
     if totals:
-        frame = pd.DataFrame({"people": list(totals.values())}, index=pd.Index(list(totals), name="flag"))
+        frame = pd.DataFrame({"people": list(totals.values())}, index=pd.Index([word(k) for k in totals], name="flag"))
         parts.append("<h3>ledger totals (people, each counted once per flag; culled and hybrids swept are in "
                      "the flows above)</h3>" + table_html(frame.reset_index(), 0, ["flag"]))
     return "".join(parts)
 
 
-def _policies_html(summary: dict[str, Any]) -> str:
+def _policies_html(summary: dict[str, Any], faction_names: Mapping[str, str] | None = None,
+                   zone_names: Mapping[str, str] | None = None) -> str:
+    """Each policy: its faction and the zones it acted in by their names, its type, when it acted."""
     rows = []
+    names, zones = faction_names or {}, zone_names or {}
     for faction, items in summary.get("factions", {}).items():
         for p in items:
-            rows.append({"faction": faction or "—", "policy": p["policy"], "type": p["type"],
+            rows.append({"faction": names.get(faction, faction) or "—", "policy": p["policy"], "type": p["type"],
                          "days acted": p["days_acted"], "first day acted": p["first_day_acted"],
-                         "zones": ", ".join(p["zones"])})
+                         "zones": ", ".join(zones.get(z, z) for z in p["zones"])})
     if not rows:
         return "<p>No policies.</p>"
     return (POLICY_NOTE + table_html(pd.DataFrame(rows), 0, ["faction", "policy", "type", "zones"]))
@@ -371,10 +469,12 @@ def render_ensemble(data: Sequence[Result] | pd.DataFrame, title: str | None = N
     name = (scenario.name if scenario is not None and not isinstance(scenario, dict)
             else (scenario or {}).get("name", "ensemble"))
     n = len(runs) if runs is not None else (len(summaries) if summaries is not None else None)
-    overview = keys_html([("runs", n)]) if n else ""
+    overview = keys_html([("run" if n == 1 else "runs", n)]) if n else ""
     if summaries is not None and len(summaries):
+        described = ens.describe(summaries)
+        described["metric"] = [word(m) for m in described["metric"]]
         overview += "<h3>key numbers across runs (median and 90% interval)</h3>" + table_html(
-            ens.describe(summaries), 0, ["metric"])
+            described, 0, ["metric"])
     figs = [
         _safe(lambda: plots.plot_spectrum(q), "Median spectrum of the world over time."),
         _safe(lambda: plots.plot_zone_curves(q),
@@ -385,11 +485,12 @@ def render_ensemble(data: Sequence[Result] | pd.DataFrame, title: str | None = N
                           f"Official vs true record in the first run (seed {runs[0].seed})."))
     sections = [("Summary", overview), ("Figures", "".join(figs))]
     if chronicle is not None and len(chronicle):
-        sections.append(("Chronicle across runs", table_html(chronicle, 0, ["kind"])))
+        said = _kinds_in_words(chronicle).rename(columns={"runs": "runs with it", "first_day": "first day (median)"})
+        sections.append(("Chronicle across runs", table_html(said, 0, ["what happened"])))
     sections.extend(extra or [("Parameters", parameters_html(scenario))])
     if not subtitle and n:
         engines = sorted({r.engine for r in runs}) if runs is not None else []
-        subtitle = f"{n:,} runs" + (f" · {', '.join(engines)} engine (every figure)" if engines else "")
+        subtitle = plural(n, "run") + (f" · {engines_phrase(engines)}" if engines else "")
     return page(title or f"{name}: an ensemble", subtitle, sections)
 
 
@@ -445,7 +546,8 @@ def render_sweep(points: pd.DataFrame, params: Sequence[str], metrics: Sequence[
     """The report of a sweep: ``points`` has one row per (point, replicate) or per point, with the
     swept ``params`` and summary ``metrics`` as columns; each metric is drawn against each parameter
     (median over replicates, 90% band)."""
-    figs = [_safe(partial(_sweep_figure, points, p, metrics), f"{', '.join(metrics)} against {p}.") for p in params]
+    said = ", ".join(word(m) for m in metrics)
+    figs = [_safe(partial(_sweep_figure, points, p, metrics), f"{said} against {p}.") for p in params]
     agg = points.groupby(list(params))[list(metrics)].median().reset_index()
     sections = [("Figures", "".join(figs)), ("Medians per point", table_html(agg, 2)), *extra]
     return page(title, subtitle, sections)
@@ -460,7 +562,7 @@ def _sweep_figure(points: pd.DataFrame, param: str, metrics: Sequence[str]) -> F
         ax.fill_between(x, g.quantile(0.05).to_numpy(), g.quantile(0.95).to_numpy(), color=c, alpha=0.25, lw=0)
         ax.plot(x, g.median().to_numpy(), "o-", color=c)
         ax.set_xlabel(param)
-        ax.set_ylabel(m)
+        ax.set_ylabel(word(m))
     fig.tight_layout()
     return fig
 

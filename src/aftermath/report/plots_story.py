@@ -34,6 +34,26 @@ KIND_STYLE: dict[str, tuple[str, str, bool]] = {
     "seal": ("s", "#CC79A7", False),
     "unseal": ("s", "#009E73", False),
 }
+#: Each chronicle kind as a reader reads it (the legend, the reports' tables); the kinds themselves
+#: stay in the JSON and the store.
+KIND_WORDS: dict[str, str] = {
+    "first_infection": "the infection reached a zone",
+    "breach": "ferals broke through a wall",
+    "enclave_fallen": "an enclave fell",
+    "starvation": "a zone ran out of food",
+    "truce_made": "a truce was made",
+    "truce_broken": "a truce broke",
+    "new_lineage": "a new lineage of the virus",
+    "elimination": "the infection was gone",
+    "humans_extinct": "no human was left",
+    "policy_on": "a policy began",
+    "policy_off": "a policy stopped",
+    "policy_sweep": "a sweep",
+    "policy_reopen": "a sealed zone reopened",
+    "cull": "a cull",
+    "seal": "a zone was sealed",
+    "unseal": "a seal was lifted",
+}
 #: Policy on/off events are drawn as the bars of the lower panel instead.
 SPAN_KINDS = ("policy_on", "policy_off")
 MAX_LABELS = 12
@@ -62,7 +82,7 @@ def plot_chronicle(result: Result, fig: Figure | None = None) -> Figure:
     for kind, part in ev.groupby("kind", sort=True):
         marker, colour, _ = KIND_STYLE.get(str(kind), ("o", "0.5", False))
         ax.scatter(part["day"], part["row"], marker=marker, color=colour, s=36 if marker != "|" else 60,
-                   label=str(kind).replace("_", " "), zorder=3, linewidths=1.2)
+                   label=KIND_WORDS.get(str(kind), str(kind).replace("_", " ")), zorder=3, linewidths=1.2)
     labelled = ev[ev["kind"].map(lambda k: KIND_STYLE.get(k, ("", "", False))[2])].head(MAX_LABELS)
     span = max(result.days, 1)
     # a label's width in days, from ~4 points per character over the axes' width in points
