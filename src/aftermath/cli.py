@@ -549,14 +549,22 @@ def overlay(
     if as_json:
         sys.stdout.write(frame.to_json(orient="records", indent=2) + "\n")
     else:
+        from aftermath.record.vocabulary import ferals_words, header_lines, shows_deaths
+
         heads = result.headers()
+        records = frame.to_dict(orient="records")
         rows = [[escape(r["curve"]), str(r["runs"]), f"{r['attack_rate']:.1%}", _opt(r["peak"]),
-                 _opt(r["peak_day"], "{:.0f}"), _n(r["survivors"]), _n(r["deaths"])]
-                for r in frame.to_dict(orient="records")]
+                 _opt(r["peak_day"], "{:.0f}"), _n(r["survivors"]), _n(r["deaths"])] for r in records]
+        if not shows_deaths(result.vocab, (r["deaths"] for r in records)):  # the SIR limit's R holds them
+            heads.pop("deaths")
+            rows = [r[:-1] for r in rows]
         title = "overlay" + (f" ({runs} replicates per stochastic curve; means)" if runs > 1 else "")
-        print_wide(console, fitted(["curve", "runs", *heads.values()], rows, title=title, wide=wide,
+        print_wide(console, fitted(["curve", "runs", *map(header_lines, heads.values())], rows, title=title, wide=wide,
                                    justify=["left"] + ["right"] * (len(heads) + 1), squeeze={0: 16}, show_edge=False,
                                    header_style="bold"), wide)
+        if any(r[3] == "-" for r in rows):
+            console.print(f"{escape(heads['peak'])} -: {ferals_words(result.vocab)} never rose by half a person "
+                          "above an earlier low (the start is not a peak)", highlight=False)
     if plot_path is not None:
         result.plot(fraction=fraction).savefig(plot_path, dpi=110)
         if not as_json:

@@ -131,3 +131,63 @@ def summary_lines(s: dict[str, Any], vocab: Vocabulary, removed_end: float) -> l
     if s["elimination_day"] is not None:
         lines.append(f"The infection was gone on day {s['elimination_day']}.")
     return lines
+
+
+def count(n: float, one: str, many: str | None = None) -> str:
+    """``n`` with thousands separators and the noun in the number it takes: "1 zone", "2 zones"."""
+    return f"{_n(n)} {one if round(n) == 1 else (many or one + 's')}"
+
+
+def start_words(vocab: Vocabulary, scenario: Scenario) -> str:
+    """Who is there at the start of ``scenario``, in the vocabulary's words: the SIR limit's S and I
+    (E + H + Z) and R (D + R, when any), Munz's humans (S + E + H) and zombies, or Aftermath's
+    people (humans) and ferals."""
+    pops = [z.population for z in scenario.zones]
+    humans = sum(p.S + p.E + p.H for p in pops)
+    ferals = sum(p.Z for p in pops)
+    out = sum(p.D + p.R for p in pops)
+    if vocab.name == "sir":
+        infectious = sum(p.E + p.H + p.Z for p in pops)
+        text = f"{_n(sum(p.S for p in pops))} susceptible (S) and {_n(infectious)} infectious (I)"
+        return text + (f" and {_n(out)} recovered/removed (R)" if out >= 0.5 else "")
+    if vocab.name == "szr":
+        text = f"{count(humans, 'human')} (S) and {count(ferals, 'zombie')} (Z)"
+        return text + (f" and {_n(out)} removed (R)" if out >= 0.5 else "")
+    return f"{count(humans, 'person', 'people')} (humans: S + E + H) and {count(ferals, 'feral')}"
+
+
+def sweep_metrics(vocab: Vocabulary) -> tuple[tuple[str, str], ...]:
+    """The outcomes a sweep's table shows: (the summary column, its header in the vocabulary's
+    words). The SIR limit's S is the susceptible (its I holds the latent and hybrids); Munz's S
+    is the humans. ``--json`` keeps the summary's own names."""
+    if vocab.name == "sir":
+        first = ("susceptible", "S at end")
+    elif vocab.name == "szr":
+        first = ("survivors", "S at end")
+    else:
+        first = ("survivors", "survivors")
+    return (first, ("deaths", "deaths"), ("peak_ferals", f"peak {vocab.ferals}"), ("peak_day", "peak day"),
+            ("attack_rate", "attack rate"))
+
+
+def ferals_words(vocab: Vocabulary) -> str:
+    """The ferals as a sentence names them: "the infectious (I)", "the zombies (Z)", "the ferals"."""
+    return {"sir": "the infectious (I)", "szr": "the zombies (Z)"}.get(vocab.name, "the ferals")
+
+
+def shows_deaths(vocab: Vocabulary, deaths: Any) -> bool:
+    """Whether a table of runs shows their deaths (an iterable of them, ``None`` or NaN for none):
+    always, but in the SIR limit only when some run had any (its R holds everyone out of the
+    epidemic; a column of zeros would say nothing)."""
+    return vocab.name != "sir" or any(d is not None and d == d and d > 0 for d in deaths)
+
+
+def header_lines(text: str) -> str:
+    """A table header on two lines, broken at the space that leaves the longer line shortest
+    ("peak day": "peak" over "day"; "S at end": "S at" over "end"), so that a column of short
+    numbers is no wider than they are."""
+    cuts = [i for i, ch in enumerate(text) if ch == " "]
+    if not cuts:
+        return text
+    i = min(cuts, key=lambda i: max(i, len(text) - i - 1))
+    return f"{text[:i]}\n{text[i + 1:]}"

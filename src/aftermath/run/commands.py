@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from aftermath.record.vocabulary import header_lines, shows_deaths, sweep_metrics, vocabulary
 from aftermath.report.columns import fitted, print_wide
 from aftermath.run.ensemble import DEFAULT_METRICS, BatchResult, as_scenario, check_batch_size, check_engine, ensemble
 from aftermath.run.executors import make_executor
@@ -30,6 +31,7 @@ from aftermath.run.params import ParamError, ParamSpec, SweepFile, load_sweep_fi
 from aftermath.run.rerun import RerunResult, rerun
 from aftermath.run.sweep import SweepResult, count_points, sweep
 from aftermath.scenario.load import ScenarioError, apply_run_options, parse_value
+from aftermath.scenario.schema import Scenario
 from aftermath.store.records import RunRecord
 from aftermath.store.store import DEFAULT_PATH, Store, StoreError, damaged_error
 
@@ -128,7 +130,7 @@ def _variants(specs: Sequence[str]) -> dict[str, dict[str, Any]] | None:
 
 
 def _fmt(x: Any) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)):
         return "-"
     if isinstance(x, float):
         return f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
@@ -152,14 +154,17 @@ def _plain(text: str) -> Text:
 
 
 def _frame_table(df: pd.DataFrame, title: str | None = None, limit: int = 50, keys: int = 1,
-                 wide: bool = False) -> RenderableType:
+                 wide: bool = False, headers: dict[str, str] | None = None) -> RenderableType:
     """The frame as a table that fits the terminal: wider ones are split into several tables, each
-    repeating the first ``keys`` columns (``--wide``: one table; aftermath.report.columns)."""
-    headers = [_plain(str(c)) for c in df.columns]
+    repeating the first ``keys`` columns (``--wide``: one table; aftermath.report.columns).
+    ``headers`` names columns in words of our own, on two lines where they have two words or more
+    ("peak day" is "peak" over "day"), so that a table of short numbers is as narrow as they are."""
+    words = headers or {}
+    headers_ = [Text(header_lines(words[c])) if c in words else _plain(str(c)) for c in df.columns]
     justify = ["right" if pd.api.types.is_numeric_dtype(df[c]) else "left" for c in df.columns]
     rows = [[_plain(_fmt(v)) for v in row] for row in df.head(limit).itertuples(index=False)]
     caption = f"{limit} of {len(df)} rows shown (use --json for all)" if len(df) > limit else None
-    return fitted(headers, rows, title=title, justify=justify, keys=keys, wide=wide, caption=caption)
+    return fitted(headers_, rows, title=title, justify=justify, keys=keys, wide=wide, caption=caption)
 
 
 def _json_value(v: Any) -> Any:
@@ -282,7 +287,7 @@ def sweep_cmd(
             res = sweep(name, params, method=method, samples=samples, runs=runs or spec.runs or 1,
                         master_seed=seed if seed is not None else spec.seed, engine=engine,
                         days=days if days is not None else spec.days, executor=ex, store=store, progress=cb)
-        _print_sweep(res, store, as_json, wide)
+        _print_sweep(res, store, as_json, wide, as_scenario(name))
     except KeyboardInterrupt:
         raise _interrupted(store) from None
     finally:
@@ -291,30 +296,54 @@ def sweep_cmd(
             res.store.close()
 
 
-def _print_sweep(res: SweepResult, store: Path, as_json: bool, wide: bool = False) -> None:
-    table = res.table(DEFAULT_METRICS)
-    sens = res.sensitivity(DEFAULT_METRICS)
-    sob = None
-    if res.method == "sobol":
-        try:
-            sob = res.sobol(DEFAULT_METRICS)
-        except ValueError as exc:  # not every point stored (some failed)
-            err.print(f"[yellow]no Sobol indices:[/] {exc}")
+def _print_sweep(res: SweepResult, store: Path, as_json: bool, wide: bool = False,
+                 scenario: Scenario | None = None) -> None:
+    """The sweep's tables; in the terminal, in the words of ``scenario`` (its ``run.vocabulary``:
+    the SIR limit's S and I, Munz's S and Z). ``--json`` keeps the summary's own names."""
     if as_json:
-        report = {**_report_head(res, store), "method": res.method, "points_table": _records(table),
-                  "spearman": _records(sens)}
+        report = {**_report_head(res, store), "method": res.method,
+                  "points_table": _records(res.table(DEFAULT_METRICS)),
+                  "spearman": _records(res.sensitivity(DEFAULT_METRICS))}
+        sob = _sobol(res, DEFAULT_METRICS)
         if sob is not None:
             report["sobol"] = _records(sob)
         out.print_json(json.dumps(report))
         return
-    points = table.drop(columns=["variant"])
-    keys = list(points.columns).index("runs") if "runs" in points.columns else 1  # the point and its values
-    print_wide(out, _frame_table(points, f"sweep {res.batch_id}: mean per point", keys=keys, wide=wide), wide)
+    vocab = vocabulary(scenario)
+    words = dict(sweep_metrics(vocab))
+    table = res.table(list(words))
+    if not shows_deaths(vocab, table["deaths"]):
+        del words["deaths"]  # none died in any run: the SIR limit's R holds everyone removed
+    metrics = list(words)
+    params = [c for c in res.points_frame().columns if c != "variant"]  # the point and its values
+    keys = len(params)
+    print_wide(out, _frame_table(table[[*params, "runs", *metrics]], f"sweep {res.batch_id}: mean per point",
+                                 keys=keys, wide=wide, headers=words), wide)
+    if res.runs > 1:  # the spread is a table of its own, not a continuation of the means
+        print_wide(out, _frame_table(table[[*params, *(f"{m}_sd" for m in metrics)]],
+                                     f"standard deviation over the {res.runs} replicates of each point", keys=keys,
+                                     wide=wide, headers={f"{m}_sd": w for m, w in words.items()}), wide)
+    sens = res.sensitivity(metrics)
+    sens["metric"] = sens["metric"].map(words)
     print_wide(out, _frame_table(sens, "sensitivity: Spearman rank correlation over all runs", wide=wide), wide)
+    sob = _sobol(res, metrics)
     if sob is not None:
+        sob["metric"] = sob["metric"].map(words)
         print_wide(out, _frame_table(sob, "sensitivity: Sobol indices (S1 first order, ST total)", wide=wide), wide)
     out.print(f"{res.stored} runs stored, {res.skipped} already there, {res.failed} failed; "
               f"{res.wall_s:.1f} s on {res.executor}; store {store}, batch {res.batch_id}")
+
+
+def _sobol(res: SweepResult, metrics: Sequence[str]) -> pd.DataFrame | None:
+    """The Sobol indices of a ``--sobol`` sweep; ``None`` for another method, or with a note on
+    stderr when some point is missing (failed runs)."""
+    if res.method != "sobol":
+        return None
+    try:
+        return res.sobol(metrics)
+    except ValueError as exc:  # not every point stored (some failed)
+        err.print(f"[yellow]no Sobol indices:[/] {exc}")
+        return None
 
 
 def rerun_cmd(

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from aftermath.engines.driver import simulate
+from aftermath.record.chronicle import PRESENCE
 from aftermath.record.fine import fine_counts
 from aftermath.record.vocabulary import Group, Vocabulary, vocabulary
 from aftermath.report.plots import OKABE_ITO
@@ -47,7 +48,8 @@ COMMON = Vocabulary(
 #: The table's columns: (key, header, meaning).
 COLUMNS = (
     ("attack_rate", "attack rate", "share of the initial humans ever infected"),
-    ("peak", "peak {ferals}", "the ferals' peak after their low (the I or Z of the vocabulary)"),
+    ("peak", "peak {ferals}", "the ferals' peak after their low (the I or Z of the vocabulary); none when they "
+                              "never rose by half a person above an earlier low"),
     ("peak_day", "peak day", "the day of that peak"),
     ("survivors", "{humans_end}", "humans (S + E + H) alive at the end"),
     ("deaths", "deaths", "people who died (turning feral is not a death)"),
@@ -79,6 +81,9 @@ class Overlay:
             sums = [r.summary() for r in c.runs]
             row: dict[str, Any] = {"curve": c.label, "scenario": c.scenario, "variant": c.variant,
                                    "engine": c.engine, "runs": len(c.runs)}
+            for s, r in zip(sums, c.runs, strict=True):
+                if not _rose(r):  # the ODE's dust: a rise of a fraction of a feral is no peak
+                    s["peak_ferals"] = s["peak_ferals_day"] = None
             for key, src in (("attack_rate", "attack_rate"), ("peak", "peak_ferals"),
                              ("peak_day", "peak_ferals_day"), ("survivors", "survivors"), ("deaths", "deaths")):
                 vals = [s[src] for s in sums if s[src] is not None]
@@ -141,6 +146,15 @@ class Overlay:
     def _peak(self, c: Curve, g: Group) -> float:
         _, ys = self._series(c, g, False)
         return float(ys.max())
+
+
+def _rose(r: Result) -> bool:
+    """Whether the ferals rose by at least half a person above an earlier low: the peak the summary
+    reports (``peak_ferals``, aftermath.record.measures) counts any rise, and an ODE whose ferals
+    die out climbs back by thousandths of one when corpses rise (Munz's model with strong defence),
+    a peak of 0 at the horizon where a run that kept falling has none."""
+    x = r.total("Z")
+    return bool(x.size > 1 and (x - np.minimum.accumulate(x)).max() >= PRESENCE)
 
 
 def _label(scenario: str, variant: str, engine: str, n_sc: int, n_var: int, n_eng: int) -> str:
