@@ -136,6 +136,13 @@ def test_peaks_of_an_outbreak_and_of_a_decline() -> None:
     assert sir.summary()["peak_ferals"] == z.max()  # an outbreak from a few cases: the ordinary maximum
     assert peak_after_low(np.array([10.0, 8.0, 5.0, 1.0])) == (None, None)  # only falling: no peak
     assert peak_after_low(np.array([10.0, 2.0, 4.0, 3.0])) == (4.0, 1)
+    assert peak_after_low(np.array([10.0, 0.1, 0.3, 0.2])) == (None, None)  # a rise under half a person
+    assert peak_after_low(np.array([10.0, 0.1, 0.6, 0.2])) == (0.6, 1)
+    from aftermath.scenario.load import with_overrides
+
+    # Munz's zombies destroyed fast: the ODE's count creeps back up by a millionth of one (corpses rising)
+    crushed = am.simulate(with_overrides(am.load("munz-basic"), {"defence.alpha": 0.02})).summary()
+    assert crushed["peak_ferals"] is None and crushed["peak_ferals_day"] is None, crushed["peak_ferals"]
 
 
 # -- one comparison, no double counting -----------------------------------------------------------

@@ -33,21 +33,23 @@ def humans(counts: F64) -> F64:
     return out
 
 
-def peak_after_low(series: F64) -> tuple[float | None, int | None]:
+def peak_after_low(series: F64, least: float = 0.5) -> tuple[float | None, int | None]:
     """The top of the largest rise of ``series`` (a count at times 0..T) above an earlier low, and
     the day it was reached (time ``t`` is the end of day ``t - 1``).
 
     A count that only falls has no peak: the start is where a series begins, not a peak, so a
     scenario that starts with many ferals (Hyosan) reports the later wave, not its day-0 count.
     An outbreak that grows from a few cases reports its ordinary maximum.
-    Returns ``(None, None)`` when the series never rose.
+    Returns ``(None, None)`` when the series never rose by ``least`` (half a person, below which
+    the record counts none: an ODE's count that falls towards zero and creeps back up by a
+    millionth of a zombie has no peak).
     """
     x = np.asarray(series, dtype=float)
     if x.size < 2:
         return None, None
     rise = x - np.minimum.accumulate(x)
     t = int(np.argmax(rise))
-    if rise[t] <= 0.0:
+    if rise[t] < least or rise[t] <= 0.0:
         return None, None
     return float(x[t]), t - 1
 
