@@ -154,3 +154,24 @@ def test_store_report_subtitle_plurals(tmp_path) -> None:
     with Store(store, read_only=True) as st:
         page = render_store(st)
     assert bad_plurals(page) == [] and "(every figure)" not in page
+
+
+def test_comparison_and_sweep_name_their_metrics_in_words() -> None:
+    """The comparison's metric column keeps its nesting ("of which") with the metric in words; a
+    sweep's captions and tables name its metrics in words and its parameter by the path typed."""
+    import pandas as pd
+
+    from aftermath.report.html import render_comparison, render_sweep
+
+    metrics = ["lives_saved", "killed_by_policy", "turned_away_attempts", "turned_away_attempts_healthy"]
+    df = pd.DataFrame({"variant": ["a"] * 4, "metric": metrics, "mean": [0.0, 3, 5, 2], "lo": [0.0, 2, 4, 1],
+                       "hi": [0.0, 4, 6, 3]})
+    page = render_comparison(df)
+    table = page.split("<h2>Table</h2>", 1)[1]
+    firsts = [visible(row)[0] for row in re.findall(r"<tr><td.*?</tr>", table)]
+    assert firsts == ["lives saved", "of which killed by policy", "crossings refused at gates (attempts)",
+                      "of which crossings by healthy people refused (attempts)"]
+    pts = pd.DataFrame({"pathogen.p_hybrid": [0.1, 0.2], "peak_ferals_day": [3.0, 4.0]})
+    page = render_sweep(pts, ["pathogen.p_hybrid"], metrics=["peak_ferals_day"])
+    assert raw_keys(page) == []
+    assert "day of the ferals' peak against pathogen.p_hybrid." in visible(page)

@@ -522,7 +522,8 @@ def render_comparison(df: pd.DataFrame, title: str = "Policy comparison", subtit
     for m in metrics:
         meta = METRIC.get(m)
         src = "" if meta is None else ("the ABM's ledger" if meta.source == "ledger" else "every engine's record")
-        rows.append({"metric": metric_label(m), **{v: cells.get((v, m), "—") for v in variants},
+        said = metric_label(m).replace(m.replace("_", " "), word(m), 1)  # its nesting, and the words of WORDS
+        rows.append({"metric": said, **{v: cells.get((v, m), "—") for v in variants},
                      "counts": meta.meaning if meta is not None else "", "from": src})
     table = pd.DataFrame(rows, columns=["metric", *variants, "counts", "from"])
     intro = (f"<p>Every figure comes from runs of the <b>{html.escape(engines)}</b> engine. Lives saved are "
