@@ -119,6 +119,7 @@ def test_one_of_a_thing_is_said_in_the_singular(abm_run) -> None:
     assert bad_plurals(page) == []
     assert raw_keys(page) == []
     assert "1 run " in " ".join(visible(page)) or "1 run" in visible(page)
+    assert "1 run · every figure from the agent-based engine" in page  # was "1 runs · abm engine (every figure)"
 
 
 def test_ensemble_of_a_store_reads_in_words_and_keeps_numbers_numbers(tmp_path) -> None:
