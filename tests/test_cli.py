@@ -134,3 +134,14 @@ def test_the_ledger_is_one_sentence_of_its_own() -> None:
     assert res.exit_code == 0, res.output
     assert "(ledger)" not in res.output
     assert re.search(r"The ledger, each person counted once: sealed in: [\d,]+;", res.output), res.output
+
+
+def test_the_summary_tables_name_zones_and_factions() -> None:
+    """The run summary's tables read names ("Eastern quarantine district", "The Provisional
+    Government"), not the ids a scenario file uses ("quarantine", "government")."""
+    res = CliRunner().invoke(app, ["run", "hyosan", "--days", "30", "--wide"], env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    tables = res.output.split("zones at the end", 1)[1]
+    assert "Eastern quarantine district" in tables and "The Provisional Government" in tables
+    ids = r"(city|quarantine|garrison|hidden|school|wild|government|survivors)"
+    assert not re.search(rf"^ ?{ids} +│|│ {ids}(, {ids})* *$", tables, re.MULTILINE), tables

@@ -360,23 +360,26 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
 
     heads = ["zone", vocab.humans, vocab.ferals, f"{vocab.ferals}'s peak" if vocab.name != "aftermath"
              else "ferals' peak", "fear", "days sealed"]
+    zone_name = {z.id: z.name or z.id for z in res.scenario.zones}  # names to read; `aftermath show` has the ids
+    faction_name = {f.id: f.name or f.id for f in res.scenario.factions}
     rows = []
     for zid, z in s["zones"].items():
         zpeak = "-" if z["peak_ferals"] is None else f"{_n(z['peak_ferals'])} (day {z['peak_ferals_day']})"
-        rows.append([zid, _n(z["survivors"]), _n(z["ferals"]), zpeak, f"{z['fear']:.2f}", str(z["days_sealed"])])
+        rows.append([escape(zone_name.get(zid, zid)), _n(z["survivors"]), _n(z["ferals"]), zpeak, f"{z['fear']:.2f}",
+                     str(z["days_sealed"])])
     print_wide(console, fitted(heads, rows, title="zones at the end", justify=["left"] + ["right"] * 5, wide=wide,
-                               show_edge=False, header_style="bold"), wide)
+                               squeeze={0: 16, 5: 6}, show_edge=False, header_style="bold"), wide)
 
     if any(s["factions"].values()):
         rows = []
         for fid, items in s["factions"].items():
             for it in items:
                 first = "never" if it["first_day_acted"] is None else str(it["first_day_acted"])
-                rows.append([fid or "-", escape(it["policy"]), first, str(it["days_acted"]),
-                             ", ".join(it["zones"]) or "-"])
+                rows.append([escape(faction_name.get(fid, fid)) if fid else "-", escape(it["policy"]), first,
+                             str(it["days_acted"]), escape(", ".join(zone_name.get(z, z) for z in it["zones"])) or "-"])
         print_wide(console, fitted(["faction", "policy", "first day acted", "days acted", "where"], rows, keys=2,
                                    title="what each faction did (the days each policy acted)", wide=wide,
-                                   squeeze={1: 20, 2: 9, 4: 12},
+                                   squeeze={0: 12, 1: 14, 2: 9, 3: 6, 4: 14},
                                    show_edge=False, header_style="bold"), wide)
     costs = [("killed by policy", s["killed_by_policy"]), ("hybrids culled", s["culled"]),
              ("hybrids killed in sweeps", s["hybrids_swept"]), ("starved", s["starved"]),
