@@ -349,7 +349,7 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
         pick = int(cand[int(rng.integers(cand.size))])
         taken.add(int(house[pick]))
         roles = ROLES.get(world.zone_kinds[z], ("survivor",))
-        namer.rng = np.random.default_rng([name_key, pick])  # a person's name depends on them alone
+        namer.rng = np.random.default_rng([name_key, pick])  # their own draws (avoiding the names given before)
         chosen.append((pick, {"name": namer.full(), "role": roles[int(rng.integers(len(roles)))], "kin_names": []}))
         want -= 1
     people: list[dict[str, Any]] = []
