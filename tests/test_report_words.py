@@ -142,8 +142,6 @@ def test_ensemble_of_a_store_reads_in_words_and_keeps_numbers_numbers(tmp_path) 
     assert "median" in text and "95th percentile" in text and "attack rate" in text
 
 
-@pytest.mark.xfail(strict=True, reason="the subtitle is written in report/from_store.py ('1 point(s)', "
-                                       "'ode engine (every figure)'): not this module's to change")
 def test_store_report_subtitle_plurals(tmp_path) -> None:
     from aftermath.report.from_store import render_store
     from aftermath.run import ensemble
@@ -155,6 +153,8 @@ def test_store_report_subtitle_plurals(tmp_path) -> None:
     with Store(store, read_only=True) as st:
         page = render_store(st)
     assert bad_plurals(page) == [] and "(every figure)" not in page
+    assert "2 runs per point · 1 point · 10 days" in page  # was "2 runs per point · 1 point(s) · 10 days"
+    assert "every figure from the ODE engine" in page  # was "ode engine (every figure)"
 
 
 def test_comparison_and_sweep_name_their_metrics_in_words() -> None:

@@ -66,9 +66,9 @@ def render_store(store: Store, batch: str | None = None) -> str:
     kind = str(info["kind"])
     if kind != "sweep" and len(points) > 1:
         kind = "comparison"
-    sub = (f"batch {bid[:12]} · {kind} · {info['engine']} engine (every figure) · master seed "
-           f"{info['master_seed']} · {int(info['runs']):,} runs per point · {int(info['points'])} point(s) · "
-           f"{info['days']} days")
+    sub = (f"batch {bid[:12]} · {kind} · {H.engines_phrase([str(info['engine'])])} · master seed "
+           f"{info['master_seed']} · {H.plural(int(info['runs']), 'run')} per point · "
+           f"{H.plural(int(info['points']), 'point')} · {H.plural(int(info['days']), 'day')}")
     title = f"{info['scenario']}: {kind}"
     one_point = int(points["point"].iloc[0]) if len(points) == 1 else None
     scenario = _batch_scenario(store, bid, str(info["scenario"]), str(info["scenario_hash"]), one_point)
@@ -174,6 +174,7 @@ def _describe_points(summaries: pd.DataFrame) -> pd.DataFrame:
         d = ens.describe(s.drop(columns=["point", "replicate", "run_id", "summary"], errors="ignore"))
         rows.append(d.assign(variant=variant))
     out = pd.concat(rows, ignore_index=True)
+    out["metric"] = [H.word(m) for m in out["metric"]]  # in words; the keys stay in the store
     return out[["variant", "metric", "q05", "q50", "q95"]]
 
 
