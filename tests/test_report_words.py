@@ -176,3 +176,12 @@ def test_comparison_and_sweep_name_their_metrics_in_words() -> None:
     page = render_sweep(pts, ["pathogen.p_hybrid"], metrics=["peak_ferals_day"])
     assert raw_keys(page) == []
     assert "day of the ferals' peak against pathogen.p_hybrid." in visible(page)
+
+
+def test_what_each_metric_counts_is_said_in_words() -> None:
+    """The comparison table's "counts" column (and docs/report.md) say each metric in words: was
+    "people killed by a policy: culled + hybrids_swept"."""
+    from aftermath.compare import METRICS
+
+    assert [(m.name, SNAKE.findall(m.meaning)) for m in METRICS if SNAKE.findall(m.meaning)] == []
+    assert "hybrids culled and hybrids killed in sweeps" in {m.name: m.meaning for m in METRICS}["killed_by_policy"]

@@ -65,8 +65,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("survivors", "humans (S + E + H) alive at the end", cost=False),
     Metric("deaths", "people who died: bitten to death, natural deaths, starved, culled, and hybrids killed "
            "in sweeps (turning feral is not a death)", cost=False),
-    Metric("killed_by_policy", "people killed by a policy: culled + hybrids_swept (a person dies once, so "
-           "no one is counted twice)", part_of="deaths"),
+    Metric("killed_by_policy", "people killed by a policy: hybrids culled and hybrids killed in sweeps (a person "
+           "dies once, so no one is counted twice)", part_of="deaths"),
     Metric("culled", "hybrids killed by a cull", part_of="killed_by_policy"),
     Metric("hybrids_swept", "hybrids killed in sweeps", part_of="killed_by_policy"),
     Metric("starved", "people who starved to death", part_of="deaths"),
