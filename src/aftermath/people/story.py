@@ -169,7 +169,7 @@ KIN_VERBS = {"infected": "was bitten in {zone} and turned feral at once", "died"
              "starved": "starved in {zone}", "killed_by_bite": "was killed by a bite in {zone}",
              "turned": "turned feral in {zone}", "relapsed": "relapsed into a feral in {zone}",
              "culled": "was culled in {zone}, a hybrid", "swept": "was killed in a sweep of {zone}"}
-SIR_KIN_VERBS = {**KIN_VERBS, "infected": "fell ill in {zone}, infectious at once",
+SIR_KIN_VERBS = {**KIN_VERBS, "infected": "fell ill and was infectious at once in {zone}",
                  "killed_by_bite": "died of the infection in {zone}", "turned": "became infectious in {zone}",
                  "relapsed": "fell ill again in {zone}"}
 #: Memory from which a journey is told as flight from grief (a third of full memory).
@@ -299,7 +299,11 @@ def _the(name: str) -> str:
 
 
 def _mid(name: str) -> str:
-    return "the " + name[4:] if name.startswith("The ") else name
+    """A place inside a sentence: "The hidden valley" -> "the hidden valley", "A well-mixed town"
+    -> "a well-mixed town" (:func:`aftermath.record.chronicle.place`'s rule)."""
+    from aftermath.record.chronicle import mid_sentence
+
+    return mid_sentence(name)
 
 
 def _fields(t: Teller, ev: dict[str, Any], name: str) -> dict[str, Any]:

@@ -31,14 +31,24 @@ FALLEN_SHARE = 0.05
 BREACH_NEWS = 5.0
 
 
+def mid_sentence(name: str) -> str:
+    """A name inside a sentence: a leading article in lower case ("The hidden valley" -> "the
+    hidden valley", "A well-mixed town" -> "a well-mixed town"; "An" likewise). "A" or "An"
+    before a capital stays (a proper name: "A Coruña")."""
+    if name.startswith("The "):
+        return "the " + name[4:]
+    for art in ("A ", "An "):
+        if name.startswith(art) and name[len(art): len(art) + 1].islower():
+            return art.lower() + name[len(art):]
+    return name
+
+
 def place(world: World, z: int, start: bool = False) -> str:
     """Zone ``z``'s display name (its id if it has none); "The hidden valley" reads "the hidden
-    valley" inside a sentence."""
+    valley" inside a sentence (:func:`mid_sentence`)."""
     zone = world.scenario.zones[z]
     name = zone.name or zone.id
-    if not start and name.startswith("The "):
-        return "the " + name[4:]
-    return name
+    return name if start else mid_sentence(name)
 
 
 def faction_name(world: World, f: int, start: bool = False) -> str:
