@@ -123,7 +123,14 @@ def test_map_has_a_node_per_zone_and_an_arrow_per_route(run):
     # node area follows people; colour follows fear
     np.testing.assert_allclose(nodes.get_array(), run.fear[10])
     assert ax.get_title() == "day 10"
-    assert "truce" in " ".join(t.get_text() for t in ax.texts)
+    # zones and factions by their names (wrapped), not their ids
+    labels = [t.get_text().replace("\n", " ") for t in ax.texts]
+    assert "Eastern quarantine district" in labels and "quarantine" not in labels
+    assert all(len(line) <= plots_map.LABEL_WIDTH for z in run.scenario.zones for t in ax.texts
+               if t.get_text().replace("\n", " ") == z.name for line in t.get_text().split("\n"))
+    truces = [t for t in labels if "truce" in t]
+    assert truces == ["The Provisional Government - The survivors' network: truce"]
+    assert any("The Provisional Government" in t and "people" in t for t in labels)  # under a zone of theirs
     assert fig.axes[-1].get_ylabel() == "fear"  # the colour bar
 
 
@@ -131,6 +138,13 @@ def test_map_small_multiples(run):
     fig = plots_map.plot_map_days(run, [0, 5, 10, 20])
     maps = [a for a in fig.axes if a.get_visible() and a.get_title().startswith("day")]
     assert [a.get_title() for a in maps] == ["day 0", "day 5", "day 10", "day 20"]
+    # the names fit small maps: a zone's on at most two lines, the truces' lines short enough for one
+    for ax in maps:
+        texts = [t.get_text() for t in ax.texts]
+        assert "Fort Namsan\ngarrison" in texts and "Eastern\nquarantine …" in texts
+        truce = next(t for t in texts if "truce" in t)
+        assert "The Provisional Government" in truce.replace("\n", " ")
+        assert max(len(line) for line in truce.split("\n")) <= 40
 
 
 def test_phylogeny_draws_each_strain_and_its_link(run):
@@ -161,13 +175,18 @@ def test_trait_drift_is_weighted_by_counts(run):
     w = np.array([10, 20, 30, 40, 50.0])
     assert beta[DAYS] == pytest.approx((w * [0.3, 0.33, 0.4, 0.28, 0.35]).sum() / w.sum())
     fig = plots_virus.plot_trait_drift(res)
-    assert [a.get_ylabel() for a in fig.axes] == ["transmissibility β", "hybrid share p_hybrid"]
+    assert [a.get_ylabel() for a in fig.axes] == ["transmissibility β", "hybrid share"]  # was "... p_hybrid"
+    fig = plots_virus.plot_phylogeny(res, colour_by="p_hybrid")
+    assert fig.axes[-1].get_ylabel() == "hybrid share"  # the colour bar, in words
 
 
 def test_chronicle_timeline_has_zone_rows_and_policy_bars(run):
     fig = plots_story.plot_chronicle(run)
     ax, axp = fig.axes[:2]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["(world)", *run.zone_ids]
+    # zones by their names (wrapped), not their ids
+    rows = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
+    assert rows == ["(world)", *(z.name or z.id for z in run.scenario.zones)]
+    assert "Eastern quarantine district" in rows and "quarantine" not in rows
     assert [t.get_text() for t in axp.get_yticklabels()] == [plots_story._short(s, 34) for s in run.policy_labels]
     kinds = {e.kind for e in run.chronicle} - set(plots_story.SPAN_KINDS)
     assert len(ax.get_legend().get_texts()) == len(kinds)
@@ -176,22 +195,31 @@ def test_chronicle_timeline_has_zone_rows_and_policy_bars(run):
 def test_official_record_has_a_panel_per_faction(run):
     fig = plots_story.plot_official_record(run)
     titles = [a.get_title() for a in fig.axes]
-    assert titles == list(run.faction_ids)
+    names = {f.id: f.name or f.id for f in run.scenario.factions}
+    assert titles == [names[f] for f in run.faction_ids]  # by their names, not their ids
+    assert titles == ["The Provisional Government", "The survivors' network"]
     labels = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
     assert labels == ["official record", "left out"]
 
 
 def test_comparison_points_and_bars():
     df = pd.DataFrame({
-        "variant": ["base", "base", "base", "cull", "cull", "cull"],
-        "metric": ["lives_saved", "culled", "excluded"] * 2,
-        "mean": [0.0, 10.0, 5.0, 40.0, 200.0, 5.0], "lo": [0.0, 8, 4, 20, 150, 4], "hi": [0.0, 12, 6, 60, 250, 6],
+        "variant": ["base"] * 5 + ["cull"] * 5,
+        "metric": ["lives_saved", "killed_by_policy", "culled", "turned_away_attempts",
+                   "turned_away_attempts_healthy"] * 2,
+        "mean": [0.0, 10, 10, 5, 2, 40, 200, 200, 5, 2], "lo": [0.0, 8, 8, 4, 1, 20, 150, 150, 4, 1],
+        "hi": [0.0, 12, 12, 6, 3, 60, 250, 250, 6, 3],
     })
     fig = plots_story.plot_comparison(df)
     ax, axc = fig.axes
     assert ax.get_ylabel() == "lives saved vs baseline"
+    assert ax.get_xlabel() == "killed by policy"
     assert len(ax.containers) == 2  # one error-bar point per variant
-    assert [t.get_text() for t in axc.get_yticklabels()] == ["culled", "excluded"]
+    # the costs in the words of the report's tables, "of which" under what they are part of (was
+    # "turned away attempts healthy")
+    assert [t.get_text().replace("\n", " ") for t in axc.get_yticklabels()] == [
+        "killed by policy", "of which hybrids culled", "crossings refused at gates (attempts)",
+        "of which crossings by healthy people refused (attempts)"]
     assert [t.get_text() for t in axc.get_legend().get_texts()] == ["base", "cull"]
 
 

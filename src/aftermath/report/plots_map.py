@@ -13,6 +13,7 @@ from a circle, with no randomness, so the same world always gets the same pictur
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,7 @@ from numpy.typing import NDArray
 from aftermath.model.flows import RouteFlow
 from aftermath.model.world import State, build_world
 from aftermath.record.measures import humans
-from aftermath.report.plots import _fig_ax
+from aftermath.report.plots import _fig_ax, _zone_names
 
 if TYPE_CHECKING:
     from aftermath.result import Result
@@ -37,6 +38,8 @@ FEAR_CMAP = "cividis"
 #: Largest node, in points squared (area scales with people).
 MAX_NODE = 2600.0
 MIN_NODE = 60.0
+#: A zone's name on the map is wrapped to lines of at most this many characters.
+LABEL_WIDTH = 14
 
 
 def layout(n: int, edges: Sequence[tuple[int, int]], iterations: int = 200) -> F64:
@@ -80,6 +83,8 @@ def plot_map(result: Result, day: int | None = None, ax: Axes | None = None, *, 
     ``scale`` shrinks nodes, rims, arrows and labels together (small multiples use about 0.5);
     ``pos`` and ``max_people`` let several maps share one layout and one size scale.
     """
+    from aftermath.report.html import _faction_names
+
     fig, ax = _fig_ax(ax, (7.5, 6.5))
     world = build_world(result.scenario)
     t = result.days if day is None else int(np.clip(day, 0, result.days))
@@ -111,13 +116,15 @@ def plot_map(result: Result, day: int | None = None, ax: Axes | None = None, *, 
     if sealed.any():
         ax.scatter(pos[sealed, 0], pos[sealed, 1], s=(np.sqrt(sizes[sealed]) + 14 * scale) ** 2,
                    facecolors="none", edgecolors="#CC79A7", linewidths=1.8 * scale, linestyles=":", zorder=1.5)
+    zones, factions = _zone_names(result), _faction_names(result.scenario)
     for z, zid in enumerate(world.zone_ids):
         f = world.zone_faction[z]
         sub = f"{people[z]:,.0f}" + (" people" if scale >= 0.8 else "")
         if f >= 0 and scale >= 0.8:
-            sub += f"\n{world.faction_ids[f]}"
+            sub += "\n" + _wrap(factions.get(world.faction_ids[f], world.faction_ids[f]), LABEL_WIDTH + 4)
         box = {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75}
-        ax.annotate(zid, pos[z], xytext=(0, radius_pt[z] + 2 + 4 * scale), textcoords="offset points",
+        name = _wrap(zones.get(zid, zid), LABEL_WIDTH, lines=None if scale >= 0.8 else 2)
+        ax.annotate(name, pos[z], xytext=(0, radius_pt[z] + 2 + 4 * scale), textcoords="offset points",
                     ha="center", va="bottom", fontsize=9 * max(scale, 0.8), weight="bold", zorder=3, bbox=box)
         ax.annotate(sub, pos[z], xytext=(0, -radius_pt[z] - 2 - 4 * scale), textcoords="offset points",
                     ha="center", va="top", fontsize=7.5 * max(scale, 0.85), color="0.2", zorder=3, bbox=box)
@@ -129,9 +136,10 @@ def plot_map(result: Result, day: int | None = None, ax: Axes | None = None, *, 
     for side in ax.spines.values():
         side.set_visible(False)
     ax.set_title(f"day {t}")
-    truces = _truce_text(result, world.faction_ids, t)
+    truces = _truce_text(result, [factions.get(f, f) for f in world.faction_ids], t,
+                         width=90 if scale >= 0.8 else 40)
     if truces:
-        ax.text(0.5, -0.02, truces, transform=ax.transAxes, ha="center", va="top", fontsize=8)
+        ax.text(0.5, -0.02, truces, transform=ax.transAxes, ha="center", va="top", fontsize=8 * max(scale, 0.85))
     if colorbar:
         fig.colorbar(sc, ax=ax, shrink=0.6, label="fear")
     if legend:
@@ -184,7 +192,15 @@ def _routes_open(result: Result, world: object, day: int) -> NDArray[np.bool_]:
     return ok
 
 
-def _truce_text(result: Result, factions: Sequence[str], t: int) -> str:
+def _wrap(text: str, width: int, lines: int | None = None) -> str:
+    """A name on lines of at most ``width`` characters (a word longer than that keeps its line),
+    at most ``lines`` of them (the last cut short with "…")."""
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False, max_lines=lines, placeholder=" …")) or text
+
+
+def _truce_text(result: Result, factions: Sequence[str], t: int, width: int = 90) -> str:
+    """Each pair of factions that ever had a truce, by their names (``factions``, in the world's
+    order), and whether they have one on day ``t``; on lines of at most ``width`` characters."""
     parts = []
     truce = result.truce[min(t, len(result.truce) - 1)]
     ever = np.asarray(result.truce.any(axis=0), dtype=bool)
@@ -192,4 +208,4 @@ def _truce_text(result: Result, factions: Sequence[str], t: int) -> str:
         for b in range(a + 1, len(factions)):
             if ever[a, b]:
                 parts.append(f"{factions[a]} - {factions[b]}: {'truce' if truce[a, b] else 'no truce'}")
-    return "; ".join(parts)
+    return "\n".join(textwrap.wrap("; ".join(parts), width))

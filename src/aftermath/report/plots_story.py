@@ -12,7 +12,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from aftermath.report.plots import OKABE_ITO
+from aftermath.report.plots import OKABE_ITO, _zone_names
+from aftermath.report.plots_map import _wrap
 
 if TYPE_CHECKING:
     from aftermath.result import Result
@@ -99,7 +100,8 @@ def plot_chronicle(result: Result, fig: Figure | None = None) -> Figure:
         ax.annotate(text, (x, row), xytext=(-6 if left else 6, 6 if clash else -7), textcoords="offset points",
                     fontsize=7, ha="right" if left else "left", va="bottom" if clash else "top",
                     bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8}, zorder=4)
-    ax.set_yticks(range(len(rows)), rows)
+    names = _zone_names(result)  # zones by their names (the ids stay in the JSON and the store)
+    ax.set_yticks(range(len(rows)), [_wrap(names.get(z, z), 26) for z in rows])
     ax.set_ylim(len(rows) - 0.2, -0.6)
     ax.grid(axis="y", color="0.9")
     ax.set_title(f"chronicle: {len(events)} events")
@@ -126,8 +128,10 @@ def plot_official_record(result: Result, axes: Sequence[Axes] | None = None) -> 
     households, turned away at the gates) stacked on it up to the true count.
     """
     from aftermath.record.official import official_record
+    from aftermath.report.html import _faction_names
 
     rec = official_record(result)
+    names = _faction_names(result.scenario)
     factions = list(pd.unique(rec["faction"])) or ["(no faction)"]
     if axes is None:
         fig, grid = plt.subplots(1, len(factions), figsize=(4.8 * len(factions) + 1.6, 3.0), squeeze=False)
@@ -152,7 +156,7 @@ def plot_official_record(result: Result, axes: Sequence[Axes] | None = None) -> 
         ax.set_xlim(0, top * 1.3)
         ax.set_yticks(y, list(r["measure"]))
         ax.invert_yaxis()
-        ax.set_title(fid)
+        ax.set_title(names.get(str(fid), str(fid)))
         ax.set_xlabel("people")
     if axes[-1].get_legend_handles_labels()[0]:
         axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
@@ -182,6 +186,7 @@ def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefi
         fig = axes[0].get_figure()  # type: ignore[assignment]
     ax, axc = axes[0], axes[1]
     from aftermath.compare import METRIC
+    from aftermath.report.html import _costs_in_words, word
 
     variants = list(pd.unique(df["variant"]))
     costs = [m for m in pd.unique(df["metric"]) if m not in (benefit, "cost_total")
@@ -205,7 +210,7 @@ def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefi
                         ms=7, label=v)
             ax.annotate(v, (x["mean"], y["mean"]), xytext=(6, 6), textcoords="offset points", fontsize=8)
     ax.axhline(0, color="0.6", lw=0.8)
-    ax.set_xlabel(cost.replace("_", " ") if has_cost else "sum of the costs (none part of another)")
+    ax.set_xlabel(word(cost) if has_cost else "sum of the costs (none part of another)")
     ax.set_ylabel("lives saved vs baseline")
     ax.set_title("what each choice saved, and what it cost")
     n, width = len(variants), 0.8 / max(len(variants), 1)
@@ -216,7 +221,9 @@ def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefi
         err = np.vstack([mean - d["lo"].to_numpy(dtype=float), d["hi"].to_numpy(dtype=float) - mean])
         axc.barh(pos, mean, height=width, xerr=np.clip(np.nan_to_num(err), 0, None),
                  color=OKABE_ITO[i % len(OKABE_ITO)], label=v, capsize=2)
-    axc.set_yticks(range(len(costs)), [str(c).replace("_", " ") for c in costs])
+    # the costs as the report's tables say them ("of which ..." under the cost they are part of)
+    axc.set_yticks(range(len(costs)), [_wrap(c, 32) for c in _costs_in_words([str(c) for c in costs])],
+                   fontsize=8)
     axc.invert_yaxis()
     axc.set_xlabel("people (mean, 90% interval)")
     axc.set_title("costs of policy in people, per variant")

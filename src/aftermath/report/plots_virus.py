@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 F64 = NDArray[np.float64]
 #: Traits whose drift is drawn by default: transmissibility and the share of bites that leave a hybrid.
 DRIFT_TRAITS = ("beta", "p_hybrid")
-TRAIT_LABELS = {"beta": "transmissibility β", "p_hybrid": "hybrid share p_hybrid", "relapse": "relapse rate",
+TRAIT_LABELS = {"beta": "transmissibility β", "p_hybrid": "hybrid share", "relapse": "relapse rate",
                 "latency": "latency (days)", "breach": "breach", "stealth": "stealth"}
 #: Strains with fewer infected than this at their peak are drawn faint (most mutants die out at once).
 FAINT_BELOW = 1.0
