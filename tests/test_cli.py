@@ -145,3 +145,18 @@ def test_the_summary_tables_name_zones_and_factions() -> None:
     assert "Eastern quarantine district" in tables and "The Provisional Government" in tables
     ids = r"(city|quarantine|garrison|hidden|school|wild|government|survivors)"
     assert not re.search(rf"^ ?{ids} +│|│ {ids}(, {ids})* *$", tables, re.MULTILINE), tables
+
+
+def test_the_cli_loads_with_a_typer_that_lacks_the_help_hook() -> None:
+    """pyproject allows Typer from 0.12; the '<bool>' shim must not break a Typer without the method it wraps."""
+    import subprocess
+    import sys
+
+    code = ("import typer.core as c\n"
+            "for cls in c.TyperOption.__mro__:\n"
+            "    if 'display_type_rich' in vars(cls): delattr(cls, 'display_type_rich')\n"
+            "assert not hasattr(c.TyperOption, 'display_type_rich')\n"
+            "import aftermath.cli\n"
+            "print('loaded')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "loaded" in out.stdout, out.stderr

@@ -192,7 +192,9 @@ def test_a_usage_error_is_one_line_with_the_value(capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize(("args", "said"), [
     (["ensemble", "sir", "--runs", "0"], "--runs: got 0, expected at least 1"),
     (["ensemble", "sir", "-n", "1.5"], "--runs: got 1.5, expected a whole number"),
-    (["query", "--limit", "0", "select 1"], "--limit: got 0, expected at least 1")])
+    (["query", "--limit", "0", "select 1"], "--limit: got 0, expected at least 1"),
+    (["ensemble", "sir", "-n", "5", "--runs", "0"], "--runs: got 0, expected at least 1"),  # the last one given
+    (["ensemble", "sir", "-n0"], "--runs: got 0, expected at least 1")])
 def test_a_flag_out_of_range_is_said_like_every_other_error(args: list[str], said: str,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     """Typer's own messages for a flag's value ("Input should be greater than or equal to 1") read

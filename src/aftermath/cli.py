@@ -32,15 +32,17 @@ from rich.table import Table
 from aftermath.report.columns import fitted, print_wide
 from aftermath.scenario.load import ScenarioError
 
-_flag_type = typer.core.TyperOption.display_type_rich
+_flag_type = getattr(typer.core.TyperOption, "display_type_rich", None)  # (Typer 0.29 on; older ones lack it)
 
 
 def _no_flag_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
     """Typer 0.29 shows ``<bool>`` after a flag in ``--help``, as if it took a value: a flag shows none."""
+    assert _flag_type is not None
     return None if self.is_flag else _flag_type(self, ctx)
 
 
-typer.core.TyperOption.display_type_rich = _no_flag_type  # type: ignore[method-assign]
+if _flag_type is not None:
+    typer.core.TyperOption.display_type_rich = _no_flag_type  # type: ignore[method-assign]
 
 
 def crash_log_dir() -> Path:
@@ -75,12 +77,15 @@ def _given(param: Any, argv: Sequence[str]) -> str | None:
     if param is None:
         return None
     opts = list(getattr(param, "opts", [])) + list(getattr(param, "secondary_opts", []))
-    for i, arg in enumerate(argv):
+    for i in range(len(argv) - 1, -1, -1):  # the last one given: the one Click kept
+        arg = argv[i]
         for opt in opts:
             if opt.startswith("-") and arg == opt and i + 1 < len(argv):
                 return argv[i + 1]
             if opt.startswith("--") and arg.startswith(opt + "="):
                 return arg.split("=", 1)[1]
+            if len(opt) == 2 and not arg.startswith("--") and arg.startswith(opt) and len(arg) > 2:
+                return arg[2:]  # a short flag with its value joined: -n0
     return None
 
 
