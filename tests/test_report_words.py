@@ -185,3 +185,23 @@ def test_what_each_metric_counts_is_said_in_words() -> None:
 
     assert [(m.name, SNAKE.findall(m.meaning)) for m in METRICS if SNAKE.findall(m.meaning)] == []
     assert "hybrids culled and hybrids killed in sweeps" in {m.name: m.meaning for m in METRICS}["killed_by_policy"]
+
+
+def test_labels_a_user_chose_are_shown_as_written() -> None:
+    """A variant labelled ``fear`` or ``hybrids`` (which happen to spell record keys) keeps its label
+    as a column heading; a record key's column is in words."""
+    import pandas as pd
+
+    from aftermath.report.html import WORDS, table_html
+
+    assert "fear" in WORDS and "hybrids" in WORDS
+    df = pd.DataFrame({"metric": ["survivors"], "fear": ["1"], "hybrids": ["2"], "days_sealed": [3]})
+    out = table_html(df, 0, ["metric", "fear", "hybrids"], as_is=["fear", "hybrids"])
+    assert "<th>fear</th>" in out and "<th>hybrids</th>" in out
+    assert f"<th>{WORDS['days_sealed']}</th>" in out
+    from aftermath.report.html import render_comparison
+
+    comp = pd.DataFrame({"variant": ["fear", "hybrids"], "metric": ["killed_by_policy"] * 2, "mean": [1.0, 2.0],
+                         "lo": [0.0, 1.0], "hi": [2.0, 3.0]})
+    heads = re.findall(r"<th>(.*?)</th>", render_comparison(comp).split("<h2>Table</h2>", 1)[1])
+    assert "fear" in heads and "hybrids" in heads, heads

@@ -70,12 +70,14 @@ def figure_html(fig: Figure, caption: str = "", alt: str = "") -> str:
     return f'<figure><img alt="{html.escape(alt or caption)}" src="data:image/png;base64,{data}">{cap}</figure>'
 
 
-def table_html(df: pd.DataFrame, digits: int = 0, text_cols: Iterable[str] = ()) -> str:
+def table_html(df: pd.DataFrame, digits: int = 0, text_cols: Iterable[str] = (), as_is: Iterable[str] = ()) -> str:
     """A plain table; numbers with thousands separators and ``digits`` decimals. A column named by
-    a key of :data:`WORDS` is headed by its words; any other name (a variant's label, a parameter's
-    path) is shown as it is."""
-    texts = set(text_cols)
-    head = "".join(f"<th>{html.escape(WORDS.get(str(c), str(c)))}</th>" for c in df.columns)
+    a key of :data:`WORDS` is headed by its words; any other name (a parameter's path), and the
+    columns ``as_is`` (labels a user chose: variants, factions, which may happen to spell a key
+    such as ``fear``), are shown as they are."""
+    texts, kept = set(text_cols), {str(c) for c in as_is}
+    head = "".join(f"<th>{html.escape(str(c) if str(c) in kept else WORDS.get(str(c), str(c)))}</th>"
+                   for c in df.columns)
     body = []
     for row in df.itertuples(index=False):
         cells = []
@@ -406,7 +408,7 @@ def _ledger_html(result: Result) -> str:
         wide = wide.reindex(costs).rename(columns=factions)
         wide.index = pd.Index(_costs_in_words(costs), name="cost")
         parts.append("<h3>what policy did to people, per faction</h3>"
-                     + table_html(wide.rename_axis(columns=None).reset_index(), 0, ["cost"]))
+                     + table_html(wide.rename_axis(columns=None).reset_index(), 0, ["cost"], as_is=wide.columns))
         rec = official_record(result)
         rec = rec.assign(faction=[factions.get(str(f), str(f)) for f in rec["faction"]])
         parts.append("<h3>official vs true record</h3>" + table_html(rec, 0, ["faction", "measure", "who"]))
@@ -535,7 +537,7 @@ def render_comparison(df: pd.DataFrame, title: str = "Policy comparison", subtit
         ("Lives saved and what they cost", intro + _safe(lambda: plots_story.plot_comparison(df),
                                                          f"Lives saved against people killed by policy, per "
                                                          f"variant ({engines} engine).")),
-        ("Table", table_html(table, 0, list(table.columns))),
+        ("Table", table_html(table, 0, list(table.columns), as_is=variants)),
         *extra,
     ]
     return page(title, subtitle or f"{engines} engine", sections)
