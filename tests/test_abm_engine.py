@@ -72,6 +72,15 @@ def test_a_fitter_strain_is_told_in_words() -> None:
         assert m.group(5) in ids and (m.group(4) is None or m.group(4) in ids)
 
 
+def test_a_fitter_strain_names_its_founder_when_there_are_several() -> None:
+    r = simulate(variant(pathogen__mutation__mu=0.2, pathogen__mutation__lineage_ratio=1.05, days=40,
+                         pathogen__strains=[{"id": "b", "beta": 0.6}]), engine="abm", seed=1)
+    told = [e.text for e in r.chronicle if e.kind == "new_lineage" and "founding" in e.text]
+    founders = set(r.extras["strains"]["strain"][:2])
+    assert told and all(re.search(r"as fit as the founding strain (\S+) \(strain", t).group(1) in founders
+                        for t in told), told
+
+
 def test_strain_table_fills_and_says_so() -> None:
     r = simulate(variant(pathogen__mutation__mu=0.5, pathogen__mutation__max_strains=6), engine="abm", seed=2)
     assert len(r.extras["strains"]) == 6

@@ -106,7 +106,13 @@ def test_the_scenario_list_says_what_each_is_in_a_whole_phrase() -> None:
         assert b.count("(") == b.count(")") and b.count('"') % 2 == 0, (name, b)
     assert blurb("Munz et al. (2009) is the model. More.") == "Munz et al. (2009) is the model"
     assert blurb("Short. More.") == "Short"
-    assert blurb("a, b (c, d, e " + "f " * 60 + ")") == "a…"
+    assert blurb("a, b (c, d, e " + "f " * 60 + ")") == "a, b…"  # no break outside the brackets late enough
+    assert blurb("Step 1) do this. Then that.") == "Step 1) do this"  # a stray bracket
+    assert blurb("Is it safe? Nobody knows.") == "Is it safe?"
+    assert blurb("The answer is no. Then more.") == "The answer is no"
+    assert blurb("Room no. 5 is sealed. More.") == "Room no. 5 is sealed"
+    long = "Word " * 10 + "x, " + "y " * 40
+    assert blurb(long).startswith("Word Word") and len(blurb(long)) > 45  # not at the early comma
 
 
 def test_help_shows_no_value_after_a_flag() -> None:

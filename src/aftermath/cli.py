@@ -382,7 +382,7 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
                 first = "never" if it["first_day_acted"] is None else str(it["first_day_acted"])
                 rows.append([escape(faction_name.get(fid, fid)) if fid else "-", escape(it["policy"]), first,
                              str(it["days_acted"]), escape(", ".join(zone_name.get(z, z) for z in it["zones"])) or "-"])
-        print_wide(console, fitted(["faction", "policy", "first day acted", "days acted", "where"], rows, keys=2,
+        print_wide(console, fitted(["faction", "policy", "first day\nacted", "days\nacted", "where"], rows, keys=2,
                                    title="what each faction did (the days each policy acted)", wide=wide,
                                    squeeze={0: 12, 1: 14, 2: 9, 3: 6, 4: 14},
                                    show_edge=False, header_style="bold"), wide)
@@ -400,17 +400,17 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
         console.print(f"Sweeps destroyed {_n(s['ferals_swept'])} ferals.")
     gaps = [r for r in s.get("official_record", []) if r["left_out"] >= 0.5]
     if gaps:
-        from aftermath.record.official import ungoverned_policy_deaths
-
-        names = {f.id: f.name or f.id for f in res.scenario.factions}
         heads = ["faction", "measure", "true", "official", "left out", "who"]
-        rows = [[escape(names.get(r["faction"], r["faction"])), r["measure"], _n(r["true"]), _n(r["official"]),
+        rows = [[escape(faction_name.get(r["faction"], r["faction"])), r["measure"], _n(r["true"]), _n(r["official"]),
                  _n(r["left_out"]), r["who"]] for r in gaps]
         justify = ["right" if c in ("true", "official", "left out") else "left" for c in heads]
         print_wide(console, fitted(heads, rows, keys=2, title="the official record leaves out", wide=wide,
                                    justify=justify, squeeze={0: 12, 1: 9, 5: 20}, show_edge=False,
                                    header_style="bold"),
                    wide)
+    if res.scenario.factions:
+        from aftermath.record.official import ungoverned_policy_deaths
+
         nobody = ungoverned_policy_deaths(res)
         if nobody >= 0.5:
             console.print(f"{_n(nobody)} hybrids culled or killed in sweeps where no faction governs are in no "
@@ -429,31 +429,35 @@ def print_chronicle(res: Any, limit: int = 200, out: Console | None = None) -> N
                   highlight=False)
 
 
-ABBREVIATIONS = ("al", "e.g", "i.e", "cf", "vs", "approx", "no", "fig")
+ABBREVIATIONS = ("al", "e.g", "i.e", "cf", "vs", "approx", "fig")
 
 
 def blurb(text: str, width: int = 90) -> str:
-    """A description's first sentence (not cut at "et al." or inside brackets), and if longer than
-    ``width``, up to its last clause break (a comma, colon or semicolon outside brackets) that fits,
-    with an ellipsis."""
+    """A description's first sentence (ended by ".", "?" or "!" outside brackets; not by "et al.",
+    "e.g." or "no." before a number), and if longer than ``width``, cut with an ellipsis at its last
+    clause break outside brackets past a third of ``width`` (a colon or semicolon, else a
+    comma, else a space), else at its last break outside brackets."""
     flat = " ".join(text.split())
     depth, end = 0, len(flat)
     for k, ch in enumerate(flat):
-        depth += 1 if ch in "([" else -1 if ch in ")]" else 0
-        if ch == "." and depth == 0 and (k + 1 == len(flat) or flat[k + 1] == " "):
+        depth = max(0, depth + (1 if ch in "([" else -1 if ch in ")]" else 0))  # a stray ")" opens nothing
+        if ch in ".?!" and depth == 0 and (k + 1 == len(flat) or flat[k + 1] == " "):
             word = flat[:k].rsplit(" ", 1)[-1].lower()
-            if word not in ABBREVIATIONS:
-                end = k
+            numbered = word == "no" and flat[k + 2: k + 3].isdigit()  # "no. 5"
+            if ch != "." or (word not in ABBREVIATIONS and not numbered):
+                end = k + (ch != ".")  # a question or exclamation keeps its mark
                 break
     first = flat[:end]
     if len(first) <= width:
         return first
-    depth, cut = 0, {",": 0, ":": 0, " ": 0}
+    depth, late, early = 0, {":": 0, ",": 0, " ": 0}, 0
     for k, ch in enumerate(first[:width]):
-        depth += 1 if ch in "([" else -1 if ch in ")]" else 0
+        depth = max(0, depth + (1 if ch in "([" else -1 if ch in ")]" else 0))
         if depth == 0 and ch in ",:; ":
-            cut[":" if ch == ";" else ch] = k
-    at = cut[":"] or cut[","] or cut[" "] or width - 1
+            early = k
+            if k >= width // 3:
+                late[":" if ch in ":;" else ch] = k
+    at = late[":"] or late[","] or late[" "] or early or width - 1
     return first[:at].rstrip(" ,:;") + "…"
 
 

@@ -20,11 +20,12 @@ from numpy.typing import NDArray
 
 from aftermath.model.flows import Flow
 from aftermath.model.world import State, World
+from aftermath.record.measures import NONE_BELOW
 
 F64 = NDArray[np.float64]
 
 #: Fewer than this many people is "none" (the ODE never reaches exactly zero).
-PRESENCE = 0.5
+PRESENCE = NONE_BELOW
 #: An enclave has fallen when its living humans drop below this share of its peak.
 FALLEN_SHARE = 0.05
 #: Breaches of at least this many ferals in a day are chronicled (after the first, which always is).

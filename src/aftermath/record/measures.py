@@ -33,7 +33,11 @@ def humans(counts: F64) -> F64:
     return out
 
 
-def peak_after_low(series: F64, least: float = 0.5) -> tuple[float | None, int | None]:
+#: Below half a person the record counts none (:data:`aftermath.record.chronicle.PRESENCE` is this).
+NONE_BELOW = 0.5
+
+
+def peak_after_low(series: F64, least: float = NONE_BELOW) -> tuple[float | None, int | None]:
     """The top of the largest rise of ``series`` (a count at times 0..T) above an earlier low, and
     the day it was reached (time ``t`` is the end of day ``t - 1``).
 

@@ -24,7 +24,6 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from aftermath.engines.driver import simulate
-from aftermath.record.chronicle import PRESENCE
 from aftermath.record.fine import fine_counts
 from aftermath.record.vocabulary import Group, Vocabulary, vocabulary
 from aftermath.report.plots import OKABE_ITO
@@ -81,9 +80,6 @@ class Overlay:
             sums = [r.summary() for r in c.runs]
             row: dict[str, Any] = {"curve": c.label, "scenario": c.scenario, "variant": c.variant,
                                    "engine": c.engine, "runs": len(c.runs)}
-            for s, r in zip(sums, c.runs, strict=True):
-                if not _rose(r):  # the ODE's dust: a rise of a fraction of a feral is no peak
-                    s["peak_ferals"] = s["peak_ferals_day"] = None
             for key, src in (("attack_rate", "attack_rate"), ("peak", "peak_ferals"),
                              ("peak_day", "peak_ferals_day"), ("survivors", "survivors"), ("deaths", "deaths")):
                 vals = [s[src] for s in sums if s[src] is not None]
@@ -146,15 +142,6 @@ class Overlay:
     def _peak(self, c: Curve, g: Group) -> float:
         _, ys = self._series(c, g, False)
         return float(ys.max())
-
-
-def _rose(r: Result) -> bool:
-    """Whether the ferals rose by at least half a person above an earlier low: the peak the summary
-    reports (``peak_ferals``, aftermath.record.measures) counts any rise, and an ODE whose ferals
-    die out climbs back by thousandths of one when corpses rise (Munz's model with strong defence),
-    a peak of 0 at the horizon where a run that kept falling has none."""
-    x = r.total("Z")
-    return bool(x.size > 1 and (x - np.minimum.accumulate(x)).max() >= PRESENCE)
 
 
 def _label(scenario: str, variant: str, engine: str, n_sc: int, n_var: int, n_eng: int) -> str:

@@ -385,8 +385,10 @@ class AbmEngine:
                 if f > mut.lineage_ratio * pf:
                     zid = self.world.zone_ids[int(tab.zone[s])]
                     where = place(self.world, int(tab.zone[s]))
-                    parent = ("the founding strain" if int(p) < self.world.n_strains else
-                              f"the strain it came from ({tab.name(int(p))})")
+                    if int(p) >= self.world.n_strains:
+                        parent = f"the strain it came from ({tab.name(int(p))})"
+                    else:  # a founder: named when the scenario declares several
+                        parent = "the founding strain" + (f" {tab.name(int(p))}" if self.world.n_strains > 1 else "")
                     self.events.append(Event(day, zid, "new_lineage",
                                              f"a fitter strain appeared in {where}, {f / pf:.2f} times as fit as "
                                              f"{parent} (strain {tab.name(int(s))})", float(f / pf)))
