@@ -21,7 +21,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aftermath.record.vocabulary import vocabulary
+from aftermath.record.vocabulary import joined, vocabulary
 from aftermath.scenario.schema import AdmissionPolicy, HybridPolicy, SealPolicy, SweepPolicy
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ def _weight(memory: float) -> str:
 
 def _and(words: list[str]) -> str:
     """``["a", "b", "c"]`` -> ``"a, b and c"``."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return joined(words)
 
 
 def _days(days: list[int]) -> str:

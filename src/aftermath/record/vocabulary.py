@@ -9,6 +9,7 @@ all six states exactly once, so a plot drawn from it accounts for every person.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +132,11 @@ def summary_lines(s: dict[str, Any], vocab: Vocabulary, removed_end: float) -> l
     if s["elimination_day"] is not None:
         lines.append(f"The infection was gone on day {s['elimination_day']}.")
     return lines
+
+
+def joined(words: Sequence[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"`` (one word as it is; none: "")."""
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
 
 
 def count(n: float, one: str, many: str | None = None) -> str:

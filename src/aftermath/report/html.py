@@ -217,8 +217,9 @@ def word(key: str) -> str:
 
 def plural(n: float, one: str, many: str | None = None) -> str:
     """``n`` and the noun that goes with it: "1 point", "2 points", "1,000 runs"."""
-    noun = one if n == 1 else (many or one + "s")
-    return f"{_fmt(n, 0)} {noun}"
+    from aftermath.record.vocabulary import count
+
+    return count(n, one, many)
 
 
 def engines_phrase(engines: Iterable[str]) -> str:
@@ -226,8 +227,9 @@ def engines_phrase(engines: Iterable[str]) -> str:
     names = [ENGINE_WORDS.get(str(e), str(e)) for e in engines]
     if not names:
         return ""
-    said = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"every figure from the {said} engine" + ("s" if len(names) > 1 else "")
+    from aftermath.record.vocabulary import joined
+
+    return f"every figure from the {joined(names)} engine" + ("s" if len(names) > 1 else "")
 
 
 def render_run(result: Result, title: str | None = None) -> str:

@@ -47,6 +47,7 @@ KIND_WORDS: dict[str, str] = {
     "new_lineage": "a new lineage of the virus",
     "elimination": "the infection was gone",
     "humans_extinct": "no human was left",
+    "strain_table_full": "the strain table filled: mutation stopped",
     "policy_on": "a policy began",
     "policy_off": "a policy stopped",
     "policy_sweep": "a sweep",
