@@ -205,7 +205,7 @@ def test_run_report_parameters_are_the_runs() -> None:
     params = page[page.index("scenario (JSON)"):]
     assert '"engine": "abm"' in params and '"seed": 7' in params and '"days": 3' in params
     assert '"engine": "ode"' not in params and '"seed": 0,' not in params
-    assert "abm engine, seed 7, 3 days, variant: zones.school.wall=0.95" in page
+    assert "agent-based engine, seed 7, 3 days, variant: zones.school.wall=0.95" in page
 
 
 # -- excluded: attempts, not people ---------------------------------------------------------------
@@ -306,5 +306,5 @@ def test_run_run_report_compare_report_and_store_report_agree(tmp_path: Path) ->
     for key in ("survivors", "deaths", "turned_away_attempts", "peak_ferals", "initial_humans"):
         assert base_rows[word(key)] == _fmt(float(run[key]), 0), key
     assert "turned_away_attempts" not in base_rows  # the keys stay in the store, not in the table
-    assert "every figure from the agent-based engine" in s_page and "abm engine" in page
+    assert "every figure from the agent-based engine" in s_page and "agent-based engine" in page
     assert "baseline: baseline (recorded)" in s_page  # read from the batch, not guessed from labels

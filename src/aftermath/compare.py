@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aftermath.record.vocabulary import Vocabulary, word
 from aftermath.scenario.load import ScenarioError, parse_value, to_dict
 from aftermath.scenario.schema import Scenario
 
@@ -237,25 +238,29 @@ def comparison(summaries: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFram
     return pd.DataFrame(rows, columns=columns)
 
 
-def table_rows(frame: pd.DataFrame, metrics: Sequence[str] = METRIC_NAMES) -> list[list[str]]:
+def table_rows(frame: pd.DataFrame, metrics: Sequence[str] = METRIC_NAMES,
+               vocab: Vocabulary | None = None) -> list[list[str]]:
     """Rows for a printed table: a header of variants, then one row per metric present, each cell
     'mean' over a second line '[lo, hi]'. A metric from the ABM's ledger is marked "(ledger)"; one
-    that is part of another is indented under it."""
+    that is part of another is indented under it. Metrics are named as :func:`metric_label` names
+    them, in ``vocab``'s words where given."""
     variants = list(dict.fromkeys(frame["variant"]))
     cell = {(r.variant, r.metric): f"{r.mean:,.0f}\n[{r.lo:,.0f}, {r.hi:,.0f}]" for r in frame.itertuples()}
     rows = [["", *variants]]
     for m in metrics:
         if any((v, m) in cell for v in variants):
-            label = metric_label(m)
+            label = metric_label(m, vocab)
             rows.append([label, *(cell.get((v, m), "-") for v in variants)])
     return rows
 
 
-def metric_label(name: str) -> str:
-    """How a metric is named in a table: its name in words, "of which" for a part of another, and
-    "(ledger)" for one only the agent-based engine's ledger keeps."""
+def metric_label(name: str, vocab: Vocabulary | None = None) -> str:
+    """How a metric is named in a table (the terminal's and the HTML report's): its name in words
+    (:func:`aftermath.record.vocabulary.word`: "crossings by healthy people refused (attempts)"),
+    "of which" for a part of another, and "(ledger)" for one only the agent-based engine's ledger
+    keeps. ``vocab``: a scenario's vocabulary (``run.vocabulary``), Aftermath's own without one."""
     m = METRIC.get(name)
-    label = name.replace("_", " ")
+    label = word(name, vocab)
     if m is None:
         return label
     depth, parent = 0, m.part_of

@@ -197,3 +197,150 @@ def header_lines(text: str) -> str:
         return text
     i = min(cuts, key=lambda i: max(i, len(text) - i - 1))
     return f"{text[:i]}\n{text[i + 1:]}"
+
+
+# -- the record's keys in words (the HTML reports and the terminal's comparison) --------------------
+
+#: The key numbers of a run report: (summary key, label) in Aftermath's words; each names what it
+#: counts (``docs/report.md``, "The record").
+KEY_NUMBERS: tuple[tuple[str, str], ...] = (
+    ("initial_humans", "people at the start (humans: S + E + H)"),
+    ("survivors", "survivors (humans at the end)"), ("deaths", "deaths"), ("turned", "turned feral"),
+    ("ferals_at_start", "ferals at the start"), ("peak_ferals", "ferals' peak (after their low)"),
+    ("peak_ferals_day", "day of the ferals' peak"), ("attack_rate", "attack rate"),
+    ("killed_by_policy", "killed by policy"), ("culled", "hybrids culled"),
+    ("hybrids_swept", "hybrids killed in sweeps"),
+    ("turned_away_attempts", "crossings refused at gates (attempts)"), ("starved", "starved"))
+
+#: How a key of the record (``docs/report.md``, "The record") or a column is named where a reader
+#: sees it, in Aftermath's words. The keys stay as they are in the JSON, the store and scripts.
+WORDS: dict[str, str] = {
+    **dict(KEY_NUMBERS),
+    "susceptible": "susceptible at the end (S)", "latent": "latent at the end (E)",
+    "hybrids": "hybrids at the end (H)", "ferals": "ferals at the end (Z)", "infections": "infections",
+    "peak_infections": "most infections in one day", "peak_infections_day": "day of the most infections",
+    "elimination_day": "day the infection was gone", "extinction_day": "day no human was left",
+    "births": "births", "breaches": "ferals through a wall (breaches)",
+    "turned_away_attempts_healthy": "crossings by healthy people refused (attempts)",
+    "ferals_swept": "ferals destroyed in sweeps",
+    # the agent-based ledger's people, each counted once per flag
+    "people_turned_away": "people turned away", "healthy_people_turned_away": "healthy people turned away",
+    "sealed_in": "sealed in", "sacrificed": "sacrificed", "concealed": "concealed",
+    "misclassified": "misclassified", "lives_saved": "lives saved",
+    # a zone at the end, a policy, the official record
+    "fear": "fear at the end", "days_sealed": "days sealed", "days_acted": "days acted",
+    "first_day_acted": "first day acted", "left_out": "left out", "who": "who is left out",
+    "cost": "what policy did", "flag": "flag",
+    # across runs, and a batch of a store
+    "q05": "5th percentile", "q25": "25th percentile", "q50": "median", "q75": "75th percentile",
+    "q95": "95th percentile", "first_day": "first day",
+    "batch_id": "batch", "scenario_hash": "scenario hash (SHA-256)", "master_seed": "master seed",
+    "created_at": "made", "point_overrides": "points and their overrides", "seed_scheme": "seed scheme",
+    "aftermath_version": "aftermath version", "versions": "library versions",
+}
+
+#: The keys whose words differ in the SIR limit's and Munz's vocabularies (the rest are as
+#: :data:`WORDS`). The SIR limit's I is E + H + Z (the model's Z is its infectious proper), its R
+#: the dead and removed; Munz's S is every human (S + E + H), Z the zombies.
+VOCABULARY_WORDS: dict[str, dict[str, str]] = {
+    "sir": {
+        "initial_humans": "susceptible at the start (S)", "survivors": "humans at the end (S + E + H)",
+        "deaths": "died outright", "turned": "turned infectious (to Z)",
+        "ferals_at_start": "infectious at the start (Z)", "peak_ferals": "infectious' peak (Z, after their low)",
+        "peak_ferals_day": "day of the infectious' peak", "attack_rate": "attack rate (final size)",
+        "killed_by_policy": "killed by policy", "culled": "infected people culled (H)",
+        "hybrids_swept": "infected people killed in sweeps (H)",
+        "latent": "latent at the end (E, counted in I)", "hybrids": "infected humans at the end (H, counted in I)",
+        "ferals": "infectious at the end (Z)", "breaches": "infectious through a wall (breaches)",
+        "ferals_swept": "infectious destroyed in sweeps (Z)",
+        "elimination_day": "day no one was infectious",
+    },
+    "szr": {
+        "initial_humans": "humans at the start (S)", "survivors": "humans at the end (S)",
+        "turned": "turned into zombies", "ferals_at_start": "zombies at the start (Z)",
+        "peak_ferals": "zombies' peak (Z, after their low)", "peak_ferals_day": "day of the zombies' peak",
+        "attack_rate": "bitten at some point (attack rate)", "culled": "bitten humans culled (H)",
+        "hybrids_swept": "bitten humans killed in sweeps (H)",
+        "susceptible": "never bitten at the end (counted in S)", "latent": "bitten, not yet turned (E, counted in S)",
+        "hybrids": "bitten, still human (H, counted in S)", "ferals": "zombies at the end (Z)",
+        "breaches": "zombies through a wall (breaches)", "ferals_swept": "zombies destroyed in sweeps",
+        "elimination_day": "day the last zombie was gone",
+    },
+}
+
+#: The engines as a reader knows them (``--engine`` takes the ids).
+ENGINE_WORDS = {"ode": "ODE", "ssa": "SSA (stochastic)", "abm": "agent-based"}
+
+
+def words(vocab: Vocabulary | None = None) -> dict[str, str]:
+    """Every key in words (:data:`WORDS`), in ``vocab``'s words where they differ."""
+    return {**WORDS, **VOCABULARY_WORDS.get(vocab.name if vocab is not None else "aftermath", {})}
+
+
+def word(key: str, vocab: Vocabulary | None = None) -> str:
+    """``key`` (a key of the record or a column) in words, in ``vocab``'s where given: a ledger
+    column (``ledger_<flag>``) as its flag with "(ledger)", an unknown key with spaces for
+    underscores."""
+    key = str(key)
+    said = words(vocab)
+    if key in said:
+        return said[key]
+    if key.startswith("ledger_"):
+        return f"{word(key[len('ledger_'):], vocab)} (ledger)"
+    return key.replace("_", " ")
+
+
+def key_numbers(vocab: Vocabulary | None = None) -> tuple[tuple[str, str], ...]:
+    """A run report's key numbers, (summary key, label), in ``vocab``'s words. The SIR limit's
+    first number after the start is the susceptible left (its I holds the latent and hybrids)."""
+    said = words(vocab)
+    keys = [k for k, _ in KEY_NUMBERS]
+    if vocab is not None and vocab.name == "sir":
+        keys[keys.index("survivors")] = "susceptible"
+    return tuple((k, said[k]) for k in keys)
+
+
+def engine_words(engine: Any) -> str:
+    """An engine id in words ("abm" -> "agent-based"); an unknown one as it is."""
+    return ENGINE_WORDS.get(str(engine), str(engine))
+
+
+def state_label(vocab: Vocabulary, state: str) -> str:
+    """One model state (S, E, H, Z, D, R) as ``vocab`` names it: its group's label, with the state
+    where the group holds several ("I: infectious (Z)" in the SIR limit)."""
+    g = next(g for g in vocab.groups if state in g.states)
+    return g.label if len(g.states) == 1 else f"{g.label} ({state})"
+
+
+def scenario_vocabulary(scenario: Any) -> Vocabulary:
+    """:func:`vocabulary` of a scenario, or of its dict (as a store keeps it), or Aftermath's."""
+    if isinstance(scenario, dict):
+        run = scenario.get("run")
+        name = run.get("vocabulary") if isinstance(run, dict) else None
+        return VOCABULARIES.get(str(name or "aftermath"), _AFTERMATH)
+    return vocabulary(scenario)
+
+
+#: What a comparison's metrics count (:data:`aftermath.compare.METRICS`' ``meaning``), where a
+#: vocabulary says it in other words.
+MEANING_WORDS: dict[str, dict[str, str]] = {
+    "sir": {
+        "deaths": "people who died: killed by the infection, natural deaths, starved, culled, and infected people "
+                  "killed in sweeps (becoming infectious is not a death)",
+        "killed_by_policy": "people killed by a policy: infected people (H) culled or killed in sweeps (a person "
+                            "dies once, so no one is counted twice)",
+        "culled": "infected people (H) killed by a cull", "hybrids_swept": "infected people (H) killed in sweeps",
+    },
+    "szr": {
+        "deaths": "people who died: bitten to death, natural deaths, starved, culled, and bitten humans killed in "
+                  "sweeps (turning into a zombie is not a death)",
+        "killed_by_policy": "people killed by a policy: bitten humans (H) culled or killed in sweeps (a person dies "
+                            "once, so no one is counted twice)",
+        "culled": "bitten humans (H) killed by a cull", "hybrids_swept": "bitten humans (H) killed in sweeps",
+    },
+}
+
+
+def meaning_words(name: str, meaning: str, vocab: Vocabulary | None = None) -> str:
+    """What metric ``name`` counts (``meaning``, in Aftermath's words) in ``vocab``'s words."""
+    return MEANING_WORDS.get(vocab.name if vocab is not None else "aftermath", {}).get(name, meaning)

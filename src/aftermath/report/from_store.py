@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from aftermath.compare import comparison
+from aftermath.record.vocabulary import Vocabulary, scenario_vocabulary, state_label
 from aftermath.report import ensemble as ens
 from aftermath.report import html as H
 from aftermath.report import plots
@@ -90,18 +91,23 @@ def render_store(store: Store, batch: str | None = None) -> str:
                                  extra=[("Batch", batch_html), ("Parameters", params_html)])
         return page
     overrides = _overrides(store, bid)
-    extra = [("Ferals over time per point", H._safe(lambda: _ferals_by_point(store, bid), "Ferals (world) per point: "
-                                                    "median and 90% band across replicates.")),
-             ("Key numbers per point", H.table_html(_describe_points(summaries), 0, ["variant", "metric"])),
+    vocab = scenario_vocabulary(scenario)
+    z = state_label(vocab, "Z")  # "ferals", "I: infectious (Z)", "Z: zombies"
+    said = "ferals" if vocab.name == "aftermath" else z
+    extra = [(f"{said[:1].upper()}{said[1:]} over time per point",
+              H._safe(lambda: _ferals_by_point(store, bid, said), f"{said[:1].upper()}{said[1:]} (world) per point: "
+                      "median and 90% band across replicates.")),
+             ("Key numbers per point", H.table_html(_describe_points(summaries, vocab), 0, ["variant", "metric"])),
              ("Batch", batch_html), ("Parameters", params_html)]
     swept = [c for c in overrides.columns if c != "point" and pd.api.types.is_numeric_dtype(overrides[c])]
     if info["kind"] == "sweep" and swept:
         merged = summaries.merge(overrides, on="point")
-        return H.render_sweep(merged, swept, title=title, subtitle=sub, extra=extra)
+        return H.render_sweep(merged, swept, title=title, subtitle=sub, extra=extra, vocab=vocab)
     labels = list(points["variant"])
     baseline, how = batch_baseline(prov, labels)
     cmp = comparison(summaries, baseline)
-    return H.render_comparison(cmp, title=title, subtitle=f"{sub} · baseline: {baseline} ({how})", extra=extra)
+    return H.render_comparison(cmp, title=title, subtitle=f"{sub} · baseline: {baseline} ({how})", extra=extra,
+                               vocab=vocab)
 
 
 def lifted_summaries(summaries: pd.DataFrame) -> pd.DataFrame:
@@ -154,7 +160,7 @@ def _batch_scenario(store: Store, bid: str, name: str, digest: str, point: int |
     return _scenario(name, digest)
 
 
-def _ferals_by_point(store: Store, bid: str) -> Any:
+def _ferals_by_point(store: Store, bid: str, said: str = "ferals") -> Any:
     q = store.quantiles(bid, state="Z")
     fig, ax = plots._fig_ax(None, (9, 4))
     for i, (label, part) in enumerate(q.groupby("variant", sort=False)):
@@ -162,19 +168,19 @@ def _ferals_by_point(store: Store, bid: str) -> Any:
         ax.fill_between(part["day"], part["q0.05"], part["q0.95"], color=c, alpha=0.2, lw=0)
         ax.plot(part["day"], part["q0.5"], color=c, label=str(label))
     ax.set_xlabel("day")
-    ax.set_ylabel("ferals")
+    ax.set_ylabel(said)
     ax.margins(x=0)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return fig
 
 
-def _describe_points(summaries: pd.DataFrame) -> pd.DataFrame:
+def _describe_points(summaries: pd.DataFrame, vocab: Vocabulary | None = None) -> pd.DataFrame:
     rows = []
     for variant, s in summaries.groupby("variant", sort=False):
         d = ens.describe(s.drop(columns=["point", "replicate", "run_id", "summary"], errors="ignore"))
         rows.append(d.assign(variant=variant))
     out = pd.concat(rows, ignore_index=True)
-    out["metric"] = [H.word(m) for m in out["metric"]]  # in words; the keys stay in the store
+    out["metric"] = [H.word(m, vocab) for m in out["metric"]]  # in words; the keys stay in the store
     return out[["variant", "metric", "q05", "q50", "q95"]]
 
 

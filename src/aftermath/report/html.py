@@ -29,6 +29,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from aftermath.record.vocabulary import ENGINE_WORDS as ENGINE_WORDS
+from aftermath.record.vocabulary import KEY_NUMBERS as KEY_NUMBERS
+from aftermath.record.vocabulary import WORDS as WORDS
+from aftermath.record.vocabulary import (
+    Vocabulary,
+    engine_words,
+    key_numbers,
+    scenario_vocabulary,
+    summary_lines,
+    words,
+)
+from aftermath.record.vocabulary import word as word
 from aftermath.report import ensemble as ens
 from aftermath.report import plots, plots_map, plots_story, plots_virus
 
@@ -70,13 +82,14 @@ def figure_html(fig: Figure, caption: str = "", alt: str = "") -> str:
     return f'<figure><img alt="{html.escape(alt or caption)}" src="data:image/png;base64,{data}">{cap}</figure>'
 
 
-def table_html(df: pd.DataFrame, digits: int = 0, text_cols: Iterable[str] = (), as_is: Iterable[str] = ()) -> str:
+def table_html(df: pd.DataFrame, digits: int = 0, text_cols: Iterable[str] = (), as_is: Iterable[str] = (),
+               vocab: Vocabulary | None = None) -> str:
     """A plain table; numbers with thousands separators and ``digits`` decimals. A column named by
     a key of :data:`WORDS` is headed by its words; any other name (a parameter's path), and the
     columns ``as_is`` (labels a user chose: variants, factions, which may happen to spell a key
-    such as ``fear``), are shown as they are."""
-    texts, kept = set(text_cols), {str(c) for c in as_is}
-    head = "".join(f"<th>{html.escape(str(c) if str(c) in kept else WORDS.get(str(c), str(c)))}</th>"
+    such as ``fear``), are shown as they are. ``vocab``: the words of a scenario's vocabulary."""
+    texts, kept, said = set(text_cols), {str(c) for c in as_is}, words(vocab)
+    head = "".join(f"<th>{html.escape(str(c) if str(c) in kept else said.get(str(c), str(c)))}</th>"
                    for c in df.columns)
     body = []
     for row in df.itertuples(index=False):
@@ -162,58 +175,12 @@ def parameters_html(scenario: Scenario | dict[str, Any] | None, run: Mapping[str
 
 # -- one run ----------------------------------------------------------------------------------
 
-#: The key numbers of a run report: (summary key, label). Labels name what each counts
-#: (``docs/report.md``, "The record").
-KEY_NUMBERS = (("initial_humans", "people at the start (humans: S + E + H)"),
-               ("survivors", "survivors (humans at the end)"), ("deaths", "deaths"), ("turned", "turned feral"),
-               ("ferals_at_start", "ferals at the start"), ("peak_ferals", "ferals' peak (after their low)"),
-               ("peak_ferals_day", "day of the ferals' peak"), ("attack_rate", "attack rate"),
-               ("killed_by_policy", "killed by policy"), ("culled", "hybrids culled"),
-               ("hybrids_swept", "hybrids killed in sweeps"),
-               ("turned_away_attempts", "crossings refused at gates (attempts)"), ("starved", "starved"))
-
-#: How a key of the record (``docs/report.md``, "The record") or a column is named where a reader
-#: sees it: the HTML's tables and headings. The keys stay as they are in the JSON, the store and
-#: scripts. The key numbers keep their labels (:data:`KEY_NUMBERS`); the ledger's costs are ordered
-#: and nested as :data:`aftermath.compare.METRICS` ("of which ..."); the rest are named here.
-WORDS: dict[str, str] = {
-    **dict(KEY_NUMBERS),
-    "susceptible": "susceptible at the end (S)", "latent": "latent at the end (E)",
-    "hybrids": "hybrids at the end (H)", "ferals": "ferals at the end (Z)", "infections": "infections",
-    "peak_infections": "most infections in one day", "peak_infections_day": "day of the most infections",
-    "elimination_day": "day the infection was gone", "extinction_day": "day no human was left",
-    "births": "births", "breaches": "ferals through a wall (breaches)",
-    "turned_away_attempts_healthy": "crossings by healthy people refused (attempts)",
-    "ferals_swept": "ferals destroyed in sweeps",
-    # the agent-based ledger's people, each counted once per flag
-    "people_turned_away": "people turned away", "healthy_people_turned_away": "healthy people turned away",
-    "sealed_in": "sealed in", "sacrificed": "sacrificed", "concealed": "concealed",
-    "misclassified": "misclassified",
-    # a zone at the end, a policy, the official record
-    "fear": "fear at the end", "days_sealed": "days sealed", "days_acted": "days acted",
-    "first_day_acted": "first day acted", "left_out": "left out", "who": "who is left out",
-    "cost": "what policy did", "flag": "flag",
-    # across runs, and a batch of a store
-    "q05": "5th percentile", "q25": "25th percentile", "q50": "median", "q75": "75th percentile",
-    "q95": "95th percentile", "first_day": "first day",
-    "batch_id": "batch", "scenario_hash": "scenario hash (SHA-256)", "master_seed": "master seed",
-    "created_at": "made", "point_overrides": "points and their overrides", "seed_scheme": "seed scheme",
-    "aftermath_version": "aftermath version", "versions": "library versions",
-}
-#: The engines as a reader knows them (``--engine`` takes the ids).
-ENGINE_WORDS = {"ode": "ODE", "ssa": "SSA (stochastic)", "abm": "agent-based"}
-
-
-def word(key: str) -> str:
-    """``key`` (a key of the record or a column) in words: :data:`WORDS`, a ledger column
-    (``ledger_<flag>``) as its flag with "(ledger)", else the key with spaces for underscores."""
-    key = str(key)
-    if key in WORDS:
-        return WORDS[key]
-    if key.startswith("ledger_"):
-        return f"{word(key[len('ledger_'):])} (ledger)"
-    return key.replace("_", " ")
-
+#: The key numbers of a run report (Aftermath's words; :func:`key_numbers` gives a vocabulary's),
+#: how a key of the record or a column is named where a reader sees it (:data:`WORDS`, and the
+#: words of a vocabulary, :func:`word`), and the engines in words: defined in
+#: :mod:`aftermath.record.vocabulary`, where the terminal's comparison reads them too. The keys stay
+#: as they are in the JSON, the store and scripts. A report speaks its scenario's vocabulary
+#: (``run.vocabulary``): the SIR limit's S, I and R, Munz's humans and zombies, or Aftermath's own.
 
 def plural(n: float, one: str, many: str | None = None) -> str:
     """``n`` and the noun that goes with it: "1 point", "2 points", "1,000 runs"."""
@@ -224,7 +191,7 @@ def plural(n: float, one: str, many: str | None = None) -> str:
 
 def engines_phrase(engines: Iterable[str]) -> str:
     """Where every figure of a report comes from: "every figure from the ODE engine"."""
-    names = [ENGINE_WORDS.get(str(e), str(e)) for e in engines]
+    names = [engine_words(e) for e in engines]
     if not names:
         return ""
     from aftermath.record.vocabulary import joined
@@ -236,16 +203,26 @@ def render_run(result: Result, title: str | None = None) -> str:
     """The report of one run: summary, key numbers, figures, chronicle, ledger and parameters."""
     s = result.summary()
     sc = result.scenario
+    vocab = scenario_vocabulary(sc)
     desc = f"<p>{html.escape(' '.join((sc.description or '').split()))}</p>" if sc.description else ""
-    overview = desc + f"<p>{html.escape(_run_line(s))}</p>" + keys_html(
-        [(label, s.get(k)) for k, label in KEY_NUMBERS])
+    told = ""
+    if vocab.name != "aftermath":  # the limit being taught, in its own words, as the terminal tells it
+        from rich.text import Text
+
+        from aftermath.model.world import State
+
+        removed = float(result.counts[-1][:, [State.D, State.R]].sum())
+        told = "".join(f"<p>{html.escape(Text.from_markup(line).plain)}</p>"
+                       for line in summary_lines(s, vocab, removed))
+    overview = desc + f"<p>{html.escape(_run_line(s))}</p>" + told + keys_html(
+        [(label, s.get(k)) for k, label in key_numbers(vocab)])
     if s.get("ledger"):
         overview += "<h3>the agent-based ledger (people, each counted once per flag)</h3>" + keys_html(
-            [(word(k), v) for k, v in s["ledger"].items()])
+            [(word(k, vocab), v) for k, v in s["ledger"].items()])
     zones = pd.DataFrame.from_dict(s["zones"], orient="index").rename_axis("id").reset_index()
     names = {z.id: z.name or z.id for z in sc.zones}
     zones.insert(0, "zone", [names.get(str(z), str(z)) for z in zones["id"]])  # the id is what a user types
-    overview += "<h3>zones at the end</h3>" + table_html(zones, 0, ["zone", "id"])
+    overview += "<h3>zones at the end</h3>" + table_html(zones, 0, ["zone", "id"], vocab=vocab)
     figs = [
         _safe(lambda: plots.plot_run(result), "The spectrum over time (world) and each zone's epidemic curves."),
         _safe(lambda: plots_map.plot_map_days(result),
@@ -268,7 +245,7 @@ def render_run(result: Result, title: str | None = None) -> str:
         ("Figures", "".join(figs)),
         ("The virus", "".join(virus)),
         ("Chronicle", _chronicle_html(result.chronicle_frame(), names)),
-        ("Ledger and the official record", _ledger_html(result)),
+        ("Ledger and the official record", _ledger_html(result, vocab)),
         ("Policies", _policies_html(s, _faction_names(sc), names)),
         ("Parameters", parameters_html(sc, _as_run(s))),
     ]
@@ -347,9 +324,10 @@ def _as_run(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _run_line(summary: Mapping[str, Any]) -> str:
-    """Engine, seed, days and variant of a run: the figures of a run report all come from it."""
+    """Engine (in words: "agent-based engine"), seed, days and variant of a run: the figures of a
+    run report all come from it."""
     variant = summary.get("variant")
-    return (f"{summary['engine']} engine, seed {summary['seed']}, {plural(summary['days'], 'day')}"
+    return (f"{engine_words(summary['engine'])} engine, seed {summary['seed']}, {plural(summary['days'], 'day')}"
             + (f", variant: {variant}" if variant else ""))
 
 
@@ -384,7 +362,7 @@ def _faction_names(scenario: Scenario) -> dict[str, str]:
     return {f.id: f.name or f.id for f in scenario.factions}
 
 
-def _costs_in_words(costs: Sequence[str]) -> list[str]:
+def _costs_in_words(costs: Sequence[str], vocab: Vocabulary | None = None) -> list[str]:
     """The ledger's costs in words, in the order of :data:`aftermath.compare.METRICS`; a cost that is
     part of the one above it reads "of which ..." (people turned away, of which healthy)."""
     from aftermath.compare import METRIC
@@ -392,11 +370,11 @@ def _costs_in_words(costs: Sequence[str]) -> list[str]:
     out = []
     for i, c in enumerate(costs):
         parent = METRIC[c].part_of if c in METRIC else None
-        out.append(f"of which {word(c)}" if i and parent == costs[i - 1] else word(c))
+        out.append(f"of which {word(c, vocab)}" if i and parent == costs[i - 1] else word(c, vocab))
     return out
 
 
-def _ledger_html(result: Result) -> str:
+def _ledger_html(result: Result, vocab: Vocabulary | None = None) -> str:
     from aftermath.compare import METRIC_NAMES
     from aftermath.record.official import ledger_by_faction, official_record
 
@@ -408,7 +386,7 @@ def _ledger_html(result: Result) -> str:
         order = {m: i for i, m in enumerate(METRIC_NAMES)}
         costs = sorted(map(str, wide.index), key=lambda c: (order.get(c, len(order)), c))
         wide = wide.reindex(costs).rename(columns=factions)
-        wide.index = pd.Index(_costs_in_words(costs), name="cost")
+        wide.index = pd.Index(_costs_in_words(costs, vocab), name="cost")
         parts.append("<h3>what policy did to people, per faction</h3>"
                      + table_html(wide.rename_axis(columns=None).reset_index(), 0, ["cost"], as_is=wide.columns))
         rec = official_record(result)
@@ -420,9 +398,11 @@ def _ledger_html(result: Result) -> str:
 
     totals = ledger_people(result.extras.get("ledger_totals"))
     if totals:
-        frame = pd.DataFrame({"people": list(totals.values())}, index=pd.Index([word(k) for k in totals], name="flag"))
-        parts.append("<h3>ledger totals (people, each counted once per flag; culled and hybrids swept are in "
-                     "the flows above)</h3>" + table_html(frame.reset_index(), 0, ["flag"]))
+        frame = pd.DataFrame({"people": list(totals.values())},
+                             index=pd.Index([word(k, vocab) for k in totals], name="flag"))
+        parts.append(f"<h3>ledger totals (people, each counted once per flag; {word('culled', vocab)} and "
+                     f"{word('hybrids_swept', vocab)} are in the flows above)</h3>"
+                     + table_html(frame.reset_index(), 0, ["flag"]))
     return "".join(parts)
 
 
@@ -472,16 +452,17 @@ def render_ensemble(data: Sequence[Result] | pd.DataFrame, title: str | None = N
         chronicle = chronicle if chronicle is not None else _chronicle_counts(runs)
     name = (scenario.name if scenario is not None and not isinstance(scenario, dict)
             else (scenario or {}).get("name", "ensemble"))
+    vocab = scenario_vocabulary(scenario)
     n = len(runs) if runs is not None else (len(summaries) if summaries is not None else None)
     overview = keys_html([("run" if n == 1 else "runs", n)]) if n else ""
     if summaries is not None and len(summaries):
         described = ens.describe(summaries)
-        described["metric"] = [word(m) for m in described["metric"]]
+        described["metric"] = [word(m, vocab) for m in described["metric"]]
         overview += "<h3>key numbers across runs (median and 90% interval)</h3>" + table_html(
             described, 0, ["metric"])
     figs = [
-        _safe(lambda: plots.plot_spectrum(q), "Median spectrum of the world over time."),
-        _safe(lambda: plots.plot_zone_curves(q),
+        _safe(lambda: plots.plot_spectrum(q, vocab=vocab), "Median spectrum of the world over time."),
+        _safe(lambda: plots.plot_zone_curves(q, vocab=vocab),
               "Epidemic curves per zone: median line, 50% band (dark) and 90% band (light) across runs."),
     ]
     if runs is not None:
@@ -509,11 +490,13 @@ def _chronicle_counts(runs: Sequence[Result]) -> pd.DataFrame:
 
 
 def render_comparison(df: pd.DataFrame, title: str = "Policy comparison", subtitle: str = "",
-                      extra: Sequence[tuple[str, str]] = ()) -> str:
+                      extra: Sequence[tuple[str, str]] = (), vocab: Vocabulary | None = None) -> str:
     """The report of a policy comparison from the frame of :func:`aftermath.compare.comparison`
     (``variant, metric, mean, lo, hi``, and ``engine``, ``source`` when known): the weighing figure
-    and one row per metric, with what it counts and where it comes from."""
+    and one row per metric, with what it counts and where it comes from, in ``vocab``'s words (the
+    scenario's ``run.vocabulary``; Aftermath's own without one)."""
     from aftermath.compare import METRIC, metric_label
+    from aftermath.record.vocabulary import meaning_words
 
     if "engine" not in df.columns:
         df = df.assign(engine="")
@@ -526,9 +509,9 @@ def render_comparison(df: pd.DataFrame, title: str = "Policy comparison", subtit
     for m in metrics:
         meta = METRIC.get(m)
         src = "" if meta is None else ("the ABM's ledger" if meta.source == "ledger" else "every engine's record")
-        said = metric_label(m).replace(m.replace("_", " "), word(m), 1)  # its nesting, and the words of WORDS
+        said = metric_label(m, vocab)  # its nesting ("of which"), in the words of WORDS, as the terminal says it
         rows.append({"metric": said, **{v: cells.get((v, m), "—") for v in variants},
-                     "counts": meta.meaning if meta is not None else "", "from": src})
+                     "counts": meaning_words(m, meta.meaning, vocab) if meta is not None else "", "from": src})
     table = pd.DataFrame(rows, columns=["metric", *variants, "counts", "from"])
     intro = (f"<p>Every figure comes from runs of the <b>{html.escape(engines)}</b> engine. Lives saved are "
              "survivors in a variant minus survivors in the baseline, replicate by replicate (common random "
@@ -547,18 +530,18 @@ def render_comparison(df: pd.DataFrame, title: str = "Policy comparison", subtit
 
 def render_sweep(points: pd.DataFrame, params: Sequence[str], metrics: Sequence[str] = ("survivors", "deaths"),
                  title: str = "Parameter sweep", subtitle: str = "",
-                 extra: Sequence[tuple[str, str]] = ()) -> str:
+                 extra: Sequence[tuple[str, str]] = (), vocab: Vocabulary | None = None) -> str:
     """The report of a sweep: ``points`` has one row per (point, replicate) or per point, with the
     swept ``params`` and summary ``metrics`` as columns; each metric is drawn against each parameter
-    (median over replicates, 90% band)."""
-    said = ", ".join(word(m) for m in metrics)
-    figs = [_safe(partial(_sweep_figure, points, p, metrics), f"{said} against {p}.") for p in params]
+    (median over replicates, 90% band), in ``vocab``'s words."""
+    said = ", ".join(word(m, vocab) for m in metrics)
+    figs = [_safe(partial(_sweep_figure, points, p, metrics, vocab), f"{said} against {p}.") for p in params]
     agg = points.groupby(list(params))[list(metrics)].median().reset_index()
-    sections = [("Figures", "".join(figs)), ("Medians per point", table_html(agg, 2)), *extra]
+    sections = [("Figures", "".join(figs)), ("Medians per point", table_html(agg, 2, vocab=vocab)), *extra]
     return page(title, subtitle, sections)
 
 
-def _sweep_figure(points: pd.DataFrame, param: str, metrics: Sequence[str]) -> Figure:
+def _sweep_figure(points: pd.DataFrame, param: str, metrics: Sequence[str], vocab: Vocabulary | None = None) -> Figure:
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.4), squeeze=False)
     for k, (ax, m) in enumerate(zip(axes[0], metrics, strict=True)):
         g = points.groupby(param)[m]
@@ -567,7 +550,7 @@ def _sweep_figure(points: pd.DataFrame, param: str, metrics: Sequence[str]) -> F
         ax.fill_between(x, g.quantile(0.05).to_numpy(), g.quantile(0.95).to_numpy(), color=c, alpha=0.25, lw=0)
         ax.plot(x, g.median().to_numpy(), "o-", color=c)
         ax.set_xlabel(param)
-        ax.set_ylabel(word(m))
+        ax.set_ylabel(word(m, vocab))
     fig.tight_layout()
     return fig
 

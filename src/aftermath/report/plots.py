@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from aftermath.model.flows import Flow
 from aftermath.model.world import STATE_NAMES
 from aftermath.record.fine import fine_counts
-from aftermath.record.vocabulary import vocabulary
+from aftermath.record.vocabulary import Vocabulary, state_label, vocabulary
 
 if TYPE_CHECKING:
     from aftermath.result import Result
@@ -43,16 +43,17 @@ OUT_STATES = tuple(g.key for g in vocabulary().groups if g.out)
 QUANTILE_COLUMNS = ("day", "zone", "state", "q05", "q25", "q50", "q75", "q95")
 
 
-def plot_spectrum(result: Result | pd.DataFrame, ax: Axes | None = None) -> Figure:
+def plot_spectrum(result: Result | pd.DataFrame, ax: Axes | None = None, vocab: Vocabulary | None = None) -> Figure:
     """The spectrum over time: every person, stacked, in the scenario's words (``run.vocabulary``):
     S, E, H, Z, the dead (D) and the removed (R), so the stack's height is the whole population.
 
-    Given a quantile frame instead of a run, stacks the medians of the world totals (zone ``"all"``).
+    Given a quantile frame instead of a run, stacks the medians of the world totals (zone ``"all"``),
+    in ``vocab``'s words (a frame has no scenario; Aftermath's own without one).
     A run that recorded within days (``run.record_every``) is drawn at that resolution.
     """
     fig, ax = _fig_ax(ax)
     if isinstance(result, pd.DataFrame):
-        vocab = vocabulary(None)
+        vocab = vocab or vocabulary(None)
         world = result[result["zone"] == "all"]
         wide = world.pivot_table(index="day", columns="state", values="q50").reindex(columns=list(STATE_NAMES))
         t = wide.index.to_numpy()
@@ -73,7 +74,7 @@ def plot_spectrum(result: Result | pd.DataFrame, ax: Axes | None = None) -> Figu
 
 
 def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[Axes] | None = None,
-                     states: Sequence[str] | None = None) -> Figure:
+                     states: Sequence[str] | None = None, vocab: Vocabulary | None = None) -> Figure:
     """Epidemic curves per zone, one panel per zone, every compartment drawn (the dead and the
     removed dashed), in the scenario's words (``run.vocabulary``).
 
@@ -81,6 +82,8 @@ def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[
     runs of one scenario, or a quantile frame with columns ``day, zone, state, q05, q25, q50, q75,
     q95``: then each state is a median line with its 50% band (q25-q75, darker) and 90% band
     (q05-q95, lighter). ``states`` limits the curves to some of the model's states (S, E, H, Z, D, R).
+    ``vocab`` names a frame's states (a frame has no scenario; runs speak their scenario's words):
+    the SIR limit's Z is "I: infectious (Z)", and a state that never held half a person is left out.
     """
     data = _single(data)
     frame = _as_quantiles(data)
@@ -97,7 +100,7 @@ def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[
             res: Result = data  # type: ignore[assignment]
             _draw_run(ax, res, z, states)
         else:
-            _draw_bands(ax, frame[frame["zone"] == zid], states or STATE_NAMES)
+            _draw_bands(ax, frame[frame["zone"] == zid], states or STATE_NAMES, _bands_vocab(data, vocab))
         ax.set_title(titles.get(zid, zid))
         ax.set_xlabel("day")
         ax.set_ylabel("people")
@@ -140,9 +143,12 @@ EXITS = (
 )
 #: The same flows in the SIR and SZR vocabularies.
 EXIT_WORDS = {
-    "sir": {Flow.DECAY: "I recovered/removed (I -> R)", Flow.FERAL_DESTROYED: "I removed by defence"},
+    "sir": {Flow.DECAY: "I recovered/removed (I -> R)", Flow.FERAL_DESTROYED: "I removed by defence",
+            Flow.CULL: "infected people culled (H)", Flow.SWEEP_HYBRIDS: "infected people killed in sweeps (H)",
+            Flow.SWEEP_KILL: "I destroyed in sweeps (Z)"},
     "szr": {Flow.FERAL_DESTROYED: "zombies destroyed (Z -> R)", Flow.NATURAL_DEATH: "natural deaths (S -> R)",
-            Flow.DECAY: "zombies decayed"},
+            Flow.DECAY: "zombies decayed", Flow.CULL: "bitten humans culled (H)",
+            Flow.SWEEP_HYBRIDS: "bitten humans killed in sweeps (H)", Flow.SWEEP_KILL: "zombies destroyed in sweeps"},
 }
 
 
@@ -190,16 +196,25 @@ def plot_run(result: Result) -> Figure:
     return fig
 
 
-def _draw_bands(ax: Axes, q: pd.DataFrame, states: Sequence[str]) -> None:
+def _bands_vocab(data: object, vocab: Vocabulary | None) -> Vocabulary | None:
+    """The words of banded curves: ``vocab`` when given, else the runs' scenario's (None: Aftermath's)."""
+    if vocab is not None or isinstance(data, pd.DataFrame) or not isinstance(data, Sequence) or not data:
+        return vocab
+    return vocabulary(getattr(data[0], "scenario", None))
+
+
+def _draw_bands(ax: Axes, q: pd.DataFrame, states: Sequence[str], vocab: Vocabulary | None = None) -> None:
+    words = vocab is not None and vocab.name != "aftermath"
     for s in states:
         part = q[q["state"] == s].sort_values("day")
-        if part.empty:
+        if part.empty or (words and float(part["q95"].max()) < 0.5):  # a vocabulary's absent states unsaid
             continue
         day = part["day"].to_numpy()
         c = STATE_COLOURS[s]
         ax.fill_between(day, part["q05"].to_numpy(), part["q95"].to_numpy(), color=c, alpha=0.2, lw=0)
         ax.fill_between(day, part["q25"].to_numpy(), part["q75"].to_numpy(), color=c, alpha=0.45, lw=0)
-        ax.plot(day, part["q50"].to_numpy(), color=c, label=STATE_LABELS[s], ls="--" if s in OUT_STATES else "-")
+        label = state_label(vocab, s) if vocab is not None else STATE_LABELS[s]
+        ax.plot(day, part["q50"].to_numpy(), color=c, label=label, ls="--" if s in OUT_STATES else "-")
 
 
 def _as_quantiles(data: object) -> pd.DataFrame | None:
