@@ -129,3 +129,11 @@ def test_sir_store_comparison_report_says_infectious(tmp_path: Any) -> None:
         text = _visible(render_store(st))
     assert not AFTERMATH_WORDS.search(text), AFTERMATH_WORDS.findall(text)
     assert "I: infectious (Z) over time per point" in text and "infectious' peak (Z, after their low)" in text
+
+
+def test_run_figure_title_names_the_engine_in_words() -> None:
+    """Was: the run figure's title said "SIR limit (ode, seed 1)"."""
+    fig = plots.plot_run(_run("sir", 5))
+    title = fig.get_suptitle()
+    plt.close(fig)
+    assert title == "SIR limit (ODE engine, seed 1)"

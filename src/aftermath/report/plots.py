@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from aftermath.model.flows import Flow
 from aftermath.model.world import STATE_NAMES
 from aftermath.record.fine import fine_counts
-from aftermath.record.vocabulary import Vocabulary, state_label, vocabulary
+from aftermath.record.vocabulary import Vocabulary, engine_words, state_label, vocabulary
 
 if TYPE_CHECKING:
     from aftermath.result import Result
@@ -191,7 +191,7 @@ def plot_run(result: Result) -> Figure:
     plot_exits(result, fig.add_subplot(gs[1, :]))
     axes = [fig.add_subplot(gs[2 + z // cols, z % cols]) for z in range(nz)]
     plot_zone_curves(result, axes)
-    fig.suptitle(f"{result.scenario.name} ({result.engine}, seed {result.seed})")
+    fig.suptitle(f"{result.scenario.name} ({engine_words(result.engine)} engine, seed {result.seed})")
     fig.tight_layout()
     return fig
 
