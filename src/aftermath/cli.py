@@ -640,7 +640,9 @@ def compare_cmd(
                                      "batch": res.batch_id, "comparison": frame.to_dict(orient="records")},
                                     indent=2) + "\n")
     else:
-        rows = table_rows(frame)  # labels and names are the user's text, never markup
+        from aftermath.record.vocabulary import vocabulary
+
+        rows = table_rows(frame, vocab=vocabulary(base))  # labels and names are the user's text, never markup
         title = (f"{escape(base.name)}: {runs} replicates per variant of the {engine} engine, common random numbers "
                  "(mean \\[90% interval])")
         print_wide(console, fitted([escape(c) for c in rows[0]], [[escape(c) for c in r] for r in rows[1:]],
