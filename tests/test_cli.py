@@ -166,3 +166,14 @@ def test_the_cli_loads_with_a_typer_that_lacks_the_help_hook() -> None:
             "print('loaded')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "loaded" in out.stdout, out.stderr
+
+
+def test_a_zone_with_no_one_left_has_no_fear() -> None:
+    """Korea's Busan ends with no one alive: its fear is '-', not a leftover figure; the peak's day
+    has a column of its own."""
+    res = CliRunner().invoke(app, ["run", "korea", "--wide"], env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    busan = next(line for line in res.output.splitlines() if line.strip().startswith("Busan"))
+    cells = [c.strip() for c in busan.split("│")]
+    assert cells[1] == "0" and cells[5] == "-", cells
+    assert "on day" in res.output

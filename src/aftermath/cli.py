@@ -364,16 +364,18 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
         console.print(line)
 
     heads = ["zone", vocab.humans, vocab.ferals, f"{vocab.ferals}'s peak" if vocab.name != "aftermath"
-             else "ferals' peak", "fear", "days sealed"]
+             else "ferals' peak", "on day", "fear", "days\nsealed"]
     zone_name = {z.id: z.name or z.id for z in res.scenario.zones}  # names to read; `aftermath show` has the ids
     faction_name = {f.id: f.name or f.id for f in res.scenario.factions}
     rows = []
     for zid, z in s["zones"].items():
-        zpeak = "-" if z["peak_ferals"] is None else f"{_n(z['peak_ferals'])} (day {z['peak_ferals_day']})"
-        rows.append([escape(zone_name.get(zid, zid)), _n(z["survivors"]), _n(z["ferals"]), zpeak, f"{z['fear']:.2f}",
+        peaked = z["peak_ferals"] is not None
+        fear = f"{z['fear']:.2f}" if z["survivors"] >= 0.5 else "-"  # no one left to be afraid
+        rows.append([escape(zone_name.get(zid, zid)), _n(z["survivors"]), _n(z["ferals"]),
+                     _n(z["peak_ferals"]) if peaked else "-", str(z["peak_ferals_day"]) if peaked else "-", fear,
                      str(z["days_sealed"])])
-    print_wide(console, fitted(heads, rows, title="zones at the end", justify=["left"] + ["right"] * 5, wide=wide,
-                               squeeze={0: 16, 5: 6}, show_edge=False, header_style="bold"), wide)
+    print_wide(console, fitted(heads, rows, title="zones at the end", justify=["left"] + ["right"] * 6, wide=wide,
+                               squeeze={0: 14}, show_edge=False, header_style="bold"), wide)
 
     if any(s["factions"].values()):
         rows = []
