@@ -197,12 +197,11 @@ def test_the_boarding_schools_summary_counts_763_boys() -> None:
     them), not the 762 humans at the start, who are the attack rate's denominator."""
     import re
 
-    from aftermath.model.world import State
     from aftermath.record.vocabulary import summary_lines, vocabulary
 
     res = am.simulate(am.load("boarding-school"), engine="ode")
     s = res.summary()
-    lines = summary_lines(s, vocabulary(res.scenario), float(res.counts[-1][:, [State.D, State.R]].sum()))
+    lines = summary_lines(s, vocabulary(res.scenario), res.counts)
     whole, sus, inf, rem = (int(v) for v in re.findall(r"\d+", re.sub(r"\[/?bold\]", "", lines[0])))
     assert lines[0].startswith("Of 763 people at the end, ")
     assert (sus, inf, rem) == (round(s["susceptible"]), round(s["ferals"]), 715) and sus + inf + rem == whole

@@ -118,3 +118,23 @@ def test_overlay_of_the_sir_limit_leaves_out_deaths_and_aftermaths_fits_80_colum
     assert code == 0 and "deaths" not in out and "feral" not in out
     code, out = _run("overlay", "hyosan", "--days", "5")
     assert code == 0 and _widest(out) <= 80 and "(continued)" not in out and "deaths" in out
+
+
+def test_the_sir_limits_peak_is_the_peak_of_i() -> None:
+    """In the SIR words, I is E + H + Z: its peak is theirs together, not the ferals' alone (with
+    half the infections kept mild as H, the ferals' peak is a fraction of I's)."""
+    import re
+
+    import aftermath as am
+    from aftermath.model.world import State
+    from aftermath.record.measures import peak_after_low
+    from aftermath.record.vocabulary import summary_lines, vocabulary
+    from aftermath.scenario.load import with_overrides
+
+    res = am.simulate(with_overrides(am.load("sir"), {"pathogen.p_hybrid": 0.5}), days=40)
+    s = res.summary()
+    i_peak, i_day = peak_after_low(res.counts[:, :, [State.E, State.H, State.Z]].sum(axis=(1, 2)))
+    assert i_peak is not None and s["peak_ferals"] is not None and s["peak_ferals"] < 0.5 * i_peak
+    said = next(line for line in summary_lines(s, vocabulary(res.scenario), res.counts) if "peaked" in line)
+    m = re.search(r"peaked at \[bold\]([\d,]+)\[/\] on day (\d+)", said)
+    assert m and int(m.group(1).replace(",", "")) == round(i_peak) and int(m.group(2)) == i_day, said

@@ -340,7 +340,6 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
         dip = f", fell to {_n(low)}, then" if low < float(ferals[0]) - 0.5 else " and"
         peak = (f"Ferals numbered {_n(s['ferals_at_start'])} at the start{dip} peaked at "
                 f"[bold]{_n(s['peak_ferals'])}[/] on day {s['peak_ferals_day']}")
-    from aftermath.model.world import State
     from aftermath.record.vocabulary import summary_lines, vocabulary
 
     vocab = vocabulary(res.scenario)
@@ -359,7 +358,7 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
     if s["breaches"] >= 0.5:
         lines.append(f"Ferals broke through walls {_n(s['breaches'])} times.")
     if vocab.name != "aftermath":  # the limit being taught, in its own words (run.vocabulary)
-        lines = summary_lines(s, vocab, float(res.counts[-1][:, [State.D, State.R]].sum()))
+        lines = summary_lines(s, vocab, res.counts)
     for line in lines:
         console.print(line)
 

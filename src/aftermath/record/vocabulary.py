@@ -97,12 +97,19 @@ def _n(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def summary_lines(s: dict[str, Any], vocab: Vocabulary, removed_end: float) -> list[str]:
+def summary_lines(s: dict[str, Any], vocab: Vocabulary, counts: NDArray[np.float64]) -> list[str]:
     """The run summary's sentences in a compartmental vocabulary (``sir`` or ``szr``), from the keys
-    of :meth:`aftermath.result.Result.summary` and the dead and removed at the end (D + R).
-    Rich markup: bold for the headline numbers."""
+    of :meth:`aftermath.result.Result.summary` and the run's ``counts`` [time, zone, state] (the
+    dead and removed at the end, D + R; the SIR limit's I, E + H + Z, whose peak is not the
+    ferals'). Rich markup: bold for the headline numbers."""
+    from aftermath.model.world import State
+    from aftermath.record.measures import peak_after_low
+
+    removed_end = float(counts[-1][:, [State.D, State.R]].sum())
     peak = s["peak_ferals"]
     if vocab.name == "sir":
+        peak, peak_day = peak_after_low(counts[:, :, [State.E, State.H, State.Z]].sum(axis=(1, 2)))
+        s = {**s, "peak_ferals_day": peak_day}
         # the whole is S + I + R at the end (the infectious at the start are people too: the boarding
         # school's 763 boys, not the 762 humans that initial_humans counts); the attack rate's
         # denominator is the initial humans, in the SIR limit the susceptible at the start

@@ -209,11 +209,8 @@ def render_run(result: Result, title: str | None = None) -> str:
     if vocab.name != "aftermath":  # the limit being taught, in its own words, as the terminal tells it
         from rich.text import Text
 
-        from aftermath.model.world import State
-
-        removed = float(result.counts[-1][:, [State.D, State.R]].sum())
         told = "".join(f"<p>{html.escape(Text.from_markup(line).plain)}</p>"
-                       for line in summary_lines(s, vocab, removed))
+                       for line in summary_lines(s, vocab, result.counts))
     overview = desc + f"<p>{html.escape(_run_line(s))}</p>" + told + keys_html(
         [(label, s.get(k)) for k, label in key_numbers(vocab)])
     if s.get("ledger"):
