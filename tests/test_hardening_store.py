@@ -205,6 +205,17 @@ def test_a_truncated_store_is_named_damaged(command: list[str], truncated: Path,
     assert not (tmp_path / "pq").exists()
 
 
+def test_free_blocks_trimmed_from_the_end_are_not_damage() -> None:
+    """A healthy store (a user's, after an ensemble, a calibration, an export and a comparison):
+    76,034,048 bytes, 294 blocks of 262,144 by DuckDB's count, 27 of them free and the last 4
+    trimmed from the file. It was refused as damaged; only a file short of its blocks in use is."""
+    from aftermath.store.store import short_of
+
+    assert short_of(76_034_048, 262_144, 294 - 27) == 0
+    assert short_of(76_034_048 // 2, 262_144, 294 - 27) == 3 * 4096 + 262_144 * 267
+    assert short_of(3 * 4096 + 262_144 * 10, 262_144, 10) == 0
+
+
 @pytest.mark.parametrize("command", [["query", "SELECT * FROM series"], ["export", "--parquet", "{tmp}/pq"],
                                      ["rerun"], ["report"]])
 def test_a_store_with_corrupt_blocks_is_refused_in_one_line(command: list[str], store_file: Path,
