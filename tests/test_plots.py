@@ -233,3 +233,27 @@ def test_comparison_frame_pairs_replicates(runs):
 def test_run_overview_still_works(run):
     fig = run.plot()
     assert len(fig.axes) == 2 + len(run.zone_ids)  # everyone over time, deaths by cause, each zone
+
+
+def test_comparison_nests_each_cost_under_the_one_it_is_part_of():
+    """Was: "of which" only under the row directly above, so hybrids killed in sweeps (part of
+    killed by policy, like hybrids culled) read as a cost of its own; and starved (part of deaths,
+    which the figure does not show) must not read "of which"."""
+    metrics = ["lives_saved", "killed_by_policy", "culled", "hybrids_swept", "starved"]
+    df = pd.DataFrame([{"variant": v, "metric": m, "mean": 1.0, "lo": 0.0, "hi": 2.0}
+                       for v in ("base", "cull") for m in metrics])
+    _, axc = plots_story.plot_comparison(df).axes
+    assert [t.get_text().replace("\n", " ") for t in axc.get_yticklabels()] == [
+        "killed by policy", "of which hybrids culled", "of which hybrids killed in sweeps", "starved"]
+
+
+def test_figures_do_not_import_the_report_that_imports_them():
+    """Was: plots_map and plots_story imported html's private _faction_names and _costs_in_words
+    (html imports them): the helpers live in record/vocabulary.py now."""
+    import ast
+    import inspect
+
+    for module in (plots_map, plots_story):
+        tree = ast.parse(inspect.getsource(module))
+        froms = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert "aftermath.report.html" not in froms, module.__name__

@@ -14,11 +14,10 @@ import pytest
 
 import aftermath as am
 from aftermath.compare import METRIC_NAMES, metric_label, table_rows
-from aftermath.record.vocabulary import vocabulary
+from aftermath.record.vocabulary import VOCABULARIES, vocabulary
 from aftermath.report import plots
 from aftermath.report.ensemble import quantile_frame
 from aftermath.report.html import _run_line, render_comparison, render_ensemble, render_run
-from aftermath.report.html import word as html_word
 from aftermath.scenario.load import load
 
 #: The old words an SIR or SZR report must not use (the scenario's own description aside).
@@ -106,13 +105,15 @@ def test_compare_terminal_labels_are_the_html_tables_words() -> None:
     assert metric_label("people_turned_away") == "people turned away (ledger)"
     frame = pd.DataFrame([{"variant": v, "metric": m, "mean": 1.0, "lo": 0.0, "hi": 2.0}
                           for v in ("baseline", "cull") for m in METRIC_NAMES])
-    terminal = [row[0].strip() for row in table_rows(frame)[1:]]
+    want = ["lives saved", "survivors (humans at the end)", "deaths", "of which killed by policy",
+            "of which hybrids culled", "of which hybrids killed in sweeps", "of which starved",
+            "crossings refused at gates (attempts)", "of which crossings by healthy people refused (attempts)",
+            "people turned away (ledger)", "of which healthy people turned away (ledger)", "sealed in (ledger)",
+            "of which sacrificed (ledger)", "concealed (ledger)", "misclassified (ledger)"]
+    assert [row[0].strip() for row in table_rows(frame)[1:]] == want
     page = render_comparison(frame)
     table = page[page.index(">Table</h2>"):]
-    cells = [html.unescape(c).strip() for c in re.findall(r"<tr><td[^>]*>([^<]*)</td>", table)]
-    assert terminal == cells
-    for m in METRIC_NAMES:  # the words of the one source, nested and marked as the table marks them
-        assert html_word(m) in metric_label(m)
+    assert [html.unescape(c).strip() for c in re.findall(r"<tr><td[^>]*>([^<]*)</td>", table)] == want
 
 
 def test_sir_store_comparison_report_says_infectious(tmp_path: Any) -> None:
@@ -137,3 +138,97 @@ def test_run_figure_title_names_the_engine_in_words() -> None:
     title = fig.get_suptitle()
     plt.close(fig)
     assert title == "SIR limit (ODE engine, seed 1)"
+
+
+@pytest.fixture(scope="module")
+def szr_hyosan() -> Any:
+    """Hyosan told in Munz's words (``run.vocabulary = "szr"``): its walls are breached early."""
+    sc = load("hyosan")
+    sc = sc.model_copy(update={"description": "", "run": sc.run.model_copy(update={"vocabulary": "szr"})})
+    res = am.simulate(sc, engine="ode", seed=1, days=60)
+    assert "breach" in set(res.chronicle_frame()["kind"])
+    return res
+
+
+def test_szr_chronicle_says_zombies_broke_through(szr_hyosan: Any) -> None:
+    """Was: "ferals broke through a wall" in an SZR run's chronicle legend, its run report and its
+    ensemble report."""
+    from aftermath.report import plots_story
+
+    fig = plots_story.plot_chronicle(szr_hyosan)
+    legend = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    plt.close(fig)
+    assert "zombies broke through a wall" in legend and not any("feral" in t for t in legend), legend
+    for page in (render_run(szr_hyosan), render_ensemble([szr_hyosan])):
+        text = _visible(page)
+        # (the chronicle's own sentences are the record's, record/chronicle.py: not the kinds' words)
+        assert "zombies broke through a wall" in text and "ferals broke through a wall" not in text
+
+
+def test_szr_comparison_figure_says_the_vocabularys_words(monkeypatch: Any) -> None:
+    """Was: the comparison figure said "of which hybrids culled" (render_comparison did not pass
+    the vocabulary) while its table said "of which bitten humans culled (H)"."""
+    from aftermath.report import plots_story
+
+    metrics = ["lives_saved", "killed_by_policy", "culled", "hybrids_swept"]
+    frame = pd.DataFrame([{"variant": v, "metric": m, "mean": 1.0, "lo": 0.0, "hi": 2.0, "engine": "abm"}
+                          for v in ("baseline", "cull") for m in metrics])
+    drawn: list[Any] = []
+    real = plots_story.plot_comparison
+
+    def keep(*args: Any, **kw: Any) -> Any:
+        drawn.append(real(*args, **kw))
+        return drawn[-1]
+
+    monkeypatch.setattr(plots_story, "plot_comparison", keep)
+    render_comparison(frame, vocab=VOCABULARIES["szr"])
+    ticks = [t.get_text().replace("\n", " ") for t in drawn[0].axes[1].get_yticklabels()]
+    assert ticks == ["killed by policy", "of which bitten humans culled (H)",
+                     "of which bitten humans killed in sweeps (H)"]
+
+
+@pytest.mark.parametrize(("engine", "said"), [("abm", "agent-based engine"), ("", "engine not recorded")])
+def test_comparison_report_names_its_engine_in_words(engine: str, said: str) -> None:
+    """Was: "runs of the abm engine", a caption "(abm engine)" and a subtitle "abm engine" (or
+    "not recorded engine" for a frame without its engine)."""
+    frame = pd.DataFrame([{"variant": v, "metric": m, "mean": 1.0, "lo": 0.0, "hi": 2.0}
+                          for v in ("baseline", "cull") for m in ("lives_saved", "killed_by_policy")])
+    page = render_comparison(frame.assign(engine=engine) if engine else frame)
+    text = _visible(page)
+    assert said in text
+    assert "abm engine" not in text and "not recorded engine" not in text
+    if engine:
+        assert "Every figure comes from runs of the agent-based engine ( --engine abm )." in text
+        assert "(runs of the agent-based engine)" in text
+        assert 'class="sub">every figure from the agent-based engine · made' in page
+    else:
+        assert "The engine that made these runs was not recorded." in text
+
+
+def test_dashboard_comparison_labels_speak_the_scenarios_words() -> None:
+    """Was: the dashboard's comparison labelled an SZR scenario's metrics in Aftermath's words
+    ("of which hybrids culled"): the server called metric_label without the vocabulary."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from aftermath.scenario.load import to_dict
+    from aftermath.web.server import create_app
+
+    data = to_dict(load("sir"))
+    data["run"].update(days=5, engine="ode", vocabulary="szr")
+    variant = to_dict(load("sir"))
+    variant["run"].update(days=5, engine="ode", vocabulary="szr")
+    variant["pathogen"]["beta"] = 0.15
+    app = create_app(warm=False)
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:
+        job = client.post("/api/compare", json={"scenario": data, "runs": 1, "engine": "ode",
+                                                "variants": [{"label": "slower", "scenario": variant}]}).json()
+        deadline = time.monotonic() + 30
+        while (v := client.get(f"/api/jobs/{job['id']}").json())["status"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert v["status"] == "done", v
+    labels = {r["metric"]: r["label"].strip() for r in v["result"]["rows"]}
+    assert labels["culled"] == "of which bitten humans culled (H)"
+    assert labels["survivors"] == "humans at the end (S)"

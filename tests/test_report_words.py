@@ -109,7 +109,9 @@ def test_run_report_tables_and_headings_are_in_words(run_page: str, abm_run) -> 
     assert cells == [], cells
     assert "The Provisional Government" in text and "The survivors' network" in text
     # the JSON keeps its keys: scripts and the reader who copies it read the scenario as it is
-    assert "&quot;peak_ferals&quot;" not in run_page  # (not a scenario key: nothing was renamed there)
+    # scenario keys that are also record keys with words (fear, births) stay keys in the JSON
+    assert "&quot;fear&quot;:" in run_page and "&quot;births&quot;:" in run_page
+    assert "&quot;fear at the end&quot;" not in run_page and "&quot;births&quot;: &quot;" not in run_page
     assert "&quot;p_hybrid&quot;: 0.15" in run_page
 
 
@@ -205,3 +207,33 @@ def test_labels_a_user_chose_are_shown_as_written() -> None:
                          "lo": [0.0, 1.0], "hi": [2.0, 3.0]})
     heads = re.findall(r"<th>(.*?)</th>", render_comparison(comp).split("<h2>Table</h2>", 1)[1])
     assert "fear" in heads and "hybrids" in heads, heads
+
+
+def test_key_numbers_read_in_the_order_of_a_run_report() -> None:
+    """Was: a store's key-number tables were sorted by key ("attack rate, births, ferals through a
+    wall, hybrids culled, deaths..."); now the run report's key numbers come first, then a
+    comparison's metrics, then the rest as they come."""
+    import pandas as pd
+
+    from aftermath.report.from_store import _describe_points
+
+    cols = ["attack_rate", "births", "breaches", "culled", "deaths", "initial_humans", "killed_by_policy",
+            "concealed", "zzz_new"]
+    summaries = pd.DataFrame([{"variant": v, "point": 0, "replicate": i, **{c: float(i) for c in cols}}
+                              for v in ("baseline", "cull") for i in range(3)])
+    table = _describe_points(summaries)
+    want = ["people at the start (humans: S + E + H)", "deaths", "attack rate", "killed by policy",
+            "hybrids culled", "concealed", "births", "ferals through a wall (breaches)", "zzz new"]
+    assert list(table[table["variant"] == "cull"]["metric"]) == want
+    # the ensemble's table (a store's batch of one point) reads in the same order
+    page = render_ensemble(pd.DataFrame(columns=["day", "zone", "state", "q05", "q25", "q50", "q75", "q95"]),
+                           summaries=summaries[cols], scenario={"name": "x"})
+    rows = [html.unescape(r) for r in re.findall(r'<tr><td class="text">([^<]*)</td>', page)]
+    assert rows[:len(want)] == want
+
+
+def test_a_scenario_without_factions_says_it_has_no_official_record() -> None:
+    """Was: an empty "official vs true record" table (headers, no rows)."""
+    page = render_run(simulate(load("sir"), engine="ode", days=5))
+    section = page.split("<h3>official vs true record</h3>", 1)[1]
+    assert section.startswith("<p>No factions: no official record to compare.</p>")

@@ -351,3 +351,35 @@ MEANING_WORDS: dict[str, dict[str, str]] = {
 def meaning_words(name: str, meaning: str, vocab: Vocabulary | None = None) -> str:
     """What metric ``name`` counts (``meaning``, in Aftermath's words) in ``vocab``'s words."""
     return MEANING_WORDS.get(vocab.name if vocab is not None else "aftermath", {}).get(name, meaning)
+
+
+def faction_names(scenario: Any) -> dict[str, str]:
+    """Faction id -> its name (the id where it has none)."""
+    return {f.id: f.name or f.id for f in scenario.factions}
+
+
+def costs_in_words(costs: Sequence[str], vocab: Vocabulary | None = None) -> list[str]:
+    """Costs (metrics of :data:`aftermath.compare.METRICS`, in their order) in ``vocab``'s words; a
+    cost that is part of another shown among ``costs`` reads "of which ...", as
+    :func:`aftermath.compare.metric_label` nests it by the metric's ``part_of`` (hybrids culled and
+    hybrids killed in sweeps both under killed by policy), not by the row above it."""
+    from aftermath.compare import METRIC
+
+    shown, out = set(costs), []
+    for c in costs:
+        parent = METRIC[c].part_of if c in METRIC else None
+        while parent is not None and parent not in shown:  # a parent not shown: nest under its own
+            parent = METRIC[parent].part_of
+        out.append(f"of which {word(c, vocab)}" if parent is not None else word(c, vocab))
+    return out
+
+
+def key_order(keys: Sequence[str], vocab: Vocabulary | None = None) -> list[str]:
+    """``keys`` (of the record or a store's columns) in the order a reader reads them: the key
+    numbers of a run report (:func:`key_numbers`), then a comparison's metrics
+    (:data:`aftermath.compare.METRICS`), then the rest as they come."""
+    from aftermath.compare import METRIC_NAMES
+
+    first = [k for k, _ in key_numbers(vocab)] + [k for k, _ in KEY_NUMBERS] + list(METRIC_NAMES)
+    rank = {k: i for i, k in reversed(list(enumerate(first)))}
+    return sorted(keys, key=lambda k: rank.get(k, len(first)))  # stable: the rest keep their order

@@ -177,7 +177,8 @@ def _ferals_by_point(store: Store, bid: str, said: str = "ferals") -> Any:
 def _describe_points(summaries: pd.DataFrame, vocab: Vocabulary | None = None) -> pd.DataFrame:
     rows = []
     for variant, s in summaries.groupby("variant", sort=False):
-        d = ens.describe(s.drop(columns=["point", "replicate", "run_id", "summary"], errors="ignore"))
+        d = H._in_key_order(ens.describe(s.drop(columns=["point", "replicate", "run_id", "summary"],
+                                                errors="ignore")), vocab)
         rows.append(d.assign(variant=variant))
     out = pd.concat(rows, ignore_index=True)
     out["metric"] = [H.word(m, vocab) for m in out["metric"]]  # in words; the keys stay in the store

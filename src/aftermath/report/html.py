@@ -34,8 +34,11 @@ from aftermath.record.vocabulary import KEY_NUMBERS as KEY_NUMBERS
 from aftermath.record.vocabulary import WORDS as WORDS
 from aftermath.record.vocabulary import (
     Vocabulary,
+    costs_in_words,
     engine_words,
+    faction_names,
     key_numbers,
+    key_order,
     scenario_vocabulary,
     summary_lines,
     words,
@@ -241,9 +244,9 @@ def render_run(result: Result, title: str | None = None) -> str:
         ("Summary", overview),
         ("Figures", "".join(figs)),
         ("The virus", "".join(virus)),
-        ("Chronicle", _chronicle_html(result.chronicle_frame(), names)),
+        ("Chronicle", _chronicle_html(result.chronicle_frame(), names, vocab)),
         ("Ledger and the official record", _ledger_html(result, vocab)),
-        ("Policies", _policies_html(s, _faction_names(sc), names)),
+        ("Policies", _policies_html(s, faction_names(sc), names)),
         ("Parameters", parameters_html(sc, _as_run(s))),
     ]
     people = people_html(result)
@@ -328,7 +331,8 @@ def _run_line(summary: Mapping[str, Any]) -> str:
             + (f", variant: {variant}" if variant else ""))
 
 
-def _chronicle_html(events: pd.DataFrame, zone_names: Mapping[str, str] | None = None) -> str:
+def _chronicle_html(events: pd.DataFrame, zone_names: Mapping[str, str] | None = None,
+                    vocab: Vocabulary | None = None) -> str:
     """The chronicle: how often each kind of event happened, then every event with its zone's name
     ("—" for the world or between factions)."""
     if events.empty:
@@ -341,34 +345,18 @@ def _chronicle_html(events: pd.DataFrame, zone_names: Mapping[str, str] | None =
         f"<td class=\"text\">{html.escape(str(t))}</td></tr>"
         for d, z, t in zip(shown["day"], shown["zone"], shown["text"], strict=True))
     more = f"<p>… and {len(events) - len(shown):,} more.</p>" if len(events) > len(shown) else ""
-    return (table_html(_kinds_in_words(counts), 0, ["what happened"])
+    return (table_html(_kinds_in_words(counts, vocab), 0, ["what happened"])
             + f"<details><summary>all {plural(len(events), 'event')}</summary>"
             f"<table><thead><tr><th>day</th><th>zone</th><th>what happened</th></tr></thead>"
             f"<tbody>{lines}</tbody></table>{more}</details>")
 
 
-def _kinds_in_words(counts: pd.DataFrame) -> pd.DataFrame:
-    """A chronicle's counts per ``kind`` with each kind said in words (first column "what happened")."""
-    said = [plots_story.KIND_WORDS.get(str(k), word(str(k))) for k in counts["kind"]]
+def _kinds_in_words(counts: pd.DataFrame, vocab: Vocabulary | None = None) -> pd.DataFrame:
+    """A chronicle's counts per ``kind`` with each kind said in words, ``vocab``'s where given
+    (first column "what happened")."""
+    said = [plots_story.kind_words(str(k), vocab) for k in counts["kind"]]
     return counts.drop(columns="kind").assign(**{"what happened": said})[
         ["what happened", *(c for c in counts.columns if c != "kind")]]
-
-
-def _faction_names(scenario: Scenario) -> dict[str, str]:
-    """Faction id -> its name (the id where it has none)."""
-    return {f.id: f.name or f.id for f in scenario.factions}
-
-
-def _costs_in_words(costs: Sequence[str], vocab: Vocabulary | None = None) -> list[str]:
-    """The ledger's costs in words, in the order of :data:`aftermath.compare.METRICS`; a cost that is
-    part of the one above it reads "of which ..." (people turned away, of which healthy)."""
-    from aftermath.compare import METRIC
-
-    out = []
-    for i, c in enumerate(costs):
-        parent = METRIC[c].part_of if c in METRIC else None
-        out.append(f"of which {word(c, vocab)}" if i and parent == costs[i - 1] else word(c, vocab))
-    return out
 
 
 def _ledger_html(result: Result, vocab: Vocabulary | None = None) -> str:
@@ -376,19 +364,21 @@ def _ledger_html(result: Result, vocab: Vocabulary | None = None) -> str:
     from aftermath.record.official import ledger_by_faction, official_record
 
     parts = []
-    factions = _faction_names(result.scenario)
+    factions = faction_names(result.scenario)
     try:
         led = ledger_by_faction(result)
         wide = led.pivot_table(index="cost", columns="faction", values="count", aggfunc="sum")
         order = {m: i for i, m in enumerate(METRIC_NAMES)}
         costs = sorted(map(str, wide.index), key=lambda c: (order.get(c, len(order)), c))
         wide = wide.reindex(costs).rename(columns=factions)
-        wide.index = pd.Index(_costs_in_words(costs, vocab), name="cost")
+        wide.index = pd.Index(costs_in_words(costs, vocab), name="cost")
         parts.append("<h3>what policy did to people, per faction</h3>"
                      + table_html(wide.rename_axis(columns=None).reset_index(), 0, ["cost"], as_is=wide.columns))
         rec = official_record(result)
         rec = rec.assign(faction=[factions.get(str(f), str(f)) for f in rec["faction"]])
-        parts.append("<h3>official vs true record</h3>" + table_html(rec, 0, ["faction", "measure", "who"]))
+        parts.append("<h3>official vs true record</h3>" + (
+            table_html(rec, 0, ["faction", "measure", "who"]) if len(rec)
+            else "<p>No factions: no official record to compare.</p>"))
     except Exception as exc:  # shown, not fatal
         parts.append(f"<p><em>ledger not available: {html.escape(str(exc))}</em></p>")
     from aftermath.result import ledger_people
@@ -453,7 +443,7 @@ def render_ensemble(data: Sequence[Result] | pd.DataFrame, title: str | None = N
     n = len(runs) if runs is not None else (len(summaries) if summaries is not None else None)
     overview = keys_html([("run" if n == 1 else "runs", n)]) if n else ""
     if summaries is not None and len(summaries):
-        described = ens.describe(summaries)
+        described = _in_key_order(ens.describe(summaries), vocab)
         described["metric"] = [word(m, vocab) for m in described["metric"]]
         overview += "<h3>key numbers across runs (median and 90% interval)</h3>" + table_html(
             described, 0, ["metric"])
@@ -467,13 +457,21 @@ def render_ensemble(data: Sequence[Result] | pd.DataFrame, title: str | None = N
                           f"Official vs true record in the first run (seed {runs[0].seed})."))
     sections = [("Summary", overview), ("Figures", "".join(figs))]
     if chronicle is not None and len(chronicle):
-        said = _kinds_in_words(chronicle).rename(columns={"runs": "runs with it", "first_day": "first day (median)"})
+        said = _kinds_in_words(chronicle, vocab).rename(
+            columns={"runs": "runs with it", "first_day": "first day (median)"})
         sections.append(("Chronicle across runs", table_html(said, 0, ["what happened"])))
     sections.extend(extra or [("Parameters", parameters_html(scenario))])
     if not subtitle and n:
         engines = sorted({r.engine for r in runs}) if runs is not None else []
         subtitle = plural(n, "run") + (f" · {engines_phrase(engines)}" if engines else "")
     return page(title or f"{name}: an ensemble", subtitle, sections)
+
+
+def _in_key_order(described: pd.DataFrame, vocab: Vocabulary | None = None) -> pd.DataFrame:
+    """Rows of ``metric, ...`` (:func:`aftermath.report.ensemble.describe`) in the order a reader
+    reads them (:func:`aftermath.record.vocabulary.key_order`), not as a store's columns come."""
+    order = key_order([str(m) for m in described["metric"]], vocab)
+    return described.set_index("metric").loc[order].reset_index()
 
 
 def _chronicle_counts(runs: Sequence[Result]) -> pd.DataFrame:
@@ -501,7 +499,12 @@ def render_comparison(df: pd.DataFrame, title: str = "Policy comparison", subtit
     variants = list(dict.fromkeys(df["variant"]))
     metrics = [m for m in METRIC if (df["metric"] == m).any()] + [
         m for m in dict.fromkeys(df["metric"]) if m not in METRIC]
-    engines = ", ".join(sorted({str(e) for e in df["engine"] if str(e)})) or "not recorded"
+    # the engines in words ("agent-based"); a frame may hold "abm, ode" in one cell
+    ids = sorted({e.strip() for cell in df["engine"] for e in str(cell).split(",") if e.strip()})
+    engines = engines_phrase(ids).removeprefix("every figure from ")  # "the agent-based engine"
+    flags = ", ".join(f"<code>--engine {html.escape(e)}</code>" for e in ids)  # what reproduces them
+    from_engines = (f"Every figure comes from runs of {html.escape(engines)} ({flags})." if ids
+                    else "The engine that made these runs was not recorded.")
     rows = []
     for m in metrics:
         meta = METRIC.get(m)
@@ -510,19 +513,19 @@ def render_comparison(df: pd.DataFrame, title: str = "Policy comparison", subtit
         rows.append({"metric": said, **{v: cells.get((v, m), "—") for v in variants},
                      "counts": meaning_words(m, meta.meaning, vocab) if meta is not None else "", "from": src})
     table = pd.DataFrame(rows, columns=["metric", *variants, "counts", "from"])
-    intro = (f"<p>Every figure comes from runs of the <b>{html.escape(engines)}</b> engine. Lives saved are "
+    intro = (f"<p>{from_engines} Lives saved are "
              "survivors in a variant minus survivors in the baseline, replicate by replicate (common random "
              "numbers). Costs are people; a metric that is part of another (\"of which\") is never added to it, "
              "and the figure's cost is <i>killed by policy</i>. Each cell: mean [5th, 95th percentile] over "
              "replicates. Definitions: docs/report.md.</p>")
+    caption = "Lives saved against people killed by policy, per variant" + (f" (runs of {engines})." if ids else ".")
     sections = [
-        ("Lives saved and what they cost", intro + _safe(lambda: plots_story.plot_comparison(df),
-                                                         f"Lives saved against people killed by policy, per "
-                                                         f"variant ({engines} engine).")),
+        ("Lives saved and what they cost", intro + _safe(lambda: plots_story.plot_comparison(df, vocab=vocab),
+                                                         caption)),
         ("Table", table_html(table, 0, list(table.columns), as_is=variants)),
         *extra,
     ]
-    return page(title, subtitle or f"{engines} engine", sections)
+    return page(title, subtitle or (engines_phrase(ids) if ids else "engine not recorded"), sections)
 
 
 def render_sweep(points: pd.DataFrame, params: Sequence[str], metrics: Sequence[str] = ("survivors", "deaths"),

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from aftermath.model.flows import RouteFlow
 from aftermath.model.world import State, build_world
 from aftermath.record.measures import humans
+from aftermath.record.vocabulary import faction_names
 from aftermath.report.plots import _fig_ax, _zone_names
 
 if TYPE_CHECKING:
@@ -83,7 +84,6 @@ def plot_map(result: Result, day: int | None = None, ax: Axes | None = None, *, 
     ``scale`` shrinks nodes, rims, arrows and labels together (small multiples use about 0.5);
     ``pos`` and ``max_people`` let several maps share one layout and one size scale.
     """
-    from aftermath.report.html import _faction_names
 
     fig, ax = _fig_ax(ax, (7.5, 6.5))
     world = build_world(result.scenario)
@@ -116,7 +116,7 @@ def plot_map(result: Result, day: int | None = None, ax: Axes | None = None, *, 
     if sealed.any():
         ax.scatter(pos[sealed, 0], pos[sealed, 1], s=(np.sqrt(sizes[sealed]) + 14 * scale) ** 2,
                    facecolors="none", edgecolors="#CC79A7", linewidths=1.8 * scale, linestyles=":", zorder=1.5)
-    zones, factions = _zone_names(result), _faction_names(result.scenario)
+    zones, factions = _zone_names(result), faction_names(result.scenario)
     for z, zid in enumerate(world.zone_ids):
         f = world.zone_faction[z]
         sub = f"{people[z]:,.0f}" + (" people" if scale >= 0.8 else "")

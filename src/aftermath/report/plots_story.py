@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from aftermath.record.vocabulary import Vocabulary, costs_in_words, faction_names, vocabulary, word
 from aftermath.report.plots import OKABE_ITO, _zone_names
 from aftermath.report.plots_map import _wrap
 
@@ -56,6 +57,21 @@ KIND_WORDS: dict[str, str] = {
     "seal": "a zone was sealed",
     "unseal": "a seal was lifted",
 }
+#: The kinds whose words differ in the SIR limit's and Munz's vocabularies (the rest are as
+#: :data:`KIND_WORDS`).
+VOCABULARY_KIND_WORDS: dict[str, dict[str, str]] = {
+    "sir": {"breach": "the infectious broke through a wall"},
+    "szr": {"breach": "zombies broke through a wall"},
+}
+
+
+def kind_words(kind: str, vocab: Vocabulary | None = None) -> str:
+    """A chronicle kind in words (:data:`KIND_WORDS`), in ``vocab``'s where they differ; an
+    unknown kind as :func:`aftermath.record.vocabulary.word` says it."""
+    said = VOCABULARY_KIND_WORDS.get(vocab.name if vocab is not None else "aftermath", {})
+    return said.get(kind, KIND_WORDS.get(kind, word(kind, vocab)))
+
+
 #: Policy on/off events are drawn as the bars of the lower panel instead.
 SPAN_KINDS = ("policy_on", "policy_off")
 MAX_LABELS = 12
@@ -73,6 +89,7 @@ def plot_chronicle(result: Result, fig: Figure | None = None) -> Figure:
     """
     events = result.chronicle_frame()
     labels = list(result.policy_labels)
+    vocab = vocabulary(result.scenario)
     if fig is None:
         nrows = len(result.zone_ids) + 1
         fig = plt.figure(figsize=(10, 1.2 + 0.32 * nrows + 0.28 * max(len(labels), 1) + 1.2))
@@ -84,7 +101,7 @@ def plot_chronicle(result: Result, fig: Figure | None = None) -> Figure:
     for kind, part in ev.groupby("kind", sort=True):
         marker, colour, _ = KIND_STYLE.get(str(kind), ("o", "0.5", False))
         ax.scatter(part["day"], part["row"], marker=marker, color=colour, s=36 if marker != "|" else 60,
-                   label=KIND_WORDS.get(str(kind), str(kind).replace("_", " ")), zorder=3, linewidths=1.2)
+                   label=kind_words(str(kind), vocab), zorder=3, linewidths=1.2)
     labelled = ev[ev["kind"].map(lambda k: KIND_STYLE.get(k, ("", "", False))[2])].head(MAX_LABELS)
     span = max(result.days, 1)
     # a label's width in days, from ~4 points per character over the axes' width in points
@@ -129,10 +146,9 @@ def plot_official_record(result: Result, axes: Sequence[Axes] | None = None) -> 
     households, turned away at the gates) stacked on it up to the true count.
     """
     from aftermath.record.official import official_record
-    from aftermath.report.html import _faction_names
 
     rec = official_record(result)
-    names = _faction_names(result.scenario)
+    names = faction_names(result.scenario)
     factions = list(pd.unique(rec["faction"])) or ["(no faction)"]
     if axes is None:
         fig, grid = plt.subplots(1, len(factions), figsize=(4.8 * len(factions) + 1.6, 3.0), squeeze=False)
@@ -167,7 +183,7 @@ def plot_official_record(result: Result, axes: Sequence[Axes] | None = None) -> 
 
 
 def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefit: str = "lives_saved",
-                    cost: str = "killed_by_policy") -> Figure:
+                    cost: str = "killed_by_policy", vocab: Vocabulary | None = None) -> Figure:
     """Policy comparison from a frame ``variant, metric, mean, lo, hi``.
 
     Left: lives saved (y) against ``cost`` (x), by default ``killed_by_policy`` (people a policy
@@ -175,7 +191,8 @@ def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefi
     both axes. Costs are never added up here: people turned away may later starve, the sealed in
     may be culled, so a sum would count them twice. A frame without ``cost`` (an older one) falls
     back to ``cost_total``, else to the sum of the costs that are not part of another.
-    Right: each cost per variant, as horizontal bars with their intervals.
+    Right: each cost per variant, as horizontal bars with their intervals. Costs are named in
+    ``vocab``'s words (a scenario's ``run.vocabulary``; Aftermath's own without one).
     """
     missing = {"variant", "metric", "mean", "lo", "hi"} - set(df.columns)
     if missing:
@@ -187,7 +204,6 @@ def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefi
         fig = axes[0].get_figure()  # type: ignore[assignment]
     ax, axc = axes[0], axes[1]
     from aftermath.compare import METRIC
-    from aftermath.report.html import _costs_in_words, word
 
     variants = list(pd.unique(df["variant"]))
     costs = [m for m in pd.unique(df["metric"]) if m not in (benefit, "cost_total")
@@ -211,7 +227,7 @@ def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefi
                         ms=7, label=v)
             ax.annotate(v, (x["mean"], y["mean"]), xytext=(6, 6), textcoords="offset points", fontsize=8)
     ax.axhline(0, color="0.6", lw=0.8)
-    ax.set_xlabel(word(cost) if has_cost else "sum of the costs (none part of another)")
+    ax.set_xlabel(word(cost, vocab) if has_cost else "sum of the costs (none part of another)")
     ax.set_ylabel("lives saved vs baseline")
     ax.set_title("what each choice saved, and what it cost")
     n, width = len(variants), 0.8 / max(len(variants), 1)
@@ -223,7 +239,7 @@ def plot_comparison(df: pd.DataFrame, axes: Sequence[Axes] | None = None, benefi
         axc.barh(pos, mean, height=width, xerr=np.clip(np.nan_to_num(err), 0, None),
                  color=OKABE_ITO[i % len(OKABE_ITO)], label=v, capsize=2)
     # the costs as the report's tables say them ("of which ..." under the cost they are part of)
-    axc.set_yticks(range(len(costs)), [_wrap(c, 32) for c in _costs_in_words([str(c) for c in costs])],
+    axc.set_yticks(range(len(costs)), [_wrap(c, 32) for c in costs_in_words([str(c) for c in costs], vocab)],
                    fontsize=8)
     axc.invert_yaxis()
     axc.set_xlabel("people (mean, 90% interval)")

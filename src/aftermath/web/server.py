@@ -435,6 +435,7 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
     def start_compare(body: CompareRequest) -> Any:
         """Variants against the baseline under common random numbers (:func:`aftermath.compare.compare`)."""
         from aftermath.compare import BASELINE, compare, metric_label
+        from aftermath.record.vocabulary import vocabulary
 
         base = scenario_of(body.scenario, body.people)
         if not 1 <= len(body.variants) <= MAX_VARIANTS:
@@ -469,8 +470,8 @@ def create_app(allowed_hosts: tuple[str, ...] = (), max_jobs: int | None = None,
             with table_files(BUILTIN_ONLY):  # this thread's scenario loading reads no file either
                 frame, _res = compare(base, variants, runs=runs, engine=engine, executor=CancellableRuns(job))
             rows = frame.to_dict(orient="records")
-            for r in rows:
-                r["label"] = metric_label(str(r["metric"]))
+            for r in rows:  # in the scenario's words (run.vocabulary), as its report says them
+                r["label"] = metric_label(str(r["metric"]), vocabulary(base))
             return {"baseline": BASELINE, "variants": [BASELINE, *variants], "runs": runs,
                     "engine": engine, "rows": _finite(rows)}
 
