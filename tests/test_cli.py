@@ -177,3 +177,16 @@ def test_a_zone_with_no_one_left_has_no_fear() -> None:
     cells = [c.strip() for c in busan.split("│")]
     assert cells[1] == "0" and cells[5] == "-", cells
     assert "on day" in res.output
+
+
+def test_a_comparison_from_the_command_line_records_where_its_scenario_came_from(tmp_path: Path) -> None:
+    """`aftermath compare sir` records 'builtin sir' as its source, as `aftermath ensemble sir` does
+    (it recorded '<python>', the source of a Scenario object)."""
+    import duckdb
+
+    store = tmp_path / "s.duckdb"
+    res = CliRunner().invoke(app, ["compare", "sir", "--engine", "ode", "--runs", "1", "--days", "5",
+                                   "--policy", "fast:pathogen.beta=0.3", "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    with duckdb.connect(str(store), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT source FROM batches").fetchall() == [("builtin sir",)]

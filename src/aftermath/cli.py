@@ -632,8 +632,10 @@ def compare_cmd(
             from aftermath.scenario.load import with_overrides
 
             with_overrides(base, overrides, source=f"variant {label}")
+        from aftermath.run.ensemble import scenario_source
+
         frame, res = compare(base, variants, runs=runs, engine=engine, master_seed=seed, days=days,
-                             store=store, workers=workers)
+                             store=store, workers=workers, source=scenario_source(scenario))
     except (ValueError, StoreError) as exc:  # ScenarioError, a batch too large, a store that cannot be used
         raise fail(str(exc)) from None
     if as_json:

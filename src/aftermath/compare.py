@@ -143,7 +143,7 @@ def variant_file(path: Path, base: Scenario) -> tuple[str, dict[str, Any]]:
 def compare(scenario: str | Path | Scenario, variants: Mapping[str, Mapping[str, Any]], runs: int = 20,
             engine: str | None = None, master_seed: int | None = None, days: int | None = None,
             store: Any = None, executor: Any = None, workers: int | None = None,
-            progress: Any = None) -> tuple[pd.DataFrame, Any]:
+            progress: Any = None, source: str | None = None) -> tuple[pd.DataFrame, Any]:
     """Run the baseline and each variant over ``runs`` common-random-number replicates.
 
     Returns (the comparison, :func:`comparison`, with columns ``variant, metric, mean, lo, hi, engine,
@@ -155,7 +155,7 @@ def compare(scenario: str | Path | Scenario, variants: Mapping[str, Mapping[str,
     points.update(variants)
     res = ensemble(scenario, runs=runs, master_seed=master_seed, engine=engine, days=days, variants=points,
                    executor=executor, workers=workers, store=store, progress=progress,
-                   baseline=BASELINE)  # recorded with the batch, so reports read it instead of guessing
+                   baseline=BASELINE, source=source)  # recorded with the batch: reports read it, not guess
     return comparison(res.summaries()), res
 
 

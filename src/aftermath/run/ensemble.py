@@ -307,7 +307,7 @@ def ensemble(scenario: str | Path | Scenario, runs: int = 100, master_seed: int 
              variants: Mapping[str, Mapping[str, Any]] | None = None,
              executor: Executor | str | None = None, workers: int | None = None,
              store: Store | str | Path | None = None, progress: Progress | None = None,
-             baseline: str | None = None) -> BatchResult:
+             baseline: str | None = None, source: str | None = None) -> BatchResult:
     """Run ``runs`` replicates of a scenario, or of each of its variants, into a store.
 
     Args:
@@ -324,6 +324,8 @@ def ensemble(scenario: str | Path | Scenario, runs: int = 100, master_seed: int 
         progress: called as runs come back (see :data:`Progress`).
         baseline: the label of the variant the others are weighed against, recorded with the batch
             (``compare`` passes its baseline; reports read it instead of guessing from labels).
+        source: where the scenario came from, as recorded (default: :func:`scenario_source`; a
+            caller that loaded a built-in itself passes ``scenario_source(name)``).
 
     >>> res = ensemble("sir", runs=4, engine="ode", days=30)
     >>> res.bands("Z").shape[0]
@@ -333,7 +335,7 @@ def ensemble(scenario: str | Path | Scenario, runs: int = 100, master_seed: int 
     ex, owned = _executor(executor, workers)
     try:
         return run_batch("ensemble", scenario, pts, runs, master_seed, engine, days, ex, store, progress,
-                         baseline=baseline)
+                         baseline=baseline, source=source)
     finally:
         if owned:
             ex.close()
