@@ -427,3 +427,14 @@ def test_a_place_inside_a_sentence_takes_a_small_article() -> None:
     assert mid_sentence("An old mill") == "an old mill"
     for name in ("A Coruña", "Anyang", "Hyosan city", "Eastern quarantine district", "An"):
         assert mid_sentence(name) == name
+
+
+def test_the_people_frame_has_whole_zone_numbers_and_names() -> None:
+    """``Result.people_frame()``: zones as whole numbers (missing where an event has none, not a
+    float column) and their display names beside them."""
+    frame = run().people_frame()
+    assert str(frame["zone"].dtype) == "Int64" and str(frame["to"].dtype) == "Int64"
+    names = [z.name or z.id for z in run().scenario.zones]
+    has = frame["zone"].notna()
+    assert has.any() and (frame.loc[has, "zone_name"] == [names[int(z)] for z in frame.loc[has, "zone"]]).all()
+    assert frame.loc[frame["to"].notna(), "to_name"].isin(names).all()

@@ -246,11 +246,19 @@ class Result:
         return story_json(self, name)
 
     def people_frame(self) -> pd.DataFrame:
-        """The followed people's events, one row each (empty when no one was followed)."""
+        """The followed people's events, one row each (empty when no one was followed). ``zone``
+        and ``to`` are indices into the scenario's zones (whole numbers, missing where an event has
+        none); ``zone_name`` and ``to_name`` are their display names."""
         cast = self.extras.get("cast")
         if not isinstance(cast, dict):
             return pd.DataFrame(columns=["day", "step", "who", "kind"])
-        return pd.DataFrame(cast["events"])
+        frame = pd.DataFrame(cast["events"])
+        names = [z.name or z.id for z in self.scenario.zones]
+        for col in ("zone", "to"):
+            if col in frame.columns:
+                frame[col] = frame[col].astype("Int64")
+                frame[f"{col}_name"] = frame[col].map(lambda z: names[int(z)] if pd.notna(z) else None)
+        return frame
 
     # -- pictures ---------------------------------------------------------------------------
     def plot(self) -> Figure:
