@@ -47,6 +47,9 @@ def test_policies_are_listed_with_their_paths() -> None:
     code, out = _run("show", "hyosan", "--policies")
     assert code == 0 and 'policies."cull hybrids when afraid"' in out
     assert max(len(line) for line in out.splitlines()[1:-1]) <= 80
+    # where each applies: the names to read, the ids (what a scenario's `zones` takes) beside them
+    assert "applies to Eastern quarantine district (quarantine)" in out
+    assert "applies to the zones of the Provisional Government (government)" in out
 
 
 def test_a_policy_is_addressed_by_name_as_by_index() -> None:

@@ -507,13 +507,28 @@ def show(
         return
     console.print(f"[bold]policies of {escape(sc.name)}[/]: set a key with --set PATH.KEY=VALUE "
                   "(or compare --policy LABEL:PATH.KEY=VALUE)", highlight=False)
+    import textwrap
+
+    from aftermath.record.chronicle import mid_sentence
+
+    zone_names = {z.id: z.name or z.id for z in sc.zones}
+    faction_names = {f.id: f.name or f.id for f in sc.factions}
+
+    def named(names: dict[str, str], key: str) -> str:  # the name to read, the id to type
+        return f"{names.get(key, key)} ({key})" if names.get(key, key) != key else key
+
     for r in rows:
-        who = r["faction"] or ", ".join(r["zones"]) or "-"
+        parts = ([f"the zones of {mid_sentence(named(faction_names, r['faction']))}"] if r["faction"] else []) + [
+            named(zone_names, z) for z in r["zones"]]
+        who = ", ".join(parts) or "-"
         when = r["when"] + (f"; until {r['until']}" if r["until"] else "")
         first = r["path_by_name"] or r["path"]
         also = f"also {r['path']}; " if r["path_by_name"] else ""
         console.print(f"{r['index']:>3}  {r['type']:<9}  [bold]{escape(first)}[/]", highlight=False)
-        console.print(f"{'':16}{escape(also)}applies to {escape(who)}", highlight=False)
+        if also:
+            console.print(f"{'':16}{escape(also.rstrip('; '))}", highlight=False)
+        for line in textwrap.wrap(f"applies to {who}", width=80, initial_indent=" " * 16, subsequent_indent=" " * 18):
+            console.print(escape(line), highlight=False)
         console.print(f"{'':16}when {escape(when)}", highlight=False)
     example = rows[-1]["path_by_name"] or rows[-1]["path"]
     console.print(f"e.g. aftermath run {escape(scenario)} --set '{escape(example)}.when=\"day >= 30\"'",
