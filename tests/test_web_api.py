@@ -77,7 +77,8 @@ def test_a_schema_error_names_the_key_with_the_command_line_message(client: Test
     err = r.json()["error"]
     with pytest.raises(ScenarioError) as cli:
         from_dict(data, source="<dashboard>")
-    assert err["message"] == str(cli.value) and err["path"] == "pathogen.beta"
+    # the line the command line prints for a file, less the file's name (the page's scenario has none)
+    assert err["message"] == str(cli.value).removeprefix("<dashboard>: ") and err["path"] == "pathogen.beta"
     assert "expected a number >= 0" in err["message"]
 
 
@@ -253,6 +254,9 @@ def test_an_ensemble_runs_in_the_background_with_progress_bands_and_downloads(cl
     res = v["result"]
     bands = np.array(res["bands"]["totals"])  # [state, quantile, time]
     assert bands.shape == (6, 3, 16) and (bands[:, 0] <= bands[:, 1]).all() and (bands[:, 1] <= bands[:, 2]).all()
+    groups = np.array(res["bands"]["curves"]["totals"])  # the SIR limit's S, I, R: [group, quantile, time]
+    assert groups.shape == (3, 3, 16) and (groups[:, 0] <= groups[:, 1]).all() and (groups[:, 1] <= groups[:, 2]).all()
+    assert np.allclose(groups.sum(axis=0)[1], groups.sum(axis=0)[1][0])  # everyone, in some group, every day
     rid = res["id"]
     csv = client.get(f"/api/results/{rid}/download/counts.csv")
     assert csv.status_code == 200 and csv.text.startswith("day,zone,state,count")
@@ -536,3 +540,64 @@ def test_aftermath_serve_starts_and_warns_when_not_local() -> None:
         proc.terminate()
         _out, err = proc.communicate(timeout=20)
     assert "warning" in err and "not to this machine only" in err
+
+
+# -- a world's words, its finer samples, its title (each failed on the old page's answers) -------------
+
+
+@pytest.mark.parametrize("name", ["sir", "munz-basic"])
+def test_the_answer_speaks_the_scenarios_vocabulary(client: TestClient, name: str) -> None:
+    """``run.vocabulary``: the curves are the vocabulary's groups (S/I/R, S/Z/R) with its labels,
+    summed from the run's counts, and the key numbers and costs are in its words."""
+    from aftermath.record.fine import fine_counts
+    from aftermath.record.vocabulary import key_numbers, vocabulary
+
+    sc = load(name)
+    vocab = vocabulary(sc)
+    res = client.post("/api/ode", json={"scenario": to_dict(sc)}).json()
+    assert res["vocabulary"] == vocab.name
+    assert [g["key"] for g in res["groups"]] == ["S", "I" if name == "sir" else "Z", "R"]
+    assert [g["label"] for g in res["groups"]] == [g.label for g in vocab.groups]
+    assert not {"ferals (Z)", "corpses (D)"} & {g["label"] for g in res["groups"]}
+    direct = simulate(sc, engine="ode")
+    t, c = fine_counts(direct)
+    want = [s.sum(axis=1) for s in vocab.series(c).values()]
+    assert np.allclose(res["curves"]["totals"], want, atol=0.006) and np.allclose(res["curves"]["time"], t)
+    labels = dict(res["key_numbers"])
+    assert labels["initial_humans"] == dict(key_numbers(vocab))["initial_humans"]
+    assert "turned feral" not in labels.values()
+    costs = {c["key"]: c for c in res["costs"]}
+    assert "feral" not in " ".join(c["label"] for c in res["costs"])
+    assert costs["culled"]["depth"] == 1 and costs["culled"]["label"].startswith("  of which ")
+
+
+def test_a_run_with_finer_samples_is_drawn_from_them(client: TestClient) -> None:
+    """Munz's ``run.record_every`` = 0.1 day: the curves have the samples within days (101 for 10
+    days), the daily record (``totals``, the map's) stays daily; Hyosan's curves are its days."""
+    res = client.post("/api/ode", json={"scenario": to_dict(load("munz-basic"))}).json()
+    t = np.array(res["curves"]["time"])
+    assert res["curves"]["fine"] and len(t) == 10 * res["days"] + 1 and np.allclose(np.diff(t), 0.1)
+    assert len(res["totals"][0]) == res["days"] + 1
+    z = [g["key"] for g in res["groups"]].index("Z")
+    daily_z = np.array(res["totals"][res["states"].index("Z")])
+    assert np.allclose(np.array(res["curves"]["totals"][z])[::10], daily_z, atol=0.006)  # whole days agree
+    hy = to_dict(load("hyosan"))
+    hy["run"]["days"] = 30
+    plain = client.post("/api/ode", json={"scenario": hy}).json()
+    assert plain["curves"] == {"time": list(range(31)), "fine": False, "by_state": True}
+
+
+def test_a_worlds_title_and_people_and_an_error_read_as_on_the_command_line(client: TestClient) -> None:
+    from aftermath.cli import blurb
+
+    sc = load("munz-basic")
+    reply = client.get("/api/scenarios/munz-basic").json()
+    assert reply["blurb"] == blurb(sc.description, width=200) and "When zombies attack" in reply["blurb"]
+    assert not reply["blurb"].endswith("et al")
+    assert reply["people"] == sc.initial_population()
+    listed = {b["name"]: b for b in client.get("/api/scenarios").json()}
+    assert listed["munz-basic"]["description"] == reply["blurb"]
+    data = sir()
+    data["run"]["days"] = 0
+    r = client.post("/api/ode", json={"scenario": data})
+    assert r.status_code == 422 and r.json()["error"]["message"] == "run.days: got 0, expected a number >= 1"

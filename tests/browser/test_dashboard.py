@@ -11,9 +11,22 @@ from typing import Any
 
 import numpy as np
 
-from aftermath.scenario.load import parse_toml
+from aftermath.record.vocabulary import scenario_vocabulary, word
+from aftermath.scenario.load import load, parse_toml
 
 STATE = "window.aftermath"
+
+
+def load_builtin_people(name: str) -> float:
+    return load(name).initial_population()
+
+
+def text_lefts(page: Any, table: str) -> dict[str, float]:
+    """A table's first column: each row's label and where its first letter is drawn (px from the left)."""
+    return dict(page.evaluate(f"""[...document.querySelectorAll('#{table} tr td:first-child')].map((td) => {{
+        const node = td.firstChild, r = document.createRange(), at = node.textContent.search(/\\S/);
+        r.setStart(node, at); r.setEnd(node, at + 1);
+        return [td.textContent.trim(), r.getBoundingClientRect().left]; }})"""))
 
 
 def draws(page: Any) -> int:
@@ -153,7 +166,11 @@ def test_two_variants_are_compared_under_common_random_numbers(page: Any, shots:
     text = page.locator("#comparison").inner_text()
     head = page.locator("#comparison tr").first.inner_text()
     assert "baseline" in head and "slower bite" in head and "faster bite" in head
-    assert "lives saved" in text and "survivors" in text
+    survivors = word("survivors", scenario_vocabulary(load("sir")))  # in the SIR limit's words
+    assert "lives saved" in text and survivors in text
+    x = text_lefts(page, "comparison")  # "of which" rows indented under the row they are part of
+    deaths = word("deaths", scenario_vocabulary(load("sir")))
+    assert x["of which killed by policy"] > x[deaths] + 5, x
     page.screenshot(path=str(shots / "compare.png"), full_page=True)
 
 
@@ -258,3 +275,52 @@ def test_a_link_reproduces_the_view(page: Any, browser: Any, server_url: str) ->
     assert np.array_equal(totals(other), want)
     assert other.locator("#view-map").is_visible()
     other.context.close()
+
+
+def test_a_new_world_starts_as_written_in_its_own_words(page: Any, shots: Path) -> None:
+    """Each failed on the old page: the people scale carried over to the next world, the progress
+    of the last world's run stayed, the legends said "ferals (Z)" for Munz and the SIR limit, Munz's
+    curves were 11 daily points, its title stopped at "et al", an error began "<dashboard>: "."""
+    page.allowed = ["status of 422"]
+    choose_world(page, "sir")
+    legend = page.locator("#chart-world .u-legend").inner_text()
+    assert "S: susceptible" in legend and "I: infectious" in legend and "ferals" not in legend
+    set_field(page, "#people", "20000")
+    page.select_option("#f-run_engine", "ssa")
+    set_field(page, "#f-run_days", "20")
+    page.wait_for_function(f"{STATE}.odeBusy === false")
+    page.click("#run")
+    page.wait_for_function(f"{STATE}.progressSeen.some(p => p.status === 'done') && {STATE}.result.engine === 'ssa'",
+                           timeout=30_000)
+    assert page.locator("#progress-box").is_visible() and "done" in page.locator("#progress-text").inner_text()
+    choose_world(page, "hyosan")
+    people = load_builtin_people("hyosan")  # everyone at the start, as the scale counts them
+    assert page.input_value("#people") == "" and f"{people:,.0f}" in page.get_attribute("#people", "placeholder")
+    assert page.evaluate(f"{STATE}.result.summary.initial_humans") == 35_260  # not scaled to 20,000
+    assert not page.locator("#progress-box").is_visible() and page.locator("#progress-text").inner_text() == ""
+    # the chronicle names a zone once
+    page.click("#tab-chronicle")
+    page.wait_for_selector("#chronicle li")
+    lines = page.locator("#chronicle li").all_inner_texts()
+    assert any("Eastern quarantine district was sealed" in t for t in lines)
+    assert not any("Eastern quarantine district: Eastern quarantine district" in t for t in lines), lines[:5]
+    # the costs' "of which" rows are indented under the cost they are part of
+    page.click("#tab-ledger")
+    page.wait_for_selector("#costs td")
+    x = text_lefts(page, "costs")
+    assert x["of which hybrids culled"] > x["killed by policy"] + 5, x
+    page.screenshot(path=str(shots / "costs.png"), full_page=True)
+    page.click("#tab-curves")
+    choose_world(page, "munz-basic")
+    title = page.locator("#world-title").inner_text()
+    assert "When zombies attack" in title and not title.endswith("et al")
+    legend = page.locator("#chart-world .u-legend").inner_text()
+    assert "Z: zombies" in legend and "R: removed" in legend and "ferals" not in legend and "corpses" not in legend
+    keys = page.locator("#keys").inner_text()
+    assert "turned into zombies" in keys and "turned feral" not in keys
+    assert page.evaluate(f"{STATE}.charts.world.data[0].length") == 101  # 10 days sampled every 0.1 day
+    assert page.evaluate(f"{STATE}.charts.zones.data[0].length") == 101
+    page.screenshot(path=str(shots / "munz.png"), full_page=True)
+    set_field(page, "#f-run_days", "0")
+    page.wait_for_selector("#banner.show")
+    assert page.locator("#banner").inner_text().startswith("run.days: got 0, expected a number >= 1")

@@ -15,15 +15,21 @@ import numpy as np
 
 from aftermath.model.flows import RouteFlow
 from aftermath.model.world import STATE_NAMES, build_world
+from aftermath.record.fine import fine_counts
 from aftermath.record.measures import humans
+from aftermath.record.vocabulary import Vocabulary, key_numbers, state_label, vocabulary, word
 from aftermath.result import Result
 from aftermath.scenario.schema import Scenario
 
-#: What each state is called on the page.
-STATE_LABELS = {"S": "susceptible (S)", "E": "latent (E)", "H": "hybrids (H)", "Z": "ferals (Z)",
-                "D": "corpses (D)", "R": "removed (R)"}
 #: The quantiles of an ensemble's bands (the report's 90% and the median).
 BAND_QUANTILES = (0.05, 0.5, 0.95)
+#: The most points of a curve: finer samples (``run.record_every``) are thinned to about this many.
+MAX_CURVE_POINTS = 4000
+#: The key numbers shown above the charts (as a run report names them, :func:`key_numbers`).
+KEY_SHOWN = ("initial_humans", "survivors", "susceptible", "deaths", "turned", "attack_rate", "killed_by_policy")
+#: The costs of policy shown in the Costs table, in this order.
+COSTS = ("killed_by_policy", "culled", "hybrids_swept", "starved", "turned_away_attempts",
+         "turned_away_attempts_healthy", "ferals_swept", "breaches")
 
 
 def display_names(sc: Scenario) -> dict[str, dict[str, str]]:
@@ -50,6 +56,7 @@ def result_payload(res: Result, rid: str, light: bool = False) -> dict[str, Any]
     names = display_names(sc)
     zones = [{"id": zid, "name": names["zones"].get(zid, zid)} for zid in res.zone_ids]
     counts = res.counts  # [time, zone, state]
+    vocab = vocabulary(sc)
     out: dict[str, Any] = {
         "id": rid,
         "scenario": sc.name,
@@ -58,14 +65,19 @@ def result_payload(res: Result, rid: str, light: bool = False) -> dict[str, Any]
         "days": res.days,
         "zones": zones,
         "states": list(STATE_NAMES),
-        "state_labels": [STATE_LABELS.get(s, s) for s in STATE_NAMES],
+        "state_labels": [state_label(vocab, s) for s in STATE_NAMES],
+        "vocabulary": vocab.name,
+        "groups": groups_payload(vocab),
+        "curves": curves_payload(res, vocab),
+        "key_numbers": [[k, label] for k, label in key_numbers(vocab) if k in KEY_SHOWN],
+        "costs": costs_payload(vocab),
         "counts": _r(counts.transpose(1, 2, 0)),  # [zone][state][time], rounded in one pass
         "totals": [_r(counts[:, :, s].sum(axis=1)) for s in range(counts.shape[2])],
         "timings": {k: round(float(v), 4) for k, v in res.timings.items()},
     }
     summary = res.summary()
     out["summary"] = {k: summary.get(k) for k in (
-        "initial_humans", "survivors", "deaths", "turned", "infections", "attack_rate", "peak_ferals",
+        "initial_humans", "survivors", "susceptible", "deaths", "turned", "infections", "attack_rate", "peak_ferals",
         "peak_ferals_day", "elimination_day", "extinction_day", "breaches", "killed_by_policy", "culled",
         "hybrids_swept", "starved", "turned_away_attempts", "turned_away_attempts_healthy", "ferals_swept")}
     if light:
@@ -142,14 +154,86 @@ def map_payload(res: Result) -> dict[str, Any]:
 
 
 def bands_payload(results: Sequence[Result]) -> dict[str, Any]:
-    """Quantile bands (5%, 50%, 95%) over runs of one scenario: world totals and zones, per state."""
+    """Quantile bands (5%, 50%, 95%) over runs of one scenario: world totals and zones, per state;
+    and ``curves``: the same of the vocabulary's groups (each a sum of states, its quantiles taken
+    over the runs' sums) at the curves' times (:func:`curves_payload`)."""
     counts = np.stack([r.counts for r in results])  # [run, time, zone, state]
     q = np.quantile(counts, BAND_QUANTILES, axis=0)  # [q, time, zone, state]
     qt = np.quantile(counts.sum(axis=2), BAND_QUANTILES, axis=0)  # [q, time, state]
-    return {
+    vocab = vocabulary(results[0].scenario)
+    fine = [_curve_counts(r)[1] for r in results]
+    nq = len(BAND_QUANTILES)
+    out = {
         "runs": len(results),
         "quantiles": list(BAND_QUANTILES),
-        "totals": [[_r(qt[i, :, s]) for i in range(len(BAND_QUANTILES))] for s in range(counts.shape[3])],
-        "zones": [[[_r(q[i, :, z, s]) for i in range(len(BAND_QUANTILES))] for s in range(counts.shape[3])]
+        "totals": [[_r(qt[i, :, s]) for i in range(nq)] for s in range(counts.shape[3])],
+        "zones": [[[_r(q[i, :, z, s]) for i in range(nq)] for s in range(counts.shape[3])]
                   for z in range(counts.shape[2])],
     }
+    if _by_state(vocab) and all(f.shape == counts.shape[1:] for f in fine):  # the curves are the states' bands
+        return {**out, "curves": {"by_state": True}}
+    g = np.stack([np.stack(list(vocab.series(f).values())) for f in fine])  # [run, group, time, zone]
+    gq = np.quantile(g, BAND_QUANTILES, axis=0)  # [q, group, time, zone]
+    gt = np.quantile(g.sum(axis=3), BAND_QUANTILES, axis=0)  # [q, group, time]
+    return {
+        **out,
+        "curves": {
+            "by_state": False,
+            "totals": [[_r(gt[i, k]) for i in range(nq)] for k in range(g.shape[1])],
+            "zones": [[[_r(gq[i, k, :, z]) for i in range(nq)] for k in range(g.shape[1])]
+                      for z in range(g.shape[3])],
+        },
+    }
+
+
+def groups_payload(vocab: Vocabulary) -> list[dict[str, Any]]:
+    """The vocabulary's groups (``run.vocabulary``): key, label, colour, the states each sums, and
+    whether it is out of the epidemic (drawn dashed), as the reports draw them."""
+    return [{"key": g.key, "label": g.label if g.label.startswith(f"{g.key}:") else f"{g.label} ({g.key})",
+             "colour": g.colour, "states": list(g.states), "out": g.out} for g in vocab.groups]
+
+
+def _by_state(vocab: Vocabulary) -> bool:
+    """Whether the vocabulary's groups are the states themselves, in their order (Aftermath's own)."""
+    return [g.states for g in vocab.groups] == [(s,) for s in STATE_NAMES]
+
+
+def _curve_counts(res: Result) -> tuple[np.ndarray, np.ndarray]:
+    """The run's counts for its curves: the samples within days where it has them
+    (:func:`~aftermath.record.fine.fine_counts`), thinned to at most about :data:`MAX_CURVE_POINTS`."""
+    t, c = fine_counts(res)
+    step = max(1, -(-len(t) // MAX_CURVE_POINTS))
+    if step > 1:
+        keep = np.unique(np.r_[np.arange(0, len(t), step), len(t) - 1])
+        t, c = t[keep], c[keep]
+    return t, c
+
+
+def curves_payload(res: Result, vocab: Vocabulary) -> dict[str, Any]:
+    """The curves as drawn: ``time`` (days, finer than daily where the run has samples within days,
+    ``run.record_every``), the vocabulary's groups summed over the zones (``totals[group][time]``)
+    and per zone (``zones[zone][group][time]``)."""
+    t, c = _curve_counts(res)
+    fine = not np.array_equal(t, np.arange(res.days + 1))
+    if not fine and _by_state(vocab):  # the daily counts as they are: the page draws ``totals`` and ``counts``
+        return {"time": _r(t, 4), "fine": False, "by_state": True}
+    series = vocab.series(c)  # key -> [time, zone]
+    return {"time": _r(t, 4), "fine": fine, "by_state": False,
+            "totals": [_r(v.sum(axis=1)) for v in series.values()],
+            "zones": [[_r(v[:, z]) for v in series.values()] for z in range(c.shape[1])]}
+
+
+def costs_payload(vocab: Vocabulary) -> list[dict[str, Any]]:
+    """The Costs table's rows: the summary key, its label in the vocabulary's words and its depth
+    (a part of a cost shown above it, "of which ...", by :data:`aftermath.compare.METRIC`'s ``part_of``)."""
+    from aftermath.compare import METRIC
+
+    rows = []
+    for k in COSTS:
+        depth, parent = 0, METRIC[k].part_of if k in METRIC else None
+        while parent is not None:
+            depth += parent in COSTS
+            parent = METRIC[parent].part_of if parent in METRIC else None
+        label = word(k, vocab)
+        rows.append({"key": k, "label": "  " * depth + f"of which {label}" if depth else label, "depth": depth})
+    return rows

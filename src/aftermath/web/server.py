@@ -40,6 +40,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from aftermath.cli import blurb
 from aftermath.engines.budget import WORK_UNITS, BudgetError, check_budget
 from aftermath.scenario.load import (
     MAX_FILE_BYTES,
@@ -118,8 +119,10 @@ class TomlText(BaseModel):
 
 
 def error_body(exc: ScenarioError) -> dict[str, Any]:
-    """A :class:`ScenarioError` for the page: its one line, and the key it names (to show it there)."""
-    return {"message": str(exc), "path": exc.path, "expected": exc.expected, "source": exc.source}
+    """A :class:`ScenarioError` for the page: its one line, and the key it names (to show it there).
+    The page's own scenario has no file name: its line starts at the key, without :data:`SOURCE`."""
+    message = str(exc).removeprefix(f"{SOURCE}: ") if exc.source == SOURCE else str(exc)
+    return {"message": message, "path": exc.path, "expected": exc.expected, "source": exc.source}
 
 
 def request_error_body(errors: Any) -> dict[str, Any]:
@@ -205,14 +208,17 @@ def builtin_list() -> list[dict[str, Any]]:
     out = []
     for name in builtin_names():
         sc = parse_toml(builtin_text(name), source=f"<builtin {name}>", files=BUILTIN_ONLY)
-        out.append({"name": name, "title": sc.name, "description": sc.description.strip().split(". ")[0],
+        out.append({"name": name, "title": sc.name, "description": blurb(sc.description, width=200),
                     "people": sc.initial_humans(), "days": sc.run.days, "engine": sc.run.engine})
     return out
 
 
 def scenario_reply(sc: Scenario) -> dict[str, Any]:
-    """A validated scenario for the page: its keys (TOML names) and its display names."""
-    return {"scenario": to_dict(sc), "names": display_names(sc)}
+    """A validated scenario for the page: its keys (TOML names), its display names, its
+    description's first sentence (the command line's :func:`~aftermath.cli.blurb`) and its people
+    as written (all states: what the people scale counts)."""
+    return {"scenario": to_dict(sc), "names": display_names(sc), "blurb": blurb(sc.description, width=200),
+            "people": sc.initial_population()}
 
 
 @functools.cache

@@ -4,7 +4,6 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const COLORS = { S: "#0072B2", E: "#E69F00", H: "#009E73", Z: "#D55E00", D: "#555555", R: "#CC79A7" };
 const ZONE_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
   "#8c564b", "#7f7f7f"];
 const fmt = (x) => (x === null || x === undefined) ? "–" : Number(x).toLocaleString("en", { maximumFractionDigits: 0 });
@@ -212,7 +211,7 @@ function prop(modelName, key) { const m = state.defs[modelName]; return m.proper
 
 function buildLevers() {
   const sc = state.scenario;
-  $("world-title").textContent = sc.name + (sc.description ? ": " + sc.description.split(". ")[0] : "");
+  $("world-title").textContent = sc.name + (state.blurb ? ": " + state.blurb : "");
   const pat = $("levers-pathogen");
   pat.replaceChildren(
     fieldFor("pathogen.beta", prop("Pathogen", "beta"), { label: "Bite rate (beta)", slider: [0, 2, 0.01] }),
@@ -370,40 +369,67 @@ function chartOpts(title, series, el, bands) {
   };
 }
 
+// The curves of the vocabulary's groups (run.vocabulary: S/I/R, S/Z/R or Aftermath's six states), at
+// the run's finer samples where it has them (run.record_every), else by day
+function curveData(res) {
+  const c = res.curves, b = res.bands, bc = b && b.curves;
+  return {
+    time: c.time,
+    totals: c.by_state ? res.totals : c.totals,
+    zones: c.by_state ? res.counts : c.zones,
+    bandTotals: b ? (bc.by_state ? b.totals : bc.totals) : null,
+    bandZones: b ? (bc.by_state ? b.zones : bc.zones) : null,
+  };
+}
+
+function zoneGroupOptions(res) {
+  const sel = $("zone-state");
+  const keys = res.groups.map((g) => g.key).join("|");
+  if (sel.dataset.keys === keys) return;
+  const was = sel.value;
+  sel.replaceChildren(...res.groups.map((g) => new Option(g.label, g.key)));
+  sel.dataset.keys = keys;
+  // the ferals' group by default (Z, the SIR limit's I), as before
+  sel.value = res.groups.some((g) => g.key === was) ? was : (res.groups.find((g) => g.states.includes("Z")) || res.groups[0]).key;
+}
+
 function drawCurves(res) {
-  const days = Array.from({ length: res.days + 1 }, (_, i) => i);
+  const cd = curveData(res);
+  const days = cd.time;
   const b = res.bands;
   const wEl = $("chart-world");
   const series = [], data = [days], bands = [];
-  res.states.forEach((s, k) => {
-    series.push({ label: res.state_labels[k], stroke: COLORS[s], width: 2 });
-    data.push(b ? b.totals[k][1] : res.totals[k]);
+  const line = (g) => ({ label: g.label, stroke: g.colour, width: 2, dash: g.out ? [6, 4] : undefined });
+  res.groups.forEach((g, k) => {
+    series.push(line(g));
+    data.push(b ? cd.bandTotals[k][1] : cd.totals[k]);
   });
   if (b) {
-    res.states.forEach((s, k) => {
-      const lo = data.length; series.push({ label: `${s} 5%`, stroke: COLORS[s] + "55", width: 1 }); data.push(b.totals[k][0]);
-      const hi = data.length; series.push({ label: `${s} 95%`, stroke: COLORS[s] + "55", width: 1 }); data.push(b.totals[k][2]);
-      bands.push({ series: [hi, lo], fill: COLORS[s] + "40" });
+    res.groups.forEach((g, k) => {
+      const lo = data.length; series.push({ label: `${g.key} 5%`, stroke: g.colour + "55", width: 1 }); data.push(cd.bandTotals[k][0]);
+      const hi = data.length; series.push({ label: `${g.key} 95%`, stroke: g.colour + "55", width: 1 }); data.push(cd.bandTotals[k][2]);
+      bands.push({ series: [hi, lo], fill: g.colour + "40" });
     });
   }
   const title = b ? `median and 5–95% of ${b.runs} ${res.engine.toUpperCase()} runs`
     : res.engine === "ode" ? "ODE (deterministic: the mean field)" : `${res.engine.toUpperCase()}, seed ${res.seed}`;
-  setChart("world", wEl, title, series, data, bands);
-  const k = res.states.indexOf($("zone-state").value || "Z");
+  setChart("world", wEl, title + (res.curves.fine ? `, sampled every ${(days[1] - days[0]).toLocaleString("en", { maximumFractionDigits: 3 })} day` : ""), series, data, bands);
+  zoneGroupOptions(res);
+  const k = Math.max(0, res.groups.findIndex((g) => g.key === $("zone-state").value));
   const zs = [], zd = [days], zb = [];
   res.zones.forEach((z, i) => {
     zs.push({ label: z.name, stroke: ZONE_COLORS[i % ZONE_COLORS.length], width: 2 });
-    zd.push(b ? b.zones[i][k][1] : res.counts[i][k]);
+    zd.push(b ? cd.bandZones[i][k][1] : cd.zones[i][k]);
   });
   if (b) {
     res.zones.forEach((z, i) => {
       const c = ZONE_COLORS[i % ZONE_COLORS.length];
-      const lo = zd.length; zs.push({ label: `${z.name} 5%`, stroke: c + "55", width: 1 }); zd.push(b.zones[i][k][0]);
-      const hi = zd.length; zs.push({ label: `${z.name} 95%`, stroke: c + "55", width: 1 }); zd.push(b.zones[i][k][2]);
+      const lo = zd.length; zs.push({ label: `${z.name} 5%`, stroke: c + "55", width: 1 }); zd.push(cd.bandZones[i][k][0]);
+      const hi = zd.length; zs.push({ label: `${z.name} 95%`, stroke: c + "55", width: 1 }); zd.push(cd.bandZones[i][k][2]);
       zb.push({ series: [hi, lo], fill: c + "40" });
     });
   }
-  setChart("zones", $("chart-zones"), `${res.state_labels[k]} per zone`, zs, zd, zb);
+  setChart("zones", $("chart-zones"), `${res.groups[k].label} per zone`, zs, zd, zb);
   state.draws += 1;
   document.body.dataset.draws = String(state.draws);
 }
@@ -427,10 +453,9 @@ function setChart(name, el, title, series, data, bands) {
 
 // -- the summary line -----------------------------------------------------------------------------------
 function drawKeys(res) {
+  // the run report's key numbers, in the scenario's words (run.vocabulary)
   const s = res.summary;
-  const items = [["people at the start", fmt(s.initial_humans)], ["alive and themselves at the end", fmt(s.survivors)],
-    ["died", fmt(s.deaths)], ["turned feral", fmt(s.turned)], ["ever infected", (100 * s.attack_rate).toFixed(1) + "%"],
-    ["killed by policy", fmt(s.killed_by_policy)]];
+  const items = res.key_numbers.map(([k, label]) => [label, k === "attack_rate" ? (100 * s[k]).toFixed(1) + "%" : fmt(s[k])]);
   $("keys").replaceChildren(...items.map(([k, v]) => {
     const d = document.createElement("div"); d.className = "key";
     const b = document.createElement("b"); b.textContent = v; d.append(b, k); return d;
@@ -539,7 +564,7 @@ function drawChronicle(res) {
     const li = document.createElement("li");
     const b = document.createElement("button"); b.type = "button";
     const d = document.createElement("span"); d.className = "d"; d.textContent = `day ${e.day}`;
-    b.append(d, `${e.zone ? e.zone + ": " : ""}${e.text}`);
+    b.append(d, `${e.zone && !e.text.includes(e.zone) ? e.zone + ": " : ""}${e.text}`);  // the zone once
     b.addEventListener("click", () => { setDay(e.day); selectTab("map"); });
     li.appendChild(b); return li;
   }));
@@ -583,11 +608,8 @@ function bar(value, max, out) {
 
 function drawLedger(res) {
   const s = res.summary;
-  const costs = [["killed by policy (culled + hybrids killed in sweeps)", s.killed_by_policy], ["  of which hybrids culled", s.culled],
-    ["  of which hybrids killed in sweeps", s.hybrids_swept], ["starved", s.starved],
-    ["crossings refused at gates", s.turned_away_attempts], ["  of which by healthy people", s.turned_away_attempts_healthy],
-    ["ferals destroyed in sweeps", s.ferals_swept], ["breaches of walls by ferals", s.breaches]];
-  table("costs", ["cost", "people"], costs.map(([k, v]) => [k, fmt(v)]));
+  // "of which" rows are indented by their leading spaces (kept: white-space in style.css)
+  table("costs", ["cost", "people"], res.costs.map((c) => [c.label, fmt(s[c.key])]));
   const led = Object.entries(res.ledger || {});
   if (led.length) table("ledger", ["ledger flag", "people"], led.map(([k, v]) => [k.replace(/_/g, " "), fmt(v)]));
   else table("ledger", ["The ledger is kept by the agent-based engine (engine abm)."], []);
@@ -825,9 +847,14 @@ async function share() {
 }
 
 // -- loading a world -------------------------------------------------------------------------------------------
-async function loadReply(reply, label) {
+async function loadReply(reply, label, people = null) {
   clearErrors(); banner("");
-  state.scenario = reply.scenario; state.names = reply.names; state.original = clone(reply.scenario);
+  // a new world starts as written: its own people (as its own engine), unless a link says otherwise
+  $("people").value = people ? String(people) : "";
+  $("people").placeholder = `${fmt(reply.people)} as written`;
+  // the last run's progress belongs to the last world
+  $("progress-box").hidden = true; $("progress-text").textContent = ""; $("progress").value = 0;
+  state.scenario = reply.scenario; state.names = reply.names; state.blurb = reply.blurb; state.original = clone(reply.scenario);
   state.baseline = clone(reply.scenario); state.baselineEdited = false; state.variants = [];
   rebuild(); drawVariants();
   if (label) setStatus(`Loaded ${label}.`);
@@ -858,8 +885,6 @@ async function init() {
   const sel = $("builtin");
   sel.appendChild(new Option("(a file)", ""));
   list.forEach((s) => sel.appendChild(new Option(`${s.name}: ${s.title} (${fmt(s.people)} people)`, s.name)));
-  ["S", "E", "H", "Z", "D", "R"].forEach((s) => $("zone-state").appendChild(new Option(s, s)));
-  $("zone-state").value = "Z";
   $("zone-state").addEventListener("change", () => state.result && drawCurves(state.result));
   sel.addEventListener("change", () => sel.value && loadBuiltin(sel.value));
   $("upload").addEventListener("change", (e) => { const f = e.target.files[0]; if (f) upload(f); e.target.value = ""; });
@@ -896,10 +921,9 @@ async function init() {
     try {
       const p = JSON.parse(await b64decompress(m[1]));
       const reply = await api("POST", "/api/validate", { scenario: p.scenario, people: p.people ?? null, runs: 1 });
-      if (p.people) $("people").value = String(p.people);
       if (p.runs) $("runs").value = String(p.runs);
       sel.value = "";
-      await loadReply(reply, "the linked view");
+      await loadReply(reply, "the linked view", p.people);
       if (engine() !== "ode") await run();
       if (p.view) selectTab(p.view);
       if (p.day) setDay(p.day);
