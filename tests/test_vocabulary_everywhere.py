@@ -138,3 +138,15 @@ def test_the_sir_limits_peak_is_the_peak_of_i() -> None:
     said = next(line for line in summary_lines(s, vocabulary(res.scenario), res.counts) if "peaked" in line)
     m = re.search(r"peaked at \[bold\]([\d,]+)\[/\] on day (\d+)", said)
     assert m and int(m.group(1).replace(",", "")) == round(i_peak) and int(m.group(2)) == i_day, said
+
+
+def test_the_chronicle_speaks_the_scenarios_words() -> None:
+    """A walled world told in Munz's words: its breaches are the zombies'; in Aftermath's, the ferals'."""
+    import aftermath as am
+    from aftermath.scenario.load import with_overrides
+
+    szr = am.simulate(with_overrides(am.load("hyosan"), {"run.vocabulary": "szr"}), days=5)
+    own = am.simulate(am.load("hyosan"), days=5)
+    said = [e.text for e in szr.chronicle if e.kind == "breach"]
+    assert said and all(t.startswith("zombies broke through the wall of ") for t in said), said
+    assert all(t.startswith("ferals broke through") for t in (e.text for e in own.chronicle if e.kind == "breach"))

@@ -61,6 +61,10 @@ def faction_name(world: World, f: int, start: bool = False) -> str:
     return name
 
 
+#: The ferals in a sentence, in a vocabulary other than Aftermath's own.
+FERALS_SAID = {"sir": "the infectious", "szr": "zombies"}
+
+
 @dataclass(frozen=True)
 class Event:
     day: int
@@ -87,6 +91,10 @@ class ChronicleWatcher:
         self.eliminated = False
         self.extinct = False
         self.walled = (world.wall > 0) | np.array([k in {"enclave", "garrison", "sanctuary"} for k in world.zone_kinds])
+        from aftermath.record.vocabulary import vocabulary
+
+        #: who breaks through walls, in the scenario's words (run.vocabulary)
+        self.ferals = FERALS_SAID.get(vocabulary(world.scenario).name, "ferals")
 
     def observe(self, day: int, counts: F64, flows: F64, route_flows: F64 | None = None) -> list[Event]:
         w, out = self.world, []
@@ -100,7 +108,8 @@ class ChronicleWatcher:
                 first = " again" if self.breached[z] else " for the first time"
                 fled = self._fled(z, route_flows)
                 out.append(Event(day, name[z], "breach",
-                                 f"ferals broke through the wall of {place(w, z)}{first} ({b:.0f} of them){fled}",
+                                 f"{self.ferals} broke through the wall of {place(w, z)}{first} ({b:.0f} of them)"
+                                 f"{fled}",
                                  float(b)))
                 self.breached[z] = True
             humans = counts[z, State.S] + counts[z, State.E] + counts[z, State.H]
