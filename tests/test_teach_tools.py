@@ -89,6 +89,10 @@ def test_overlay_puts_engines_in_one_table_and_one_figure() -> None:
     panels = [a for a in fig.axes if a.get_visible()]
     assert [a.get_title() for a in panels] == ["S: susceptible", "I: infectious", "R: recovered/removed"]
     assert all(len(a.get_lines()) == 2 for a in panels)
+    # the ODE's one line lies over the SSA's median and band, dashed, so that agreeing does not hide it
+    ode_line = next(ln for ln in panels[1].get_lines() if ln.get_label() == "ode")
+    assert ode_line.get_zorder() > max(c.get_zorder() for c in panels[1].collections)
+    assert ode_line.get_linestyle() == "--"
 
 
 def test_overlay_variants_share_seeds_and_a_dormant_one_changes_nothing() -> None:

@@ -105,13 +105,15 @@ class Overlay:
         axes = list(grid.ravel())
         for extra in axes[n:]:
             extra.set_visible(False)
+        banded = any(len(c.runs) > 1 for c in self.curves)
         for ax, g in zip(axes, groups, strict=False):
             for i, c in enumerate(self.curves):
                 colour = OKABE_ITO[i % len(OKABE_ITO)]
                 t, ys = self._series(c, g, fraction)
                 style = ["-", "--", ":", "-."][(i // len(OKABE_ITO)) % 4]
-                if ys.shape[0] == 1:
-                    ax.plot(t, ys[0], color=colour, ls=style, label=c.label)
+                if ys.shape[0] == 1:  # one run (the ODE): drawn over the bands, dashed where there are
+                    # bands, so that a median it agrees with does not hide it
+                    ax.plot(t, ys[0], color=colour, ls="--" if banded else style, lw=2.0, zorder=3, label=c.label)
                 else:
                     lo, med, hi = np.quantile(ys, [0.05, 0.5, 0.95], axis=0)
                     ax.fill_between(t, lo, hi, color=colour, alpha=0.2, lw=0)
