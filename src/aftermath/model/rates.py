@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.model.policies import ADMIT_CLOSED, ADMIT_SCREEN, HYB_CULL, Levers
-from aftermath.model.society import Society
+from aftermath.model.society import CLIP, Society
 from aftermath.model.world import TRAITS, World
 
 F64 = NDArray[np.float64]
@@ -83,7 +83,11 @@ class _Constants:
         self.breach_route = world.wall[to] > 0
         self.sigma = world.sigma
         self.columns = {t: traits[:, TRAITS.index(t)] for t in ("beta", "relapse", "breach", "stealth")}
+        self.strain_columns = tuple(self.columns[t] for t in ("beta", "relapse", "breach", "stealth"))
         self.through = self.traits_through(world, self.columns["breach"])
+        self.all_routes = np.ones(world.n_routes, dtype=bool)  # copied, then closed by truces, each day
+        self.feral_rate = world.route_feral_rate[:, None]
+        self.unstealth = 1.0 - self.columns["stealth"][None, :]  # [1, strain] the share screening can see
         beta = self.columns["beta"]
         self.infect = np.broadcast_to(beta[None, :], (world.n_zones, len(beta))).copy()
 
@@ -115,16 +119,19 @@ def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
     k = _constants(world)
 
     fr, to = world.route_from, world.route_to
-    flight = 1.0 + sc.society.fear.flight * np.maximum(society.fear[fr] - society.fear[to], 0.0)
-    by_truce = np.ones(world.n_routes, dtype=bool)
+    fear = society.fear
+    flight = 1.0 + sc.society.fear.flight * np.maximum(fear[fr] - fear[to], 0.0)
+    by_truce = k.all_routes.copy()
     by_truce[k.cross] = society.truce[k.cross_a, k.cross_b]
-    gates = by_truce & ~levers.seal_out[fr] & ~levers.seal_in[to]
+    seal_out = levers.seal_out[fr]
+    gates = by_truce & ~seal_out & ~levers.seal_in[to]
     human_pass = world.route_rate * flight * k.open_wall * gates
 
     mode = levers.admit_mode[to]
     screen = mode == ADMIT_SCREEN
-    admit_s = np.where(mode == ADMIT_CLOSED, 0.0, np.where(screen, levers.specificity[to], 1.0))
-    infect, relapse, admit_i, feral_move = strain_rates(world, levers, world.traits)
+    closed = mode == ADMIT_CLOSED
+    admit_s = np.where(closed, 0.0, np.where(screen, levers.specificity[to], 1.0))
+    infect, relapse, admit_i, feral_move = _strain_rates(world, levers, world.traits, screen, closed, seal_out)
 
     starving = society.starving.astype(np.float64) * sc.society.supplies.starvation
     cull = np.where(levers.hybrid_action == HYB_CULL, levers.hybrid_rate, 0.0)
@@ -156,7 +163,7 @@ def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
         admit_i=admit_i,
         feral_move=feral_move,
         breach_route=k.breach_route,
-        conceal=np.clip(con.base + con.harshness * levers.harshness - con.trust_weight * society.faction_trust(),
+        conceal=CLIP(con.base + con.harshness * levers.harshness - con.trust_weight * society.faction_trust(),
                         0.0, 1.0),
     )
 
@@ -169,22 +176,30 @@ def strain_rates(world: World, levers: Levers, traits: F64) -> tuple[F64, F64, F
     calls it with its growing phylogeny, so mutants get their rates from the same formulas.
     None of these depend on society, only on traits, places and the day's levers.
     """
-    nz = world.n_zones
-    fr, to = world.route_from, world.route_to
+    to = world.route_to
+    mode = levers.admit_mode[to]
+    return _strain_rates(world, levers, traits, mode == ADMIT_SCREEN, mode == ADMIT_CLOSED,
+                         levers.seal_out[world.route_from])
+
+
+def _strain_rates(world: World, levers: Levers, traits: F64, screen: NDArray[np.bool_], closed: NDArray[np.bool_],
+                  seal_out: NDArray[np.bool_]) -> tuple[F64, F64, F64, F64]:
+    """:func:`strain_rates`, given each route's screening and closed gate and its source's seal out
+    (``daily_rates`` has them already)."""
     if traits is world.traits:  # the fixed strain set: its columns once per world
         k = _constants(world)
-        beta, relapse, breach, stealth = (k.columns[t] for t in ("beta", "relapse", "breach", "stealth"))
-        through, infect = k.through, k.infect.copy()
+        beta, relapse, breach, stealth = k.strain_columns
+        through, infect, feral_rate, unstealth = k.through, k.infect.copy(), k.feral_rate, k.unstealth
     else:
         beta, relapse, breach, stealth = (traits[:, TRAITS.index(t)] for t in ("beta", "relapse", "breach", "stealth"))
         through = _Constants.traits_through(world, breach)
-        infect = np.broadcast_to(beta[None, :], (nz, len(beta))).copy()
-    mode = levers.admit_mode[to]
-    screen = mode == ADMIT_SCREEN
-    detect = levers.sensitivity[to][:, None] * (1.0 - stealth[None, :])
-    admit_i = np.where((mode == ADMIT_CLOSED)[:, None], 0.0, np.where(screen[:, None], 1.0 - detect, 1.0))
+        infect = np.broadcast_to(beta[None, :], (world.n_zones, len(beta))).copy()
+        feral_rate = world.route_feral_rate[:, None]
+        unstealth = 1.0 - stealth[None, :]
+    detect = levers.sensitivity[world.route_to][:, None] * unstealth
+    admit_i = np.where(closed[:, None], 0.0, np.where(screen[:, None], 1.0 - detect, 1.0))
     # ferals ignore gates and truces; a wall stops them unless the strain breaches it, and a seal
     # keeps them in as a wall of 1 would
-    sealed_out = np.where(levers.seal_out[fr][:, None], breach[None, :], 1.0)
-    feral_move = world.route_feral_rate[:, None] * through * sealed_out
+    sealed_out = np.where(seal_out[:, None], breach[None, :], 1.0)
+    feral_move = feral_rate * through * sealed_out
     return infect, relapse[None, :] * levers.relapse_mult[:, None], admit_i, feral_move

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy._core import umath as _umath
 from numpy.typing import NDArray
 
 from aftermath.model.flows import DEATH_FLOWS, Flow, RouteFlow
@@ -19,6 +20,11 @@ from aftermath.model.world import State, World
 from aftermath.record.chronicle import faction_name, place
 
 F64 = NDArray[np.float64]
+
+#: The ufunc that ``np.clip(a, lo, hi)`` calls for a float array with both bounds (numpy's
+#: ``_methods._clip``), without the Python wrappers around it: the same values, bit for bit.
+CLIP: np.ufunc = _umath.clip  # type: ignore[attr-defined]  # not in numpy's stubs
+_SUM = np.add.reduce
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class Society:
         zf = world.zone_faction
         self._faction_zones = [np.flatnonzero(zf == i) for i in range(world.n_factions)]
         self._has_faction = zf >= 0
+        self._n_zones, self._n_factions = nz, world.n_factions
         self._zf_clipped = np.where(zf >= 0, zf, 0)
         fa, fb = zf[world.route_from], zf[world.route_to]
         cross = np.flatnonzero((fa >= 0) & (fb >= 0) & (fa != fb) & (world.wall[world.route_to] > 0))
@@ -114,8 +121,9 @@ class Society:
         if self.world.n_factions == 0:
             return np.ones(self.world.n_zones)
         truce = self.truce
-        lowest = np.min(self.trust, axis=1, where=truce, initial=np.inf)  # over each faction's truces only
-        per_faction = np.where(truce.any(axis=1), lowest, 1.0)
+        # over each faction's truces only (the reductions np.min and ndarray.any call, called directly)
+        lowest = np.minimum.reduce(self.trust, axis=1, where=truce, initial=np.inf)
+        per_faction = np.where(np.logical_or.reduce(truce, axis=1), lowest, 1.0)
         out: F64 = np.where(self._has_faction, per_faction[self._zf_clipped], 1.0)
         return out
 
@@ -123,10 +131,10 @@ class Society:
         """Per zone, the trust its people have in their own faction's rule: 1 - fear / 2, scaled by
         the faction's lowest trust in its truce partners; 1 with no faction. Used by concealment."""
         zt = self._zone_trust()
-        out: F64 = np.where(self.world.zone_faction >= 0, zt * (1.0 - 0.5 * self.fear), 1.0)
+        out: F64 = np.where(self._has_faction, zt * (1.0 - 0.5 * self.fear), 1.0)
         distrust = self.params.memory.distrust
         if distrust > 0:  # people trust less the faction that culled their kin
-            out = out * (1.0 - np.clip(distrust * self.kin_culled, 0.0, 1.0))
+            out = out * (1.0 - CLIP(distrust * self.kin_culled, 0.0, 1.0))
         return out
 
     def apply_truce_changes(self, day: int, levers: Levers) -> list[SocietyEvent]:
@@ -152,55 +160,63 @@ class Society:
     ) -> list[SocietyEvent]:
         """End of ``day``: update every variable from the day's flows and the closing counts."""
         p = self.params
+        pf, pv = p.fear, p.vigilance
         w = self.world
         events: list[SocietyEvent] = []
-        living = counts[:, : State.D].sum(axis=1)
+        # np.add.reduce is what ndarray.sum calls (without its Python wrapper): the same sums
+        living = _SUM(counts[:, : State.D], axis=1)
         safe_n = np.maximum(living, 1.0)
-        deaths = flows[self._death_rows].sum(axis=0)
+        deaths = _SUM(flows[self._death_rows], axis=0)
+        infections = flows[Flow.INFECTION]
 
-        # fear
-        f = self.fear * (1.0 - p.fear.decay)
-        f += p.fear.per_infection * flows[Flow.INFECTION] / safe_n
-        f += p.fear.per_death * deaths / safe_n
-        f += p.fear.per_breach * flows[Flow.BREACH]
+        # fear (each term as its own array, added in this order)
+        fear = self.fear
+        f = fear * (1.0 - pf.decay)
+        f += pf.per_infection * infections / safe_n
+        f += pf.per_death * deaths / safe_n
+        f += pf.per_breach * flows[Flow.BREACH]
         f += p.supplies.starvation_fear * self.starving
         # each zone sums its neighbours' excess fear in neighbour order (as a dense row sum would)
-        gap = np.maximum(self.fear[self.edge_other] - self.fear[self.edge_zone], 0.0)
-        excess = np.bincount(self.edge_zone, weights=gap, minlength=self.world.n_zones)
-        f += p.fear.neighbour_share * excess / self.n_neighbours
-        self.fear = np.clip(f, 0.0, 1.0)
+        gap = np.maximum(fear[self.edge_other] - fear[self.edge_zone], 0.0)
+        excess = np.bincount(self.edge_zone, weights=gap, minlength=self._n_zones)
+        f += pf.neighbour_share * excess / self.n_neighbours
+        self.fear = CLIP(f, 0.0, 1.0)
 
         # vigilance: exhausted while a threat is present, restored in calm or by rotation
         threat = counts[:, State.Z] >= 0.5
-        v = np.where(threat, self.vigilance * (1.0 - p.vigilance.exhaustion),
-                     self.vigilance + p.vigilance.recovery * (1.0 - self.vigilance))
+        vig = self.vigilance
+        v = np.where(threat, vig * (1.0 - pv.exhaustion), vig + pv.recovery * (1.0 - vig))
         v += levers.rotation_restore * (1.0 - v)
-        self.vigilance = np.clip(v, p.vigilance.floor, 1.0)
+        self.vigilance = CLIP(v, pv.floor, 1.0)
 
         # supplies: working humans (S, E) produce, everyone alive and human-minded eats
         workers = counts[:, State.S] + counts[:, State.E]
         eaters = workers + counts[:, State.H]
-        made = w.production * workers * (1.0 - p.fear.production_loss * self.fear) * (1.0 - levers.rotation_cost)
-        finite = np.isfinite(self.supplies)
-        new_sup = np.where(finite, np.maximum(self.supplies + made - eaters, 0.0), np.inf)
+        made = w.production * workers * (1.0 - pf.production_loss * self.fear) * (1.0 - levers.rotation_cost)
+        sup = self.supplies
+        finite = np.isfinite(sup)
+        new_sup = np.where(finite, np.maximum(sup + made - eaters, 0.0), np.inf)
         if p.trust.share_supplies > 0:
             new_sup = self._share_supplies(new_sup, eaters, p.trust.share_supplies)
         starving = finite & (new_sup <= 0.0) & (eaters > 0)
-        for z in np.flatnonzero(starving & ~self.starving):
-            events.append(SocietyEvent(day, int(z), "starvation", f"{place(w, int(z), start=True)} ran out of food"))
+        began = starving > self.starving  # starving now, not yesterday
+        if began.any():
+            for z in began.nonzero()[0].tolist():
+                events.append(SocietyEvent(day, z, "starvation", f"{place(w, z, start=True)} ran out of food"))
         self.supplies, self.starving = new_sup, starving
 
         # calm: no new infection and no feral
-        calm = (flows[Flow.INFECTION] < 0.5) & ~threat
+        calm = (infections < 0.5) & ~threat
         self.calm_days = np.where(calm, self.calm_days + 1, 0)
 
         mem = p.memory
         if mem.distrust > 0:
             lost = flows[Flow.CULL] + flows[Flow.SWEEP_HYBRIDS]
-            self.kin_new = np.where(w.zone_faction >= 0, np.clip(lost * self.kin_share / safe_n, 0.0, 1.0), 0.0)
-            self.kin_culled = np.clip(self.kin_culled * (1.0 - mem.fade) + self.kin_new, 0.0, 1.0)
+            self.kin_new = np.where(self._has_faction, CLIP(lost * self.kin_share / safe_n, 0.0, 1.0), 0.0)
+            self.kin_culled = CLIP(self.kin_culled * (1.0 - mem.fade) + self.kin_new, 0.0, 1.0)
             self._living = living
-        events += self._update_trust(day, route_flows)
+        if self._n_factions >= 2:
+            events += self._update_trust(day, route_flows)
         self.last_flows = flows.copy()
         return events
 
@@ -238,18 +254,18 @@ class Society:
             for r, victim, origin in self._breach_routes:
                 breaches[victim, origin] += ferals[r]
         fear = self.fear  # each faction's mean fear (a sum over its zones divided by their number, as .mean())
-        fear_f = np.array([fear[zs].sum() / zs.size if zs.size else 0.0 for zs in self._faction_zones])
+        fear_f = np.array([_SUM(fear[zs]) / zs.size if zs.size else 0.0 for zs in self._faction_zones])
         t = self.trust - p.per_breach * breaches - p.fear_erosion * fear_f[:, None]
         distrust = self.params.memory.distrust
         if distrust > 0:  # the others trust a faction less by the share of its people it bereaved
             living = self._living
             lost = self.kin_new * living
-            bereaved = np.array([lost[zs].sum() / max(living[zs].sum(), 1.0) for zs in self._faction_zones])
+            bereaved = np.array([_SUM(lost[zs]) / max(_SUM(living[zs]), 1.0) for zs in self._faction_zones])
             t = t - distrust * bereaved[None, :]
         calm_f = fear_f < 0.1
         t += p.recovery * calm_f[:, None]
-        np.fill_diagonal(t, 1.0)
-        self.trust = np.clip(t, 0.0, 1.0)
+        t.flat[:: nf + 1] = 1.0  # the diagonal, as np.fill_diagonal sets it
+        self.trust = CLIP(t, 0.0, 1.0)
         events = []
         for a in range(nf):
             for b in range(a + 1, nf):
