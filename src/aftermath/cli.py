@@ -364,8 +364,9 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
 
     heads = ["zone", vocab.humans, vocab.ferals, f"{vocab.ferals}'s peak" if vocab.name != "aftermath"
              else "ferals' peak", "on day", "fear", "days\nsealed"]
-    zone_name = {z.id: z.name or z.id for z in res.scenario.zones}  # names to read; `aftermath show` has the ids
-    faction_name = {f.id: f.name or f.id for f in res.scenario.factions}
+    from aftermath.record.vocabulary import faction_names, zone_names
+
+    zone_name, faction_name = zone_names(res.scenario), faction_names(res.scenario)  # `aftermath show` has ids
     rows = []
     for zid, z in s["zones"].items():
         peaked = z["peak_ferals"] is not None
@@ -510,16 +511,16 @@ def show(
     import textwrap
 
     from aftermath.record.chronicle import mid_sentence
+    from aftermath.record.vocabulary import faction_names, zone_names
 
-    zone_names = {z.id: z.name or z.id for z in sc.zones}
-    faction_names = {f.id: f.name or f.id for f in sc.factions}
+    zones_named, factions_named = zone_names(sc), faction_names(sc)
 
     def named(names: dict[str, str], key: str) -> str:  # the name to read, the id to type
         return f"{names.get(key, key)} ({key})" if names.get(key, key) != key else key
 
     for r in rows:
-        parts = ([f"the zones of {mid_sentence(named(faction_names, r['faction']))}"] if r["faction"] else []) + [
-            named(zone_names, z) for z in r["zones"]]
+        parts = ([f"the zones of {mid_sentence(named(factions_named, r['faction']))}"] if r["faction"] else []) + [
+            named(zones_named, z) for z in r["zones"]]
         who = ", ".join(parts) or "-"
         when = r["when"] + (f"; until {r['until']}" if r["until"] else "")
         first = r["path_by_name"] or r["path"]

@@ -358,6 +358,11 @@ def faction_names(scenario: Any) -> dict[str, str]:
     return {f.id: f.name or f.id for f in scenario.factions}
 
 
+def zone_names(scenario: Any) -> dict[str, str]:
+    """Zone id -> its name (the id where it has none)."""
+    return {z.id: z.name or z.id for z in scenario.zones}
+
+
 def costs_in_words(costs: Sequence[str], vocab: Vocabulary | None = None) -> list[str]:
     """Costs (metrics of :data:`aftermath.compare.METRICS`, in their order) in ``vocab``'s words; a
     cost that is part of another shown among ``costs`` reads "of which ...", as

@@ -35,13 +35,17 @@ from aftermath.record.vocabulary import WORDS as WORDS
 from aftermath.record.vocabulary import (
     Vocabulary,
     costs_in_words,
+    count,
     engine_words,
     faction_names,
+    joined,
     key_numbers,
     key_order,
+    meaning_words,
     scenario_vocabulary,
     summary_lines,
     words,
+    zone_names,
 )
 from aftermath.record.vocabulary import word as word
 from aftermath.report import ensemble as ens
@@ -185,11 +189,8 @@ def parameters_html(scenario: Scenario | dict[str, Any] | None, run: Mapping[str
 #: as they are in the JSON, the store and scripts. A report speaks its scenario's vocabulary
 #: (``run.vocabulary``): the SIR limit's S, I and R, Munz's humans and zombies, or Aftermath's own.
 
-def plural(n: float, one: str, many: str | None = None) -> str:
-    """``n`` and the noun that goes with it: "1 point", "2 points", "1,000 runs"."""
-    from aftermath.record.vocabulary import count
-
-    return count(n, one, many)
+#: ``n`` and the noun that goes with it: "1 point", "2 points", "1,000 runs".
+plural = count
 
 
 def engines_phrase(engines: Iterable[str]) -> str:
@@ -197,8 +198,6 @@ def engines_phrase(engines: Iterable[str]) -> str:
     names = [engine_words(e) for e in engines]
     if not names:
         return ""
-    from aftermath.record.vocabulary import joined
-
     return f"every figure from the {joined(names)} engine" + ("s" if len(names) > 1 else "")
 
 
@@ -220,7 +219,7 @@ def render_run(result: Result, title: str | None = None) -> str:
         overview += "<h3>the agent-based ledger (people, each counted once per flag)</h3>" + keys_html(
             [(word(k, vocab), v) for k, v in s["ledger"].items()])
     zones = pd.DataFrame.from_dict(s["zones"], orient="index").rename_axis("id").reset_index()
-    names = {z.id: z.name or z.id for z in sc.zones}
+    names = zone_names(sc)
     zones.insert(0, "zone", [names.get(str(z), str(z)) for z in zones["id"]])  # the id is what a user types
     overview += "<h3>zones at the end</h3>" + table_html(zones, 0, ["zone", "id"], vocab=vocab)
     figs = [
@@ -491,8 +490,6 @@ def render_comparison(df: pd.DataFrame, title: str = "Policy comparison", subtit
     and one row per metric, with what it counts and where it comes from, in ``vocab``'s words (the
     scenario's ``run.vocabulary``; Aftermath's own without one)."""
     from aftermath.compare import METRIC, metric_label
-    from aftermath.record.vocabulary import meaning_words
-
     if "engine" not in df.columns:
         df = df.assign(engine="")
     cells = {(r.variant, r.metric): f"{r.mean:,.0f} [{r.lo:,.0f}, {r.hi:,.0f}]" for r in df.itertuples()}

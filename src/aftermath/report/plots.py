@@ -245,7 +245,9 @@ def _zone_names(data: object) -> dict[str, str]:
     """Zone id -> display name, from the run(s)' scenario (a quantile frame has ids only)."""
     run = data[0] if isinstance(data, Sequence) and not isinstance(data, pd.DataFrame) and len(data) else data
     sc = getattr(run, "scenario", None)
-    return {z.id: z.name or z.id for z in sc.zones} if sc is not None else {}
+    from aftermath.record.vocabulary import zone_names
+
+    return zone_names(sc) if sc is not None else {}
 
 
 def _single(data: Result | Sequence[Result] | pd.DataFrame) -> Result | pd.DataFrame:

@@ -17,7 +17,15 @@ from aftermath.model.flows import RouteFlow
 from aftermath.model.world import STATE_NAMES, build_world
 from aftermath.record.fine import fine_counts
 from aftermath.record.measures import humans
-from aftermath.record.vocabulary import Vocabulary, key_numbers, state_label, vocabulary, word
+from aftermath.record.vocabulary import (
+    Vocabulary,
+    faction_names,
+    key_numbers,
+    state_label,
+    vocabulary,
+    word,
+    zone_names,
+)
 from aftermath.result import Result
 from aftermath.scenario.schema import Scenario
 
@@ -35,8 +43,8 @@ COSTS = ("killed_by_policy", "culled", "hybrids_swept", "starved", "turned_away_
 def display_names(sc: Scenario) -> dict[str, dict[str, str]]:
     """Zones, factions and policies by id (policies by index) with the names shown to people."""
     return {
-        "zones": {z.id: z.name or z.id for z in sc.zones},
-        "factions": {f.id: f.name or f.id for f in sc.factions},
+        "zones": zone_names(sc),
+        "factions": faction_names(sc),
         "policies": {str(i): p.name or f"{p.type} policy {i}" for i, p in enumerate(sc.policies)},
     }
 
