@@ -338,3 +338,24 @@ def test_a_day_whose_rates_are_yesterdays_keeps_its_coefficients(name: str, monk
     assert digest(simulate(sc, engine="abm", seed=3)) == kept
     if name != "hyosan":
         assert skipped >= 30  # their rates are the same most days: the skip was taken
+
+
+def test_a_run_with_the_strain_rates_kept_from_yesterday_is_the_run_without(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hyosan with mutation (new strains most days, its policies switching): the strains' rates
+    kept while the levers and the strain table are yesterday's change nothing, bit for bit."""
+    import sys
+    from pathlib import Path
+
+    from aftermath.engines.abm.engine import AbmEngine
+    from aftermath.engines.driver import simulate
+    from aftermath.model.rates import strain_rates
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_abm_reproducibility import digest
+    from test_abm_threads import hyosan_mutating
+
+    sc = hyosan_mutating()
+    kept = digest(simulate(sc, engine="abm", seed=4, days=60))
+    monkeypatch.setattr(AbmEngine, "_strain_rates",
+                        lambda self, levers, lo, hi: strain_rates(self.world, levers, self.table.traits[lo:hi]))
+    assert digest(simulate(sc, engine="abm", seed=4, days=60)) == kept

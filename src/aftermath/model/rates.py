@@ -68,6 +68,15 @@ class DailyRates:
     conceal: F64 = field(default_factory=lambda: np.zeros(0))
 
 
+def field_key(v: object) -> tuple[object, ...]:
+    """One field of :class:`DailyRates` (or of the levers) exactly: an array as its type, shape and
+    bytes; a float as its bits (so that -0.0 is not 0.0); anything else as its type and value."""
+    if isinstance(v, np.ndarray):
+        return (v.dtype, v.shape, v.tobytes())
+    if isinstance(v, float):
+        return (v.hex(),)
+    return (type(v), v)
+
 
 class _Constants:
     """What :func:`daily_rates` and :func:`strain_rates` compute from the world alone, once per world

@@ -18,6 +18,7 @@ its uninfected people for the ledger the morning it begins.
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -70,13 +71,15 @@ from aftermath.engines.abm.tables import (
 from aftermath.engines.budget import check_budget
 from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow
 from aftermath.model.policies import ADMIT_SCREEN, Levers
-from aftermath.model.rates import DailyRates, strain_rates
+from aftermath.model.rates import DailyRates, field_key, strain_rates
 from aftermath.model.world import World
 from aftermath.record.chronicle import Event, place
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 CHUNK = 4096  # people per chunk; chunks are interleaved over the threads
+#: the levers' arrays (the key of the day's strain rates: :meth:`AbmEngine._strain_rates`)
+_LEVER_ARRAYS = tuple(f.name for f in fields(Levers) if f.name != "truce_changes")
 
 
 class AbmCheckError(AssertionError):
@@ -111,6 +114,8 @@ class AbmEngine:
         self.strain_free: frozenset[tuple[int, int]] | None = None  # learnt by day_coefficients
         self._day_blocks: tuple[I64, I64, I64] | None = None  # the day's flows, route flows, count deltas
         self._coef_of: tuple[int, tuple[object, ...]] | None = None  # (strains, rates) of the coefficients
+        #: the strains' rates of the day (strain_rates over the whole table) and what they were computed from
+        self._strain_rates_of: tuple[tuple[object, ...], tuple[F64, F64, F64, F64]] | None = None
         self.n_slots = int(self.tables.n_slots.max())
         self._alloc_strain_arrays(self.table.traits.shape[0])
         self.pend_chunk = np.zeros(self._n_chunks(), dtype=np.int64)
@@ -332,7 +337,7 @@ class AbmEngine:
             # for strains born in the day (first > 0), their rates only (each strain's column is
             # its own), and one before them, so that a per-strain rate keeps two columns
             offset = max(first - 1, 0)
-            infect, relapse, admit_i, feral_move = strain_rates(self.world, levers, self.table.traits[offset:ns])
+            infect, relapse, admit_i, feral_move = self._strain_rates(levers, offset, ns)
             rates = strain_day_rates(rates, infect, relapse, admit_i, feral_move, latency[offset:], p_h[offset:])
         if first == 0:  # the day's: as yesterday's when the rates are (all of them, as bytes) and the strains
             sig = (ns, rates_key(rates))
@@ -342,6 +347,19 @@ class AbmEngine:
         self.strain_free = day_coefficients(self.plan, rates, self.out_routes, ns, self.rows.coef, first,
                                             self.strain_free, offset)
         return self._trait(T_LAT), self._trait(T_PH)
+
+    def _strain_rates(self, levers: Levers, lo: int, hi: int) -> tuple[F64, F64, F64, F64]:
+        """:func:`~aftermath.model.rates.strain_rates` over strains ``lo`` to ``hi - 1`` of the table;
+        the whole table's (``lo == 0``) kept from the last call while the levers and the traits are
+        the same, bit for bit (they are all it reads, with the world: most days' levers are
+        yesterday's)."""
+        traits = self.table.traits[lo:hi]
+        if lo > 0:
+            return strain_rates(self.world, levers, traits)
+        key = (traits.shape, traits.tobytes(), *(field_key(getattr(levers, f)) for f in _LEVER_ARRAYS))
+        if self._strain_rates_of is None or self._strain_rates_of[0] != key:
+            self._strain_rates_of = (key, strain_rates(self.world, levers, traits))
+        return self._strain_rates_of[1]
 
     def _follow(self, gate: Day, people: People, rows: Rows, fl: I64, rf: I64, moves: I64, move_lo: I64,
                 move_n: I64) -> None:

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections import namedtuple
 from dataclasses import fields, replace
+from functools import lru_cache
 
 import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.model.network import MAX_TAGS
-from aftermath.model.rates import DailyRates
+from aftermath.model.rates import DailyRates, field_key
 from aftermath.model.reactions import TRANSITIONS, Hook, Pressure, Where, product_state
 from aftermath.model.world import N_STATES, State
 
@@ -181,19 +182,13 @@ _RATE_FIELDS = tuple(f.name for f in fields(DailyRates))
 
 
 def rates_key(rates: DailyRates) -> tuple[object, ...]:
-    """Every field of ``rates`` exactly, in field order (an array: its type, shape and bytes; a
-    float: its bits, so that -0.0 is not 0.0): equal keys, equal rates bit for bit, so a day whose
-    rates are yesterday's has yesterday's coefficients. (Was the fields as one bytes string: 28 us
-    a call for hyosan's rates, against 8 us; timeit in a script, not a committed benchmark.)"""
+    """Every field of ``rates`` exactly, in field order (:func:`field_key`): equal keys, equal rates
+    bit for bit, so a day whose rates are yesterday's has yesterday's coefficients. (Was the fields
+    as one bytes string: 28 us a call for hyosan's rates, against 8 us; timeit in a script, not a
+    committed benchmark.)"""
     key: list[object] = []
     for name in _RATE_FIELDS:
-        v = getattr(rates, name)
-        if isinstance(v, np.ndarray):
-            key += (v.dtype, v.shape, v.tobytes())
-        elif isinstance(v, float):
-            key.append(v.hex())
-        else:
-            key += (type(v), v)
+        key += field_key(getattr(rates, name))
     return tuple(key)
 
 
@@ -203,6 +198,30 @@ def coefficient_plan(tab: Tables) -> Plan:
     return tuple((st, j, b, int(tab.transition[st, j]), int(tab.branch[st, j, b]), int(tab.route_k[st, j]))
                  for st in range(ROW_STATES) for j in range(int(tab.n_slots[st]))
                  for b in range(int(tab.n_branches[st, j])))
+
+
+@lru_cache(maxsize=64)
+def _grouped(plan: Plan) -> tuple[tuple[int, int, int, int, int, int], ...]:
+    """``plan`` with the slots of a route transition's branch taken together: (state, first slot,
+    slots, branch, transition, declared branch), the slots ``first slot + k`` being the k-th
+    routes out (``slots`` 0 for an entry of no route). Each group is one assignment in
+    :func:`day_coefficients` instead of one per route."""
+    out: list[tuple[int, int, int, int, int, int]] = []
+    at: dict[tuple[int, int, int], int] = {}  # (state, branch, transition) -> its group
+    for st, j, b, ti, bi, k in plan:
+        if k < 0:
+            out.append((st, j, 0, b, ti, bi))
+            continue
+        g = at.get((st, b, ti))
+        if g is None:
+            assert k == 0, "a route transition's slots start at its first route"
+            at[st, b, ti] = len(out)
+            out.append((st, j, 1, b, ti, bi))
+            continue
+        st0, j0, n, b0, ti0, bi0 = out[g]
+        assert j == j0 + n and k == n and bi == bi0, "a route transition's slots are its routes, in order"
+        out[g] = (st0, j0, n + 1, b0, ti0, bi0)
+    return tuple(out)
 
 
 def day_coefficients(plan: Plan, rates: DailyRates, out_routes: I64, n_strains: int, out: F64,
@@ -224,16 +243,16 @@ def day_coefficients(plan: Plan, rates: DailyRates, out_routes: I64, n_strains: 
     """
     nz, cap = out_routes.shape[0], out.shape[-1]
     n_routes = len(rates.human_pass)
-    moving = ((rates.hybrid_target >= 0) & (rates.hybrid_target != np.arange(nz)))[:, None]
+    moving: NDArray[np.bool_] | None = None
     values: dict[tuple[int, int], tuple[F64, int]] = {}  # each (transition, branch) evaluated once
     learnt: set[tuple[int, int]] = set()
-    gathers: dict[int, tuple[NDArray[np.bool_], I64]] = {}
-    for st, j, b, ti, bi, k in plan:
+    gather: tuple[NDArray[np.bool_], I64] | None = None
+    for st, j, n_r, b, ti, bi in _grouped(plan):
         if first > 0 and strain_free is not None and (ti, bi) in strain_free:
             continue  # filled for every column by the day's call
         t = TRANSITIONS[ti]
-        if t.where == Where.ROUTE and n_routes == 0:
-            continue  # no routes: the slot stays at zero
+        if n_r and n_routes == 0:
+            continue  # no routes: the slots stay at zero
         got = values.get((ti, bi))
         if got is None:
             br = t.branches[bi]
@@ -247,12 +266,13 @@ def day_coefficients(plan: Plan, rates: DailyRates, out_routes: I64, n_strains: 
             # up to the capacity; the assignments below broadcast the rest
             got = values[ti, bi] = (v[..., first - offset:], n_strains) if per_strain else (v, cap)
         v, hi = got
-        if k >= 0:
-            g = gathers.get(k)
-            if g is None:  # each zone's k-th route out (a zone with fewer routes: 0)
-                g = gathers[k] = (out_routes[:, k, None] >= 0, np.maximum(out_routes[:, k], 0))
-            out[st, j, b, :, first:hi] = np.where(g[0], v[g[1]] if v.ndim == 2 else v, 0.0)
+        if n_r:
+            if gather is None:  # [route k, zone]: whether the zone has a k-th route out, and which (else 0)
+                gather = ((out_routes >= 0).T[:, :, None], np.maximum(out_routes, 0).T)
+            out[st, j:j + n_r, b, :, first:hi] = np.where(gather[0], v[gather[1]] if v.ndim == 2 else v, 0.0)
         elif t.where == Where.TARGET:
+            if moving is None:
+                moving = ((rates.hybrid_target >= 0) & (rates.hybrid_target != np.arange(nz)))[:, None]
             out[st, j, b, :, first:hi] = v * moving
         else:
             out[st, j, b, :, first:hi] = v
