@@ -74,13 +74,16 @@ class Result:
         return out
 
     def zone(self, zone_id: str) -> pd.DataFrame:
-        """One zone's counts over time, a column per state."""
+        """One zone's counts over time, a column per state, indexed by days from the start (0: the
+        start; as :meth:`to_pandas`)."""
         z = self.zone_ids.index(zone_id)
         return pd.DataFrame(self.counts[:, z, :], columns=list(STATE_NAMES), index=pd.Index(self.time, name="day"))
 
     # -- frames -----------------------------------------------------------------------------
     def to_pandas(self) -> pd.DataFrame:
-        """Long frame of counts: one row per (day, zone, state)."""
+        """Long frame of counts: one row per (day, zone, state). ``day`` is time from the start: 0 is
+        the start and ``t`` the state after ``t`` days, so a count "on day d" of the summaries and the
+        chronicle (at the end of day d) is the row ``day == d + 1`` (docs/report.md, "The record")."""
         t, z, s = self.counts.shape
         return pd.DataFrame({
             "day": np.repeat(np.arange(t), z * s),
