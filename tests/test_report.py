@@ -166,3 +166,28 @@ def test_store_comparison_and_sweep_batches(tmp_path):
     assert "Lives saved and what they cost" in cmp and "baseline: baseline" in cmp
     assert_self_contained(sweep)
     assert "against pathogen.beta" in sweep
+
+
+def test_an_sir_sweeps_report_shows_its_own_outcomes(tmp_path):
+    """A sweep of the SIR limit (no deaths: R holds everyone removed) is drawn as the terminal
+    shows it: S at the end and the attack rate, not survivors and a flat line of deaths; its key
+    numbers leave out what the limit has no mechanism for (sweeps, culls, gates: zeros in every
+    run). Hyosan's sweep keeps survivors and deaths."""
+    from aftermath.report.from_store import render_store
+    from aftermath.run.sweep import sweep
+    from aftermath.store.store import Store
+
+    for name, wanted, unwanted in (("sir", ("susceptible at the end (S), attack rate",), ("killed in sweeps",)),
+                                   ("hyosan", ("survivors (humans at the end), deaths against",), ())):
+        db = tmp_path / f"{name}.duckdb"
+        sweep(name, {"pathogen.beta": [0.2, 0.4]}, runs=1, engine="ode", days=30, store=db)
+        st = Store(db)
+        try:
+            page = render_store(st)
+        finally:
+            st.close()
+        assert_self_contained(page)
+        for text in wanted:
+            assert text in page, (name, text)
+        for text in unwanted:
+            assert text not in page, (name, text)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from aftermath.compare import comparison
-from aftermath.record.vocabulary import Vocabulary, scenario_vocabulary, state_label
+from aftermath.record.vocabulary import Vocabulary, scenario_vocabulary, shows_deaths, state_label, sweep_metrics
 from aftermath.report import ensemble as ens
 from aftermath.report import html as H
 from aftermath.report import plots
@@ -102,7 +102,12 @@ def render_store(store: Store, batch: str | None = None) -> str:
     swept = [c for c in overrides.columns if c != "point" and pd.api.types.is_numeric_dtype(overrides[c])]
     if info["kind"] == "sweep" and swept:
         merged = summaries.merge(overrides, on="point")
-        return H.render_sweep(merged, swept, title=title, subtitle=sub, extra=extra, vocab=vocab)
+        # the outcomes the terminal's table leads with: the SIR limit's S (not its survivors, who
+        # include I's latent and hybrids), and deaths only where some run had any (else its R holds
+        # everyone removed, and the attack rate says what deaths would not)
+        lead = sweep_metrics(vocab)[0][0]
+        outcomes = (lead, "deaths" if shows_deaths(vocab, merged["deaths"]) else "attack_rate")
+        return H.render_sweep(merged, swept, metrics=outcomes, title=title, subtitle=sub, extra=extra, vocab=vocab)
     labels = list(points["variant"])
     baseline, how = batch_baseline(prov, labels)
     cmp = comparison(summaries, baseline)
@@ -181,6 +186,9 @@ def _describe_points(summaries: pd.DataFrame, vocab: Vocabulary | None = None) -
                                                 errors="ignore")), vocab)
         rows.append(d.assign(variant=variant))
     out = pd.concat(rows, ignore_index=True)
+    if vocab is not None and vocab.name != "aftermath":  # the SIR and Munz limits: no sweeps, culls, gates...
+        nothing = out.groupby("metric")[["q05", "q50", "q95"]].apply(lambda q: bool((q.to_numpy() == 0).all()))
+        out = out[~out["metric"].map(nothing)]  # a row of zeros for what the limit has no mechanism for
     out["metric"] = [H.word(m, vocab) for m in out["metric"]]  # in words; the keys stay in the store
     return out[["variant", "metric", "q05", "q50", "q95"]]
 
