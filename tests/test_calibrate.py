@@ -511,6 +511,41 @@ def test_replicates_are_aligned_at_the_datas_peak() -> None:
 
 
 
+def test_a_stochastic_fits_curve_is_the_aligned_median_of_its_replicates() -> None:
+    """What a stochastic fit draws (``Problem.expected``) is what its likelihood scores: the median
+    over the replicates still going, each shifted by the alignment at the data's peak (recomputed
+    here from the runs), so it peaks on the data's peak day (day 5), where single replicates took
+    off days apart; the curve without alignment is the plain median of those going."""
+    from aftermath.calibrate.problem import Problem
+
+    sc = am.load("boarding-school")
+    seeds = list(range(1, 13))
+    data = read_data(DATA, sc)
+    space = Space([Prior("pathogen.beta", 0.5, 4.0)])
+    pb = Problem(sc, "ssa", data, space, {"I": "poisson"}, 14, seeds)
+    frame = pd.DataFrame({"day": np.arange(14), "zone": "all", "measure": "I"})
+    curve = pb.expected([1.66], frame)
+    ext = pd.DataFrame({"day": np.arange(-13, 27), "zone": "all", "measure": "I"})
+    rows, peaks = [], []
+    for s in seeds:
+        res = am.simulate(sc, engine="ssa", seed=s, days=27)
+        if res.counts[13, :, 3].sum() < 0.5:  # died out before the data's last boys in bed
+            continue
+        vals = model_values(res.counts, res.flows, res.zone_ids, ext)
+        drawn = lk.draw("poisson", vals, np.random.default_rng([s, 7919]))
+        shift = int(np.argmax(drawn[13:27])) - 5
+        rows.append(vals[13 + shift: 27 + shift])
+        peaks.append(int(np.argmax(vals[13:27])))
+    assert len(set(peaks)) > 1  # unaligned, the replicates peak on different days
+    assert np.array_equal(curve, np.median(np.array(rows), axis=0))
+    assert int(np.argmax(curve)) == 5
+    plain = Problem(sc, "ssa", data, space, {"I": "poisson"}, 14, seeds, align=False)
+    going = plain.values([1.66], frame)[plain.alive]
+    assert np.array_equal(plain.expected([1.66], frame), np.median(going, axis=0))
+    ode = Problem(sc, "ode", data, space, {"I": "poisson"}, 14, [0])
+    assert np.array_equal(ode.expected([1.66], frame), ode.values([1.66], frame)[0])
+
+
 def test_ssa_fit_uses_common_random_numbers() -> None:
     """The same seeds at every trial: the synthetic likelihood is a deterministic function of the
     parameters, and a fit of the data recovers a beta near the ODE's."""

@@ -73,7 +73,11 @@ START_MARGIN = 1e-3
 PROPOSAL_SD = (1e-6, math.pi / math.sqrt(3))
 #: Below these, the chain's interval is not to be trusted (``CalibrationResult.warnings``).
 MIN_ACCEPTANCE = 0.10
+#: an acceptance above this: the chain's steps are too small for the posterior (it barely moves)
+MAX_ACCEPTANCE = 0.90
 MIN_ESS = 50.0
+#: posterior draws whose curves a stochastic fit's bands are made of (each a median of the replicates)
+STOCHASTIC_DRAWS = 20
 
 
 def polish_budget(dim: int) -> int:
@@ -144,11 +148,14 @@ class CalibrationResult:
                 "observations": len(self.data), "seed": self.seed, "warnings": list(self.warnings)}
 
     def diagnose(self) -> list[str]:
-        """Why the posterior sample may be unreliable: an acceptance below 10% or an effective sample
-        size below 50 (then the intervals are too narrow or too noisy: more ``--samples``)."""
+        """Why the posterior sample may be unreliable: an acceptance below 10% (the chain rarely
+        moves) or above 90% (its steps are too small to explore), or an effective sample size below
+        50 (then the intervals are too narrow or too noisy: more ``--samples``)."""
         out = []
         if self.acceptance < MIN_ACCEPTANCE:
             out.append(f"acceptance {self.acceptance:.0%} < {MIN_ACCEPTANCE:.0%}")
+        elif self.acceptance > MAX_ACCEPTANCE and len(self.posterior):
+            out.append(f"acceptance {self.acceptance:.0%} > {MAX_ACCEPTANCE:.0%} (steps too small to explore)")
         if len(self.posterior):
             summ = self.summary()
             low = summ[summ["ess"] < MIN_ESS]
@@ -162,7 +169,11 @@ class CalibrationResult:
     def fit_bands(self, draws: int = 60) -> pd.DataFrame:
         """Per observed series (measure, zone) and day: the best fit, quantiles of the expected
         reported value over the posterior (q05, q25, q50, q75, q95) and the 90% predictive interval
-        of an observation (pred05, pred95), from ``draws`` draws spread through the sample."""
+        of an observation (pred05, pred95), from ``draws`` draws spread through the sample (at
+        most :data:`STOCHASTIC_DRAWS` for a stochastic engine). The expected value is
+        :meth:`Problem.expected`'s: a stochastic engine's median over the replicates, aligned at
+        the data's peak as the likelihood aligns them, so that the bands show the posterior's
+        uncertainty and not one replicate's chance take-off."""
         if draws in self._bands:
             return self._bands[draws]
         pb = self.problem
@@ -170,8 +181,9 @@ class CalibrationResult:
         frame = pd.DataFrame([(d, m, z) for m, z in keys for d in range(int(pb.data["day"].max()) + 1)],
                              columns=["day", "measure", "zone"])
         best_x = [self.best[p] for p in pb.space.paths]
-        _, obs_best = pb.split(best_x)
-        best_vals = pb.values(best_x, frame, seeds=pb.seeds[:1])[0] * obs_best["report_fraction"]
+        best_vals = pb.expected(best_x, frame)
+        if pb.stochastic:  # each draw's curve is a median over the replicates: fewer draws
+            draws = min(draws, STOCHASTIC_DRAWS)
         n = min(draws, len(self.posterior))
         idx = np.linspace(0, len(self.posterior) - 1, n).round().astype(int) if n else np.array([], int)
         rng = np.random.default_rng([self.seed, 4242])
@@ -181,11 +193,7 @@ class CalibrationResult:
         for j, i in enumerate(idx):
             x = [float(self.posterior[p].iloc[i]) for p in pb.space.paths]
             _, obs = pb.split(x)
-            for t in range(len(pb.seeds)):  # a stochastic run that died out contradicts the data: the next seed
-                seed = pb.seeds[(j + t) % len(pb.seeds)]
-                exp[j] = pb.values(x, frame, seeds=[seed])[0] * obs["report_fraction"]
-                if pb.alive.all():
-                    break
+            exp[j] = pb.expected(x, frame)
             for kind in lk.LIKELIHOODS:
                 sel = kinds == kind
                 if sel.any():

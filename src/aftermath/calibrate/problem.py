@@ -207,19 +207,8 @@ class Problem:
                 alive[i] = res.counts[self.alive_at, :, infected].sum() >= 0.5
             if not alive[i]:
                 continue
-            mu = obs["report_fraction"] * model_values(res.counts, res.flows, res.zone_ids, self.ext, self.delay)
-            t = np.empty(len(self.ext))
-            drawn_ref = np.empty(len(self.ext))
-            for kind in lk.LIKELIHOODS:  # observation noise on random numbers fixed per replicate
-                sel = self.ext_kinds == kind
-                if sel.any():
-                    rng = np.random.default_rng([int(s), 7919])
-                    drawn = lk.draw(kind, mu[sel], rng, obs["dispersion"], obs["sigma"], obs["sd"])
-                    drawn_ref[sel] = drawn
-                    t[sel] = lk.transform(kind, drawn)
-            # the replicate's peak, found as the data's is: on its observations, on the days observed
-            peak = int(ref_days[int(np.argmax(drawn_ref[ref_ext]))])
-            rows.append(t[self.ext_index + (peak - self.peak_day)])
+            t, shift = self._observed(res, int(s), obs, ref_ext, ref_days)
+            rows.append(t[self.ext_index + shift])
         self.alive = alive
         if not rows:
             return -np.inf
@@ -235,6 +224,54 @@ class Problem:
                 floor[sel] = {"lognormal": (obs["sigma"] or 0.1) ** 2,
                               "normal": (obs["sd"] or 1.0) ** 2}.get(kind, 0.25)
         return float(np.log(alive.mean())) + gaussian_synthetic(sim, t_obs, floor) + jac
+
+
+    def _observed(self, res: Any, seed: int, obs: dict[str, Any], ref_ext: NDArray[np.intp],
+                  ref_days: NDArray[Any]) -> tuple[F64, int]:
+        """A replicate's observations over the extended frame (noise on random numbers fixed per
+        replicate), on the likelihood's scale, and the shift that aligns it: its peak, found as the
+        data's is (on its observations, on the days observed), minus the data's."""
+        mu = obs["report_fraction"] * model_values(res.counts, res.flows, res.zone_ids, self.ext, self.delay)
+        t = np.empty(len(self.ext))
+        drawn_ref = np.empty(len(self.ext))
+        for kind in lk.LIKELIHOODS:
+            sel = self.ext_kinds == kind
+            if sel.any():
+                rng = np.random.default_rng([seed, 7919])
+                drawn = lk.draw(kind, mu[sel], rng, obs["dispersion"], obs["sigma"], obs["sd"])
+                drawn_ref[sel] = drawn
+                t[sel] = lk.transform(kind, drawn)
+        peak = int(ref_days[int(np.argmax(drawn_ref[ref_ext]))])
+        return t, peak - self.peak_day
+
+    def expected(self, x: Sequence[float] | F64, frame: pd.DataFrame) -> F64:
+        """The expected reported values (``report_fraction`` times the model's, no observation
+        noise) at the rows of ``frame``, as the likelihood sees the model at ``x``: the ODE's; a
+        stochastic engine's median over the replicates still going where the data show the
+        infection, each shifted by the likelihood's alignment (``align``), so that a fit's curve is
+        the shape the likelihood scored, not one replicate's take-off. NaN where none is left."""
+        _, obs = self.split(x)
+        if not self.stochastic:
+            return np.asarray(self.values(x, frame, seeds=self.seeds[:1])[0] * obs["report_fraction"])
+        if self.ref_rows is None:
+            vals = self.values(x, frame)[self.alive]
+        else:
+            sc = self.scenario(x)
+            infected = list(MEASURES["infected"].index)
+            ref_ext = self.ext_index[self.ref_rows]
+            ref_days = self.data["day"].to_numpy()[self.ref_rows]
+            rows = []
+            for s in self.seeds:
+                res = simulate(sc, engine=self.engine, seed=int(s), days=self.sim_days)
+                if self.alive_at is not None and res.counts[self.alive_at, :, infected].sum() < 0.5:
+                    continue
+                _, shift = self._observed(res, int(s), obs, ref_ext, ref_days)
+                shifted = frame.assign(day=frame["day"].to_numpy() + shift)
+                rows.append(model_values(res.counts, res.flows, res.zone_ids, shifted, self.delay))
+            vals = np.array(rows).reshape(len(rows), len(frame))
+        if not len(vals):
+            return np.full(len(frame), np.nan)
+        return np.asarray(np.median(vals, axis=0) * obs["report_fraction"])
 
 
 def align_span(data: pd.DataFrame) -> tuple[int, NDArray[np.intp] | None]:
