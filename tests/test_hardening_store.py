@@ -303,3 +303,23 @@ def test_query_shows_text_as_it_is_and_json_keeps_every_digit(store_file: Path) 
     row = json.loads(res.output)[0]
     exact = duckdb.connect(str(store_file), read_only=True).execute("SELECT attack_rate FROM summaries LIMIT 1")
     assert row["y"] == 1e-12 and row["x"] == 0.1234567890123456 and row["attack_rate"] == exact.fetchone()[0]
+
+
+@pytest.mark.parametrize(("argv", "named", "hint"), [
+    (["rerun", "{p}"], "store", "name another store"),
+    (["report", "{p}", "-o", "{o}"], "results", "name another store"),
+    (["query", "select 1", "--store", "{p}"], "--store", "pass --store PATH"),
+    (["export", "--parquet", "{o}", "--store", "{p}"], "--store", "pass --store PATH"),
+])
+def test_a_missing_store_is_named_as_the_command_takes_it(argv: list[str], named: str, hint: str,
+                                                          tmp_path: Path) -> None:
+    """A store that is not there is named as the command takes it: the flag where there is one,
+    the argument's name where the store is an argument (``rerun e1.out`` used to say ``--store``,
+    a flag rerun does not have)."""
+    missing = tmp_path / "e1.duckdb"
+    args = [a.format(p=missing, o=tmp_path / "out.html") for a in argv]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2
+    line = res.output.strip()
+    assert line.startswith(f"error: {named} '{missing}': no store there"), line
+    assert hint in line and len(line.splitlines()) == 1

@@ -38,7 +38,7 @@ def report(
         from aftermath.store.store import Store, StoreError
 
         try:
-            with Store(path, read_only=True) as st:
+            with Store(path, read_only=True, name="results") as st:  # (report's argument RESULTS)
                 text = render_store(st, batch)
         except StoreError as exc:
             typer.echo(f"error: {exc}", err=True)

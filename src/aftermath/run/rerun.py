@@ -76,7 +76,7 @@ def rerun(store: str | Path, batch: str | None = None, runs: int | None = None, 
     if into is not None and Path(into).resolve() == Path(src_path).resolve():
         raise StoreError("--into must be another store than the one the batch is read from "
                          "(its runs are already there, so nothing would run)")
-    with Store(src_path, read_only=True) as src:
+    with Store(src_path, read_only=True, name="store") as src:  # (rerun's argument, not a flag)
         prov = src.provenance(batch)
         base = src.scenario(prov["batch_id"])
         bid = prov["batch_id"]

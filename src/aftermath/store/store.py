@@ -98,15 +98,18 @@ class Store:
     Args:
         path: the file; created with the schema when missing unless ``read_only``.
         read_only: open for reading only (several readers may share a file no writer holds).
+        name: what the user called the path, for errors: the flag (``--store``, the default) or,
+            for a command that takes the store as an argument, ``"store"``.
     """
 
-    def __init__(self, path: str | Path = DEFAULT_PATH, read_only: bool = False, sandbox: bool = False) -> None:
+    def __init__(self, path: str | Path = DEFAULT_PATH, read_only: bool = False, sandbox: bool = False,
+                 name: str = "--store") -> None:
         self.path = str(path)
         if sandbox and not read_only:
             raise StoreError("a sandboxed store is opened read only")
         existed = self.path != ":memory:" and Path(self.path).exists()
         if self.path != ":memory:":
-            _check_file(Path(self.path), read_only)
+            _check_file(Path(self.path), read_only, name)
         config: dict[str, Any] = dict(SANDBOX) if sandbox else {}
         try:
             self.con = duckdb.connect(self.path, read_only=read_only, config=config)
@@ -699,27 +702,30 @@ def damaged_error(exc: BaseException) -> bool:
                             "DuckDB database file", "Failed to deserialize", "in block at location"))
 
 
-def _check_file(path: Path, read_only: bool) -> None:
+def _check_file(path: Path, read_only: bool, name: str = "--store") -> None:
     """Refuse, before DuckDB touches it, a path that is no store file: a folder, a missing store to
     read, a new store in a folder that does not exist (nothing creates folders unasked), a file
-    that is not a DuckDB database (the magic ``DUCK`` at byte 8)."""
+    that is not a DuckDB database (the magic ``DUCK`` at byte 8). The errors start with ``name``
+    (the flag, or ``store`` for an argument) and the path."""
+    at = f"{name} {str(path)!r}"
     if path.is_dir():
-        raise StoreError(f"--store {str(path)!r}: is a folder, expected a DuckDB file")
+        raise StoreError(f"{at}: is a folder, expected a DuckDB file")
     if not path.exists():
         if read_only:
-            raise StoreError(f"no store at {str(path)!r} (run an ensemble first, or pass --store PATH)")
+            other = "pass --store PATH" if name.startswith("--") else "name another store"
+            raise StoreError(f"{at}: no store there; expected a results store (run an ensemble first, or {other})")
         if not path.parent.is_dir():
-            raise StoreError(f"--store {str(path)!r}: no folder {str(path.parent)!r}; expected a file in an "
+            raise StoreError(f"{at}: no folder {str(path.parent)!r}; expected a file in an "
                              "existing folder (aftermath creates no folders)")
         return
     try:
         with path.open("rb") as fh:
             head = fh.read(12)
     except OSError as exc:
-        raise StoreError(f"--store {str(path)!r}: cannot read it ({exc.strerror or exc})") from None
+        raise StoreError(f"{at}: cannot read it ({exc.strerror or exc})") from None
     if len(head) < 12 or head[8:12] != b"DUCK":
         what = "is empty" if not head else "is damaged or not a DuckDB file (no DUCK magic at byte 8)"
-        raise StoreError(f"--store {str(path)!r}: {what}; expected a results store written by aftermath")
+        raise StoreError(f"{at}: {what}; expected a results store written by aftermath")
 
 
 def _open_error(path: str, exc: BaseException) -> StoreError:
