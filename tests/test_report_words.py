@@ -237,3 +237,29 @@ def test_a_scenario_without_factions_says_it_has_no_official_record() -> None:
     page = render_run(simulate(load("sir"), engine="ode", days=5))
     section = page.split("<h3>official vs true record</h3>", 1)[1]
     assert section.startswith("<p>No factions: no official record to compare.</p>")
+
+
+def test_zone_panels_of_a_stored_ensemble_are_named_and_their_day_axis_labelled_once() -> None:
+    """A quantile frame (an ensemble read back from the store) has zone ids only: its panels are
+    titled with the names of the scenario's stored form, and in a grid the day axis is labelled
+    (and numbered) on the lowest panel of each column only, one above an empty place included."""
+    from aftermath.report import html as H
+    from aftermath.report.ensemble import quantile_frame
+    from aftermath.report.plots import plot_zone_curves
+
+    sc = load("hyosan")
+    q = quantile_frame([simulate(sc, engine="ode", days=20)])
+    stored = json.loads(sc.model_dump_json(by_alias=True))  # as the store keeps it
+    names = H._zone_names_of(stored)
+    assert names["hidden"] == "The hidden valley" and H._zone_names_of(None) == {}
+    fig = plot_zone_curves(q, names=names)
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == [names[z] for z in q["zone"].unique() if z != "all"]
+    assert [ax.get_xlabel() for ax in shown] == [""] * 3 + ["day"] * 3  # six zones: two rows of three
+    five = q[q["zone"] != "wild"]
+    fig = plot_zone_curves(five, names=names)
+    fig.canvas.draw()
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_xlabel() for ax in shown] == ["", "", "day", "day", "day"]  # the third has nothing below
+    numbered = [any(t.get_visible() and t.get_text() for t in ax.get_xticklabels()) for ax in shown]
+    assert numbered == [False, False, True, True, True]

@@ -448,7 +448,7 @@ def render_ensemble(data: Sequence[Result] | pd.DataFrame, title: str | None = N
             described, 0, ["metric"])
     figs = [
         _safe(lambda: plots.plot_spectrum(q, vocab=vocab), "Median spectrum of the world over time."),
-        _safe(lambda: plots.plot_zone_curves(q, vocab=vocab),
+        _safe(lambda: plots.plot_zone_curves(q, vocab=vocab, names=_zone_names_of(scenario)),
               "Epidemic curves per zone: median line, 50% band (dark) and 90% band (light) across runs."),
     ]
     if runs is not None:
@@ -523,6 +523,15 @@ def render_comparison(df: pd.DataFrame, title: str = "Policy comparison", subtit
         *extra,
     ]
     return page(title, subtitle or (engines_phrase(ids) if ids else "engine not recorded"), sections)
+
+
+def _zone_names_of(scenario: Any) -> dict[str, str]:
+    """Zone id -> name, from a scenario or its stored form (a dict); none for no scenario."""
+    if scenario is None:
+        return {}
+    if isinstance(scenario, dict):
+        return {str(z["id"]): str(z.get("name") or z["id"]) for z in scenario.get("zones", []) if "id" in z}
+    return zone_names(scenario)
 
 
 def render_sweep(points: pd.DataFrame, params: Sequence[str], metrics: Sequence[str] = ("survivors", "deaths"),

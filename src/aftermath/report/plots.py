@@ -11,7 +11,7 @@ deficiencies.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib
@@ -74,7 +74,8 @@ def plot_spectrum(result: Result | pd.DataFrame, ax: Axes | None = None, vocab: 
 
 
 def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[Axes] | None = None,
-                     states: Sequence[str] | None = None, vocab: Vocabulary | None = None) -> Figure:
+                     states: Sequence[str] | None = None, vocab: Vocabulary | None = None,
+                     names: Mapping[str, str] | None = None) -> Figure:
     """Epidemic curves per zone, one panel per zone, every compartment drawn (the dead and the
     removed dashed), in the scenario's words (``run.vocabulary``).
 
@@ -84,14 +85,18 @@ def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[
     (q05-q95, lighter). ``states`` limits the curves to some of the model's states (S, E, H, Z, D, R).
     ``vocab`` names a frame's states (a frame has no scenario; runs speak their scenario's words):
     the SIR limit's Z is "I: infectious (Z)", and a state that never held half a person is left out.
+    ``names``: zone id -> the name a panel is titled with (runs name their zones from their
+    scenario; a frame has ids only).
     """
     data = _single(data)
     frame = _as_quantiles(data)
     zones = _zones(data, frame)
-    titles = _zone_names(data)
+    titles = {**_zone_names(data), **(names or {})}
     nz = len(zones)
+    shown = [True] * nz  # whether a panel's day axis is labelled (in a grid: the lowest of each column)
     if axes is None:
         fig, axes = _grid(nz)
+        shown = [z + GRID_COLS >= nz for z in range(nz)]
     else:
         fig = axes[0].get_figure()  # type: ignore[assignment]
     for z, zid in enumerate(zones):
@@ -102,7 +107,8 @@ def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[
         else:
             _draw_bands(ax, frame[frame["zone"] == zid], states or STATE_NAMES, _bands_vocab(data, vocab))
         ax.set_title(titles.get(zid, zid))
-        ax.set_xlabel("day")
+        if shown[z]:
+            ax.set_xlabel("day")
         ax.set_ylabel("people")
         ax.margins(x=0)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -256,13 +262,21 @@ def _single(data: Result | Sequence[Result] | pd.DataFrame) -> Result | pd.DataF
     return data  # type: ignore[return-value]
 
 
-def _grid(n: int, width: float = 4.2, height: float = 3.0, cols: int = 3) -> tuple[Figure, list[Axes]]:
+GRID_COLS = 3  # panels per row of :func:`_grid`
+
+
+def _grid(n: int, width: float = 4.2, height: float = 3.0, cols: int = GRID_COLS) -> tuple[Figure, list[Axes]]:
+    """``n`` panels, ``cols`` to a row, sharing their day axis: its ticks are numbered on the lowest
+    panel of each column (one above an empty place included, which ``sharex`` would leave bare)."""
     cols = min(cols, n)
     rows = int(np.ceil(n / cols))
     fig, grid = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False, sharex=True)
     axes = list(grid.ravel())
     for extra in axes[n:]:
         extra.set_visible(False)
+    for i, ax in enumerate(axes[:n]):
+        if i + cols >= n:  # nothing shown below it
+            ax.xaxis.set_tick_params(labelbottom=True)
     return fig, axes[:n]
 
 
