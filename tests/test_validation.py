@@ -4,6 +4,7 @@ is deliberately broken, and the ``aftermath validate`` command."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -136,6 +137,20 @@ def test_command_table() -> None:
     assert res.exit_code == 0, res.output
     for col in ("check", "engine", "expected", "measured", "tolerance", "result", "munz.S5", "pass"):
         assert col in res.output
+
+
+def test_command_tables_say_what_each_check_is_at_80_columns() -> None:
+    """At 80 columns each check is named in words under its id, and the result stays in the first
+    table (not split off into a continuation); ``--list`` gives the title and the source."""
+    res = cli.invoke(app, ["validate", "--check", "munz.S5", "--check", "agree.ssa.final_size"], terminal_width=80)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert "continued" not in res.output and max(len(line) for line in lines) <= 80
+    at = next(i for i, line in enumerate(lines) if "munz.S5" in line)
+    assert "pass" in lines[at] and "Munz: humans left" in lines[at + 1]
+    listed = cli.invoke(app, ["validate", "--list", "--check", "munz.S5"], terminal_width=80)
+    words = " ".join(w for w in re.split(r"[\s│┃]+", listed.output) if w)  # the cells' words, wrapping undone
+    assert listed.exit_code == 0 and "munz.S5 ode fast Munz: humans left at" in words and "attack!" in words
 
 
 def test_command_unknown_check() -> None:

@@ -45,10 +45,14 @@ def outcome_table(outcomes: list[Outcome], title: str = "Validation catalogue", 
         measured = _num(o.measured) if o.status != ERROR else o.measured_note
         status = "not run" if o.status == UNAVAILABLE else o.status
         result = Text.from_markup(f"[{_STYLE[o.status]}]{status}[/]")
-        rows.append([o.id, o.engine, _num(o.expected), measured, tol, result])
+        what = Text(o.id)
+        what.append(f"{' ' if wide else chr(10)}{o.title}", style="dim")  # what it checks, in words
+        rows.append([what, o.engine, _num(o.expected), measured, tol, result])
     headers = ["check", "engine", "expected", "measured", "tolerance", "result"]
     justify = ["right" if c in ("expected", "measured", "tolerance") else "left" for c in headers]
-    return fitted(headers, rows, title=title, justify=justify, keys=1, wide=wide, show_edge=False)
+    longest_id = max((len(o.id) for o in outcomes), default=5)  # the titles wrap under their ids
+    return fitted(headers, rows, title=title, justify=justify, keys=1, wide=wide, show_edge=False,
+                  squeeze={0: longest_id})
 
 
 def register(app: typer.Typer) -> None:
@@ -74,8 +78,14 @@ def register(app: typer.Typer) -> None:
             raise fail(f"--check: got {', '.join(map(repr, unknown))}, expected a check id "
                        "(aftermath validate --list shows them)") from None
         if list_only:
+            rows = []
             for c in checks:
-                console.print(f"{c.id:28} {c.engine:4} {'fast' if c.fast else 'slow'}  {c.title}  [dim]({c.source})[/]")
+                what = Text(c.title)
+                what.append(f"{' ' if wide else chr(10)}{c.source}", style="dim")  # where the known result is from
+                rows.append([c.id, c.engine, "fast" if c.fast else "slow", what])
+            print_wide(console, fitted(["check", "engine", "subset", "what it checks (source)"], rows,
+                                       title="Validation catalogue", keys=1, wide=wide, show_edge=False,
+                                       squeeze={3: 30}), wide)
             return
         outcomes = run_catalogue(checks)
         if as_json:
