@@ -45,10 +45,13 @@ def outcome_table(outcomes: list[Outcome], title: str = "Validation catalogue", 
         measured = _num(o.measured) if o.status != ERROR else o.measured_note
         status = "not run" if o.status == UNAVAILABLE else o.status
         result = Text.from_markup(f"[{_STYLE[o.status]}]{status}[/]")
-        what = Text(o.id)
-        what.append(f"{' ' if wide else chr(10)}{o.title}", style="dim")  # what it checks, in words
-        rows.append([what, o.engine, _num(o.expected), measured, tol, result])
-    headers = ["check", "engine", "expected", "measured", "tolerance", "result"]
+        if wide:  # what it checks, in words: a column of its own, or under the id
+            rows.append([o.id, o.title, o.engine, _num(o.expected), measured, tol, result])
+        else:
+            what = Text(o.id)
+            what.append(f"\n{o.title}", style="dim")
+            rows.append([what, o.engine, _num(o.expected), measured, tol, result])
+    headers = ["check", *(["what it checks"] if wide else []), "engine", "expected", "measured", "tolerance", "result"]
     justify = ["right" if c in ("expected", "measured", "tolerance") else "left" for c in headers]
     longest_id = max((len(o.id) for o in outcomes), default=5)  # the titles wrap under their ids
     return fitted(headers, rows, title=title, justify=justify, keys=1, wide=wide, show_edge=False,
