@@ -272,6 +272,82 @@ def test_kill_9_of_an_ensemble_leaves_no_process_behind(tmp_path: Path) -> None:
                 p.kill()  # type: ignore[attr-defined]
 
 
+CTRL_C_LINE = "interrupted: the runs that finished are in {store}; rerun the same command to finish the rest"
+
+
+def ctrl_c(psutil: object, cmd: list[str], store: Path, cwd: Path, delay: float | None,
+           workers_up: bool = False) -> str:
+    """Run ``cmd`` in a process group of its own, as a terminal does, and press Ctrl-C (SIGINT to
+    the whole group) ``delay`` s after its forkserver appears (or, ``workers_up``, after its two
+    workers do). Assert what a user must see: exit 130, the one "interrupted" line and nothing else
+    on stderr, and no process of it left behind. Returns its stdout."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                            start_new_session=True)
+    parent = psutil.Process(proc.pid)  # type: ignore[attr-defined]
+    descendants: list[object] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            descendants = parent.children(recursive=True)
+            forkserver = any("forkserver" in " ".join(p.cmdline()) for p in descendants  # type: ignore[attr-defined]
+                             if p.is_running())  # type: ignore[attr-defined]
+            if (len(descendants) >= 4) if workers_up else forkserver:
+                break
+            assert proc.poll() is None, "the command ended before Ctrl-C"
+            time.sleep(0.02)
+        time.sleep(delay or 0.0)
+        descendants = parent.children(recursive=True)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, (proc.returncode, err)
+        assert "Traceback" not in err and "Error" not in err and "warn" not in err, err
+        assert " ".join(err.split()) == CTRL_C_LINE.format(store=store), err
+        _gone, alive = psutil.wait_procs(descendants, timeout=10)  # type: ignore[attr-defined]
+        assert alive == [], [(p.pid, p.cmdline()) for p in alive]
+        return out
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for p in descendants:
+            with contextlib.suppress(psutil.Error):  # type: ignore[attr-defined]
+                p.kill()  # type: ignore[attr-defined]
+
+
+def ensemble_cmd(store: Path, runs: int = 2000) -> list[str]:
+    return [sys.executable, "-c", "from aftermath.cli import app; app()", "ensemble", "sir", "--engine", "ssa",
+            "--runs", str(runs), "--days", "300", "--workers", "2", "--store", str(store), "--json"]
+
+
+def test_ctrl_c_while_the_workers_start_is_one_line(tmp_path: Path) -> None:
+    """Ctrl-C while the forkserver still imports the model printed its KeyboardInterrupt traceback
+    (~45 lines) under the "interrupted" line: the forkserver and the workers are started with SIGINT
+    held (aftermath.run.executors._sigint_held), and only the command handles it."""
+    psutil = pytest.importorskip("psutil")
+    store = tmp_path / "i.duckdb"
+    ctrl_c(psutil, ensemble_cmd(store), store, tmp_path, delay=None)
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_any_moment_is_one_line_and_the_rerun_resumes(tmp_path: Path) -> None:
+    """Ctrl-C during the forkserver's imports, then with the workers running: each time exit 130,
+    one line, nothing left behind (a running worker is stopped at once, not left to finish its
+    run); what finished is kept, and the same command finishes the rest."""
+    psutil = pytest.importorskip("psutil")
+    from aftermath.store import Store
+
+    store, runs = tmp_path / "r.duckdb", 60
+    ctrl_c(psutil, ensemble_cmd(store, runs), store, tmp_path, delay=0.5)
+    ctrl_c(psutil, ensemble_cmd(store, runs), store, tmp_path, delay=2.0, workers_up=True)
+    with Store(store, read_only=True) as st:
+        before = len(st.runs(status="done"))
+    assert 0 < before < runs
+    done = subprocess.run(ensemble_cmd(store, runs), capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["skipped"], report["stored"], report["failed"]) == (before, runs - before, 0)
+
+
 def test_names_and_labels_are_shown_as_written_never_as_markup(tmp_path: Path) -> None:
     """A scenario named ``[/x]`` or a variant labelled so crashed the printing (Rich read them as
     markup tags; found in review): they are the user's text and are shown as written."""

@@ -12,10 +12,15 @@ caller (the one writer) stores them. Workers use one Numba/BLAS thread each
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
+import signal
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from types import FrameType
 from typing import Any, Protocol
 
 from aftermath.run.tasks import Task, run_task, worker_init
@@ -51,14 +56,91 @@ class InProcess:
 #: that has already imported the model (PRELOAD), so it starts almost as fast as ``fork`` (measured
 #: in benchmarks/RESULTS.md) without forking the parent's DuckDB and Dask threads. ``spawn`` elsewhere.
 DEFAULT_START = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-PRELOAD = ("aftermath.run.tasks", "aftermath.engines.driver", "aftermath.engines.ode")
+PRELOAD = ("aftermath.run.executors", "aftermath.run.tasks", "aftermath.engines.driver", "aftermath.engines.ode")
+#: Seconds the workers have to end their runs when they are stopped (:meth:`Processes.run`) before
+#: they are killed; a run stops at once unless it is inside one long compiled kernel.
+STOP_GRACE_S = 5.0
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Ctrl-C held for the block's length: the processes started in it (the forkserver, the
+    workers, by any start method) never see it, and this one sees it when the block ends.
+
+    Ctrl-C sends SIGINT to the terminal's whole process group. Without this, the forkserver, still
+    importing PRELOAD (it ignores SIGINT only after that), printed a KeyboardInterrupt traceback; and
+    a KeyboardInterrupt here, in the middle of starting a worker, left that worker unknown to the
+    pool. So SIGINT is blocked in this thread (a blocked signal is inherited blocked through fork
+    and exec, and nothing in the children unblocks it), and, in the main thread, this process's
+    handler only notes it (another of its threads may take the signal); the Ctrl-C noted is raised
+    when the block ends, a moment later, never lost. Only the command's own process handles Ctrl-C:
+    it stops the workers (:meth:`Processes.run`).
+    """
+    noted: list[int] = []
+    handler: Any = None
+    blocked = False
+    try:
+        if threading.current_thread() is threading.main_thread():
+            handler = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
+        if hasattr(signal, "pthread_sigmask") and signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, ()):
+            blocked = True
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        yield
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
+            if noted and callable(handler):
+                handler(signal.SIGINT, None)  # Python's own: raises KeyboardInterrupt
+            elif noted and handler == signal.SIG_DFL:
+                signal.raise_signal(signal.SIGINT)
+
+
+class _Stop(BaseException):
+    """Raised in a worker's run when the process that started the worker stops it (SIGTERM)."""
+
+
+_stopping = False  # in a worker: told to stop; the runs still queued for it return nothing
+_busy = False  # in a worker: a run is under way
+
+
+def _on_stop(signum: int, frame: FrameType | None) -> None:
+    """A worker's SIGTERM: the run under way, if any, ends here; the worker then exits as a pool's
+    worker does (on the pool's sentinel), running its exit handlers, which release what it holds."""
+    global _stopping
+    _stopping = True
+    if _busy:
+        raise _Stop
+
+
+def _worker_start(lifeline: Any, inherited_writer: int | None) -> None:
+    """A worker's initializer: SIGTERM stops its run (:func:`_on_stop`), then
+    :func:`~aftermath.run.tasks.worker_init`. SIGINT (Ctrl-C) it never sees (:func:`_sigint_held`)."""
+    signal.signal(signal.SIGTERM, _on_stop)
+    worker_init(lifeline, inherited_writer)
+
+
+def _work(task: Task) -> RunRecord | None:
+    """Run ``task`` in a worker; None once the worker is told to stop (nobody takes the record)."""
+    global _busy
+    if _stopping:
+        return None
+    _busy = True
+    try:
+        return run_task(task, True)
+    except _Stop:
+        return None
+    finally:
+        _busy = False
 
 
 class Processes:
     """A pool of ``workers`` local processes (``start_method``: forkserver, spawn or fork).
 
     At most ``2 * workers`` tasks are in flight, so records do not pile up in memory when the
-    writer is slower than the workers, and an interrupted run loses little work.
+    writer is slower than the workers, and an interrupted run loses little work. The workers never
+    see Ctrl-C; the caller that stops reading the records (Ctrl-C, an error) stops them.
     """
 
     name = "processes"
@@ -74,40 +156,83 @@ class Processes:
             ctx = mp.get_context(self.start_method)
             if self.start_method == "forkserver":
                 ctx.set_forkserver_preload(list(PRELOAD))
+            if self.start_method != "fork":
+                # the resource tracker started now, outside _sigint_held: starting it unblocks SIGINT
+                # (multiprocessing.resource_tracker), which would let the forkserver and the workers
+                # started after it in the same block see Ctrl-C again
+                from multiprocessing import resource_tracker
+
+                resource_tracker.ensure_running()
             # the workers' lifeline (tasks.worker_init): they hold the read end, this process alone
             # the write end; when this process dies, however it dies, the workers end
             reader, writer = ctx.Pipe(duplex=False)
             self._lifeline = (reader, writer)
             inherited = writer.fileno() if self.start_method == "fork" else None
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=ctx, initializer=worker_init,
+                max_workers=self.workers, mp_context=ctx, initializer=_worker_start,
                 initargs=(reader, inherited))
         return self._pool
 
     def run(self, tasks: Sequence[Task]) -> Iterator[RunRecord]:
         pool = self._ensure()
-        pending: set[Future[RunRecord]] = set()
+        pending: set[Future[RunRecord | None]] = set()
         todo = iter(tasks)
         limit = 2 * self.workers
         try:
             while True:
                 for task in todo:
-                    pending.add(pool.submit(run_task, task, True))
+                    with _sigint_held():  # a submit may start the forkserver and a worker
+                        pending.add(pool.submit(_work, task))
                     if len(pending) >= limit:
                         break
                 if not pending:
                     return
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
-                    yield fut.result()
+                    rec = fut.result()
+                    assert rec is not None  # None only from workers being stopped, below
+                    yield rec
         finally:
             for fut in pending:
                 fut.cancel()
+            if any(not fut.done() for fut in pending):
+                # the caller stopped reading (Ctrl-C, an error) with runs under way whose records
+                # nobody will take: the workers ignore Ctrl-C, so they are stopped here, at once
+                self._stop_workers()
+
+    def _stop_workers(self) -> None:
+        """End the workers' runs now (their records are lost) and drop the pool: the next
+        :meth:`run` starts another. :meth:`close` lets the runs in hand finish instead.
+
+        Each worker gets SIGTERM: its run stops (:func:`_on_stop`), the runs queued for it return at
+        once, and it exits as a pool's worker does, so that its exit handlers run (Numba's lock in
+        each worker is released, else the resource tracker warns of a "leaked semaphore"). A worker
+        still busy after :data:`STOP_GRACE_S` (inside a compiled kernel) is killed.
+        """
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        procs = list((pool._processes or {}).values())  # the workers (no public accessor before 3.14)
+        for proc in procs:
+            with contextlib.suppress(OSError, ValueError):  # already ended, or closed
+                proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for proc in procs:
+            with contextlib.suppress(OSError, ValueError):
+                proc.join(max(0.0, deadline - time.monotonic()))
+                if proc.exitcode is None:
+                    proc.kill()
+        pool.shutdown(wait=True)
+        self._close_lifeline()
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._close_lifeline()
+
+    def _close_lifeline(self) -> None:
         if self._lifeline is not None:
             for conn in self._lifeline:
                 conn.close()
