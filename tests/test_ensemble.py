@@ -309,6 +309,26 @@ def test_cli_sweep_prints_points_and_sensitivity(cli: typer.Typer, tmp_path: Pat
     assert "Spearman" in r.stdout and "0.3" in r.stdout
 
 
+def test_cli_sweep_records_where_its_scenario_came_from(cli: typer.Typer, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sweep records its source as an ensemble does: ``builtin sir`` for a built-in, the file's
+    absolute path for a file (named on the command line or by a sweep file); it said ``<python>``."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "town.toml").write_text('name = "town"\n[[zones]]\nid = "a"\npopulation = { S = 100, Z = 1 }\n')
+    (tmp_path / "sweep.toml").write_text('scenario = "town.toml"\ndays = 5\nengine = "ode"\n'
+                                         '[params]\n"pathogen.beta" = [0.2, 0.3]\n')
+    store = str(tmp_path / "src.duckdb")
+    for args in (["sweep", "sir", "--param", "pathogen.beta=0.2,0.3"], ["sweep", "--file", "sweep.toml"],
+                 ["sweep", "town.toml", "-p", "pathogen.beta=0.2,0.4"], ["ensemble", "sir", "--runs", "1"]):
+        r = CliRunner().invoke(cli, [*args, "--days", "5", "--engine", "ode", "--store", store, "--json"])
+        assert r.exit_code == 0, r.output
+    with Store(store, read_only=True) as st:
+        got = st.query("SELECT DISTINCT kind, source FROM batches")
+    town = str((tmp_path / "town.toml").resolve())
+    assert set(map(tuple, got.to_numpy().tolist())) == {("sweep", "builtin sir"), ("sweep", town),
+                                                         ("ensemble", "builtin sir")}
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["sweep", "sir", "--param", "pathogen.beta=0.2:0.6:x"], "N: got 'x', expected a whole number"),
     (["sweep", "sir", "--param", "pathogen.bta=0.2:0.6:3"], "did you mean 'beta'"),

@@ -34,6 +34,7 @@ from aftermath.run.ensemble import (
     as_scenario,
     check_batch_size,
     run_batch,
+    scenario_source,
 )
 from aftermath.run.executors import Executor
 from aftermath.run.params import MAX_POINTS, ParamError, ParamSpec, spec_from_value
@@ -185,7 +186,8 @@ def _fmt(v: Any) -> str:
 def sweep(scenario: str | Path | Scenario, params: Mapping[str, Any], method: str = "grid",
           samples: int | None = None, runs: int = 1, master_seed: int | None = None, engine: str | None = None,
           days: int | None = None, executor: Executor | str | None = None, workers: int | None = None,
-          store: Store | str | Path | None = None, progress: Progress | None = None) -> SweepResult:
+          store: Store | str | Path | None = None, progress: Progress | None = None,
+          source: str | None = None) -> SweepResult:
     """Run a scenario over parameter values addressed by scenario path.
 
     Args:
@@ -194,6 +196,8 @@ def sweep(scenario: str | Path | Scenario, params: Mapping[str, Any], method: st
             For ``lhs``/``sobol`` a list's min and max are the bounds.
         method: ``grid``, ``lhs`` or ``sobol``; ``samples`` for the last two.
         runs: replicates per point (same seeds at every point).
+        source: where the scenario came from, as recorded (default: :func:`scenario_source` of
+            ``scenario``: ``builtin NAME``, a file's absolute path, ``<python>`` for a Scenario).
         Others as :func:`aftermath.run.ensemble`.
 
     >>> res = sweep("sir", {"pathogen.beta": [0.2, 0.3]}, engine="ode", days=30)
@@ -215,7 +219,9 @@ def sweep(scenario: str | Path | Scenario, params: Mapping[str, Any], method: st
     spec = {"method": method, "samples": samples,
             "params": {p.path: {"values": list(p.values), "bounds": p.bounds} for p in specs}}
     try:
-        res = run_batch("sweep", base, points, runs, seed0, engine, days, ex, store, progress, spec=spec)
+        # base is the loaded scenario: where it came from is said by ``scenario``, as an ensemble says it
+        res = run_batch("sweep", base, points, runs, seed0, engine, days, ex, store, progress, spec=spec,
+                        source=source if source is not None else scenario_source(scenario))
     finally:
         if owned:
             ex.close()
