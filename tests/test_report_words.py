@@ -263,3 +263,28 @@ def test_zone_panels_of_a_stored_ensemble_are_named_and_their_day_axis_labelled_
     assert [ax.get_xlabel() for ax in shown] == ["", "", "day", "day", "day"]  # the third has nothing below
     numbered = [any(t.get_visible() and t.get_text() for t in ax.get_xticklabels()) for ax in shown]
     assert numbered == [False, False, True, True, True]
+
+
+def test_a_zone_with_no_one_left_shows_no_fear_in_the_report_as_in_the_terminal() -> None:
+    """Fear is a people's: a zone where fewer than half a person survives shows none ("—" in the
+    report, "-" in the terminal); its number stays in the summary's JSON. Busan read "-" in the
+    terminal and 0.0155 in the report."""
+    from aftermath.record.vocabulary import zone_fear
+    from aftermath.scenario.load import from_dict
+
+    data = load("hyosan").model_dump(by_alias=True)
+    city = next(z for z in data["zones"] if z["id"] == "city")
+    city["population"] = {"Z": 12000.0}  # no one human in the ruins, and no one walks in
+    data["routes"] = [r for r in data["routes"] if "city" not in (r["from"], r["to"])]
+    res = simulate(from_dict(data), engine="ode", days=5)
+    zones = res.summary()["zones"]
+    assert zones["city"]["survivors"] < 0.5 and zones["city"]["fear"] > 0  # afraid, with no one left
+    assert zone_fear(zones["city"]) is None and zone_fear(zones["garrison"]) == zones["garrison"]["fear"]
+    page = render_run(res)
+    table = page.split("zones at the end", 1)[1].split("</table>", 1)[0]
+    fear_col = [html.unescape(c) for c in re.findall(r"<th>(.*?)</th>", table)].index("fear at the end")
+    rows = [[html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r)]
+            for r in re.findall(r"<tr>(.*?)</tr>", table) if "<td" in r]
+    cells = {r[0]: r for r in rows}
+    assert cells["Hyosan city"][fear_col] == "—"
+    assert cells["Fort Namsan garrison"][fear_col] != "—"

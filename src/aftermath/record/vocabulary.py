@@ -9,7 +9,7 @@ all six states exactly once, so a plot drawn from it accounts for every person.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -356,6 +356,15 @@ def meaning_words(name: str, meaning: str, vocab: Vocabulary | None = None) -> s
 def faction_names(scenario: Any) -> dict[str, str]:
     """Faction id -> its name (the id where it has none)."""
     return {f.id: f.name or f.id for f in scenario.factions}
+
+
+def zone_fear(zone: Mapping[str, Any]) -> float | None:
+    """A zone's fear at the end as the terminal and the reports show it (a zone of a summary's
+    ``zones``): none where no one is left to be afraid (fewer than half a person survives). The
+    summary's JSON keeps the number."""
+    from aftermath.record.measures import NONE_BELOW
+
+    return None if zone["survivors"] < NONE_BELOW else float(zone["fear"])
 
 
 def zone_names(scenario: Any) -> dict[str, str]:

@@ -45,6 +45,7 @@ from aftermath.record.vocabulary import (
     scenario_vocabulary,
     summary_lines,
     words,
+    zone_fear,
     zone_names,
 )
 from aftermath.record.vocabulary import word as word
@@ -219,6 +220,7 @@ def render_run(result: Result, title: str | None = None) -> str:
         overview += "<h3>the agent-based ledger (people, each counted once per flag)</h3>" + keys_html(
             [(word(k, vocab), v) for k, v in s["ledger"].items()])
     zones = pd.DataFrame.from_dict(s["zones"], orient="index").rename_axis("id").reset_index()
+    zones["fear"] = [zone_fear(z) for z in s["zones"].values()]  # none where no one is left, as the terminal says
     names = zone_names(sc)
     zones.insert(0, "zone", [names.get(str(z), str(z)) for z in zones["id"]])  # the id is what a user types
     overview += "<h3>zones at the end</h3>" + table_html(zones, 0, ["zone", "id"], vocab=vocab)
