@@ -358,3 +358,27 @@ def test_names_and_labels_are_shown_as_written_never_as_markup(tmp_path: Path) -
     res = runner.invoke(app, ["compare", "sir", "--engine", "ode", "--days", "3", "--runs", "1",
                               "--store", str(tmp_path / "c.duckdb"), "--policy", "[/x]:pathogen.beta=0.2"])
     assert res.exit_code == 0 and "[/x]" in res.output and "[90% interval]" in res.output, res.output
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["sweep", "sir", "--param", "pathogen.beta=a:b:3"], "--param 'pathogen.beta=a:b:3': 'a' is not a number"),
+    (["run", ":fire:"], "error: :fire:: expected an existing scenario file"),
+    (["calibrate", "sir", "--data", ":x:.csv", "-p", "pathogen.beta=0.1:0.5"], "--data ':x:.csv': no such file"),
+])
+def test_errors_show_the_users_text_never_an_emoji(args: list[str], said: str, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich read ':b:' in 'a:b:3', ':fire:' and ':x:' as emoji codes (found by a new user's trial):
+    the value in an error is the user's text, as typed."""
+    monkeypatch.chdir(tmp_path)
+    line = one_clean_line(runner.invoke(app, args))
+    assert said in line, line
+
+
+def test_a_store_path_is_shown_as_written(tmp_path: Path) -> None:
+    """The store's path in a batch's last line, neither markup ('[b]') nor emoji (':x:')."""
+    store = tmp_path / "x[b]:x:.duckdb"
+    res = runner.invoke(app, ["ensemble", "sir", "--runs", "1", "--engine", "ode", "--days", "3", "--store", str(store),
+                              "--variant", "[b]:pathogen.beta=0.3"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())
+    assert f"store {store}, batch" in text and "│ [b] " in res.stdout, res.stdout

@@ -178,7 +178,7 @@ app = App(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, emoji=False)  # errors show the user's text as written: ':fire:' is not an emoji
 
 #: Modules that add commands to :data:`app`; each exposes ``register(app)``.
 COMMAND_MODULES: tuple[str, ...] = (

@@ -20,8 +20,9 @@ from rich.table import Table
 
 from aftermath.store.store import DEFAULT_PATH
 
-out = Console()
-err = Console(stderr=True)
+# emoji=False: Rich would show a user's ':x:' (in a file name, a value) as an emoji
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -100,7 +101,7 @@ def calibrate_cmd(
                             trials=trials, samples=samples, replicates=replicates, seed=seed, store=store,
                             progress=progress, plan=plan)
     except KeyboardInterrupt:
-        err.print(f"[yellow]interrupted:[/] the trials that finished are in {store}; "
+        err.print(f"[yellow]interrupted:[/] the trials that finished are in {escape(str(store))}; "
                   "run the same command again to go on from there")
         raise typer.Exit(130) from None
     except (CalibrationError, ScenarioError, StoreError, ValueError, OSError) as exc:
@@ -127,9 +128,9 @@ def calibrate_cmd(
     out.print(t)
     out.print(f"{res.trials:,} trials ({res.stored:,} run now, {res.resumed:,} from the store), "
               f"{len(res.posterior):,} posterior draws, acceptance {res.acceptance:.0%}, {res.wall_s:.1f} s; "
-              f"store {store}, calibration {res.calibration_id}", highlight=False)
+              f"store {escape(str(store))}, calibration {res.calibration_id}", highlight=False)
     if plot_path is not None:
-        out.print(f"figure written to {plot_path}")
+        out.print(f"figure written to {escape(str(plot_path))}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

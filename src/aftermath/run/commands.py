@@ -35,8 +35,9 @@ from aftermath.scenario.schema import Scenario
 from aftermath.store.records import RunRecord
 from aftermath.store.store import DEFAULT_PATH, Store, StoreError, damaged_error
 
-out = Console()
-err = Console(stderr=True)
+# emoji=False: Rich would show a user's ':x:' (in a value, a path, a name) as an emoji
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 _USER_ERRORS = (ScenarioError, ParamError, StoreError, ValueError, OSError, TimeoutError)
 
@@ -143,7 +144,7 @@ def _bands_table(res: BatchResult, metrics: Sequence[str]) -> Table:
     for col in ("variant", "metric", "runs", "median", "50% band", "90% band"):
         t.add_column(col, justify="left" if col in ("variant", "metric") else "right")
     for d in b.to_dict(orient="records"):
-        t.add_row(str(d["variant"]), str(d["metric"]), str(d["n"]), _fmt(d["median"]),
+        t.add_row(escape(str(d["variant"])), str(d["metric"]), str(d["n"]), _fmt(d["median"]),
                   f"{_fmt(d['lo50'])} – {_fmt(d['hi50'])}", f"{_fmt(d['lo90'])} – {_fmt(d['hi90'])}")
     return t
 
@@ -200,7 +201,7 @@ def _report_head(res: BatchResult, store: Path) -> dict[str, Any]:
 
 
 def _interrupted(store: Path) -> typer.Exit:
-    err.print(f"[yellow]interrupted:[/] the runs that finished are in {store}; "
+    err.print(f"[yellow]interrupted:[/] the runs that finished are in {escape(str(store))}; "
               "rerun the same command to finish the rest")
     return typer.Exit(130)
 
@@ -234,7 +235,7 @@ def ensemble_cmd(
         else:
             out.print(_bands_table(res, DEFAULT_METRICS))
             out.print(f"{res.stored} runs stored, {res.skipped} already there, {res.failed} failed; "
-                      f"{res.wall_s:.1f} s on {res.executor}; store {store}, batch {res.batch_id}")
+                      f"{res.wall_s:.1f} s on {res.executor}; store {escape(str(store))}, batch {res.batch_id}")
     except KeyboardInterrupt:
         raise _interrupted(store) from None
     finally:
@@ -331,7 +332,7 @@ def _print_sweep(res: SweepResult, store: Path, as_json: bool, wide: bool = Fals
         sob["metric"] = sob["metric"].map(words)
         print_wide(out, _frame_table(sob, "sensitivity: Sobol indices (S1 first order, ST total)", wide=wide), wide)
     out.print(f"{res.stored} runs stored, {res.skipped} already there, {res.failed} failed; "
-              f"{res.wall_s:.1f} s on {res.executor}; store {store}, batch {res.batch_id}")
+              f"{res.wall_s:.1f} s on {res.executor}; store {escape(str(store))}, batch {res.batch_id}")
 
 
 def _sobol(res: SweepResult, metrics: Sequence[str]) -> pd.DataFrame | None:
@@ -342,7 +343,7 @@ def _sobol(res: SweepResult, metrics: Sequence[str]) -> pd.DataFrame | None:
     try:
         return res.sobol(metrics)
     except ValueError as exc:  # not every point stored (some failed)
-        err.print(f"[yellow]no Sobol indices:[/] {exc}")
+        err.print(f"[yellow]no Sobol indices:[/] {escape(str(exc))}")
         return None
 
 
@@ -384,9 +385,9 @@ def _print_rerun(rr: RerunResult, as_json: bool) -> None:
         out.print_json(json.dumps(report))
         return
     for note in rr.notes:
-        err.print(f"[yellow]note:[/] {note}", highlight=False)
-    out.print(f"batch {rr.batch_id} ({prov['scenario_name']}, {prov['engine']} engine, {rr.result.runs} runs per "
-              f"point) re-run from the store alone", highlight=False)
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    out.print(f"batch {rr.batch_id} ({escape(str(prov['scenario_name']))}, {prov['engine']} engine, "
+              f"{rr.result.runs} runs per point) re-run from the store alone", highlight=False)
     out.print(_frame_table(rr.check, "runs that differ from the stored ones, per table"))
     if rr.identical:
         out.print(f"reproduced: all {rr.compared} runs are identical to the stored ones, row for row")
