@@ -176,3 +176,19 @@ def test_unavailable_engine_is_reported_not_failed(monkeypatch: pytest.MonkeyPat
     assert "not run" in res.output and "NOT RUN" in res.output
     o = run_check(by_id("agree.abm.peak_time"))
     assert o.status == UNAVAILABLE and not o.failed
+
+
+def test_a_long_check_id_breaks_after_a_dot_and_the_table_keeps_its_result_at_80_columns() -> None:
+    """The longest ids (agree.abm-events.final_size) are broken after a dot, not split off with the
+    result column into a second table."""
+    from rich.console import Console
+
+    long = Outcome(id="agree.abm-events.final_size", title="ABM-EVENTS mean final size vs ODE", engine="abm",
+                   status=PASS, expected=0.893377, measured=0.893917, tolerance=0.00236, tolerance_rule="4 s.e.",
+                   se=0.0, runs=1, source="", expected_note="", measured_note="", seconds=0.0)
+    console = Console(width=80, record=True)
+    console.print(commands.outcome_table([long, _fake(PASS)]))
+    text = console.export_text()
+    assert "continued" not in text and "agree.abm-events." in text and "final_size" in text
+    assert commands._broken_id("agree.abm-events.final_size") == "agree.abm-events.\nfinal_size"
+    assert commands._broken_id("munz.S5") == "munz.S5"

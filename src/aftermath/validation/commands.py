@@ -27,6 +27,23 @@ def _num(v: float | str | None) -> str:
     return f"{v:.6g}"
 
 
+#: the check column's width at 80 columns: an id longer than this is broken after a dot
+ID_WIDTH = 22
+
+
+def _broken_id(check_id: str, width: int = ID_WIDTH) -> str:
+    """``check_id`` on lines of at most ``width``, broken after a dot (``agree.abm-events.`` over
+    ``final_size``), so that the table keeps its result column at 80 columns."""
+    lines, rest = [], check_id
+    while len(rest) > width:
+        cut = rest.rfind(".", 0, width)
+        if cut < 0:
+            break
+        lines.append(rest[: cut + 1])
+        rest = rest[cut + 1:]
+    return "\n".join([*lines, rest])
+
+
 def outcome_table(outcomes: list[Outcome], title: str = "Validation catalogue", wide: bool = False) -> RenderableType:
     """The catalogue's results as a table: check, engine, expected, measured, tolerance, pass/fail.
 
@@ -48,14 +65,13 @@ def outcome_table(outcomes: list[Outcome], title: str = "Validation catalogue", 
         if wide:  # what it checks, in words: a column of its own, or under the id
             rows.append([o.id, o.title, o.engine, _num(o.expected), measured, tol, result])
         else:
-            what = Text(o.id)
+            what = Text(_broken_id(o.id))
             what.append(f"\n{o.title}", style="dim")
             rows.append([what, o.engine, _num(o.expected), measured, tol, result])
     headers = ["check", *(["what it checks"] if wide else []), "engine", "expected", "measured", "tolerance", "result"]
     justify = ["right" if c in ("expected", "measured", "tolerance") else "left" for c in headers]
-    longest_id = max((len(o.id) for o in outcomes), default=5)  # the titles wrap under their ids
     return fitted(headers, rows, title=title, justify=justify, keys=1, wide=wide, show_edge=False,
-                  squeeze={0: longest_id})
+                  squeeze={0: ID_WIDTH})  # the titles wrap under their ids
 
 
 def register(app: typer.Typer) -> None:
