@@ -347,6 +347,41 @@ def test_cli_errors_exit_2_without_traceback(cli: typer.Typer, tmp_path: Path, a
     assert "Traceback" not in r.output
 
 
+def docs_python_example(runs: int, guarded: bool = True) -> str:
+    """docs/ensembles.md's ensemble example with ``runs`` replicates; ``guarded=False``: without its
+    ``if __name__ == "__main__":`` (as a user might save it)."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "ensembles.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", doc, flags=re.S) if "workers=" in b)
+    assert 'if __name__ == "__main__":' in block  # a script with workers needs it (the docs say why)
+    block = block.replace("runs=200", f"runs={runs}")
+    if not guarded:
+        head, _, body = block.partition('if __name__ == "__main__":')
+        block = head + textwrap.dedent(body.partition("\n")[2])
+    return block
+
+
+def test_a_script_with_workers_but_no_main_guard_is_told_so(tmp_path: Path) -> None:
+    """Saved as a script without the guard, the docs' example failed on the store's lock ("Could not
+    set lock", then BrokenProcessPool): each worker re-imported the script and started the
+    ensemble again. The worker now says what is wrong and how to fix it."""
+    script = tmp_path / "ex.py"
+    script.write_text(docs_python_example(runs=2, guarded=False))
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode != 0
+    assert 'under `if __name__ == "__main__":`' in r.stderr and "lock" not in r.stderr, r.stderr
+
+
+@pytest.mark.slow
+def test_the_python_example_in_the_docs_runs_as_a_script(tmp_path: Path) -> None:
+    script = tmp_path / "ex.py"
+    script.write_text(docs_python_example(runs=2) + "    print(res.stored)\n")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["4"] and "Traceback" not in r.stderr, (r.stdout, r.stderr)
+
+
 def test_the_sweep_file_in_the_docs_is_valid(tmp_path: Path) -> None:
     import re
 

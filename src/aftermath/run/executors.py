@@ -146,6 +146,15 @@ class Processes:
     name = "processes"
 
     def __init__(self, workers: int | None = None, start_method: str = DEFAULT_START) -> None:
+        if getattr(mp.current_process(), "_inheriting", False):
+            # a worker (forkserver, spawn) re-imports the script that started the pool: a script
+            # that starts a batch outside `if __name__ == "__main__":` starts it again in every
+            # worker (which failed on the store's lock, far from the cause); Python's own check
+            # (spawn._check_not_importing_main) comes only after the store is opened
+            raise RuntimeError(
+                "worker processes were asked for while a worker process imported the main script: "
+                "a script that runs an ensemble or a sweep with workers must do so under "
+                "`if __name__ == \"__main__\":` (each worker imports the script; docs/ensembles.md)")
         self.workers = workers or os.cpu_count() or 1
         self.start_method = start_method
         self._pool: ProcessPoolExecutor | None = None
