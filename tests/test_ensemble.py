@@ -347,6 +347,27 @@ def test_cli_errors_exit_2_without_traceback(cli: typer.Typer, tmp_path: Path, a
     assert "Traceback" not in r.output
 
 
+def test_an_error_while_ctrl_c_is_handled_is_the_ctrl_c(cli: typer.Typer, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second Ctrl-C interrupted DuckDB's write of the runs in hand: the command said "the store
+    cannot be read: ... transaction is aborted" (exit 2). The user stopped it: exit 130, one line."""
+    import duckdb
+
+    import aftermath.run.commands as commands
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        finally:  # the write in the batch's finally, interrupted in turn
+            raise duckdb.TransactionException("TransactionContext Error: Current transaction is aborted")
+
+    monkeypatch.setattr(commands, "ensemble", interrupted)
+    store = tmp_path / "t.duckdb"
+    r = CliRunner().invoke(cli, ["ensemble", "sir", "--runs", "2", "--engine", "ode", "--store", str(store)])
+    assert r.exit_code == 130, r.output
+    assert " ".join(r.output.split()).startswith(f"interrupted: the runs that finished are in {store}"), r.output
+
+
 def docs_python_example(runs: int, guarded: bool = True) -> str:
     """docs/ensembles.md's ensemble example with ``runs`` replicates; ``guarded=False``: without its
     ``if __name__ == "__main__":`` (as a user might save it)."""

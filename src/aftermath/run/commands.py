@@ -56,15 +56,32 @@ def _user_errors() -> Iterator[None]:
     """Errors a user can fix: one line, exit code 2, no traceback."""
     try:
         yield
-    except _USER_ERRORS as exc:
-        raise _fail(_one_line(str(exc))) from None
-    except ImportError as exc:
-        raise _fail(str(exc)) from None
-    except duckdb.Error as exc:  # read from a store: a block found corrupt only when read, ...
-        what = "a store is damaged" if damaged_error(exc) else "the store cannot be read"
-        raise _fail(f"{what}: {_one_line(str(exc))}") from None
-    except MemoryError:
-        raise _fail("out of memory: the batch is too large for this machine; use fewer --runs or points") from None
+    except Exception as exc:
+        if not isinstance(exc, typer.Exit) and _after_ctrl_c(exc):
+            raise KeyboardInterrupt from None
+        if isinstance(exc, _USER_ERRORS):
+            raise _fail(_one_line(str(exc))) from None
+        if isinstance(exc, ImportError):
+            raise _fail(str(exc)) from None
+        if isinstance(exc, duckdb.Error):  # read from a store: a block found corrupt only when read, ...
+            what = "a store is damaged" if damaged_error(exc) else "the store cannot be read"
+            raise _fail(f"{what}: {_one_line(str(exc))}") from None
+        if isinstance(exc, MemoryError):
+            raise _fail("out of memory: the batch is too large for this machine; use fewer --runs or points") from None
+        raise
+
+
+def _after_ctrl_c(exc: BaseException) -> bool:
+    """Whether ``exc`` came while a Ctrl-C was being handled: a second Ctrl-C interrupts DuckDB's
+    write of the runs in hand ("Current transaction is aborted"), which is the user stopping the
+    command, not a damaged store (the write is rolled back; the rerun runs those again)."""
+    seen, ids = exc.__context__, {id(exc)}
+    while seen is not None and id(seen) not in ids:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        ids.add(id(seen))
+        seen = seen.__context__
+    return False
 
 
 def _one_line(text: str) -> str:
