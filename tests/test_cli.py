@@ -190,3 +190,17 @@ def test_a_comparison_from_the_command_line_records_where_its_scenario_came_from
     assert res.exit_code == 0, res.output
     with duckdb.connect(str(store), read_only=True) as con:
         assert con.execute("SELECT DISTINCT source FROM batches").fetchall() == [("builtin sir",)]
+
+
+@pytest.mark.parametrize(("engine", "ledger"), [("ssa", False), ("abm", True)])
+def test_the_comparisons_footnote_explains_ledger_rows_only_where_there_are_some(engine: str, ledger: bool,
+                                                                                tmp_path: Path) -> None:
+    """Only the agent-based engine keeps a per-person ledger: an SSA comparison has no "(ledger)"
+    row, and its footnote no longer explains one."""
+    res = CliRunner().invoke(app, ["compare", "sir", "--engine", engine, "--runs", "1", "--days", "3",
+                                   "--policy", "fast:pathogen.beta=0.3", "--store", str(tmp_path / "s.duckdb")],
+                             env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    table, foot = res.output.rsplit("lives saved =", 1)
+    assert ("(ledger)" in table) is ledger
+    assert ("per-person ledger" in foot) is ledger

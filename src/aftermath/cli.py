@@ -668,9 +668,11 @@ def compare_cmd(
                                    title=title, justify=["left"] + ["right"] * (len(rows[0]) - 1), wide=wide,
                                    squeeze={0: 22},
                                    show_edge=False, header_style="bold"), wide)
+        ledger = any("(ledger)" in str(r[0]) for r in rows[1:])  # only the agent-based engine has ledger rows
+        said = "; (ledger): the agent-based engine's per-person ledger" if ledger else ""
         console.print(f"lives saved = survivors minus the baseline's on the same seeds; \"of which\" rows are part "
-                      f"of the row above, never added to it; (ledger): the agent-based engine's per-person ledger. "
-                      f"Definitions: docs/report.md. Stored in {store}, batch {res.batch_id}")
+                      f"of the row above, never added to it{said}. "
+                      f"Definitions: docs/report.md. Stored in {escape(str(store))}, batch {res.batch_id}")
     if report_path is not None:
         from aftermath.report.from_store import render_store
 
