@@ -276,11 +276,12 @@ CTRL_C_LINE = "interrupted: the runs that finished are in {store}; rerun the sam
 
 
 def ctrl_c(psutil: object, cmd: list[str], store: Path, cwd: Path, delay: float | None,
-           workers_up: bool = False) -> str:
+           workers_up: bool = False, processes: int = 4) -> str:
     """Run ``cmd`` in a process group of its own, as a terminal does, and press Ctrl-C (SIGINT to
-    the whole group) ``delay`` s after its forkserver appears (or, ``workers_up``, after its two
-    workers do). Assert what a user must see: exit 130, the one "interrupted" line and nothing else
-    on stderr, and no process of it left behind. Returns its stdout."""
+    the whole group) ``delay`` s after its forkserver appears (or, ``workers_up``, after it has
+    ``processes`` descendants: its workers are up). Assert what a user must see: exit 130, the one
+    "interrupted" line and nothing else on stderr, and no process of it left behind. Returns its
+    stdout."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
                             start_new_session=True)
     parent = psutil.Process(proc.pid)  # type: ignore[attr-defined]
@@ -291,7 +292,7 @@ def ctrl_c(psutil: object, cmd: list[str], store: Path, cwd: Path, delay: float 
             descendants = parent.children(recursive=True)
             forkserver = any("forkserver" in " ".join(p.cmdline()) for p in descendants  # type: ignore[attr-defined]
                              if p.is_running())  # type: ignore[attr-defined]
-            if (len(descendants) >= 4) if workers_up else forkserver:
+            if (len(descendants) >= processes) if workers_up else forkserver:
                 break
             assert proc.poll() is None, "the command ended before Ctrl-C"
             time.sleep(0.02)
@@ -346,6 +347,18 @@ def test_ctrl_c_at_any_moment_is_one_line_and_the_rerun_resumes(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["skipped"], report["stored"], report["failed"]) == (before, runs - before, 0)
+
+
+@pytest.mark.slow
+def test_ctrl_c_of_a_dask_ensemble_is_one_line(tmp_path: Path) -> None:
+    """``--dask``: the LocalCluster's worker processes printed pages of KeyboardInterrupt tracebacks
+    on Ctrl-C; the cluster is started with Ctrl-C held too, and the command stops it."""
+    pytest.importorskip("dask.distributed")
+    psutil = pytest.importorskip("psutil")
+    store = tmp_path / "d.duckdb"
+    cmd = [*ensemble_cmd(store)[:-3], "--dask", "--store", str(store), "--json"]
+    assert "--workers" in cmd
+    ctrl_c(psutil, cmd, store, tmp_path, delay=2.0, workers_up=True, processes=3)  # the tracker, 2 workers
 
 
 def test_names_and_labels_are_shown_as_written_never_as_markup(tmp_path: Path) -> None:

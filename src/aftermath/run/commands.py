@@ -240,9 +240,10 @@ def ensemble_cmd(
     with _user_errors():
         variants = _variants(variant)
         _precheck(scenario, days, seed, engine, runs, len(variants) if variants else 1)
-    ex = _executor_from(workers, dask, scheduler)
+    ex = None
     res: BatchResult | None = None
     try:
+        ex = _executor_from(workers, dask, scheduler)  # a Dask cluster starts here: Ctrl-C is caught below
         with _user_errors(), _progress(not as_json, "ensemble") as cb:
             res = ensemble(scenario, runs=runs, master_seed=seed, engine=engine, days=days, variants=variants,
                            executor=ex, store=store, progress=cb, baseline="base" if variants else None)
@@ -256,7 +257,8 @@ def ensemble_cmd(
     except KeyboardInterrupt:
         raise _interrupted(store) from None
     finally:
-        ex.close()
+        if ex is not None:
+            ex.close()
         if res is not None:  # the store is opened by the batch once everything is validated
             res.store.close()
 
@@ -298,9 +300,10 @@ def sweep_cmd(
         engine = engine if engine is not None else spec.engine  # --engine '' is refused, not the default
         _precheck(name, days if days is not None else spec.days, seed if seed is not None else spec.seed,
                   engine, runs or spec.runs or 1, npoints)
-    ex = _executor_from(workers, dask, scheduler)
+    ex = None
     res: SweepResult | None = None
     try:
+        ex = _executor_from(workers, dask, scheduler)  # a Dask cluster starts here: Ctrl-C is caught below
         with _user_errors(), _progress(not as_json, "sweep") as cb:
             res = sweep(name, params, method=method, samples=samples, runs=runs or spec.runs or 1,
                         master_seed=seed if seed is not None else spec.seed, engine=engine,
@@ -309,7 +312,8 @@ def sweep_cmd(
     except KeyboardInterrupt:
         raise _interrupted(store) from None
     finally:
-        ex.close()
+        if ex is not None:
+            ex.close()
         if res is not None:  # the store is opened by the batch once everything is validated
             res.store.close()
 
@@ -376,8 +380,9 @@ def rerun_cmd(
 ) -> None:
     """Re-run a stored batch from the store alone (its recorded scenario, seeds, engine) and check
     that every run matches the stored one row for row; exit 1 if any differs."""
-    ex = _executor_from(workers, dask, scheduler)
+    ex = None
     try:
+        ex = _executor_from(workers, dask, scheduler)
         with _user_errors(), _progress(not as_json, "rerun") as cb:
             rr = rerun(store, batch=batch, runs=runs, into=into, executor=ex, progress=cb)
         with rr:
@@ -385,7 +390,8 @@ def rerun_cmd(
     except KeyboardInterrupt:
         raise _interrupted(into) if into is not None else typer.Exit(130) from None
     finally:
-        ex.close()
+        if ex is not None:
+            ex.close()
     if not rr.identical:
         raise typer.Exit(1)
 

@@ -13,6 +13,7 @@ caller (the one writer) stores them. Workers use one Numba/BLAS thread each
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -97,6 +98,15 @@ def _sigint_held() -> Iterator[None]:
                 signal.raise_signal(signal.SIGINT)
 
 
+def _start_resource_tracker() -> None:
+    """Multiprocessing's resource tracker, started now, before :func:`_sigint_held`: starting it
+    unblocks SIGINT in the thread that does (multiprocessing.resource_tracker), which would let the
+    processes started after it in a held block (and by the threads that thread starts) see Ctrl-C."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+
+
 class _Stop(BaseException):
     """Raised in a worker's run when the process that started the worker stops it (SIGTERM)."""
 
@@ -166,12 +176,7 @@ class Processes:
             if self.start_method == "forkserver":
                 ctx.set_forkserver_preload(list(PRELOAD))
             if self.start_method != "fork":
-                # the resource tracker started now, outside _sigint_held: starting it unblocks SIGINT
-                # (multiprocessing.resource_tracker), which would let the forkserver and the workers
-                # started after it in the same block see Ctrl-C again
-                from multiprocessing import resource_tracker
-
-                resource_tracker.ensure_running()
+                _start_resource_tracker()
             # the workers' lifeline (tasks.worker_init): they hold the read end, this process alone
             # the write end; when this process dies, however it dies, the workers end
             reader, writer = ctx.Pipe(duplex=False)
@@ -265,11 +270,22 @@ class DaskExecutor:
         except ImportError as exc:  # the [dask] extra
             raise RuntimeError("Dask execution needs dask[distributed]: pip install 'aftermath[dask]'") from exc
         self._cluster: Any = None
+        self.client: Any = None
+        self._loud: int | None = None
         if address is None:
             n = workers or os.cpu_count() or 1
-            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                         dashboard_address=None)
-            self.client: Any = Client(self._cluster)
+            try:
+                # started with Ctrl-C held (_sigint_held): the thread that runs the cluster, and so
+                # its nannies and workers, never see Ctrl-C (they printed pages of tracebacks); this
+                # process alone handles it, and close() stops them
+                _start_resource_tracker()
+                with _sigint_held():
+                    self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                 dashboard_address=None)
+                    self.client = Client(self._cluster)
+            except BaseException:  # Ctrl-C while the cluster started: it is stopped, not left behind
+                self.close()
+                raise
         else:
             self.client = Client(address)
         self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
@@ -278,22 +294,43 @@ class DaskExecutor:
     def run(self, tasks: Sequence[Task]) -> Iterator[RunRecord]:
         from dask.distributed import as_completed
 
-        futures = [self.client.submit(run_task, t, True, pure=False) for t in tasks]
-        done = as_completed(futures)
+        futures: list[Any] = []
         try:
-            for fut in done:
+            for t in tasks:  # Ctrl-C while thousands are submitted cancels those submitted (finally)
+                futures.append(self.client.submit(run_task, t, True, pure=False))
+            for fut in as_completed(futures):
                 rec: RunRecord = fut.result()
                 fut.release()
                 yield rec
         finally:
-            for fut in futures:
-                if not fut.done():
-                    fut.cancel()
+            unfinished = [fut for fut in futures if not fut.done()]
+            if unfinished and self._cluster is not None:
+                # our own LocalCluster, stopped with runs under way (Ctrl-C): its workers and nannies
+                # would log each cancelled run and each lost heartbeat as it closes (close())
+                with contextlib.suppress(Exception):
+                    self.client.run(_quiet_dask)
+                if self._loud is None:
+                    self._loud = _quiet_dask()
+            for fut in unfinished:
+                fut.cancel()
 
     def close(self) -> None:
-        self.client.close()
+        if self.client is not None:
+            self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+        if self._loud is not None:  # this process's Dask logging as it was
+            logging.getLogger("distributed").setLevel(self._loud)
+            self._loud = None
+
+
+def _quiet_dask() -> int:
+    """Dask's logging in this process (a worker's, or ours for the nannies) quiet but for a crash;
+    returns its level before."""
+    log = logging.getLogger("distributed")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    return level
 
 
 def make_executor(workers: int | None = None, dask: bool = False, scheduler: str | None = None,
