@@ -241,6 +241,13 @@ def _csv(tmp_path: Path, text: str) -> str:
     ("day,zone,measure,value\n0,all,I,3\n", ["--trials", "0"], ["--trials", "0", "whole number"]),
     ("day,zone,measure,value\n0,all,I,3\n", ["--trials", "100000"], ["runs in all", "at most 100,000"]),
     ("day,zone,measure,value\n0,all,I,3\n", ["--param", "obs.dispersion=1:10"], ["obs.dispersion", "negbin"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--likelihood", "I=poisson", "--likelihood", "I=normal"],
+     ["--likelihood I=normal", "given twice", "first I=poisson"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--likelihood", "poisson", "--likelihood", "normal"],
+     ["--likelihood normal", "every measure", "given twice"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--sd", "3"], ["--sd 3", "normal"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--likelihood", "normal", "--sigma", "0.2"], ["--sigma 0.2", "lognormal"]),
+    ("day,zone,measure,value\n0,all,I,3\n", ["--dispersion", "5"], ["--dispersion 5", "negbin"]),
     ("day,zone,measure,value\n0,all,I,3\n1,all,I,2.5\n", [], ["I=poisson", "day 1", "2.5", "whole number"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, csv: str, args: list[str], words: list[str]) -> None:

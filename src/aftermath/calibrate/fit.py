@@ -397,6 +397,11 @@ def calibrate(scenario: str | Path | Scenario, data: str | Path | pd.DataFrame,
         if name in given and needs not in kinds.values():
             raise CalibrationError(f"--param {name}: no measure has the {needs} likelihood; expected "
                                    f"--likelihood {needs} for it to mean something")
+    for flag, value, needs in (("--dispersion", dispersion, "negbin"), ("--sigma", sigma, "lognormal"),
+                               ("--sd", sd, "normal")):
+        if value is not None and needs not in kinds.values():  # (it would be ignored)
+            raise CalibrationError(f"{flag} {value:g}: no measure has the {needs} likelihood; expected "
+                                   f"--likelihood {needs} for it to mean something")
     _check_params(base, priors)
     days = horizon(frame, delay)  # the data decide the horizon
     try:

@@ -135,7 +135,15 @@ def parse_likelihoods(specs: list[str] | str | dict[str, str] | None, measures: 
         for s in [specs] if isinstance(specs, str) else specs:
             left, sep, right = str(s).partition("=")
             items.append((left.strip(), right.strip()) if sep else (None, left.strip()))
+    seen: dict[str | None, str] = {}  # each measure once, and one kind for all at most: none silently replaced
     for name, kind in items:
+        if name in seen:
+            said = f"{name}={kind}" if name is not None else kind
+            was = f"{name}={seen[name]}" if name is not None else seen[name]
+            what = f"measure {name!r}" if name is not None else "the likelihood of every measure"
+            raise CalibrationError(f"--likelihood {said}: {what} is given twice (first {was}); "
+                                   "expected each measure once")
+        seen[name] = kind
         if kind not in LIKELIHOODS:
             raise CalibrationError(f"--likelihood {kind!r}: expected one of {', '.join(LIKELIHOODS)} "
                                    "(or MEASURE=KIND)")
