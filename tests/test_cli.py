@@ -204,3 +204,13 @@ def test_the_comparisons_footnote_explains_ledger_rows_only_where_there_are_some
     table, foot = res.output.rsplit("lives saved =", 1)
     assert ("(ledger)" in table) is ledger
     assert ("per-person ledger" in foot) is ledger
+
+
+def test_a_variants_wrong_path_is_named_by_its_variant(tmp_path: Path) -> None:
+    """`ensemble --variant 'x:zones.nowhere.wall=0.5'` says which variant is wrong, in the words
+    `compare` uses ("variant x"), not an internal label ("<ensemble x>")."""
+    res = CliRunner().invoke(app, ["ensemble", "hyosan", "--variant", "x:zones.nowhere.wall=0.5", "--runs", "1",
+                                   "--store", str(tmp_path / "s.duckdb")])
+    assert res.exit_code == 2
+    assert res.output.strip().startswith("error: variant x: zones.nowhere: got 'nowhere'"), res.output
+    assert "<" not in res.output and not (tmp_path / "s.duckdb").exists()

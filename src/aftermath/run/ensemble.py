@@ -210,7 +210,7 @@ def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point
     check_engine(engine_name)
     seed0 = base.run.seed if master_seed is None else int(master_seed)
     horizon = base.run.days if days is None else int(days)
-    variants = [_load.with_overrides(base, p.overrides, source=f"<{kind} {p.label}>") for p in points]
+    variants = [_load.with_overrides(base, p.overrides, source=f"variant {p.label}") for p in points]
     if seeds is None:
         seeds = replicate_seeds(seed0, runs)
     else:
