@@ -337,9 +337,9 @@ def test_ctrl_c_at_any_moment_is_one_line_and_the_rerun_resumes(tmp_path: Path) 
     psutil = pytest.importorskip("psutil")
     from aftermath.store import Store
 
-    store, runs = tmp_path / "r.duckdb", 60
+    store, runs = tmp_path / "r.duckdb", 80
     ctrl_c(psutil, ensemble_cmd(store, runs), store, tmp_path, delay=0.5)
-    ctrl_c(psutil, ensemble_cmd(store, runs), store, tmp_path, delay=2.0, workers_up=True)
+    ctrl_c(psutil, ensemble_cmd(store, runs), store, tmp_path, delay=3.0, workers_up=True)
     with Store(store, read_only=True) as st:
         before = len(st.runs(status="done"))
     assert 0 < before < runs
