@@ -214,3 +214,49 @@ def test_a_variants_wrong_path_is_named_by_its_variant(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert res.output.strip().startswith("error: variant x: zones.nowhere: got 'nowhere'"), res.output
     assert "<" not in res.output and not (tmp_path / "s.duckdb").exists()
+
+
+@pytest.mark.parametrize(("name", "shown", "hidden"), [
+    ("sir", ["susceptible at the end (S)", "attack rate (final size)"], ["peak_ferals", "died outright"]),
+    ("hyosan", ["survivors (humans at the end)", "deaths"], ["peak_ferals", "attack_rate"]),
+])
+def test_an_ensembles_table_names_its_outcomes_in_words(name: str, shown: list[str], hidden: list[str],
+                                                        tmp_path: Path) -> None:
+    """`ensemble`'s table names outcomes as the reports do, in the scenario's words, and shows
+    what `sweep`'s does (the SIR limit's S; deaths only where some run had any); --json keeps the
+    keys."""
+    args = ["ensemble", name, "--engine", "ode", "--runs", "1", "--days", "30", "--store", str(tmp_path / "s.duckdb")]
+    res = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    for text in shown:
+        assert text in res.output, text
+    for text in hidden:
+        assert text not in res.output, text
+    keys = json.loads(CliRunner().invoke(app, [*args, "--json"]).output)
+    assert {b["metric"] for b in keys["bands"]} >= {"survivors", "deaths", "peak_ferals"}
+
+
+def test_a_wrong_variant_is_refused_before_any_progress_is_drawn(tmp_path: Path) -> None:
+    """The error is the first and only line (no blank line left by a progress bar)."""
+    res = CliRunner().invoke(app, ["ensemble", "sir", "--variant", "x:pathogen.bta=0.3", "--runs", "1",
+                                   "--store", str(tmp_path / "s.duckdb")])
+    assert res.exit_code == 2 and res.output.startswith("error: variant x: pathogen.bta"), repr(res.output)
+    assert res.output.count("\n") == 1
+
+
+@pytest.mark.parametrize(("param", "words"), [
+    ("zones.nowhere.wall=0.1:0.5:3", ["--param zones.nowhere.wall=0.1", "'nowhere'", "['town']"]),
+    ("zones.town.wall=0.1:1.5:3", ["--param zones.town.wall=1.5", "got 1.5", "<= 1"]),  # the last point only
+])
+def test_a_sweeps_wrong_parameter_is_refused_before_any_run_in_one_line(param: str, words: list[str],
+                                                                        tmp_path: Path) -> None:
+    """Every value a swept parameter takes is checked before the store is opened or a progress bar
+    drawn: the error names the --param and the value, on the only line (a wrong last point used to
+    fail mid-sweep, after a blank line)."""
+    store = tmp_path / "s.duckdb"
+    res = CliRunner().invoke(app, ["sweep", "sir", "--param", param, "--runs", "1", "--engine", "ode",
+                                   "--days", "5", "--store", str(store)])
+    assert res.exit_code == 2 and res.output.startswith("error: "), repr(res.output)
+    assert res.output.count("\n") == 1 and not store.exists()
+    for w in words:
+        assert w in res.output, w

@@ -23,14 +23,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from aftermath.record.vocabulary import header_lines, shows_deaths, sweep_metrics, vocabulary
+from aftermath.record.vocabulary import Vocabulary, header_lines, shows_deaths, sweep_metrics, vocabulary, word
 from aftermath.report.columns import fitted, print_wide
 from aftermath.run.ensemble import DEFAULT_METRICS, BatchResult, as_scenario, check_batch_size, check_engine, ensemble
 from aftermath.run.executors import make_executor
 from aftermath.run.params import ParamError, ParamSpec, SweepFile, load_sweep_file, parse_param
 from aftermath.run.rerun import RerunResult, rerun
 from aftermath.run.sweep import SweepResult, count_points, sweep
-from aftermath.scenario.load import ScenarioError, apply_run_options, parse_value
+from aftermath.scenario.load import ScenarioError, apply_run_options, parse_value, with_overrides
 from aftermath.scenario.schema import Scenario
 from aftermath.store.records import RunRecord
 from aftermath.store.store import DEFAULT_PATH, Store, StoreError, damaged_error
@@ -114,11 +114,16 @@ def _progress(enabled: bool, label: str) -> Iterator[Any]:
 
 
 def _precheck(scenario: str, days: int | None, seed: int | None, engine: str | None, runs: int,
-              points: int) -> None:
-    """What a batch can be refused for, checked before the store is opened or a worker started: the
-    scenario, ``--days``/``--seed``/``--engine`` against the schema's bounds, the batch's size."""
+              points: int, overrides: dict[str, dict[str, Any]] | None = None) -> None:
+    """What a batch can be refused for, checked before the store is opened, a worker started or a
+    progress bar drawn (which leaves a blank line before an error): the scenario,
+    ``--days``/``--seed``/``--engine`` against the schema's bounds, the batch's size, and
+    ``overrides`` (what each names, its paths and values: a ``--variant``, the swept parameters)."""
     check_batch_size(runs, points)
-    apply_run_options(as_scenario(scenario), days=days, seed=seed, engine=engine, source="command line")
+    base = as_scenario(scenario)
+    apply_run_options(base, days=days, seed=seed, engine=engine, source="command line")
+    for source, paths in (overrides or {}).items():
+        with_overrides(base, paths, source=source)
     if engine is not None:
         check_engine(engine)
 
@@ -155,13 +160,19 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
-def _bands_table(res: BatchResult, metrics: Sequence[str]) -> Table:
+def _bands_table(res: BatchResult, metrics: Sequence[str], vocab: Vocabulary | None = None) -> Table:
+    """The batch's bands of ``metrics``, each named in ``vocab``'s words, as the reports name them
+    (``--json`` keeps the summary's keys)."""
     b = res.summary_bands(metrics)
+    if vocab is not None and not shows_deaths(vocab, b.loc[b["metric"] == "deaths", "hi90"]):
+        b = b[b["metric"] != "deaths"]  # none died in any run: the SIR limit's R holds everyone removed
+    said = {m: word(m, vocab) for m in metrics}
     t = Table(title=f"{res.kind} {res.batch_id}: summary across replicates (median, 50% and 90% bands)")
     for col in ("variant", "metric", "runs", "median", "50% band", "90% band"):
         t.add_column(col, justify="left" if col in ("variant", "metric") else "right")
     for d in b.to_dict(orient="records"):
-        t.add_row(escape(str(d["variant"])), str(d["metric"]), str(d["n"]), _fmt(d["median"]),
+        m = str(d["metric"])
+        t.add_row(escape(str(d["variant"])), escape(said.get(m, m)), str(d["n"]), _fmt(d["median"]),
                   f"{_fmt(d['lo50'])} – {_fmt(d['hi50'])}", f"{_fmt(d['lo90'])} – {_fmt(d['hi90'])}")
     return t
 
@@ -239,7 +250,8 @@ def ensemble_cmd(
     """Run an ensemble into the store; print median and 50%/90% bands of the key outcomes."""
     with _user_errors():
         variants = _variants(variant)
-        _precheck(scenario, days, seed, engine, runs, len(variants) if variants else 1)
+        _precheck(scenario, days, seed, engine, runs, len(variants) if variants else 1,
+                  {f"variant {label}": ov for label, ov in (variants or {}).items()})
     ex = None
     res: BatchResult | None = None
     try:
@@ -251,7 +263,8 @@ def ensemble_cmd(
             report = {**_report_head(res, store), "bands": _records(res.summary_bands(DEFAULT_METRICS))}
             out.print_json(json.dumps(report))
         else:
-            out.print(_bands_table(res, DEFAULT_METRICS))
+            vocab = vocabulary(as_scenario(scenario))  # the outcomes sweep's table shows (the SIR limit's S)
+            out.print(_bands_table(res, [m for m, _ in sweep_metrics(vocab)], vocab))
             out.print(f"{res.stored} runs stored, {res.skipped} already there, {res.failed} failed; "
                       f"{res.wall_s:.1f} s on {res.executor}; store {escape(str(store))}, batch {res.batch_id}")
     except KeyboardInterrupt:
@@ -298,8 +311,11 @@ def sweep_cmd(
             raise ParamError("no scenario: give SCENARIO or scenario = ... in the sweep file")
         npoints = count_points(list(params.values()), method, samples)
         engine = engine if engine is not None else spec.engine  # --engine '' is refused, not the default
+        # every value a parameter takes (a grid's, or a sample's bounds), each checked on its own
+        each = {f"--param {p.path}={v}": {p.path: v} for p in params.values()
+                for v in (p.values if method == "grid" or not p.bounds else p.span())}
         _precheck(name, days if days is not None else spec.days, seed if seed is not None else spec.seed,
-                  engine, runs or spec.runs or 1, npoints)
+                  engine, runs or spec.runs or 1, npoints, each)
     ex = None
     res: SweepResult | None = None
     try:

@@ -213,7 +213,7 @@ def sweep(scenario: str | Path | Scenario, params: Mapping[str, Any], method: st
 
         apply_run_options(base, seed=seed0, source="command line")
     values = sample_points(specs, method, samples, seed0)
-    _load.with_overrides(base, values[0], source="<sweep>")  # a wrong path fails here, before any run
+    _load.with_overrides(base, values[0], source="the swept parameters")  # a wrong path fails here, before any run
     points = [Point(point_label(v), v) for v in values]
     ex, owned = _executor(executor, workers)
     spec = {"method": method, "samples": samples,
