@@ -395,3 +395,14 @@ def test_a_store_path_is_shown_as_written(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     text = " ".join(res.stdout.split())
     assert f"store {store}, batch" in text and "│ [b] " in res.stdout, res.stdout
+
+
+def test_a_scenario_named_with_an_emoji_code_is_shown_as_written(tmp_path: Path) -> None:
+    """The run's header shows the scenario's name as written: ':fire:' is no emoji (stdout too)."""
+    f = tmp_path / "fire.toml"
+    shown = runner.invoke(app, ["show", "sir"]).stdout
+    f.write_text(shown.replace('name = "SIR limit"', 'name = "SIR :fire: limit"', 1), encoding="utf-8")
+    assert "SIR :fire: limit" in f.read_text(encoding="utf-8")
+    res = runner.invoke(app, ["run", str(f), "--days", "3"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "SIR :fire: limit" in res.stdout and "\U0001f525" not in res.stdout

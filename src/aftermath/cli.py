@@ -177,7 +177,7 @@ app = App(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+console = Console(emoji=False)  # the user's text as written: a scenario named ":fire:" is no emoji
 err = Console(stderr=True, emoji=False)  # errors show the user's text as written: ':fire:' is not an emoji
 
 #: Modules that add commands to :data:`app`; each exposes ``register(app)``.

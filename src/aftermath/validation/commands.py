@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         wide: bool = typer.Option(False, "--wide", help="print the table whole, however wide"),
     ) -> None:
         """Run the validation catalogue: known results the engines must reproduce (docs/validation.md)."""
-        console = Console()
+        console = Console(emoji=False)  # titles and sources as written
         try:
             checks = select(fast=fast, ids=check)
         except KeyError:
