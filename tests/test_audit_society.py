@@ -1,0 +1,258 @@
+"""Second fault-injection audit (society, policies, people, chronicle, official record): each test
+holds one documented behaviour that a plausible injected fault changed while every other test
+stayed green. Small hand-built worlds, values computed by hand from the documented rule."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+import aftermath as am
+from aftermath.model.flows import Flow, RouteFlow
+from aftermath.model.policies import Levers
+from aftermath.model.society import Society
+from aftermath.model.world import State, build_world
+from aftermath.people.cast import CastError
+from aftermath.people.story import _incubation
+from aftermath.record.chronicle import BREACH_NEWS, ChronicleWatcher, Event
+from aftermath.record.official import official_record
+from aftermath.record.timeline import render_timeline
+from aftermath.scenario.conditions import VARIABLES
+from aftermath.scenario.load import from_dict
+
+
+def _quiet_society() -> dict[str, Any]:
+    """Society with every source of fear off, so only the rule under test moves a variable."""
+    return {"fear": {"per_infection": 0.0, "per_death": 0.0, "per_breach": 0.0, "flight": 0.0}}
+
+
+def _day(society: Society, counts: np.ndarray, flows: np.ndarray | None = None,
+         route_flows: np.ndarray | None = None) -> None:
+    w = society.world
+    society.update(0, counts, np.zeros((len(Flow), w.n_zones)) if flows is None else flows,
+                   np.zeros((len(RouteFlow), w.n_routes)) if route_flows is None else route_flows,
+                   Levers.none(w.n_zones))
+
+
+def _counts(*zones: dict[str, float]) -> np.ndarray:
+    c = np.zeros((len(zones), len(State)))
+    for z, pop in enumerate(zones):
+        for state, n in pop.items():
+            c[z, State[state]] = n
+    return c
+
+
+# --- society ---------------------------------------------------------------------------------------
+
+def test_fear_spreads_along_a_one_way_route_in_both_directions() -> None:
+    """Fear "takes a share of its route-neighbours' fear": neighbours along routes either way. On
+    a one-way route a -> b, a's fear reaches b and b's reaches a, each by neighbour_share * gap."""
+    sc = from_dict({"society": _quiet_society(),
+                    "zones": [{"id": "a", "population": {"S": 100}}, {"id": "b", "population": {"S": 100}}],
+                    "routes": [{"from": "a", "to": "b", "rate": 0.1}]})
+    share = sc.society.fear.neighbour_share
+    counts = _counts({"S": 100}, {"S": 100})
+    for afraid, calm in ((0, 1), (1, 0)):
+        s = Society(build_world(sc))
+        s.fear = np.zeros(2)
+        s.fear[afraid] = 0.8
+        _day(s, counts)
+        assert s.fear[calm] == pytest.approx(share * 0.8, rel=1e-12), (afraid, s.fear)
+        assert s.fear[afraid] == pytest.approx(0.8 * (1 - sc.society.fear.decay), rel=1e-12)
+
+
+def test_a_breach_lowers_the_victims_trust_in_the_faction_it_came_from() -> None:
+    """Trust "falls with breaches coming from the other side": ferals from faction A's zone into
+    faction B's walled zone lower B's trust in A by per_breach per feral, not A's trust in B."""
+    sc = from_dict({"society": _quiet_society(),
+                    "factions": [{"id": "fa", "default_trust": 0.5}, {"id": "fb", "default_trust": 0.5}],
+                    "zones": [{"id": "a", "faction": "fa", "population": {"S": 100, "Z": 50}},
+                              {"id": "b", "faction": "fb", "wall": 0.5, "population": {"S": 100}}],
+                    "routes": [{"from": "a", "to": "b", "rate": 0.0, "feral_rate": 0.1}]})
+    p = sc.society.trust
+    s = Society(build_world(sc))
+    rf = np.zeros((len(RouteFlow), 1))
+    rf[RouteFlow.FERALS, 0] = 10.0
+    _day(s, _counts({"S": 100}, {"S": 100}), route_flows=rf)  # no fear: every faction is calm
+    assert s.trust[1, 0] == pytest.approx(0.5 - p.per_breach * 10 + p.recovery, rel=1e-12)  # B's trust in A
+    assert s.trust[0, 1] == pytest.approx(0.5 + p.recovery, rel=1e-12)  # A's trust in B is untouched
+
+
+def test_indicators_are_their_documented_definitions() -> None:
+    """Each zone's condition variables equal what conditions.VARIABLES says they are, on a
+    hand-set society: yesterday's infections and deaths, calm days, days of food, and the world's
+    fear weighted by population (not a plain mean over zones)."""
+    sc = from_dict({"zones": [{"id": "a", "population": {"S": 100}}, {"id": "b", "population": {"S": 100}}],
+                    "routes": [{"from": "a", "to": "b", "rate": 0.1, "both_ways": True}]})
+    s = Society(build_world(sc))
+    s.fear = np.array([0.9, 0.1])
+    s.vigilance = np.array([0.7, 0.4])
+    s.supplies = np.array([600.0, 50.0])
+    s.calm_days = np.array([0, 12])
+    s.last_flows[:] = 0.0
+    s.last_flows[Flow.INFECTION] = [3.0, 0.0]
+    s.last_flows[Flow.BITE_DEATH] = [7.0, 1.0]
+    s.last_flows[Flow.STARVATION] = [0.0, 2.0]
+    s.last_flows[Flow.BREACH] = [0.0, 4.0]
+    counts = _counts({"S": 100, "E": 10, "H": 10, "Z": 80, "D": 5}, {"S": 20, "D": 1})
+    env = s.indicators(9, counts)
+    assert set(VARIABLES) <= set(env[0])
+    a, b = env
+    assert a["day"] == b["day"] == 9
+    assert (a["new_infections"], b["new_infections"]) == (3.0, 0.0)
+    assert (a["deaths"], b["deaths"]) == (7.0, 3.0)  # bite deaths and starvation
+    assert (a["breaches"], b["breaches"]) == (0.0, 4.0)
+    assert (a["calm_days"], b["calm_days"]) == (0.0, 12.0)
+    assert (a["humans"], a["infected"], a["population"], a["corpses"]) == (120.0, 100.0, 200.0, 5.0)
+    assert (a["supply_days"], b["supply_days"]) == (600.0 / 120.0, 50.0 / 20.0)
+    assert a["world_ferals"] == b["world_ferals"] == 80.0
+    weighted = (0.9 * 200 + 0.1 * 20) / 220
+    assert a["world_fear"] == pytest.approx(weighted, rel=1e-12) and b["world_fear"] == a["world_fear"]
+
+
+# --- policies --------------------------------------------------------------------------------------
+
+def _two_factions(policies: list[dict[str, Any]], zones_a: int = 1) -> am.Scenario:
+    zones = [{"id": f"a{k}", "faction": "fa", "population": {"S": 1000 * (k + 1)}} for k in range(zones_a)]
+    return from_dict({"run": {"days": 6}, "society": _quiet_society(),
+                      "factions": [{"id": "fa"}, {"id": "fb"}],
+                      "zones": [*zones, {"id": "b", "faction": "fb", "population": {"S": 1000}}],
+                      "routes": [{"from": "a0", "to": "b", "rate": 0.05, "both_ways": True}],
+                      "policies": policies})
+
+
+def test_a_truce_made_by_one_faction_binds_both() -> None:
+    """A truce is between two factions: made by one, it holds both ways (the recorded truce matrix
+    stays symmetric) and opens the route in each direction."""
+    res = am.simulate(_two_factions([{"type": "truce", "faction": "fa", "other": "fb", "action": "make",
+                                      "when": "day >= 2"}]))
+    assert not res.truce[:3].any() and res.truce[3:, 0, 1].all()
+    assert np.array_equal(res.truce, res.truce.transpose(0, 2, 1))
+    moved = res.route_flows[:, RouteFlow.HUMANS]
+    assert (moved[:2] == 0).all() and (moved[3:] > 0).all()  # both directions, from the truce on
+
+
+def test_a_truce_is_decided_when_its_condition_holds_in_any_zone_of_the_faction() -> None:
+    """"Taken on the first morning its condition holds in any of the faction's zones": here only
+    in the faction's second zone (population 2,000), so the truce is made on day 0."""
+    res = am.simulate(_two_factions([{"type": "truce", "faction": "fa", "other": "fb", "action": "make",
+                                      "when": "population > 1500"}], zones_a=2))
+    assert not res.truce[0].any() and res.truce[1:, 0, 1].all() and res.truce[1:, 1, 0].all()
+    made = [e for e in res.chronicle if e.kind == "truce_made"]
+    assert [e.day for e in made] == [0]
+
+
+def test_reopening_lifts_the_seal_of_the_calm_zone_only() -> None:
+    """Reopening "lifts the zone's seals and closures": of the calm zone. A city full of ferals
+    stays sealed while the calm refuge beside it reopens after calm_days."""
+    sc = from_dict({
+        "run": {"days": 15},
+        "society": _quiet_society(),
+        "zones": [{"id": "city", "population": {"S": 5000, "Z": 50}},
+                  {"id": "refuge", "population": {"S": 2000}}],
+        "routes": [{"from": "city", "to": "refuge", "rate": 0.05, "feral_rate": 0.01, "both_ways": True}],
+        "policies": [{"type": "seal", "zones": ["city", "refuge"]},
+                     {"type": "reopen", "zones": ["city", "refuge"], "calm_days": 3}],
+    })
+    res = am.simulate(sc)
+    assert res.sealed[:, 0].all(), "the city, never calm, was unsealed"
+    reopened = [e for e in res.chronicle if e.kind == "policy_reopen"]
+    assert [e.zone for e in reopened] == ["refuge"]
+    # calm_days counts whole days ended calm: 3 of them by the morning of day 3
+    assert reopened[0].day == 3 and res.sealed[:3, 1].all() and not res.sealed[3:, 1].any()
+
+
+# --- chronicle, timeline, official record ----------------------------------------------------------
+
+def test_a_first_breach_is_always_told_and_later_ones_only_when_large() -> None:
+    """The chronicle tells a zone's first breach whatever its size, and later ones of at least
+    BREACH_NEWS ferals, each on its own day, with the count."""
+    world = build_world(from_dict({"zones": [{"id": "fort", "wall": 0.5, "population": {"S": 100}}]}))
+    counts = _counts({"S": 100})
+    watch = ChronicleWatcher(world, counts)
+    told = []
+    for day, b in enumerate((2.0, 3.0, BREACH_NEWS + 2.0, 0.0)):
+        flows = np.zeros((len(Flow), 1))
+        flows[Flow.BREACH, 0] = b
+        told += [(e.day, e.value, e.text) for e in watch.observe(day, counts, flows) if e.kind == "breach"]
+    assert [(d, v) for d, v, _ in told] == [(0, 2.0), (2, BREACH_NEWS + 2.0)]
+    assert "for the first time (2 of them)" in told[0][2] and "again (7 of them)" in told[1][2]
+
+
+def test_the_timeline_folds_recurring_events_zone_by_zone() -> None:
+    """Recurring events are folded "in the same zone": breaches of two zones keep a line each,
+    each with the count of that zone's later breaches."""
+    ev = [Event(1, "a", "breach", "ferals broke into a"), Event(2, "b", "breach", "ferals broke into b"),
+          Event(3, "a", "breach", "ferals broke into a again"), Event(4, "a", "breach", "x"),
+          Event(5, "c", "starvation", "c ran out of food")]
+    lines = render_timeline(SimpleNamespace(chronicle=ev))  # type: ignore[arg-type]
+    assert lines == ["Day    1 — Ferals broke into a; 2 more times after",
+                     "Day    2 — Ferals broke into b",
+                     "Day    5 — C ran out of food"]
+
+
+def test_official_arrivals_count_every_crossing_and_leave_out_the_refused() -> None:
+    """official_record's arrivals: true = crossings admitted + refused, official = admitted,
+    left out = refused (docs/report.md)."""
+    sc = from_dict({
+        "run": {"days": 20}, "society": _quiet_society(), "factions": [{"id": "gov"}],
+        "zones": [{"id": "city", "population": {"S": 5000, "Z": 50}},
+                  {"id": "refuge", "faction": "gov", "population": {"S": 2000}}],
+        "routes": [{"from": "city", "to": "refuge", "rate": 0.05, "both_ways": True}],
+        "policies": [{"type": "admission", "zones": ["refuge"], "mode": "screen", "specificity": 0.6}],
+    })
+    res = am.simulate(sc)
+    f = res.flows.sum(axis=0)
+    admitted, refused = f[Flow.HUMAN_ARRIVED, 1], f[Flow.EXCLUDED, 1]
+    assert admitted > 0 and refused > 0
+    row = official_record(res).set_index(["faction", "measure"]).loc[("gov", "arrivals")]
+    assert row["true"] == pytest.approx(admitted + refused, rel=1e-12)
+    assert row["official"] == pytest.approx(admitted, rel=1e-12)
+    assert row["left_out"] == pytest.approx(refused, rel=1e-12)
+
+
+# --- people ----------------------------------------------------------------------------------------
+
+def _camp(**extra: Any) -> am.Scenario:
+    """Three small zones of households of ``hs``, for casting (the ABM run is one day)."""
+    hs = extra.pop("household_size", 2)
+    return from_dict({"run": {"days": 1}, "pathogen": {"beta": 0.0},
+                      "zones": [{"id": z, "population": {"S": 60}, "household_size": hs} for z in ("a", "b", "c")],
+                      **extra})
+
+
+def test_a_generated_cast_comes_from_cast_zones() -> None:
+    """cast = N takes people "in turn from each zone of cast_zones": with cast_zones = [c, a],
+    two from c and two from a, none from b."""
+    res = am.simulate(_camp(cast=4, cast_zones=["c", "a"]), engine="abm", seed=3)
+    cast = [p for p in res.extras["cast"]["people"] if p["cast"]]
+    assert sorted(p["zone0"] for p in cast) == [0, 0, 2, 2]
+
+
+def test_a_character_needs_a_household_for_every_named_member() -> None:
+    """A declared character gets someone "whose household is large enough for the named members":
+    with households of two, no one can play a character with two named kin (a clear error), and
+    with households of three both named kin are followed under their names."""
+    who = {"name": "Han Yu-na", "zone": "b", "household": ["Han Jin-woo", "Han Bo-ra"]}
+    with pytest.raises(CastError, match="household of at least 3"):
+        am.simulate(_camp(characters=[who]), engine="abm", seed=0)
+    res = am.simulate(_camp(characters=[who], household_size=3), engine="abm", seed=0)
+    kin = [p["name"] for p in res.extras["cast"]["people"] if p["kin_of"] == "Han Yu-na"]
+    assert kin == ["Han Jin-woo", "Han Bo-ra"]
+
+
+def test_a_bite_is_measured_to_its_own_onset_not_a_later_one() -> None:
+    """A latent bite is told with how long it took to show: to the person's *next* onset. A
+    hybrid cured and bitten again later has a second bite and onset, which do not count."""
+    def ev(day: int, kind: str, **kw: Any) -> dict[str, Any]:
+        return {"day": day, "step": 0, "who": "X", "kind": kind, **kw}
+
+    first = ev(3, "infected", state="latent")
+    again = ev(30, "infected", state="latent")
+    own = [ev(0, "start"), first, ev(10, "became_hybrid"), ev(20, "cured"), again, ev(34, "turned")]
+    assert _incubation(own, first) == "; it would take seven days to show"
+    assert _incubation(own, again) == "; it would take four days to show"
+    assert _incubation(own[:2], first) == "; no one could see it yet"
