@@ -406,3 +406,13 @@ def test_a_scenario_named_with_an_emoji_code_is_shown_as_written(tmp_path: Path)
     res = runner.invoke(app, ["run", str(f), "--days", "3"], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert "SIR :fire: limit" in res.stdout and "\U0001f525" not in res.stdout
+
+
+def test_ctrl_c_of_a_comparison_says_so(tmp_path: Path) -> None:
+    """`compare` exited 130 without a word on Ctrl-C (typer turns the interrupt into an exit code):
+    it now says what ensemble says (the runs that finished are kept; rerun to finish)."""
+    psutil = pytest.importorskip("psutil")
+    store = tmp_path / "c.duckdb"
+    cmd = [*ensemble_cmd(store, 400)[:3], "compare", "sir", "--engine", "ssa", "--runs", "400", "--days", "300",
+           "--workers", "2", "--policy", "slow:pathogen.beta=0.3", "--store", str(store), "--json"]
+    ctrl_c(psutil, cmd, store, tmp_path, delay=None)

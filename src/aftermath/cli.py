@@ -654,6 +654,10 @@ def compare_cmd(
                              store=store, workers=workers, source=scenario_source(scenario))
     except (ValueError, StoreError) as exc:  # ScenarioError, a batch too large, a store that cannot be used
         raise fail(str(exc)) from None
+    except KeyboardInterrupt:  # as ensemble says it (typer would exit 130 without a word)
+        err.print(f"[yellow]interrupted:[/] the runs that finished are in {escape(str(store))}; "
+                  "rerun the same command to finish the rest")
+        raise typer.Exit(130) from None
     if as_json:
         sys.stdout.write(json.dumps({"baseline": BASELINE, "runs": runs, "engine": engine,
                                      "batch": res.batch_id, "comparison": frame.to_dict(orient="records")},
