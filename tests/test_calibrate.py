@@ -625,3 +625,13 @@ def test_boarding_school_report_fraction_at_its_bound() -> None:
     lo, hi = res.interval("pathogen.beta")
     assert hi - lo > 0.02 and lo < res.best["pathogen.beta"] < hi
     assert res.to_dict()["warnings"] == res.warnings == res.diagnose()
+
+
+def test_the_table_shows_each_parameter_path_whole_at_80_columns(tmp_path: Path) -> None:
+    """A parameter's path is what the user typed: at 80 columns it is shown whole (it was cut to
+    'obs.report_fract…'), the prior wrapping instead."""
+    res = runner.invoke(app, ["calibrate", "boarding-school", "--data", "boarding-school", "--param",
+                              "pathogen.beta=0.5:4", "--param", "obs.report_fraction=0.1:1", "--trials", "12",
+                              "--samples", "40", "--store", str(tmp_path / "s.duckdb")], terminal_width=80)
+    assert res.exit_code == 0, res.output
+    assert " obs.report_fraction " in res.stdout and "…" not in res.stdout, res.stdout

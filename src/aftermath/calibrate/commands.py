@@ -120,8 +120,12 @@ def calibrate_cmd(
     summ = res.summary()
     t = Table(title=f"{escape(res.problem.base.name)}: best fit and 90% credible intervals ({res.engine})",
               show_edge=False, header_style="bold")
+    longest = max((len(str(p)) for p in summ["param"]), default=9)
     for col in ("parameter", "prior", "best", "median", "90% interval", "ess"):
-        t.add_column(col, justify="left" if col in ("parameter", "prior") else "right")
+        if col == "parameter":  # a path whole (what the user typed), the prior wrapping instead
+            t.add_column(col, no_wrap=True, min_width=longest)
+        else:
+            t.add_column(col, justify="left" if col == "prior" else "right")
     for r in summ.to_dict(orient="records"):
         t.add_row(escape(str(r["param"])), r["prior"], _fmt(r["best"]), _fmt(r["median"]),
                   f"{_fmt(r['lo90%'])} – {_fmt(r['hi90%'])}", f"{r['ess']:.0f}")
