@@ -16,7 +16,7 @@ from aftermath.model.policies import Levers
 from aftermath.model.society import Society
 from aftermath.model.world import State, build_world
 from aftermath.people.cast import CastError
-from aftermath.people.story import _incubation
+from aftermath.people.story import TEMPLATES, _incubation, _mourning
 from aftermath.record.chronicle import BREACH_NEWS, ChronicleWatcher, Event
 from aftermath.record.official import official_record
 from aftermath.record.timeline import render_timeline
@@ -79,6 +79,36 @@ def test_a_breach_lowers_the_victims_trust_in_the_faction_it_came_from() -> None
     _day(s, _counts({"S": 100}, {"S": 100}), route_flows=rf)  # no fear: every faction is calm
     assert s.trust[1, 0] == pytest.approx(0.5 - p.per_breach * 10 + p.recovery, rel=1e-12)  # B's trust in A
     assert s.trust[0, 1] == pytest.approx(0.5 + p.recovery, rel=1e-12)  # A's trust in B is untouched
+
+
+def test_food_is_shared_within_the_truce_only() -> None:
+    """share_supplies: within the factions linked by truces, each zone moves ``share`` of the way
+    to *the group's* common days of food, after the day's eating; a faction outside the truce,
+    however rich, neither gives nor sets the level."""
+    share = 0.5
+    stores = (("a", "fa", 9000, 100), ("b", "fb", 300, 200), ("c", "fc", 1e6, 100))
+    sc = from_dict({"society": {**_quiet_society(), "trust": {"share_supplies": share}},
+                    "factions": [{"id": "fa", "truces": ["fb"]}, {"id": "fb"}, {"id": "fc"}],
+                    "zones": [{"id": z, "faction": f, "supplies": food, "production": 0.0, "population": {"S": n}}
+                              for z, f, food, n in stores]})
+    s = Society(build_world(sc))
+    _day(s, _counts({"S": 100}, {"S": 200}, {"S": 100}))
+    eaten = np.array([9000 - 100, 300 - 200])  # stores after the day's meals
+    days = eaten.sum() / 300.0
+    want = eaten + share * (days * np.array([100, 200]) - eaten)
+    assert s.supplies[:2] == pytest.approx(want, rel=1e-12)
+    assert s.supplies[:2].sum() == pytest.approx(eaten.sum(), rel=1e-12)
+    assert s.supplies[2] == 1e6 - 100
+
+
+def test_a_truce_made_on_low_trust_holds() -> None:
+    """Making a truce lifts both sides' trust above the breaking threshold, so a truce made
+    between factions that trusted each other little does not break that same evening."""
+    sc = _two_factions([{"type": "truce", "faction": "fa", "other": "fb", "action": "make", "when": "day >= 1"}])
+    low = {"factions": [{"id": "fa", "default_trust": 0.05}, {"id": "fb", "default_trust": 0.05}]}
+    res = am.simulate(am.scenario.load.with_overrides(sc, low))
+    assert res.truce[2:, 0, 1].all() and res.truce[2:, 1, 0].all()
+    assert not [e for e in res.chronicle if e.kind == "truce_broken"]
 
 
 def test_indicators_are_their_documented_definitions() -> None:
@@ -165,6 +195,19 @@ def test_reopening_lifts_the_seal_of_the_calm_zone_only() -> None:
     assert reopened[0].day == 3 and res.sealed[:3, 1].all() and not res.sealed[3:, 1].any()
 
 
+def test_two_sweeps_on_one_morning_each_destroy_their_share() -> None:
+    """Two sweep policies on the same morning each destroy a share ``kill`` of the ferals: two of
+    a half leave a quarter, the same day's kill as one sweep of 0.75."""
+    def kill(*shares: float) -> float:
+        sc = from_dict({"run": {"days": 1}, "society": _quiet_society(),
+                        "zones": [{"id": "city", "population": {"S": 1000, "Z": 400}}],
+                        "policies": [{"type": "sweep", "zones": ["city"], "every": 7, "kill": k} for k in shares]})
+        return float(am.simulate(sc).flows[0, Flow.SWEEP_KILL, 0])
+
+    assert kill(0.5, 0.5) == pytest.approx(kill(0.75), rel=1e-12)
+    assert kill(0.75) == pytest.approx(0.75 * 400, rel=1e-12)
+
+
 # --- chronicle, timeline, official record ----------------------------------------------------------
 
 def test_a_first_breach_is_always_told_and_later_ones_only_when_large() -> None:
@@ -180,6 +223,24 @@ def test_a_first_breach_is_always_told_and_later_ones_only_when_large() -> None:
         told += [(e.day, e.value, e.text) for e in watch.observe(day, counts, flows) if e.kind == "breach"]
     assert [(d, v) for d, v, _ in told] == [(0, 2.0), (2, BREACH_NEWS + 2.0)]
     assert "for the first time (2 of them)" in told[0][2] and "again (7 of them)" in told[1][2]
+
+
+def test_a_breach_tells_who_fled_the_zone_and_where_most_went() -> None:
+    """"; 40 fled, most to the wilds": the people who left the breached zone that day (not those
+    who arrived in it), and the destination most of them took."""
+    world = build_world(from_dict({
+        "zones": [{"id": "fort", "wall": 0.5, "population": {"S": 100}}, {"id": "out", "population": {"S": 100}},
+                  {"id": "wild", "name": "The wilds", "population": {"S": 100}}],
+        "routes": [{"from": "fort", "to": "out", "rate": 0.1}, {"from": "fort", "to": "wild", "rate": 0.1},
+                   {"from": "out", "to": "fort", "rate": 0.1}]}))
+    counts = _counts({"S": 100}, {"S": 100}, {"S": 100})
+    flows = np.zeros((len(Flow), 3))
+    flows[Flow.BREACH, 0] = 6.0
+    rf = np.zeros((len(RouteFlow), 3))
+    r = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(world.route_from, world.route_to, strict=True))}
+    rf[RouteFlow.HUMANS, r[0, 1]], rf[RouteFlow.HUMANS, r[0, 2]], rf[RouteFlow.HUMANS, r[1, 0]] = 10.0, 30.0, 500.0
+    [ev] = [e for e in ChronicleWatcher(world, counts).observe(4, counts, flows, rf) if e.kind == "breach"]
+    assert ev.text.endswith("(6 of them); 40 fled, most to the wilds"), ev.text
 
 
 def test_the_timeline_folds_recurring_events_zone_by_zone() -> None:
@@ -256,3 +317,20 @@ def test_a_bite_is_measured_to_its_own_onset_not_a_later_one() -> None:
     assert _incubation(own, first) == "; it would take seven days to show"
     assert _incubation(own, again) == "; it would take four days to show"
     assert _incubation(own[:2], first) == "; no one could see it yet"
+
+
+def test_griefs_told_together_name_each_day_once_in_order() -> None:
+    """Several griefs in a row are one sentence naming their days ("days 135, 139 and 142"):
+    each day once, in order, however many losses a day brought."""
+    teller = SimpleNamespace(templates=TEMPLATES, short=lambda n: n, zone_names=["the camp"],
+                             zone_faction=["the authorities"], words="aftermath")
+
+    def grief(day: int, step: int, lost: str) -> dict[str, Any]:
+        return {"day": day, "step": step, "who": "X", "kind": "grieved", "lost": lost, "zone": 0}
+
+    run = [grief(135, 99, "A"), grief(135, 99, "B"), grief(139, 99, "C"), grief(142, 99, "D")]
+    told, _ = _mourning(teller, "X", run, "intro", "X|135|grieved|X", False)  # type: ignore[arg-type]
+    [sentence] = told
+    assert sentence.kind == "grieved_often" and sentence.events == run
+    assert "days 135, 139 and 142" in sentence.text, sentence.text
+    assert "four of its own (among them A, B, C and D)" in sentence.text, sentence.text
