@@ -16,7 +16,7 @@ from aftermath.model.policies import Levers
 from aftermath.model.society import Society
 from aftermath.model.world import State, build_world
 from aftermath.people.cast import CastError
-from aftermath.people.story import TEMPLATES, _incubation, _mourning
+from aftermath.people.story import TEMPLATES, _incubation, _mourning, tell
 from aftermath.record.chronicle import BREACH_NEWS, ChronicleWatcher, Event
 from aftermath.record.official import official_record
 from aftermath.record.timeline import render_timeline
@@ -280,7 +280,7 @@ def test_official_arrivals_count_every_crossing_and_leave_out_the_refused() -> N
 def _camp(**extra: Any) -> am.Scenario:
     """Three small zones of households of ``hs``, for casting (the ABM run is one day)."""
     hs = extra.pop("household_size", 2)
-    return from_dict({"run": {"days": 1}, "pathogen": {"beta": 0.0},
+    return from_dict({"run": extra.pop("run", {"days": 1}), "pathogen": {"beta": 0.0},
                       "zones": [{"id": z, "population": {"S": 60}, "household_size": hs} for z in ("a", "b", "c")],
                       **extra})
 
@@ -334,3 +334,37 @@ def test_griefs_told_together_name_each_day_once_in_order() -> None:
     assert sentence.kind == "grieved_often" and sentence.events == run
     assert "days 135, 139 and 142" in sentence.text, sentence.text
     assert "four of its own (among them A, B, C and D)" in sentence.text, sentence.text
+
+
+def test_a_seal_is_told_on_its_day_with_the_policy_that_sealed() -> None:
+    """Everyone alive in a zone the morning it is sealed has a ``sealed_in`` event that day, the
+    day the chronicle says the seal began, and the sentence names the policy that acted then."""
+    sc = _camp(cast=3, cast_zones=["b"], run={"days": 5},
+               policies=[{"type": "seal", "name": "lock the gates", "zones": ["b"], "when": "day >= 3"}])
+    res = am.simulate(sc, engine="abm", seed=1)
+    [on] = [e.day for e in res.chronicle if e.kind == "policy_on"]
+    assert on == 3
+    sealed = [s for life in tell(res) for s in life.sentences if s.kind == "sealed_in"]
+    cast = [p for p in res.extras["cast"]["people"] if p["cast"]]
+    assert len(sealed) == len(cast) == 3
+    for s in sealed:
+        assert s.events[0]["day"] == on and f"day {on}" in s.text and "(lock the gates)" in s.text, s.text
+
+
+def test_turned_away_is_recorded_at_the_gate_that_refused_them() -> None:
+    """A turn-away, a walker's or a band follower's, is recorded at the gate that refused it (the
+    zone that screens, where the refusal is counted) and from where they came: here only b
+    screens, so every one is (zone b, at a), on a day b refused someone."""
+    res = am.simulate(from_dict({
+        "run": {"days": 60, "dt": 0.25},
+        "pathogen": {"beta": 0.0, "mutation": {"mu": 0.0}}, "demography": {"death": 0.03},
+        "zones": [{"id": z, "population": {"S": 150}, "household_size": 2} for z in ("a", "b")],
+        "routes": [{"from": "a", "to": "b", "rate": 0.2, "both_ways": True}],
+        "policies": [{"type": "admission", "zones": ["b"], "mode": "screen", "specificity": 0.5}],
+        "cast": 40,
+    }), engine="abm", seed=1)
+    away = [e for e in res.extras["cast"]["events"] if e["kind"] == "turned_away"]
+    assert sum(1 for e in away if e.get("band")) >= 5 and len(away) >= 20
+    for e in away:
+        assert (e["zone"], e["at"]) == (1, 0), e
+        assert res.flows[e["day"], Flow.EXCLUDED, 1] >= 1, e
