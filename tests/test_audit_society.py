@@ -4,6 +4,8 @@ stayed green. Small hand-built worlds, values computed by hand from the document
 
 from __future__ import annotations
 
+from collections import Counter
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,7 +18,7 @@ from aftermath.model.policies import Levers
 from aftermath.model.society import Society
 from aftermath.model.world import State, build_world
 from aftermath.people.cast import CastError
-from aftermath.people.story import TEMPLATES, _incubation, _mourning, tell
+from aftermath.people.story import AFTERLIFE, TEMPLATES, _incubation, _mourning, tell
 from aftermath.record.chronicle import BREACH_NEWS, ChronicleWatcher, Event
 from aftermath.record.official import official_record
 from aftermath.record.timeline import render_timeline
@@ -368,3 +370,54 @@ def test_turned_away_is_recorded_at_the_gate_that_refused_them() -> None:
     for e in away:
         assert (e["zone"], e["at"]) == (1, 0), e
         assert res.flows[e["day"], Flow.EXCLUDED, 1] >= 1, e
+
+
+@cache
+def hybrid_camp() -> am.Result:
+    """Two camps, bites that resolve at once (latency 0) into hybrids or ferals, hybrids who relapse,
+    households of four and heavy memory of loss: kin losses, grief-driven journeys, relapses."""
+    return am.simulate(from_dict({
+        "run": {"days": 120, "dt": 0.25},
+        "pathogen": {"beta": 0.3, "latency": 0.0, "p_hybrid": 0.6, "relapse": 0.05, "mutation": {"mu": 0.0}},
+        "society": {"memory": {"per_loss": 0.35}},
+        "zones": [{"id": z, "population": {"S": 300, "Z": 5}, "household_size": 4} for z in ("a", "b")],
+        "routes": [{"from": "a", "to": "b", "rate": 0.1, "feral_rate": 0.1, "both_ways": True}],
+        "cast": 20,
+    }), engine="abm", seed=2)
+
+
+def test_a_journey_is_told_as_flight_from_grief_from_a_third_of_full_memory() -> None:
+    """A walk is told as flight from grief exactly when the walker's memory was at least a third
+    of full memory (story.GRIEVING) when they set out."""
+    told = [s for life in tell(hybrid_camp()) for s in life.sentences if s.kind in ("walked", "walked_grieving")]
+    assert Counter(s.kind for s in told)["walked_grieving"] >= 5 and Counter(s.kind for s in told)["walked"] >= 5
+    for s in told:
+        assert (s.kind == "walked_grieving") == (s.events[0]["memory"] >= 1 / 3), (s.events[0], s.text)
+
+
+def test_a_bitten_kin_is_a_loss_only_when_they_turned_at_once() -> None:
+    """A kin's bite is told as a loss ("was bitten ... and turned feral at once") only when it
+    left them feral; kin who came out of it hybrids, still themselves, are no loss."""
+    r = hybrid_camp()
+    kin_names = {p["name"] for p in r.extras["cast"]["people"] if not p["cast"]}
+    bites = [e for e in r.extras["cast"]["events"] if e["kind"] == "infected" and e["who"] in kin_names]
+    assert Counter(e["state"] for e in bites)["hybrid"] >= 5
+    told = [s for life in tell(r) for s in life.sentences if s.kind == "kin" and s.events[0]["kind"] == "infected"]
+    assert told
+    for s in told:
+        assert s.events[0]["state"] == "feral" and "turned feral at once" in s.text, s.text
+
+
+def test_once_a_life_ends_its_story_tells_little_more() -> None:
+    """After the sentence of a death or a turn (a relapse included), a life tells at most
+    story.AFTERLIFE more of the person's own events and none of their household's."""
+    ends = ("killed_by_bite", "died", "starved", "culled", "swept", "turned", "relapsed")
+    ended = 0
+    for life in tell(hybrid_camp()):
+        at = next((i for i, s in enumerate(life.sentences) if s.kind in ends), None)
+        if at is None:
+            continue
+        ended += 1
+        after = [s for s in life.sentences[at + 1:] if s.kind != "fate"]
+        assert len(after) <= AFTERLIFE and not [s for s in after if s.kind.startswith("kin")], life.text()
+    assert ended >= 5
