@@ -66,6 +66,21 @@ def test_fear_spreads_along_a_one_way_route_in_both_directions() -> None:
         assert s.fear[afraid] == pytest.approx(0.8 * (1 - sc.society.fear.decay), rel=1e-12)
 
 
+def test_the_neighbour_term_is_the_mean_gap_over_every_route_neighbour() -> None:
+    """A zone closes ``neighbour_share`` of the mean gap to its route-neighbours (those more afraid
+    add their gap, the others 0), counting every neighbour, by a route in or out: a hub with
+    routes to x and y and one from w, with only x afraid, gains share * 0.9 / 3."""
+    sc = from_dict({"society": _quiet_society(),
+                    "zones": [{"id": z, "population": {"S": 100}} for z in ("hub", "x", "y", "w")],
+                    "routes": [{"from": "hub", "to": "x", "rate": 0.1}, {"from": "hub", "to": "y", "rate": 0.1},
+                               {"from": "w", "to": "hub", "rate": 0.1}]})
+    s = Society(build_world(sc))
+    s.fear = np.array([0.0, 0.9, 0.0, 0.0])
+    _day(s, _counts(*[{"S": 100}] * 4))
+    assert s.fear[0] == pytest.approx(sc.society.fear.neighbour_share * 0.9 / 3, rel=1e-12)
+    assert s.fear[2] == s.fear[3] == 0.0  # not neighbours of x
+
+
 def test_a_breach_lowers_the_victims_trust_in_the_faction_it_came_from() -> None:
     """Trust "falls with breaches coming from the other side": ferals from faction A's zone into
     faction B's walled zone lower B's trust in A by per_breach per feral, not A's trust in B."""
@@ -154,6 +169,22 @@ def _two_factions(policies: list[dict[str, Any]], zones_a: int = 1) -> am.Scenar
                       "zones": [*zones, {"id": "b", "faction": "fb", "population": {"S": 1000}}],
                       "routes": [{"from": "a0", "to": "b", "rate": 0.05, "both_ways": True}],
                       "policies": policies})
+
+
+def test_of_two_admission_policies_only_the_one_in_force_acts() -> None:
+    """"Switched on is not acting": with a closed gate and a screening gate both on at the refuge,
+    the closed one (the harshest) is in force and acts every day; the screening never acts."""
+    sc = from_dict({
+        "run": {"days": 10}, "society": _quiet_society(),
+        "zones": [{"id": "city", "population": {"S": 5000}}, {"id": "refuge", "population": {"S": 2000}}],
+        "routes": [{"from": "city", "to": "refuge", "rate": 0.05, "both_ways": True}],
+        "policies": [{"type": "admission", "zones": ["refuge"], "mode": "screen", "specificity": 0.6},
+                     {"type": "admission", "zones": ["refuge"], "mode": "closed"}],
+    })
+    res = am.simulate(sc)
+    assert not res.policy_acted[:, 0, :].any()
+    assert res.policy_acted[:, 1, 1].all() and not res.policy_acted[:, 1, 0].any()
+    assert res.flows[:, Flow.HUMAN_ARRIVED, 1].sum() == 0.0
 
 
 def test_a_truce_made_by_one_faction_binds_both() -> None:
