@@ -15,16 +15,18 @@ import pytest
 from scipy import integrate, stats
 
 import aftermath as am
+from aftermath.calibrate import calibrate
 from aftermath.calibrate import likelihood as lk
 from aftermath.calibrate.data import model_values
-from aftermath.calibrate.mcmc import ess
+from aftermath.calibrate.fit import _hessian_cov
+from aftermath.calibrate.mcmc import adaptive_metropolis, ess
 from aftermath.calibrate.priors import Prior, Space
 from aftermath.calibrate.problem import SHRINK_GAMMA, Problem, gaussian_synthetic
 from aftermath.compare import comparison
 from aftermath.model.world import STATE_NAMES
 from aftermath.report.ensemble import describe, quantile_frame
-from aftermath.run import ensemble
-from aftermath.scenario.load import from_dict
+from aftermath.run import ensemble, sweep
+from aftermath.scenario.load import from_dict, with_overrides
 from aftermath.store import Store
 
 SMALL = {"zones.town.population": {"S": 990, "Z": 10}}  # the SIR town at 1,000 people
@@ -245,3 +247,61 @@ def test_a_resumed_batch_runs_each_missing_run_once_and_equals_an_uninterrupted_
     ran.clear()
     with ensemble("sir", store=path, progress=count, **kw) as res:
         assert ran == [] and (res.skipped, res.stored) == (8, 0)
+
+
+# -- the sampler and the fit ------------------------------------------------------------------------
+
+
+def test_each_kept_draw_carries_its_own_log_posterior() -> None:
+    """``Chain.logp[i]`` is the target at ``Chain.samples[i]`` (the posterior frame's column)."""
+    prec = np.array([[2.0, 0.5], [0.5, 1.0]])
+
+    def logp(u: np.ndarray) -> float:
+        return float(-0.5 * u @ prec @ u)
+
+    chain = adaptive_metropolis(logp, np.array([1.0, -1.0]), np.eye(2), 400, np.random.default_rng(4))
+    assert len(chain.samples) == len(chain.logp) == 200
+    assert chain.logp == pytest.approx([logp(u) for u in chain.samples], rel=1e-12)
+
+
+def test_the_hessian_covariance_of_a_quadratic_is_its_inverse_precision() -> None:
+    """Central differences are exact on a quadratic: minus the inverse Hessian of -u'Pu/2 is P^-1,
+    off-diagonal terms included."""
+    prec = np.array([[4.0, 1.5, -0.5], [1.5, 2.0, 0.3], [-0.5, 0.3, 1.0]])
+    u0 = np.array([0.2, -0.4, 0.1])
+    cov = _hessian_cov(lambda u: float(-0.5 * (u - u0) @ prec @ (u - u0)), np.zeros(3), h=1e-2)
+    assert cov == pytest.approx(np.linalg.inv(prec), rel=1e-6, abs=1e-8)
+
+
+def test_a_parameter_the_data_say_nothing_about_keeps_its_prior() -> None:
+    """Data that cannot tell betas apart (a normal likelihood with sd 1e6): the posterior is the
+    uniform prior on [1.2, 2.0], so the chain, which runs on u = logit(z), must carry the prior's
+    density in u (its Jacobian) to draw x uniformly: the share of draws in the middle half is 1/2
+    within 4 Monte Carlo errors sqrt(1/4 / ESS), and each corner quarter holds about a quarter.
+    The reported best log-likelihood is the likelihood's, without the prior."""
+    sc = am.load("boarding-school")
+    data = pd.DataFrame({"day": [3, 5, 7], "zone": "all", "measure": "I", "value": [20.0, 250.0, 160.0]})
+    res = calibrate(sc, data, {"pathogen.beta": (1.2, 2.0)}, likelihood="normal", sd=1e6, trials=4,
+                    samples=1200, seed=3)
+    x = res.posterior["pathogen.beta"].to_numpy()
+    n_eff = ess(x)
+    assert n_eff > 50
+    tol = 4 * math.sqrt(0.25 / n_eff)
+    assert np.mean((x > 1.4) & (x < 1.8)) == pytest.approx(0.5, abs=tol)
+    assert np.mean(x < 1.4) == pytest.approx(0.25, abs=tol)
+    assert res.best_loglik == pytest.approx(res.problem.loglik([res.best["pathogen.beta"]]), abs=1e-9)
+
+
+def test_a_sweeps_table_gives_each_points_mean_and_sd_over_its_replicates() -> None:
+    """Per point, the table's metric is the mean over the point's replicates (and ``_sd`` their
+    sample standard deviation), as the summaries give them run by run."""
+    small = with_overrides(am.load("sir"), SMALL, source="<test>")
+    with sweep(small, {"pathogen.beta": [0.3, 0.5]}, runs=5, master_seed=8, engine="ssa", days=20) as res:
+        table = res.table(["survivors", "peak_ferals"]).set_index("point")
+        s = res.summaries()
+        for m in ("survivors", "peak_ferals"):
+            by = s.groupby("point")[m]
+            assert table[m].to_numpy() == pytest.approx(by.mean().to_numpy(), rel=1e-12)
+            assert table[f"{m}_sd"].to_numpy() == pytest.approx(by.std(ddof=1).to_numpy(), rel=1e-12)
+        assert (table["runs"] == 5).all()
+        assert (by.mean() != by.median()).any()  # a check that tells a mean from a median
