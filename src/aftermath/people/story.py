@@ -210,6 +210,12 @@ SIR_FATE = {"healthy": "was well", "latent": "was infected, not yet infectious",
             "gone": "had recovered (R)"}
 
 
+def _kin_hybrid(ev: dict[str, Any]) -> bool:
+    """A kin's event that made them a hybrid: the fever's end (``became_hybrid``), or a bite with no
+    latency whose outcome was a hybrid at once (``infected`` in state ``hybrid``)."""
+    return ev["kind"] == "became_hybrid" or (ev["kind"] == "infected" and ev.get("state") == "hybrid")
+
+
 def _kin_loss(ev: dict[str, Any]) -> bool:
     """A kin's event that is a loss to the household (told with the character's grief that day)."""
     return ev["kind"] in KIN_VERBS and (ev["kind"] != "infected" or ev.get("state") == "feral")
@@ -393,7 +399,7 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
         items.append((ev["day"], ev["step"], n, "own", ev))
     for k in kin:
         for n, ev in enumerate(by_who.get(k["name"], [])):
-            if _kin_loss(ev) or ev["kind"] in ("became_hybrid", "hidden_from_cull"):
+            if _kin_loss(ev) or _kin_hybrid(ev) or ev["kind"] == "hidden_from_cull":
                 items.append((ev["day"], ev["step"], 10_000 + n, "kin", ev))
     items.sort(key=lambda x: (x[0], x[1], x[2]))
     start = next(ev for ev in own if ev["kind"] == "start")
@@ -442,7 +448,7 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
             f["kin"] = t.short(ev["who"])
             grief = [g for g in own if g["kind"] == "grieved" and g.get("lost") == ev["who"]
                      and g["day"] == ev["day"] and _kin_loss(ev)]  # mourned that evening
-            if ev["kind"] == "became_hybrid":
+            if _kin_hybrid(ev):
                 kind = "kin_hybrid"
             elif ev["kind"] == "hidden_from_cull":
                 kind = "kin_hidden"
