@@ -147,6 +147,25 @@ def test_a_reporting_delay_moves_the_day_the_data_show_the_infection_alive() -> 
     assert Problem(sc, "ssa", data, space, {"I": "poisson"}, 14, [1], delay=3, align=False).alive_at == 10
 
 
+
+def test_a_reporting_delay_is_a_shift_of_the_days_in_the_stochastic_fit() -> None:
+    """The same outbreak's data reported 3 days later, fitted with a delay of 3: every replicate, its
+    noise and its alignment are the same, so the likelihood is the same and the fit's curve
+    (``Problem.expected``) is the undelayed one, 3 days later: the delay is applied once."""
+    sc = am.load("boarding-school")
+    res = am.simulate(sc, engine="ode", days=14)
+    frame = pd.DataFrame({"day": np.arange(14), "zone": "all", "measure": "I"})
+    data = frame.assign(value=np.round(model_values(res.counts, res.flows, res.zone_ids, frame)))
+    space = Space([Prior("pathogen.beta", 0.5, 4.0)])
+    seeds = [1, 2, 3, 5]
+    now = Problem(sc, "ssa", data, space, {"I": "poisson"}, 14, seeds)
+    late = Problem(sc, "ssa", data.assign(day=data["day"] + 3), space, {"I": "poisson"}, 14, seeds, delay=3)
+    assert late.ref_rows is not None and late.peak_day == now.peak_day + 3
+    assert late.loglik([1.66]) == now.loglik([1.66])
+    curve = now.expected([1.66], frame)
+    assert np.isfinite(curve).all() and curve.max() > 100
+    assert np.array_equal(late.expected([1.66], frame.assign(day=frame["day"] + 3)), curve)
+
 # -- comparisons and ensemble statistics ------------------------------------------------------------
 
 
