@@ -245,8 +245,8 @@ def test_a_wrong_variant_is_refused_before_any_progress_is_drawn(tmp_path: Path)
 
 
 @pytest.mark.parametrize(("param", "words"), [
-    ("zones.nowhere.wall=0.1:0.5:3", ["--param zones.nowhere.wall=0.1", "'nowhere'", "['town']"]),
-    ("zones.town.wall=0.1:1.5:3", ["--param zones.town.wall=1.5", "got 1.5", "<= 1"]),  # the last point only
+    ("zones.nowhere.wall=0.1:0.5:3", ["point zones.nowhere.wall=0.1", "'nowhere'", "['town']"]),
+    ("zones.town.wall=0.1:1.5:3", ["point zones.town.wall=1.5", "got 1.5", "<= 1"]),  # the last point only
 ])
 def test_a_sweeps_wrong_parameter_is_refused_before_any_run_in_one_line(param: str, words: list[str],
                                                                         tmp_path: Path) -> None:
@@ -260,3 +260,14 @@ def test_a_sweeps_wrong_parameter_is_refused_before_any_run_in_one_line(param: s
     assert res.output.count("\n") == 1 and not store.exists()
     for w in words:
         assert w in res.output, w
+
+
+@pytest.mark.parametrize("params", [
+    ["--param", "run.days=5:60", "--lhs", "3"],  # an integer parameter sampled: rounded as the sweep rounds it
+    ["--param", "pathogen.latency=2,4", "--param", "zones.0.population.E=5,10"],  # E needs a latency: valid together
+])
+def test_a_valid_sweep_is_not_refused_by_the_checks_before_it(params: list[str], tmp_path: Path) -> None:
+    """The checks before a sweep starts check its points as it makes them, whole."""
+    res = CliRunner().invoke(app, ["sweep", "sir", *params, "--runs", "1", "--engine", "ode", "--days", "5",
+                                   "--store", str(tmp_path / "s.duckdb")])
+    assert res.exit_code == 0, res.output

@@ -417,3 +417,31 @@ def test_the_sweep_file_in_the_docs_is_valid(tmp_path: Path) -> None:
     assert spec.scenario is not None and spec.method is not None
     for point in sample_points(list(spec.params.values()), spec.method, spec.samples, spec.seed or 0)[:3]:
         with_overrides(load(spec.scenario), point)
+
+
+def test_a_workers_stop_raised_where_python_cannot_raise_it_is_not_printed(capfd: pytest.CaptureFixture[str],
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker told to stop (SIGTERM) raises its stop from the signal handler; when that lands in a
+    ``__del__`` or a weakref callback Python printed "Exception ignored in ... _Stop" with a
+    traceback on the user's terminal (seen once in ten Ctrl-C's). The worker's unraisable hook
+    drops that one, and reports anything else as Python would."""
+    import gc
+    import sys
+
+    from aftermath.run.executors import _quiet_stop, _Stop
+
+    class Stopped:
+        def __del__(self) -> None:
+            raise _Stop
+
+    class Broken:
+        def __del__(self) -> None:
+            raise ValueError("shown")
+
+    monkeypatch.setattr(sys, "unraisablehook", _quiet_stop)
+    Stopped()
+    gc.collect()
+    assert capfd.readouterr().err == ""
+    Broken()
+    gc.collect()
+    assert "ValueError: shown" in capfd.readouterr().err

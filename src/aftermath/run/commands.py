@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console, RenderableType
@@ -29,7 +30,7 @@ from aftermath.run.ensemble import DEFAULT_METRICS, BatchResult, as_scenario, ch
 from aftermath.run.executors import make_executor
 from aftermath.run.params import ParamError, ParamSpec, SweepFile, load_sweep_file, parse_param
 from aftermath.run.rerun import RerunResult, rerun
-from aftermath.run.sweep import SweepResult, count_points, sweep
+from aftermath.run.sweep import SweepResult, count_points, point_label, sample_points, sweep
 from aftermath.scenario.load import ScenarioError, apply_run_options, parse_value, with_overrides
 from aftermath.scenario.schema import Scenario
 from aftermath.store.records import RunRecord
@@ -160,11 +161,29 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+#: points of a sweep checked before it starts: all of them up to this many, else this many spread over it
+CHECKED_POINTS = 200
+
+
+def _sweep_points(scenario: str, specs: list[ParamSpec], method: str, samples: int | None,
+                  seed: int | None) -> dict[str, dict[str, Any]]:
+    """The sweep's points as it will make them (values rounded as it rounds them, each point whole:
+    a value may be valid only with another swept one), to be checked before anything starts; a
+    large sweep's spread of :data:`CHECKED_POINTS` (its first and last included)."""
+    seed0 = as_scenario(scenario).run.seed if seed is None else int(seed)
+    if not 0 <= seed0 < 2**63:
+        return {}  # (the seed's own error comes from _precheck's run options)
+    points = sample_points(specs, method, samples, seed0)
+    if len(points) > CHECKED_POINTS:
+        points = [points[int(k)] for k in np.unique(np.linspace(0, len(points) - 1, CHECKED_POINTS).round())]
+    return {f"the swept point {point_label(v)}": dict(v) for v in points}
+
+
 def _bands_table(res: BatchResult, metrics: Sequence[str], vocab: Vocabulary | None = None) -> Table:
     """The batch's bands of ``metrics``, each named in ``vocab``'s words, as the reports name them
     (``--json`` keeps the summary's keys)."""
     b = res.summary_bands(metrics)
-    if vocab is not None and not shows_deaths(vocab, b.loc[b["metric"] == "deaths", "hi90"]):
+    if vocab is not None and not shows_deaths(vocab, res.summaries()["deaths"]):  # any run's, not a quantile
         b = b[b["metric"] != "deaths"]  # none died in any run: the SIR limit's R holds everyone removed
     said = {m: word(m, vocab) for m in metrics}
     t = Table(title=f"{res.kind} {res.batch_id}: summary across replicates (median, 50% and 90% bands)")
@@ -311,11 +330,9 @@ def sweep_cmd(
             raise ParamError("no scenario: give SCENARIO or scenario = ... in the sweep file")
         npoints = count_points(list(params.values()), method, samples)
         engine = engine if engine is not None else spec.engine  # --engine '' is refused, not the default
-        # every value a parameter takes (a grid's, or a sample's bounds), each checked on its own
-        each = {f"--param {p.path}={v}": {p.path: v} for p in params.values()
-                for v in (p.values if method == "grid" or not p.bounds else p.span())}
-        _precheck(name, days if days is not None else spec.days, seed if seed is not None else spec.seed,
-                  engine, runs or spec.runs or 1, npoints, each)
+        seed_ = seed if seed is not None else spec.seed
+        _precheck(name, days if days is not None else spec.days, seed_, engine, runs or spec.runs or 1, npoints,
+                  _sweep_points(name, list(params.values()), method, samples, seed_))
     ex = None
     res: SweepResult | None = None
     try:

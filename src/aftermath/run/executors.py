@@ -17,6 +17,7 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -124,9 +125,20 @@ def _on_stop(signum: int, frame: FrameType | None) -> None:
         raise _Stop
 
 
+def _quiet_stop(info: Any) -> None:
+    """A worker's ``sys.unraisablehook``: a :class:`_Stop` raised where Python cannot raise it (the
+    signal came while a ``__del__`` or a weakref callback ran: "Exception ignored in ...") is not
+    printed on the user's terminal (``_stopping`` still ends the worker's next runs, and the pool
+    kills it after :data:`STOP_GRACE_S`); anything else is reported as Python would."""
+    if isinstance(info.exc_value, _Stop):
+        return
+    sys.__unraisablehook__(info)
+
+
 def _worker_start(lifeline: Any, inherited_writer: int | None) -> None:
     """A worker's initializer: SIGTERM stops its run (:func:`_on_stop`), then
     :func:`~aftermath.run.tasks.worker_init`. SIGINT (Ctrl-C) it never sees (:func:`_sigint_held`)."""
+    sys.unraisablehook = _quiet_stop
     signal.signal(signal.SIGTERM, _on_stop)
     worker_init(lifeline, inherited_writer)
 
