@@ -172,15 +172,18 @@ def test_an_sir_sweeps_report_shows_its_own_outcomes(tmp_path):
     """A sweep of the SIR limit (no deaths: R holds everyone removed) is drawn as the terminal
     shows it: S at the end and the attack rate, not survivors and a flat line of deaths; its key
     numbers leave out what the limit has no mechanism for (sweeps, culls, gates: zeros in every
-    run). Hyosan's sweep keeps survivors and deaths."""
+    run), but keeps the epidemic's own numbers at zero (a subcritical epidemic's most infections
+    come on day 0: an answer). Hyosan's sweep keeps survivors and deaths."""
     from aftermath.report.from_store import render_store
     from aftermath.run.sweep import sweep
     from aftermath.store.store import Store
 
-    for name, wanted, unwanted in (("sir", ("susceptible at the end (S), attack rate",), ("killed in sweeps",)),
-                                   ("hyosan", ("survivors (humans at the end), deaths against",), ())):
+    for name, betas, wanted, unwanted in (
+            ("sir", [0.01, 0.05], ("susceptible at the end (S), attack rate", "day of the most infections"),
+             ("killed in sweeps",)),
+            ("hyosan", [0.2, 0.4], ("survivors (humans at the end), deaths against",), ())):
         db = tmp_path / f"{name}.duckdb"
-        sweep(name, {"pathogen.beta": [0.2, 0.4]}, runs=1, engine="ode", days=30, store=db)
+        sweep(name, {"pathogen.beta": betas}, runs=1, engine="ode", days=30, store=db)
         st = Store(db)
         try:
             page = render_store(st)

@@ -179,6 +179,15 @@ def _ferals_by_point(store: Store, bid: str, said: str = "ferals") -> Any:
     return fig
 
 
+#: summary keys of the society's and the policies' mechanisms (gates, sweeps, culls, walls, food,
+#: births): a row of zeros for them says nothing in a limit that has none (the SIR, Munz's model);
+#: the epidemic's own keys (infections, peaks, days) stay, zero or not (a zero is an answer there)
+MECHANISMS = frozenset({
+    "births", "breaches", "turned_away_attempts", "turned_away_attempts_healthy", "excluded", "excluded_healthy",
+    "culled", "hybrids_swept", "ferals_swept", "killed_by_policy", "swept", "swept_hybrids", "starved",
+})
+
+
 def _describe_points(summaries: pd.DataFrame, vocab: Vocabulary | None = None) -> pd.DataFrame:
     rows = []
     for variant, s in summaries.groupby("variant", sort=False):
@@ -188,7 +197,8 @@ def _describe_points(summaries: pd.DataFrame, vocab: Vocabulary | None = None) -
     out = pd.concat(rows, ignore_index=True)
     if vocab is not None and vocab.name != "aftermath":  # the SIR and Munz limits: no sweeps, culls, gates...
         nothing = out.groupby("metric")[["q05", "q50", "q95"]].apply(lambda q: bool((q.to_numpy() == 0).all()))
-        out = out[~out["metric"].map(nothing)]  # a row of zeros for what the limit has no mechanism for
+        idle = {m for m, zero in nothing.items() if zero and m in MECHANISMS}
+        out = out[~out["metric"].isin(idle)]  # rows of zeros for what the limit has no mechanism for
     out["metric"] = [H.word(m, vocab) for m in out["metric"]]  # in words; the keys stay in the store
     return out[["variant", "metric", "q05", "q50", "q95"]]
 
