@@ -323,3 +323,13 @@ def test_a_missing_store_is_named_as_the_command_takes_it(argv: list[str], named
     line = res.output.strip()
     assert line.startswith(f"error: {named} '{missing}': no store there"), line
     assert hint in line and len(line.splitlines()) == 1
+
+
+def test_rerun_into_a_missing_folder_is_refused_under_its_own_flag_first(store_file: Path, tmp_path: Path) -> None:
+    """`rerun --into` names --into (it said --store, a flag rerun lacks), before any progress bar
+    (no blank line first), and creates nothing."""
+    into = tmp_path / "nodir" / "y.duckdb"
+    res = runner.invoke(app, ["rerun", str(store_file), "--runs", "1", "--into", str(into)])
+    assert res.exit_code == 2
+    assert res.output.startswith(f"error: --into '{into}': no folder"), repr(res.output)
+    assert res.output.count("\n") == 1 and not into.parent.exists()

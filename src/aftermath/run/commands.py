@@ -34,7 +34,7 @@ from aftermath.run.sweep import SweepResult, count_points, point_label, sample_p
 from aftermath.scenario.load import ScenarioError, apply_run_options, parse_value, with_overrides
 from aftermath.scenario.schema import Scenario
 from aftermath.store.records import RunRecord
-from aftermath.store.store import DEFAULT_PATH, Store, StoreError, damaged_error
+from aftermath.store.store import DEFAULT_PATH, Store, StoreError, check_path, damaged_error
 
 # emoji=False: Rich would show a user's ':x:' (in a value, a path, a name) as an emoji
 out = Console(emoji=False)
@@ -414,6 +414,9 @@ def rerun_cmd(
     """Re-run a stored batch from the store alone (its recorded scenario, seeds, engine) and check
     that every run matches the stored one row for row; exit 1 if any differs."""
     ex = None
+    if into is not None:  # before the progress bar, under its own name (not --store); nothing created
+        with _user_errors():
+            check_path(into, name="--into")
     try:
         ex = _executor_from(workers, dask, scheduler)
         with _user_errors(), _progress(not as_json, "rerun") as cb:
@@ -421,7 +424,10 @@ def rerun_cmd(
         with rr:
             _print_rerun(rr, as_json)
     except KeyboardInterrupt:
-        raise _interrupted(into) if into is not None else typer.Exit(130) from None
+        if into is not None:
+            raise _interrupted(into) from None
+        err.print("[yellow]interrupted:[/] nothing was stored (without --into the new runs live in memory)")
+        raise typer.Exit(130) from None
     finally:
         if ex is not None:
             ex.close()

@@ -702,6 +702,13 @@ def damaged_error(exc: BaseException) -> bool:
                             "DuckDB database file", "Failed to deserialize", "in block at location"))
 
 
+def check_path(path: str | Path, read_only: bool = False, name: str = "--store") -> None:
+    """Whether ``path`` can be a store (:class:`Store` would refuse it with the same error), checked
+    without creating or opening anything: for a command to refuse a bad path before it starts."""
+    if str(path) != ":memory:":
+        _check_file(Path(path), read_only, name)
+
+
 def _check_file(path: Path, read_only: bool, name: str = "--store") -> None:
     """Refuse, before DuckDB touches it, a path that is no store file: a folder, a missing store to
     read, a new store in a folder that does not exist (nothing creates folders unasked), a file
