@@ -638,6 +638,10 @@ def compare_cmd(
     base = load_scenario(scenario)
     run_options(base, days=days, seed=seed, engine=engine)  # validated only: the batch records the base as is
     report_path = output_path(report, "--report", HTML_SUFFIXES) if report is not None else None
+    import duckdb
+
+    from aftermath.run.commands import after_ctrl_c
+
     variants: dict[str, dict[str, Any]] = {}
     try:
         for spec in policy or []:
@@ -654,7 +658,9 @@ def compare_cmd(
                              store=store, workers=workers, source=scenario_source(scenario))
     except (ValueError, StoreError) as exc:  # ScenarioError, a batch too large, a store that cannot be used
         raise fail(str(exc)) from None
-    except KeyboardInterrupt:  # as ensemble says it (typer would exit 130 without a word)
+    except (KeyboardInterrupt, duckdb.Error) as exc:  # as ensemble says it (typer would exit 130 without a word)
+        if not isinstance(exc, KeyboardInterrupt) and not after_ctrl_c(exc):
+            raise  # a store's error that is no second Ctrl-C: the crash handler's
         err.print(f"[yellow]interrupted:[/] the runs that finished are in {escape(str(store))}; "
                   "rerun the same command to finish the rest")
         raise typer.Exit(130) from None

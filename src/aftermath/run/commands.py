@@ -58,7 +58,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        if not isinstance(exc, typer.Exit) and _after_ctrl_c(exc):
+        if not isinstance(exc, typer.Exit) and after_ctrl_c(exc):
             raise KeyboardInterrupt from None
         if isinstance(exc, _USER_ERRORS):
             raise _fail(_one_line(str(exc))) from None
@@ -72,7 +72,7 @@ def _user_errors() -> Iterator[None]:
         raise
 
 
-def _after_ctrl_c(exc: BaseException) -> bool:
+def after_ctrl_c(exc: BaseException) -> bool:
     """Whether ``exc`` came while a Ctrl-C was being handled: a second Ctrl-C interrupts DuckDB's
     write of the runs in hand ("Current transaction is aborted"), which is the user stopping the
     command, not a damaged store (the write is rolled back; the rerun runs those again)."""

@@ -259,11 +259,14 @@ def run_batch(kind: str, scenario: str | Path | Scenario, points: Sequence[Point
                 if progress is not None:
                     progress(count, total, rec)
         finally:
-            # what came back is whole: keep it even when interrupted (Ctrl-C); then stop the workers
-            result.stored += _flush(st, buffer)
-            close = getattr(records, "close", None)
-            if close is not None:
-                close()
+            # what came back is whole: keep it even when interrupted (Ctrl-C); then stop the workers,
+            # even if that write fails (a second Ctrl-C): they would otherwise finish the runs in hand
+            try:
+                result.stored += _flush(st, buffer)
+            finally:
+                close = getattr(records, "close", None)
+                if close is not None:
+                    close()
             result.wall_s = time.perf_counter() - t0
         return result
     except BaseException:
