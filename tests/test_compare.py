@@ -71,3 +71,17 @@ def test_compare_command(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "betta" in bad.output and "Traceback" not in bad.output
     none = runner.invoke(app, ["compare", "sir", "--store", str(store)])
     assert none.exit_code == 2 and "at least one variant" in none.output
+
+
+def test_a_comparison_against_a_baseline_that_is_not_there_is_refused() -> None:
+    """Lives saved are paired against the baseline: one that names no variant is an error, not a
+    table without lives saved (found by the calibration/comparison fault audit)."""
+    import pandas as pd
+
+    from aftermath.compare import comparison
+
+    runs = pd.DataFrame([{"variant": v, "replicate": r, "survivors": 10.0 + r, "engine": "ode"}
+                         for v in ("baseline", "closed") for r in range(2)])
+    assert "lives_saved" in set(comparison(runs)["metric"])
+    with pytest.raises(ValueError, match="baseline 'base' is not one of the variants"):
+        comparison(runs, baseline="base")

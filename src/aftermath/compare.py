@@ -216,6 +216,8 @@ def comparison(summaries: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFram
     columns = ["variant", "metric", "mean", "lo", "hi", "engine", "source"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
+    if baseline not in set(frame["variant"]):  # lives saved would be dropped without a word
+        raise ValueError(f"baseline {baseline!r} is not one of the variants {list(pd.unique(frame['variant']))}")
     base = frame[frame["variant"] == baseline].set_index("replicate")["survivors"].astype(float) \
         if "survivors" in frame.columns else pd.Series(dtype=float)
     rows = []
