@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-import aftermath.engines.driver as driver
 from aftermath.engines.abm.events import choose_range
 from aftermath.engines.abm.rng import Stream, stream_key
 from aftermath.engines.abm.step import gather_walks
@@ -33,15 +32,9 @@ Z_TOL = 4.0
 
 def _run_keeping_engine(sc: Scenario, seed: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     """The run and the ABM engine that made it (to read its population arrays)."""
-    made: list[Any] = []
-    real = driver.make_engine
+    from tests.test_abm_attack_rate import run_keeping_engine
 
-    def keep(*args: Any, **kwargs: Any) -> Any:
-        made.append(real(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(driver, "make_engine", keep)
-    return simulate(sc, engine="abm", seed=seed), made[0]
+    return run_keeping_engine(sc, seed, monkeypatch)
 
 
 # -- band walks: gathered in person order, whatever the number of parts ---------------------------
