@@ -29,7 +29,7 @@ log-likelihood of parameter values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,23 +193,8 @@ class Problem:
 
     def _aligned(self, x: Sequence[float] | F64) -> float:
         """The synthetic likelihood of replicates aligned at the data's peak (module docstring)."""
-        assert self.ref_rows is not None
-        sc = self.scenario(x)
         _, obs = self.split(x)
-        infected = list(MEASURES["infected"].index)
-        ref_ext = self.ext_index[self.ref_rows]  # the reference series' observed days, in the extended frame
-        ref_days = self.data["day"].to_numpy()[self.ref_rows]
-        rows = []
-        alive = np.ones(len(self.seeds), dtype=bool)
-        for i, s in enumerate(self.seeds):
-            res = simulate(sc, engine=self.engine, seed=int(s), days=self.sim_days)
-            if self.alive_at is not None:
-                alive[i] = res.counts[self.alive_at, :, infected].sum() >= 0.5
-            if not alive[i]:
-                continue
-            t, shift = self._observed(res, int(s), obs, ref_ext, ref_days)
-            rows.append(t[self.ext_index + shift])
-        self.alive = alive
+        rows = [t[self.ext_index + shift] for _res, t, shift in self._aligned_runs(x, obs)]
         if not rows:
             return -np.inf
         sim = np.array(rows)
@@ -223,8 +208,26 @@ class Problem:
                 jac += lk.log_jacobian(kind, self.y[sel])
                 floor[sel] = {"lognormal": (obs["sigma"] or 0.1) ** 2,
                               "normal": (obs["sd"] or 1.0) ** 2}.get(kind, 0.25)
-        return float(np.log(alive.mean())) + gaussian_synthetic(sim, t_obs, floor) + jac
+        return float(np.log(self.alive.mean())) + gaussian_synthetic(sim, t_obs, floor) + jac
 
+    def _aligned_runs(self, x: Sequence[float] | F64, obs: dict[str, Any]) -> Iterator[tuple[Any, F64, int]]:
+        """The replicates at ``x`` still going where the data show the infection, each as (its
+        run, its observations over the extended frame, the shift that aligns it: :meth:`_observed`);
+        ``alive`` says which went on once they are all run."""
+        assert self.ref_rows is not None
+        sc = self.scenario(x)
+        infected = list(MEASURES["infected"].index)
+        ref_ext = self.ext_index[self.ref_rows]  # the reference series' observed days, in the extended frame
+        ref_days = self.data["day"].to_numpy()[self.ref_rows]
+        alive = np.ones(len(self.seeds), dtype=bool)
+        for i, s in enumerate(self.seeds):
+            res = simulate(sc, engine=self.engine, seed=int(s), days=self.sim_days)
+            if self.alive_at is not None:
+                alive[i] = res.counts[self.alive_at, :, infected].sum() >= 0.5
+            if alive[i]:
+                t, shift = self._observed(res, int(s), obs, ref_ext, ref_days)
+                yield res, t, shift
+        self.alive = alive
 
     def _observed(self, res: Any, seed: int, obs: dict[str, Any], ref_ext: NDArray[np.intp],
                   ref_days: NDArray[Any]) -> tuple[F64, int]:
@@ -256,18 +259,8 @@ class Problem:
         if self.ref_rows is None:
             vals = self.values(x, frame)[self.alive]
         else:
-            sc = self.scenario(x)
-            infected = list(MEASURES["infected"].index)
-            ref_ext = self.ext_index[self.ref_rows]
-            ref_days = self.data["day"].to_numpy()[self.ref_rows]
-            rows = []
-            for s in self.seeds:
-                res = simulate(sc, engine=self.engine, seed=int(s), days=self.sim_days)
-                if self.alive_at is not None and res.counts[self.alive_at, :, infected].sum() < 0.5:
-                    continue
-                _, shift = self._observed(res, int(s), obs, ref_ext, ref_days)
-                shifted = frame.assign(day=frame["day"].to_numpy() + shift)
-                rows.append(model_values(res.counts, res.flows, res.zone_ids, shifted, self.delay))
+            rows = [model_values(res.counts, res.flows, res.zone_ids, frame.assign(day=frame["day"].to_numpy() + shift),
+                                 self.delay) for res, _t, shift in self._aligned_runs(x, obs)]
             vals = np.array(rows).reshape(len(rows), len(frame))
         if not len(vals):
             return np.full(len(frame), np.nan)
