@@ -640,7 +640,7 @@ def compare_cmd(
     report_path = output_path(report, "--report", HTML_SUFFIXES) if report is not None else None
     import duckdb
 
-    from aftermath.run.commands import after_ctrl_c
+    from aftermath.run.commands import after_ctrl_c, interrupted
 
     variants: dict[str, dict[str, Any]] = {}
     try:
@@ -661,9 +661,7 @@ def compare_cmd(
     except (KeyboardInterrupt, duckdb.Error) as exc:  # as ensemble says it (typer would exit 130 without a word)
         if not isinstance(exc, KeyboardInterrupt) and not after_ctrl_c(exc):
             raise  # a store's error that is no second Ctrl-C: the crash handler's
-        err.print(f"[yellow]interrupted:[/] the runs that finished are in {escape(str(store))}; "
-                  "rerun the same command to finish the rest")
-        raise typer.Exit(130) from None
+        raise interrupted(store) from None
     if as_json:
         sys.stdout.write(json.dumps({"baseline": BASELINE, "runs": runs, "engine": engine,
                                      "batch": res.batch_id, "comparison": frame.to_dict(orient="records")},

@@ -247,7 +247,8 @@ def _report_head(res: BatchResult, store: Path) -> dict[str, Any]:
             "failed": res.failed, "wall_s": round(res.wall_s, 3)}
 
 
-def _interrupted(store: Path) -> typer.Exit:
+def interrupted(store: Path) -> typer.Exit:
+    """What a batch command says on Ctrl-C (the runs that came back are stored), and its exit."""
     err.print(f"[yellow]interrupted:[/] the runs that finished are in {escape(str(store))}; "
               "rerun the same command to finish the rest")
     return typer.Exit(130)
@@ -287,7 +288,7 @@ def ensemble_cmd(
             out.print(f"{res.stored} runs stored, {res.skipped} already there, {res.failed} failed; "
                       f"{res.wall_s:.1f} s on {res.executor}; store {escape(str(store))}, batch {res.batch_id}")
     except KeyboardInterrupt:
-        raise _interrupted(store) from None
+        raise interrupted(store) from None
     finally:
         if ex is not None:
             ex.close()
@@ -343,7 +344,7 @@ def sweep_cmd(
                         days=days if days is not None else spec.days, executor=ex, store=store, progress=cb)
         _print_sweep(res, store, as_json, wide, as_scenario(name))
     except KeyboardInterrupt:
-        raise _interrupted(store) from None
+        raise interrupted(store) from None
     finally:
         if ex is not None:
             ex.close()
@@ -425,7 +426,7 @@ def rerun_cmd(
             _print_rerun(rr, as_json)
     except KeyboardInterrupt:
         if into is not None:
-            raise _interrupted(into) from None
+            raise interrupted(into) from None
         err.print("[yellow]interrupted:[/] nothing was stored (without --into the new runs live in memory)")
         raise typer.Exit(130) from None
     finally:
