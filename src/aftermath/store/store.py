@@ -108,8 +108,7 @@ class Store:
         if sandbox and not read_only:
             raise StoreError("a sandboxed store is opened read only")
         existed = self.path != ":memory:" and Path(self.path).exists()
-        if self.path != ":memory:":
-            _check_file(Path(self.path), read_only, name)
+        check_path(self.path, read_only, name)
         config: dict[str, Any] = dict(SANDBOX) if sandbox else {}
         try:
             self.con = duckdb.connect(self.path, read_only=read_only, config=config)
