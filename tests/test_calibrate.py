@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import aftermath as am
 from aftermath.calibrate import boarding_school_csv, calibrate, read_data
 from aftermath.calibrate import likelihood as lk
-from aftermath.calibrate.data import model_values
+from aftermath.calibrate.data import model_values, observation_groups
 from aftermath.calibrate.fit import PROPOSAL_SD, _bounded_cov, _sample
 from aftermath.calibrate.mcmc import adaptive_metropolis, ess
 from aftermath.calibrate.priors import CalibrationError, Prior, Space, parse_prior
@@ -163,6 +163,11 @@ def test_measures_map_onto_the_record() -> None:
     late = model_values(res.counts, res.flows, res.zone_ids, frame, delay=2)
     assert late[0] == pytest.approx(res.total("Z")[0])  # before day 0: the start
     assert late[1] == pytest.approx(res.flows[3, 0].sum())
+    # a calibration computes the series' rows once (observation_groups) and reuses them every trial
+    groups = observation_groups(frame)
+    assert [(m, z, list(r)) for m, z, r in groups] == [("I", "all", [0]), ("infections", "all", [1]),
+                                                       ("S", "school", [2]), ("R", "all", [3])]
+    assert np.array_equal(model_values(res.counts, res.flows, res.zone_ids, frame, 2, groups), late)
 
 
 def test_report_fraction_and_delay_enter_the_likelihood() -> None:

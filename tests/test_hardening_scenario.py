@@ -365,6 +365,18 @@ def test_run_options_set_the_run_table() -> None:
     assert apply_run_options(load("sir")) == load("sir")
 
 
+def test_run_options_the_scenario_has_are_not_validated_again() -> None:
+    """A calibration's or an ensemble's runs pass the scenario's own horizon, engine and seed: the
+    scenario itself comes back (it is frozen), without a second validation; a value of another type
+    that compares equal (``days=True`` for 1 day, a float) is still validated, and refused."""
+    sc = apply_run_options(load("sir"), days=1, seed=3, engine="ssa")
+    assert apply_run_options(sc, days=1, seed=3, engine="ssa") is sc
+    assert apply_run_options(sc, days=2) is not sc and apply_run_options(sc, days=2).run.days == 2
+    for kw in ({"days": True}, {"days": 1.0}, {"seed": 3.0}):
+        with pytest.raises(ScenarioError):
+            apply_run_options(sc, **kw)
+
+
 @pytest.mark.parametrize("name", builtin_names())
 def test_the_builtins_fit_their_budget(name: str) -> None:
     sc = load(name)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -184,21 +183,30 @@ def check_zones(df: pd.DataFrame, scenario: Scenario, where: str = "--data") -> 
                                    f"({', '.join(ids)})")
 
 
+Groups = tuple[tuple[str, str, np.ndarray], ...]
+
+
+def observation_groups(data: pd.DataFrame) -> Groups:
+    """The rows of each observed series of ``data``: ``(measure, zone, rows)``, in order of first
+    appearance (for :func:`model_values`; a calibration computes them once, not at every trial)."""
+    rows: dict[tuple[object, object], np.ndarray] = data.groupby(["measure", "zone"], sort=False).indices  # type: ignore[assignment]
+    return tuple((str(m), str(z), np.asarray(idx)) for (m, z), idx in rows.items())
+
+
 def model_values(counts: np.ndarray, flows: np.ndarray, zone_ids: tuple[str, ...], data: pd.DataFrame,
-                 delay: int = 0) -> np.ndarray:
+                 delay: int = 0, groups: Groups | None = None) -> np.ndarray:
     """The model's value of each observation (row of ``data``), before any reporting fraction.
 
     ``counts[time, zone, state]`` and ``flows[day, flow, zone]`` as in :class:`aftermath.result.Result`.
     With a reporting ``delay`` of k days, the value reported on day d is the model's on day d - k
-    (before day 0: the count at the start, no events).
+    (before day 0: the count at the start, no events). ``groups``: :func:`observation_groups` of
+    ``data`` (or of a frame with the same measures and zones, row for row), if known.
     """
     out = np.empty(len(data))
     days = data["day"].to_numpy() - int(delay)
-    groups: dict[Any, Any] = data.groupby(["measure", "zone"], sort=False).indices
-    for key, idx in groups.items():
-        measure, zone = key
-        m = MEASURES[str(measure)]
-        zsel = slice(None) if zone == ALL else [zone_ids.index(str(zone))]
+    for measure, zone, idx in observation_groups(data) if groups is None else groups:
+        m = MEASURES[measure]
+        zsel = slice(None) if zone == ALL else [zone_ids.index(zone)]
         d = days[idx]
         if m.kind == "prevalence":
             series = counts[:, zsel, :][:, :, list(m.index)].sum(axis=(1, 2))  # time 0..T

@@ -38,10 +38,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from aftermath.calibrate import likelihood as lk
-from aftermath.calibrate.data import MEASURES, model_values
+from aftermath.calibrate.data import MEASURES, Groups, model_values, observation_groups
 from aftermath.calibrate.priors import Space
 from aftermath.engines.driver import simulate
-from aftermath.scenario.load import with_overrides
+from aftermath.scenario.load import apply_run_options, with_overrides
 from aftermath.scenario.schema import Scenario
 
 F64 = NDArray[np.float64]
@@ -78,6 +78,11 @@ class Problem:
         self.alive_at: int | None = (min(max(int(seen["day"].max()) - self.delay, 0), self.days)
                                      if len(seen) else None)
         self.alive: NDArray[np.bool_] = np.ones(len(self.seeds), dtype=bool)
+        #: the base with the trials' run options (horizon, engine, first seed) already set, so that
+        #: a trial's scenario is validated once (its parameters), not again by ``simulate``
+        self._trial_base = apply_run_options(self.base, days=self.days, engine=self.engine,
+                                             seed=int(self.seeds[0]) if len(self.seeds) else None, source="<calibrate>")
+        self._groups: Groups = observation_groups(self.data)
         self._setup_alignment()
 
     def _setup_alignment(self) -> None:
@@ -106,6 +111,7 @@ class Problem:
         self.ext_index = np.array([offset[(str(m), str(z))] + int(d) - lo for d, m, z in
                                    self.data[["day", "measure", "zone"]].itertuples(index=False)], dtype=np.intp)
         self.ext_kinds = np.array([self.likelihoods[m] for m in self.ext["measure"]], dtype=object)
+        self._ext_groups: Groups = observation_groups(self.ext)
 
     @property
     def sim_days(self) -> int:
@@ -129,20 +135,21 @@ class Problem:
 
     def scenario(self, x: Sequence[float] | F64) -> Scenario:
         over, _ = self.split(x)
-        return with_overrides(self.base, over, source="<calibrate>") if over else self.base
+        return with_overrides(self._trial_base, over, source="<calibrate>") if over else self._trial_base
 
     def values(self, x: Sequence[float] | F64, frame: pd.DataFrame | None = None,
                seeds: Sequence[int] | None = None) -> F64:
         """The model's values at the rows of ``frame`` (default: the data), one row per seed: [R, n]."""
         sc = self.scenario(x)
         frame = self.data if frame is None else frame
+        groups = self._groups if frame is self.data else observation_groups(frame)
         seeds = self.seeds if seeds is None else seeds
         out = np.empty((len(seeds), len(frame)))
         alive = np.ones(len(seeds), dtype=bool)
         infected = list(MEASURES["infected"].index)
         for i, s in enumerate(seeds):
             res = simulate(sc, engine=self.engine, seed=int(s), days=self.days)
-            out[i] = model_values(res.counts, res.flows, res.zone_ids, frame, self.delay)
+            out[i] = model_values(res.counts, res.flows, res.zone_ids, frame, self.delay, groups)
             if self.alive_at is not None:
                 alive[i] = res.counts[self.alive_at, :, infected].sum() >= 0.5
         self.alive = alive
@@ -234,7 +241,8 @@ class Problem:
         """A replicate's observations over the extended frame (noise on random numbers fixed per
         replicate), on the likelihood's scale, and the shift that aligns it: its peak, found as the
         data's is (on its observations, on the days observed), minus the data's."""
-        mu = obs["report_fraction"] * model_values(res.counts, res.flows, res.zone_ids, self.ext, self.delay)
+        mu = obs["report_fraction"] * model_values(res.counts, res.flows, res.zone_ids, self.ext, self.delay,
+                                                   self._ext_groups)
         t = np.empty(len(self.ext))
         drawn_ref = np.empty(len(self.ext))
         for kind in lk.LIKELIHOODS:
@@ -259,8 +267,9 @@ class Problem:
         if self.ref_rows is None:
             vals = self.values(x, frame)[self.alive]
         else:
+            groups = observation_groups(frame)  # (a shift moves the days, not the series)
             rows = [model_values(res.counts, res.flows, res.zone_ids, frame.assign(day=frame["day"].to_numpy() + shift),
-                                 self.delay) for res, _t, shift in self._aligned_runs(x, obs)]
+                                 self.delay, groups) for res, _t, shift in self._aligned_runs(x, obs)]
             vals = np.array(rows).reshape(len(rows), len(frame))
         if not len(vals):
             return np.full(len(frame), np.nan)

@@ -457,7 +457,10 @@ def apply_run_options(scenario: Scenario, days: int | None = None, seed: int | N
     Raises :class:`ScenarioError` naming the flag and the key, e.g.
     ``<command line>: --days (run.days): got -5, expected a number >= 1``.
     """
-    given = {k: v for k, v in (("days", days), ("seed", seed), ("engine", engine)) if v is not None}
+    # a value the scenario already has (of the same type: ``days=14.0`` is still refused as a file's
+    # ``days = 14.0`` is) needs no new validation: the scenario is returned as it is (it is frozen)
+    given = {k: v for k, v in (("days", days), ("seed", seed), ("engine", engine))
+             if v is not None and not (type(v) is type(getattr(scenario.run, k)) and v == getattr(scenario.run, k))}
     if not given:
         return scenario
     data = to_dict(scenario)
