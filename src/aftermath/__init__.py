@@ -8,10 +8,31 @@ Quick start::
     fig = res.plot()
 """
 
-from aftermath.api import Sim, load, simulate
-from aftermath.result import Result
-from aftermath.scenario.load import ScenarioError
-from aftermath.scenario.schema import Scenario
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from aftermath.api import Sim, load, simulate
+    from aftermath.result import Result
+    from aftermath.scenario.load import ScenarioError
+    from aftermath.scenario.schema import Scenario
 
 __all__ = ["Result", "Scenario", "ScenarioError", "Sim", "load", "simulate"]
 __version__ = "0.1.0"
+
+#: where each public name lives: imported on first use, so that ``import aftermath.<module>`` (the
+#: command line's ``--help``, a scenario check) does not load the engines, pandas and SciPy
+_HOME = {"Sim": "aftermath.api", "load": "aftermath.api", "simulate": "aftermath.api", "Result": "aftermath.result",
+         "ScenarioError": "aftermath.scenario.load", "Scenario": "aftermath.scenario.schema"}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _HOME:
+        value = getattr(_importlib.import_module(_HOME[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'aftermath' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOME])

@@ -30,7 +30,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from aftermath.report.columns import fitted, print_wide
-from aftermath.scenario.load import ScenarioError
+
+# Starting is cheap: the commands (here and in COMMAND_MODULES) import the scenario schema, the
+# engines, pandas and the store when they run, so that ``--version`` and ``--help`` pay for none.
 
 _flag_type = getattr(typer.core.TyperOption, "display_type_rich", None)  # (Typer 0.29 on; older ones lack it)
 
@@ -224,7 +226,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 def load_scenario(source: str, sets: list[str] | None = None) -> Any:
     """Load a built-in or file and apply ``--set`` overrides; errors exit with code 2."""
-    from aftermath.scenario.load import load, parse_value, with_overrides
+    from aftermath.scenario.load import ScenarioError, load, parse_value, with_overrides
 
     try:
         sc = load(source)
@@ -259,6 +261,7 @@ def run(
 ) -> None:
     """Run a scenario once and print what happened."""
     from aftermath.engines.driver import simulate
+    from aftermath.scenario.load import ScenarioError
 
     sc = load_scenario(scenario, sets)
     sc = run_options(sc, days=days, seed=seed, engine=engine)
@@ -293,7 +296,7 @@ def run(
 def run_options(sc: Any, days: int | None = None, seed: int | None = None, engine: str | None = None) -> Any:
     """``sc`` with ``--days``, ``--seed`` and ``--engine`` applied and validated by the scenario's own
     schema (the bounds of a file's ``run.days``, ``run.seed``, ``run.engine``); errors exit 2."""
-    from aftermath.scenario.load import apply_run_options
+    from aftermath.scenario.load import ScenarioError, apply_run_options
 
     try:
         return apply_run_options(sc, days=days, seed=seed, engine=engine, source="command line")
@@ -633,6 +636,7 @@ def compare_cmd(
 ) -> None:
     """Weigh a dilemma: run policy variants under common random numbers against the scenario as it is."""
     from aftermath.compare import BASELINE, compare, parse_variant, table_rows
+    from aftermath.scenario.load import ScenarioError
     from aftermath.store.store import StoreError
 
     base = load_scenario(scenario)

@@ -4,12 +4,36 @@
 >>> res = calibrate("boarding-school", boarding_school_csv(),
 ...                 {"pathogen.beta": (0.5, 4), "defence.decay": (0.1, 1.5)}, likelihood="normal")
 >>> res.best, res.posterior, res.summary(), res.plot("fit.png")
+
+The names below are imported on first use (PEP 562), so that ``import aftermath.calibrate.commands``
+(the command line starting) does not load the optimiser, the engines and SciPy.
 """
 
-from aftermath.calibrate.data import MEASURES, read_data
-from aftermath.calibrate.fit import CalibrationResult, boarding_school_csv, calibrate
-from aftermath.calibrate.likelihood import LIKELIHOODS
-from aftermath.calibrate.priors import CalibrationError, Prior, parse_prior
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from aftermath.calibrate.data import MEASURES, read_data
+    from aftermath.calibrate.fit import CalibrationResult, boarding_school_csv, calibrate
+    from aftermath.calibrate.likelihood import LIKELIHOODS
+    from aftermath.calibrate.priors import CalibrationError, Prior, parse_prior
 
 __all__ = ["LIKELIHOODS", "MEASURES", "CalibrationError", "CalibrationResult", "Prior", "boarding_school_csv",
            "calibrate", "parse_prior", "read_data"]
+
+#: the module each public name lives in
+_HOME = {"MEASURES": "data", "read_data": "data", "CalibrationResult": "fit", "boarding_school_csv": "fit",
+         "calibrate": "fit", "LIKELIHOODS": "likelihood", "CalibrationError": "priors", "Prior": "priors",
+         "parse_prior": "priors"}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _HOME:
+        value = getattr(_importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOME])

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from aftermath.store.store import DEFAULT_PATH
+from aftermath.defaults import DEFAULT_PATH
 
 # emoji=False: Rich would show a user's ':x:' (in a file name, a value) as an emoji
 out = Console(emoji=False)

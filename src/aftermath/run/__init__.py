@@ -3,17 +3,59 @@
 >>> from aftermath.run import ensemble, sweep
 >>> res = ensemble("sir", runs=4, engine="ode", days=30, store="runs.duckdb")  # doctest: +SKIP
 >>> res.bands("Z")  # doctest: +SKIP
+
+The names below are imported on first use (PEP 562), so that ``import aftermath.run.commands`` (the
+command line starting) does not load the engines, pandas and DuckDB.
 """
 
-from aftermath.run.ensemble import BatchResult, Point, ensemble, run_batch
-from aftermath.run.executors import DaskExecutor, Executor, InProcess, Processes, make_executor
-from aftermath.run.params import ParamError, ParamSpec, load_sweep_file, parse_param
-from aftermath.run.rerun import RerunResult, rerun
-from aftermath.run.seeds import replicate_seeds
-from aftermath.run.sweep import SweepResult, sweep
+import importlib as _importlib
+import sys as _sys
+import types as _types
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from aftermath.run.ensemble import BatchResult, Point, ensemble, run_batch
+    from aftermath.run.executors import DaskExecutor, Executor, InProcess, Processes, make_executor
+    from aftermath.run.params import ParamError, ParamSpec, load_sweep_file, parse_param
+    from aftermath.run.rerun import RerunResult, rerun
+    from aftermath.run.seeds import replicate_seeds
+    from aftermath.run.sweep import SweepResult, sweep
 
 __all__ = [
     "BatchResult", "DaskExecutor", "Executor", "InProcess", "ParamError", "ParamSpec", "Point", "Processes",
     "RerunResult", "SweepResult", "ensemble", "load_sweep_file", "make_executor", "parse_param", "replicate_seeds",
     "rerun", "run_batch", "sweep",
 ]
+
+#: the module each public name lives in
+_HOME = {"BatchResult": "ensemble", "Point": "ensemble", "ensemble": "ensemble", "run_batch": "ensemble",
+         "DaskExecutor": "executors", "Executor": "executors", "InProcess": "executors", "Processes": "executors",
+         "make_executor": "executors", "ParamError": "params", "ParamSpec": "params", "load_sweep_file": "params",
+         "parse_param": "params", "RerunResult": "rerun", "rerun": "rerun", "replicate_seeds": "seeds",
+         "SweepResult": "sweep", "sweep": "sweep"}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _HOME:
+        value = getattr(_importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOME])
+
+
+class _Package(_types.ModuleType):
+    """``ensemble``, ``sweep`` and ``rerun`` are functions named as their modules: importing the
+    module (``import aftermath.run.sweep``) sets the package's attribute to the module; the
+    function stays, as the eager imports this package had left it."""
+
+    def __setattr__(self, name: str, value: _typing.Any) -> None:
+        if isinstance(value, _types.ModuleType) and _HOME.get(name) == name and hasattr(value, name):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package

@@ -12,11 +12,8 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console, RenderableType
 from rich.markup import escape
@@ -24,23 +21,44 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from aftermath.record.vocabulary import Vocabulary, header_lines, shows_deaths, sweep_metrics, vocabulary, word
+from aftermath.defaults import DEFAULT_PATH
 from aftermath.report.columns import fitted, print_wide
-from aftermath.run.ensemble import DEFAULT_METRICS, BatchResult, as_scenario, check_batch_size, check_engine, ensemble
-from aftermath.run.executors import make_executor
-from aftermath.run.params import ParamError, ParamSpec, SweepFile, load_sweep_file, parse_param
-from aftermath.run.rerun import RerunResult, rerun
-from aftermath.run.sweep import SweepResult, count_points, point_label, sample_points, sweep
-from aftermath.scenario.load import ScenarioError, apply_run_options, parse_value, with_overrides
-from aftermath.scenario.schema import Scenario
-from aftermath.store.records import RunRecord
-from aftermath.store.store import DEFAULT_PATH, Store, StoreError, check_path, damaged_error
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from aftermath.record.vocabulary import Vocabulary
+    from aftermath.run.ensemble import BatchResult
+    from aftermath.run.params import ParamSpec
+    from aftermath.run.rerun import RerunResult
+    from aftermath.run.sweep import SweepResult
+    from aftermath.scenario.schema import Scenario
+    from aftermath.store.records import RunRecord
+
+# The commands import the engines, pandas, DuckDB and the store when they run, not when the command
+# line starts (``aftermath --version`` would pay for them): hence the imports inside functions.
 
 # emoji=False: Rich would show a user's ':x:' (in a value, a path, a name) as an emoji
 out = Console(emoji=False)
 err = Console(stderr=True, emoji=False)
 
-_USER_ERRORS = (ScenarioError, ParamError, StoreError, ValueError, OSError, TimeoutError)
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    from aftermath.run.params import ParamError
+    from aftermath.scenario.load import ScenarioError
+    from aftermath.store.store import StoreError
+
+    return (ScenarioError, ParamError, StoreError, ValueError, OSError, TimeoutError)
+
+
+def __getattr__(name: str) -> Any:
+    """``ensemble``, looked up in this module when the command runs (a test may put another there)."""
+    if name == "ensemble":
+        from aftermath.run.ensemble import ensemble
+
+        globals()[name] = ensemble
+        return ensemble
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 STORE_OPT = typer.Option(Path(DEFAULT_PATH), "--store", help="DuckDB results file.")
 JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of tables.")
@@ -55,12 +73,16 @@ def _fail(message: str) -> typer.Exit:
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Errors a user can fix: one line, exit code 2, no traceback."""
+    import duckdb
+
+    from aftermath.store.store import damaged_error
+
     try:
         yield
     except Exception as exc:
         if not isinstance(exc, typer.Exit) and after_ctrl_c(exc):
             raise KeyboardInterrupt from None
-        if isinstance(exc, _USER_ERRORS):
+        if isinstance(exc, _user_error_types()):
             raise _fail(_one_line(str(exc))) from None
         if isinstance(exc, ImportError):
             raise _fail(str(exc)) from None
@@ -120,6 +142,9 @@ def _precheck(scenario: str, days: int | None, seed: int | None, engine: str | N
     progress bar drawn (which leaves a blank line before an error): the scenario,
     ``--days``/``--seed``/``--engine`` against the schema's bounds, the batch's size, and
     ``overrides`` (what each names, its paths and values: a ``--variant``, the swept parameters)."""
+    from aftermath.run.ensemble import as_scenario, check_batch_size, check_engine
+    from aftermath.scenario.load import apply_run_options, with_overrides
+
     check_batch_size(runs, points)
     base = as_scenario(scenario)
     apply_run_options(base, days=days, seed=seed, engine=engine, source="command line")
@@ -130,6 +155,8 @@ def _precheck(scenario: str, days: int | None, seed: int | None, engine: str | N
 
 
 def _executor_from(workers: int | None, dask: bool, scheduler: str | None) -> Any:
+    from aftermath.run.executors import make_executor
+
     try:
         return make_executor(workers=workers, dask=dask, scheduler=scheduler)
     except (OSError, TimeoutError, ValueError) as exc:
@@ -143,6 +170,9 @@ def _variants(specs: Sequence[str]) -> dict[str, dict[str, Any]] | None:
     """``NAME:PATH=VALUE`` (repeat a name to set several paths); the scenario as is is "base"."""
     if not specs:
         return None
+    from aftermath.run.params import ParamError
+    from aftermath.scenario.load import parse_value
+
     out: dict[str, dict[str, Any]] = {"base": {}}
     for spec in specs:
         name, sep, rest = spec.partition(":")
@@ -154,6 +184,8 @@ def _variants(specs: Sequence[str]) -> dict[str, dict[str, Any]] | None:
 
 
 def _fmt(x: Any) -> str:
+    import pandas as pd
+
     if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)):
         return "-"
     if isinstance(x, float):
@@ -170,6 +202,11 @@ def _sweep_points(scenario: str, specs: list[ParamSpec], method: str, samples: i
     """The sweep's points as it will make them (values rounded as it rounds them, each point whole:
     a value may be valid only with another swept one), to be checked before anything starts; a
     large sweep's spread of :data:`CHECKED_POINTS` (its first and last included)."""
+    import numpy as np
+
+    from aftermath.run.ensemble import as_scenario
+    from aftermath.run.sweep import point_label, sample_points
+
     seed0 = as_scenario(scenario).run.seed if seed is None else int(seed)
     if not 0 <= seed0 < 2**63:
         return {}  # (the seed's own error comes from _precheck's run options)
@@ -182,6 +219,8 @@ def _sweep_points(scenario: str, specs: list[ParamSpec], method: str, samples: i
 def _bands_table(res: BatchResult, metrics: Sequence[str], vocab: Vocabulary | None = None) -> Table:
     """The batch's bands of ``metrics``, each named in ``vocab``'s words, as the reports name them
     (``--json`` keeps the summary's keys)."""
+    from aftermath.record.vocabulary import shows_deaths, word
+
     b = res.summary_bands(metrics)
     if vocab is not None and not shows_deaths(vocab, res.summaries()["deaths"]):  # any run's, not a quantile
         b = b[b["metric"] != "deaths"]  # none died in any run: the SIR limit's R holds everyone removed
@@ -207,6 +246,10 @@ def _frame_table(df: pd.DataFrame, title: str | None = None, limit: int = 50, ke
     repeating the first ``keys`` columns (``--wide``: one table; aftermath.report.columns).
     ``headers`` names columns in words of our own, on two lines where they have two words or more
     ("peak day" is "peak" over "day"), so that a table of short numbers is as narrow as they are."""
+    import pandas as pd
+
+    from aftermath.record.vocabulary import header_lines
+
     words = headers or {}
     headers_ = [Text(header_lines(words[c])) if c in words else _plain(str(c)) for c in df.columns]
     justify = ["right" if pd.api.types.is_numeric_dtype(df[c]) else "left" for c in df.columns]
@@ -218,6 +261,8 @@ def _frame_table(df: pd.DataFrame, title: str | None = None, limit: int = 50, ke
 def _json_value(v: Any) -> Any:
     """A cell as JSON keeps it exactly: numbers as they are (NaN and infinities as null), times in
     ISO form, bytes as hex, anything else as its text."""
+    import pandas as pd
+
     if v is None or v is pd.NaT or (not isinstance(v, str | bytes) and pd.api.types.is_scalar(v) and pd.isna(v)):
         return None
     if hasattr(v, "item") and not isinstance(v, str | bytes):
@@ -268,6 +313,10 @@ def ensemble_cmd(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Run an ensemble into the store; print median and 50%/90% bands of the key outcomes."""
+    from aftermath.record.vocabulary import sweep_metrics, vocabulary
+    from aftermath.run.ensemble import DEFAULT_METRICS, as_scenario
+
+    ensemble = globals().get("ensemble") or __getattr__("ensemble")  # (this module's: a test may replace it)
     with _user_errors():
         variants = _variants(variant)
         _precheck(scenario, days, seed, engine, runs, len(variants) if variants else 1,
@@ -314,6 +363,10 @@ def sweep_cmd(
     wide: bool = WIDE_OPT,
 ) -> None:
     """Sweep parameters by scenario path over a grid or a sample; print results per point and their sensitivity."""
+    from aftermath.run.ensemble import as_scenario
+    from aftermath.run.params import ParamError, SweepFile, load_sweep_file, parse_param
+    from aftermath.run.sweep import count_points, sweep
+
     with _user_errors():
         spec = load_sweep_file(file) if file is not None else SweepFile()
         params: dict[str, ParamSpec] = dict(spec.params)
@@ -356,6 +409,9 @@ def _print_sweep(res: SweepResult, store: Path, as_json: bool, wide: bool = Fals
                  scenario: Scenario | None = None) -> None:
     """The sweep's tables; in the terminal, in the words of ``scenario`` (its ``run.vocabulary``:
     the SIR limit's S and I, Munz's S and Z). ``--json`` keeps the summary's own names."""
+    from aftermath.record.vocabulary import shows_deaths, sweep_metrics, vocabulary
+    from aftermath.run.ensemble import DEFAULT_METRICS
+
     if as_json:
         report = {**_report_head(res, store), "method": res.method,
                   "points_table": _records(res.table(DEFAULT_METRICS)),
@@ -414,6 +470,9 @@ def rerun_cmd(
 ) -> None:
     """Re-run a stored batch from the store alone (its recorded scenario, seeds, engine) and check
     that every run matches the stored one row for row; exit 1 if any differs."""
+    from aftermath.run.rerun import rerun
+    from aftermath.store.store import check_path
+
     ex = None
     if into is not None:  # before the progress bar, under its own name (not --store); nothing created
         with _user_errors():
@@ -468,6 +527,8 @@ def query_cmd(
 ) -> None:
     """Run SQL over the results store and print the answer. The query runs in DuckDB's sandbox: it
     reads the store's tables and nothing else (no files, extensions or settings; docs/store.md)."""
+    from aftermath.store.store import Store
+
     with _user_errors(), Store(store, read_only=True, sandbox=True) as st:
         df = st.query(sql)
     if as_json:
@@ -481,6 +542,8 @@ def export_cmd(
     store: Path = STORE_OPT,
 ) -> None:
     """Export every table of the store to Parquet."""
+    from aftermath.store.store import Store
+
     with _user_errors(), Store(store, read_only=True) as st:
         files = st.export_parquet(parquet)
     for f in files:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from aftermath.defaults import DEFAULT_PATH  # defined there, for the command line to read without DuckDB
 from aftermath.store.records import RunRecord, sha256
 from aftermath.store.schema import (
     DDL,
@@ -37,7 +38,6 @@ from aftermath.store.schema import (
 if TYPE_CHECKING:
     from aftermath.scenario.schema import Scenario
 
-DEFAULT_PATH = "aftermath.duckdb"
 DEFAULT_Q = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 _RUN_COLUMNS = (

@@ -8,15 +8,35 @@ command: the table says so plainly.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console, RenderableType
 from rich.text import Text
 
 from aftermath.report.columns import fitted, print_wide
-from aftermath.validation.runner import ERROR, FAIL, PASS, UNAVAILABLE, Outcome, run_catalogue, select
 
-_STYLE = {PASS: "green", FAIL: "bold red", ERROR: "bold red", UNAVAILABLE: "yellow"}
+if TYPE_CHECKING:
+    from aftermath.validation.runner import Outcome
+
+# The catalogue (and with it the engines and SciPy) is imported when ``validate`` runs, not when the
+# command line starts (``aftermath --version`` would pay for it): hence the imports inside functions.
+
+
+def __getattr__(name: str) -> Any:
+    """``run_catalogue``, looked up in this module when ``validate`` runs (a test may put another there)."""
+    if name == "run_catalogue":
+        from aftermath.validation.runner import run_catalogue
+
+        globals()[name] = run_catalogue
+        return run_catalogue
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _style(status: str) -> str:
+    from aftermath.validation.runner import ERROR, FAIL, PASS, UNAVAILABLE
+
+    return {PASS: "green", FAIL: "bold red", ERROR: "bold red", UNAVAILABLE: "yellow"}[status]
 
 
 def _num(v: float | str | None) -> str:
@@ -49,6 +69,8 @@ def outcome_table(outcomes: list[Outcome], title: str = "Validation catalogue", 
 
     It fits 80 columns (a tolerance's rule under its value; a narrower terminal splits the table,
     repeating the check); ``wide`` keeps every cell on one line."""
+    from aftermath.validation.runner import ERROR, UNAVAILABLE
+
     rows = []
     for o in outcomes:
         if o.status == UNAVAILABLE:
@@ -61,7 +83,7 @@ def outcome_table(outcomes: list[Outcome], title: str = "Validation catalogue", 
             tol = f"±{o.tolerance:.3g}{' ' if wide else chr(10)}({o.tolerance_rule})"
         measured = _num(o.measured) if o.status != ERROR else o.measured_note
         status = "not run" if o.status == UNAVAILABLE else o.status
-        result = Text.from_markup(f"[{_STYLE[o.status]}]{status}[/]")
+        result = Text.from_markup(f"[{_style(o.status)}]{status}[/]")
         if wide:  # what it checks, in words: a column of its own, or under the id
             rows.append([o.id, o.title, o.engine, _num(o.expected), measured, tol, result])
         else:
@@ -86,6 +108,9 @@ def register(app: typer.Typer) -> None:
         wide: bool = typer.Option(False, "--wide", help="print the table whole, however wide"),
     ) -> None:
         """Run the validation catalogue: known results the engines must reproduce (docs/validation.md)."""
+        from aftermath.validation.runner import select
+
+        run_catalogue = globals().get("run_catalogue") or __getattr__("run_catalogue")  # (this module's)
         console = Console(emoji=False)  # titles and sources as written
         try:
             checks = select(fast=fast, ids=check)
@@ -117,6 +142,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_footer(console: Console, outcomes: list[Outcome]) -> None:
+    from aftermath.validation.runner import ERROR, FAIL, PASS, UNAVAILABLE
+
     counts = {s: sum(o.status == s for o in outcomes) for s in (PASS, FAIL, ERROR, UNAVAILABLE)}
     console.print(f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[ERROR]} errors, "
                   f"{counts[UNAVAILABLE]} not run; {sum(o.seconds for o in outcomes):.1f} s")
