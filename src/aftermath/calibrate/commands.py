@@ -56,7 +56,7 @@ def calibrate_cmd(
     sd: float | None = typer.Option(None, "--sd", help="normal sd (default: fitted)."),
     trials: int | None = typer.Option(None, "--trials", help="optimiser trials (default 60 ode, 30 ssa/abm)."),
     samples: int | None = typer.Option(None, "--samples", help="Metropolis steps, half burn-in "
-                                       "(default 2000 ode, 600 ssa/abm)."),
+                                       "(default 4000 ode, 600 ssa/abm)."),
     replicates: int | None = typer.Option(None, "--replicates", help="runs per trial of ssa/abm (default 32)."),
     seed: int | None = typer.Option(None, "--seed", help="master seed (default: the scenario's run.seed)."),
     store: str = typer.Option(str(DEFAULT_PATH), "--store", help="DuckDB results file (trials go there)."),
