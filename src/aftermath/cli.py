@@ -701,3 +701,9 @@ _register_all()
 
 def main() -> None:  # pragma: no cover - entry point
     app()
+
+
+if __name__ == "__main__":  # ``python -m aftermath.cli``: as the installed script (it ran nothing before)
+    from aftermath._entry import main as _entry_main
+
+    _entry_main()
