@@ -226,7 +226,7 @@ def test_a_bug_gives_one_line_and_a_log_file(monkeypatch: pytest.MonkeyPatch, tm
 
 
 def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
-    """The real entry point (``aftermath = aftermath.cli:app``), in a process of its own."""
+    """The real entry point (``aftermath = aftermath._entry:main``), in a process of its own."""
     exe = Path(sys.executable).with_name("aftermath")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from aftermath.cli import app; app()"]
     r = subprocess.run([*cmd, "run", "sir", "--days", "-5"], capture_output=True, text=True, timeout=120,

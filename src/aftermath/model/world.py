@@ -12,7 +12,7 @@ from enum import IntEnum
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special, stats
+from scipy import special
 
 from aftermath.scenario.schema import Scenario
 
@@ -76,6 +76,8 @@ def mean_hybrid_probability(p_h: F64, k_res: float, mean: float, sd: float) -> F
     ab = resistance_beta(mean, sd)
     if ab is None:
         return hybrid_probability(p_h, k_res, mean)
+    from scipy import stats  # (here: importing scipy.stats costs ~0.4 s, and `aftermath check` needs none of it)
+
     x, w = np.polynomial.legendre.leggauss(64)
     r = 0.5 * (x + 1.0)
     dens = stats.beta.pdf(r, *ab) * 0.5 * w
