@@ -102,7 +102,7 @@ def calibrate_cmd(
                             progress=progress, plan=plan)
     except KeyboardInterrupt:
         err.print(f"[yellow]interrupted:[/] the trials that finished are in {escape(str(store))}; "
-                  "run the same command again to go on from there")
+                  "run the same command again to go on from there", highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
     except (CalibrationError, ScenarioError, StoreError, ValueError, OSError) as exc:
         raise _fail(str(exc)) from None

@@ -121,7 +121,8 @@ def _progress(enabled: bool, label: str) -> Iterator[Any]:
         return
     cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[failed]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*cols, console=err, transient=True) as bar:
+    # drawn on a terminal only (as calibrate's): elsewhere a bar shows nothing but a blank line when it stops
+    with Progress(*cols, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(label, total=None, failed="")
         failed = 0
 
@@ -295,7 +296,7 @@ def _report_head(res: BatchResult, store: Path) -> dict[str, Any]:
 def interrupted(store: Path) -> typer.Exit:
     """What a batch command says on Ctrl-C (the runs that came back are stored), and its exit."""
     err.print(f"[yellow]interrupted:[/] the runs that finished are in {escape(str(store))}; "
-              "rerun the same command to finish the rest")
+              "rerun the same command to finish the rest", highlight=False, soft_wrap=True)  # one line, as errors
     return typer.Exit(130)
 
 
@@ -486,7 +487,8 @@ def rerun_cmd(
     except KeyboardInterrupt:
         if into is not None:
             raise interrupted(into) from None
-        err.print("[yellow]interrupted:[/] nothing was stored (without --into the new runs live in memory)")
+        err.print("[yellow]interrupted:[/] nothing was stored (without --into the new runs live in memory)",
+                  highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
     finally:
         if ex is not None:
