@@ -105,3 +105,19 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path: Path) -> None
     out = subprocess.run([str(exe), "validate", "--list"], capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 130, (out.returncode, out.stderr)
     assert out.stderr == "interrupted\n" and out.stdout == "", out.stderr
+
+
+def test_the_submodules_the_packages_had_are_still_attributes() -> None:
+    """``import aftermath`` alone, then ``aftermath.scenario.load...``: the submodules the eager imports
+    made attributes of the packages are imported on first use, and are the modules themselves."""
+    code = ("import sys, aftermath, aftermath.run, aftermath.calibrate\n"
+            "assert 'aftermath.scenario' not in sys.modules and 'aftermath.run.executors' not in sys.modules\n"
+            "assert aftermath.scenario.load.with_overrides is sys.modules['aftermath.scenario.load'].with_overrides\n"
+            "assert aftermath.engines.driver is sys.modules['aftermath.engines.driver']\n"
+            "assert aftermath.run.executors is sys.modules['aftermath.run.executors']\n"
+            "assert aftermath.calibrate.likelihood is sys.modules['aftermath.calibrate.likelihood']\n"
+            "assert {'api', 'scenario'} <= set(dir(aftermath)) and 'tasks' in dir(aftermath.run)\n"
+            "for mod, name in ((aftermath, 'web'), (aftermath.run, 'commands'), (aftermath.calibrate, 'nope')):\n"
+            "    assert not hasattr(mod, name), name  # (not a submodule the package had: imported only when asked)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr

@@ -25,14 +25,22 @@ __version__ = "0.1.0"
 _HOME = {"Sim": "aftermath.api", "load": "aftermath.api", "simulate": "aftermath.api", "Result": "aftermath.result",
          "ScenarioError": "aftermath.scenario.load", "Scenario": "aftermath.scenario.schema"}
 
+#: the submodules ``import aftermath`` left as attributes when it imported its names eagerly:
+#: on first use, what it imported then is imported (``aftermath.scenario.load`` works as it did)
+_SUBMODULES = frozenset(("api", "engines", "model", "record", "result", "scenario"))
+
 
 def __getattr__(name: str) -> _typing.Any:
     if name in _HOME:
         value = getattr(_importlib.import_module(_HOME[name]), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        for home in sorted(set(_HOME.values())):
+            _importlib.import_module(home)
+        return _importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'aftermath' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOME])
+    return sorted({*globals(), *_HOME, *_SUBMODULES})

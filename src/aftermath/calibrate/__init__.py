@@ -26,14 +26,22 @@ _HOME = {"MEASURES": "data", "read_data": "data", "CalibrationResult": "fit", "b
          "calibrate": "fit", "LIKELIHOODS": "likelihood", "CalibrationError": "priors", "Prior": "priors",
          "parse_prior": "priors"}
 
+#: the submodules ``import aftermath.calibrate`` left as attributes when it imported its names eagerly:
+#: on first use, what it imported then is imported (``aftermath.calibrate.likelihood`` works as it did)
+_SUBMODULES = frozenset(("data", "fit", "likelihood", "mcmc", "priors", "problem"))
+
 
 def __getattr__(name: str) -> _typing.Any:
     if name in _HOME:
         value = getattr(_importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        for home in sorted(set(_HOME.values())):
+            _importlib.import_module(f"{__name__}.{home}")
+        return _importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOME])
+    return sorted({*globals(), *_HOME, *_SUBMODULES})

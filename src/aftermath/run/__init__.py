@@ -34,17 +34,25 @@ _HOME = {"BatchResult": "ensemble", "Point": "ensemble", "ensemble": "ensemble",
          "parse_param": "params", "RerunResult": "rerun", "rerun": "rerun", "replicate_seeds": "seeds",
          "SweepResult": "sweep", "sweep": "sweep"}
 
+#: the submodules ``import aftermath.run`` left as attributes when it imported its names eagerly:
+#: on first use, what it imported then is imported (``aftermath.run.executors`` works as it did)
+_SUBMODULES = frozenset(("executors", "params", "seeds", "tasks"))
+
 
 def __getattr__(name: str) -> _typing.Any:
     if name in _HOME:
         value = getattr(_importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        for home in sorted(set(_HOME.values())):
+            _importlib.import_module(f"{__name__}.{home}")
+        return _importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOME])
+    return sorted({*globals(), *_HOME, *_SUBMODULES})
 
 
 class _Package(_types.ModuleType):
