@@ -150,6 +150,8 @@ def test_cli_runs_the_abm(tmp_path: Any) -> None:
     if "No module named aftermath.cli" in out.stderr:
         pytest.skip("no CLI module")
     assert out.returncode == 0, out.stderr[-2000:]
+    # the run itself, not only an exit 0 (``python -m aftermath.cli`` once exited 0 having run nothing)
+    assert "abm" in out.stdout and "20 days" in out.stdout and "peaked" in out.stdout, out.stdout[-2000:]
 
 
 def test_make_engine_passes_the_driver_check(monkeypatch: pytest.MonkeyPatch) -> None:
