@@ -57,8 +57,8 @@ Progress = Callable[[int, int, str], None]
 
 DEFAULT_TRIALS = {"ode": 60, "ssa": 30, "abm": 30}
 #: Metropolis steps, half of them burn-in. For the ODE, 2,000 left the README's boarding-school fit
-#: (three parameters) with an effective sample size of 25 to 51 for some parameter in 2 seeds of 3,
-#: under the 50 that ``warnings`` asks for; 4,000 gave 119 to 177 (about 8 ms a step there).
+#: (three parameters) with a smallest effective sample size of 35, 25 and 51 in seeds 0, 1 and 2:
+#: under the 50 that ``warnings`` asks for in 2 seeds of 3; 4,000 gave 103 to 177 (about 8 ms a step).
 DEFAULT_SAMPLES = {"ode": 4000, "ssa": 600, "abm": 600}
 DEFAULT_REPLICATES = 32
 #: Default priors of the observation model's parameters, when a likelihood needs one not given.
