@@ -78,6 +78,15 @@ def test_the_installed_command_prints_its_version() -> None:
     assert out.stdout.strip() == f"aftermath {aftermath.__version__}"
 
 
+@pytest.mark.parametrize("module", ["aftermath", "aftermath.cli"])
+def test_python_dash_m_runs_the_command_line(module: str) -> None:
+    """``python -m aftermath`` and ``python -m aftermath.cli`` are the installed command (the first
+    had no ``__main__``; the second imported the module and exited 0 having run nothing)."""
+    out = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"aftermath {aftermath.__version__}"
+
+
 #: a ``sitecustomize`` that sends the process a real SIGINT while it imports ``aftermath.cli`` (the
 #: start of the command line), at the same point every time
 _CTRL_C_WHILE_LOADING = '''

@@ -8,8 +8,9 @@ Quick start::
     fig = res.plot()
 """
 
-import importlib as _importlib
 import typing as _typing
+
+from aftermath import _lazy
 
 if _typing.TYPE_CHECKING:
     from aftermath.api import Sim, load, simulate
@@ -30,17 +31,4 @@ _HOME = {"Sim": "aftermath.api", "load": "aftermath.api", "simulate": "aftermath
 _SUBMODULES = frozenset(("api", "engines", "model", "record", "result", "scenario"))
 
 
-def __getattr__(name: str) -> _typing.Any:
-    if name in _HOME:
-        value = getattr(_importlib.import_module(_HOME[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        for home in sorted(set(_HOME.values())):
-            _importlib.import_module(home)
-        return _importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'aftermath' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME, *_SUBMODULES})
+__getattr__, __dir__ = _lazy.attach(__name__, globals(), _HOME, _SUBMODULES)

@@ -9,8 +9,9 @@ The names below are imported on first use (PEP 562), so that ``import aftermath.
 (the command line starting) does not load the optimiser, the engines and SciPy.
 """
 
-import importlib as _importlib
 import typing as _typing
+
+from aftermath import _lazy
 
 if _typing.TYPE_CHECKING:
     from aftermath.calibrate.data import MEASURES, read_data
@@ -22,26 +23,13 @@ __all__ = ["LIKELIHOODS", "MEASURES", "CalibrationError", "CalibrationResult", "
            "calibrate", "parse_prior", "read_data"]
 
 #: the module each public name lives in
-_HOME = {"MEASURES": "data", "read_data": "data", "CalibrationResult": "fit", "boarding_school_csv": "fit",
-         "calibrate": "fit", "LIKELIHOODS": "likelihood", "CalibrationError": "priors", "Prior": "priors",
-         "parse_prior": "priors"}
+_HOME = {"MEASURES": ".data", "read_data": ".data", "CalibrationResult": ".fit", "boarding_school_csv": ".fit",
+         "calibrate": ".fit", "LIKELIHOODS": ".likelihood", "CalibrationError": ".priors", "Prior": ".priors",
+         "parse_prior": ".priors"}
 
 #: the submodules ``import aftermath.calibrate`` left as attributes when it imported its names eagerly:
 #: on first use, what it imported then is imported (``aftermath.calibrate.likelihood`` works as it did)
 _SUBMODULES = frozenset(("data", "fit", "likelihood", "mcmc", "priors", "problem"))
 
 
-def __getattr__(name: str) -> _typing.Any:
-    if name in _HOME:
-        value = getattr(_importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        for home in sorted(set(_HOME.values())):
-            _importlib.import_module(f"{__name__}.{home}")
-        return _importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME, *_SUBMODULES})
+__getattr__, __dir__ = _lazy.attach(__name__, globals(), _HOME, _SUBMODULES)

@@ -8,10 +8,11 @@ The names below are imported on first use (PEP 562), so that ``import aftermath.
 command line starting) does not load the engines, pandas and DuckDB.
 """
 
-import importlib as _importlib
 import sys as _sys
 import types as _types
 import typing as _typing
+
+from aftermath import _lazy
 
 if _typing.TYPE_CHECKING:
     from aftermath.run.ensemble import BatchResult, Point, ensemble, run_batch
@@ -28,31 +29,18 @@ __all__ = [
 ]
 
 #: the module each public name lives in
-_HOME = {"BatchResult": "ensemble", "Point": "ensemble", "ensemble": "ensemble", "run_batch": "ensemble",
-         "DaskExecutor": "executors", "Executor": "executors", "InProcess": "executors", "Processes": "executors",
-         "make_executor": "executors", "ParamError": "params", "ParamSpec": "params", "load_sweep_file": "params",
-         "parse_param": "params", "RerunResult": "rerun", "rerun": "rerun", "replicate_seeds": "seeds",
-         "SweepResult": "sweep", "sweep": "sweep"}
+_HOME = {"BatchResult": ".ensemble", "Point": ".ensemble", "ensemble": ".ensemble", "run_batch": ".ensemble",
+         "DaskExecutor": ".executors", "Executor": ".executors", "InProcess": ".executors", "Processes": ".executors",
+         "make_executor": ".executors", "ParamError": ".params", "ParamSpec": ".params", "load_sweep_file": ".params",
+         "parse_param": ".params", "RerunResult": ".rerun", "rerun": ".rerun", "replicate_seeds": ".seeds",
+         "SweepResult": ".sweep", "sweep": ".sweep"}
 
 #: the submodules ``import aftermath.run`` left as attributes when it imported its names eagerly:
 #: on first use, what it imported then is imported (``aftermath.run.executors`` works as it did)
 _SUBMODULES = frozenset(("executors", "params", "seeds", "tasks"))
 
 
-def __getattr__(name: str) -> _typing.Any:
-    if name in _HOME:
-        value = getattr(_importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        for home in sorted(set(_HOME.values())):
-            _importlib.import_module(f"{__name__}.{home}")
-        return _importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME, *_SUBMODULES})
+__getattr__, __dir__ = _lazy.attach(__name__, globals(), _HOME, _SUBMODULES)
 
 
 class _Package(_types.ModuleType):
@@ -61,7 +49,7 @@ class _Package(_types.ModuleType):
     function stays, as the eager imports this package had left it."""
 
     def __setattr__(self, name: str, value: _typing.Any) -> None:
-        if isinstance(value, _types.ModuleType) and _HOME.get(name) == name and hasattr(value, name):
+        if isinstance(value, _types.ModuleType) and _HOME.get(name) == f".{name}" and hasattr(value, name):
             value = getattr(value, name)
         super().__setattr__(name, value)
 
