@@ -130,3 +130,24 @@ def test_the_submodules_the_packages_had_are_still_attributes() -> None:
             "    assert not hasattr(mod, name), name  # (not a submodule the package had: imported only when asked)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+#: a command interrupted at its work (``validate --list``, its selection raising as a Ctrl-C would)
+_CTRL_C_AT_WORK = """
+import aftermath.validation.runner as runner
+from aftermath.cli import app
+
+def select(**kwargs):
+    raise KeyboardInterrupt  # as a Ctrl-C in the middle of the command's work
+
+runner.select = select
+app(["validate", "--list"])
+"""
+
+
+def test_ctrl_c_while_a_command_works_is_one_line() -> None:
+    """Not a batch command (those say where their runs are): exit 130 and the one line
+    "interrupted". Typer (0.29) turned the interrupt into a silent exit 130 before App could say it."""
+    out = subprocess.run([sys.executable, "-c", _CTRL_C_AT_WORK], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 130, (out.returncode, out.stderr)
+    assert out.stderr == "interrupted\n" and out.stdout == "", out.stderr

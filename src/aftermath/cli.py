@@ -91,6 +91,18 @@ def _given(param: Any, argv: Sequence[str]) -> str | None:
     return None
 
 
+class _Group(typer.core.TyperGroup):
+    """Typer (0.29) turns a KeyboardInterrupt raised by a command into a silent exit 130 before
+    :class:`App` can say it: say the one line here, where the command is invoked."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            err.print("interrupted", highlight=False)
+            raise typer.Exit(130) from None
+
+
 class App(typer.Typer):
     """The application, run as the ``aftermath`` command: usage errors as one line (exit 2), a
     traceback from a bug into a log file with one line naming it (exit 1), never on the terminal.
@@ -178,6 +190,7 @@ app = App(
     no_args_is_help=False,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
 console = Console(emoji=False)  # the user's text as written: a scenario named ":fire:" is no emoji
 err = Console(stderr=True, emoji=False)  # errors show the user's text as written: ':fire:' is not an emoji
