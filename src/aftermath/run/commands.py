@@ -469,8 +469,9 @@ def rerun_cmd(
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Re-run a stored batch from the store alone (its recorded scenario, seeds, engine) and check
-    that every run matches the stored one row for row; exit 1 if any differs."""
+    """Re-run a stored batch from the store alone and check every run against the stored one.
+
+    The batch's recorded scenario, seeds and engine are used; each run must match row for row (exit 1 if not)."""
     from aftermath.run.rerun import rerun
     from aftermath.store.store import check_path
 
@@ -527,8 +528,9 @@ def query_cmd(
     limit: int = typer.Option(50, "--limit", min=1, help="Rows shown in the table (JSON has all)."),
     wide: bool = WIDE_OPT,
 ) -> None:
-    """Run SQL over the results store and print the answer. The query runs in DuckDB's sandbox: it
-    reads the store's tables and nothing else (no files, extensions or settings; docs/store.md)."""
+    """Run SQL over the results store and print the answer (read-only, in DuckDB's sandbox).
+
+    The query reads the store's tables and nothing else: no files, extensions or settings (docs/store.md)."""
     from aftermath.store.store import Store
 
     with _user_errors(), Store(store, read_only=True, sandbox=True) as st:
