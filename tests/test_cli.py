@@ -124,6 +124,16 @@ def test_help_shows_no_value_after_a_flag() -> None:
     assert "<bool>" not in res.output and "<int>" in res.output
 
 
+def test_every_commands_description_reads_as_sentences_in_help() -> None:
+    """Typer keeps a docstring's line breaks: a paragraph spanning two source lines broke ``rerun``'s
+    and ``query``'s descriptions mid-sentence in ``aftermath --help``. Each paragraph is one line."""
+    import typer
+
+    for name, cmd in typer.main.get_command(app).commands.items():  # type: ignore[attr-defined]
+        for para in (cmd.help or "").strip().split("\n\n"):
+            assert "\n" not in para.strip(), (name, para)
+
+
 @pytest.mark.parametrize(("args", "shape"), [
     (["hyosan"], r"at the start, fell to [\d,]+, then peaked at [\d,]+ on day \d+"),
     (["korea", "--days", "60"], r"at the start and peaked at [\d,]+ on day \d+")])
