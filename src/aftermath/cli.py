@@ -372,7 +372,9 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
     if s["extinction_day"] is not None:
         lines.append(f"[bold red]Humanity was extinct by day {s['extinction_day']}.[/]")
     if s["breaches"] >= 0.5:
-        lines.append(f"Ferals broke through walls {_n(s['breaches'])} times.")
+        # (ferals who got through, as docs/report.md defines breaches: not how many times a wall fell)
+        n = _n(s["breaches"])
+        lines.append(f"{n} {'feral' if n == '1' else 'ferals'} got through a wall.")
     if vocab.name != "aftermath":  # the limit being taught, in its own words (run.vocabulary)
         lines = summary_lines(s, vocab, res.counts)
     for line in lines:
