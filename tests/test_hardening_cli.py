@@ -225,6 +225,22 @@ def test_a_bug_gives_one_line_and_a_log_file(monkeypatch: pytest.MonkeyPatch, tm
     assert "Traceback" in text and "a deliberate bug" in text and "run sir --days 5" in text
 
 
+def test_a_reader_that_stops_early_still_gets_the_files_asked_for(tmp_path: Path) -> None:
+    """``aftermath run ... --plot F | head -1``: head closes stdout after a line, and the figure was
+    never written (the print before it failed). The files come first now."""
+    exe = Path(sys.executable).with_name("aftermath")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "aftermath"]
+    fig, page = tmp_path / "f.png", tmp_path / "r.html"
+    proc = subprocess.Popen([*cmd, "run", "sir", "--days", "30", "--plot", str(fig), "--report", str(page)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert fig.stat().st_size > 0 and page.stat().st_size > 0, err
+    assert "Traceback" not in err
+
+
 def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     """The real entry point (``aftermath = aftermath._entry:main``), in a process of its own."""
     exe = Path(sys.executable).with_name("aftermath")

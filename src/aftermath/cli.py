@@ -287,23 +287,24 @@ def run(
     if sets:
         res.variant = "; ".join(s.strip() for s in sets)
     summary = res.summary()
+    # the files first: a reader that stops early (``| head``) closes stdout, and what was asked
+    # for is written all the same
+    if plot_path is not None:
+        res.plot().savefig(plot_path, dpi=110)
+    if report_path is not None:
+        from aftermath.report.html import write_report
+
+        write_report(res, report_path)
     if as_json:  # JSON alone on stdout: the chronicle, if asked for, goes to stderr
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
         print_summary(summary, res, wide)
     if chronicle:
         print_chronicle(res, out=err if as_json else console)
-    if plot_path is not None:
-        fig = res.plot()
-        fig.savefig(plot_path, dpi=110)
-        if not as_json:
-            console.print(f"figure written to {plot_path}")
-    if report_path is not None:
-        from aftermath.report.html import write_report
-
-        write_report(res, report_path)
-        if not as_json:
-            console.print(f"report written to {report_path}")
+    if not as_json:
+        for what, path in (("figure", plot_path), ("report", report_path)):
+            if path is not None:
+                console.print(f"{what} written to {path}")
 
 
 def run_options(sc: Any, days: int | None = None, seed: int | None = None, engine: str | None = None) -> Any:
