@@ -192,3 +192,30 @@ def test_a_long_check_id_breaks_after_a_dot_and_the_table_keeps_its_result_at_80
     assert "continued" not in text and "agree.abm-events." in text and "final_size" in text
     assert commands._broken_id("agree.abm-events.final_size") == "agree.abm-events.\nfinal_size"
     assert commands._broken_id("munz.S5") == "munz.S5"
+
+
+def test_the_fast_catalogues_widest_cells_fit_80_columns_in_one_table() -> None:
+    """``validate --fast`` at 80 columns split its table, the results into a "(continued)" one: its
+    widest cells (an id of 21 characters, "eradicated", 5.68434e-13, a tolerance of "±0.00108") fit
+    one table now, the result beside the check, and an id is never broken inside a number."""
+    import dataclasses
+
+    from rich.console import Console
+
+    base = _fake(PASS)
+    cells = [dataclasses.replace(base, id="sir.final_size.R0=2.5", title="SIR final size, R0 = 2.5", engine="ode",
+                                 expected=0.892659, measured=0.892659, tolerance=1e-4, tolerance_rule="0.0001"),
+             dataclasses.replace(base, id="munz.conservation", engine="ode", expected=0.0, measured=5.68434e-13,
+                                 tolerance=1e-6, tolerance_rule="1e-06"),
+             dataclasses.replace(base, id="eradication.succeeds", engine="ode", expected="eradicated",
+                                 measured="eradicated", tolerance=None, tolerance_rule="same outcome"),
+             dataclasses.replace(base, id="agree.ssa.final_size", engine="ssa", expected=0.892791, measured=0.892739,
+                                 tolerance=0.00108, tolerance_rule="4 s.e.")]
+    console = Console(width=80, record=True)
+    console.print(commands.outcome_table(cells))
+    text = console.export_text()
+    assert "continued" not in text and max(len(line) for line in text.splitlines()) <= 80
+    head = next(line for line in text.splitlines() if "check" in line)
+    assert head.index("result") < head.index("engine")
+    assert "sir.final_size.R0=2.5 " in text
+    assert commands._broken_id("sir.final_size.R0=2.5", 19) == "sir.final_size.\nR0=2.5"

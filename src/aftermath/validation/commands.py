@@ -48,7 +48,7 @@ def _num(v: float | str | None) -> str:
 
 
 #: the check column's width at 80 columns: an id longer than this is broken after a dot
-ID_WIDTH = 22
+ID_WIDTH = 21
 
 
 def _broken_id(check_id: str, width: int = ID_WIDTH) -> str:
@@ -57,6 +57,8 @@ def _broken_id(check_id: str, width: int = ID_WIDTH) -> str:
     lines, rest = [], check_id
     while len(rest) > width:
         cut = rest.rfind(".", 0, width)
+        while cut > 0 and rest[cut - 1].isdigit() and rest[cut + 1: cut + 2].isdigit():  # not in a number (R0=2.5)
+            cut = rest.rfind(".", 0, cut)
         if cut < 0:
             break
         lines.append(rest[: cut + 1])
@@ -65,7 +67,7 @@ def _broken_id(check_id: str, width: int = ID_WIDTH) -> str:
 
 
 def outcome_table(outcomes: list[Outcome], title: str = "Validation catalogue", wide: bool = False) -> RenderableType:
-    """The catalogue's results as a table: check, engine, expected, measured, tolerance, pass/fail.
+    """The catalogue's results as a table: check, pass/fail, engine, expected, measured, tolerance.
 
     It fits 80 columns (a tolerance's rule under its value; a narrower terminal splits the table,
     repeating the check); ``wide`` keeps every cell on one line."""
@@ -85,12 +87,13 @@ def outcome_table(outcomes: list[Outcome], title: str = "Validation catalogue", 
         status = "not run" if o.status == UNAVAILABLE else o.status
         result = Text.from_markup(f"[{_style(o.status)}]{status}[/]")
         if wide:  # what it checks, in words: a column of its own, or under the id
-            rows.append([o.id, o.title, o.engine, _num(o.expected), measured, tol, result])
+            rows.append([o.id, o.title, result, o.engine, _num(o.expected), measured, tol])
         else:
             what = Text(_broken_id(o.id))
             what.append(f"\n{o.title}", style="dim")
-            rows.append([what, o.engine, _num(o.expected), measured, tol, result])
-    headers = ["check", *(["what it checks"] if wide else []), "engine", "expected", "measured", "tolerance", "result"]
+            rows.append([what, result, o.engine, _num(o.expected), measured, tol])
+    # the result beside the check: if a narrow terminal splits the table, the verdict stays in the first
+    headers = ["check", *(["what it checks"] if wide else []), "result", "engine", "expected", "measured", "tolerance"]
     justify = ["right" if c in ("expected", "measured", "tolerance") else "left" for c in headers]
     return fitted(headers, rows, title=title, justify=justify, keys=1, wide=wide, show_edge=False,
                   squeeze={0: ID_WIDTH})  # the titles wrap under their ids
