@@ -124,6 +124,20 @@ def test_help_shows_no_value_after_a_flag() -> None:
     assert "<bool>" not in res.output and "<int>" in res.output
 
 
+def test_the_costs_of_policy_nest_their_parts() -> None:
+    """The culled and the swept hybrids are the killed by policy, not three costs to add (a new
+    user read "killed by policy: 528; hybrids culled: 257; hybrids killed in sweeps: 271" so)."""
+    res = CliRunner().invoke(app, ["run", "hyosan"], env={"COLUMNS": "300"})
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.output.splitlines() if x.startswith("Costs of policy"))
+    m = re.search(r"killed by policy: ([\d,]+) \(of which hybrids culled ([\d,]+), hybrids killed in sweeps ([\d,]+)\)",
+                  line)
+    assert m, line
+    killed, culled, swept = (int(g.replace(",", "")) for g in m.groups())
+    assert killed == culled + swept
+    assert "crossings refused at gates" in line and "(of which by healthy people" in line
+
+
 def test_every_commands_description_reads_as_sentences_in_help() -> None:
     """Typer keeps a docstring's line breaks: a paragraph spanning two source lines broke ``rerun``'s
     and ``query``'s descriptions mid-sentence in ``aftermath --help``. Each paragraph is one line."""

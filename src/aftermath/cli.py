@@ -407,12 +407,23 @@ def print_summary(s: dict[str, Any], res: Any, wide: bool = False) -> None:
                                    title="what each faction did (the days each policy acted)", wide=wide,
                                    squeeze={0: 12, 1: 14, 2: 9, 3: 6, 4: 14},
                                    show_edge=False, header_style="bold"), wide)
-    costs = [("killed by policy", s["killed_by_policy"]), ("hybrids culled", s["culled"]),
-             ("hybrids killed in sweeps", s["hybrids_swept"]), ("starved", s["starved"]),
-             ("crossings refused at gates", s["turned_away_attempts"]),
-             ("of them by healthy people", s["turned_away_attempts_healthy"])]
-    shown = [f"{label}: {_n(v)}" for label, v in costs if v >= 0.5]
-    if shown:
+    # a cost that is part of the one before it reads "of which", as compare's tables nest them: the
+    # culled and the swept are the killed by policy, not three costs to add up
+    costs = [("killed by policy", s["killed_by_policy"], ()),
+             ("hybrids culled", s["culled"], ("killed by policy",)),
+             ("hybrids killed in sweeps", s["hybrids_swept"], ("killed by policy",)),
+             ("starved", s["starved"], ()), ("crossings refused at gates", s["turned_away_attempts"], ()),
+             ("by healthy people", s["turned_away_attempts_healthy"], ("crossings refused at gates",))]
+    said: dict[str, list[str]] = {}
+    for label, v, parent in costs:
+        if v < 0.5:
+            continue
+        if parent and parent[0] in said:
+            said[parent[0]].append(f"{label} {_n(v)}")
+        else:
+            said[label] = [f"{label}: {_n(v)}"]
+    if said:
+        shown = [head + (f" (of which {', '.join(parts)})" if parts else "") for head, *parts in said.values()]
         console.print("Costs of policy, in people: " + "; ".join(shown) + ".")
     ledger = [f"{k.replace('_', ' ')}: {_n(v)}" for k, v in s.get("ledger", {}).items() if v >= 0.5]
     if ledger:  # the agent-based engine's ledger: people, each counted once per mark
