@@ -138,6 +138,19 @@ def test_the_costs_of_policy_nest_their_parts() -> None:
     assert "crossings refused at gates" in line and "(of which by healthy people" in line
 
 
+def test_replicates_of_the_ode_are_said_to_be_one_run(tmp_path: Path) -> None:
+    """``sweep sir --runs 2`` without ``--engine`` runs the deterministic ODE: its rank correlations
+    over identical replicates read as more data than there is (p = 0 from 4 runs). Said once, on
+    stderr; a stochastic engine's replicates are not."""
+    args = ["sweep", "sir", "--param", "pathogen.beta=0.2:0.4:2", "--days", "20", "--store", str(tmp_path / "s.duckdb")]
+    ode = CliRunner().invoke(app, [*args, "--runs", "2"])
+    assert ode.exit_code == 0, ode.output
+    assert "note: the ode engine is deterministic: --runs 2 repeats one run" in " ".join(ode.output.split())
+    ssa = CliRunner().invoke(app, [*args, "--runs", "2", "--engine", "ssa"])
+    one = CliRunner().invoke(app, [*args, "--runs", "1", "--seed", "5"])
+    assert ssa.exit_code == one.exit_code == 0 and "deterministic" not in ssa.output + one.output
+
+
 def test_every_commands_description_reads_as_sentences_in_help() -> None:
     """Typer keeps a docstring's line breaks: a paragraph spanning two source lines broke ``rerun``'s
     and ``query``'s descriptions mid-sentence in ``aftermath --help``. Each paragraph is one line."""

@@ -293,6 +293,24 @@ def _report_head(res: BatchResult, store: Path) -> dict[str, Any]:
             "failed": res.failed, "wall_s": round(res.wall_s, 3)}
 
 
+#: where a batch ran, in words (the executor's name is what the store records)
+_RAN = {"in-process": "in this process", "processes": "on worker processes", "dask": "on Dask"}
+
+
+def _done_line(res: BatchResult | SweepResult, store: Path) -> str:
+    """A batch's last line: what was stored, how long it took and where it ran, and where it is."""
+    return (f"{res.stored} runs stored, {res.skipped} already there, {res.failed} failed; {res.wall_s:.1f} s "
+            f"{_RAN.get(res.executor, 'on ' + res.executor)}; store {escape(str(store))}, batch {res.batch_id}")
+
+
+def _same_runs_note(engine: str, runs: int, as_json: bool) -> None:
+    """Replicates of the deterministic ODE are one run repeated: said once, on stderr (a sweep's
+    rank correlations over them read as if there were more data than there is)."""
+    if engine == "ode" and runs > 1 and not as_json:
+        err.print(f"note: the ode engine is deterministic: --runs {runs} repeats one run; --engine ssa or abm gives "
+                  "stochastic replicates", highlight=False, soft_wrap=True)
+
+
 def interrupted(store: Path) -> typer.Exit:
     """What a batch command says on Ctrl-C (the runs that came back are stored), and its exit."""
     err.print(f"[yellow]interrupted:[/] the runs that finished are in {escape(str(store))}; "
@@ -333,10 +351,11 @@ def ensemble_cmd(
             report = {**_report_head(res, store), "bands": _records(res.summary_bands(DEFAULT_METRICS))}
             out.print_json(json.dumps(report))
         else:
-            vocab = vocabulary(as_scenario(scenario))  # the outcomes sweep's table shows (the SIR limit's S)
+            sc = as_scenario(scenario)
+            vocab = vocabulary(sc)  # the outcomes sweep's table shows (the SIR limit's S)
             out.print(_bands_table(res, [m for m, _ in sweep_metrics(vocab)], vocab))
-            out.print(f"{res.stored} runs stored, {res.skipped} already there, {res.failed} failed; "
-                      f"{res.wall_s:.1f} s on {res.executor}; store {escape(str(store))}, batch {res.batch_id}")
+            out.print(_done_line(res, store))
+            _same_runs_note(engine or sc.run.engine, runs, as_json)
     except KeyboardInterrupt:
         raise interrupted(store) from None
     finally:
@@ -396,7 +415,9 @@ def sweep_cmd(
             res = sweep(name, params, method=method, samples=samples, runs=runs or spec.runs or 1,
                         master_seed=seed if seed is not None else spec.seed, engine=engine,
                         days=days if days is not None else spec.days, executor=ex, store=store, progress=cb)
-        _print_sweep(res, store, as_json, wide, as_scenario(name))
+        sc = as_scenario(name)
+        _print_sweep(res, store, as_json, wide, sc)
+        _same_runs_note(engine or sc.run.engine, runs or spec.runs or 1, as_json)
     except KeyboardInterrupt:
         raise interrupted(store) from None
     finally:
@@ -443,8 +464,7 @@ def _print_sweep(res: SweepResult, store: Path, as_json: bool, wide: bool = Fals
     if sob is not None:
         sob["metric"] = sob["metric"].map(words)
         print_wide(out, _frame_table(sob, "sensitivity: Sobol indices (S1 first order, ST total)", wide=wide), wide)
-    out.print(f"{res.stored} runs stored, {res.skipped} already there, {res.failed} failed; "
-              f"{res.wall_s:.1f} s on {res.executor}; store {escape(str(store))}, batch {res.batch_id}")
+    out.print(_done_line(res, store))
 
 
 def _sobol(res: SweepResult, metrics: Sequence[str]) -> pd.DataFrame | None:
