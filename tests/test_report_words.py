@@ -239,6 +239,23 @@ def test_a_scenario_without_factions_says_it_has_no_official_record() -> None:
     assert section.startswith("<p>No factions: no official record to compare.</p>")
 
 
+def test_the_official_record_names_who_is_left_out_only_where_someone_is() -> None:
+    """A row with 0 left out named "crossings refused at its gates (attempts, not people)" all the
+    same, as if someone were left out: such a row now says "-"."""
+    from aftermath.record.official import official_record
+
+    res = simulate(load("hyosan"), engine="ode", days=60)
+    rec = official_record(res)
+    assert (rec["left_out"] < 0.5).any() and (rec["left_out"] >= 0.5).any()  # both kinds of row, to read
+    section = render_run(res).split("<h3>official vs true record</h3>", 1)[1].split("</table>", 1)[0]
+    rows = [[html.unescape(c) for c in re.findall(r"<td[^>]*>([^<]*)</td>", r)]
+            for r in re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)]
+    rows = [r for r in rows if r]
+    assert len(rows) == len(rec)
+    for r, (_, row) in zip(rows, rec.iterrows(), strict=True):
+        assert (r[-1] == "-") == (row["left_out"] < 0.5), r
+
+
 def test_zone_panels_of_a_stored_ensemble_are_named_and_their_day_axis_labelled_once() -> None:
     """A quantile frame (an ensemble read back from the store) has zone ids only: its panels are
     titled with the names of the scenario's stored form, and in a grid the day axis is labelled

@@ -376,7 +376,9 @@ def _ledger_html(result: Result, vocab: Vocabulary | None = None) -> str:
         parts.append("<h3>what policy did to people, per faction</h3>"
                      + table_html(wide.rename_axis(columns=None).reset_index(), 0, ["cost"], as_is=wide.columns))
         rec = official_record(result)
-        rec = rec.assign(faction=[factions.get(str(f), str(f)) for f in rec["faction"]])
+        rec = rec.assign(faction=[factions.get(str(f), str(f)) for f in rec["faction"]],
+                         who=[w if left >= 0.5 else "-" for w, left in zip(rec["who"], rec["left_out"], strict=True)])
+        # (who would be left out is named only where someone is: a row of 0 left out names no one)
         parts.append("<h3>official vs true record</h3>" + (
             table_html(rec, 0, ["faction", "measure", "who"]) if len(rec)
             else "<p>No factions: no official record to compare.</p>"))
