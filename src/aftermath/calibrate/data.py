@@ -70,16 +70,17 @@ def _flows(*f: Flow) -> tuple[int, ...]:
 #: The measures a data file may name, and what each is in the model.
 MEASURES: dict[str, Measure] = {
     "I": Measure("prevalence", _states(State.E, State.H, State.Z),
-                 "infected on the day (E + H + Z): the I of the SIR limit, where only Z is non-zero"),
-    "infected": Measure("prevalence", _states(State.E, State.H, State.Z), "infected on the day (E + H + Z)"),
-    "ferals": Measure("prevalence", _states(State.Z), "ferals on the day (Z): ferals seen"),
-    "humans": Measure("prevalence", _states(State.S, State.E, State.H), "humans on the day (S + E + H)"),
-    "S": Measure("prevalence", _states(State.S), "susceptible on the day"),
-    "E": Measure("prevalence", _states(State.E), "latent carriers on the day"),
-    "H": Measure("prevalence", _states(State.H), "hybrids on the day"),
-    "Z": Measure("prevalence", _states(State.Z), "ferals on the day"),
-    "D": Measure("prevalence", _states(State.D), "corpses on the day"),
-    "R": Measure("prevalence", _states(State.R), "removed on the day (SIR's recovered)"),
+                 "infected at the day's end (E + H + Z: people ill then, not new cases): the I of the SIR limit, "
+                 "where only Z is non-zero"),
+    "infected": Measure("prevalence", _states(State.E, State.H, State.Z), "infected at the day's end (E + H + Z)"),
+    "ferals": Measure("prevalence", _states(State.Z), "ferals at the day's end (Z): ferals seen"),
+    "humans": Measure("prevalence", _states(State.S, State.E, State.H), "humans at the day's end (S + E + H)"),
+    "S": Measure("prevalence", _states(State.S), "susceptible at the day's end"),
+    "E": Measure("prevalence", _states(State.E), "latent carriers at the day's end"),
+    "H": Measure("prevalence", _states(State.H), "hybrids at the day's end"),
+    "Z": Measure("prevalence", _states(State.Z), "ferals at the day's end"),
+    "D": Measure("prevalence", _states(State.D), "corpses at the day's end"),
+    "R": Measure("prevalence", _states(State.R), "removed at the day's end (SIR's recovered)"),
     "infections": Measure("incidence", _flows(Flow.INFECTION), "new infections during the day"),
     "deaths": Measure("incidence", _flows(*DEATH_FLOWS), "deaths during the day (bites, natural, starved, "
                       "culled, swept hybrids)"),
