@@ -192,6 +192,24 @@ def test_chronicle_timeline_has_zone_rows_and_policy_bars(run):
     assert len(ax.get_legend().get_texts()) == len(kinds)
 
 
+def test_chronicle_labels_do_not_overlap_or_repeat_their_row():
+    """A row's labels ran into each other ("Eastern quarantine district ran out Eastern quarantine
+    district fell: ..."; hyosan's agent-based year, seed 7): a label goes below its marker, else
+    above, else none; and it leaves out the zone's name, which its row already shows."""
+    run = simulate(load("hyosan"), engine="abm", seed=7)
+    fig = plots_story.plot_chronicle(run)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    boxes = [(t.get_window_extent(), t.xy[1], t.get_text()) for t in ax.texts]
+    assert boxes
+    names = [z.name or z.id for z in run.scenario.zones]
+    for i, (a, row_a, text_a) in enumerate(boxes):
+        assert not any(text_a.startswith(n + " ") for n in names), text_a
+        for b, row_b, text_b in boxes[i + 1:]:
+            if row_a == row_b:
+                assert not a.overlaps(b), (text_a, text_b)
+
+
 def test_official_record_has_a_panel_per_faction(run):
     fig = plots_story.plot_official_record(run)
     titles = [a.get_title() for a in fig.axes]

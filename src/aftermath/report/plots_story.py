@@ -103,22 +103,31 @@ def plot_chronicle(result: Result, fig: Figure | None = None) -> Figure:
         ax.scatter(part["day"], part["row"], marker=marker, color=colour, s=36 if marker != "|" else 60,
                    label=kind_words(str(kind), vocab), zorder=3, linewidths=1.2)
     labelled = ev[ev["kind"].map(lambda k: KIND_STYLE.get(k, ("", "", False))[2])].head(MAX_LABELS)
+    names = _zone_names(result)  # zones by their names (the ids stay in the JSON and the store)
     span = max(result.days, 1)
-    # a label's width in days, from ~4 points per character over the axes' width in points
-    per_char = 4.0 * span / max(ax.get_window_extent().width * 72 / fig.dpi, 1.0)
-    taken: dict[int, list[tuple[float, float]]] = {}
+    # a label's width in days: ~5 points a character at 7 points (DejaVu Sans averages 4.4), over the
+    # axes' width once the legend has taken its room (tight_layout narrows them by about a fifth)
+    per_char = 5.0 * span / max(0.8 * ax.get_window_extent().width * 72 / fig.dpi, 1.0)
+    taken: dict[tuple[int, bool], list[tuple[float, float]]] = {}
     for _, e in labelled.iterrows():
-        text = _short(str(e["text"]), 40)
+        text = str(e["text"])
+        zone_name = names.get(str(e["zone"]), "")
+        if zone_name and text.startswith(zone_name + " "):  # the row says where: "fell: 354 of its ..."
+            text = text[len(zone_name) + 1:]
+        text = _short(text, 40)
         x, width = float(e["day"]), per_char * (len(text) + 2)
         left = x + width > span  # labelled to the left when it would leave the axes
         x0, x1 = (x - width, x) if left else (x, x + width)
         row = int(e["row"])
-        clash = any(a < x1 and x0 < b for a, b in taken.get(row, []))  # then above the marker instead
-        taken.setdefault(row, []).append((x0, x1))
-        ax.annotate(text, (x, row), xytext=(-6 if left else 6, 6 if clash else -7), textcoords="offset points",
-                    fontsize=7, ha="right" if left else "left", va="bottom" if clash else "top",
+        # below the marker, else above it, else not labelled (the marker and the legend still say it)
+        side = next((up for up in (False, True) if not any(a < x1 and x0 < b for a, b in taken.get((row, up), []))),
+                    None)
+        if side is None:
+            continue
+        taken.setdefault((row, side), []).append((x0, x1))
+        ax.annotate(text, (x, row), xytext=(-6 if left else 6, 6 if side else -7), textcoords="offset points",
+                    fontsize=7, ha="right" if left else "left", va="bottom" if side else "top",
                     bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8}, zorder=4)
-    names = _zone_names(result)  # zones by their names (the ids stay in the JSON and the store)
     ax.set_yticks(range(len(rows)), [_wrap(names.get(z, z), 26) for z in rows])
     ax.set_ylim(len(rows) - 0.2, -0.6)
     ax.grid(axis="y", color="0.9")
