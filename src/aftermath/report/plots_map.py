@@ -122,8 +122,9 @@ def plot_map(result: Result, day: int | None = None, ax: Axes | None = None, *, 
         sub = f"{people[z]:,.0f}" + (" people" if scale >= 0.8 else "")
         if f >= 0 and scale >= 0.8:
             sub += "\n" + _wrap(factions.get(world.faction_ids[f], world.faction_ids[f]), LABEL_WIDTH + 4)
-        box = {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75}
-        name = _wrap(zones.get(zid, zid), LABEL_WIDTH, lines=None if scale >= 0.8 else 2)
+        # nearly opaque: the routes' arrows pass under the labels and hid the counts
+        box = {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.9}
+        name = _wrap(zones.get(zid, zid), LABEL_WIDTH, lines=None if scale >= 0.8 else 3)
         ax.annotate(name, pos[z], xytext=(0, radius_pt[z] + 2 + 4 * scale), textcoords="offset points",
                     ha="center", va="bottom", fontsize=9 * max(scale, 0.8), weight="bold", zorder=3, bbox=box)
         ax.annotate(sub, pos[z], xytext=(0, -radius_pt[z] - 2 - 4 * scale), textcoords="offset points",
