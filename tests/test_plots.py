@@ -138,10 +138,12 @@ def test_map_small_multiples(run):
     fig = plots_map.plot_map_days(run, [0, 5, 10, 20])
     maps = [a for a in fig.axes if a.get_visible() and a.get_title().startswith("day")]
     assert [a.get_title() for a in maps] == ["day 0", "day 5", "day 10", "day 20"]
-    # the names fit small maps: a zone's on at most two lines, the truces' lines short enough for one
+    # the names fit small maps: a zone's on at most three lines (two cut "Eastern quarantine
+    # district" to "Eastern quarantine …"), the truces' lines short enough for one
     for ax in maps:
         texts = [t.get_text() for t in ax.texts]
-        assert "Fort Namsan\ngarrison" in texts and "Eastern\nquarantine …" in texts
+        assert "Fort Namsan\ngarrison" in texts and "Eastern\nquarantine\ndistrict" in texts
+        assert max(t.count("\n") for t in texts if "truce" not in t) <= 2
         truce = next(t for t in texts if "truce" in t)
         assert "The Provisional Government" in truce.replace("\n", " ")
         assert max(len(line) for line in truce.split("\n")) <= 40
