@@ -362,7 +362,7 @@ def test_griefs_told_together_name_each_day_once_in_order() -> None:
         return {"day": day, "step": step, "who": "X", "kind": "grieved", "lost": lost, "zone": 0}
 
     run = [grief(135, 99, "A"), grief(135, 99, "B"), grief(139, 99, "C"), grief(142, 99, "D")]
-    told, _ = _mourning(teller, "X", run, "intro", "X|135|grieved|X", False)  # type: ignore[arg-type]
+    told, _, _ = _mourning(teller, "X", run, "intro", "X|135|grieved|X", False)  # type: ignore[arg-type]
     [sentence] = told
     assert sentence.kind == "grieved_often" and sentence.events == run
     assert "days 135, 139 and 142" in sentence.text, sentence.text

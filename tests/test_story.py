@@ -202,6 +202,30 @@ def test_the_rule_of_memory_is_told_once() -> None:
     assert "very heavily" in life.text() and "weighed heavily" in life.text()
 
 
+def test_a_weight_already_told_is_not_told_again_until_it_eased() -> None:
+    """A new user read "weighed very heavily" four times in one life: rises that leave memory's
+    weight as last told say nothing new. Told: the rise to heavily, then to very heavily; not the
+    next rise (still very heavily); after it eased, very heavily again."""
+    r = run()
+    cast = copy.deepcopy(r.extras["cast"])
+    hero = "Han Yu-na"
+    cast["events"] = [e for e in cast["events"] if e["who"] != hero or e["kind"] == "start"]
+    plan = ((10, "memory_rose", {"memory": 0.4}), (30, "memory_rose", {"memory": 0.7}),
+            (50, "memory_rose", {"memory": 0.8}), (70, "memory_faded", {"memory": 0.5}),
+            (90, "memory_rose", {"memory": 0.75}))
+    for day, kind, extra in plan:
+        cast["events"].append({"day": day, "step": 99, "who": hero, "kind": kind, "zone": 0, **extra})
+        cast["events"].append({"day": day + 5, "step": 99, "who": hero, "kind": "walked", "zone": 0,
+                               "to": 1, "memory": 0.1})  # (apart: each its own run of mourning)
+    r2 = copy.copy(r)
+    r2.extras = {**r.extras, "cast": cast}
+    life = tell(r2, hero)[0]
+    check_sentences(r2, [life])
+    rises = [s for s in life.sentences if s.kind == "memory_rose"]
+    assert [s.events[0]["day"] for s in rises] == [10, 30, 90], life.text()
+    assert life.text().count("very heavily") == 2, life.text()
+
+
 def test_memory_sentences_with_their_rule_have_one_colon() -> None:
     """Every shape of 'memory rose', with the rule it follows, reads as one sentence (one colon at most)."""
     from aftermath.people.story import RULE, RULE_DEFAULT

@@ -404,7 +404,7 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
     items.sort(key=lambda x: (x[0], x[1], x[2]))
     start = next(ev for ev in own if ev["kind"] == "start")
     sentences = [_intro(t, person, kin, start)]
-    dead, after, ruled, bands = False, 0, False, 0
+    dead, after, ruled, bands, weight = False, 0, False, 0, ""
     at = 0
     while at < len(items):
         _day, _step, _n, role, ev = items[at]
@@ -425,7 +425,7 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
                 while at < len(items) and items[at][3] == "own" and items[at][4]["kind"] in MOURNING:
                     run.append(items[at][4])
                     at += 1
-                told, rule = _mourning(t, short, run, prev, key, ruled)
+                told, rule, weight = _mourning(t, short, run, prev, key, ruled, weight)
                 sentences += told
                 ruled = ruled or rule
                 continue
@@ -482,11 +482,12 @@ def _incubation(own: list[dict[str, Any]], bite: dict[str, Any]) -> str:
 
 
 def _mourning(t: Teller, short: str, run: list[dict[str, Any]], prev: str, key: str,
-              ruled: bool) -> tuple[list[Sentence], bool]:
+              ruled: bool, weight: str = "") -> tuple[list[Sentence], bool, str]:
     """A run of the character's griefs (their band's losses) and memory's changes: one sentence
     for the griefs, one for memory (its last rise in the run, else its last fading), in time
-    order; and whether it told the rule memory follows (told once in a life: ``ruled``, it was
-    already)."""
+    order; whether it told the rule memory follows (told once in a life: ``ruled``, it was
+    already); and the weight last told. A rise to the ``weight`` already told (``"very heavily"``
+    again, with no easing between) says nothing new and is not told."""
     out: list[Sentence] = []
     griefs = [e for e in run if e["kind"] == "grieved"]
     mems = [e for e in run if e["kind"] != "grieved"]
@@ -495,9 +496,12 @@ def _mourning(t: Teller, short: str, run: list[dict[str, Any]], prev: str, key: 
     ruled_now = False
 
     def memory(prev: str) -> None:
-        nonlocal ruled_now
+        nonlocal ruled_now, weight
         assert last is not None
         f = _fields(t, last, short)
+        if last["kind"] == "memory_rose" and f["weight"] == weight:
+            return
+        weight = f["weight"] if last["kind"] == "memory_rose" else ""  # eased: the next rise is news again
         if last["kind"] == "memory_rose" and not ruled:
             f["rule"] = RULE.get(t.words, RULE_DEFAULT)
             ruled_now = True
@@ -506,7 +510,8 @@ def _mourning(t: Teller, short: str, run: list[dict[str, Any]], prev: str, key: 
 
     if last is not None and (not griefs or (last["day"], last["step"]) < (griefs[0]["day"], griefs[0]["step"])):
         memory(prev)
-        prev, last_told = out[-1].frame, True
+        prev = out[-1].frame if out else prev
+        last_told = True
     else:
         last_told = last is None
     if len(griefs) == 1:
@@ -523,7 +528,7 @@ def _mourning(t: Teller, short: str, run: list[dict[str, Any]], prev: str, key: 
         out.append(Sentence(tpl.format(**f), frame, "grieved_often", griefs))
     if not last_told:
         memory(out[-1].frame)
-    return out, ruled_now
+    return out, ruled_now, weight
 
 
 def _carrying(fate: dict[str, Any]) -> str:
