@@ -82,7 +82,7 @@ def calibrate_cmd(
         if not as_json:
             err.print(f"calibration {info['calibration_id']}: {len(info['params'])} parameters, "
                       f"{info['observations']} observations, at most {info['trials']:,} trials "
-                      f"({info['runs']:,} {info['engine']} runs of {info['days']} days); "  # (the work: docs/scenario.md)
+                      f"({info['runs']:,} {info['engine']} runs of {info['days']} days); "  # (work: scenario.md)
                       f"{info['method']}",
                       highlight=False)
 
