@@ -308,7 +308,7 @@ def _same_runs_note(engine: str, runs: int, as_json: bool) -> None:
     rank correlations over them read as if there were more data than there is)."""
     if engine == "ode" and runs > 1 and not as_json:
         err.print(f"note: the ode engine is deterministic: --runs {runs} repeats one run; --engine ssa or abm gives "
-                  "stochastic replicates", highlight=False, soft_wrap=True)
+                  "stochastic replicates", highlight=False)  # (a note, not an error: wrapped to the terminal)
 
 
 def interrupted(store: Path) -> typer.Exit:
