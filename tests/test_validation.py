@@ -218,4 +218,7 @@ def test_the_fast_catalogues_widest_cells_fit_80_columns_in_one_table() -> None:
     head = next(line for line in text.splitlines() if "check" in line)
     assert head.index("result") < head.index("engine")
     assert "sir.final_size.R0=2.5 " in text
-    assert commands._broken_id("sir.final_size.R0=2.5", 19) == "sir.final_size.\nR0=2.5"
+    # at 20 the last dot within reach is the number's ("sir.final_size.R0=2." / "5"): the break goes
+    # to the dot before it; with no other dot the id stays whole
+    assert commands._broken_id("sir.final_size.R0=2.5", 20) == "sir.final_size.\nR0=2.5"
+    assert commands._broken_id("R0=12.5", 6) == "R0=12.5"
