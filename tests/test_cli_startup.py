@@ -151,3 +151,41 @@ def test_ctrl_c_while_a_command_works_is_one_line() -> None:
     out = subprocess.run([sys.executable, "-c", _CTRL_C_AT_WORK], capture_output=True, text=True, timeout=60)
     assert out.returncode == 130, (out.returncode, out.stderr)
     assert out.stderr == "interrupted\n" and out.stdout == "", out.stderr
+
+
+def test_a_ctrl_c_a_library_reports_as_its_own_error_is_an_interrupt(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    """DuckDB turns a Ctrl-C during a query (opening the store) into RuntimeError("Query
+    interrupted"), and a Ctrl-C during a compiled module's first import leaves an ImportError
+    caused by the KeyboardInterrupt: both were "internal error ... a bug in aftermath", exit 1.
+    They are the user stopping the command: its interrupted line, exit 130."""
+    from typer.testing import CliRunner
+
+    import aftermath.run.commands as commands
+    import aftermath.validation.runner as runner
+    from aftermath.cli import app
+
+    def query_interrupted(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(commands, "ensemble", query_interrupted)
+    store = tmp_path / "s.duckdb"
+    r = CliRunner().invoke(app, ["ensemble", "sir", "--runs", "2", "--engine", "ode", "--store", str(store)])
+    assert r.exit_code == 130 and r.output.startswith("interrupted: the runs that finished are in"), r.output
+
+    def import_broken(**kwargs: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ctrl_c:
+            raise ImportError("initialization failed") from ctrl_c
+
+    monkeypatch.setattr(runner, "select", import_broken)
+    r = CliRunner().invoke(app, ["validate", "--list"])
+    assert r.exit_code == 130 and r.output == "interrupted\n", r.output
+
+    def a_real_bug(**kwargs: object) -> None:
+        raise RuntimeError("something else")  # not an interrupt: still the bug it is
+
+    monkeypatch.setattr(runner, "select", a_real_bug)
+    r = CliRunner().invoke(app, ["validate", "--list"])
+    assert r.exit_code != 130 and isinstance(r.exception, RuntimeError)

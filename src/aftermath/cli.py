@@ -101,6 +101,13 @@ class _Group(typer.core.TyperGroup):
         except KeyboardInterrupt:
             err.print("interrupted", highlight=False)
             raise typer.Exit(130) from None
+        except Exception as exc:
+            from aftermath.run.commands import after_ctrl_c
+
+            if isinstance(exc, typer.Exit) or not after_ctrl_c(exc):
+                raise
+            err.print("interrupted", highlight=False)  # a Ctrl-C a library reported as its own error
+            raise typer.Exit(130) from None
 
 
 class App(typer.Typer):

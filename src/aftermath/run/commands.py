@@ -95,15 +95,27 @@ def _user_errors() -> Iterator[None]:
 
 
 def after_ctrl_c(exc: BaseException) -> bool:
-    """Whether ``exc`` came while a Ctrl-C was being handled: a second Ctrl-C interrupts DuckDB's
-    write of the runs in hand ("Current transaction is aborted"), which is the user stopping the
-    command, not a damaged store (the write is rolled back; the rerun runs those again)."""
-    seen, ids = exc.__context__, {id(exc)}
-    while seen is not None and id(seen) not in ids:
+    """Whether ``exc`` is a Ctrl-C as a library reported it, or came while one was being handled:
+    the user stopping the command, not a bug nor a damaged store.
+
+    * DuckDB turns a Ctrl-C during a query into its own error ("Query interrupted": opening the
+      store, say), with no KeyboardInterrupt attached;
+    * a second Ctrl-C interrupts DuckDB's write of the runs in hand ("Current transaction is
+      aborted"; the write is rolled back, the rerun runs those again);
+    * a Ctrl-C during a compiled module's first import leaves an ImportError ("initialization
+      failed") whose cause is the KeyboardInterrupt."""
+    if type(exc).__name__ == "InterruptException" or (isinstance(exc, RuntimeError)
+                                                      and str(exc).startswith("Query interrupted")):
+        return True
+    todo, ids = [exc.__cause__, exc.__context__], {id(exc)}
+    while todo:
+        seen = todo.pop()
+        if seen is None or id(seen) in ids:
+            continue
         if isinstance(seen, KeyboardInterrupt):
             return True
         ids.add(id(seen))
-        seen = seen.__context__
+        todo += [seen.__cause__, seen.__context__]
     return False
 
 
