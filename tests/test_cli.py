@@ -136,6 +136,8 @@ def test_the_costs_of_policy_nest_their_parts() -> None:
     killed, culled, swept = (int(g.replace(",", "")) for g in m.groups())
     assert killed == culled + swept
     assert "crossings refused at gates" in line and "(of which by healthy people" in line
+    # breaches count ferals who got through, not walls falling ("broke through walls 465 times")
+    assert re.search(r"^[\d,]+ ferals got through a wall\.$", res.output, re.M), res.output
 
 
 def test_replicates_of_the_ode_are_said_to_be_one_run(tmp_path: Path) -> None:
