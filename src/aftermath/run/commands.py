@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from aftermath import _lazy
 from aftermath.defaults import DEFAULT_PATH
 from aftermath.report.columns import fitted, print_wide
 
@@ -51,14 +52,8 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     return (ScenarioError, ParamError, StoreError, ValueError, OSError, TimeoutError)
 
 
-def __getattr__(name: str) -> Any:
-    """``ensemble``, looked up in this module when the command runs (a test may put another there)."""
-    if name == "ensemble":
-        from aftermath.run.ensemble import ensemble
-
-        globals()[name] = ensemble
-        return ensemble
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: ``ensemble``, imported when a command first looks it up in this module (a test may put another there)
+__getattr__, __dir__ = _lazy.attach(__name__, globals(), {"ensemble": "aftermath.run.ensemble"})
 
 STORE_OPT = typer.Option(Path(DEFAULT_PATH), "--store", help="DuckDB results file.")
 JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of tables.")
@@ -417,19 +412,20 @@ def sweep_cmd(
         npoints = count_points(list(params.values()), method, samples)
         engine = engine if engine is not None else spec.engine  # --engine '' is refused, not the default
         seed_ = seed if seed is not None else spec.seed
-        _precheck(name, days if days is not None else spec.days, seed_, engine, runs or spec.runs or 1, npoints,
+        n_runs = runs or spec.runs or 1
+        _precheck(name, days if days is not None else spec.days, seed_, engine, n_runs, npoints,
                   _sweep_points(name, list(params.values()), method, samples, seed_))
     ex = None
     res: SweepResult | None = None
     try:
         ex = _executor_from(workers, dask, scheduler)  # a Dask cluster starts here: Ctrl-C is caught below
         with _user_errors(), _progress(not as_json, "sweep") as cb:
-            res = sweep(name, params, method=method, samples=samples, runs=runs or spec.runs or 1,
+            res = sweep(name, params, method=method, samples=samples, runs=n_runs,
                         master_seed=seed if seed is not None else spec.seed, engine=engine,
                         days=days if days is not None else spec.days, executor=ex, store=store, progress=cb)
         sc = as_scenario(name)
         _print_sweep(res, store, as_json, wide, sc)
-        _same_runs_note(engine or sc.run.engine, runs or spec.runs or 1, as_json)
+        _same_runs_note(engine or sc.run.engine, n_runs, as_json)
     except KeyboardInterrupt:
         raise interrupted(store) from None
     finally:

@@ -8,12 +8,13 @@ command: the table says so plainly.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console, RenderableType
 from rich.text import Text
 
+from aftermath import _lazy
 from aftermath.report.columns import fitted, print_wide
 
 if TYPE_CHECKING:
@@ -23,14 +24,8 @@ if TYPE_CHECKING:
 # command line starts (``aftermath --version`` would pay for it): hence the imports inside functions.
 
 
-def __getattr__(name: str) -> Any:
-    """``run_catalogue``, looked up in this module when ``validate`` runs (a test may put another there)."""
-    if name == "run_catalogue":
-        from aftermath.validation.runner import run_catalogue
-
-        globals()[name] = run_catalogue
-        return run_catalogue
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: ``run_catalogue``, imported when ``validate`` first looks it up in this module (a test may put another there)
+__getattr__, __dir__ = _lazy.attach(__name__, globals(), {"run_catalogue": "aftermath.validation.runner"})
 
 
 def _style(status: str) -> str:
