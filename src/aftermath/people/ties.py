@@ -65,25 +65,30 @@ def points(share: float) -> int:
     return round(share * MEM_MAX)
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _zone_of_household(h, zone_hh):
+    """The zone whose day-0 households contain household ``h`` (``zone_hh``: each zone's first)."""
+    lo, hi = 0, zone_hh.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if zone_hh[mid] <= h:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 @nb.njit(cache=True)
 def _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
                 band_base, out):
     """The people of household ``h`` (still in it), except ``i``, into ``out``; returns how many."""
     k = 0
     if h < n_init:
-        lo, hi = 0, zone_hh.shape[0] - 1
-        while lo < hi:  # the zone whose households contain h
-            mid = (lo + hi + 1) // 2
-            if zone_hh[mid] <= h:
-                lo = mid
-            else:
-                hi = mid - 1
-        j = zone_start[lo] + (h - zone_hh[lo])
-        while j < zone_end[lo]:
+        z = _zone_of_household(h, zone_hh)
+        for j in range(zone_start[z] + (h - zone_hh[z]), zone_end[z], zone_nh[z]):
             if j != i and household[j] == h and k < out.shape[0]:
                 out[k] = j
                 k += 1
-            j += zone_nh[lo]
     elif h >= band_base:
         b = h - band_base
         for q in range(band_count[b]):
@@ -235,6 +240,36 @@ def _has(sorted_ids, j):
 
 
 @nb.njit(cache=True, nogil=True)
+def _touch_households(news, k0, k1, p, n_parts, state, household, memory, n_init, zone_start, zone_hh, zone_nh,
+                      zone_end, band_count, band_slots, band_base):
+    """Loads the words :func:`grieve` reads for news ``k0 .. k1 - 1`` (the lost ones' households,
+    then their members' household, state and memory), each stage for all of them before the next,
+    so that their cache misses overlap instead of following one another. Reads only; returns a
+    sum that the caller keeps (the loads are not optimised away)."""
+    sink = 0
+    for k in range(k0, k1):
+        sink += np.int64(household[news[k]])
+    for k in range(k0, k1):
+        h = np.int64(household[news[k]])
+        if h % n_parts != p:
+            continue
+        if h < n_init:
+            z = _zone_of_household(h, zone_hh)
+            for j in range(zone_start[z] + (h - zone_hh[z]), zone_end[z], zone_nh[z]):
+                sink += np.int64(household[j]) + np.int64(state[j]) + np.int64(memory[j])
+        elif h >= band_base:
+            b = h - band_base
+            for q in range(band_count[b]):
+                j = band_slots[b, q]
+                sink += np.int64(household[j]) + np.int64(state[j]) + np.int64(memory[j])
+    return sink
+
+
+#: news whose households' words :func:`grieve` loads together before handing them out
+TOUCH_NEWS = 64
+
+
+@nb.njit(cache=True, nogil=True)
 def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_start, zone_hh, zone_nh, zone_end,
            band_count, band_slots, band_base, watched, alone, grieved, ng):
     """The day's news (``news``: the people who carry it, in person order: deaths, turnings,
@@ -242,10 +277,17 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
     ``h % n_parts == p`` (a household's news and members are one part's alone, handled in the
     news' order: any number of parts gives the same). ``alone[k]``: the one living member news
     ``k`` left its household, -1 if none or more. For the people in ``watched`` (sorted): ``grieved[p, r] =
-    (person, lost one, policy, k)``, ``ng[p]`` rows."""
+    (person, lost one, policy, k)``, ``ng[p]`` rows. The words of the next :data:`TOUCH_NEWS`
+    news are loaded together first (:func:`_touch_households`: a news' members lie far apart, and
+    one after another their misses cost 0.28 us a news at 1e6 people)."""
     buf = np.empty(256, dtype=np.int64)
     n = 0
+    sink = 0
     for k in range(news.shape[0]):
+        if k % TOUCH_NEWS == 0:
+            sink += _touch_households(news, k, min(news.shape[0], k + TOUCH_NEWS), p, n_parts, state, household,
+                                      memory, n_init, zone_start, zone_hh, zone_nh, zone_end, band_count,
+                                      band_slots, band_base)
         i = news[k]
         h = np.int64(household[i])
         if h % n_parts != p:
@@ -266,6 +308,8 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
                     grieved[p, n, 0], grieved[p, n, 1], grieved[p, n, 2], grieved[p, n, 3] = j, i, policy, k
                     n += 1
         alone[k] = sv if living == 1 else -1
+    if sink == -1:  # (never: keeps the loads above)
+        n = 0
     ng[p] = n
 
 

@@ -129,6 +129,8 @@ class AbmEngine:
         self.ties = Ties(world, self.pop, CHUNK)  # memory of loss and bands (off: nothing runs)
         #: the event-driven step's lists (run.abm_mode = "events", :mod:`.events`); None: the scan step
         self.ev: EventLists | None = None
+        #: Out's walk notes for follow_bands, which notes none (its day has the bands' noting off)
+        self._no_walks = (np.zeros(1, dtype=np.int64), np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64))
         self.cast = CastWatch.build(self)  # the people followed, observation only (None: no cast)
         #: steps of a day after which to sample the counts into ``samples`` (run.record_every)
         self.sample_steps: frozenset[int] = frozenset()
@@ -371,10 +373,8 @@ class AbmEngine:
         n_walk = int(gather_walks(moves, move_lo, move_n))
         if n_walk < 0:
             raise AbmCheckError("more band walks in a step than band members")
-        log = np.zeros((n_walk * max(ties.band_size, 1), 5), dtype=np.int64)
-        none = np.zeros(1, dtype=np.int64)
-        serial = Out(self.counts_i[None], self.czs[None], fl, rf, self.pend_chunk, ties.news_chunk, none,
-                     np.zeros(2, dtype=np.int64), none.copy())
+        log = np.empty((n_walk * max(ties.band_size, 1), 5), dtype=np.int64)  # (rows written before read)
+        serial = Out(self.counts_i[None], self.czs[None], fl, rf, self.pend_chunk, ties.news_chunk, *self._no_walks)
         n_log = follow_bands(moves[:n_walk], np.uint64(stream_key(self.seed, BAND_STREAM, int(gate.t))), people,
                              self.tables, rows, gate, serial, CHUNK, ties.band_count, ties.band_slots,
                              self.world.route_from, log)
