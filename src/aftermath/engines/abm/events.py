@@ -217,19 +217,19 @@ def list_tops(W, T, dy, czs, ns, tops):
 
 
 @nb.njit(cache=True)
-def choose_range(lo, hi, p, key, out):
+def choose_into(lo, hi, p, key, out, at, room):
     """The places ``lo .. hi - 1`` each chosen independently with probability ``p``, by geometric
     skips (the number of places passed over before the next chosen one is Geometric(p)) from the
-    uniforms of ``key``, ascending into ``out``. Returns how many, or -1 when ``out`` has no room
-    (the caller enlarges it and asks again: the same draws)."""
+    uniforms of ``key``, ascending into ``out[at:at + room]``. Returns how many, or -1 when there
+    are more than ``room`` (the caller gives more room and asks again: the same draws)."""
     n = hi - lo
     if n <= 0 or p <= 0.0:
         return 0
     if p >= 1.0:
-        if n > out.shape[0]:
+        if n > room:
             return -1
         for q in range(n):
-            out[q] = lo + q
+            out[at + q] = lo + q
         return n
     lg = np.log1p(-p)
     q = np.int64(-1)
@@ -241,31 +241,39 @@ def choose_range(lo, hi, p, key, out):
         if gap >= n - q - 1:
             break
         q += np.int64(gap) + 1
-        if k >= out.shape[0]:
+        if k >= room:
             return -1
-        out[k] = lo + q
+        out[at + k] = lo + q
         k += 1
     return k
 
 
 @nb.njit(cache=True)
-def choose(s_n, tops, key, ks, k_lo, chosen):
-    """The candidates of each list: each place independently with the list's top probability,
-    found by geometric skips (:func:`choose_range`: the gap to the next is Geometric(top), the
-    same Bernoulli trials in O(candidates)), from the ``COUNT`` stream keyed by (step, list). The
-    places, ascending, go to ``chosen`` list after list; ``ks[li]``: how many. Returns the total,
-    or -1 when ``chosen`` has no room (the caller enlarges it and asks again: the draws are the
-    same)."""
+def choose_range(lo, hi, p, key, out):
+    """:func:`choose_into` the whole of ``out``."""
+    return choose_into(lo, hi, p, key, out, 0, out.shape[0])
+
+
+@nb.njit(cache=True)
+def layout(s_n, tops, sigmas, least, room, k_lo):
+    """Where each list's candidates go this step, before they are drawn (each part draws its
+    lists' own): room for ``room[li]`` from ``k_lo[li]``, their expected number (``s_n * top``,
+    Binomial) and ``sigmas`` standard deviations and ``least`` more, at most the list. Returns (the
+    room in all, the candidates expected by list, rounded up: what :func:`deal` shares out, and
+    their sum)."""
+    nl = s_n.shape[0]
+    expect = np.zeros(nl, dtype=np.int64)
     total = 0
-    for li in range(s_n.shape[0]):
-        ks[li] = 0
+    expected = 0
+    for li in range(nl):
+        p = min(max(tops[li], 0.0), 1.0)
+        e = s_n[li] * p
+        expect[li] = np.int64(np.ceil(e))
+        room[li] = max(0, min(s_n[li], np.int64(np.ceil(e + sigmas * np.sqrt(e * (1.0 - p)))) + least))
         k_lo[li] = total
-        k = choose_range(0, s_n[li], tops[li], _list_key(key, li), chosen[total:])
-        if k < 0:
-            return -1
-        ks[li] = k
-        total += k
-    return total
+        total += room[li]
+        expected += expect[li]
+    return total, expect, expected
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
@@ -289,27 +297,32 @@ def fill_holes(sl, lo, n, holes, c0, g, next_t):
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
-def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, ks, k_lo, chosen, tops, chunk,
-               movers, n_movers, taken, n_takens):
-    """The lists ``li`` with ``owner[li] == p``: their candidates (places ``chosen[k_lo[li]:]``,
-    ``ks[li]`` of them) kept with their own probability take their slots (:func:`.step.act`, as
-    part ``p``; mutations and news counted in this part's rows ``pend[p]``, ``news[p]``); then the
-    list drops those who left it, who go to ``movers[k_lo[li]:]`` (``n_movers[li]`` of them) to be
-    placed after the step. ``taken[k_lo[li]:]`` (``n_takens[li]``): ``person << 16 | slot`` for each
-    who took a slot (what the cast reads). Every list's output has its own place, so neither the
-    lists nor their order depend on which part ran them."""
+def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, ks, k_lo, room, key, chosen, tops,
+               chunk, movers, n_movers, taken, n_takens):
+    """The lists ``li`` with ``owner[li] == p``: their candidates, each place with the list's top
+    probability (:func:`choose_into`: geometric skips from the ``COUNT`` stream keyed by (step,
+    list)), ascending into ``chosen[k_lo[li]:]``, ``ks[li]`` of them (-1, and the list left as it
+    was, when there are more than its ``room[li]``: the caller runs it again with more), each kept
+    with their own probability, take their slots (:func:`.step.act`, as part ``p``; mutations and
+    news counted in this part's rows ``pend[p]``, ``news[p]``); then the list drops those who left
+    it, who go to ``movers[k_lo[li]:]`` (``n_movers[li]`` of them) to be placed after the step.
+    ``taken[k_lo[li]:]`` (``n_takens[li]``): ``person << 16 | slot`` for each who took a slot
+    (what the cast reads). Every list's draws and output have their own place, so neither the
+    lists nor their order depend on which part ran them, and the parts draw their own lists'
+    candidates (a serial pass over every list's before, a fifth of the SIR's step at 1e6)."""
     o = Out(out.dc, out.dzs, out.fl, out.rf, pend[p], news[p], out.moves, out.move_lo, out.move_n)
     thin_s = dy.mem.on and dy.mem.flight != 0.0
     pick_key, thin_key = dy.keys[K_PICK], dy.keys[K_THIN]
     for li in range(s_n.shape[0]):
         if owner[li] != p:
             continue
-        k = ks[li]
         n_movers[li] = 0
         n_takens[li] = 0
-        if k == 0:
-            continue
         c0 = k_lo[li]
+        k = choose_into(0, s_n[li], tops[li], _list_key(key, li), chosen, c0, room[li])
+        ks[li] = k
+        if k <= 0:
+            continue  # none, or no room (-1): nothing done
         z = li // NK
         st = KIND_STATE[li % NK]
         lo, n = s_lo[li], s_n[li]
@@ -370,15 +383,22 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
 
 
 @nb.njit(cache=True)
-def gather(k_lo, counts, a):
-    """After the lists' phase: each list's outputs (``a[k_lo[li]:]``, ``counts[li]`` of them) to
-    the front of ``a``, in list order. Returns how many."""
+def gather_into(k_lo, counts, src, dst):
+    """After the lists' phase: each list's outputs (``src[k_lo[li]:]``, ``counts[li]`` of them) to
+    the front of ``dst``, in list order. Returns how many. ``dst`` may be ``src`` where the lists'
+    places ascend in list order (the copy only moves left)."""
     w = 0
     for li in range(k_lo.shape[0]):
         for m in range(counts[li]):
-            a[w] = a[k_lo[li] + m]
+            dst[w] = src[k_lo[li] + m]
             w += 1
     return w
+
+
+@nb.njit(cache=True)
+def gather(k_lo, counts, a):
+    """:func:`gather_into` in place."""
+    return gather_into(k_lo, counts, a, a)
 
 
 @nb.njit(cache=True)
@@ -804,6 +824,10 @@ class EventLists:
     #: slower than 1 with every phase handed out); the run is the same either way
     PARALLEL_FROM = 4096
     MOST_ON_ONE = 0.8
+    #: each list's room for its candidates of a step: their expected number, SIGMAS standard
+    #: deviations and LEAST more (at most the list); a list with more (about 1e-15 a list and
+    #: step) is drawn again, after the others, with room for all of its people (:meth:`_again`)
+    SIGMAS, LEAST = 8.0, 64
 
     @staticmethod
     def slack(n: int) -> int:
@@ -819,6 +843,7 @@ class EventLists:
         self.cand = np.zeros(1024, dtype=np.int64)  # the latent's candidates (places in the calendar)
         self.taken_e = np.zeros(1024, dtype=np.int64)
         self.ks = np.zeros(nz * NK, dtype=np.int64)
+        self.room = np.zeros(nz * NK, dtype=np.int64)
         self.tops = np.zeros(nz * NK + 1)  # and the latent's
         self.chosen = np.zeros(4096, dtype=np.int32)  # places in a list (below 2**31)
         self.k_lo = np.zeros(nz * NK, dtype=np.int64)
@@ -847,6 +872,28 @@ class EventLists:
             if hasattr(kernel, "compile"):  # (not with NUMBA_DISABLE_JIT)
                 kernel.compile(sig)
 
+    def _again(self, args: tuple[Any, ...]) -> None:
+        """The lists that had more candidates than their room (``ks < 0``: left as they were)
+        drawn again, on this thread, each with room for all of its people past the others' room;
+        then every list's movers and slots taken gathered in list order, as the parts would have."""
+        again = self.ks < 0
+        at = int(self.k_lo[-1] + self.room[-1])
+        need = self.s_n[again]
+        self.k_lo[again] = at + np.concatenate([[0], np.cumsum(need)[:-1]])
+        self.room[again] = need
+        end = at + int(need.sum())
+        self.chosen = self._room(self.chosen, end)
+        self.movers = self._room(self.movers, end + 64)
+        if self.record:
+            self.taken = self._room(self.taken, end)
+        self.owner[:] = np.where(again, 0, -1)
+        a = list(args)
+        a[14], a[17], a[19] = self.chosen, self.movers, self.taken
+        lists_part(0, 1, self.owner, *a)
+        # (the lists' places no longer ascend in list order: gathered from a copy)
+        self.n_mov = int(gather_into(self.k_lo, self.n_movers, self.movers.copy(), self.movers))
+        self.n_taken = int(gather_into(self.k_lo, self.n_takens, self.taken.copy(), self.taken))
+
     @staticmethod
     def _room(a: NDArray[Any], need: int) -> NDArray[Any]:
         if a.shape[0] >= need:
@@ -859,28 +906,31 @@ class EventLists:
              key: np.uint64, czs: I64) -> None:
         """The step: the lists' candidates (lists dealt to parts), then the latent (parts by chunk)."""
         list_tops(W, T, dy, czs, np.int64(dy.n_strains), self.tops)
-        while True:
-            total = int(choose(self.s_n, self.tops, key, self.ks, self.k_lo, self.chosen))
-            if total >= 0:
-                break
-            self.chosen = np.zeros(2 * self.chosen.shape[0], dtype=np.int32)
-        self.movers = self._room(self.movers, total + 64)
-        self.taken = self._room(self.taken, total) if self.record else self.taken[:0]
+        room_all, expect, expected = layout(self.s_n, self.tops, self.SIGMAS, self.LEAST, self.room, self.k_lo)
+        room_all = int(room_all)
+        if self.chosen.shape[0] < room_all:
+            self.chosen = np.zeros(max(room_all, 2 * self.chosen.shape[0]), dtype=np.int32)
+        self.movers = self._room(self.movers, room_all + 64)
+        self.taken = self._room(self.taken, room_all) if self.record else self.taken[:0]
         n_parts = int(workers.n)  # type: ignore[attr-defined]
         shape = (n_parts, out.pend_chunk.shape[0]), (n_parts, out.news_chunk.shape[0])
         if self.pend.shape != shape[0] or self.news.shape != shape[1]:
             self.pend, self.news = np.zeros(shape[0], dtype=np.int64), np.zeros(shape[1], dtype=np.int64)
-        args = (P, T, W, dy, out, self.pend, self.news, self.sl, self.s_lo, self.s_n, self.ks, self.k_lo,
-                self.chosen, self.tops, chunk, self.movers, self.n_movers, self.taken, self.n_takens)
+        args = (P, T, W, dy, out, self.pend, self.news, self.sl, self.s_lo, self.s_n, self.ks, self.k_lo, self.room,
+                key, self.chosen, self.tops, chunk, self.movers, self.n_movers, self.taken, self.n_takens)
         # little to do, or one list with most of it (one zone's susceptible): on this thread, where
         # the people's arrays are warm; the run is the same either way
-        if total < self.PARALLEL_FROM or n_parts == 1 or deal(self.ks, n_parts, self.owner) > self.MOST_ON_ONE:
+        if (expected < self.PARALLEL_FROM or n_parts == 1
+                or deal(expect, n_parts, self.owner) > self.MOST_ON_ONE):
             self.owner[:] = 0
             lists_part(0, 1, self.owner, *args)
         else:
             workers.run(lists_part, self.owner, *args)  # type: ignore[attr-defined]
-        self.n_mov = int(gather(self.k_lo, self.n_movers, self.movers))
-        self.n_taken = int(gather(self.k_lo, self.n_takens, self.taken))
+        if self.ks.min() < 0:  # more candidates than a list's room (never seen): those lists again
+            self._again(args)
+        else:
+            self.n_mov = int(gather(self.k_lo, self.n_movers, self.movers))
+            self.n_taken = int(gather(self.k_lo, self.n_takens, self.taken))
         fold(self.pend, self.news, out.pend_chunk, out.news_chunk)
         # the latent: the calendar's due end their latency; the others walk (candidates by skips)
         n_e = self.n_e
