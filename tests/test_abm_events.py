@@ -184,6 +184,33 @@ def test_bad_mode_is_refused_naming_the_key() -> None:
         from_dict(data)
 
 
+def test_a_list_with_more_candidates_than_its_room_is_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each list's room for a step's candidates is set before they are drawn (its expected number
+    and a margin). With the margin below the expectation, most lists have more and are drawn again
+    after the others, on one part or two, with a cast reading who took which slot: the same run."""
+    from aftermath.engines.abm.events import EventLists
+
+    sc = with_overrides(events(hyosan_mutating()), {"cast": 6})
+    roomy = simulate(sc, engine="abm", seed=7)
+    again = {"lists": 0}
+    real = EventLists._again
+
+    def counted(self: EventLists, args: tuple[Any, ...]) -> None:
+        again["lists"] += int((self.ks < 0).sum())
+        real(self, args)
+
+    monkeypatch.setattr(EventLists, "_again", counted)
+    monkeypatch.setattr(EventLists, "SIGMAS", -3.0)
+    monkeypatch.setattr(EventLists, "LEAST", 0)
+    for n in (1, 2):
+        monkeypatch.setattr(abm_engine, "Parts", lambda n=n: Parts(n))
+        monkeypatch.setattr(EventLists, "PARALLEL_FROM", 0)
+        tight = simulate(sc, engine="abm", seed=7, check=True)
+        assert digest(tight) == digest(roomy)
+        assert tight.story() == roomy.story()
+    assert again["lists"] > 50, again
+
+
 def test_the_lists_layout_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """With almost no room to grow, lists fill up every few steps: they move to the free end, close
     up in place when it is used, and are copied afresh when that is not enough (checked against

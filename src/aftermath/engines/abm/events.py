@@ -313,6 +313,11 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
     o = Out(out.dc, out.dzs, out.fl, out.rf, pend[p], news[p], out.moves, out.move_lo, out.move_n)
     thin_s = dy.mem.on and dy.mem.flight != 0.0
     pick_key, thin_key = dy.keys[K_PICK], dy.keys[K_THIN]
+    mem_on = dy.mem.on
+    latent = False  # whether an infection can start a latency (whose end it writes in next_t)
+    for s in range(dy.n_strains):
+        if dy.latency[s] > 0.0:
+            latent = True
     for li in range(s_n.shape[0]):
         if owner[li] != p:
             continue
@@ -330,12 +335,22 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
         where = T.where[st]
         n_taken = 0
         sink = 0
+        # the words a visit of this list reads besides state and zone: a susceptible has no strain,
+        # its infection reads ``ever`` and schedules ``next_t`` (with latency); memory with memory on
+        t_strain, t_ever, t_next = st != S, st == S, st == S and latent
         for m in range(k):
             if m % TOUCH == 0:  # the next few candidates' words, loaded together (their misses overlap)
                 for m2 in range(m, min(k, m + TOUCH)):
                     i2 = sl[lo + chosen[c0 + m2]]
-                    sink += (np.int64(P.state[i2]) + np.int64(P.zone[i2]) + np.int64(P.strain[i2])
-                             + np.int64(P.memory[i2]) + np.int64(P.ever[i2]) + np.int64(P.next_t[i2]))
+                    sink += np.int64(P.state[i2]) + np.int64(P.zone[i2])
+                    if t_strain:
+                        sink += np.int64(P.strain[i2])
+                    if mem_on:
+                        sink += np.int64(P.memory[i2])
+                    if t_ever:
+                        sink += np.int64(P.ever[i2])
+                    if t_next:
+                        sink += np.int64(P.next_t[i2])
             i = np.int64(sl[lo + chosen[c0 + m]])
             s = np.int64(0) if st == S else np.int64(P.strain[i])
             rate = W.rate[z, st, s]
