@@ -334,6 +334,7 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
         top = tops[li]
         where = T.where[st]
         n_taken = 0
+        g = 0  # those who left, over the chosen ones' places (ascending), and to movers
         sink = 0
         # the words a visit of this list reads besides state and zone: a susceptible has no strain,
         # its infection reads ``ever`` and schedules ``next_t`` (with latency); memory with memory on
@@ -381,18 +382,16 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
                 taken[c0 + n_taken] = (i << 16) | j
                 n_taken += 1
             act(p, i, st, z, s, j, P, T, W, dy, o, i // chunk)
-        n_takens[li] = n_taken
-        if sink == -1:  # (never: keeps the loads above)
-            n_takens[li] = 0
-        g = 0  # the places of those who left, ascending, over the chosen ones' places
-        for m in range(k):
-            q = chosen[c0 + m]
-            i = np.int64(sl[lo + q])
+            # (only their own visit changes a person's state or zone in this phase: whether they
+            # left is known now; ``g <= m``, so this place of ``chosen`` was read)
             if P.state[i] == st and np.int64(P.zone[i]) == z:
                 continue
             movers[c0 + g] = i
-            chosen[c0 + g] = q
+            chosen[c0 + g] = chosen[c0 + m]
             g += 1
+        n_takens[li] = n_taken
+        if sink == -1:  # (never: keeps the loads above)
+            n_takens[li] = 0
         n_movers[li] = g
         s_n[li] = fill_holes(sl, lo, n, chosen, c0, g, P.next_t)
 
