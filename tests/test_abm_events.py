@@ -45,6 +45,7 @@ def test_a_seed_gives_one_run_whatever_the_threads(monkeypatch: pytest.MonkeyPat
         monkeypatch.setattr(EventLists, "PARALLEL_FROM", handed)
         monkeypatch.setattr(EventLists, "MOST_ON_ONE", 0.8 if handed else 1.0)
         monkeypatch.setattr(Ties, "PARALLEL_NEWS", handed)
+        monkeypatch.setattr(Parts, "PARALLEL_PEOPLE", 65536 if handed else 0)
         got[n, handed] = digest(simulate(sc, engine="abm", seed=4, check=(n == 2 and handed == 0)))
     assert len(set(got.values())) == 1, got
     assert digest(simulate(sc, engine="abm", seed=5)) != got[1, 4096]
@@ -107,6 +108,7 @@ def test_the_cast_reads_the_same_slots_whatever_the_threads(monkeypatch: pytest.
     for n in (1, 2, 3):
         monkeypatch.setattr(abm_engine, "Parts", lambda n=n: Parts(n))
         monkeypatch.setattr(EventLists, "PARALLEL_FROM", 0 if n > 1 else 4096)
+        monkeypatch.setattr(Parts, "PARALLEL_PEOPLE", 0)
         monkeypatch.setattr(EventLists, "MOST_ON_ONE", 1.0)
         r = simulate(sc, engine="abm", seed=9)
         frame = r.people_frame()
@@ -205,6 +207,7 @@ def test_a_list_with_more_candidates_than_its_room_is_drawn_again(monkeypatch: p
     for n in (1, 2):
         monkeypatch.setattr(abm_engine, "Parts", lambda n=n: Parts(n))
         monkeypatch.setattr(EventLists, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(Parts, "PARALLEL_PEOPLE", 0)
         tight = simulate(sc, engine="abm", seed=7, check=True)
         assert digest(tight) == digest(roomy)
         assert tight.story() == roomy.story()

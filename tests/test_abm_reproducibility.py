@@ -71,6 +71,8 @@ import sys
 sys.path.insert(0, {tests!r})
 from test_abm_reproducibility import digest, small_hyosan
 from aftermath.engines.driver import simulate
+from aftermath.engines.abm.parts import Parts
+Parts.PARALLEL_PEOPLE = 0  # the people's kernels on the threads however few (as they run at scale)
 print("DIGEST", digest(simulate(small_hyosan(people=5000, days=25), engine="abm", seed=11)))
 """
 

@@ -28,6 +28,7 @@ from test_regions import small_korea
 
 def run_with_parts(monkeypatch: pytest.MonkeyPatch, n_parts: int, sc: Any, seed: int) -> str:
     monkeypatch.setattr(abm_engine, "Parts", lambda: Parts(n_parts))
+    monkeypatch.setattr(Parts, "PARALLEL_PEOPLE", 0)  # the people's kernels on the threads however few
     r = simulate(sc, engine="abm", seed=seed)
     return digest(r)
 

@@ -469,10 +469,13 @@ class Ties:
         self.seen += np.where(seen, self.per_breach, 0)
         self.news_day(pop, workers)
         if day % 7 == 6:
-            run = workers.run if workers is not None else (lambda kernel, *args: kernel(0, 1, *args))
             seen = np.minimum(self.seen, MEM_MAX)
-            run(fade_week, np.int64(pop.n), np.int64(self.chunk), pop.state, pop.zone, pop.memory,
-                float(self.keep ** 7), seen, bool(seen.any()))
+            args = (np.int64(pop.n), np.int64(self.chunk), pop.state, pop.zone, pop.memory, float(self.keep ** 7),
+                    seen, bool(seen.any()))
+            if workers is not None:
+                workers.run(fade_week, *args, here=workers.few(pop.n))
+            else:
+                fade_week(0, 1, *args)
             self.seen[:] = 0
             if self.band_moves:  # the deaths that carried no news off the bound on living band members
                 self.count_bands(pop, workers)
@@ -485,7 +488,7 @@ class Ties:
         args = (np.int64(self.n_bands), self.band_count, self.band_slots, pop.household, pop.state,
                 np.int64(BAND_BASE), np.int64(self.chunk), per_part)
         if workers is not None:
-            workers.run(band_chunks, *args)
+            workers.run(band_chunks, *args, here=workers.few(pop.n))
         else:
             band_chunks(0, 1, *args)
         self.band_chunk[:] = per_part.sum(axis=0)

@@ -186,7 +186,8 @@ class AbmEngine:
         nz = self.world.n_zones
         cs = np.zeros((self.parts, nz, 7), dtype=np.int64)
         czs = np.zeros((self.parts, nz, self.scap, 4), dtype=np.int64)
-        self.workers.run(count_part, pop.n, CHUNK, pop.state, pop.zone, pop.strain, cs, czs)
+        self.workers.run(count_part, pop.n, CHUNK, pop.state, pop.zone, pop.strain, cs, czs,
+                         here=self.workers.few(pop.n))
         return cs.sum(axis=0), czs.sum(axis=0)
 
     # -- the engine protocol -------------------------------------------------------------------
@@ -215,7 +216,7 @@ class AbmEngine:
         else:
             hybrids = np.flatnonzero(pop.state[: pop.n] == H) if remember else None
             self.workers.run(sweep_part, pop.n, CHUNK, pop.state, pop.zone, pop.strain, pop.flags, pop.flag_zone,
-                             kill, hyb, float(q), key_kill, key_q, fl)
+                             kill, hyb, float(q), key_kill, key_q, fl, here=self.workers.few(pop.n))
             self.counts_i, self.czs = self._recount()
             swept = hybrids[pop.state[hybrids] != H] if hybrids is not None else None
         if remember and swept is not None:
@@ -290,7 +291,8 @@ class AbmEngine:
                 self.ev.step(self.workers, people, self.tables, rows, today, out, CHUNK,
                              np.uint64(stream_key(self.seed, int(Stream.COUNT), t)), self.czs)
             else:
-                self.workers.run(step_part, pop.n, CHUNK, people, self.tables, rows, today, out)
+                self.workers.run(step_part, pop.n, CHUNK, people, self.tables, rows, today, out,
+                                 here=self.workers.few(pop.n))
             self.workers.run(merge_part, ns, dc, self.dzs, self.counts_i, self.czs, here=small)  # and zeroes the deltas
             pending = int(self.pend_chunk.sum())
             if pending:

@@ -89,6 +89,16 @@ class Parts:
     #: faster (hyosan at 1e6, the event step on two threads, alternating runs: 3.74 to 3.77 s before,
     #: 3.22 s with both here)
     PARALLEL_ROWS = 131072
+    #: a kernel over the population's chunks runs every part on the calling thread below this many
+    #: people (``run(..., here=self.few(n))``): a part's share of a smaller population is less work
+    #: than its hand-off (hyosan on two threads, the scan step, a year: at 10,000 people 0.44 s handed
+    #: out and 0.28 s here, 30,000 0.52 and 0.41 s, 60,000 0.63 and 0.56 s, 120,000 0.87 and 0.92 s).
+    #: The tests of thread counts set it to 0, so that their small worlds run on the threads
+    PARALLEL_PEOPLE = 65536
+
+    def few(self, people: int) -> bool:
+        """Whether a kernel over ``people`` people's chunks is too little work to hand out."""
+        return people < self.PARALLEL_PEOPLE
 
     def run(self, kernel: Callable[..., Any], *args: Any, here: bool = False) -> None:
         """``kernel(p, n_parts, *args)`` for every part ``p``; returns when all are done. ``here``:
