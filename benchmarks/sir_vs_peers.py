@@ -12,10 +12,12 @@
 Each model runs in its own process with ``NUMBA_NUM_THREADS`` (and the BLAS/OpenMP variables) set
 to the thread count; times are the simulation only, after a warm-up run in the same process
 (Starsim's ``sim.run()``, LASER's ``model.run()``, aftermath's ``Result.timings["run_s"]``).
-``others`` is how many cores other processes kept busy during the three runs (from /proc/stat):
-on a shared machine, read the ratios of a row, not its absolute times.
+Each peer runs ``--repeats`` times (default 3), each run in a fresh process, the peers taking turns;
+the table reads each peer's median run, and lists every run. ``others`` is how many cores other
+processes kept busy during the median runs (from /proc/stat): on a shared machine, read the ratios
+of a row, not its absolute times.
 
-Usage: ``python benchmarks/sir_vs_peers.py [--n 100000 1000000] [--threads 1 2]``
+Usage: ``python benchmarks/sir_vs_peers.py [--n 100000 1000000] [--threads 1 2] [--repeats 3]``
 """
 
 from __future__ import annotations
@@ -74,6 +76,20 @@ def ensure_peers() -> None:
         subprocess.run(["bash", str(HERE / "peers" / "laser_setup.sh"), str(HERE / ".venv-laser")], check=True)
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Of one peer's runs, the one with the median simulation time (the lower middle of an even
+    number), with every run's time beside it (``all_run_s``)."""
+    ordered = sorted(runs, key=lambda r: r["run_s"])
+    return {**ordered[(len(ordered) - 1) // 2], "all_run_s": [r["run_s"] for r in runs]}
+
+
+def run_repeated(n: int, days: int, seed: int, threads: int, repeats: int) -> dict[str, dict[str, Any]]:
+    """Each peer ``repeats`` times, each run in a fresh process, the peers taking turns (so that a
+    slow minute of a shared machine falls on all of them); per peer, the median run."""
+    rounds = [run_all(n, days, seed, threads) for _ in range(repeats)]
+    return {peer: median_run([r[peer] for r in rounds]) for peer in rounds[0]}
+
+
 def run_all(n: int, days: int, seed: int, threads: int) -> dict[str, dict[str, Any]]:
     env = {v: str(threads) for v in THREAD_VARS}
     args = ["--n", str(n), "--days", str(days), "--seed", str(seed)]
@@ -93,6 +109,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--days", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3, help="runs of each peer (fresh processes, taking turns); "
+                    "the table reads each peer's median run (default 3)")
     ap.add_argument("--mode", default="events", choices=["scan", "events"], help=argparse.SUPPRESS)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -105,13 +123,14 @@ def main() -> None:
     rows = []
     for n in a.n:
         for t in a.threads:
-            res = run_all(n, a.days, a.seed, t)
+            res = run_repeated(n, a.days, a.seed, t, a.repeats)
             rows.append((n, t, res))
             s, la, af = res["starsim"], res["laser"], res["aftermath"]
             print(f"N={n:>9,} threads={t}  starsim {s['run_s']:7.2f} s | laser {la['run_s']:6.3f} s | aftermath "
                   f"{af['run_s']:6.3f} s | vs laser {la['run_s'] / af['run_s']:5.1f}x, vs starsim "
                   f"{s['run_s'] / af['run_s']:6.1f}x | others {max(r['others_cores'] for r in res.values()):.2f} "
-                  "cores", flush=True)
+                  f"cores (medians of {a.repeats}: aftermath {' '.join(f'{x:.3f}' for x in af['all_run_s'])})",
+                  flush=True)
     first = rows[0][2] if rows else {}
     ss_v = first.get("starsim", {}).get("version", "?")
     la_v = first.get("laser", {}).get("version", "?")
@@ -126,7 +145,9 @@ def main() -> None:
         "bodies), beta 0.25/day, decay 0.1/day, no latency or hybrids, memory of loss off, **dt = 1 day**; its "
         "event-driven step (`run.abm_mode = \"events\"`, the ratios) and its scan step (*scan s*). All: 0.1% initial "
         "prevalence, 100 daily steps, each in its own process with `NUMBA_NUM_THREADS` (and the BLAS/OpenMP "
-        "variables) set to the thread count. Time: simulation only (no set-up, no JIT). Peak RSS: the whole "
+        "variables) set to the thread count. Time: simulation only (no set-up, no JIT); each peer run "
+        f"{a.repeats} times, each in a fresh process, the peers taking turns: the median run (its RSS and attack). "
+        "Peak RSS: the whole "
         "child process. *others*: cores kept busy by other processes during the row's runs (from /proc/stat); "
         "on a shared machine compare within a row.",
         "",
@@ -142,6 +163,13 @@ def main() -> None:
             f"**{s['run_s'] / af['run_s']:.0f}x** | {s['child_maxrss_mib']:.0f} / {la['child_maxrss_mib']:.0f} / "
             f"{af['child_maxrss_mib']:.0f} | {s['final_attack']:.3f} / {la['final_attack']:.3f} / "
             f"{af['final_attack']:.3f} | {max(r['others_cores'] for r in res.values()):.2f} |")
+    lines.append("")
+    lines.append("Every run (s, in the order run):")
+    lines.append("")
+    for n, t, res in rows:
+        runs = "; ".join(f"{peer} {' '.join(f'{x:.3f}' for x in res[peer]['all_run_s'])}"
+                         for peer in ("starsim", "laser", "aftermath", "scan"))
+        lines.append(f"- N = {n:,}, {t} thread{'s' if t > 1 else ''}: {runs}")
     by = {(n, t): res["aftermath"]["run_s"] for n, t, res in rows}
     for n in a.n:
         if (n, 1) in by and (n, 2) in by:
