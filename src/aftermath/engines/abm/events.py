@@ -881,7 +881,9 @@ class EventLists:
         late = ((compact_lists, kinds(self.sl, self.s_lo, self.s_cap, self.s_n, self.SPARE, self.MIN_SPARE)),
                 (regrow, kinds(self.sl, self.s_lo, self.s_n, self.s_cap, 0)),
                 (relocate, kinds(self.sl, self.s_lo, self.s_cap, self.s_n, 0, 0, 0)),
-                (place, kinds(self.movers, 0, state, zone, next_t, self.sl, self.s_lo, self.s_cap, self.s_n)))
+                (place, kinds(self.movers, 0, state, zone, next_t, self.sl, self.s_lo, self.s_cap, self.s_n)),
+                (gather_into, kinds(self.k_lo, self.n_movers, self.movers, self.movers)),
+                (gather_into, kinds(self.k_lo, self.n_takens, self.taken, self.taken)))
         for kernel, sig in late:
             if hasattr(kernel, "compile"):  # (not with NUMBA_DISABLE_JIT)
                 kernel.compile(sig)
