@@ -66,16 +66,17 @@ def points(share: float) -> int:
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _zone_of_household(h, zone_hh):
-    """The zone whose day-0 households contain household ``h`` (``zone_hh``: each zone's first)."""
+def _day0_places(h, zone_start, zone_hh, zone_nh, zone_end):
+    """Where the people of day-0 household ``h`` were placed (:func:`populate`'s layout: every
+    ``zone_nh``-th person of its zone from its first): ``range(start, stop, step)``'s three."""
     lo, hi = 0, zone_hh.shape[0] - 1
-    while lo < hi:
+    while lo < hi:  # the zone whose households contain h
         mid = (lo + hi + 1) // 2
         if zone_hh[mid] <= h:
             lo = mid
         else:
             hi = mid - 1
-    return lo
+    return zone_start[lo] + (h - zone_hh[lo]), zone_end[lo], zone_nh[lo]
 
 
 @nb.njit(cache=True)
@@ -84,8 +85,8 @@ def _members_of(h, i, n_init, household, zone_start, zone_hh, zone_nh, zone_end,
     """The people of household ``h`` (still in it), except ``i``, into ``out``; returns how many."""
     k = 0
     if h < n_init:
-        z = _zone_of_household(h, zone_hh)
-        for j in range(zone_start[z] + (h - zone_hh[z]), zone_end[z], zone_nh[z]):
+        start, stop, step = _day0_places(h, zone_start, zone_hh, zone_nh, zone_end)
+        for j in range(start, stop, step):
             if j != i and household[j] == h and k < out.shape[0]:
                 out[k] = j
                 k += 1
@@ -254,8 +255,8 @@ def _touch_households(news, k0, k1, p, n_parts, state, household, memory, n_init
         if h % n_parts != p:
             continue
         if h < n_init:
-            z = _zone_of_household(h, zone_hh)
-            for j in range(zone_start[z] + (h - zone_hh[z]), zone_end[z], zone_nh[z]):
+            start, stop, step = _day0_places(h, zone_start, zone_hh, zone_nh, zone_end)
+            for j in range(start, stop, step):
                 sink += np.int64(household[j]) + np.int64(state[j]) + np.int64(memory[j])
         elif h >= band_base:
             b = h - band_base

@@ -412,8 +412,9 @@ def sweep_cmd(
         npoints = count_points(list(params.values()), method, samples)
         engine = engine if engine is not None else spec.engine  # --engine '' is refused, not the default
         seed_ = seed if seed is not None else spec.seed
+        days_ = days if days is not None else spec.days
         n_runs = runs or spec.runs or 1
-        _precheck(name, days if days is not None else spec.days, seed_, engine, n_runs, npoints,
+        _precheck(name, days_, seed_, engine, n_runs, npoints,
                   _sweep_points(name, list(params.values()), method, samples, seed_))
     ex = None
     res: SweepResult | None = None
@@ -421,8 +422,7 @@ def sweep_cmd(
         ex = _executor_from(workers, dask, scheduler)  # a Dask cluster starts here: Ctrl-C is caught below
         with _user_errors(), _progress(not as_json, "sweep") as cb:
             res = sweep(name, params, method=method, samples=samples, runs=n_runs,
-                        master_seed=seed if seed is not None else spec.seed, engine=engine,
-                        days=days if days is not None else spec.days, executor=ex, store=store, progress=cb)
+                        master_seed=seed_, engine=engine, days=days_, executor=ex, store=store, progress=cb)
         sc = as_scenario(name)
         _print_sweep(res, store, as_json, wide, sc)
         _same_runs_note(engine or sc.run.engine, n_runs, as_json)

@@ -888,7 +888,13 @@ class EventLists:
             if hasattr(kernel, "compile"):  # (not with NUMBA_DISABLE_JIT)
                 kernel.compile(sig)
 
-    def _again(self, args: tuple[Any, ...]) -> None:
+    def _lists_args(self, P: People, T: object, W: Rows, dy: Day, out: Out, key: np.uint64,
+                    chunk: int) -> tuple[Any, ...]:
+        """:func:`lists_part`'s arguments after ``(p, n_parts, owner)``, with the buffers as they are now."""
+        return (P, T, W, dy, out, self.pend, self.news, self.sl, self.s_lo, self.s_n, self.ks, self.k_lo, self.room,
+                key, self.chosen, self.tops, chunk, self.movers, self.n_movers, self.taken, self.n_takens)
+
+    def _again(self, args: tuple[Any, ...]) -> None:  # (args: the step's P, T, W, dy, out, key, chunk)
         """The lists that had more candidates than their room (``ks < 0``: left as they were)
         drawn again, on this thread, each with room for all of its people past the others' room;
         then every list's movers and slots taken gathered in list order, as the parts would have."""
@@ -903,9 +909,7 @@ class EventLists:
         if self.record:
             self.taken = self._room(self.taken, end)
         self.owner[:] = np.where(again, 0, -1)
-        a = list(args)
-        a[14], a[17], a[19] = self.chosen, self.movers, self.taken
-        lists_part(0, 1, self.owner, *a)
+        lists_part(0, 1, self.owner, *self._lists_args(*args))  # (the buffers grown above)
         # (the lists' places no longer ascend in list order: gathered from a copy)
         self.n_mov = int(gather_into(self.k_lo, self.n_movers, self.movers.copy(), self.movers))
         self.n_taken = int(gather_into(self.k_lo, self.n_takens, self.taken.copy(), self.taken))
@@ -932,16 +936,15 @@ class EventLists:
         shape = (n_parts, out.pend_chunk.shape[0]), (n_parts, out.news_chunk.shape[0])
         if self.pend.shape != shape[0] or self.news.shape != shape[1]:
             self.pend, self.news = np.zeros(shape[0], dtype=np.int64), np.zeros(shape[1], dtype=np.int64)
-        args = (P, T, W, dy, out, self.pend, self.news, self.sl, self.s_lo, self.s_n, self.ks, self.k_lo, self.room,
-                key, self.chosen, self.tops, chunk, self.movers, self.n_movers, self.taken, self.n_takens)
+        args = (P, T, W, dy, out, key, chunk)
         # little to do, or one list with most of it (one zone's susceptible): on this thread, where
         # the people's arrays are warm; the run is the same either way
         if (expected < self.PARALLEL_FROM or n_parts == 1
                 or deal(expect, n_parts, self.owner) > self.MOST_ON_ONE):
             self.owner[:] = 0
-            lists_part(0, 1, self.owner, *args)
+            lists_part(0, 1, self.owner, *self._lists_args(*args))
         else:
-            workers.run(lists_part, self.owner, *args)  # type: ignore[attr-defined]
+            workers.run(lists_part, self.owner, *self._lists_args(*args))  # type: ignore[attr-defined]
         if self.ks.min() < 0:  # more candidates than a list's room (never seen): those lists again
             self._again(args)
         else:
