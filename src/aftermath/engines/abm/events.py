@@ -4,8 +4,12 @@ The scan step (:func:`.step.step_part`) reads every person every step and draws 
 everyone who could have an event. Here the same discrete-time process is drawn in another order:
 
 * **Lists by (zone, state).** The susceptible, hybrids, ferals and corpses of each zone are kept
-  in a list per (zone, state) (``sl``, one int32 per person; a person's place in their list is
-  kept in the ``next_t`` word, which only a latent person otherwise uses). Everyone in a list has
+  in lists per (zone, state) (``sl``, one int32 per person; a person's place in their list is
+  kept in the ``next_t`` word, which only a latent person otherwise uses), ``NSH`` of them, one
+  per shard of the people (blocks of 4,096 ids, every ``NSH``-th to a shard): so a zone's
+  susceptible, most of the step's work, are several lists, which the threads share out evenly
+  whatever one zone holds (the number is fixed: a seed gives the same run for any number of
+  threads). Everyone in a list has
   an event this step with their own probability ``p_i`` (their row's: a susceptible's is the
   zone's; the infected's depend on their strain, a hybrid's also on memory of loss). The list's
   *top* ``p`` is the largest of these. The step walks each list by geometric skips (the gap to
@@ -35,7 +39,7 @@ Who costs what: per step and list, a few operations; per candidate, a logarithm 
 (about 180 ns at 1e7 people: a dozen arrays read at scattered places, their words loaded
 ``TOUCH`` candidates at a time so that the misses overlap); per end of latency, a visit. Per day the
 scan's passes over everyone (news of the dead, the weekly fade of memory) stay. Memory: one int32
-per living person (the lists, with a sixteenth spare): less than the set-up's transients that the
+per living person (the lists, with an eighth spare): less than the set-up's transients that the
 budget already counts per person (:data:`.state.SETUP_BYTES_PER_AGENT`), and built after them.
 """
 
@@ -72,7 +76,14 @@ from aftermath.engines.abm.tables import D, E, H, R, S, Z
 
 K_PICK, K_THIN = int(Stream.PICK), int(Stream.THIN)
 TOUCH = 64  # candidates whose words are loaded ahead of their visits
-NK = 4  # lists per zone: S, H, Z, D (list L = zone * NK + kind)
+NK = 4  # kinds of list per zone: S, H, Z, D
+#: each (zone, kind) is kept as NSH lists, its people's shards (``shard``: person ``i``'s block of
+#: ``1 << SHARD_BITS`` ids, every NSH-th block to the same shard), so that one zone's susceptible
+#: are several lists that can go to different threads, each over its own blocks of the people's
+#: arrays. The list of (zone, kind, shard) is ``(zone * NK + kind) * NSH + shard``. The number is
+#: fixed (not the number of threads): a seed gives the same run whatever the threads.
+NSH = 4
+SHARD_BITS = 12
 KIND_STATE = np.array([S, H, Z, D], dtype=np.int64)
 
 I32 = NDArray[np.int32]
@@ -94,10 +105,22 @@ def kind_of(st):
 
 
 @nb.njit(cache=True, inline="always")
+def shard(i):
+    """Person ``i``'s shard of their (zone, kind)'s lists."""
+    return (np.int64(i) >> SHARD_BITS) & (NSH - 1)
+
+
+@nb.njit(cache=True, inline="always")
+def list_at(z, k, i):
+    """The list of person ``i`` in zone ``z``, kind ``k``."""
+    return (np.int64(z) * NK + k) * NSH + shard(i)
+
+
+@nb.njit(cache=True, inline="always")
 def list_of(state, zone, i):
-    """The list person ``i`` belongs in: zone * NK + kind; -1 for the latent and the removed."""
+    """The list person ``i`` belongs in (:func:`list_at`); -1 for the latent and the removed."""
     k = kind_of(state[i])
-    return np.int64(zone[i]) * NK + k if k >= 0 else np.int64(-1)
+    return list_at(zone[i], k, i) if k >= 0 else np.int64(-1)
 
 
 @nb.njit(cache=True, inline="always")
@@ -136,7 +159,7 @@ def build_lists(n, state, zone, next_t, nz, spare, min_spare, slack):
     and ``slack`` more at the end (where a full list moves). Returns (sl, s_lo, s_cap, s_n, el,
     el_t, n_e, tail): the (zone, state) lists, the latent calendar (:func:`calendar_of`), and
     where the free end starts."""
-    nl = nz * NK
+    nl = nz * NK * NSH
     cnt, n_e = count_lists(n, state, zone, nl)
     s_lo = np.zeros(nl, dtype=np.int64)
     s_cap = np.zeros(nl, dtype=np.int64)
@@ -190,7 +213,7 @@ def list_tops(W, T, dy, czs, ns, tops):
     mem_h = dy.mem.on and dy.mem.flight != 0.0
     mmax = 1.0 + dy.mem.flight * MEM_MAX
     for z in range(czs.shape[0]):
-        tops[z * NK] = dy.sprob[z, MEM_MAX] if thin_s else W.prob[z, S, 0]
+        tops[z * NK * NSH] = dy.sprob[z, MEM_MAX] if thin_s else W.prob[z, S, 0]
         for k in range(1, NK):
             st = KIND_STATE[k]
             best = 0.0
@@ -202,7 +225,10 @@ def list_tops(W, T, dy, czs, ns, tops):
                     p = -np.expm1(-(W.tot[z, st, s] + (mmax - 1.0) * _walks(W.rate[z, st, s], T.where[st])) * dy.dt)
                 if p > best:
                     best = p
-            tops[z * NK + k] = best
+            tops[(z * NK + k) * NSH] = best
+        for k in range(NK):  # every shard of a (zone, kind) has its top
+            for h in range(1, NSH):
+                tops[(z * NK + k) * NSH + h] = tops[(z * NK + k) * NSH]
     best = 0.0  # the latent's (one calendar for every zone): their walks, at full memory
     for z in range(czs.shape[0]):
         for s in range(ns):
@@ -213,7 +239,7 @@ def list_tops(W, T, dy, czs, ns, tops):
                 p = -np.expm1(-(W.tot[z, E, s] + (mmax - 1.0) * _walks(W.rate[z, E, s], T.where[E])) * dy.dt)
             if p > best:
                 best = p
-    tops[czs.shape[0] * NK] = best
+    tops[czs.shape[0] * NK * NSH] = best
 
 
 @nb.njit(cache=True)
@@ -305,7 +331,8 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
     was, when there are more than its ``room[li]``: the caller runs it again with more), each kept
     with their own probability, take their slots (:func:`.step.act`, as part ``p``; mutations and
     news counted in this part's rows ``pend[p]``, ``news[p]``); then the list drops those who left
-    it, who go to ``movers[k_lo[li]:]`` (``n_movers[li]`` of them) to be placed after the step.
+    it, who go to ``movers[k_lo[li]:]`` (``n_movers[li]`` of them) to be placed after the step,
+    but for the removed (no list: half the SIR's movers, each a random read when placed).
     ``taken[k_lo[li]:]`` (``n_takens[li]``): ``person << 16 | slot`` for each who took a slot
     (what the cast reads). Every list's draws and output have their own place, so neither the
     lists nor their order depend on which part ran them, and the parts draw their own lists'
@@ -328,13 +355,14 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
         ks[li] = k
         if k <= 0:
             continue  # none, or no room (-1): nothing done
-        z = li // NK
-        st = KIND_STATE[li % NK]
+        z = li // (NK * NSH)
+        st = KIND_STATE[(li // NSH) % NK]
         lo, n = s_lo[li], s_n[li]
         top = tops[li]
         where = T.where[st]
         n_taken = 0
-        g = 0  # those who left, over the chosen ones' places (ascending), and to movers
+        g = 0  # those who left, over the chosen ones' places (ascending)
+        n_mov = 0  # ... and of them those who join another list or the calendar (not the removed), to movers
         sink = 0
         # the words a visit of this list reads besides state and zone: a susceptible has no strain,
         # its infection reads ``ever`` and schedules ``next_t`` (with latency); memory with memory on
@@ -384,15 +412,18 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
             act(p, i, st, z, s, j, P, T, W, dy, o, i // chunk)
             # (only their own visit changes a person's state or zone in this phase: whether they
             # left is known now; ``g <= m``, so this place of ``chosen`` was read)
-            if P.state[i] == st and np.int64(P.zone[i]) == z:
+            st2 = P.state[i]
+            if st2 == st and np.int64(P.zone[i]) == z:
                 continue
-            movers[c0 + g] = i
             chosen[c0 + g] = chosen[c0 + m]
             g += 1
+            if st2 != R:  # (the removed join no list, and nothing later in the step changes them)
+                movers[c0 + n_mov] = i
+                n_mov += 1
         n_takens[li] = n_taken
         if sink == -1:  # (never: keeps the loads above)
             n_takens[li] = 0
-        n_movers[li] = g
+        n_movers[li] = n_mov
         s_n[li] = fill_holes(sl, lo, n, chosen, c0, g, P.next_t)
 
 
@@ -726,7 +757,7 @@ def band_moved(log, n_log, route_from, state, zone, sl, s_lo, s_n, next_t, mover
         i = log[g, 0]
         z0 = np.int64(route_from[log[g, 2]])
         k = kind_of(state[i])
-        if k >= 0 and np.int64(zone[i]) != z0 and leave_list(sl, s_lo, s_n, next_t, z0 * NK + k, i):
+        if k >= 0 and np.int64(zone[i]) != z0 and leave_list(sl, s_lo, s_n, next_t, list_at(z0, k, i), i):
             movers[n_mov] = i
             n_mov += 1
     return n_mov
@@ -745,16 +776,16 @@ def sweep_count(sl, s_lo, s_n, kill, hybrids, key_kill):
         for k in (1, 2):
             if KIND_STATE[k] == H and not hybrids[z]:
                 continue
-            li = z * NK + k
-            lo = s_lo[li]
-            g = 0
-            for pos in range(s_n[li]):
-                if uniform(key_kill, np.int64(sl[lo + pos])) < kz:
-                    g += 1
-            total += g
-            most = max(most, g)
-            if KIND_STATE[k] == H:
-                n_h += g
+            for li in range((z * NK + k) * NSH, (z * NK + k + 1) * NSH):
+                lo = s_lo[li]
+                g = 0
+                for pos in range(s_n[li]):
+                    if uniform(key_kill, np.int64(sl[lo + pos])) < kz:
+                        g += 1
+                total += g
+                most = max(most, g)
+                if KIND_STATE[k] == H:
+                    n_h += g
     return total, most, n_h
 
 
@@ -774,29 +805,29 @@ def sweep_lists(sl, s_lo, s_n, state, zone, strain, flags, flag_zone, next_t, ki
             st = KIND_STATE[k]
             if st == H and not hybrids[z]:
                 continue
-            li = z * NK + k
-            lo, n = s_lo[li], s_n[li]
-            g = 0
-            for pos in range(n):
-                i = np.int64(sl[lo + pos])
-                if uniform(key_kill, i) < kz:
-                    new = D if uniform(key_q, i) < q else R
-                    state[i] = new
-                    s = np.int64(strain[i])
-                    _move(dc, dzs, 0, z, st, s, z, new, s)
-                    fl[0, F_SWEEP, z] += 1
-                    if st == H:
-                        fl[0, F_SWEEPH, z] += 1
-                        if flag_zone[i] == NO_ZONE:
-                            flag_zone[i] = z
-                        flags[i] |= FL_SWEPT
-                        swept[n_sw] = i
-                        n_sw += 1
-                    holes[g] = pos
-                    g += 1
-                    movers[n_mov] = i
-                    n_mov += 1
-            s_n[li] = fill_holes(sl, lo, n, holes, 0, g, next_t)
+            for li in range((z * NK + k) * NSH, (z * NK + k + 1) * NSH):
+                lo, n = s_lo[li], s_n[li]
+                g = 0
+                for pos in range(n):
+                    i = np.int64(sl[lo + pos])
+                    if uniform(key_kill, i) < kz:
+                        new = D if uniform(key_q, i) < q else R
+                        state[i] = new
+                        s = np.int64(strain[i])
+                        _move(dc, dzs, 0, z, st, s, z, new, s)
+                        fl[0, F_SWEEP, z] += 1
+                        if st == H:
+                            fl[0, F_SWEEPH, z] += 1
+                            if flag_zone[i] == NO_ZONE:
+                                flag_zone[i] = z
+                            flags[i] |= FL_SWEPT
+                            swept[n_sw] = i
+                            n_sw += 1
+                        holes[g] = pos
+                        g += 1
+                        movers[n_mov] = i
+                        n_mov += 1
+                s_n[li] = fill_holes(sl, lo, n, holes, 0, g, next_t)
     return n_mov, n_sw
 
 
@@ -845,8 +876,10 @@ class EventLists:
 
     @staticmethod
     def slack(n: int) -> int:
-        """Room at the end of the lists, where full lists move: a sixteenth of the people."""
-        return max(1 << 16, n // 16)
+        """Room at the end of the lists, where full lists move: an eighth of the people (a sixteenth
+        made the SIR at 1e6 close the lists up 18 times, 13 ms, once each zone's infected were four
+        growing lists; an eighth, 5 times)."""
+        return max(1 << 16, n // 8)
 
     def __init__(self, n: int, state: NDArray[np.uint8], zone: NDArray[np.uint16], next_t: I32, nz: int) -> None:
         (self.sl, self.s_lo, self.s_cap, self.s_n, self.el, self.el_t, n_e, tail) = build_lists(
@@ -856,14 +889,14 @@ class EventLists:
         self.n_due = 0  # the calendar's first, who ended their latency this step
         self.cand = np.zeros(1024, dtype=np.int64)  # the latent's candidates (places in the calendar)
         self.taken_e = np.zeros(1024, dtype=np.int64)
-        self.ks = np.zeros(nz * NK, dtype=np.int64)
-        self.room = np.zeros(nz * NK, dtype=np.int64)
-        self.tops = np.zeros(nz * NK + 1)  # and the latent's
+        self.ks = np.zeros(nz * NK * NSH, dtype=np.int64)
+        self.room = np.zeros(nz * NK * NSH, dtype=np.int64)
+        self.tops = np.zeros(nz * NK * NSH + 1)  # and the latent's
         self.chosen = np.zeros(4096, dtype=np.int32)  # places in a list (below 2**31)
-        self.k_lo = np.zeros(nz * NK, dtype=np.int64)
-        self.owner = np.zeros(nz * NK, dtype=np.int64)
-        self.n_movers = np.zeros(nz * NK, dtype=np.int64)
-        self.n_takens = np.zeros(nz * NK, dtype=np.int64)
+        self.k_lo = np.zeros(nz * NK * NSH, dtype=np.int64)
+        self.owner = np.zeros(nz * NK * NSH, dtype=np.int64)
+        self.n_movers = np.zeros(nz * NK * NSH, dtype=np.int64)
+        self.n_takens = np.zeros(nz * NK * NSH, dtype=np.int64)
         self.pend = np.zeros((1, 1), dtype=np.int64)
         self.news = np.zeros((1, 1), dtype=np.int64)
         self.movers = np.zeros(1024, dtype=np.int32)
@@ -1006,7 +1039,8 @@ class EventLists:
             done = int(place(who, done, state, zone, next_t, self.sl, self.s_lo, self.s_cap, self.s_n))
             if done >= who.shape[0]:
                 return
-            li = int(zone[who[done]]) * NK + int(kind_of(state[who[done]]))
+            w = who[done]
+            li = int(list_at(zone[w], kind_of(state[w]), w))
             n_li = int(self.s_n[li])
             need = n_li + max(self.MIN_SPARE, n_li // self.GROW)
             if self.tail + need > self.sl.shape[0]:  # the free end is used up: the lists close up in place
