@@ -459,9 +459,13 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
     bits |= T.ledger[st, j, b]
     _mark(P, i, bits, dest if where == W_ROUTE else z)
     if new_st != st or new_z != z:
+        # (``z`` and ``s`` are the person's zone and strain, a susceptible's 0: only a changed word is
+        # written, for a store to a line not in the cache waits for it: 6% of the SIR's event step)
         P.state[i] = new_st
-        P.zone[i] = new_z
-        P.strain[i] = new_s
+        if new_z != z:
+            P.zone[i] = new_z
+        if new_s != s:
+            P.strain[i] = new_s
         _move(out.dc, out.dzs, p, z, st, s, new_z, new_st, new_s)
         if dy.mem.on and st <= H and new_st >= Z:
             _news(P, i, c, out, (bits & FL_CULLED) != 0)
