@@ -334,10 +334,44 @@ def test_a_day_whose_rates_are_yesterdays_keeps_its_coefficients(name: str, monk
     monkeypatch.setattr(abm_engine, "day_coefficients", counting)
     kept = digest(simulate(sc, engine="abm", seed=3))
     skipped = 40 - calls["day"]  # (the SIR and the school make no strains: one call a day when not kept)
-    monkeypatch.setattr(abm_engine, "rates_key", lambda rates: object())  # never equal: every day afresh
+    monkeypatch.setattr(abm_engine, "rates_key", lambda rates, names=(): object())  # never equal: every day afresh
     assert digest(simulate(sc, engine="abm", seed=3)) == kept
     if name != "hyosan":
         assert skipped >= 30  # their rates are the same most days: the skip was taken
+
+
+def test_the_coefficients_are_keyed_by_the_rates_the_declarations_read() -> None:
+    """The day's coefficients are kept when the fields of the rates that evaluating them read are
+    yesterday's (:class:`~aftermath.engines.abm.tables.FieldsRead`): concealment, which only the
+    households' hooks read, is not among them; a rate that is, is. Evaluating on the noting view
+    gives the coefficients that evaluating on the rates gives."""
+    from dataclasses import replace
+
+    from aftermath.engines.abm.tables import MAX_BRANCHES, ROW_STATES, FieldsRead, coefficient_plan, day_coefficients
+
+    world = rich_world()
+    rates = day_rates(world)
+    routes = out_route_table(world.route_from, world.n_zones)
+    tab = compile_tables(routes.shape[1])
+    plan = coefficient_plan(tab)
+    ns = world.n_strains
+    shape = (ROW_STATES, int(tab.n_slots.max()), MAX_BRANCHES, world.n_zones, ns)
+    plain, noted = np.zeros(shape), np.zeros(shape)
+    day_coefficients(plan, rates, routes, ns, plain)
+    seen = FieldsRead(rates)
+    day_coefficients(plan, seen, routes, ns, noted)  # type: ignore[arg-type]
+    assert np.array_equal(plain, noted) and plain.any()
+    assert {"infect", "decay", "human_pass", "admit_s"} <= set(seen.names)
+    assert "conceal" not in seen.names
+    # a declaration reads every field it needs: changing one it does not read changes nothing
+    unread = [n for n in DailyRates.__dataclass_fields__ if n not in seen.names]
+    for name in unread:
+        v = getattr(rates, name)
+        bumped = replace(rates, **{name: (v + 1.0 if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+                                          else v)})
+        again = np.zeros(shape)
+        day_coefficients(plan, bumped, routes, ns, again)
+        assert np.array_equal(again, plain), name
 
 
 def test_a_run_with_the_strain_rates_kept_from_yesterday_is_the_run_without(monkeypatch: pytest.MonkeyPatch) -> None:

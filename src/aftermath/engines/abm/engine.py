@@ -57,6 +57,7 @@ from aftermath.engines.abm.tables import (
     MAX_BRANCHES,
     ROW_STATES,
     E,
+    FieldsRead,
     H,
     coefficient_plan,
     compile_tables,
@@ -113,7 +114,9 @@ class AbmEngine:
         self.outcome_tags = infection_outcome_tags(self.tables)  # what a mutated infection counts late
         self.strain_free: frozenset[tuple[int, int]] | None = None  # learnt by day_coefficients
         self._day_blocks: tuple[I64, I64, I64] | None = None  # the day's flows, route flows, count deltas
-        self._coef_of: tuple[int, tuple[object, ...]] | None = None  # (strains, rates) of the coefficients
+        #: (strains, the rates' fields read, their values) of the day's coefficients
+        self._coef_of: tuple[int, tuple[str, ...], tuple[object, ...]] | None = None
+        self._coef_fields: tuple[str, ...] = ()
         #: the strains' rates of the day (strain_rates over the whole table) and what they were computed from
         self._strain_rates_of: tuple[tuple[object, ...], tuple[F64, F64, F64, F64]] | None = None
         self.n_slots = int(self.tables.n_slots.max())
@@ -343,13 +346,20 @@ class AbmEngine:
             offset = max(first - 1, 0)
             infect, relapse, admit_i, feral_move = self._strain_rates(levers, offset, ns)
             rates = strain_day_rates(rates, infect, relapse, admit_i, feral_move, latency[offset:], p_h[offset:])
-        if first == 0:  # the day's: as yesterday's when the rates are (all of them, as bytes) and the strains
-            sig = (ns, rates_key(rates))
-            if sig == self._coef_of:
-                return self._trait(T_LAT), self._trait(T_PH)
-            self._coef_of = sig
-        self.strain_free = day_coefficients(self.plan, rates, self.out_routes, ns, self.rows.coef, first,
-                                            self.strain_free, offset)
+        if first > 0:  # the new strains' columns
+            self.strain_free = day_coefficients(self.plan, rates, self.out_routes, ns, self.rows.coef, first,
+                                                self.strain_free, offset)
+            return self._trait(T_LAT), self._trait(T_PH)
+        # the day's: as yesterday's when the strains are, and the rates that yesterday's evaluation
+        # read (as bytes; :class:`.tables.FieldsRead`)
+        if self._coef_of is not None and self._coef_of == (ns, self._coef_fields,
+                                                           rates_key(rates, self._coef_fields)):
+            return self._trait(T_LAT), self._trait(T_PH)
+        seen = FieldsRead(rates)
+        self.strain_free = day_coefficients(self.plan, seen, self.out_routes, ns,  # type: ignore[arg-type]
+                                            self.rows.coef, 0, self.strain_free, offset)
+        self._coef_fields = seen.names
+        self._coef_of = (ns, self._coef_fields, rates_key(rates, self._coef_fields))
         return self._trait(T_LAT), self._trait(T_PH)
 
     def _strain_rates(self, levers: Levers, lo: int, hi: int) -> tuple[F64, F64, F64, F64]:
