@@ -411,8 +411,8 @@ class Ties:
                         self.zone_end, self.band_count, self.band_slots, BAND_BASE, buf)
         return [int(x) for x in buf[:k]]
 
-    def mem(self, daily: bool, harshness: NDArray[np.float64]) -> Mem:
-        """The day's memory bundle for the step kernel (``daily``: its first step)."""
+    def mem(self, harshness: NDArray[np.float64]) -> Mem:
+        """The day's memory bundle for the step kernel."""
         return Mem(self.on, False, float(self.keep), float(self.flight),
                    np.ascontiguousarray(self.conceal_gain * harshness, dtype=np.float64), np.int64(self.turned),
                    self.seen, self.band_moves)

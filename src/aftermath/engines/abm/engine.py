@@ -255,10 +255,10 @@ class AbmEngine:
         living_only = w.scenario.run.denominator == "living"
         people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.res_table, pop.household, pop.flags,
                         pop.flag_zone, pop.seal_zone, pop.ever, pop.memory, pop.res_key)
-        mems = (self.ties.mem(True, levers.harshness), self.ties.mem(False, levers.harshness))
-        sprob = np.zeros((nz, MEM_MAX + 1) if mems[0].on else (1, 1))  # S's probability by memory level
-        band = bool(mems[0].band)  # bands move together: the step notes their walks, follow_bands the rest
-        gates = (mems[0]._replace(band=False), mems[1]._replace(band=False))  # follow_bands: the walks themselves
+        mem = self.ties.mem(levers.harshness)  # (the same for every step of the day)
+        sprob = np.zeros((nz, MEM_MAX + 1) if mem.on else (1, 1))  # S's probability by memory level
+        band = bool(mem.band)  # bands move together: the step notes their walks, follow_bands the rest
+        gate = mem._replace(band=False)  # follow_bands: the walks themselves
         if band:
             moves, move_lo, move_n = self.ties.walk_layout(pop, self.parts)
             if self.ev is not None:  # the susceptibles' phase notes walks as part 0: every part has room for all
@@ -282,13 +282,13 @@ class AbmEngine:
             small = self._small(ns)
             self.workers.run(fill_rows_part, self.tables, rows.coef, self.counts_i, self.czs, ns, den, rates.eta,
                              rates.hybrid_weight, self.dt, rows.rate, rows.tot, rows.prob, rows.pcum, here=small)
-            if mems[0].on and mems[0].flight != 0.0:
-                fill_s_memory(0, 1, rows, self.tables, float(mems[0].flight), self.dt, sprob)  # small: no parts
+            if mem.on and mem.flight != 0.0:
+                fill_s_memory(0, 1, rows, self.tables, float(mem.flight), self.dt, sprob)  # small: no parts
             kk = self._keys(t)
             today = Day(kk, np.int64(t), self.dt, np.int64(ns), self.out_routes, w.route_to, rates.breach_route,
                         screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
                         np.int64(self._shape), float(pth.mutation.mu), pth.mutation.mu > 0 and not self.table.full,
-                        mems[min(k, 1)], sprob)
+                        mem, sprob)
             out = Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk, moves, move_lo, move_n)
             if self.ev is not None:
                 self.ev.step(self.workers, people, self.tables, rows, today, out, CHUNK,
@@ -303,7 +303,7 @@ class AbmEngine:
                 if self._resolve(day, t, kk, pending, serial):  # the new strains' columns (all, if reallocated)
                     latency, p_h = self._day_coefficients(rates, levers, old if self.scap == scap else 0)
             if band and move_n.any():
-                self._follow(today._replace(mem=gates[min(k, 1)]), people, rows, fl, rf, moves, move_lo, move_n)
+                self._follow(today._replace(mem=gate), people, rows, fl, rf, moves, move_lo, move_n)
             elif band:
                 self.ties.followed = self.ties.followed[:0]
             if self.ev is not None:
