@@ -367,8 +367,11 @@ def test_the_coefficients_are_keyed_by_the_rates_the_declarations_read() -> None
     unread = [n for n in DailyRates.__dataclass_fields__ if n not in seen.names]
     for name in unread:
         v = getattr(rates, name)
-        bumped = replace(rates, **{name: (v + 1.0 if isinstance(v, np.ndarray) and v.dtype.kind == "f"
-                                          else v)})
+        if isinstance(v, float) or (isinstance(v, np.ndarray) and v.dtype.kind == "f"):
+            v = v + 1.0
+        elif isinstance(v, np.ndarray) and v.dtype.kind in "iub":
+            v = ~v if v.dtype.kind == "b" else v + 1
+        bumped = replace(rates, **{name: v})
         again = np.zeros(shape)
         day_coefficients(plan, bumped, routes, ns, again)
         assert np.array_equal(again, plain), name

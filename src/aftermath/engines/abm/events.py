@@ -39,7 +39,8 @@ Who costs what: per step and list, a few operations; per candidate, a logarithm 
 (about 180 ns at 1e7 people: a dozen arrays read at scattered places, their words loaded
 ``TOUCH`` candidates at a time so that the misses overlap); per end of latency, a visit. Per day the
 scan's passes over everyone (news of the dead, the weekly fade of memory) stay. Memory: one int32
-per living person (the lists, with an eighth spare): less than the set-up's transients that the
+per living person (the lists, with an eighth spare, and 256 places at least for each zone and
+state, over its shards: ``MIN_SPARE``): less than the set-up's transients that the
 budget already counts per person (:data:`.state.SETUP_BYTES_PER_AGENT`), and built after them.
 """
 
@@ -84,6 +85,7 @@ NK = 4  # kinds of list per zone: S, H, Z, D
 #: fixed (not the number of threads): a seed gives the same run whatever the threads.
 NSH = 4
 SHARD_BITS = 12
+assert NSH & (NSH - 1) == 0, "shard() masks the id's block with NSH - 1"
 KIND_STATE = np.array([S, H, Z, D], dtype=np.int64)
 
 I32 = NDArray[np.int32]
@@ -825,8 +827,9 @@ def sweep_lists(sl, s_lo, s_n, state, zone, strain, flags, flag_zone, next_t, ki
                             n_sw += 1
                         holes[g] = pos
                         g += 1
-                        movers[n_mov] = i
-                        n_mov += 1
+                        if new != R:  # (the removed join no list)
+                            movers[n_mov] = i
+                            n_mov += 1
                 s_n[li] = fill_holes(sl, lo, n, holes, 0, g, next_t)
     return n_mov, n_sw
 
@@ -862,7 +865,9 @@ def verify(n, state, zone, next_t, sl, s_lo, s_n, el, el_t, n_e):
 class EventLists:
     """The event-driven step's lists (see the module docstring) and the buffers of a step."""
 
-    SPARE, MIN_SPARE = 32, 256  # room per list: a 32nd more, at least 256; a full list moves to the free end
+    #: room per list: a 32nd more, at least 64 (256 a zone and kind, over its NSH shards); a full list
+    #: moves to the free end
+    SPARE, MIN_SPARE = 32, 64
     GROW = 2  # ... with half as much more room
     #: below this many candidates (or latent people) a phase runs on the calling thread: handing a
     #: few thousand visits to two threads costs more than it saves (hyosan at 1e6: 2 threads 1.4x
