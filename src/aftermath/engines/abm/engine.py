@@ -116,7 +116,6 @@ class AbmEngine:
         self._day_blocks: tuple[I64, I64, I64] | None = None  # the day's flows, route flows, count deltas
         #: (strains, the rates' fields read, their values) of the day's coefficients
         self._coef_of: tuple[int, tuple[str, ...], tuple[object, ...]] | None = None
-        self._coef_fields: tuple[str, ...] = ()
         #: the strains' rates of the day (strain_rates over the whole table) and what they were computed from
         self._strain_rates_of: tuple[tuple[object, ...], tuple[F64, F64, F64, F64]] | None = None
         self.n_slots = int(self.tables.n_slots.max())
@@ -352,14 +351,14 @@ class AbmEngine:
             return self._trait(T_LAT), self._trait(T_PH)
         # the day's: as yesterday's when the strains are, and the rates that yesterday's evaluation
         # read (as bytes; :class:`.tables.FieldsRead`)
-        if self._coef_of is not None and self._coef_of == (ns, self._coef_fields,
-                                                           rates_key(rates, self._coef_fields)):
-            return self._trait(T_LAT), self._trait(T_PH)
+        if self._coef_of is not None:
+            read = self._coef_of[1]
+            if self._coef_of == (ns, read, rates_key(rates, read)):
+                return self._trait(T_LAT), self._trait(T_PH)
         seen = FieldsRead(rates)
         self.strain_free = day_coefficients(self.plan, seen, self.out_routes, ns,  # type: ignore[arg-type]
                                             self.rows.coef, 0, self.strain_free, offset)
-        self._coef_fields = seen.names
-        self._coef_of = (ns, self._coef_fields, rates_key(rates, self._coef_fields))
+        self._coef_of = (ns, seen.names, rates_key(rates, seen.names))
         return self._trait(T_LAT), self._trait(T_PH)
 
     def _strain_rates(self, levers: Levers, lo: int, hi: int) -> tuple[F64, F64, F64, F64]:

@@ -113,9 +113,15 @@ def shard(i):
 
 
 @nb.njit(cache=True, inline="always")
+def first_list(z, k):
+    """The first of zone ``z``'s lists of kind ``k`` (its shards' lists follow it)."""
+    return (np.int64(z) * NK + k) * NSH
+
+
+@nb.njit(cache=True, inline="always")
 def list_at(z, k, i):
     """The list of person ``i`` in zone ``z``, kind ``k``."""
-    return (np.int64(z) * NK + k) * NSH + shard(i)
+    return first_list(z, k) + shard(i)
 
 
 @nb.njit(cache=True, inline="always")
@@ -215,7 +221,7 @@ def list_tops(W, T, dy, czs, ns, tops):
     mem_h = dy.mem.on and dy.mem.flight != 0.0
     mmax = 1.0 + dy.mem.flight * MEM_MAX
     for z in range(czs.shape[0]):
-        tops[z * NK * NSH] = dy.sprob[z, MEM_MAX] if thin_s else W.prob[z, S, 0]
+        tops[first_list(z, 0)] = dy.sprob[z, MEM_MAX] if thin_s else W.prob[z, S, 0]
         for k in range(1, NK):
             st = KIND_STATE[k]
             best = 0.0
@@ -227,10 +233,10 @@ def list_tops(W, T, dy, czs, ns, tops):
                     p = -np.expm1(-(W.tot[z, st, s] + (mmax - 1.0) * _walks(W.rate[z, st, s], T.where[st])) * dy.dt)
                 if p > best:
                     best = p
-            tops[(z * NK + k) * NSH] = best
+            tops[first_list(z, k)] = best
         for k in range(NK):  # every shard of a (zone, kind) has its top
             for h in range(1, NSH):
-                tops[(z * NK + k) * NSH + h] = tops[(z * NK + k) * NSH]
+                tops[first_list(z, k) + h] = tops[first_list(z, k)]
     best = 0.0  # the latent's (one calendar for every zone): their walks, at full memory
     for z in range(czs.shape[0]):
         for s in range(ns):
@@ -778,7 +784,7 @@ def sweep_count(sl, s_lo, s_n, kill, hybrids, key_kill):
         for k in (1, 2):
             if KIND_STATE[k] == H and not hybrids[z]:
                 continue
-            for li in range((z * NK + k) * NSH, (z * NK + k + 1) * NSH):
+            for li in range(first_list(z, k), first_list(z, k) + NSH):
                 lo = s_lo[li]
                 g = 0
                 for pos in range(s_n[li]):
@@ -807,7 +813,7 @@ def sweep_lists(sl, s_lo, s_n, state, zone, strain, flags, flag_zone, next_t, ki
             st = KIND_STATE[k]
             if st == H and not hybrids[z]:
                 continue
-            for li in range((z * NK + k) * NSH, (z * NK + k + 1) * NSH):
+            for li in range(first_list(z, k), first_list(z, k) + NSH):
                 lo, n = s_lo[li], s_n[li]
                 g = 0
                 for pos in range(n):
@@ -884,7 +890,7 @@ class EventLists:
         """Room at the end of the lists, where full lists move: an eighth of the people (a sixteenth
         made the SIR at 1e6 close the lists up 18 times, 13 ms, once each zone's infected were four
         growing lists; an eighth, 5 times)."""
-        return max(1 << 16, n // 8)
+        return max(1 << 16, n // 8)  # (the close-ups counted in a /tmp script: a single run, not a benchmark)
 
     def __init__(self, n: int, state: NDArray[np.uint8], zone: NDArray[np.uint16], next_t: I32, nz: int) -> None:
         (self.sl, self.s_lo, self.s_cap, self.s_n, self.el, self.el_t, n_e, tail) = build_lists(
@@ -894,14 +900,15 @@ class EventLists:
         self.n_due = 0  # the calendar's first, who ended their latency this step
         self.cand = np.zeros(1024, dtype=np.int64)  # the latent's candidates (places in the calendar)
         self.taken_e = np.zeros(1024, dtype=np.int64)
-        self.ks = np.zeros(nz * NK * NSH, dtype=np.int64)
-        self.room = np.zeros(nz * NK * NSH, dtype=np.int64)
-        self.tops = np.zeros(nz * NK * NSH + 1)  # and the latent's
+        nl = nz * NK * NSH  # the lists
+        self.ks = np.zeros(nl, dtype=np.int64)
+        self.room = np.zeros(nl, dtype=np.int64)
+        self.tops = np.zeros(nl + 1)  # and the latent's
         self.chosen = np.zeros(4096, dtype=np.int32)  # places in a list (below 2**31)
-        self.k_lo = np.zeros(nz * NK * NSH, dtype=np.int64)
-        self.owner = np.zeros(nz * NK * NSH, dtype=np.int64)
-        self.n_movers = np.zeros(nz * NK * NSH, dtype=np.int64)
-        self.n_takens = np.zeros(nz * NK * NSH, dtype=np.int64)
+        self.k_lo = np.zeros(nl, dtype=np.int64)
+        self.owner = np.zeros(nl, dtype=np.int64)
+        self.n_movers = np.zeros(nl, dtype=np.int64)
+        self.n_takens = np.zeros(nl, dtype=np.int64)
         self.pend = np.zeros((1, 1), dtype=np.int64)
         self.news = np.zeros((1, 1), dtype=np.int64)
         self.movers = np.zeros(1024, dtype=np.int32)
