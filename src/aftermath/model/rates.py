@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from aftermath.model.policies import ADMIT_CLOSED, ADMIT_SCREEN, HYB_CULL, Levers
-from aftermath.model.society import CLIP, Society
+from aftermath.model.day_kernels import rates_day
+from aftermath.model.policies import ADMIT_CLOSED, ADMIT_SCREEN, HYB_CULL, HYB_ISOLATE, Levers
+from aftermath.model.society import Society
 from aftermath.model.world import TRAITS, World
 
 F64 = NDArray[np.float64]
@@ -99,6 +100,13 @@ class _Constants:
         self.unstealth = 1.0 - self.columns["stealth"][None, :]  # [1, strain] the share screening can see
         beta = self.columns["beta"]
         self.infect = np.broadcast_to(beta[None, :], (world.n_zones, len(beta))).copy()
+        sc = world.scenario
+        dfn, con = sc.defence, sc.society.concealment
+        #: rates_day's parameters after the levers, as floats and ints (one compiled signature)
+        self.day_params = (*(float(x) for x in (sc.society.fear.flight, sc.society.supplies.starvation, dfn.alpha,
+                                                  con.base, con.harshness, con.trust_weight,
+                                                  sc.society.memory.distrust)),
+                           ADMIT_SCREEN, ADMIT_CLOSED, HYB_CULL, HYB_ISOLATE)
 
     @staticmethod
     def traits_through(world: World, breach: F64) -> F64:
@@ -124,39 +132,34 @@ def _constants(world: World) -> _Constants:
 def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
     """Combine the scenario, the day's levers and society's state into :class:`DailyRates`."""
     sc = world.scenario
-    pth, dfn, con = sc.pathogen, sc.defence, sc.society.concealment
+    pth, dfn = sc.pathogen, sc.defence
     k = _constants(world)
 
-    fr, to = world.route_from, world.route_to
-    fear = society.fear
-    flight = 1.0 + sc.society.fear.flight * np.maximum(fear[fr] - fear[to], 0.0)
-    by_truce = k.all_routes.copy()
-    by_truce[k.cross] = society.truce[k.cross_a, k.cross_b]
-    seal_out = levers.seal_out[fr]
-    gates = by_truce & ~seal_out & ~levers.seal_in[to]
-    human_pass = world.route_rate * flight * k.open_wall * gates
-
-    mode = levers.admit_mode[to]
-    screen = mode == ADMIT_SCREEN
-    closed = mode == ADMIT_CLOSED
-    admit_s = np.where(closed, 0.0, np.where(screen, levers.specificity[to], 1.0))
-    infect, relapse, admit_i, feral_move = _strain_rates(world, levers, world.traits, screen, closed, seal_out)
-
-    starving = society.starving.astype(np.float64) * sc.society.supplies.starvation
-    cull = np.where(levers.hybrid_action == HYB_CULL, levers.hybrid_rate, 0.0)
-    move = np.where((levers.hybrid_action != HYB_CULL) & (levers.hybrid_target >= 0), levers.hybrid_rate, 0.0)
+    # the arrays that move with society and the levers, in one compiled call (.day_kernels: the
+    # NumPy expressions of strain_rates and Society.faction_trust, element by element, bit for bit)
+    nz, nr, ns = world.n_zones, world.n_routes, world.traits.shape[0]
+    human_pass, admit_s = np.empty(nr), np.empty(nr)
+    admit_i, feral_move, relapse = np.empty((nr, ns)), np.empty((nr, ns)), np.empty((nz, ns))
+    starving, cull, move, defend, disposal, conceal = (np.empty(nz) for _ in range(6))
+    rates_day(society.fear, society.vigilance, society.starving, society.truce, society.trust, society.kin_culled,
+              world.route_from, world.route_to, world.route_rate, k.open_wall, k.cross, world.zone_faction,
+              world.disposal, k.strain_columns[1], k.strain_columns[2], k.unstealth[0], k.through,
+              world.route_feral_rate, levers.seal_out, levers.seal_in, levers.admit_mode, levers.specificity,
+              levers.sensitivity, levers.hybrid_action, levers.hybrid_rate, levers.hybrid_target,
+              levers.disposal_extra, levers.relapse_mult, *k.day_params, human_pass, admit_s, admit_i,
+              feral_move, relapse, starving, cull, move, defend, disposal, conceal)
     return DailyRates(
         mass_action=sc.run.mixing == "mass_action",
-        infect=infect,
+        infect=k.infect.copy(),
         eta=pth.eta,
         kappa=pth.kappa,
-        defend=dfn.alpha * society.vigilance,
+        defend=defend,
         hybrid_weight=dfn.hybrid_weight,
         q=dfn.q,
         decay=dfn.decay,
         relapse=relapse,
         reanimation=dfn.reanimation,
-        disposal=world.disposal + levers.disposal_extra,
+        disposal=disposal,
         sigma=k.sigma,
         shape=pth.latency_shape,
         p_hybrid=world.p_hybrid_mean,
@@ -172,8 +175,7 @@ def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
         admit_i=admit_i,
         feral_move=feral_move,
         breach_route=k.breach_route,
-        conceal=CLIP(con.base + con.harshness * levers.harshness - con.trust_weight * society.faction_trust(),
-                        0.0, 1.0),
+        conceal=conceal,
     )
 
 

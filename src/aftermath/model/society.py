@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from aftermath.model.day_kernels import society_day
 from aftermath.model.flows import DEATH_FLOWS, Flow, RouteFlow
 from aftermath.model.policies import Levers, truce_key
 from aftermath.model.world import State, World
@@ -79,6 +80,10 @@ class Society:
         self._faction_zones = [np.flatnonzero(zf == i) for i in range(world.n_factions)]
         self._has_faction = zf >= 0
         self._n_zones, self._n_factions = nz, world.n_factions
+        pf, pv = sc.fear, sc.vigilance  # the day's parameters of society_day, as floats (one compiled signature)
+        self._day_params = tuple(float(x) for x in (
+            1.0 - pf.decay, pf.per_infection, pf.per_death, pf.per_breach, sc.supplies.starvation_fear,
+            pf.neighbour_share, pv.exhaustion, pv.recovery, pv.floor, pf.production_loss))
         self._zf_clipped = np.where(zf >= 0, zf, 0)
         fa, fb = zf[world.route_from], zf[world.route_to]
         cross = np.flatnonzero((fa >= 0) & (fb >= 0) & (fa != fb) & (world.wall[world.route_to] > 0))
@@ -163,54 +168,29 @@ class Society:
     ) -> list[SocietyEvent]:
         """End of ``day``: update every variable from the day's flows and the closing counts."""
         p = self.params
-        pf, pv = p.fear, p.vigilance
         w = self.world
         events: list[SocietyEvent] = []
-        # np.add.reduce is what ndarray.sum calls (without its Python wrapper): the same sums
-        living = _SUM(counts[:, : State.D], axis=1)
-        safe_n = np.maximum(living, 1.0)
-        deaths = _SUM(flows[self._death_rows], axis=0)
-        infections = flows[Flow.INFECTION]
-
-        # fear (each term as its own array, added in this order)
-        fear = self.fear
-        f = fear * (1.0 - pf.decay)
-        f += pf.per_infection * infections / safe_n
-        f += pf.per_death * deaths / safe_n
-        f += pf.per_breach * flows[Flow.BREACH]
-        f += p.supplies.starvation_fear * self.starving
-        # each zone sums its neighbours' excess fear in neighbour order (as a dense row sum would)
-        gap = np.maximum(fear[self.edge_other] - fear[self.edge_zone], 0.0)
-        excess = np.bincount(self.edge_zone, weights=gap, minlength=self._n_zones)
-        f += pf.neighbour_share * excess / self.n_neighbours
-        self.fear = CLIP(f, 0.0, 1.0)
-
-        # vigilance: exhausted while a threat is present, restored in calm or by rotation
-        threat = counts[:, State.Z] >= 0.5
-        vig = self.vigilance
-        v = np.where(threat, vig * (1.0 - pv.exhaustion), vig + pv.recovery * (1.0 - vig))
-        v += levers.rotation_restore * (1.0 - v)
-        self.vigilance = CLIP(v, pv.floor, 1.0)
-
-        # supplies: working humans (S, E) produce, everyone alive and human-minded eats
-        workers = counts[:, State.S] + counts[:, State.E]
-        eaters = workers + counts[:, State.H]
-        made = w.production * workers * (1.0 - pf.production_loss * self.fear) * (1.0 - levers.rotation_cost)
-        sup = self.supplies
-        finite = np.isfinite(sup)
-        new_sup = np.where(finite, np.maximum(sup + made - eaters, 0.0), np.inf)
-        if p.trust.share_supplies > 0:
-            new_sup = self._share_supplies(new_sup, eaters, p.trust.share_supplies)
-        starving = finite & (new_sup <= 0.0) & (eaters > 0)
-        began = starving > self.starving  # starving now, not yesterday
-        if began.any():
-            for z in began.nonzero()[0].tolist():
+        # fear, vigilance, supplies and calm in one compiled call (.day_kernels: NumPy's
+        # arithmetic, zone by zone in the same order, bit for bit)
+        nz = self._n_zones
+        fear, vig, sup, living, safe_n, eaters = (np.empty(nz) for _ in range(6))
+        calm_days = np.empty(nz, dtype=np.int64)
+        starving = np.empty(nz, dtype=np.bool_)
+        began_any = society_day(
+            counts, flows, self._death_rows, int(Flow.INFECTION), int(Flow.BREACH), self.fear, self.vigilance,
+            self.supplies, self.starving, self.calm_days, self.edge_zone, self.edge_other, self.n_neighbours,
+            w.production, levers.rotation_restore, levers.rotation_cost, *self._day_params,
+            fear, vig, sup, starving, calm_days, living, safe_n, eaters)
+        if p.trust.share_supplies > 0:  # factions in a truce share food, then who starves
+            finite = np.isfinite(self.supplies)
+            sup = self._share_supplies(sup, eaters, p.trust.share_supplies)
+            starving = finite & (sup <= 0.0) & (eaters > 0)
+            began_any = bool((starving > self.starving).any())
+        if began_any:
+            for z in (starving > self.starving).nonzero()[0].tolist():
                 events.append(SocietyEvent(day, z, "starvation", f"{place(w, z, start=True)} ran out of food"))
-        self.supplies, self.starving = new_sup, starving
-
-        # calm: no new infection and no feral
-        calm = (infections < 0.5) & ~threat
-        self.calm_days = np.where(calm, self.calm_days + 1, 0)
+        self.fear, self.vigilance, self.calm_days = fear, vig, calm_days
+        self.supplies, self.starving = sup, starving
 
         mem = p.memory
         if mem.distrust > 0:

@@ -1,0 +1,161 @@
+"""The day's society and rates in one compiled call each: :func:`society_day` for
+:meth:`aftermath.model.society.Society.update`, :func:`rates_day` for
+:func:`aftermath.model.rates.daily_rates`.
+
+Each was some fifty NumPy operations on arrays of a few zones or routes, each a microsecond or so
+of NumPy's own overhead: 30 us a day apiece, which in a 100-day SIR of a million agents on the
+event step was 6% of the run. These kernels do the same arithmetic element by element, in the same
+order of operations, with NumPy's own rules where they differ from plain comparisons
+(``np.maximum``, ``np.minimum`` and ``np.clip`` at NaN and at -0.0), so that every engine's run is
+the same, bit for bit: ``tests/test_daily_speed_identity.py`` holds them against the plain NumPy
+code, kept there, on random states with -0.0, inf and NaN, compiled and under
+``NUMBA_DISABLE_JIT=1``. Sums run left to right, as ``np.add.reduce`` sums a row of four and a few
+rows, and as ``np.bincount`` adds its weights. (Which NaN a NaN operand gives is the compiler's:
+IEEE 754 leaves it open, and no other value depends on it.)
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True, inline="always")
+def np_maximum(a, b):
+    """``np.maximum(a, b)`` for floats: NaN if ``a`` is (and ``b`` if ``b`` is and ``a`` not),
+    ``a`` when equal (so ``np.maximum(-0.0, 0.0)`` is -0.0)."""
+    return a if (a >= b or a != a) else b
+
+
+@nb.njit(cache=True, inline="always")
+def np_minimum(a, b):
+    """``np.minimum(a, b)`` for floats: NaN if either is, ``a`` when equal."""
+    return a if (a <= b or a != a) else b
+
+
+@nb.njit(cache=True, inline="always")
+def np_clip(x, lo, hi):
+    """``np.clip(x, lo, hi)`` for floats (NumPy's ``_NPY_CLIP``: the max with ``lo`` by ``>``, then
+    the min with ``hi`` by ``<``, NaN kept; so ``np.clip(-0.0, 0.0, 1.0)`` is 0.0)."""
+    t = x if (x != x or x > lo) else lo
+    return t if (t != t or t < hi) else hi
+
+
+@nb.njit(cache=True)
+def society_day(counts, flows, death_rows, f_infection, f_breach, fear, vigilance, supplies, starving, calm_days,
+                edge_zone, edge_other, n_neighbours, production, rotation_restore, rotation_cost,
+                keep_fear, per_infection, per_death, per_breach, starvation_fear, neighbour_share,
+                exhaustion, recovery, floor, production_loss,
+                new_fear, new_vigilance, new_supplies, new_starving, new_calm, living, safe_n, eaters):
+    """One day of fear, vigilance, supplies (before any sharing between factions) and calm, into
+    the ``new_*`` arrays, with the zones' ``living``, ``safe_n`` (living, at least 1) and
+    ``eaters``; returns whether any zone's supplies ran out today (began to starve). ``keep_fear``
+    is ``1 - fear.decay``. The supplies' starving is set after any sharing: here the supplies
+    alone (the caller shares, then calls :func:`starving_now`)."""
+    nz = fear.shape[0]
+    excess = np.zeros(nz)
+    for k in range(edge_zone.shape[0]):  # np.bincount's weights, in edge order
+        excess[edge_zone[k]] += np_maximum(fear[edge_other[k]] - fear[edge_zone[k]], 0.0)
+    for z in range(nz):
+        lv = counts[z, 0] + counts[z, 1]
+        lv = lv + counts[z, 2]
+        lv = lv + counts[z, 3]
+        living[z] = lv
+        sn = np_maximum(lv, 1.0)
+        safe_n[z] = sn
+        deaths = flows[death_rows[0], z]
+        for k in range(1, death_rows.shape[0]):
+            deaths = deaths + flows[death_rows[k], z]
+        infections = flows[f_infection, z]
+        f = fear[z] * keep_fear
+        f += per_infection * infections / sn
+        f += per_death * deaths / sn
+        f += per_breach * flows[f_breach, z]
+        f += starvation_fear * (1.0 if starving[z] else 0.0)
+        f += neighbour_share * excess[z] / np.float64(n_neighbours[z])
+        new_fear[z] = np_clip(f, 0.0, 1.0)
+
+        threat = counts[z, 3] >= 0.5
+        vig = vigilance[z]
+        v = vig * (1.0 - exhaustion) if threat else vig + recovery * (1.0 - vig)
+        v += rotation_restore[z] * (1.0 - v)
+        new_vigilance[z] = np_clip(v, floor, 1.0)
+
+        workers = counts[z, 0] + counts[z, 1]
+        eat = workers + counts[z, 2]
+        eaters[z] = eat
+        made = production[z] * workers * (1.0 - production_loss * new_fear[z]) * (1.0 - rotation_cost[z])
+        sup = supplies[z]
+        if np.isfinite(sup):
+            new_supplies[z] = np_maximum(sup + made - eat, 0.0)
+        else:
+            new_supplies[z] = np.inf
+
+        new_calm[z] = calm_days[z] + 1 if (infections < 0.5 and not threat) else 0
+    began = False
+    for z in range(nz):
+        began |= starving_now(z, supplies, new_supplies, eaters, new_starving) and not starving[z]
+    return began
+
+
+@nb.njit(cache=True)
+def starving_now(z, supplies, new_supplies, eaters, new_starving):
+    """Zone ``z`` starves: finite supplies (before the day), none left, and someone to eat."""
+    s = np.isfinite(supplies[z]) and new_supplies[z] <= 0.0 and eaters[z] > 0
+    new_starving[z] = s
+    return s
+
+
+@nb.njit(cache=True)
+def rates_day(fear, vigilance, starving, truce, trust, kin_culled, route_from, route_to, route_rate, open_wall,
+              cross, zone_faction, disposal0, relapse0, breach, unstealth, through, feral_rate,
+              seal_out, seal_in, admit_mode, specificity, sensitivity, hybrid_action, hybrid_rate, hybrid_target,
+              disposal_extra, relapse_mult, fear_flight, starvation_rate, alpha, c_base, c_harsh, c_trust, distrust,
+              admit_screen, admit_closed, hyb_cull, hyb_isolate,
+              human_pass, admit_s, admit_i, feral_move, relapse, starve, cull, move, defend, disposal, conceal):
+    """The day's rates that move with society and the levers (:func:`aftermath.model.rates.daily_rates`'s
+    arrays), into the arrays after ``hyb_isolate``: per route, per (route, strain), per (zone,
+    strain) and per zone."""
+    nz, nr, ns = fear.shape[0], route_from.shape[0], breach.shape[0]
+    for r in range(nr):
+        a, b = route_from[r], route_to[r]
+        flight = 1.0 + fear_flight * np_maximum(fear[a] - fear[b], 0.0)
+        open_ = truce[zone_faction[a], zone_faction[b]] if cross[r] else True
+        gates = open_ and not seal_out[a] and not seal_in[b]
+        human_pass[r] = route_rate[r] * flight * open_wall[r] * (1.0 if gates else 0.0)
+        mode = admit_mode[b]
+        screen, closed = mode == admit_screen, mode == admit_closed
+        admit_s[r] = 0.0 if closed else (specificity[b] if screen else 1.0)
+        for s in range(ns):
+            if closed:
+                admit_i[r, s] = 0.0
+            elif screen:
+                admit_i[r, s] = 1.0 - sensitivity[b] * unstealth[s]
+            else:
+                admit_i[r, s] = 1.0
+            feral_move[r, s] = feral_rate[r] * through[r, s] * (breach[s] if seal_out[a] else 1.0)
+    nf = truce.shape[0]
+    for z in range(nz):
+        for s in range(ns):
+            relapse[z, s] = relapse0[s] * relapse_mult[z]
+        starve[z] = (1.0 if starving[z] else 0.0) * starvation_rate
+        act = hybrid_action[z]
+        cull[z] = hybrid_rate[z] if act == hyb_cull else 0.0
+        move[z] = hybrid_rate[z] if (act != hyb_cull and hybrid_target[z] >= 0) else 0.0
+        defend[z] = alpha * vigilance[z]
+        disposal[z] = disposal0[z] + disposal_extra[z]
+        harsh = 1.0 if act == hyb_cull else (0.5 if act == hyb_isolate else 0.0)
+        # the people's trust in their faction's rule (Society.faction_trust): the lowest trust their
+        # faction has in a faction it keeps a truce with (1 with none), times 1 - fear / 2
+        f = zone_faction[z]
+        ft = 1.0
+        if nf > 0 and f >= 0:
+            zt, any_truce = np.inf, False
+            for j in range(nf):
+                if truce[f, j]:
+                    zt = np_minimum(zt, trust[f, j])
+                    any_truce = True
+            ft = (zt if any_truce else 1.0) * (1.0 - 0.5 * fear[z])
+        if distrust > 0:
+            ft = ft * (1.0 - np_clip(distrust * kin_culled[z], 0.0, 1.0))
+        conceal[z] = np_clip(c_base + c_harsh * harsh - c_trust * ft, 0.0, 1.0)
