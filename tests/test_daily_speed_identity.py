@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
+import sys
 from typing import Any
 
 import numpy as np
@@ -223,11 +225,21 @@ SCENARIOS = {
 }
 
 
+#: values where NumPy's rules at signed zeros decide (ties of -0.0 and 0.0, sums of -0.0s)
+ZEROS = np.array([-0.0, 0.0, -0.0, 1.0])
+
+
+@pytest.mark.parametrize("specials", ["mixed", "zeros"])
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "interpreted"])
 @pytest.mark.parametrize("variant", sorted(SCENARIOS))
-def test_update_and_rates_are_the_plain_code(variant: str, compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The day's kernels (aftermath.model.day_kernels) compiled, and their top level as Python
-    (``py_func``: what NUMBA_DISABLE_JIT=1 runs), against the plain NumPy code."""
+def test_update_and_rates_are_the_plain_code(variant: str, compiled: bool, specials: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The day's kernels (aftermath.model.day_kernels) compiled, and with their top level as Python
+    (``py_func``), against the plain NumPy code, on values that are special half the time: from
+    SPECIAL, or from ZEROS (most of them signed zeros). (A whole run compiled and under
+    NUMBA_DISABLE_JIT=1 gives the same bits: tests/test_abm_kernels.py.)"""
+    if specials == "zeros":
+        monkeypatch.setattr(sys.modules[__name__], "SPECIAL", ZEROS)
     if not compiled:
         from aftermath.model import rates, society
         monkeypatch.setattr(society, "society_day", society.society_day.py_func)
@@ -267,3 +279,15 @@ def test_clip_ufunc_is_np_clip_on_signed_zeros_and_nan() -> None:
     x = np.array([-0.0, 0.0, 1.0, -1.0, 2.0, np.inf, -np.inf, np.nan, 0.5, -1e-300])
     for lo, hi in ((0.0, 1.0), (0.2, 1.0), (-0.0, 0.0)):
         _same(CLIP(x, lo, hi), np.clip(x, lo, hi), f"clip {lo} {hi}")
+
+
+def test_the_kernels_comparisons_are_numpys() -> None:
+    """The day kernels' np_maximum, np_minimum and np_clip against NumPy's on every pair and triple
+    of signed zeros, ones, infinities and NaN (NumPy's rules at ties and NaN, bit for bit)."""
+    from aftermath.model.day_kernels import np_clip, np_maximum, np_minimum
+    grid = [-0.0, 0.0, 1.0, -1.0, 0.5, np.inf, -np.inf, np.nan]
+    for a, b in itertools.product(grid, repeat=2):
+        _same(np.float64(np_maximum(a, b)), np.maximum(np.float64(a), b), f"maximum({a}, {b})")
+        _same(np.float64(np_minimum(a, b)), np.minimum(np.float64(a), b), f"minimum({a}, {b})")
+    for x, lo, hi in itertools.product(grid, repeat=3):
+        _same(np.float64(np_clip(x, lo, hi)), np.clip(np.array([x]), lo, hi)[0], f"clip({x}, {lo}, {hi})")

@@ -9,9 +9,11 @@ order of operations, with NumPy's own rules where they differ from plain compari
 (``np.maximum``, ``np.minimum`` and ``np.clip`` at NaN and at -0.0), so that every engine's run is
 the same, bit for bit: ``tests/test_daily_speed_identity.py`` holds them against the plain NumPy
 code, kept there, on random states with -0.0, inf and NaN, compiled and under
-``NUMBA_DISABLE_JIT=1``. Sums run left to right, as ``np.add.reduce`` sums a row of four and a few
-rows, and as ``np.bincount`` adds its weights. (Which NaN a NaN operand gives is the compiler's:
-IEEE 754 leaves it open, and no other value depends on it.)
+``NUMBA_DISABLE_JIT=1``. Sums start from 0.0 and run left to right, as ``np.add.reduce`` sums a
+row of four and a few rows (from its identity: -0.0s sum to 0.0), and as ``np.bincount`` adds its
+weights. (Which NaN a NaN operand gives is the compiler's: IEEE 754 leaves it open, and no other
+value depends on it.) The rules at ties of -0.0 and 0.0 are NumPy 2's, which the tests check
+against the NumPy installed.
 """
 
 from __future__ import annotations
@@ -19,26 +21,37 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from aftermath.model.world import State
+
+_S, _E, _H, _Z = int(State.S), int(State.E), int(State.H), int(State.Z)  # (constants where compiled)
+
 
 @nb.njit(cache=True, inline="always")
 def np_maximum(a, b):
-    """``np.maximum(a, b)`` for floats: NaN if ``a`` is (and ``b`` if ``b`` is and ``a`` not),
-    ``a`` when equal (so ``np.maximum(-0.0, 0.0)`` is -0.0)."""
-    return a if (a >= b or a != a) else b
+    """``np.maximum(a, b)`` for floats: NaN if either is (``a``'s if both), else the larger, ``b``
+    on a tie (so ``np.maximum(-0.0, 0.0)`` is 0.0 and ``np.maximum(0.0, -0.0)`` is -0.0)."""
+    return a if (a > b or a != a) else b
 
 
 @nb.njit(cache=True, inline="always")
 def np_minimum(a, b):
-    """``np.minimum(a, b)`` for floats: NaN if either is, ``a`` when equal."""
-    return a if (a <= b or a != a) else b
+    """``np.minimum(a, b)`` for floats: NaN if either is, else the smaller, ``b`` on a tie (so a
+    ``np.minimum.reduce`` keeps the later of -0.0 and 0.0)."""
+    return a if (a < b or a != a) else b
 
 
 @nb.njit(cache=True, inline="always")
 def np_clip(x, lo, hi):
-    """``np.clip(x, lo, hi)`` for floats (NumPy's ``_NPY_CLIP``: the max with ``lo`` by ``>``, then
-    the min with ``hi`` by ``<``, NaN kept; so ``np.clip(-0.0, 0.0, 1.0)`` is 0.0)."""
-    t = x if (x != x or x > lo) else lo
-    return t if (t != t or t < hi) else hi
+    """``np.clip(x, lo, hi)`` for floats: NaN if any of them is; else ``lo`` only if above ``x`` and
+    ``hi`` only if below that (so ``np.clip(-0.0, 0.0, 1.0)`` is -0.0)."""
+    if x != x:
+        return x
+    if lo != lo:
+        return lo
+    if hi != hi:
+        return hi
+    t = lo if lo > x else x
+    return hi if hi < t else t
 
 
 @nb.njit(cache=True)
@@ -50,21 +63,22 @@ def society_day(counts, flows, death_rows, f_infection, f_breach, fear, vigilanc
     """One day of fear, vigilance, supplies (before any sharing between factions) and calm, into
     the ``new_*`` arrays, with the zones' ``living``, ``safe_n`` (living, at least 1) and
     ``eaters``; returns whether any zone's supplies ran out today (began to starve). ``keep_fear``
-    is ``1 - fear.decay``. The supplies' starving is set after any sharing: here the supplies
-    alone (the caller shares, then calls :func:`starving_now`)."""
+    is ``1 - fear.decay``. Who starves is the supplies' before any sharing between factions: a
+    caller that shares food works it out again from the shared supplies."""
     nz = fear.shape[0]
     excess = np.zeros(nz)
     for k in range(edge_zone.shape[0]):  # np.bincount's weights, in edge order
         excess[edge_zone[k]] += np_maximum(fear[edge_other[k]] - fear[edge_zone[k]], 0.0)
     for z in range(nz):
-        lv = counts[z, 0] + counts[z, 1]
-        lv = lv + counts[z, 2]
-        lv = lv + counts[z, 3]
+        lv = 0.0 + counts[z, _S]  # np.add.reduce starts from its identity: -0.0s sum to 0.0
+        lv = lv + counts[z, _E]
+        lv = lv + counts[z, _H]
+        lv = lv + counts[z, _Z]
         living[z] = lv
         sn = np_maximum(lv, 1.0)
         safe_n[z] = sn
-        deaths = flows[death_rows[0], z]
-        for k in range(1, death_rows.shape[0]):
+        deaths = 0.0
+        for k in range(death_rows.shape[0]):
             deaths = deaths + flows[death_rows[k], z]
         infections = flows[f_infection, z]
         f = fear[z] * keep_fear
@@ -75,14 +89,14 @@ def society_day(counts, flows, death_rows, f_infection, f_breach, fear, vigilanc
         f += neighbour_share * excess[z] / np.float64(n_neighbours[z])
         new_fear[z] = np_clip(f, 0.0, 1.0)
 
-        threat = counts[z, 3] >= 0.5
+        threat = counts[z, _Z] >= 0.5
         vig = vigilance[z]
         v = vig * (1.0 - exhaustion) if threat else vig + recovery * (1.0 - vig)
         v += rotation_restore[z] * (1.0 - v)
         new_vigilance[z] = np_clip(v, floor, 1.0)
 
-        workers = counts[z, 0] + counts[z, 1]
-        eat = workers + counts[z, 2]
+        workers = counts[z, _S] + counts[z, _E]
+        eat = workers + counts[z, _H]
         eaters[z] = eat
         made = production[z] * workers * (1.0 - production_loss * new_fear[z]) * (1.0 - rotation_cost[z])
         sup = supplies[z]

@@ -92,10 +92,11 @@ class _Constants:
         self.open_wall = 1.0 - world.wall[to]
         self.breach_route = world.wall[to] > 0
         self.sigma = world.sigma
-        self.columns = {t: traits[:, TRAITS.index(t)] for t in ("beta", "relapse", "breach", "stealth")}
+        # (contiguous: rates_day is compiled for one layout of its arrays)
+        self.columns = {t: np.ascontiguousarray(traits[:, TRAITS.index(t)])
+                        for t in ("beta", "relapse", "breach", "stealth")}
         self.strain_columns = tuple(self.columns[t] for t in ("beta", "relapse", "breach", "stealth"))
         self.through = self.traits_through(world, self.columns["breach"])
-        self.all_routes = np.ones(world.n_routes, dtype=bool)  # copied, then closed by truces, each day
         self.feral_rate = world.route_feral_rate[:, None]
         self.unstealth = 1.0 - self.columns["stealth"][None, :]  # [1, strain] the share screening can see
         beta = self.columns["beta"]
@@ -140,14 +141,14 @@ def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
     nz, nr, ns = world.n_zones, world.n_routes, world.traits.shape[0]
     human_pass, admit_s = np.empty(nr), np.empty(nr)
     admit_i, feral_move, relapse = np.empty((nr, ns)), np.empty((nr, ns)), np.empty((nz, ns))
-    starving, cull, move, defend, disposal, conceal = (np.empty(nz) for _ in range(6))
+    starvation, cull, move, defend, disposal, conceal = (np.empty(nz) for _ in range(6))
     rates_day(society.fear, society.vigilance, society.starving, society.truce, society.trust, society.kin_culled,
               world.route_from, world.route_to, world.route_rate, k.open_wall, k.cross, world.zone_faction,
               world.disposal, k.strain_columns[1], k.strain_columns[2], k.unstealth[0], k.through,
               world.route_feral_rate, levers.seal_out, levers.seal_in, levers.admit_mode, levers.specificity,
               levers.sensitivity, levers.hybrid_action, levers.hybrid_rate, levers.hybrid_target,
               levers.disposal_extra, levers.relapse_mult, *k.day_params, human_pass, admit_s, admit_i,
-              feral_move, relapse, starving, cull, move, defend, disposal, conceal)
+              feral_move, relapse, starvation, cull, move, defend, disposal, conceal)
     return DailyRates(
         mass_action=sc.run.mixing == "mass_action",
         infect=k.infect.copy(),
@@ -165,7 +166,7 @@ def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
         p_hybrid=world.p_hybrid_mean,
         births=world.births,
         death=sc.demography.death,
-        starvation=starving,
+        starvation=starvation,
         cure=levers.cure,
         cull=cull,
         hybrid_move=move,

@@ -66,7 +66,7 @@ class Society:
         pairs = np.unique(np.concatenate([np.stack([world.route_from, world.route_to], axis=1),
                                           np.stack([world.route_to, world.route_from], axis=1)]), axis=0)
         pairs = pairs.reshape(-1, 2).astype(np.int64)
-        self.edge_zone, self.edge_other = pairs[:, 0], pairs[:, 1]
+        self.edge_zone, self.edge_other = np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
         self.n_neighbours = np.maximum(np.bincount(self.edge_zone, minlength=nz), 1)
         # memory of culls (docs/model.md, "People"): the share of each zone's people bereaved by its
         # faction's culls and sweeps of hybrids, a stock fading as people's memory does
