@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy._core import umath as _umath  # (NumPy 2, which pyproject requires)
 from numpy.typing import NDArray
 
 from aftermath.model.day_kernels import society_day
@@ -23,10 +24,6 @@ F64 = NDArray[np.float64]
 
 #: The ufunc that ``np.clip(a, lo, hi)`` calls for a float array with both bounds (numpy's
 #: ``_methods._clip``), without the Python wrappers around it: the same values, bit for bit.
-try:  # numpy 2 (numpy 1.26, which pyproject allows, keeps it in numpy.core)
-    from numpy._core import umath as _umath
-except ImportError:  # pragma: no cover
-    from numpy.core import umath as _umath  # type: ignore[no-redef]
 CLIP: np.ufunc = _umath.clip  # type: ignore[attr-defined]  # not in numpy's stubs
 _SUM = np.add.reduce
 
