@@ -222,6 +222,12 @@ def _same(a: Any, b: Any, what: str) -> None:
 SCENARIOS = {
     "hyosan": {},  # two factions, memory of culls
     "shared-food": {"society.trust.share_supplies": 0.5, "society.memory.distrust": 0.0},
+    # gains whose products round (hyosan's 10.0 and 0.5 often do not): an order of operations shows
+    "odd-gains": {"society.fear.per_infection": 7.3, "society.fear.per_death": 13.7, "society.fear.per_breach": 0.037,
+                  "society.fear.decay": 0.071, "society.fear.neighbour_share": 0.173,
+                  "society.fear.production_loss": 0.31, "society.vigilance.exhaustion": 0.033,
+                  "society.vigilance.recovery": 0.077, "society.supplies.starvation_fear": 0.13,
+                  "society.fear.flight": 1.7},
 }
 
 
