@@ -120,6 +120,59 @@ def starving_now(z, supplies, new_supplies, eaters, new_starving):
     return s
 
 
+@nb.njit(cache=True, inline="always")
+def faction_trust_at(z, fear, truce, trust, kin_culled, zone_faction, distrust):
+    """Zone ``z``'s people's trust in their own faction's rule
+    (:meth:`aftermath.model.society.Society.faction_trust`): the lowest trust their faction has in
+    a faction it keeps a truce with (1 with none) times ``1 - fear / 2``, 1 with no faction; then
+    less by the share bereaved by its culls (``distrust``)."""
+    f = zone_faction[z]
+    ft = 1.0
+    if truce.shape[0] > 0 and f >= 0:
+        zt, any_truce = np.inf, False
+        for j in range(truce.shape[0]):
+            if truce[f, j]:
+                zt = np_minimum(zt, trust[f, j])  # (np.minimum.reduce over the truces, in order)
+                any_truce = True
+        ft = (zt if any_truce else 1.0) * (1.0 - 0.5 * fear[z])
+    if distrust > 0:
+        ft = ft * (1.0 - np_clip(distrust * kin_culled[z], 0.0, 1.0))
+    return ft
+
+
+@nb.njit(cache=True)
+def faction_trust_all(fear, truce, trust, kin_culled, zone_faction, distrust, out):
+    """:func:`faction_trust_at` for every zone, into ``out``."""
+    for z in range(fear.shape[0]):
+        out[z] = faction_trust_at(z, fear, truce, trust, kin_culled, zone_faction, distrust)
+
+
+@nb.njit(cache=True)
+def strain_day(route_from, route_to, admit_mode, sensitivity, seal_out, relapse_mult, relapse0, breach, unstealth,
+               through, feral_rate, admit_screen, admit_closed, admit_i, feral_move, relapse):
+    """The strain-dependent rates (:func:`aftermath.model.rates.strain_rates`) of the strains whose
+    columns are given (``relapse0``, ``breach``, ``unstealth`` = 1 - stealth, and the walls'
+    ``through`` per route and strain), into ``admit_i`` and ``feral_move`` [route, strain] and
+    ``relapse`` [zone, strain]: a screened gate admits the infected it does not detect, a closed
+    one none; ferals ignore gates and truces, a wall stops them unless the strain breaches it, and
+    a seal keeps them in as a wall of 1 would."""
+    ns = breach.shape[0]
+    for r in range(route_from.shape[0]):
+        a, b = route_from[r], route_to[r]
+        mode = admit_mode[b]
+        for s in range(ns):
+            if mode == admit_closed:
+                admit_i[r, s] = 0.0
+            elif mode == admit_screen:
+                admit_i[r, s] = 1.0 - sensitivity[b] * unstealth[s]
+            else:
+                admit_i[r, s] = 1.0
+            feral_move[r, s] = feral_rate[r] * through[r, s] * (breach[s] if seal_out[a] else 1.0)
+    for z in range(relapse_mult.shape[0]):
+        for s in range(ns):
+            relapse[z, s] = relapse0[s] * relapse_mult[z]
+
+
 @nb.njit(cache=True)
 def rates_day(fear, vigilance, starving, truce, trust, kin_culled, route_from, route_to, route_rate, open_wall,
               cross, zone_faction, disposal0, relapse0, breach, unstealth, through, feral_rate,
@@ -130,7 +183,7 @@ def rates_day(fear, vigilance, starving, truce, trust, kin_culled, route_from, r
     """The day's rates that move with society and the levers (:func:`aftermath.model.rates.daily_rates`'s
     arrays), into the arrays after ``hyb_isolate``: per route, per (route, strain), per (zone,
     strain) and per zone."""
-    nz, nr, ns = fear.shape[0], route_from.shape[0], breach.shape[0]
+    nz, nr = fear.shape[0], route_from.shape[0]
     for r in range(nr):
         a, b = route_from[r], route_to[r]
         flight = 1.0 + fear_flight * np_maximum(fear[a] - fear[b], 0.0)
@@ -138,20 +191,10 @@ def rates_day(fear, vigilance, starving, truce, trust, kin_culled, route_from, r
         gates = open_ and not seal_out[a] and not seal_in[b]
         human_pass[r] = route_rate[r] * flight * open_wall[r] * (1.0 if gates else 0.0)
         mode = admit_mode[b]
-        screen, closed = mode == admit_screen, mode == admit_closed
-        admit_s[r] = 0.0 if closed else (specificity[b] if screen else 1.0)
-        for s in range(ns):
-            if closed:
-                admit_i[r, s] = 0.0
-            elif screen:
-                admit_i[r, s] = 1.0 - sensitivity[b] * unstealth[s]
-            else:
-                admit_i[r, s] = 1.0
-            feral_move[r, s] = feral_rate[r] * through[r, s] * (breach[s] if seal_out[a] else 1.0)
-    nf = truce.shape[0]
+        admit_s[r] = 0.0 if mode == admit_closed else (specificity[b] if mode == admit_screen else 1.0)
+    strain_day(route_from, route_to, admit_mode, sensitivity, seal_out, relapse_mult, relapse0, breach, unstealth,
+               through, feral_rate, admit_screen, admit_closed, admit_i, feral_move, relapse)
     for z in range(nz):
-        for s in range(ns):
-            relapse[z, s] = relapse0[s] * relapse_mult[z]
         starve[z] = (1.0 if starving[z] else 0.0) * starvation_rate
         act = hybrid_action[z]
         cull[z] = hybrid_rate[z] if act == hyb_cull else 0.0
@@ -159,17 +202,5 @@ def rates_day(fear, vigilance, starving, truce, trust, kin_culled, route_from, r
         defend[z] = alpha * vigilance[z]
         disposal[z] = disposal0[z] + disposal_extra[z]
         harsh = 1.0 if act == hyb_cull else (0.5 if act == hyb_isolate else 0.0)
-        # the people's trust in their faction's rule (Society.faction_trust): the lowest trust their
-        # faction has in a faction it keeps a truce with (1 with none), times 1 - fear / 2
-        f = zone_faction[z]
-        ft = 1.0
-        if nf > 0 and f >= 0:
-            zt, any_truce = np.inf, False
-            for j in range(nf):
-                if truce[f, j]:
-                    zt = np_minimum(zt, trust[f, j])
-                    any_truce = True
-            ft = (zt if any_truce else 1.0) * (1.0 - 0.5 * fear[z])
-        if distrust > 0:
-            ft = ft * (1.0 - np_clip(distrust * kin_culled[z], 0.0, 1.0))
+        ft = faction_trust_at(z, fear, truce, trust, kin_culled, zone_faction, distrust)
         conceal[z] = np_clip(c_base + c_harsh * harsh - c_trust * ft, 0.0, 1.0)

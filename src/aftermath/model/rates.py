@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from aftermath.model.day_kernels import rates_day
+from aftermath.model.day_kernels import rates_day, strain_day
 from aftermath.model.policies import ADMIT_CLOSED, ADMIT_SCREEN, HYB_CULL, HYB_ISOLATE, Levers
 from aftermath.model.society import Society
 from aftermath.model.world import TRAITS, World
@@ -92,14 +92,11 @@ class _Constants:
         self.open_wall = 1.0 - world.wall[to]
         self.breach_route = world.wall[to] > 0
         self.sigma = world.sigma
-        # (contiguous: rates_day is compiled for one layout of its arrays)
-        self.columns = {t: np.ascontiguousarray(traits[:, TRAITS.index(t)])
-                        for t in ("beta", "relapse", "breach", "stealth")}
-        self.strain_columns = tuple(self.columns[t] for t in ("beta", "relapse", "breach", "stealth"))
-        self.through = self.traits_through(world, self.columns["breach"])
-        self.feral_rate = world.route_feral_rate[:, None]
-        self.unstealth = 1.0 - self.columns["stealth"][None, :]  # [1, strain] the share screening can see
-        beta = self.columns["beta"]
+        # the fixed strains' columns (contiguous: rates_day is compiled for one layout of its arrays)
+        beta, self.relapse0, self.breach, stealth = (np.ascontiguousarray(traits[:, TRAITS.index(t)])
+                                                     for t in ("beta", "relapse", "breach", "stealth"))
+        self.through = self.traits_through(world, self.breach)
+        self.unstealth = 1.0 - stealth  # [strain] the share screening can see
         self.infect = np.broadcast_to(beta[None, :], (world.n_zones, len(beta))).copy()
         sc = world.scenario
         dfn, con = sc.defence, sc.society.concealment
@@ -137,14 +134,15 @@ def daily_rates(world: World, society: Society, levers: Levers) -> DailyRates:
     k = _constants(world)
 
     # the arrays that move with society and the levers, in one compiled call (.day_kernels: the
-    # NumPy expressions of strain_rates and Society.faction_trust, element by element, bit for bit)
+    # NumPy expressions they replaced, element by element, bit for bit; the strains' rates and the
+    # trust in one's faction by the functions strain_rates and Society.faction_trust call too)
     nz, nr, ns = world.n_zones, world.n_routes, world.traits.shape[0]
     human_pass, admit_s = np.empty(nr), np.empty(nr)
     admit_i, feral_move, relapse = np.empty((nr, ns)), np.empty((nr, ns)), np.empty((nz, ns))
     starvation, cull, move, defend, disposal, conceal = (np.empty(nz) for _ in range(6))
     rates_day(society.fear, society.vigilance, society.starving, society.truce, society.trust, society.kin_culled,
               world.route_from, world.route_to, world.route_rate, k.open_wall, k.cross, world.zone_faction,
-              world.disposal, k.strain_columns[1], k.strain_columns[2], k.unstealth[0], k.through,
+              world.disposal, k.relapse0, k.breach, k.unstealth, k.through,
               world.route_feral_rate, levers.seal_out, levers.seal_in, levers.admit_mode, levers.specificity,
               levers.sensitivity, levers.hybrid_action, levers.hybrid_rate, levers.hybrid_target,
               levers.disposal_extra, levers.relapse_mult, *k.day_params, human_pass, admit_s, admit_i,
@@ -184,34 +182,17 @@ def strain_rates(world: World, levers: Levers, traits: F64) -> tuple[F64, F64, F
     """The strain-dependent rates for a strain table ``traits`` ([strain, trait] in TRAITS order).
 
     Returns ``(infect [zone, strain], relapse [zone, strain], admit_i [route, strain],
-    feral_move [route, strain])``. :func:`daily_rates` calls it with the fixed strain set; the ABM
-    calls it with its growing phylogeny, so mutants get their rates from the same formulas.
-    None of these depend on society, only on traits, places and the day's levers.
+    feral_move [route, strain])``. :func:`daily_rates` computes the same for the fixed strain set
+    (both by :func:`~aftermath.model.day_kernels.strain_day`); the ABM calls this with its growing
+    phylogeny, so mutants get their rates from the same formulas. None of these depend on society,
+    only on traits, places and the day's levers.
     """
-    to = world.route_to
-    mode = levers.admit_mode[to]
-    return _strain_rates(world, levers, traits, mode == ADMIT_SCREEN, mode == ADMIT_CLOSED,
-                         levers.seal_out[world.route_from])
-
-
-def _strain_rates(world: World, levers: Levers, traits: F64, screen: NDArray[np.bool_], closed: NDArray[np.bool_],
-                  seal_out: NDArray[np.bool_]) -> tuple[F64, F64, F64, F64]:
-    """:func:`strain_rates`, given each route's screening and closed gate and its source's seal out
-    (``daily_rates`` has them already)."""
-    if traits is world.traits:  # the fixed strain set: its columns once per world
-        k = _constants(world)
-        beta, relapse, breach, stealth = k.strain_columns
-        through, infect, feral_rate, unstealth = k.through, k.infect.copy(), k.feral_rate, k.unstealth
-    else:
-        beta, relapse, breach, stealth = (traits[:, TRAITS.index(t)] for t in ("beta", "relapse", "breach", "stealth"))
-        through = _Constants.traits_through(world, breach)
-        infect = np.broadcast_to(beta[None, :], (world.n_zones, len(beta))).copy()
-        feral_rate = world.route_feral_rate[:, None]
-        unstealth = 1.0 - stealth[None, :]
-    detect = levers.sensitivity[world.route_to][:, None] * unstealth
-    admit_i = np.where(closed[:, None], 0.0, np.where(screen[:, None], 1.0 - detect, 1.0))
-    # ferals ignore gates and truces; a wall stops them unless the strain breaches it, and a seal
-    # keeps them in as a wall of 1 would
-    sealed_out = np.where(seal_out[:, None], breach[None, :], 1.0)
-    feral_move = feral_rate * through * sealed_out
-    return infect, relapse[None, :] * levers.relapse_mult[:, None], admit_i, feral_move
+    beta, relapse0, breach, stealth = (np.ascontiguousarray(traits[:, TRAITS.index(t)])
+                                       for t in ("beta", "relapse", "breach", "stealth"))
+    nz, nr, ns = world.n_zones, world.n_routes, traits.shape[0]
+    infect = np.broadcast_to(beta[None, :], (nz, ns)).copy()
+    admit_i, feral_move, relapse = np.empty((nr, ns)), np.empty((nr, ns)), np.empty((nz, ns))
+    strain_day(world.route_from, world.route_to, levers.admit_mode, levers.sensitivity, levers.seal_out,
+               levers.relapse_mult, relapse0, breach, 1.0 - stealth, _Constants.traits_through(world, breach),
+               world.route_feral_rate, ADMIT_SCREEN, ADMIT_CLOSED, admit_i, feral_move, relapse)
+    return infect, relapse, admit_i, feral_move

@@ -14,7 +14,7 @@ import numpy as np
 from numpy._core import umath as _umath  # (NumPy 2, which pyproject requires)
 from numpy.typing import NDArray
 
-from aftermath.model.day_kernels import society_day
+from aftermath.model.day_kernels import faction_trust_all, society_day
 from aftermath.model.flows import DEATH_FLOWS, Flow, RouteFlow
 from aftermath.model.policies import Levers, truce_key
 from aftermath.model.world import State, World
@@ -134,12 +134,12 @@ class Society:
 
     def faction_trust(self) -> F64:
         """Per zone, the trust its people have in their own faction's rule: 1 - fear / 2, scaled by
-        the faction's lowest trust in its truce partners; 1 with no faction. Used by concealment."""
-        zt = self._zone_trust()
-        out: F64 = np.where(self._has_faction, zt * (1.0 - 0.5 * self.fear), 1.0)
-        distrust = self.params.memory.distrust
-        if distrust > 0:  # people trust less the faction that culled their kin
-            out = out * (1.0 - CLIP(distrust * self.kin_culled, 0.0, 1.0))
+        the faction's lowest trust in its truce partners; 1 with no faction; less by the share of
+        its people its culls bereaved (``memory.distrust``). Used by concealment (in
+        :func:`~aftermath.model.rates.daily_rates`, by the same compiled function)."""
+        out: F64 = np.empty(self._n_zones)
+        faction_trust_all(self.fear, self.truce, self.trust, self.kin_culled, self.world.zone_faction,
+                          float(self.params.memory.distrust), out)
         return out
 
     def apply_truce_changes(self, day: int, levers: Levers) -> list[SocietyEvent]:
