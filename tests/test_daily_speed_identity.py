@@ -116,7 +116,8 @@ def ref_faction_trust(self: Society) -> Any:
         truce = self.truce
         lowest = np.min(self.trust, axis=1, where=truce, initial=np.inf)
         per_faction = np.where(truce.any(axis=1), lowest, 1.0)
-        zt = np.where(self._has_faction, per_faction[self._zf_clipped], 1.0)
+        zf = self.world.zone_faction
+        zt = np.where(zf >= 0, per_faction[np.where(zf >= 0, zf, 0)], 1.0)
     out = np.where(self.world.zone_faction >= 0, zt * (1.0 - 0.5 * self.fear), 1.0)
     distrust = self.params.memory.distrust
     if distrust > 0:

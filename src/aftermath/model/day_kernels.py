@@ -121,23 +121,39 @@ def starving_now(z, supplies, new_supplies, eaters, new_starving):
 
 
 @nb.njit(cache=True, inline="always")
+def zone_trust_at(z, truce, trust, zone_faction):
+    """The lowest trust zone ``z``'s faction has in a faction it keeps a truce with; 1 with no
+    faction or no truce (``np.minimum.reduce`` over the truces, in order)."""
+    f = zone_faction[z]
+    if truce.shape[0] == 0 or f < 0:
+        return 1.0
+    zt, any_truce = np.inf, False
+    for j in range(truce.shape[0]):
+        if truce[f, j]:
+            zt = np_minimum(zt, trust[f, j])
+            any_truce = True
+    return zt if any_truce else 1.0
+
+
+@nb.njit(cache=True, inline="always")
 def faction_trust_at(z, fear, truce, trust, kin_culled, zone_faction, distrust):
     """Zone ``z``'s people's trust in their own faction's rule
-    (:meth:`aftermath.model.society.Society.faction_trust`): the lowest trust their faction has in
-    a faction it keeps a truce with (1 with none) times ``1 - fear / 2``, 1 with no faction; then
-    less by the share bereaved by its culls (``distrust``)."""
-    f = zone_faction[z]
+    (:meth:`aftermath.model.society.Society.faction_trust`): :func:`zone_trust_at` times
+    ``1 - fear / 2``, 1 with no faction; then less by the share bereaved by its culls
+    (``distrust``)."""
     ft = 1.0
-    if truce.shape[0] > 0 and f >= 0:
-        zt, any_truce = np.inf, False
-        for j in range(truce.shape[0]):
-            if truce[f, j]:
-                zt = np_minimum(zt, trust[f, j])  # (np.minimum.reduce over the truces, in order)
-                any_truce = True
-        ft = (zt if any_truce else 1.0) * (1.0 - 0.5 * fear[z])
+    if truce.shape[0] > 0 and zone_faction[z] >= 0:
+        ft = zone_trust_at(z, truce, trust, zone_faction) * (1.0 - 0.5 * fear[z])
     if distrust > 0:
         ft = ft * (1.0 - np_clip(distrust * kin_culled[z], 0.0, 1.0))
     return ft
+
+
+@nb.njit(cache=True)
+def zone_trust_all(truce, trust, zone_faction, out):
+    """:func:`zone_trust_at` for every zone, into ``out``."""
+    for z in range(out.shape[0]):
+        out[z] = zone_trust_at(z, truce, trust, zone_faction)
 
 
 @nb.njit(cache=True)

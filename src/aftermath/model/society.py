@@ -14,7 +14,7 @@ import numpy as np
 from numpy._core import umath as _umath  # (NumPy 2, which pyproject requires)
 from numpy.typing import NDArray
 
-from aftermath.model.day_kernels import faction_trust_all, society_day
+from aftermath.model.day_kernels import faction_trust_all, society_day, zone_trust_all
 from aftermath.model.flows import DEATH_FLOWS, Flow, RouteFlow
 from aftermath.model.policies import Levers, truce_key
 from aftermath.model.world import State, World
@@ -81,7 +81,6 @@ class Society:
         self._day_params = tuple(float(x) for x in (
             1.0 - pf.decay, pf.per_infection, pf.per_death, pf.per_breach, sc.supplies.starvation_fear,
             pf.neighbour_share, pv.exhaustion, pv.recovery, pv.floor, pf.production_loss))
-        self._zf_clipped = np.where(zf >= 0, zf, 0)
         fa, fb = zf[world.route_from], zf[world.route_to]
         cross = np.flatnonzero((fa >= 0) & (fb >= 0) & (fa != fb) & (world.wall[world.route_to] > 0))
         self._breach_routes = [(int(r), int(fb[r]), int(fa[r])) for r in cross]
@@ -122,14 +121,9 @@ class Society:
 
     def _zone_trust(self) -> F64:
         """Per zone, the lowest trust its faction has in a faction it keeps a truce with; 1 with no
-        faction or no truce (computed once per faction, then spread to its zones)."""
-        if self.world.n_factions == 0:
-            return np.ones(self.world.n_zones)
-        truce = self.truce
-        # over each faction's truces only (the reductions np.min and ndarray.any call, called directly)
-        lowest = np.minimum.reduce(self.trust, axis=1, where=truce, initial=np.inf)
-        per_faction = np.where(np.logical_or.reduce(truce, axis=1), lowest, 1.0)
-        out: F64 = np.where(self._has_faction, per_faction[self._zf_clipped], 1.0)
+        faction or no truce (:func:`~aftermath.model.day_kernels.zone_trust_at`)."""
+        out: F64 = np.empty(self._n_zones)
+        zone_trust_all(self.truce, self.trust, self.world.zone_faction, out)
         return out
 
     def faction_trust(self) -> F64:
