@@ -29,7 +29,7 @@ from aftermath.engines.abm.step import MEM_MAX, memory_of, row_slot
 from aftermath.engines.abm.tables import E, H, R, S, Z
 from aftermath.model.flows import Flag
 from aftermath.model.reactions import TRANSITIONS, Where
-from aftermath.people.names import Namer
+from aftermath.people.names import Namer, language_for
 
 if TYPE_CHECKING:
     from aftermath.engines.abm.engine import AbmEngine
@@ -299,7 +299,12 @@ class CastWatch:
 
 
 def choose(eng: AbmEngine) -> list[dict[str, Any]]:
-    """The followed people: each character (or generated cast member), then their household."""
+    """The followed people: each character (or generated cast member), then their household.
+
+    Generated names come from the list the scenario's ``cast_names`` chooses, in its order
+    (:func:`aftermath.people.names.language_for`); each person's ``given`` is their given name
+    (a declared name is read in the list's order: :class:`aftermath.people.names.NameList`), so
+    a story calls people by it without guessing from the order of the words."""
     sc, pop, world = eng.world.scenario, eng.pop, eng.world
     n = pop.n
     rng = np.random.default_rng(int(stream_key(eng.seed, CAST_STREAM, 0)))
@@ -309,7 +314,7 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
     taken: set[int] = set()
     chosen: list[tuple[int, dict[str, Any]]] = []
     declared = {c.name for c in sc.characters or []}
-    namer = Namer(rng, taken=declared)
+    namer = Namer(rng, taken=declared, language=language_for(sc))  # the list the scenario chose
     name_key = int(stream_key(eng.seed, CAST_STREAM, 1))
     zone_ids = list(world.zone_ids)
     for ci, ch in enumerate(sc.characters or []):
@@ -355,8 +360,9 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
     people: list[dict[str, Any]] = []
     for pick, info in chosen:
         name = info["name"]
-        surname = name.split()[0] if " " in name else None
-        people.append({"id": pick, "name": name, "role": info["role"], "cast": True, "kin_of": None,
+        surname = namer.family_of(name)  # a declared name is read in the list's order
+        people.append({"id": pick, "name": name, "given": namer.given_of(name), "role": info["role"], "cast": True,
+                       "kin_of": None,
                        "household": int(house[pick]), "zone0": int(zone[pick]), "state0": STATE_WORDS[int(state[pick])],
                        "resistance": round(float(pop.resistance_of(np.array([pick]))[0]), 3)})
         kin = eng.ties.members(pop, int(house[pick]), pick)[:MAX_KIN]
@@ -365,7 +371,8 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
         for m, j in enumerate(kin):
             kname = names[m] if m < len(names) else namer.full(surname)
             namer.taken.add(kname)
-            people.append({"id": int(j), "name": kname, "role": None, "cast": False, "kin_of": name,
+            people.append({"id": int(j), "name": kname, "given": namer.given_of(kname), "role": None, "cast": False,
+                           "kin_of": name,
                            "household": int(house[j]), "zone0": int(zone[j]), "state0": STATE_WORDS[int(state[j])],
                            "resistance": round(float(pop.resistance_of(np.array([j]))[0]), 3)})
     return people

@@ -482,6 +482,12 @@ class Scenario(_Base):
                              description="people to follow, chosen by seed (ABM); unset = 0")
     cast_zones: list[Ident] | None = Field(None, max_length=MAX_ZONES,
                                            description="zones the generated cast comes from; unset = every zone")
+    cast_names: Literal["ko", "en"] | None = Field(
+        None,
+        description="the shipped list a generated cast is named from (aftermath/people/data/names_<list>.toml): "
+        "'ko' Korean names, family name first; 'en' English names, given name first; unset = 'en' when "
+        "run.vocabulary is 'sir' or 'szr', else 'ko'. Declared characters' names are read in the list's order",
+    )  # = aftermath.people.names.LANGUAGES (tests/test_names.py holds it)
 
     @model_validator(mode="after")
     def _people(self) -> Scenario:
