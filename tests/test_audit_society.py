@@ -353,8 +353,8 @@ def test_a_bite_is_measured_to_its_own_onset_not_a_later_one() -> None:
 
 
 def test_griefs_told_together_name_each_day_once_in_order() -> None:
-    """Several griefs in a row are one sentence naming their days ("days 135, 139 and 142"):
-    each day once, in order, however many losses a day brought."""
+    """Several griefs in a row are one sentence naming their days ("days 135 (two), 139 and 142"):
+    each day once, in order, with how many losses a day brought where it brought more than one."""
     teller = SimpleNamespace(templates=TEMPLATES, short=lambda n: n, zone_names=["the camp"],
                              zone_faction=["the authorities"], words="aftermath")
 
@@ -365,7 +365,7 @@ def test_griefs_told_together_name_each_day_once_in_order() -> None:
     told, _, _ = _mourning(teller, "X", run, "intro", "X|135|grieved|X", False)  # type: ignore[arg-type]
     [sentence] = told
     assert sentence.kind == "grieved_often" and sentence.events == run
-    assert "days 135, 139 and 142" in sentence.text, sentence.text
+    assert "days 135 (two), 139 and 142" in sentence.text, sentence.text
     assert "four of its own (among them A, B, C and D)" in sentence.text, sentence.text
 
 
@@ -441,17 +441,31 @@ def test_a_bitten_kin_is_a_loss_only_when_they_turned_at_once() -> None:
 
 def test_once_a_life_ends_its_story_tells_little_more() -> None:
     """After the sentence of a death or a turn (a relapse included), a life tells at most
-    story.AFTERLIFE more of the person's own events and none of their household's."""
+    story.AFTERLIFE more of the person's own events and none of their household's; the rest of
+    its own, if any, in one sentence (``afterlife``) that names its last day and place."""
     ends = ("killed_by_bite", "died", "starved", "culled", "swept", "turned", "relapsed")
-    ended = 0
+    ended = afterlives = 0
     for life in tell(hybrid_camp()):
         at = next((i for i, s in enumerate(life.sentences) if s.kind in ends), None)
         if at is None:
             continue
         ended += 1
-        after = [s for s in life.sentences[at + 1:] if s.kind != "fate"]
+        after = [s for s in life.sentences[at + 1:] if s.kind not in ("fate", "afterlife")]
+        rest = [s for s in life.sentences[at + 1:] if s.kind == "afterlife"]
+        assert len(rest) <= 1 and all(f"day {s.events[-1]['day']}" in s.text for s in rest), life.text()
         assert len(after) <= AFTERLIFE and not [s for s in after if s.kind.startswith("kin")], life.text()
+        own = [e for e in life.sentences[at + 1].events[:1]]  # (the first told after the end)
+        untold = [e for e in hybrid_camp().extras["cast"]["events"] if e["who"] == life.name
+                  and (e["day"], e["step"]) > (own[0]["day"], own[0]["step"])] if own and after else []
+        told = {id(e) for s in life.sentences for e in s.events}
+        if [e for e in untold if id(e) not in told and e["kind"] != "grieved" and not e["kind"].startswith("memory")]:
+            assert rest, life.text()  # what was not told singly is told together
+        afterlives += bool(rest)
+        if rest and life.fate["state"] == "feral":  # the fate is where the afterlife left them
+            last = rest[0].events[-1]
+            assert last.get("to", last["zone"]) == life.fate["zone"], life.text()
     assert ended >= 5
+    assert afterlives >= 1
 
 
 def test_a_kin_who_kept_their_mind_is_told_whatever_the_latency() -> None:

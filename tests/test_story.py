@@ -20,7 +20,7 @@ from aftermath.people.names import Namer
 from aftermath.people.story import DEATHS, NUMBERS, SIR_TEMPLATES, SOON, TEMPLATES, Life, tell
 from aftermath.record.chronicle import mid_sentence
 from aftermath.result import Result
-from aftermath.scenario.load import load, with_overrides
+from aftermath.scenario.load import from_dict, load, with_overrides
 from aftermath.scenario.scale import scale_population
 
 #: Each event kind, the flow that must have counted it that day, and where (its zone, or ``to``).
@@ -56,24 +56,113 @@ def test_the_record_agrees_with_the_flows() -> None:
 
 
 def days_told(text: str) -> set[int]:
-    """The days a sentence names: "day 12", "days 3, 5 and 9"."""
-    return {int(d) for run in re.findall(r"\bdays? ((?:\d+(?:, | and ))*\d+)", text, re.IGNORECASE)
-            for d in re.findall(r"\d+", run)}
+    """The days a sentence names: "day 12", "days 3, 5 and 9", "days 3 (two), 5 and 9"."""
+    num = r"\d+(?: \(\w+\))?"
+    return {int(d) for run in re.findall(rf"\bdays? ((?:{num}(?:, | and ))*{num})", text, re.IGNORECASE)
+            for d in re.findall(r"(?<!\()\b\d+\b(?!\))", run)}
+
+
+#: What a sentence of each kind says, in words of this test's own: an oracle apart from the story's
+#: templates, so that a template that says something else (a starvation told as a cure) fails.
+MEANS = {
+    "infected": r"bitten|bite|infected|infection", "became_hybrid": r"hybrid", "turned": r"feral",
+    "relapsed": r"relapsed|gave way", "killed_by_bite": r"bite", "died": r"not of the virus|age or illness",
+    "starved": r"starved|hunger", "culled": r"\bculled\b", "hidden_from_cull": r"\bhid\b",
+    "hidden_again": r"\bhid\b.*\bagain\b", "kin_hidden": r"\bhid\b.*\bcull\b",
+    "kin_hidden_again": r"\bhid\b.*\bagain\b",
+    "transferred": r"taken|moved", "hidden_from_transfer": r"\bhid\b|\bkept\b", "walked": r"\bleft\b|made it|set out",
+    "walked_grieving": r"\bleft\b|\bfled\b", "followed_band": r"\bband\b", "turned_away": r"turned away",
+    "hidden_at_gate": r"\bhid\b|got them through", "let_in_by_mistake": r"missed|by mistake",
+    "sealed_in": r"\bsealed\b", "sacrificed": r"\bsacrificed\b", "swept": r"\bsweep\b",
+    "joined_band": r"(fell in with|joined) a band of (\w+)",
+    "joined_band_again": r"(joined another,?|another band) of (\w+)",
+    "started_band": r"started a band of their own", "started_band_again": r"started another",
+    "grieved": r"\blost\b|one fewer", "grieved_often": r"\blost\b", "memory_rose": r"\bweighed\b",
+    "memory_faded": r"eased|faded", "destroyed": r"destroyed", "decayed": r"rotted", "rose": r"\brose\b",
+    "burned": r"\bburned\b", "wandered": r"wandered|drifted", "cured": r"\bcured\b",
+    "kin_hybrid": r"hybrid|kept their mind", "afterlife": r"^(After that|In the days that followed)",
+}
+#: The SIR limit's words for the kinds it words differently.
+SIR_MEANS = {**MEANS, "infected": r"\bill\b|infection|infected", "became_hybrid": r"infectious.*mild|mild case",
+             "turned": r"infectious", "relapsed": r"worsened", "killed_by_bite": r"died of the infection|killed",
+             "destroyed": r"killed", "decayed": r"recovered", "rose": r"infectious again",
+             "wandered": r"\bwent\b", "kin_hybrid": r"mild case",
+             "joined_band": r"(band) of (\w+)", "started_band": r"started a band of their own"}
+#: What a kin's loss says happened to them (the kin event's kind).
+KIN_MEANS = {"died": r"\bdied\b", "starved": r"starved", "killed_by_bite": r"killed by a bite",
+             "turned": r"turned feral", "relapsed": r"relapsed", "culled": r"\bculled\b", "swept": r"\bsweep\b",
+             "infected": r"bitten.*feral at once"}
+SIR_KIN_MEANS = {**KIN_MEANS, "killed_by_bite": r"died of the infection", "turned": r"became infectious",
+                 "relapsed": r"ill again", "infected": r"infectious at once"}
+#: The sentence kinds that may tell an event of each kind (the character's own events).
+TOLD_AS = {"walked": ("walked", "walked_grieving"),
+           "joined_band": ("joined_band", "joined_band_again", "started_band", "started_band_again"),
+           "grieved": ("grieved", "grieved_often"), "hidden_from_cull": ("hidden_from_cull", "hidden_again")}
+#: Kinds whose sentence names where the person went (the event's ``to``).
+GOES_TO = ("walked", "walked_grieving", "followed_band", "transferred", "hidden_from_transfer", "wandered")
+#: Kinds whose sentence names the policy that acted (its label in brackets) when one did that day there.
+POLICY_TYPE = {"culled": "hybrids", "hidden_from_cull": "hybrids", "kin_hidden": "hybrids", "transferred": "hybrids",
+               "turned_away": "admission", "sealed_in": "seal", "swept": "sweep"}
+MUST_NAME_POLICY = ("culled", "transferred", "turned_away", "sealed_in", "swept")
+
+
+def _given_names(cast: dict) -> dict[str, str]:
+    """How the story calls each person of the record: their given name (the record's), or their
+    full name when two people of the record share a given name."""
+    given = {p["name"]: p.get("given") or (p["name"].split()[1] if len(p["name"].split()) == 2 else p["name"])
+             for p in cast["people"]}
+    shared = [g for g in given.values() if list(given.values()).count(g) > 1]
+    return {n: (n if g in shared else g) for n, g in given.items()}
+
+
+def _acted(r: Result, kind: str, day: int, zone: int) -> list[str]:
+    """The labels of the policies of the type that ``kind`` names that acted in ``zone`` on ``day``."""
+    ptype = POLICY_TYPE.get(kind)
+    if ptype is None or not 0 <= day < r.policy_acted.shape[0]:
+        return []
+    return [r.policy_labels[i] for i, p in enumerate(r.scenario.policies)
+            if p.type == ptype and r.policy_acted[day, i, zone]]
 
 
 def check_sentences(r: Result, lives: list[Life]) -> None:
-    """Every sentence is made from recorded events and says their day, who and where; no frame
-    twice in a row; the fate says what the final record says; every loss of the household while
-    the character lived (a death, a turn, a bite that turned them at once) and every grief of
-    theirs is told."""
+    """Every sentence is made from recorded events and says what they say: its kind is one that
+    tells its event's kind, in words that mean it (:data:`MEANS`, this test's own); the day, who,
+    where (and where to), a turn-away's health, the policy that acted and the faction that culled,
+    a band's size, whom a band lost; the opening names the household alive at day 0 and how many
+    were already lost; no frame twice in a row; the fate says what the final record says, and a
+    feral's fate is where the last thing told left it; every loss of the household while the
+    character lived (a death, a turn, a bite that turned them at once) and every grief of theirs
+    is told."""
     cast = r.extras["cast"]
     recorded = cast["events"]
     zones = [z.name or z.id for z in r.scenario.zones]
+    factions = {f.id: f.name or f.id for f in r.scenario.factions}
     sir = r.scenario.run.vocabulary == "sir"
+    szr = r.scenario.run.vocabulary == "szr"
+    means, kin_means = (SIR_MEANS, SIR_KIN_MEANS) if sir else (MEANS, KIN_MEANS)
+    called = _given_names(cast)
+
+    def says(pattern: str, text: str) -> bool:
+        if szr:
+            pattern = pattern.replace("feral", "(feral|zombie)")
+        return re.search(pattern, text, re.IGNORECASE) is not None
+
+    def place(z: int) -> str:
+        return mid_sentence(zones[z])
+
     for life in lives:
         assert life.sentences[0].kind == "start" and life.sentences[-1].kind == "fate"
         for prev, s in zip(life.sentences, life.sentences[1:], strict=False):
             assert s.frame != prev.frame, (life.name, prev.text, s.text)  # no shape twice in a row
+        kin_people = [p for p in cast["people"] if p["kin_of"] == life.name]
+        intro = life.sentences[0].text
+        for p in kin_people:  # the opening: the household alive at day 0, and how many were already lost
+            if p["state0"] in ("healthy", "latent", "hybrid"):
+                assert called[p["name"]] in intro, (intro, p)
+        gone = sum(p["state0"] not in ("healthy", "latent", "hybrid") for p in kin_people)
+        assert (f"{NUMBERS[gone] if gone < len(NUMBERS) else gone} of their household had already been lost"
+                in intro) == (gone > 0), intro
+        after_end = False
         for s in life.sentences:
             assert s.events, s.text
             for ev in s.events:
@@ -81,18 +170,60 @@ def check_sentences(r: Result, lives: list[Life]) -> None:
                     assert ev["name"] == life.name
                     continue
                 assert ev in recorded
-                if s.kind != "start":
+                if s.kind not in ("start", "afterlife"):
                     assert ev["day"] in days_told(s.text), (s.text, ev)
+            if s.kind in ("start", "fate"):
+                continue
             main = s.events[0]
             who = main.get("who", life.name)
-            short = who.split()[1] if len(who.split()) == 2 else who
-            assert short in s.text or who in s.text, (s.text, main)
-            if "zone" in main and s.kind not in ("memory_rose", "memory_faded", "grieved", "grieved_often", "fate"):
-                name = zones[main["zone"]]
-                assert name in s.text or mid_sentence(name) in s.text, (s.text, main)
-            if s.kind not in ("start", "fate") and s.kind in TEMPLATES:
-                templates = SIR_TEMPLATES.get(s.kind, TEMPLATES[s.kind]) if sir else TEMPLATES[s.kind]
-                assert s.frame in {f for f, _ in templates}
+            assert called[who] in s.text, (s.text, main)
+            # the kind tells the event, in words that mean it
+            if s.kind == "afterlife":
+                assert after_end and all(ev["who"] == life.name for ev in s.events), s.text
+                assert f"day {s.events[-1]['day']}" in s.text, s.text
+            elif who != life.name:
+                assert s.kind in ("kin", "kin_hybrid", "kin_hidden", "kin_hidden_again"), (s.kind, main)
+                if s.kind == "kin":
+                    assert says(kin_means[main["kind"]], s.text), (s.text, main)
+                    assert called[life.name] in s.text, s.text
+            else:
+                assert s.kind in TOLD_AS.get(main["kind"], (main["kind"],)), (s.kind, main)
+            assert says(means.get(s.kind, r"."), s.text), (s.kind, s.text)
+            if s.kind in ("killed_by_bite", "died", "starved", "culled", "swept", "turned", "relapsed"):
+                after_end = True
+            if s.kind == "cured":
+                after_end = False
+            # where, and where to
+            if "zone" in main and s.kind not in ("memory_rose", "memory_faded", "grieved", "grieved_often",
+                                                  "hidden_again", "kin_hidden_again", "afterlife"):
+                assert zones[main["zone"]] in s.text or place(main["zone"]) in s.text, (s.text, main)
+            if main["kind"] in GOES_TO and s.kind != "afterlife":
+                assert place(main["to"]) in s.text or zones[main["to"]] in s.text, (s.text, main)
+            if main["kind"] == "turned_away" and "healthy" in main:
+                assert ("while healthy" in s.text) == bool(main["healthy"]), (s.text, main)
+                assert main["healthy"] or "infected" in s.text, (s.text, main)
+            # the policy that acted, by its label, and the faction that culled
+            if s.kind in POLICY_TYPE and "zone" in main:
+                labels = _acted(r, s.kind, main["day"], main["zone"])
+                named = re.findall(r"\(([^()]*)\)", s.text)
+                assert all(n in labels for n in named), (s.text, labels)
+                if s.kind in MUST_NAME_POLICY and labels:
+                    assert named, (s.text, labels)
+            if s.kind == "culled":
+                pols = [p for p in r.scenario.policies if p.type == "hybrids" and p.action == "cull"]
+                names = {factions.get(p.faction, p.faction).removeprefix("The ").removeprefix("the ") for p in pols}
+                assert any(n in s.text for n in names), (s.text, names)
+            # a band's size, whom a band lost
+            if s.kind in ("joined_band", "joined_band_again"):
+                size = re.search(means[s.kind], s.text, re.IGNORECASE).group(2)
+                assert size == (NUMBERS[main["size"]] if main["size"] < len(NUMBERS) else f"{main['size']:,}"), (
+                    s.text, main)
+                assert main["size"] > 1, (s.text, main)
+            if s.kind in ("started_band", "started_band_again"):
+                assert main["size"] <= 1, (s.text, main)
+            for ev in s.events:
+                if s.kind in ("grieved", "grieved_often") and ev.get("lost") and ev["lost"] in called:
+                    assert called[ev["lost"]] in s.text, (s.text, ev)
         own = [e for e in recorded if e["who"] == life.name]
         fate = life.sentences[-1].events[0]
         died = any(e["kind"] in DEATHS for e in own)
@@ -101,19 +232,75 @@ def check_sentences(r: Result, lives: list[Life]) -> None:
         elif fate["state"] in ("dead", "gone"):
             assert "did not live" in life.sentences[-1].text
         else:
-            assert mid_sentence(zones[fate["zone"]]) in life.sentences[-1].text
+            assert place(fate["zone"]) in life.sentences[-1].text
+        if fate["state"] == "feral":  # where the last thing told left them
+            placed = [ev for s in life.sentences[1:-1] for ev in s.events if ev["who"] == life.name and "zone" in ev]
+            if placed:
+                last = max(placed, key=lambda e: (e["day"], e["step"]))
+                where = last["to"] if last["kind"] in GOES_TO else last["zone"]
+                assert where == fate["zone"], (life.text(), last)
         # every loss is told: the household's, until the character's own end, and their grief
         told = [ev for s in life.sentences for ev in s.events]
         end = min((e["day"], e["step"]) for e in own if e["kind"] in ENDS or (
             e["kind"] == "infected" and e.get("state") == "feral")) if any(
             e["kind"] in ENDS or (e["kind"] == "infected" and e.get("state") == "feral") for e in own) else (10**9, 0)
-        kin = {p["name"] for p in cast["people"] if p["kin_of"] == life.name}
+        kin = {p["name"] for p in kin_people}
         for ev in recorded:
             loss = ev["kind"] in ENDS or (ev["kind"] == "infected" and ev.get("state") == "feral")
             if ev["who"] in kin and loss and (ev["day"], ev["step"]) < end:
                 assert ev in told, (life.name, ev)
             if ev["who"] == life.name and ev["kind"] == "grieved" and (ev["day"], ev["step"]) < end:
                 assert ev in told, (life.name, ev)
+
+
+def policy_world(seed: int = 7) -> Result:
+    """A small world where the dilemmas bite the cast: a sealed camp whose hybrids are culled (and
+    hidden by their households), a road to a fort whose gate screens and turns people away, ruins
+    swept; 24 people followed for 90 days."""
+    sc = from_dict({
+        "name": "trial", "run": {"days": 90, "dt": 0.25},
+        "pathogen": {"latency": 3.0, "mutation": {"mu": 0.0}},
+        "society": {"concealment": {"base": 0.1, "harshness": 0.5}},
+        "zones": [
+            {"id": "camp", "name": "The hybrid camp", "faction": "gov", "population": {"S": 300, "H": 100},
+             "household_size": 4},
+            {"id": "road", "name": "The open road", "population": {"S": 400, "E": 20}, "household_size": 3},
+            {"id": "fort", "name": "The fort", "faction": "gov", "population": {"S": 300}, "household_size": 3},
+            {"id": "ruins", "name": "The ruins", "population": {"S": 200, "H": 40, "Z": 60}, "household_size": 2},
+        ],
+        "routes": [{"from": "road", "to": "fort", "rate": 0.05},
+                   {"from": "ruins", "to": "road", "rate": 0.02, "feral_rate": 0.01},
+                   {"from": "camp", "to": "road", "rate": 0.01}],
+        "factions": [{"id": "gov", "name": "The Provisional Government"}],
+        "policies": [
+            {"type": "hybrids", "name": "cull the camp's hybrids", "faction": "gov", "action": "cull", "rate": 0.15},
+            {"type": "admission", "name": "screen at the fort", "zones": ["fort"], "mode": "screen",
+             "sensitivity": 0.9, "specificity": 0.6},
+            {"type": "sweep", "name": "sweep the ruins", "zones": ["ruins"], "every": 7, "kill": 0.4},
+            {"type": "seal", "name": "seal the camp", "zones": ["camp"], "when": "true"},
+        ],
+        "cast": 24,
+    })
+    return simulate(sc, engine="abm", seed=seed)
+
+
+@cache
+def dilemmas() -> Result:
+    return policy_world()
+
+
+def test_the_dilemmas_are_told_as_they_happened() -> None:
+    """The policies' sentences (a cull, a household hiding its own again and again, a gate turning
+    people away healthy or not, a sweep, a seal) each hold against their events like any other."""
+    r = dilemmas()
+    lives = tell(r)
+    check_sentences(r, lives)
+    kinds = {s.kind for life in lives for s in life.sentences}
+    assert {"culled", "hidden_from_cull", "kin_hidden", "turned_away", "swept", "sealed_in", "walked"} <= kinds, kinds
+    assert kinds & {"hidden_again", "kin_hidden_again"}, kinds
+    healths = {bool(ev.get("healthy")) for life in lives for s in life.sentences if s.kind == "turned_away"
+               for ev in s.events}
+    assert healths == {True, False}, healths  # turned away healthy, and infected
 
 
 def test_every_sentence_tells_its_events() -> None:

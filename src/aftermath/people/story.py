@@ -66,9 +66,10 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
     "followed_band": (("subject", "{name} went with their band from {zone} to {to} on day {day}{leader}."),
                       ("on-day", "On day {day}, when the band left {zone}{leader}, {name} followed it to {to}.")),
     "turned_away": (("on-day", "On day {day}, {name} was turned away at the gate of {zone}{health}{policy}."),
-                    ("subject", "{name} reached the gate of {zone} on day {day}{health} and was turned away{policy}.")),
-    "hidden_at_gate": (("subject", "The screening at {zone} caught {name}, {state}, and the household got them "
-                                   "through anyway."),
+                    ("subject", "{name} reached the gate of {zone} on day {day}{health_} and was turned "
+                                "away{policy}.")),
+    "hidden_at_gate": (("subject", "The screening at {zone} caught {name}, {state}, on day {day}, and the household "
+                                   "got them through anyway."),
                        ("on-day", "On day {day} the household hid {name}'s infection at the gate of {zone}.")),
     "let_in_by_mistake": (("subject", "The screening at {zone} missed {name}'s infection on day {day}."),
                           ("on-day", "On day {day} the gate of {zone} let {name} in, {state}, by mistake.")),
@@ -82,6 +83,12 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
     "joined_band": (("subject", "With no one of their household left, {name} joined a band of {size} in {zone} on "
                                 "day {day}{with_}."),
                     ("on-day", "On day {day}, alone now, {name} fell in with a band of {size} in {zone}{with_}.")),
+    # the last of a household alone in a zone with no open band starts one (a ``joined_band`` of size 1)
+    "started_band": (("subject", "With no one of their household left, {name} started a band of their own in "
+                                 "{zone} on day {day}."),
+                     ("on-day", "On day {day}, alone now, {name} started a band of their own in {zone}.")),
+    "started_band_again": (("subject", "Their band gone, {name} started another in {zone} on day {day}."),
+                           ("on-day", "On day {day}, with their band gone, {name} started another in {zone}.")),
     # a band joined after an earlier one was lost (told of a second ``joined_band``)
     "joined_band_again": (("subject", "Their band gone, {name} joined another, of {size}, in {zone} on day "
                                       "{day}{with_}."),
@@ -119,6 +126,17 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
     "kin_hidden": (("on-day", "On day {day}, {name}'s household hid {kin}, a hybrid, from {faction}'s cull in "
                               "{zone}{policy}."),
                    ("subject", "{name}'s household hid {kin}, a hybrid, from the cull in {zone} on day {day}.")),
+    # the same kin hidden from the cull again and again, in one sentence ({days}: "days 5, 19 and 32")
+    "kin_hidden_again": (("subject", "{name}'s household hid {kin} from the cull again on {days}."),
+                         ("on-day", "On {days}, the cull came back and {name}'s household hid {kin} again.")),
+    # the character hidden again and again
+    "hidden_again": (("subject", "{name}'s household hid them from the cull again on {days}."),
+                     ("on-day", "On {days}, the cull came back and {name}'s household hid them again.")),
+    # what befell a feral or a body after the last told ({what}: "rose again twice and was destroyed
+    # three times"), so that the fate does not contradict the last thing told
+    "afterlife": (("after", "After that, what had been {name} {what}, the last time on day {day}{where}."),
+                  ("later", "In the days that followed, what had been {name} {what}; the last of it on day "
+                            "{day}{where}.")),
 }
 
 #: The SIR limit's words (``run.vocabulary = "sir"``): the feral compartment is I (infectious), the
@@ -156,9 +174,15 @@ SIR_TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
                  ("on-day", "On day {day}, {name}, infectious, went from {zone} to {to}.")),
     "kin": (("subject", "{kin}, of {name}'s household, {verb} on day {day}."),
             ("on-day", "On day {day}, {kin} of {name}'s household {verb}."),
-            ("then", "Then {kin} {verb} on day {day}.")),
+            ("then", "Then {kin} {verb} on day {day}, one more of {name}'s household.")),
     "kin_hybrid": (("subject", "{kin}, of {name}'s household, fell ill in {zone} on day {day}, a mild case."),
                    ("on-day", "On day {day}, {kin} of {name}'s household fell ill in {zone}, a mild case.")),
+    "started_band": (("subject", "With all of their household ill or recovered, {name} started a band of their own "
+                                 "in {zone} on day {day}."),
+                     ("on-day", "On day {day}, their household all ill or recovered, {name} started a band of their "
+                                "own in {zone}.")),
+    "afterlife": (("after", "After that, {name} {what}, the last time on day {day}{where}."),
+                  ("later", "In the days that followed, {name} {what}; the last of it on day {day}{where}.")),
 }
 #: Events that are a death (or a feral's destruction) in the model's own record.
 DEATHS = ("killed_by_bite", "died", "starved", "culled", "swept", "destroyed")
@@ -168,15 +192,29 @@ DEATHS = ("killed_by_bite", "died", "starved", "culled", "swept", "destroyed")
 KIN_VERBS = {"infected": "was bitten in {zone} and turned feral at once", "died": "died in {zone}",
              "starved": "starved in {zone}", "killed_by_bite": "was killed by a bite in {zone}",
              "turned": "turned feral in {zone}", "relapsed": "relapsed into a feral in {zone}",
-             "culled": "was culled in {zone}, a hybrid", "swept": "was killed in a sweep of {zone}"}
+             "culled": "was culled, a hybrid still themselves, in {zone}", "swept": "was killed in a sweep of {zone}"}
 SIR_KIN_VERBS = {**KIN_VERBS, "infected": "fell ill and was infectious at once in {zone}",
                  "killed_by_bite": "died of the infection in {zone}", "turned": "became infectious in {zone}",
                  "relapsed": "fell ill again in {zone}"}
+#: What the afterlife summary says of each kind of event after a life's end (:data:`AFTERLIFE`).
+AFTER_VERBS = {"destroyed": "was destroyed", "rose": "rose again", "burned": "was burned", "decayed": "rotted away",
+               "wandered": "wandered", "swept": "was caught in a sweep", "transferred": "was moved",
+               "walked": "moved on", "infected": "was bitten again", "turned": "turned again"}
+SIR_AFTER_VERBS = {**AFTER_VERBS, "destroyed": "was killed while infectious", "rose": "was infectious again",
+                   "decayed": "recovered", "wandered": "went elsewhere while infectious",
+                   "infected": "was infected again", "turned": "became infectious again"}
+#: Kinds told once in full and, when they come again and again, in one sentence naming the days.
+AGAIN = {"hidden_from_cull": ("hidden_again", "kin_hidden_again")}
 #: Memory from which a journey is told as flight from grief (a third of full memory).
 GRIEVING = 1 / 3
 #: What memory does, told once in a life (the first time it is said to weigh on them).
-RULE = {"sir": "; the shaken flee sooner and hide their own"}
-RULE_DEFAULT = "; the bereaved flee sooner and hide their own"
+#: Who memory's rule is about, in the scenario's words, and what it makes them do (told once, with
+#: only the effects the scenario gives memory: no flight where no route leads out, no hiding
+#: where concealment has no harshness term).
+RULE_WHO = {"sir": "the shaken"}
+RULE_ACTS = ("flee sooner", "hide their own")
+RULE = {"sir": f"; the shaken {RULE_ACTS[0]} and {RULE_ACTS[1]}"}
+RULE_DEFAULT = f"; the bereaved {RULE_ACTS[0]} and {RULE_ACTS[1]}"
 #: A bite whose turn came within this many days is told without "it would take days to show".
 SOON = 2
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
@@ -198,13 +236,21 @@ def _and(words: list[str]) -> str:
 
 
 def _days(days: list[int]) -> str:
-    """``[135, 139, 142]`` -> ``"days 135, 139 and 142"``."""
-    return f"day {days[0]}" if len(days) == 1 else "days " + _and([str(d) for d in days])
+    """The days of several events, each once, in order, with how many fell on a day that had more
+    than one: ``[135, 135, 139, 142]`` -> ``"days 135 (two), 139 and 142"``."""
+    seen = sorted(set(days))
+    words = [f"{d} ({_number(days.count(d))})" if days.count(d) > 1 else str(d) for d in seen]
+    return f"day {seen[0]}" if len(seen) == 1 else "days " + _and(words)
+
+
+def _times(n: int) -> str:
+    """``1`` -> ``"once"``, ``2`` -> ``"twice"``, ``3`` -> ``"three times"``."""
+    return "once" if n == 1 else "twice" if n == 2 else f"{_number(n)} times"
 #: Events told after a person's death (their body rising, destroyed, burned); the rest are not.
 AFTERLIFE = 2
 OWN_KINDS = tuple(k for k in TEMPLATES if not k.startswith("kin") and k != "walked_grieving")
-FATE = {"healthy": "alive and well", "latent": "alive, carrying an infection no one had seen yet",
-        "hybrid": "alive as a hybrid, still themselves", "feral": "feral", "dead": "dead", "gone": "dead"}
+FATE = {"healthy": "alive and well in {where}", "latent": "alive in {where}, carrying an infection no one had seen yet",
+        "hybrid": "alive in {where}, a hybrid still themselves", "feral": "feral", "dead": "dead", "gone": "dead"}
 SIR_FATE = {"healthy": "was well", "latent": "was infected, not yet infectious",
             "hybrid": "was ill, infectious (I), a mild case", "feral": "was still ill, infectious (I)",
             "gone": "had recovered (R)"}
@@ -273,7 +319,14 @@ class Teller:
         self.templates = {**TEMPLATES, **SIR_TEMPLATES} if self.words == "sir" else TEMPLATES
         self.kin_verbs = SIR_KIN_VERBS if self.words == "sir" else KIN_VERBS
         self.final = {f["name"]: f for f in cast["final"]}
-        given = [self._given(p["name"]) for p in cast["people"]]
+        mem = sc.society.memory
+        acts = [RULE_ACTS[0]] if sc.routes and sc.society.fear.flight * mem.flight > 0 else []
+        acts += [RULE_ACTS[1]] if sc.society.concealment.harshness * mem.conceal > 0 else []
+        #: memory's rule, told the first time a memory is said to weigh on someone ("" if it acts on nothing)
+        self.rule = f"; {RULE_WHO.get(self.words, 'the bereaved')} {_and(acts)}" if acts else ""
+        #: each person's given name: the record's (the name list's order), else guessed from the name
+        self.given_of = {p["name"]: p.get("given") or self._given(p["name"]) for p in cast["people"]}
+        given = list(self.given_of.values())
         #: given names two people of the record share: those people are called by their full names
         self.shared = {g for g in given if given.count(g) > 1}
 
@@ -293,9 +346,9 @@ class Teller:
         return parts[1] if len(parts) == 2 and "-" in parts[1] else name
 
     def short(self, name: str) -> str:
-        """The given name of a Korean-style full name ("Choi Min-seo" -> "Min-seo"), else the name;
-        the full name when someone else in the story has the same given name."""
-        given = self._given(name)
+        """A person's given name ("Choi Min-seo" -> "Min-seo", "Susan Miller" -> "Susan"); the full
+        name when someone else in the story has the same given name."""
+        given = self.given_of.get(name) or self._given(name)
         return name if given in self.shared else given
 
 
@@ -326,6 +379,7 @@ def _fields(t: Teller, ev: dict[str, Any], name: str) -> dict[str, Any]:
                     {"latent": "; it would take days to show", "hybrid": " and kept their mind",
                      "feral": " and turned feral at once"}).get(str(ev.get("state", "")), "")
     f["health"] = " while healthy" if ev.get("healthy") else (", infected" if "healthy" in ev else "")
+    f["health_"] = f["health"] + ("," if f["health"].startswith(",") else "")  # mid-clause: ", infected, and"
     f["state"] = {"latent": "infected but not yet showing it", "hybrid": "a hybrid"}.get(str(ev.get("state")),
                                                                                            "infected")
     f["was"] = ({"hybrid": "infectious, a mild case", "feral": "infectious"} if t.words == "sir" else
@@ -390,40 +444,66 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
     own = by_who.get(name, [])
     # the kin's losses, each told with the character's grief of that day; grief for any other is told alone
     losses = {(ev["who"], ev["day"]) for k in kin for ev in by_who.get(k["name"], []) if _kin_loss(ev)}
-    items: list[tuple[int, int, int, str, dict[str, Any]]] = []  # (day, step, order, role, event)
+    items: list[tuple[int, int, int, int, str, dict[str, Any]]] = []  # (day, step, first, order, role, event)
     for n, ev in enumerate(own):
         if ev["kind"] == "start" or ev["kind"] not in OWN_KINDS:
             continue
         if ev["kind"] == "grieved" and (ev.get("lost"), ev["day"]) in losses:
             continue  # told with the kin's own event
-        items.append((ev["day"], ev["step"], n, "own", ev))
+        # being counted among the sacrificed is marked by the harm it names: told before that harm
+        items.append((ev["day"], ev["step"], 0 if ev["kind"] == "sacrificed" else 1, n, "own", ev))
     for k in kin:
         for n, ev in enumerate(by_who.get(k["name"], [])):
             if _kin_loss(ev) or _kin_hybrid(ev) or ev["kind"] == "hidden_from_cull":
-                items.append((ev["day"], ev["step"], 10_000 + n, "kin", ev))
-    items.sort(key=lambda x: (x[0], x[1], x[2]))
+                items.append((ev["day"], ev["step"], 1, 10_000 + n, "kin", ev))
+    items.sort(key=lambda x: x[:4])
     start = next(ev for ev in own if ev["kind"] == "start")
     sentences = [_intro(t, person, kin, start)]
     dead, after, ruled, bands, weight = False, 0, False, 0, ""
+    untold: list[dict[str, Any]] = []  # the afterlife beyond AFTERLIFE, told in one sentence at the end
+    again: set[tuple[str, str]] = set()  # (kind, who) told once in full: told again by their days
     at = 0
     while at < len(items):
-        _day, _step, _n, role, ev = items[at]
+        role, ev = items[at][4], items[at][5]
         at += 1
         if dead and role == "kin":
             continue  # the story is theirs: their household's later losses are not
         prev = sentences[-1].frame
         key = f"{name}|{ev['day']}|{ev['kind']}|{ev.get('who')}"
+        if ev["kind"] in AGAIN:  # hidden again and again: the first time in full, the rest by their days
+            run = [ev]
+            while at < len(items) and items[at][4] == role and items[at][5]["kind"] == ev["kind"] \
+                    and items[at][5]["who"] == ev["who"]:
+                run.append(items[at][5])
+                at += 1
+            if (ev["kind"], ev["who"]) not in again:
+                again.add((ev["kind"], ev["who"]))
+                f = _fields(t, ev, short)
+                f["kin"] = t.short(ev["who"])
+                kind = "kin_hidden" if role == "kin" else ev["kind"]
+                frame, tpl = _pick(t, kind, prev, key)
+                sentences.append(Sentence(tpl.format(**f), frame, kind, [ev]))
+                prev, run = frame, run[1:]
+            if run:
+                kind = AGAIN[ev["kind"]][1 if role == "kin" else 0]
+                f = {"name": short, "kin": t.short(ev["who"]), "days": _days([int(e["day"]) for e in run])}
+                frame, tpl = _pick(t, kind, prev, key + "|again")
+                sentences.append(Sentence(tpl.format(**f), frame, kind, run))
+            continue
         if role == "own":
+            if ev["kind"] == "cured":  # human again: their life goes on
+                dead, after = False, 0
             if dead and ev["kind"] in MOURNING:
                 continue
             if dead:
                 after += 1
                 if after > AFTERLIFE:
-                    continue  # the rest is the ferals' story
-            if ev["kind"] in MOURNING:  # a run of griefs and memory's changes, told in two sentences at most
+                    untold.append(ev)  # the rest is the ferals' story, told in one sentence
+                    continue
+            if ev["kind"] in MOURNING:  # a run of griefs and memory's changes, told in three sentences at most
                 run = [ev]
-                while at < len(items) and items[at][3] == "own" and items[at][4]["kind"] in MOURNING:
-                    run.append(items[at][4])
+                while at < len(items) and items[at][4] == "own" and items[at][5]["kind"] in MOURNING:
+                    run.append(items[at][5])
                     at += 1
                 told, rule, weight = _mourning(t, short, run, prev, key, ruled, weight)
                 sentences += told
@@ -435,7 +515,10 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
                 kind = "walked_grieving"
             if kind == "joined_band":
                 bands += 1
-                kind = "joined_band" if bands == 1 else "joined_band_again"
+                started = int(ev.get("size", 0)) <= 1  # no open band in the zone: they start one
+                kind = ("started_band" if started else "joined_band") + ("" if bands == 1 else "_again")
+                if kind not in t.templates:  # (no "again" wording in this vocabulary)
+                    kind = kind.removesuffix("_again")
             if kind == "infected" and ev.get("state") == "latent" and t.words != "sir":
                 f["outcome"] = _incubation(own, ev)
             frame, tpl = _pick(t, kind, prev, key)
@@ -450,19 +533,35 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
                      and g["day"] == ev["day"] and _kin_loss(ev)]  # mourned that evening
             if _kin_hybrid(ev):
                 kind = "kin_hybrid"
-            elif ev["kind"] == "hidden_from_cull":
-                kind = "kin_hidden"
             else:
                 kind = "kin"
                 f["verb"] = t.kin_verbs[ev["kind"]].format(zone=f["zone"])
             frame, tpl = _pick(t, kind, prev, key)
             sentences.append(Sentence(tpl.format(**f), frame, kind, [ev, *grief]))
+    if untold:
+        sentences.append(_afterlife(t, short, untold, sentences[-1].frame, f"{name}|afterlife"))
     fate = t.final[name]
     sentences.append(_fate(t, person, fate, days, sentences[-1].frame, any(e["kind"] in DEATHS for e in own)))
     if t.words == "szr":
         for s in sentences:
             s.text = _szr(s.text)
     return Life(name, person.get("role"), sentences, fate, left_out_reasons(t, person, fate))
+
+
+def _afterlife(t: Teller, short: str, untold: list[dict[str, Any]], prev: str, key: str) -> Sentence:
+    """What befell what had been the person after the events told of it (a feral's wanderings, a
+    body destroyed and risen again): how many times of each, in the order they first came, the
+    last day and where that left them; so that the fate, told next, follows from what was told."""
+    verbs = SIR_AFTER_VERBS if t.words == "sir" else AFTER_VERBS
+    kinds = list(dict.fromkeys(e["kind"] for e in untold))
+    what = _and([f"{verbs.get(k, k.replace('_', ' '))} {_times(sum(e['kind'] == k for e in untold))}"
+                 for k in kinds])
+    last = untold[-1]
+    z = int(last.get("to", last.get("zone", -1))) if last["kind"] in ("wandered", "walked", "transferred") else \
+        int(last.get("zone", -1))
+    where = f", in {t.zone_names[z]}" if z >= 0 else ""
+    frame, tpl = _pick(t, "afterlife", prev, key)
+    return Sentence(tpl.format(name=short, what=what, day=last["day"], where=where), frame, "afterlife", untold)
 
 
 #: The character's own events told together when they come one after another.
@@ -483,51 +582,53 @@ def _incubation(own: list[dict[str, Any]], bite: dict[str, Any]) -> str:
 
 def _mourning(t: Teller, short: str, run: list[dict[str, Any]], prev: str, key: str,
               ruled: bool, weight: str = "") -> tuple[list[Sentence], bool, str]:
-    """A run of the character's griefs (their band's losses) and memory's changes: one sentence
-    for the griefs, one for memory (its last rise in the run, else its last fading), in time
-    order; whether it told the rule memory follows (told once in a life: ``ruled``, it was
-    already); and the weight last told. A rise to the ``weight`` already told (``"very heavily"``
-    again, with no easing between) says nothing new and is not told."""
+    """A run of the character's griefs (their band's losses) and memory's changes: the griefs up to
+    memory's change in one sentence, then memory (its last rise in the run, else its last fading),
+    then the griefs after it, so that the days told never go back; whether it told the rule memory
+    follows (told once in a life: ``ruled``, it was already); and the weight last told. A rise to
+    the ``weight`` already told (``"very heavily"`` again, with no easing between) says nothing new
+    and is not told (the griefs are then one sentence)."""
     out: list[Sentence] = []
     griefs = [e for e in run if e["kind"] == "grieved"]
     mems = [e for e in run if e["kind"] != "grieved"]
     rises = [e for e in mems if e["kind"] == "memory_rose"]
     last = (rises or mems)[-1] if mems else None
     ruled_now = False
+    if last is not None and last["kind"] == "memory_rose" and _fields(t, last, short)["weight"] == weight:
+        last = None  # nothing new to tell of memory
 
-    def memory(prev: str) -> None:
-        nonlocal ruled_now, weight
-        assert last is not None
-        f = _fields(t, last, short)
-        if last["kind"] == "memory_rose" and f["weight"] == weight:
+    def grieved(gs: list[dict[str, Any]], prev: str) -> None:
+        if len(gs) == 1:
+            f = _fields(t, gs[0], short)
+            frame, tpl = _pick(t, "grieved", prev, key)
+            out.append(Sentence(tpl.format(**f), frame, "grieved", gs))
             return
-        weight = f["weight"] if last["kind"] == "memory_rose" else ""  # eased: the next rise is news again
-        if last["kind"] == "memory_rose" and not ruled:
-            f["rule"] = RULE.get(t.words, RULE_DEFAULT)
-            ruled_now = True
-        frame, tpl = _pick(t, last["kind"], prev, key + "|memory")
-        out.append(Sentence(tpl.format(**f), frame, last["kind"], [last]))
-
-    if last is not None and (not griefs or (last["day"], last["step"]) < (griefs[0]["day"], griefs[0]["step"])):
-        memory(prev)
-        prev = out[-1].frame if out else prev
-        last_told = True
-    else:
-        last_told = last is None
-    if len(griefs) == 1:
-        f = _fields(t, griefs[0], short)
-        frame, tpl = _pick(t, "grieved", prev, key)
-        out.append(Sentence(tpl.format(**f), frame, "grieved", griefs))
-    elif griefs:
-        named = [t.short(e["lost"]) for e in griefs if e.get("lost")]
-        lost = _number(len(griefs)) + " of its own"
+        named = [t.short(e["lost"]) for e in gs if e.get("lost")]
+        lost = _number(len(gs)) + " of its own"
         if named:
             lost += f" (among them {_and(named)})"
-        f = {"name": short, "days": _days(sorted({int(e["day"]) for e in griefs})), "lost": lost}
+        f = {"name": short, "days": _days([int(e["day"]) for e in gs]), "lost": lost}
         frame, tpl = _pick(t, "grieved_often", prev, key)
-        out.append(Sentence(tpl.format(**f), frame, "grieved_often", griefs))
-    if not last_told:
-        memory(out[-1].frame)
+        out.append(Sentence(tpl.format(**f), frame, "grieved_often", gs))
+
+    if last is None:
+        if griefs:
+            grieved(griefs, prev)
+        return out, False, weight
+    when = (last["day"], last["step"])
+    before = [e for e in griefs if (e["day"], e["step"]) <= when]
+    later = [e for e in griefs if (e["day"], e["step"]) > when]
+    if before:
+        grieved(before, prev)
+    f = _fields(t, last, short)
+    weight = f["weight"] if last["kind"] == "memory_rose" else ""  # eased: the next rise is news again
+    if last["kind"] == "memory_rose" and not ruled:
+        f["rule"] = t.rule
+        ruled_now = True
+    frame, tpl = _pick(t, last["kind"], out[-1].frame if out else prev, key + "|memory")
+    out.append(Sentence(tpl.format(**f), frame, last["kind"], [last]))
+    if later:
+        grieved(later, out[-1].frame)
     return out, ruled_now, weight
 
 
@@ -547,7 +648,7 @@ def _fate(t: Teller, person: dict[str, Any], fate: dict[str, Any], days: int, pr
     elif state == "feral":
         text = f"At day {days}, what had been {short} still walked {where}, feral."
     else:
-        text = f"At day {days}, {short} was {FATE[state]} in {where}{_carrying(fate)}."
+        text = f"At day {days}, {short} was {FATE[state].format(where=where)}{_carrying(fate)}."
     frame = "fate" if prev != "fate" else "fate-2"
     return Sentence(text, frame, "fate", [{"kind": "final", **fate}])
 
@@ -587,8 +688,9 @@ def story_text(result: Result, name: str | None = None) -> str:
         role = f" ({life.role})" if life.role else ""
         parts.append(f"{life.name}{role}\n{life.text()}")
     gone = left_out(lives)
+    everyone = "every one of them" if len(lives) > 1 else (lives[0].name if lives else "them")
     tail = ("Who the official record leaves out:\n" + "\n".join(gone)) if gone else \
-        "The official record counts every one of them."
+        f"The official record counts {everyone}."
     return "\n\n".join([*parts, tail])
 
 
