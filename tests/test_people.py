@@ -18,11 +18,13 @@ import numba as nb
 import numpy as np
 import pytest
 
+from aftermath.engines import driver
 from aftermath.engines.abm.engine import AbmEngine
+from aftermath.engines.abm.state import Ever
 from aftermath.engines.abm.rng import uniform
 from aftermath.engines.abm.step import W_ROUTE, _pick, _pick_walk, _walks, row_slot
 from aftermath.engines.driver import simulate
-from aftermath.model.flows import N_FLOWS, Flow
+from aftermath.model.flows import N_FLOWS, Flag, Flow
 from aftermath.model.policies import Levers
 from aftermath.model.society import Society
 from aftermath.model.world import build_world
@@ -94,6 +96,49 @@ def test_memory_on_gives_the_run_it_gave() -> None:
     digest = hashlib.sha256(np.ascontiguousarray(r.counts).tobytes() + np.ascontiguousarray(r.flows).tobytes()
                             + np.ascontiguousarray(r.route_flows).tobytes())
     assert digest.hexdigest() == DIGEST_ON
+
+
+def _gate_world(per_turned_away: float):
+    """Households of three on a road to a fort whose gate is closed: walkers are turned away, their
+    households (most of them still on the road) hear of it."""
+    return from_dict({
+        "name": "gate", "run": {"days": 20, "dt": 0.25},
+        "pathogen": {"beta": 0.0, "mutation": {"mu": 0.0}},
+        "society": {"memory": {"per_turned_away": per_turned_away, "per_loss": 0.0, "per_sealed": 0.0,
+                               "per_breach": 0.0, "band_size": 0}},
+        "zones": [{"id": "road", "population": {"S": 3000}, "household_size": 3},
+                  {"id": "fort", "faction": "gov", "population": {"S": 100}}],
+        "routes": [{"from": "road", "to": "fort", "rate": 0.02}],
+        "factions": [{"id": "gov"}],
+        "policies": [{"type": "admission", "zones": ["fort"], "mode": "closed"}],
+    })
+
+
+def test_a_household_remembers_its_own_turned_away(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory rises when someone of one's household or band is turned away at a gate (and for the
+    one turned away): with ``per_turned_away`` 0.1, people never turned away themselves remember;
+    with it 0, no one does; the day's marks are all cleared either way."""
+    kept: dict[str, AbmEngine] = {}
+    make = driver.make_engine
+
+    def keep(*a, **k):  # the engine of the run, to read its people
+        kept["eng"] = make(*a, **k)
+        return kept["eng"]
+
+    monkeypatch.setattr(driver, "make_engine", keep)
+    for per in (0.1, 0.0):
+        res = simulate(_gate_world(per), engine="abm", seed=3)
+        assert res.flows[:, Flow.EXCLUDED].sum() > 100
+        pop = kept["eng"].pop
+        n = pop.n
+        turned = (pop.flags[:n] & int(Flag.EXCLUDED)) != 0
+        remembers = (pop.memory[:n] > 0) & (pop.memory[:n] <= 253)
+        assert not (pop.ever[:n] & int(Ever.TURNED)).any()  # the day's marks cleared
+        assert turned.sum() > 100
+        if per > 0:
+            assert (remembers & ~turned).sum() > 100, (remembers & ~turned).sum()  # their households heard
+        else:
+            assert not remembers.any()
 
 
 def _row_slot_formula(rate, tot, prob, where, mult, dt, key, i):  # row_slot as it was written first

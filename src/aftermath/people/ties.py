@@ -47,7 +47,7 @@ from numpy.typing import NDArray
 
 from aftermath.engines.abm.parts import Parts
 from aftermath.engines.abm.sorts import bisect_left
-from aftermath.engines.abm.state import Population, initial_people
+from aftermath.engines.abm.state import Ever, Population, initial_people
 from aftermath.engines.abm.step import BAND_BASE, MEM_MAX, MEM_NEWS_POLICY, Mem
 from aftermath.model.world import World
 from aftermath.record.chronicle import BREACH_NEWS
@@ -314,6 +314,59 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
     ng[p] = n
 
 
+#: ``Ever.TURNED`` in each byte of a word
+TURNED_BYTES = np.uint64(0x0101010101010101 * int(Ever.TURNED))
+EV_TURNED = np.uint8(Ever.TURNED)
+
+
+@nb.njit(cache=True)
+def turned_today(ever, words, n):
+    """The people turned away at a gate this day (``Ever.TURNED``, set by the step's gate with
+    memory on), in person order; the bit cleared. Eight bytes at a time (``words``: the same bytes
+    as ``uint64``): a day's turned away are few among the people."""
+    out = np.empty(64, dtype=np.int64)
+    k = 0
+    for w in range(n >> 3):
+        if (words[w] & TURNED_BYTES) == np.uint64(0):
+            continue
+        for i in range(w << 3, (w << 3) + 8):
+            if ever[i] & EV_TURNED:
+                ever[i] &= ~EV_TURNED
+                if k == out.shape[0]:
+                    grown = np.empty(2 * k, dtype=np.int64)
+                    grown[:k] = out
+                    out = grown
+                out[k] = i
+                k += 1
+    for i in range((n >> 3) << 3, n):
+        if ever[i] & EV_TURNED:
+            ever[i] &= ~EV_TURNED
+            if k == out.shape[0]:
+                grown = np.empty(2 * k, dtype=np.int64)
+                grown[:k] = out
+                out = grown
+            out[k] = i
+            k += 1
+    return out[:k]
+
+
+@nb.njit(cache=True)
+def hear_turned(turned, state, household, memory, points, n_init, zone_start, zone_hh, zone_nh, zone_end,
+                band_count, band_slots, band_base):
+    """Each living member of the household or band of someone turned away at a gate this day
+    (``turned``) remembers it: ``points`` more memory (saturating: the same in any order). After
+    the day's news, so that no living member's byte still carries news."""
+    buf = np.empty(256, dtype=np.int64)
+    for k in range(turned.shape[0]):
+        i = turned[k]
+        m = _members_of(np.int64(household[i]), i, n_init, household, zone_start, zone_hh, zone_nh, zone_end,
+                        band_count, band_slots, band_base, buf)
+        for q in range(m):
+            j = buf[q]
+            if state[j] <= _H:
+                memory[j] = min(np.int64(memory[j]) + points, MEM_MAX)
+
+
 @nb.njit(cache=True)
 def join_bands(start, news, alone, state, zone, household, n_init, zone_start, zone_hh, zone_nh, zone_end,
                band_count, band_slots, open_band, n_bands, band_size, band_base, watched, joined, nj, band_chunk,
@@ -458,17 +511,26 @@ class Ties:
         np.add.at(self.news_chunk, hybrids // self.chunk, 1)
 
     def end_day(self, pop: Population, breaches: NDArray[np.float64], day: int = -1,
-                counts: NDArray[np.int64] | None = None, workers: Parts | None = None) -> None:
-        """Hand the day's news to households, form bands, note the breaches seen (``counts``: the
-        zones' people by state, for the size of a breach); at the end of each week (day 6, 13,
-        ...) fade everyone's memory and add the breaches seen (the passes over everyone in parts
-        on ``workers``' threads, if given)."""
+                counts: NDArray[np.int64] | None = None, workers: Parts | None = None,
+                turned_away: float = 0.0) -> None:
+        """Hand the day's news to households, form bands, tell the households of the day's
+        ``turned_away`` (the day's count of people turned away at gates: their marks are looked
+        for only when there are some), note the breaches seen (``counts``: the zones' people by
+        state, for the size of a breach); at the end of each week (day 6, 13, ...) fade
+        everyone's memory and add the breaches seen (the passes over everyone in parts on
+        ``workers``' threads, if given)."""
         if not self.on:
             return
         living = counts[:, :4].sum(axis=1) if counts is not None else np.zeros(breaches.shape[0])
         seen = (breaches >= BREACH_NEWS) & (breaches >= BREACH_SHARE * living)
         self.seen += np.where(seen, self.per_breach, 0)
         self.news_day(pop, workers)
+        if turned_away > 0 and self.turned > 0:
+            words = pop.ever[: pop.ever.shape[0] // 8 * 8].view(np.uint64)
+            turned = turned_today(pop.ever, words, np.int64(pop.n))
+            hear_turned(turned, pop.state, pop.household, pop.memory, np.int64(self.turned), self.n_init,
+                        self.zone_start, self.zone_hh, self.zone_nh, self.zone_end, self.band_count,
+                        self.band_slots, np.int64(BAND_BASE))
         if day % 7 == 6:
             seen = np.minimum(self.seen, MEM_MAX)
             args = (np.int64(pop.n), np.int64(self.chunk), pop.state, pop.zone, pop.memory, float(self.keep ** 7),

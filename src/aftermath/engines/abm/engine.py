@@ -317,7 +317,8 @@ class AbmEngine:
                 self.samples.append(self.counts())
         flows: F64 = (fl.sum(axis=0) + serial).astype(np.float64)
         route: F64 = rf.sum(axis=0).astype(np.float64)
-        self.ties.end_day(pop, flows[Flow.BREACH], day, self.counts_i, self.workers)
+        self.ties.end_day(pop, flows[Flow.BREACH], day, self.counts_i, self.workers,
+                          turned_away=float(flows[Flow.EXCLUDED].sum()))
         if self.cast is not None:
             self.cast.end_day(day)
         return flows, route

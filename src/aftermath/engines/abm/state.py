@@ -72,6 +72,10 @@ class Ever(IntFlag):
 
     INFECTED = 1
     BORN = 2
+    #: turned away at a gate this day, with memory on: their household and band hear of it at the
+    #: day's end (:meth:`aftermath.people.ties.Ties.end_day`), which clears it; not history (the
+    #: first-infection test reads ``INFECTED | BORN`` only)
+    TURNED = 4
     WALKED = 128  # moved with their band in this step's follow_bands (set and cleared there)
 
 

@@ -55,6 +55,9 @@ HK_INFECT, HK_CONCEAL, HK_ADMIT = int(Hook.INFECT), int(Hook.CONCEAL), int(Hook.
 W_ROUTE, W_TARGET = int(Where.ROUTE), int(Where.TARGET)
 EV_INFECTED = np.uint8(Ever.INFECTED)
 EV_WALKED = np.uint8(Ever.WALKED)
+EV_TURNED = np.uint8(Ever.TURNED)
+#: the bits of ``ever`` that are history (infected before, born): none set is a first infection
+EV_HISTORY = np.uint8(Ever.INFECTED | Ever.BORN)
 U8_PENDING = np.uint8(PENDING)
 
 
@@ -396,7 +399,7 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
     b = 0
     hook = T.hook[st, j]
     if hook == HK_INFECT:
-        if P.ever[i] == 0:  # the initial cohort's first infection (attack rate)
+        if (P.ever[i] & EV_HISTORY) == 0:  # the initial cohort's first infection (attack rate)
             out.fl[p, F_FIRST, z] += 1
         P.ever[i] |= EV_INFECTED
         if dy.can_mutate and uniform(dy.keys[K_MUT], i) < dy.mu:
@@ -435,8 +438,9 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
             hidden = cz > 0.0 and uniform(dy.keys[K_HOUSE], P.household[i]) < cz
         ok, wrong, concealed = admission(st, a, dy.screen[r], quar, hidden, uniform(dy.keys[K_ADMIT], i))
         b = arrive if ok else refuse
-        if dy.mem.on and not ok:  # turned away: remembered
+        if dy.mem.on and not ok and dy.mem.turned > 0:  # turned away: remembered, and news for their own
             P.memory[i] = min(np.int64(P.memory[i]) + dy.mem.turned, MEM_MAX)
+            P.ever[i] |= EV_TURNED
         if wrong:
             bits |= FL_MISC
         if concealed:
