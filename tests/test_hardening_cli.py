@@ -391,7 +391,7 @@ def test_names_and_labels_are_shown_as_written_never_as_markup(tmp_path: Path) -
 
 @pytest.mark.parametrize(("args", "said"), [
     (["sweep", "sir", "--param", "pathogen.beta=a:b:3"], "--param 'pathogen.beta=a:b:3': 'a' is not a number"),
-    (["run", ":fire:"], "error: :fire:: expected an existing scenario file"),
+    (["run", ":fire:"], "error: SCENARIO: got ':fire:', expected an existing scenario file"),
     (["calibrate", "sir", "--data", ":x:.csv", "-p", "pathogen.beta=0.1:0.5"], "--data ':x:.csv': no such file"),
 ])
 def test_errors_show_the_users_text_never_an_emoji(args: list[str], said: str, tmp_path: Path,

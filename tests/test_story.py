@@ -80,7 +80,7 @@ MEANS = {
     "grieved": r"\blost\b|one fewer", "grieved_often": r"\blost\b", "memory_rose": r"\bweighed\b",
     "memory_faded": r"eased|faded", "destroyed": r"destroyed", "decayed": r"rotted", "rose": r"\brose\b",
     "burned": r"\bburned\b", "wandered": r"wandered|drifted", "cured": r"\bcured\b",
-    "kin_hybrid": r"hybrid|kept their mind", "afterlife": r"^(After that|In the days that followed)",
+    "kin_hybrid": r"hybrid|kept their mind", "kin_turned_away": r"turned away", "afterlife": r"^(After that|In the days that followed)",
 }
 #: The SIR limit's words for the kinds it words differently.
 SIR_MEANS = {**MEANS, "infected": r"\bill\b|infection|infected", "became_hybrid": r"infectious.*mild|mild case",
@@ -182,7 +182,9 @@ def check_sentences(r: Result, lives: list[Life]) -> None:
                 assert after_end and all(ev["who"] == life.name for ev in s.events), s.text
                 assert f"day {s.events[-1]['day']}" in s.text, s.text
             elif who != life.name:
-                assert s.kind in ("kin", "kin_hybrid", "kin_hidden", "kin_hidden_again"), (s.kind, main)
+                assert s.kind in ("kin", "kin_hybrid", "kin_hidden", "kin_hidden_again", "kin_turned_away"), (
+                    s.kind, main)
+                assert s.kind != "kin_turned_away" or main["kind"] == "turned_away", (s.kind, main)
                 if s.kind == "kin":
                     assert says(kin_means[main["kind"]], s.text), (s.text, main)
                     assert called[life.name] in s.text, s.text
@@ -253,7 +255,7 @@ def check_sentences(r: Result, lives: list[Life]) -> None:
                 assert ev in told, (life.name, ev)
 
 
-def policy_world(seed: int = 7) -> Result:
+def policy_world(seed: int = 9) -> Result:
     """A small world where the dilemmas bite the cast: a sealed camp whose hybrids are culled (and
     hidden by their households), a road to a fort whose gate screens and turns people away, ruins
     swept; 24 people followed for 90 days."""
@@ -296,7 +298,8 @@ def test_the_dilemmas_are_told_as_they_happened() -> None:
     lives = tell(r)
     check_sentences(r, lives)
     kinds = {s.kind for life in lives for s in life.sentences}
-    assert {"culled", "hidden_from_cull", "kin_hidden", "turned_away", "swept", "sealed_in", "walked"} <= kinds, kinds
+    assert {"culled", "hidden_from_cull", "kin_hidden", "turned_away", "swept", "sealed_in", "walked",
+            "kin_turned_away"} <= kinds, kinds
     assert kinds & {"hidden_again", "kin_hidden_again"}, kinds
     healths = {bool(ev.get("healthy")) for life in lives for s in life.sentences if s.kind == "turned_away"
                for ev in s.events}
@@ -472,10 +475,59 @@ def test_the_story_command() -> None:
     data = json.loads(res.output)
     assert len(data["lives"]) == 3 and data["memory_on"]
     assert all(s["events"] for life in data["lives"] for s in life["sentences"])
-    bad = runner.invoke(app, ["story", "hyosan", "--days", "3", "--cast", "2", "--character", "Nobody"])
-    assert bad.exit_code == 2
     too_many = runner.invoke(app, ["story", "hyosan", "--days", "3", "--cast", "51"])
     assert too_many.exit_code == 2
+    assert too_many.output.strip() == "error: --cast: got 51, expected a number <= 50", too_many.output
+
+
+def test_the_story_command_tells_six_lives_in_prose() -> None:
+    """Plain ``aftermath story``: six lives, each under its name, then who the record leaves out
+    (or that it counts them all); ``--character`` by the given name the story uses, in any case."""
+    from aftermath.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["story", "hyosan", "--days", "60", "--seed", "3"])
+    assert res.exit_code == 0, res.output
+    blocks = [b for b in res.output.strip().split("\n\n") if b.strip()]
+    assert len(blocks) == 7, res.output  # six lives and the closing
+    assert blocks[-1].startswith(("Who the official record leaves out:", "The official record counts every one"))
+    names = [b.splitlines()[0].split(" (")[0] for b in blocks[:6]]
+    data = json.loads(runner.invoke(app, ["story", "hyosan", "--days", "60", "--seed", "3", "--json"]).output)
+    assert names == [life["name"] for life in data["lives"]]
+    given = names[0].split()[1]  # (Korean names: family name first)
+    one = runner.invoke(app, ["story", "hyosan", "--days", "60", "--seed", "3", "--character", given.upper()])
+    assert one.exit_code == 0, one.output
+    assert one.output.startswith(names[0]) and names[1] not in one.output.split("\n", 1)[0]
+    assert "every one of them" not in one.output
+
+
+def test_an_unknown_character_is_refused_before_any_day_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--character`` names someone the cast does not have: exit 2 with the cast's names, once the
+    cast is chosen and before the first day (korea's year took a minute and a half to refuse it)."""
+    from aftermath.cli import app
+    from aftermath.engines.abm.engine import AbmEngine
+
+    def no_day(*_a: object, **_k: object) -> None:
+        raise AssertionError("a day ran")
+
+    monkeypatch.setattr(AbmEngine, "advance_day", no_day)
+    bad = CliRunner().invoke(app, ["story", "hyosan", "--cast", "2", "--character", "Nobody"])
+    assert bad.exit_code == 2, bad.output
+    assert bad.output.startswith("error: --character: no character called 'Nobody': the cast is "), bad.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["story", "nowhere"], "error: SCENARIO: got 'nowhere', expected an existing scenario file or one of the "
+                           "built-ins"),
+    (["story", "--seed", "-1"], "error: --seed (run.seed): got -1, expected a number >= 0"),
+    (["run", "--seed", "-1"], "error: --seed (run.seed): got -1, expected a number >= 0"),
+])
+def test_bad_story_arguments_name_the_argument(args: list[str], message: str) -> None:
+    from aftermath.cli import app
+
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and res.output.startswith(message), res.output
+    assert len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output
 
 
 

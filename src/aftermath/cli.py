@@ -259,6 +259,8 @@ def load_scenario(source: str, sets: list[str] | None = None) -> Any:
                 overrides[key.strip()] = parse_value(value.strip())
             sc = with_overrides(sc, overrides, source=f"{source} (--set)")
     except ScenarioError as exc:
+        if exc.source == source and not exc.path and exc.expected.endswith("(no such file)"):  # the argument itself
+            raise fail(f"SCENARIO: got {source!r}, expected {exc.expected}") from None
         raise fail(str(exc)) from None
     return sc
 
@@ -321,8 +323,8 @@ def run_options(sc: Any, days: int | None = None, seed: int | None = None, engin
 
     try:
         return apply_run_options(sc, days=days, seed=seed, engine=engine, source="command line")
-    except ScenarioError as exc:
-        raise fail(str(exc)) from None
+    except ScenarioError as exc:  # "--seed (run.seed): got -1, expected ...": the flag first, as for the others
+        raise fail(str(exc).removeprefix(f"{exc.source}: ") if exc.path.startswith("--") else str(exc)) from None
 
 
 #: What an HTML report may be called: never a store or a scenario file it would overwrite.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,8 @@ from aftermath.scenario.schema import Scenario
 
 def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = None,
              days: int | None = None, check: bool = False,
-             on_day: Callable[[int, int], None] | None = None) -> Result:
+             on_day: Callable[[int, int], None] | None = None,
+             on_start: Callable[[Any], None] | None = None) -> Result:
     """Run ``scenario`` once and return its :class:`~aftermath.result.Result`.
 
     Args:
@@ -49,6 +51,10 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
             recorded as flows); it is always asserted once at the end.
         on_day: called as ``on_day(days_done, days)`` at the end of each simulated day (progress
             for the dashboard); an exception it raises stops the run (a cancel) and propagates.
+        on_start: called with the engine once it is built (the population made, a cast chosen),
+            before the first day: a caller's last check of what only the engine knows (the story
+            command's, that the character asked for is in the cast); an exception it raises
+            propagates before any day is run.
 
     ``engine``, ``seed`` and ``days`` obey the bounds of the file's ``run`` keys
     (:func:`~aftermath.scenario.load.apply_run_options`), and the run's memory and work are
@@ -62,6 +68,8 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
     FineRecord.check(scenario, engine_name)  # run.record_every, before anything is allocated
     world = build_world(scenario)
     eng = make_engine(engine_name, world, seed, check=check)
+    if on_start is not None:
+        on_start(eng)
     society = Society(world)
     book = PolicyBook(world)
     rec = Recorder(world, book, days, eng.counts(), society, eng.strain_counts())

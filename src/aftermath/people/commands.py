@@ -22,8 +22,9 @@ Days = Annotated[int | None, typer.Option("--days", "-d", help="days to simulate
 Sets = Annotated[list[str] | None, typer.Option(
     "--set", help="override a value by scenario path, e.g. --set society.memory.per_loss=0.3 (repeatable)")]
 Cast = Annotated[int | None, typer.Option(
-    "--cast", "-c", help="people to follow, chosen by seed (default: the scenario's characters, else 6)")]
-Character = Annotated[str | None, typer.Option("--character", help="tell only this person's life")]
+    "--cast", "-c", help="people to follow, 1 to 50, chosen by seed (default: the scenario's characters, else 6)")]
+Character = Annotated[str | None, typer.Option(
+    "--character", help="tell only this person's life: their full name or the given name the story calls them by")]
 AsJson = Annotated[bool, typer.Option("--json", help="the lives as JSON: sentences and the events they tell")]
 
 
@@ -43,7 +44,7 @@ def story_cmd(
     from aftermath.cli import console, fail, load_scenario, run_options
     from aftermath.engines.driver import simulate
     from aftermath.people.cast import CastError
-    from aftermath.people.story import story_json, story_text
+    from aftermath.people.story import find_character, story_json, story_text
     from aftermath.scenario.load import ScenarioError, with_overrides
 
     if cast is not None and cast < 1:  # refused before the run: a story needs someone to follow
@@ -54,17 +55,25 @@ def story_cmd(
         if want is not None:
             sc = with_overrides(sc, {"cast": want}, source="--cast")
     except ScenarioError as exc:
-        raise fail(str(exc)) from None
+        raise fail(f"--cast: got {exc.value!r}, expected {exc.expected}") from None
     sc = run_options(sc, days=days, seed=seed, engine="abm")
+
+    def check_character(eng: Any) -> None:
+        """The character asked for is in the cast: known once the cast is chosen, before any day runs."""
+        nonlocal character
+        if character is None or eng.cast is None:
+            return
+        try:
+            character = find_character(character, [p for p in eng.cast.people if p["cast"]])
+        except KeyError as exc:
+            raise fail(f"--character: {exc.args[0]}") from None
+
     try:
-        res = simulate(sc)
+        res = simulate(sc, on_start=check_character)
     except (ScenarioError, CastError) as exc:
         raise fail(str(exc)) from None
     if not isinstance(res.extras.get("cast"), dict):  # cannot happen with a cast of 1 or more; said plainly if it does
         raise fail(f"--cast: the run of {scenario!r} followed no one, expected a cast of at least 1")
-    names = [p["name"] for p in res.extras["cast"]["people"] if p["cast"]]
-    if character is not None and character not in names:
-        raise fail(f"--character: got {character!r}, expected one of the cast: {', '.join(names)}")
     if as_json:
         sys.stdout.write(json.dumps(story_json(res, character), indent=2, ensure_ascii=False) + "\n")
         return

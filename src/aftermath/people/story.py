@@ -126,6 +126,11 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
     "kin_hidden": (("on-day", "On day {day}, {name}'s household hid {kin}, a hybrid, from {faction}'s cull in "
                               "{zone}{policy}."),
                    ("subject", "{name}'s household hid {kin}, a hybrid, from the cull in {zone} on day {day}.")),
+    # a kin turned away at a gate: told where memory counts it (the household remembers)
+    "kin_turned_away": (("subject", "{kin}, of {name}'s household, was turned away at the gate of {zone} on day "
+                                    "{day}{health}."),
+                        ("on-day", "On day {day}, {kin} of {name}'s household was turned away at the gate of "
+                                   "{zone}{health}.")),
     # the same kin hidden from the cull again and again, in one sentence ({days}: "days 5, 19 and 32")
     "kin_hidden_again": (("subject", "{name}'s household hid {kin} from the cull again on {days}."),
                          ("on-day", "On {days}, the cull came back and {name}'s household hid {kin} again.")),
@@ -419,15 +424,31 @@ def _intro(t: Teller, person: dict[str, Any], kin: list[dict[str, Any]], start: 
     return Sentence(text, "intro", "start", [start])
 
 
+def find_character(name: str, cast: list[dict[str, Any]]) -> str:
+    """The full name of the cast member ``name`` means: their full name, or their given name (the
+    one the story calls them by), in any case. Raises ``KeyError`` naming the cast when no one, or
+    more than one, answers to it."""
+    names = [str(p["name"]) for p in cast]
+    if name in names:
+        return name
+    key = name.strip().casefold()
+    hits = [n for n in names if n.casefold() == key]
+    if not hits:
+        hits = [str(p["name"]) for p in cast if str(p.get("given") or "").casefold() == key]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise KeyError(f"{name!r} is the given name of {_and(hits)}: expected a full name")
+    raise KeyError(f"no character called {name!r}: the cast is {', '.join(names)}")
+
+
 def tell(result: Result, name: str | None = None) -> list[Life]:
     """The lives of the cast (or of the one called ``name``), each in time order."""
     t = Teller(result)
     cast_people = [p for p in t.cast["people"] if p["cast"]]
     if name is not None:
-        cast_people = [p for p in cast_people if p["name"] == name]
-        if not cast_people:
-            names = ", ".join(p["name"] for p in t.cast["people"] if p["cast"])
-            raise KeyError(f"no character called {name!r}: the cast is {names}")
+        full = find_character(name, cast_people)
+        cast_people = [p for p in cast_people if p["name"] == full]
     by_who: dict[str, list[dict[str, Any]]] = {}
     for ev in t.cast["events"]:
         by_who.setdefault(ev["who"], []).append(ev)
@@ -454,7 +475,8 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
         items.append((ev["day"], ev["step"], 0 if ev["kind"] == "sacrificed" else 1, n, "own", ev))
     for k in kin:
         for n, ev in enumerate(by_who.get(k["name"], [])):
-            if _kin_loss(ev) or _kin_hybrid(ev) or ev["kind"] == "hidden_from_cull":
+            if _kin_loss(ev) or _kin_hybrid(ev) or ev["kind"] == "hidden_from_cull" or (
+                    ev["kind"] == "turned_away" and t.cast.get("memory_on")):
                 items.append((ev["day"], ev["step"], 1, 10_000 + n, "kin", ev))
     items.sort(key=lambda x: x[:4])
     start = next(ev for ev in own if ev["kind"] == "start")
@@ -533,6 +555,8 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
                      and g["day"] == ev["day"] and _kin_loss(ev)]  # mourned that evening
             if _kin_hybrid(ev):
                 kind = "kin_hybrid"
+            elif ev["kind"] == "turned_away":
+                kind = "kin_turned_away"
             else:
                 kind = "kin"
                 f["verb"] = t.kin_verbs[ev["kind"]].format(zone=f["zone"])
@@ -635,7 +659,8 @@ def _mourning(t: Teller, short: str, run: list[dict[str, Any]], prev: str, key: 
 def _carrying(fate: dict[str, Any]) -> str:
     """The memory a character ends with, in words (the figure is in the JSON)."""
     m = float(fate.get("memory", 0.0))
-    return "" if m <= 0 else ", their losses still with them" if m < 1 / 3 else ", still weighed down by their losses"
+    return "" if m <= 0 else ", what they had lived through still with them" if m < 1 / 3 else \
+        ", still weighed down by what they had lived through"
 
 
 def _fate(t: Teller, person: dict[str, Any], fate: dict[str, Any], days: int, prev: str, died: bool) -> Sentence:
