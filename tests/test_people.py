@@ -20,8 +20,8 @@ import pytest
 
 from aftermath.engines import driver
 from aftermath.engines.abm.engine import AbmEngine
-from aftermath.engines.abm.state import Ever
 from aftermath.engines.abm.rng import uniform
+from aftermath.engines.abm.state import Ever
 from aftermath.engines.abm.step import W_ROUTE, _pick, _pick_walk, _walks, row_slot
 from aftermath.engines.driver import simulate
 from aftermath.model.flows import N_FLOWS, Flag, Flow

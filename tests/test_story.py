@@ -80,7 +80,8 @@ MEANS = {
     "grieved": r"\blost\b|one fewer", "grieved_often": r"\blost\b", "memory_rose": r"\bweighed\b",
     "memory_faded": r"eased|faded", "destroyed": r"destroyed", "decayed": r"rotted", "rose": r"\brose\b",
     "burned": r"\bburned\b", "wandered": r"wandered|drifted", "cured": r"\bcured\b",
-    "kin_hybrid": r"hybrid|kept their mind", "kin_turned_away": r"turned away", "afterlife": r"^(After that|In the days that followed)",
+    "kin_hybrid": r"hybrid|kept their mind", "kin_turned_away": r"turned away",
+    "afterlife": r"^(After that|In the days that followed)",
 }
 #: The SIR limit's words for the kinds it words differently.
 SIR_MEANS = {**MEANS, "infected": r"\bill\b|infection|infected", "became_hybrid": r"infectious.*mild|mild case",
