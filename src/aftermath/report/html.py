@@ -53,6 +53,7 @@ from aftermath.report import ensemble as ens
 from aftermath.report import plots, plots_map, plots_story, plots_virus
 
 if TYPE_CHECKING:
+    from aftermath.people.story import Sentence
     from aftermath.result import Result
     from aftermath.scenario.schema import Scenario
 
@@ -228,7 +229,9 @@ def render_run(result: Result, title: str | None = None) -> str:
         _safe(lambda: plots.plot_run(result), "The spectrum over time (world) and each zone's epidemic curves."),
         _safe(lambda: plots_map.plot_map_days(result),
               "The world at five moments: node area = people (humans: S + E + H), colour = fear, rim = wall; "
-              "dashed routes are closed (sealed zone or no truce)."),
+              "dashed routes are closed (sealed zone or no truce)."
+              + (" Zones are placed by their latitude and longitude (north up)."
+                 if plots_map.zone_coordinates(sc) is not None else "")),
         _safe(lambda: plots_story.plot_chronicle(result),
               "The chronicle as a timeline, and the days each policy acted."),
         _safe(lambda: plots_story.plot_official_record(result),
@@ -306,17 +309,27 @@ def people_html(result: Result) -> str:
              f"timeline bar runs from day 0 to day {result.days}: {key}.</p>"]
     for life in lives:
         role = f" ({html.escape(life.role)})" if life.role else ""
-        rows = "".join(
-            f"<tr><td>{'' if sen.kind == 'start' else 'Day ' + str(sen.events[0].get('day', result.days))}</td>"
-            f'<td class="text">{html.escape(sen.text)}</td></tr>' for sen in life.sentences)
+        rows = "".join(f'<tr><td>{_when(sen, result.days)}</td><td class="text">{html.escape(sen.text)}</td></tr>'
+                       for sen in life.sentences)
         bar = _life_bar(by_who.get(life.name, []), people[life.name]["state0"], result.days)
         parts.append(f"<h3>{html.escape(life.name)}{role}</h3>{bar}<p>{html.escape(life.text())}</p>"
                      f"<details><summary>timeline</summary><table><tbody>{rows}</tbody></table></details>")
     gone = left_out(lives)
-    parts.append("<h3>who the official record leaves out</h3>" + (
+    parts.append("<h3>Who the official record leaves out</h3>" + (
         "<ul>" + "".join(f"<li>{html.escape(g)}</li>" for g in gone) + "</ul>" if gone
         else "<p>The official record counts every one of them.</p>"))
     return "".join(parts)
+
+
+def _when(sentence: Sentence, days: int) -> str:
+    """A timeline row's day: none for the start, "End (day N)" for the fate at the run's end (not a
+    day anything happened: someone dead by day 311 did not die on day 365), else the day of its
+    first event."""
+    if sentence.kind == "start":
+        return ""
+    if sentence.kind == "fate":
+        return f"End (day {days})"
+    return f"Day {sentence.events[0].get('day', days)}" if sentence.events else ""
 
 
 def _as_run(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -360,6 +373,23 @@ def _kinds_in_words(counts: pd.DataFrame, vocab: Vocabulary | None = None) -> pd
         ["what happened", *(c for c in counts.columns if c != "kind")]]
 
 
+#: The costs of :func:`aftermath.record.official.ledger_by_faction` counted where the act was done: a
+#: crossing refused at the gate that refused it, a cull or a sweep in its zone (the flows), the
+#: sealed in (and the sacrificed among them) in the zone sealed around them (the ledger).
+DONE_WHERE = ("turned_away_attempts", "turned_away_attempts_healthy", "culled", "hybrids_swept", "sealed_in",
+              "sacrificed")
+#: The other costs are the agent-based ledger's people (people turned away, concealed,
+#: misclassified), each under the faction where policy first acted on them
+#: (:func:`aftermath.engines.abm.ledger.ledger_frame`): not where that flag's own act was done.
+FIRST_ACT_HEADING = "people the agent-based ledger flagged, per faction where policy first acted on them"
+FIRST_ACT_NOTE = (
+    "<p>Each person is counted once per flag, under the faction governing the zone of the first policy act "
+    "on them (a seal, a gate, a cull or a sweep, a household hiding them), whichever flag that act set. "
+    "These are not counts at each faction's gates: someone sealed in one faction's zone and later refused "
+    "at another's gates is counted under the first faction here, and the crossings refused at the second's "
+    "gates in the table above. The totals over every faction are the ledger totals below.</p>")
+
+
 def _ledger_html(result: Result, vocab: Vocabulary | None = None) -> str:
     from aftermath.compare import METRIC_NAMES
     from aftermath.record.official import ledger_by_faction, official_record
@@ -368,13 +398,20 @@ def _ledger_html(result: Result, vocab: Vocabulary | None = None) -> str:
     factions = faction_names(result.scenario)
     try:
         led = ledger_by_faction(result)
-        wide = led.pivot_table(index="cost", columns="faction", values="count", aggfunc="sum")
+        wide = led.pivot_table(index="cost", columns="faction", values="count", aggfunc="sum").fillna(0.0)
         order = {m: i for i, m in enumerate(METRIC_NAMES)}
         costs = sorted(map(str, wide.index), key=lambda c: (order.get(c, len(order)), c))
-        wide = wide.reindex(costs).rename(columns=factions)
-        wide.index = pd.Index(costs_in_words(costs, vocab), name="cost")
-        parts.append("<h3>what policy did to people, per faction</h3>"
-                     + table_html(wide.rename_axis(columns=None).reset_index(), 0, ["cost"], as_is=wide.columns))
+        # two attributions, two tables: a faction's row in one table must not be read against the other's
+        where = [c for c in costs if c in DONE_WHERE]
+        first = [c for c in costs if c not in DONE_WHERE]
+        for heading, rows, note in (("what policy did, per faction: at its gates and in its zones", where, ""),
+                                    (FIRST_ACT_HEADING, first, FIRST_ACT_NOTE)):
+            if not rows:
+                continue
+            part = wide.reindex(rows).rename(columns=factions)
+            part.index = pd.Index(costs_in_words(rows, vocab), name="cost")
+            parts.append(f"<h3>{heading}</h3>{note}"
+                         + table_html(part.rename_axis(columns=None).reset_index(), 0, ["cost"], as_is=part.columns))
         rec = official_record(result)
         rec = rec.assign(faction=[factions.get(str(f), str(f)) for f in rec["faction"]],
                          who=[w if left >= 0.5 else "-" for w, left in zip(rec["who"], rec["left_out"], strict=True)])

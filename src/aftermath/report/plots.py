@@ -94,6 +94,7 @@ def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[
     titles = {**_zone_names(data), **(names or {})}
     nz = len(zones)
     shown = [True] * nz  # whether a panel's day axis is labelled (in a grid: the lowest of each column)
+    own = axes is None  # a figure of its own is laid out here; given axes, by whoever made their figure
     if axes is None:
         fig, axes = _grid(nz)
         shown = [z + GRID_COLS >= nz for z in range(nz)]
@@ -118,7 +119,8 @@ def plot_zone_curves(data: Result | Sequence[Result] | pd.DataFrame, axes: list[
         handles += [Patch(color="0.5", alpha=0.45), Patch(color="0.5", alpha=0.2)]
         labels += ["50% band", "90% band"]
     axes[0].legend(handles, labels, fontsize="small")
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
@@ -191,14 +193,17 @@ def plot_run(result: Result) -> Figure:
     nz = len(result.zone_ids)
     cols = min(3, nz)
     rows = int(np.ceil(nz / cols))
-    fig = plt.figure(figsize=(max(4.2 * cols, 10.0), 3.2 * (rows + 2.4)))
+    # constrained layout keeps the figure's title clear of the panels' titles and every legend
+    # inside the figure, however many rows of zones there are (tight_layout let a tall figure's
+    # title fall onto the first panel's: korea's 17 zones)
+    fig = plt.figure(figsize=(max(4.2 * cols, 10.0), 3.2 * (rows + 2.4)), layout="constrained")
     gs = fig.add_gridspec(rows + 2, cols, height_ratios=[1.3, 1.1] + [1] * rows)
     plot_spectrum(result, fig.add_subplot(gs[0, :]))
     plot_exits(result, fig.add_subplot(gs[1, :]))
     axes = [fig.add_subplot(gs[2 + z // cols, z % cols]) for z in range(nz)]
     plot_zone_curves(result, axes)
-    fig.suptitle(f"{result.scenario.name} ({engine_words(result.engine)} engine, seed {result.seed})")
-    fig.tight_layout()
+    fig.suptitle(f"{result.scenario.name} ({engine_words(result.engine)} engine, seed {result.seed})",
+                 fontsize="x-large")
     return fig
 
 
