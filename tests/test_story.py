@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from aftermath.engines.driver import simulate
 from aftermath.model.flows import Flow
+from aftermath.people.cast import ROLES
 from aftermath.people.names import Namer
 from aftermath.people.story import DEATHS, NUMBERS, SIR_TEMPLATES, SOON, TEMPLATES, Life, tell
 from aftermath.record.chronicle import mid_sentence
@@ -702,3 +703,32 @@ def test_the_people_frame_has_whole_zone_numbers_and_names() -> None:
     has = frame["zone"].notna()
     assert has.any() and (frame.loc[has, "zone_name"] == [names[int(z)] for z in frame.loc[has, "zone"]]).all()
     assert frame.loc[frame["to"].notna(), "to_name"].isin(names).all()
+
+
+def test_a_report_of_an_agent_based_run_tells_the_six_lives(tmp_path) -> None:
+    """``aftermath report hyosan -e abm``: the People section tells the lives ``aftermath story``
+    tells (the same seed, the same six); ``--cast``, ``--set`` take effect; a cast with the ODE
+    and ``--set`` with a store are refused, naming the flag."""
+    from aftermath.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "r.html"
+    res = runner.invoke(app, ["report", "hyosan", "-e", "abm", "--days", "20", "--seed", "2", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text(encoding="utf-8")
+    told = json.loads(runner.invoke(app, ["story", "hyosan", "--days", "20", "--seed", "2", "--json"]).output)
+    assert "<h2>People</h2>" in html
+    assert all(f"<h3>{life['name']} (" in html for life in told["lives"]) and len(told["lives"]) == 6
+    res = runner.invoke(app, ["report", "hyosan", "-e", "abm", "--days", "20", "--cast", "2",
+                              "--set", "cast_zones=[\"garrison\"]", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    roles = [role for _, role in re.findall(r"<h3>([^<]*) \(([^)]*)\)</h3>", out.read_text(encoding="utf-8"))
+             if role in {r for rs in ROLES.values() for r in rs}]
+    assert len(roles) == 2 and all(role in ROLES["enclave"] for role in roles), roles  # the garrison's two
+    bad = runner.invoke(app, ["report", "hyosan", "-e", "ode", "--cast", "3", "-o", str(out)])
+    assert bad.exit_code == 2 and bad.output.startswith("error: --cast: got 3, expected no --cast with the ode"), \
+        bad.output
+    store = tmp_path / "s.duckdb"
+    store.write_bytes(b"")
+    bad = runner.invoke(app, ["report", str(store), "--set", "pathogen.beta=0.3", "-o", str(out)])
+    assert bad.exit_code == 2 and bad.output.startswith("error: --set: got"), bad.output

@@ -280,13 +280,19 @@ def run(
     chronicle: Annotated[bool, typer.Option("--chronicle", help="print the chronicle as a timeline")] = False,
     check: Annotated[bool, typer.Option("--check", help="assert conservation every day (debug)")] = False,
     wide: Wide = False,
+    cast: Annotated[int | None, typer.Option(
+        "--cast", "-c", help="people to follow, 1 to 50 (agent-based engine; with --report and no cast in the "
+                             "scenario, 6): the report's People section, `Result.story`")] = None,
 ) -> None:
     """Run a scenario once and print what happened."""
     from aftermath.engines.driver import simulate
+    from aftermath.people.commands import with_cast
     from aftermath.scenario.load import ScenarioError
 
     sc = load_scenario(scenario, sets)
     sc = run_options(sc, days=days, seed=seed, engine=engine)
+    if cast is not None or report is not None:  # a report tells the lives of a cast (observation only)
+        sc = with_cast(sc, cast, sc.run.engine)
     plot_path = output_path(plot, "--plot", figure_suffixes()) if plot is not None else None
     report_path = output_path(report, "--report", HTML_SUFFIXES) if report is not None else None
     try:

@@ -28,6 +28,28 @@ Character = Annotated[str | None, typer.Option(
 AsJson = Annotated[bool, typer.Option("--json", help="the lives as JSON: sentences and the events they tell")]
 
 
+def with_cast(sc: Any, cast: int | None, engine: str) -> Any:
+    """``sc`` following ``cast`` people (refused below 1 or above the schema's bound), or, when
+    ``cast`` is None and the scenario names no one, :data:`DEFAULT_CAST`: what ``story`` tells and
+    a report's People section shows. Only the agent-based engine has people: on another engine a
+    ``cast`` given is refused and none is added. Errors exit 2 naming ``--cast``."""
+    from aftermath.cli import fail
+    from aftermath.scenario.load import ScenarioError, with_overrides
+
+    if engine != "abm":
+        if cast is not None:
+            raise fail(f"--cast: got {cast}, expected no --cast with the {engine} engine (only the agent-based "
+                       "engine has people to follow)")
+        return sc
+    if cast is not None and cast < 1:  # refused before the run: a story needs someone to follow
+        raise fail(f"--cast: got {cast}, expected at least 1")
+    want = cast if cast is not None else (None if sc.characters or sc.cast else DEFAULT_CAST)
+    try:
+        return with_overrides(sc, {"cast": want}, source="--cast") if want is not None else sc
+    except ScenarioError as exc:
+        raise fail(f"--cast: got {exc.value!r}, expected {exc.expected}") from None
+
+
 def story_cmd(
     scenario: Annotated[str, typer.Argument(help="a built-in name or a TOML file")] = "hyosan",
     seed: Seed = None,
@@ -45,17 +67,11 @@ def story_cmd(
     from aftermath.engines.driver import simulate
     from aftermath.people.cast import CastError
     from aftermath.people.story import find_character, story_json, story_text
-    from aftermath.scenario.load import ScenarioError, with_overrides
+    from aftermath.scenario.load import ScenarioError
 
     if cast is not None and cast < 1:  # refused before the run: a story needs someone to follow
         raise fail(f"--cast: got {cast}, expected at least 1")
-    sc = load_scenario(scenario, sets)
-    want = cast if cast is not None else (None if sc.characters or sc.cast else DEFAULT_CAST)
-    try:
-        if want is not None:
-            sc = with_overrides(sc, {"cast": want}, source="--cast")
-    except ScenarioError as exc:
-        raise fail(f"--cast: got {exc.value!r}, expected {exc.expected}") from None
+    sc = with_cast(load_scenario(scenario, sets), cast, "abm")
     sc = run_options(sc, days=days, seed=seed, engine="abm")
 
     def check_character(eng: Any) -> None:

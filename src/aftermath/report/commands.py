@@ -25,8 +25,16 @@ def report(
     engine: Annotated[str | None, typer.Option("--engine", "-e", help="engine, when RESULTS is a scenario")] = None,
     seed: Annotated[int | None, typer.Option("--seed", "-s", help="seed, when RESULTS is a scenario")] = None,
     days: Annotated[int | None, typer.Option("--days", "-d", help="days, when RESULTS is a scenario")] = None,
+    sets: Annotated[list[str] | None, typer.Option(
+        "--set", help="override a value by scenario path, when RESULTS is a scenario (repeatable)")] = None,
+    cast: Annotated[int | None, typer.Option(
+        "--cast", "-c", help="people to follow, 1 to 50, for the report's People section (agent-based engine; "
+                             "default: the scenario's characters, else 6)")] = None,
 ) -> None:
-    """Write a self-contained HTML report (figures embedded, no network needed to view it)."""
+    """Write a self-contained HTML report (figures embedded, no network needed to view it).
+
+    An agent-based run follows six people (or --cast N) and tells their lives; the run is the same.
+    """
     from aftermath.cli import HTML_SUFFIXES, output_path, run_options
     from aftermath.report.html import render_run
 
@@ -34,7 +42,12 @@ def report(
     t0 = time.perf_counter()
     path = Path(results)
     if path.suffix in (".duckdb", ".db") or (path.is_file() and _is_duckdb(path)):
+        from aftermath.cli import fail
         from aftermath.report.from_store import render_store
+
+        for flag, value in (("--set", sets), ("--cast", cast)):
+            if value:
+                raise fail(f"{flag}: got {value!r}, expected none with a results store (its runs are done)")
         from aftermath.store.store import Store, StoreError
 
         try:
@@ -46,9 +59,14 @@ def report(
     else:
         from aftermath.cli import load_scenario
         from aftermath.engines.driver import simulate
+        from aftermath.people.commands import with_cast
 
-        sc = load_scenario(results)
-        text = render_run(simulate(run_options(sc, days=days, seed=seed, engine=engine)))
+        sc = run_options(load_scenario(results, sets), days=days, seed=seed, engine=engine)
+        sc = with_cast(sc, cast, sc.run.engine)
+        res = simulate(sc)
+        if sets:
+            res.variant = "; ".join(s.strip() for s in sets)
+        text = render_run(res)
     output.write_text(text, encoding="utf-8")
     typer.echo(f"report written to {output} ({len(text) / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)")
 
