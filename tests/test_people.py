@@ -28,7 +28,7 @@ from aftermath.model.flows import N_FLOWS, Flag, Flow
 from aftermath.model.policies import Levers
 from aftermath.model.society import Society
 from aftermath.model.world import build_world
-from aftermath.people.ties import BAND_BASE, band_chunks
+from aftermath.people.ties import BAND_BASE, band_chunks, hear_turned
 from aftermath.scenario.load import from_dict, load, with_overrides
 from aftermath.scenario.scale import scale_population
 
@@ -136,9 +136,32 @@ def test_a_household_remembers_its_own_turned_away(monkeypatch: pytest.MonkeyPat
         assert not (pop.ever[:n] & int(Ever.TURNED)).any()  # the day's marks cleared
         assert turned.sum() > 100
         if per > 0:
-            assert (remembers & ~turned).sum() > 100, (remembers & ~turned).sum()  # their households heard
+            heard = remembers & ~turned
+            assert heard.sum() > 100, heard.sum()  # their households heard
+            assert np.isin(pop.household[:n][heard], pop.household[:n][turned]).all()  # and only theirs
         else:
             assert not remembers.any()
+
+
+def test_a_household_hears_once_a_day_however_many_of_its_own_were_refused() -> None:
+    """hear_turned: each living member of a refused person's household not refused themselves gains
+    ``points`` once, however many of their household the gates refused that day; the refused gain
+    nothing here (the gate gave them their own); other households nothing."""
+    eng = AbmEngine(build_world(_gate_world(0.1)), 3, days=5)
+    pop, ties = eng.pop, eng.ties
+    n = pop.n
+    members = {}
+    for i in range(n):
+        members.setdefault(int(pop.household[i]), []).append(i)
+    h1, h2 = [h for h, m in members.items() if len(m) == 3][:2]
+    turned = np.sort(np.array([members[h1][0], members[h1][1], members[h2][0]], dtype=np.int64))
+    before = pop.memory[:n].copy()
+    hear_turned(turned, pop.state, pop.household, pop.memory, np.int64(25), ties.n_init, ties.zone_start,
+                ties.zone_hh, ties.zone_nh, ties.zone_end, ties.band_count, ties.band_slots, np.int64(BAND_BASE))
+    gained = pop.memory[:n].astype(int) - before.astype(int)
+    expect = np.zeros(n, dtype=int)
+    expect[[members[h1][2], members[h2][1], members[h2][2]]] = 25
+    assert (gained == expect).all(), np.flatnonzero(gained != expect)
 
 
 def _row_slot_formula(rate, tot, prob, where, mult, dt, key, i):  # row_slot as it was written first

@@ -43,7 +43,7 @@ def with_cast(sc: Any, cast: int | None, engine: str) -> Any:
         return sc
     if cast is not None and cast < 1:  # refused before the run: a story needs someone to follow
         raise fail(f"--cast: got {cast}, expected at least 1")
-    want = cast if cast is not None else (None if sc.characters or sc.cast else DEFAULT_CAST)
+    want = cast if cast is not None else (None if sc.characters or sc.cast is not None else DEFAULT_CAST)
     try:
         return with_overrides(sc, {"cast": want}, source="--cast") if want is not None else sc
     except ScenarioError as exc:
@@ -79,10 +79,12 @@ def story_cmd(
         nonlocal character
         if character is None or eng.cast is None:
             return
+        cast_people = [p for p in eng.cast.people if p["cast"]]
         try:
-            character = find_character(character, [p for p in eng.cast.people if p["cast"]])
-        except KeyError as exc:
-            raise fail(f"--character: {exc.args[0]}") from None
+            character = find_character(character, cast_people)
+        except KeyError:
+            raise fail(f"--character: got {character!r}, expected one of the cast (a full name, or a given name "
+                       f"only one of them has): {', '.join(p['name'] for p in cast_people)}") from None
 
     try:
         res = simulate(sc, on_start=check_character)

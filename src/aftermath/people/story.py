@@ -327,6 +327,8 @@ class Teller:
         mem = sc.society.memory
         acts = [RULE_ACTS[0]] if sc.routes and sc.society.fear.flight * mem.flight > 0 else []
         acts += [RULE_ACTS[1]] if sc.society.concealment.harshness * mem.conceal > 0 else []
+        #: a kin turned away at a gate is told where their household remembers it
+        self.kin_turned_remembered = bool(cast.get("memory_on")) and mem.per_turned_away > 0
         #: memory's rule, told the first time a memory is said to weigh on someone ("" if it acts on nothing)
         self.rule = f"; {RULE_WHO.get(self.words, 'the bereaved')} {_and(acts)}" if acts else ""
         #: each person's given name: the record's (the name list's order), else guessed from the name
@@ -476,7 +478,7 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
     for k in kin:
         for n, ev in enumerate(by_who.get(k["name"], [])):
             if _kin_loss(ev) or _kin_hybrid(ev) or ev["kind"] == "hidden_from_cull" or (
-                    ev["kind"] == "turned_away" and t.cast.get("memory_on")):
+                    ev["kind"] == "turned_away" and t.kin_turned_remembered):
                 items.append((ev["day"], ev["step"], 1, 10_000 + n, "kin", ev))
     items.sort(key=lambda x: x[:4])
     start = next(ev for ev in own if ev["kind"] == "start")
@@ -513,7 +515,11 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
                 sentences.append(Sentence(tpl.format(**f), frame, kind, run))
             continue
         if role == "own":
-            if ev["kind"] == "cured":  # human again: their life goes on
+            if ev["kind"] == "cured":  # human again: their life goes on, after what was not told of the feral
+                if untold:
+                    sentences.append(_afterlife(t, short, untold, sentences[-1].frame,
+                                                f"{name}|afterlife|{len(sentences)}"))
+                    prev, untold = sentences[-1].frame, []
                 dead, after = False, 0
             if dead and ev["kind"] in MOURNING:
                 continue

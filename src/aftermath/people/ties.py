@@ -7,7 +7,10 @@ Each person carries one byte of memory (``Population.memory``, 0 to 253; 253 is 
 * someone of their household or band dies, turns feral or is culled (``per_loss``): the step
   kernel leaves the news on the one lost (254: killed by policy, 255: otherwise), and
   :func:`grieve` hands it to the living members at the end of the day;
-* being turned away at a gate (``per_turned_away``, in the kernel);
+* being turned away at a gate (``per_turned_away``, in the kernel), or someone of their household
+  or band being turned away: the gate marks them (``Ever.TURNED``) and :func:`hear_turned` tells
+  their household at the end of the day, once a day whoever of it was refused
+  (:func:`turned_today` finds the marks, on days when a gate refused someone);
 * being alive in a zone the morning it is sealed (``per_sealed``);
 * a breach of their zone's wall (``per_breach`` a day on which at least one feral for every
   thousand of the zone's living bodies, and at least ``BREACH_NEWS`` = 5, got in: a trickle is
@@ -353,17 +356,26 @@ def turned_today(ever, words, n):
 @nb.njit(cache=True)
 def hear_turned(turned, state, household, memory, points, n_init, zone_start, zone_hh, zone_nh, zone_end,
                 band_count, band_slots, band_base):
-    """Each living member of the household or band of someone turned away at a gate this day
-    (``turned``) remembers it: ``points`` more memory (saturating: the same in any order). After
+    """The households and bands of the people turned away at a gate this day (``turned``, in
+    person order) hear of it: each living member who was not turned away themselves (they have
+    their own memory of it, from the gate) remembers it once, ``points`` more memory, however many
+    of their own the gates refused that day (a band refused together is one refusal to its
+    members, not one for each). Saturating, and once per household: the same in any order. After
     the day's news, so that no living member's byte still carries news."""
     buf = np.empty(256, dtype=np.int64)
+    hs = np.empty(turned.shape[0], dtype=np.int64)
     for k in range(turned.shape[0]):
-        i = turned[k]
-        m = _members_of(np.int64(household[i]), i, n_init, household, zone_start, zone_hh, zone_nh, zone_end,
-                        band_count, band_slots, band_base, buf)
+        hs[k] = household[turned[k]]
+    order = np.argsort(hs, kind="mergesort")
+    for r in range(order.shape[0]):
+        k = order[r]
+        if r > 0 and hs[order[r - 1]] == hs[k]:
+            continue  # this household heard already
+        m = _members_of(hs[k], -1, n_init, household, zone_start, zone_hh, zone_nh, zone_end, band_count,
+                        band_slots, band_base, buf)
         for q in range(m):
             j = buf[q]
-            if state[j] <= _H:
+            if state[j] <= _H and not _has(turned, j):
                 memory[j] = min(np.int64(memory[j]) + points, MEM_MAX)
 
 

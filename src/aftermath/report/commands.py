@@ -46,7 +46,7 @@ def report(
         from aftermath.report.from_store import render_store
 
         for flag, value in (("--set", sets), ("--cast", cast)):
-            if value:
+            if value is not None:
                 raise fail(f"{flag}: got {value!r}, expected none with a results store (its runs are done)")
         from aftermath.store.store import Store, StoreError
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import colors as mcolors
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
@@ -269,6 +270,15 @@ def node_sizes(people: F64, top: float, scale: float = 1.0, geographic: bool = F
     return out
 
 
+def _root_figure(artist: Artist) -> Figure | None:
+    """The figure an artist is drawn in, through any subfigures (``get_figure(root=True)`` is
+    matplotlib 3.10's; the project allows 3.8)."""
+    fig: Any = artist.figure
+    while fig is not None and not isinstance(fig, Figure):
+        fig = fig.figure  # a subfigure's parent
+    return fig
+
+
 def label_map(ax: Axes, result: Result, t: int, pos: F64, sizes: F64, scale: float = 1.0,
               settle: bool = True) -> list[Annotation]:
     """Each zone's name and people on a geographic map on day ``t``, placed clear of each other
@@ -276,7 +286,7 @@ def label_map(ax: Axes, result: Result, t: int, pos: F64, sizes: F64, scale: flo
     that they are placed where the axes will be drawn. ``sizes``: the nodes' areas in points
     squared, in zone order. The labels take no part in the figure's layout (laying it out again
     moves nothing)."""
-    fig = ax.get_figure(root=True)
+    fig = _root_figure(ax)
     assert isinstance(fig, Figure)
     if settle:
         fig.draw_without_rendering()  # the layout (constrained, a colour bar's) run: positions final
@@ -356,7 +366,7 @@ def place_labels(ax: Axes, pos: F64, radius_pt: F64, texts: Sequence[str], prior
 def text_box(label: Annotation, renderer: RendererBase | None = None) -> Bbox:
     """The box (display pixels) of a label's text, without its line to its node (which
     :meth:`Annotation.get_window_extent` would add: a leader line may cross what it passes)."""
-    fig = label.get_figure(root=True)
+    fig = _root_figure(label)
     assert fig is not None
     renderer = renderer or fig.canvas.get_renderer()  # type: ignore[attr-defined]
     label.update_positions(renderer)

@@ -65,8 +65,9 @@ F64 = NDArray[np.float64]
 class Ever(IntFlag):
     """Infection history per person: what makes an infection a *first* one (``FIRST_INFECTION``).
 
-    An infection counts in ``FIRST_INFECTION`` when ``ever`` is 0 (the initial cohort's never
-    infected), and sets ``INFECTED``. At day 0 everyone not in S (E, H, Z, D, R) is marked as
+    An infection counts in ``FIRST_INFECTION`` when neither ``INFECTED`` nor ``BORN`` is set (the
+    initial cohort's never infected; ``TURNED`` and ``WALKED`` are marks of the day, not history),
+    and sets ``INFECTED``. At day 0 everyone not in S (E, H, Z, D, R) is marked as
     already infected; the born are marked ``BORN`` and so never count.
     """
 
