@@ -552,8 +552,14 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
         for jj in range(T.where.shape[1]):
             if T.where[st_i, jj] == W_ROUTE and T.route_k[st_i, jj] == kr:
                 j_i = jj
+        # the band stays when u * k >= 1: counting the able stops as soon as that holds (the
+        # product only grows with k, rounding included), so a band that stays, the common case,
+        # reads its members only until then: the same decision as the whole count
+        u = uniform(key, i)
         k_able = 1
         for m in range(band_count[b]):
+            if u * k_able >= 1.0:
+                break
             j = np.int64(band_slots[b, m])
             if j == i or P.household[j] != h or np.int64(P.zone[j]) != z0 or P.state[j] > H:
                 continue
@@ -561,7 +567,7 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
             s = np.int64(0) if st == S else np.int64(P.strain[j])
             if _route_slot(T, W, st, s, z0, kr, dy.n_strains) >= 0 and not P.ever[j] & EV_WALKED:
                 k_able += 1
-        if uniform(key, i) * k_able >= 1.0:
+        if u * k_able >= 1.0:
             log[n_log, 0], log[n_log, 1], log[n_log, 2], log[n_log, 3], log[n_log, 4] = i, i, r, 2, 0
             n_log += 1
             continue
