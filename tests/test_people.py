@@ -87,6 +87,46 @@ def test_memory_off_is_the_model_without_memory() -> None:
     assert not eng.ties.on
 
 
+@pytest.mark.parametrize("engine", ["ode", "ssa"])
+def test_memory_off_is_the_model_without_memory_in_every_engine(engine: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ODE and the SSA have no one to remember: only the trust that culls of kin cost acts in
+    them (``distrust``). With it 0, no other memory setting changes a run or its trust; with it on
+    but no cull in the world, nothing either (the trust between factions and in one's own, day by
+    day, included: it feeds concealment and truces, which a short run's counts may not show)."""
+    trusts: list[list[np.ndarray]] = []
+
+    class Watch(Society):  # records each day's trust; changes nothing
+        def __init__(self, world) -> None:
+            super().__init__(world)
+            trusts.append([])
+
+        def update(self, *a, **k):
+            events = super().update(*a, **k)
+            trusts[-1].append(np.concatenate([self.trust.ravel(), self.faction_trust()]))
+            return events
+
+    monkeypatch.setattr(driver, "Society", Watch)
+
+    def same(x, y) -> bool:
+        a, b = simulate(x, engine=engine, days=60, seed=3), simulate(y, engine=engine, days=60, seed=3)
+        return (np.array_equal(a.counts, b.counts) and np.array_equal(a.flows, b.flows)
+                and np.array_equal(np.array(trusts[-2]), np.array(trusts[-1])))
+
+    sc = with_overrides(_small_hyosan(), OFF)
+    culls = [i for i, p in enumerate(sc.policies) if p.type == "hybrids" and p.action == "cull"]
+    assert culls
+    sc = with_overrides(sc, {f"policies.{culls[0]}.when": "true"})  # culls from day 0: distrust has work
+    wild = with_overrides(sc, {"society.memory.flight": 50.0, "society.memory.conceal": 50.0,
+                               "society.memory.fade": 0.0, "society.memory.band_size": 2,
+                               "society.memory.per_loss": 0.9, "society.memory.per_turned_away": 0.9})
+    assert same(sc, wild)
+    no_cull = [p.model_dump(by_alias=True, exclude_none=True) for i, p in enumerate(sc.policies) if i not in culls]
+    calm = with_overrides(sc, {"policies": no_cull})
+    assert same(calm, with_overrides(calm, {"society.memory.distrust": 3.0}))
+    assert not same(sc, with_overrides(sc, {"society.memory.distrust": 3.0}))  # (culls: distrust acts)
+
+
 def test_memory_on_gives_the_run_it_gave() -> None:
     """Memory on (the defaults, bands moving together): the run of commit a12f2e8, before the step
     skipped the memory byte and the row's walks for those whose draw is above any probability
