@@ -49,7 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.parts import Parts
-from aftermath.engines.abm.sorts import bisect_left
+from aftermath.engines.abm.sorts import argsort_stable, bisect_left
 from aftermath.engines.abm.state import Ever, Population, initial_people
 from aftermath.engines.abm.step import BAND_BASE, MEM_MAX, MEM_NEWS_POLICY, Mem
 from aftermath.model.world import World
@@ -366,7 +366,7 @@ def hear_turned(turned, state, household, memory, points, n_init, zone_start, zo
     hs = np.empty(turned.shape[0], dtype=np.int64)
     for k in range(turned.shape[0]):
         hs[k] = household[turned[k]]
-    order = np.argsort(hs, kind="mergesort")
+    order = argsort_stable(hs)
     for r in range(order.shape[0]):
         k = order[r]
         if r > 0 and hs[order[r - 1]] == hs[k]:
