@@ -28,7 +28,7 @@ from aftermath.model.flows import N_FLOWS, Flag, Flow
 from aftermath.model.policies import Levers
 from aftermath.model.society import Society
 from aftermath.model.world import build_world
-from aftermath.people.ties import BAND_BASE, band_chunks, hear_turned
+from aftermath.people.ties import BAND_BASE, band_chunks, hear_turned, turned_today
 from aftermath.scenario.load import from_dict, load, with_overrides
 from aftermath.scenario.scale import scale_population
 
@@ -181,6 +181,25 @@ def test_a_household_remembers_its_own_turned_away(monkeypatch: pytest.MonkeyPat
             assert np.isin(pop.household[:n][heard], pop.household[:n][turned]).all()  # and only theirs
         else:
             assert not remembers.any()
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_days_turned_away_are_found_and_their_marks_cleared(compiled: bool) -> None:
+    """turned_today, compiled and as Python (``py_func``): every person marked (beyond the 64 it
+    starts with room for, and in the bytes past the last whole word), in person order, the mark
+    cleared and the other bits kept."""
+    find = turned_today if compiled else turned_today.py_func
+    rng = np.random.default_rng(1)
+    n = 1003  # (not a multiple of 8: the last three bytes are read one by one)
+    ever = np.zeros(1008, dtype=np.uint8)
+    ever[:n] = rng.integers(0, 4, n)  # INFECTED and BORN bits, kept
+    kept = ever.copy()
+    marked = np.sort(np.concatenate([rng.choice(n - 3, 150, replace=False), [n - 1]]))
+    ever[marked] |= int(Ever.TURNED)
+    ever[n + 2] |= int(Ever.TURNED)  # past the people: not one of them
+    found = find(ever, ever.view(np.uint64), np.int64(n))
+    assert np.array_equal(found, marked)
+    assert np.array_equal(ever[:n], kept[:n])
 
 
 def test_a_household_hears_once_a_day_however_many_of_its_own_were_refused() -> None:

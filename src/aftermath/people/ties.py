@@ -323,6 +323,17 @@ EV_TURNED = np.uint8(Ever.TURNED)
 
 
 @nb.njit(cache=True)
+def _appended(out, k, i):
+    """``out`` with ``i`` at ``k`` (the same array, or one twice as long when it is full)."""
+    if k == out.shape[0]:
+        grown = np.empty(2 * k, dtype=np.int64)
+        grown[:k] = out
+        out = grown
+    out[k] = i
+    return out
+
+
+@nb.njit(cache=True)
 def turned_today(ever, words, n):
     """The people turned away at a gate this day (``Ever.TURNED``, set by the step's gate with
     memory on), in person order; the bit cleared. Eight bytes at a time (``words``: the same bytes
@@ -335,20 +346,12 @@ def turned_today(ever, words, n):
         for i in range(w << 3, (w << 3) + 8):
             if ever[i] & EV_TURNED:
                 ever[i] &= ~EV_TURNED
-                if k == out.shape[0]:
-                    grown = np.empty(2 * k, dtype=np.int64)
-                    grown[:k] = out
-                    out = grown
-                out[k] = i
+                out = _appended(out, k, i)
                 k += 1
-    for i in range((n >> 3) << 3, n):
+    for i in range((n >> 3) << 3, n):  # the last few, past the whole words
         if ever[i] & EV_TURNED:
             ever[i] &= ~EV_TURNED
-            if k == out.shape[0]:
-                grown = np.empty(2 * k, dtype=np.int64)
-                grown[:k] = out
-                out = grown
-            out[k] = i
+            out = _appended(out, k, i)
             k += 1
     return out[:k]
 
