@@ -216,3 +216,19 @@ def test_korea_runs_on_the_abm_at_small_scale() -> None:
     assert infected[-1, busan] > 0
     assert (np.delete(infected[-1], busan) > 0).any()  # it left Busan
     assert r.route_flows.sum() > 0
+
+
+def test_a_users_regions_keep_their_places_for_the_map() -> None:
+    """Zones built from a table of the user's carry the rows' latitude and longitude (dumped and read
+    back), and the report's map places them there; a zone given only one of the two is refused;
+    a world drawn by hand has no place on a map."""
+    from aftermath.report.plots_map import zone_coordinates
+
+    sc = from_dict(scenario(rate=0.01))
+    assert [(z.lat, z.lon) for z in sc.zones] == [(r["lat"], r["lon"]) for r in ROWS]
+    assert from_dict(to_dict(sc)) == sc
+    coords = zone_coordinates(sc)
+    assert coords is not None and coords.tolist() == [[r["lat"], r["lon"]] for r in ROWS]
+    assert zone_coordinates(load("hyosan")) is None
+    with pytest.raises(ScenarioError, match=r"zones\.0\.lat: got 3\.0, expected lon set too"):
+        from_dict({"name": "t", "zones": [{"id": "a", "lat": 3.0, "population": {"S": 10}}]})

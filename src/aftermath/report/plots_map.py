@@ -78,10 +78,9 @@ def zone_coordinates(scenario: Scenario) -> F64 | None:
     """``[zone, (lat, lon)]`` in degrees, in the scenario's zone order, or None for a world without
     geography.
 
-    A zone that carries ``lat`` and ``lon`` itself gives them; otherwise a world whose every zone
-    is a region of a built-in table (the table a ``[regions]`` scenario was expanded from, its ids
-    kept: korea, scaled or not) takes the table's coordinates. (A scenario keeps no coordinates
-    after its regions become zones, so a world built from a CSV file of the user's has none here.)
+    Zones that carry ``lat`` and ``lon`` (a ``[regions]`` table sets them, from a built-in table or
+    a file of the user's) give them; otherwise a world whose every zone is a region of a built-in
+    table, its ids kept (a scenario written before zones kept their places), takes the table's.
     """
     zones = list(scenario.zones)
     if not zones:

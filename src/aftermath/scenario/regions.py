@@ -313,6 +313,8 @@ def _zone(region: Region, template: Mapping[str, Any], own: Mapping[str, Any]) -
     zone: dict[str, Any] = {**template, **own, "id": region.id}
     if region.name is not None and "name" not in own:
         zone["name"] = region.name
+    zone.setdefault("lat", region.lat)  # where the region is: maps draw it there
+    zone.setdefault("lon", region.lon)
     seeded = dict(template.get("population", {}) or {})
     seeded.update(own.get("population", {}) or {})
     others = 0.0

@@ -345,6 +345,12 @@ class Zone(_Base):
     births: Births | None = Field(None, description="births per day here; unset = demography.births")
     household_size: float = Field(3.0, ge=1.0, le=100.0, allow_inf_nan=False, strict=True,
                                   description="mean household size (ABM)")
+    # unset (None) by default, so zones that do not use them dump and hash as before
+    lat: float | None = Field(None, ge=-90.0, le=90.0, allow_inf_nan=False,
+                              description="latitude, degrees north: where maps draw the zone (a [regions] table "
+                              "sets it); unset = no place on a map")
+    lon: float | None = Field(None, ge=-180.0, le=180.0, allow_inf_nan=False,
+                              description="longitude, degrees east (with lat)")
 
 
 class Route(_Base):
@@ -538,6 +544,9 @@ class Scenario(_Base):
         for i, z in enumerate(self.zones):
             if z.faction is not None and z.faction not in fs:
                 raise _RefError(f"zones.{i}.faction", z.faction, f"one of the factions {sorted(fs)}")
+            if (z.lat is None) != (z.lon is None):  # a place needs both, or neither
+                key, other, value = ("lat", "lon", z.lat) if z.lon is None else ("lon", "lat", z.lon)
+                raise _RefError(f"zones.{i}.{key}", value, f"{other} set too (a place needs both, or neither)")
         for i, r in enumerate(self.routes):
             for key, zid in (("from", r.from_), ("to", r.to)):
                 if zid not in zs:
