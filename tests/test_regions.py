@@ -232,3 +232,15 @@ def test_a_users_regions_keep_their_places_for_the_map() -> None:
     assert zone_coordinates(load("hyosan")) is None
     with pytest.raises(ScenarioError, match=r"zones\.0\.lat: got 3\.0, expected lon set too"):
         from_dict({"name": "t", "zones": [{"id": "a", "lat": 3.0, "population": {"S": 10}}]})
+
+
+def test_the_dashboards_map_puts_a_world_of_regions_where_it_is() -> None:
+    """The dashboard draws a world of regions by latitude and longitude, as the report does: Jeju
+    south of Seoul, Gangwon east of Incheon (north up: the page flips y)."""
+    from aftermath.engines.driver import simulate
+    from aftermath.scenario.scale import scale_population
+    from aftermath.web.payload import map_payload
+
+    res = simulate(scale_population(load("korea"), 20_000), engine="ode", days=2)
+    pos = dict(zip(res.zone_ids, map_payload(res)["pos"], strict=True))
+    assert pos["jeju"][1] < pos["seoul"][1] and pos["gangwon"][0] > pos["incheon"][0]

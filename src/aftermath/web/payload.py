@@ -2,7 +2,8 @@
 
 Every figure here is read from the run's own record (:class:`~aftermath.result.Result`, its
 summary, the official record, the ledger and the chronicle): the page draws and formats, it never
-computes a result of its own. The map's layout is the report's (:func:`aftermath.report.plots_map.layout`).
+computes a result of its own. The map's layout is the report's (:func:`aftermath.report.plots_map.layout`,
+or the zones' latitude and longitude where they have them).
 """
 
 from __future__ import annotations
@@ -128,7 +129,11 @@ def map_payload(res: Result) -> dict[str, Any]:
     world = build_world(sc)
     names = display_names(sc)
     edges = list(zip(world.route_from.tolist(), world.route_to.tolist(), strict=True))
-    pos = _layout(world.n_zones, tuple(edges))
+    from aftermath.report.plots_map import geo_layout, zone_coordinates
+
+    coords = zone_coordinates(sc)  # a world of places (regions): drawn where they are, as in the report
+    pos = (geo_layout(coords[:, 0], coords[:, 1]) if coords is not None and len(coords) == world.n_zones
+           else _layout(world.n_zones, tuple(edges)))
     days = res.days
     # a route is open on day d while the truce it needs holds after day d (as the run's last row when
     # the run is shorter) and its origin is not sealed: world.route_open_by_truce for all days at once
