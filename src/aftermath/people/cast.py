@@ -105,6 +105,34 @@ def any_change(idx, st0, z0, fl0, hh0, state, zone, flags, household, slot):
     return False
 
 
+@nb.njit(cache=True)
+def changed_people(idx, st0, z0, fl0, hh0, state, zone, flags, household, slot, use_slot, out):
+    """The places ``q`` in the cast of the people who changed state, zone, flags or household
+    since the arrays ``st0 ...`` were taken (or took a slot, ``use_slot``), into ``out``, in
+    order; returns how many."""
+    k = 0
+    for q in range(idx.shape[0]):
+        i = idx[q]
+        if ((use_slot and slot[q] != -1) or state[i] != st0[q] or zone[i] != z0[q] or flags[i] != fl0[q]
+                or household[i] != hh0[q]):
+            out[k] = q
+            k += 1
+    return k
+
+
+@nb.njit(cache=True)
+def take_now(idx, state, zone, flags, household, strain, memory, st0, z0, fl0, hh0, s0, m0):
+    """The followed people's arrays now, into ``st0 ...`` in place (memory: news is none, 0)."""
+    for q in range(idx.shape[0]):
+        i = idx[q]
+        st0[q] = state[i]
+        z0[q] = zone[i]
+        fl0[q] = flags[i]
+        hh0[q] = household[i]
+        s0[q] = strain[i]
+        m0[q] = 0 if memory[i] > MEM_MAX else memory[i]
+
+
 class CastWatch:
     """The followed people of one ABM run and the events of their lives."""
 
@@ -117,6 +145,8 @@ class CastWatch:
         for q, p in enumerate(people):
             self.places.setdefault(int(p["id"]), []).append(q)
         self.followed_ids = np.sort(np.fromiter(self.places, dtype=np.int64, count=len(self.places)))
+        self.pos = {int(i): q for q, i in enumerate(self.idx)}  # person -> a place in the cast (the last)
+        self._changed = np.empty(self.idx.size, dtype=np.int64)
         self.events: list[dict[str, Any]] = []
         self.slot = np.zeros(self.idx.size, dtype=np.int64)
         eng.ties.watched = np.unique(self.idx)
@@ -175,7 +205,7 @@ class CastWatch:
 
     def end_day(self, day: int) -> None:
         """The day's grief and bands (:mod:`.ties`), and memory crossing a mark: step 99."""
-        ties, pos = self.eng.ties, {int(i): q for q, i in enumerate(self.idx)}
+        ties, pos = self.eng.ties, self.pos
         for j, lost, policy in ties.grieved:
             if int(j) in pos:
                 q = pos[int(j)]
@@ -184,9 +214,7 @@ class CastWatch:
         self._diff(day, EVENING, None)
         m = self.m.astype(np.float64) / MEM_MAX
         m0 = self.day_memory.astype(np.float64) / MEM_MAX
-        for q in range(self.idx.size):
-            if self.st[q] > H:
-                continue
+        for q in np.flatnonzero((self.st <= H) & (self.m != self.day_memory)).tolist():  # (only a change crosses)
             for mark in MEMORY_MARKS:
                 if m0[q] < mark <= m[q]:
                     self._add(day, EVENING, q, "memory_rose", memory=round(float(m[q]), 3), mark=round(mark, 3))
@@ -196,21 +224,22 @@ class CastWatch:
 
     def _diff(self, day: int, k: int, slot: NDArray[np.int64] | None,
               follow: dict[int, list[tuple[int, int, int]]] | None = None) -> None:
+        """Explain each followed person who changed (or took a slot, or moved with their band), in
+        cast order, from their arrays before (``self.st ...``) and now; then take the arrays now.
+        Two compiled passes over the cast: most calls find one or two who changed."""
         pop, i = self.eng.pop, self.idx
-        st, z, fl, hh = pop.state[i], pop.zone[i], pop.flags[i], pop.household[i]
-        mem = pop.memory[i]
-        changed = (st != self.st) | (z != self.z) | (fl != self.fl) | (hh != self.hh)
-        if slot is not None:
-            changed |= slot != -1
+        n = changed_people(i, self.st, self.z, self.fl, self.hh, pop.state, pop.zone, pop.flags, pop.household,
+                           self.slot if slot is None else slot, slot is not None, self._changed)
         follow = follow or {}
-        for f in follow:
-            changed[f] = True
-        for q in np.flatnonzero(changed):
-            self._explain(day, k, int(q), -1 if slot is None else int(slot[q]), int(st[q]), int(z[q]), int(fl[q]),
-                          int(hh[q]), follow.get(int(q), []))
-        self.st, self.z, self.s = st.copy(), z.copy(), pop.strain[i].copy()
-        self.fl, self.hh = fl.copy(), hh.copy()
-        self.m = np.where(mem > MEM_MAX, 0, mem).astype(np.uint8)
+        qs = self._changed[:n].tolist()
+        if follow:
+            qs = sorted(set(qs) | set(follow))
+        for q in qs:
+            j = int(i[q])
+            self._explain(day, k, q, -1 if slot is None else int(slot[q]), int(pop.state[j]), int(pop.zone[j]),
+                          int(pop.flags[j]), int(pop.household[j]), follow.get(q, []))
+        take_now(i, pop.state, pop.zone, pop.flags, pop.household, pop.strain, pop.memory, self.st, self.z, self.fl,
+                 self.hh, self.s, self.m)
 
     def _explain(self, day: int, k: int, q: int, j: int, st1: int, z1: int, fl1: int, hh1: int,
                  follow: list[tuple[int, int, int]] | None = None) -> None:
