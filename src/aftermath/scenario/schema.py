@@ -273,7 +273,7 @@ class Memory(_Base):
     per_loss: Prob = Field(0.15, description="added when someone of one's household or band dies, turns or is "
                            "culled")
     per_turned_away: Prob = Field(0.1, description="added to a person turned away at a gate, and to each living "
-                                  "member of their household or band (at the end of the day)")
+                                  "member of their household or band (at the end of the day, once a day)")
     per_sealed: Prob = Field(0.1, description="added to everyone alive in a zone the morning it is sealed")
     per_breach: Prob = Field(0.02, description="added to everyone alive in a zone for each day ferals breach it in "
                              "numbers (1 in 1,000 of its people, at least 5), at the end of the week")
