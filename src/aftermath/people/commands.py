@@ -69,8 +69,6 @@ def story_cmd(
     from aftermath.people.story import find_character, story_json, story_text
     from aftermath.scenario.load import ScenarioError
 
-    if cast is not None and cast < 1:  # refused before the run: a story needs someone to follow
-        raise fail(f"--cast: got {cast}, expected at least 1")
     sc = with_cast(load_scenario(scenario, sets), cast, "abm")
     sc = run_options(sc, days=days, seed=seed, engine="abm")
 

@@ -545,8 +545,6 @@ def _life(t: Teller, person: dict[str, Any], by_who: dict[str, list[dict[str, An
                 bands += 1
                 started = int(ev.get("size", 0)) <= 1  # no open band in the zone: they start one
                 kind = ("started_band" if started else "joined_band") + ("" if bands == 1 else "_again")
-                if kind not in t.templates:  # (no "again" wording in this vocabulary)
-                    kind = kind.removesuffix("_again")
             if kind == "infected" and ev.get("state") == "latent" and t.words != "sir":
                 f["outcome"] = _incubation(own, ev)
             frame, tpl = _pick(t, kind, prev, key)

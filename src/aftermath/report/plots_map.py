@@ -19,7 +19,6 @@ circle, with no randomness, so the same world always gets the same picture.
 
 from __future__ import annotations
 
-import functools
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -66,21 +65,11 @@ GEO_PAD = (0.22, 0.07)
 
 # -- where the zones are ------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=8)
-def _table_coordinates(table: str) -> dict[str, tuple[float, float]]:
-    """Region id -> (lat, lon) of a built-in region table."""
-    from aftermath.scenario.regions import read_table
-
-    return {str(r["id"]): (float(r["lat"]), float(r["lon"])) for r in read_table(table)}
-
-
 def zone_coordinates(scenario: Scenario) -> F64 | None:
     """``[zone, (lat, lon)]`` in degrees, in the scenario's zone order, or None for a world without
     geography.
 
-    Zones that carry ``lat`` and ``lon`` (a ``[regions]`` table sets them, from a built-in table or
-    a file of the user's) give them; otherwise a world whose every zone is a region of a built-in
-    table, its ids kept (a scenario written before zones kept their places), takes the table's.
+    Every zone must carry ``lat`` and ``lon`` (a ``[regions]`` table sets them from its rows).
     """
     zones = list(scenario.zones)
     if not zones:
@@ -88,16 +77,6 @@ def zone_coordinates(scenario: Scenario) -> F64 | None:
     own = [(getattr(z, "lat", None), getattr(z, "lon", None)) for z in zones]
     if all(isinstance(a, int | float) and isinstance(b, int | float) for a, b in own):
         return np.array(own, dtype=np.float64)
-    from aftermath.scenario.regions import builtin_tables
-
-    ids = [z.id for z in zones]
-    for table in builtin_tables():
-        try:
-            coords = _table_coordinates(table)
-        except Exception:  # a table that cannot be read gives no map, never a failed report
-            continue
-        if all(i in coords for i in ids):
-            return np.array([coords[i] for i in ids], dtype=np.float64)
     return None
 
 
