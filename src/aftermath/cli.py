@@ -30,6 +30,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aftermath.report.columns import fitted, print_wide
+from aftermath.terminal import LiveConsole
 
 # Starting is cheap: the commands (here and in COMMAND_MODULES) import the scenario schema, the
 # engines, pandas and the store when they run, so that ``--version`` and ``--help`` pay for none.
@@ -199,8 +200,8 @@ app = App(
     pretty_exceptions_enable=False,
     cls=_Group,
 )
-console = Console(emoji=False)  # the user's text as written: a scenario named ":fire:" is no emoji
-err = Console(stderr=True, emoji=False)  # errors show the user's text as written: ':fire:' is not an emoji
+console = LiveConsole()  # the user's text as written: a scenario named ":fire:" is no emoji
+err = LiveConsole(stderr=True)  # errors show the user's text as written: ':fire:' is not an emoji
 
 #: Modules that add commands to :data:`app`; each exposes ``register(app)``.
 COMMAND_MODULES: tuple[str, ...] = (

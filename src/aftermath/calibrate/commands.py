@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from aftermath.defaults import DEFAULT_PATH
+from aftermath.terminal import LiveConsole
 
 # emoji=False: Rich would show a user's ':x:' (in a file name, a value) as an emoji
-out = Console(emoji=False)
-err = Console(stderr=True, emoji=False)
+out = LiveConsole()
+err = LiveConsole(stderr=True)
 
 
 def _fail(message: str) -> typer.Exit:

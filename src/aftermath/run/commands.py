@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console, RenderableType
+from rich.console import RenderableType
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -24,6 +24,7 @@ from rich.text import Text
 from aftermath import _lazy
 from aftermath.defaults import DEFAULT_PATH
 from aftermath.report.columns import fitted, print_wide
+from aftermath.terminal import LiveConsole
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,8 +41,8 @@ if TYPE_CHECKING:
 # line starts (``aftermath --version`` would pay for them): hence the imports inside functions.
 
 # emoji=False: Rich would show a user's ':x:' (in a value, a path, a name) as an emoji
-out = Console(emoji=False)
-err = Console(stderr=True, emoji=False)
+out = LiveConsole()
+err = LiveConsole(stderr=True)
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
