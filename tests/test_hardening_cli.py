@@ -407,7 +407,7 @@ def test_a_store_path_is_shown_as_written(tmp_path: Path) -> None:
     """The store's path in a batch's last line, neither markup ('[b]') nor emoji (':x:')."""
     store = tmp_path / "x[b]:x:.duckdb"
     res = runner.invoke(app, ["ensemble", "sir", "--runs", "1", "--engine", "ode", "--days", "3", "--store", str(store),
-                              "--variant", "[b]:pathogen.beta=0.3"])
+                              "--variant", "[b]:pathogen.beta=0.3"], env={"COLUMNS": "400"})  # the path on one line
     assert res.exit_code == 0, res.output
     text = " ".join(res.stdout.split())
     assert f"store {store}, batch" in text and "│ [b] " in res.stdout, res.stdout
