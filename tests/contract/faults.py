@@ -21,11 +21,13 @@ run against 0.07 s compiled, so the suite's ~250 ABM runs would take minutes per
 :func:`stale_files` compares the patched module's top-level statements with the original's (as
 syntax trees) and follows the names that mention a changed one, within the module and through the
 imports of every other, to a fixed point: the files it returns are every module whose kernels could
-differ. A fault whose stale files hold at most half of the compiled definitions (a patch in the
-tables' Python, say) waits for the control and starts from a copy of its cache without those files'
-kernels (:func:`seed_cache`); the others (a patch in the step kernel) compile afresh at once. Runs
-go two at a time (``--jobs``), each with ``NUMBA_NUM_THREADS=1``; ``--cold`` compiles every run
-afresh.
+differ. Every run starts from the kernels this checkout's own runs compiled (the test suite's, in
+``__pycache__`` or ``NUMBA_CACHE_DIR``) except those of its stale files (:func:`seed_cache`; Numba
+ignores any compiled from another version of a file). A fault whose stale files hold at most half of
+the compiled definitions (a patch in the tables' Python, say) also waits for the control and starts
+from a copy of its cache without those files' kernels; the others (a patch in the step kernel) start
+at once. Runs go two at a time (``--jobs``), each with ``NUMBA_NUM_THREADS=1``; ``--cold`` compiles
+every run afresh.
 
 The table is plain data, to be retargeted when the code it patches changes: ``file`` is relative to
 ``src/``; ``kind`` is the class of fault that issue 10 lists (product, q, tag, rate, target) or another.
@@ -79,7 +81,8 @@ FAULTS: tuple[Fault, ...] = (
           "the ABM's slot table sends culled hybrids to D instead of R"),
     Fault("abm_q_inverted", "q", TABLES,
           "v = v * np.asarray(br.share(rates), dtype=np.float64)",
-          "v = v * np.asarray(br.share(replace(rates, q=1.0 - rates.q)), dtype=np.float64)",
+          "v = v * (lambda s: 1.0 - s if [f.name for f in br.tags] == ['FERAL_DESTROYED'] else s)("
+          "np.asarray(br.share(rates), dtype=np.float64))",
           "the ABM's defence outcome uses 1 - q for q"),
     Fault("abm_breach_tag_dropped", "tag", STEP,
           "out.fl[p, F_BREACH, dest] += 1",
@@ -211,6 +214,13 @@ ROOT = Path(__file__).resolve().parents[2]
 #: checks of which strain a product carries (the one-strain worlds cannot see that).
 SUITE = ("tests/contract/test_contract.py", "tests/contract/test_abm_strains.py")
 FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
+#: pytest's summary line names the exception a case failed with
+FAILED_WITH = re.compile(r"^(?:FAILED|ERROR) \S+ - ([\w.]+)", re.MULTILINE)
+#: Exceptions that say a patch does not fit the code it patches (it fails to run, not a check): a
+#: fault "caught" by one of these would be caught by any suite (a stale ``replace(rates, ...)`` on
+#: an object that is no dataclass was).
+MISFITS = frozenset({"TypeError", "NameError", "AttributeError", "ImportError", "ModuleNotFoundError",
+                     "SyntaxError", "IndentationError", "UnboundLocalError", "TypingError"})
 
 
 class PatchError(ValueError):
@@ -224,7 +234,7 @@ class Outcome:
     seconds: float
     caught_by: list[str]
     detail: str = ""
-    reused: int = 0  # cache files of the control's kernels it started from (seed_cache)
+    reused: int = 0  # cache files of kernels compiled before that it started from (seed_cache)
 
 
 def copy_src(dest: Path, root: Path = ROOT) -> Path:
@@ -399,14 +409,22 @@ def _cache_dir_name(directory: Path) -> str:
     return f"{os.path.basename(path)}_{hashlib.sha1(path.encode()).hexdigest()}"
 
 
-def seed_cache(from_src: Path, from_cache: Path, to_src: Path, to_cache: Path, stale: set[str]) -> int:
-    """Copy the kernels that a run on ``from_src`` compiled into ``from_cache`` to ``to_cache``, for a
-    copy at ``to_src``, except those of the ``stale`` files (relative to ``src``). The copies keep
-    the files' times (:func:`copy_src`), so Numba loads the kernel of an unchanged file as it is.
-    Returns how many cache files were copied."""
+def _checkout_cache(d: Path) -> Path:
+    """Where this checkout's own runs (the test suite's) keep the kernels of source directory ``d``:
+    under ``NUMBA_CACHE_DIR`` when it is set, else in ``d/__pycache__`` (Numba's in-tree locator)."""
+    user = os.environ.get("NUMBA_CACHE_DIR")
+    return Path(user) / _cache_dir_name(d) if user else d / "__pycache__"
+
+
+def seed_cache(from_src: Path, from_cache: Path | None, to_src: Path, to_cache: Path, stale: set[str]) -> int:
+    """Copy the kernels that a run on ``from_src`` compiled into ``from_cache`` (None: where this
+    checkout's own runs keep them, :func:`_checkout_cache`) to ``to_cache``, for a copy at ``to_src``,
+    except those of the ``stale`` files (relative to ``src``). The copies keep the files' times
+    (:func:`copy_src`), so Numba loads the kernel of an unchanged file as it is, and ignores one
+    compiled from another version of its file. Returns how many cache files were copied."""
     n = 0
     for d in sorted({f.parent for f in from_src.rglob("*.py")}):
-        cached = from_cache / _cache_dir_name(d)
+        cached = _checkout_cache(d) if from_cache is None else from_cache / _cache_dir_name(d)
         if not cached.is_dir():
             continue
         rel = d.relative_to(from_src)
@@ -414,19 +432,21 @@ def seed_cache(from_src: Path, from_cache: Path, to_src: Path, to_cache: Path, s
         dest = to_cache / _cache_dir_name(to_src / rel)
         dest.mkdir(parents=True, exist_ok=True)
         for f in cached.iterdir():
-            if f.name.split(".")[0] not in skip:
+            if f.suffix in (".nbi", ".nbc") and f.name.split(".")[0] not in skip:
                 shutil.copy2(f, dest / f.name)
                 n += 1
     return n
 
 
 def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, control_k: str = "abm",
-            keep: Path | None = None, seed: tuple[Path, set[str]] | None = None) -> Outcome:
+            keep: Path | None = None, seed: tuple[Path, set[str]] | None = None,
+            checkout: set[str] | None = None) -> Outcome:
     """Run the ABM part of the contract suite on a copy of ``src`` with ``fault`` applied (None: the
     control, which must pass, on the cases ``control_k``). ``keep``: a directory for the copy and its
     kernels that outlives the run (the control's); ``seed``: such a directory and the fault's stale
     files (:func:`stale_files`): the directory's kernels of the other files are loaded instead of
-    compiled (:func:`seed_cache`)."""
+    compiled (:func:`seed_cache`). ``checkout``: the stale files (empty for the control) when the
+    kernels this checkout's own runs compiled are to be loaded for the others (None: not)."""
     name = fault.name if fault else "control"
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -439,12 +459,15 @@ def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, cont
                 apply(fault, src)
             except PatchError as exc:
                 return Outcome(name, "error", time.perf_counter() - t0, [], str(exc))
-            if seed is not None:
-                reused = seed_cache(seed[0] / "src", seed[0] / "numba-cache", src, cache, seed[1])
+        if checkout is not None:
+            reused = seed_cache(root / "src", None, src, cache, checkout)
+        if fault is not None and seed is not None:
+            reused = max(reused, seed_cache(seed[0] / "src", seed[0] / "numba-cache", src, cache, seed[1]))
         env = dict(os.environ)
         env.update(PYTHONPATH=os.pathsep.join([str(src), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                    NUMBA_CACHE_DIR=str(cache), NUMBA_NUM_THREADS="1",
-                   AFTERMATH_CONTRACT_SRC=str(src), PYTHONDONTWRITEBYTECODE="1")
+                   AFTERMATH_CONTRACT_SRC=str(src), PYTHONDONTWRITEBYTECODE="1",
+                   COLUMNS="400")  # pytest summary lines whole: FAILED_WITH reads the exception
         env.pop("NUMBA_DISABLE_JIT", None)
         suite = (fault.suite if fault is not None else ()) or SUITE
         cmd = [sys.executable, "-m", "pytest", *suite, "-k", fault.k if fault else control_k, "-x", "-q",
@@ -459,8 +482,12 @@ def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, cont
     tail = "\n".join(out.strip().splitlines()[-15:])
     if fault is None:
         return Outcome(name, "passed" if proc.returncode == 0 else "error", seconds, caught_by,
-                       "" if proc.returncode == 0 else f"exit {proc.returncode}\n{tail}")
+                       "" if proc.returncode == 0 else f"exit {proc.returncode}\n{tail}", reused)
     if proc.returncode == 1:
+        misfit = [e for e in FAILED_WITH.findall(out) if e.rsplit(".", 1)[-1] in MISFITS]
+        if misfit:  # the patched code did not run: the fault says nothing of the suite's teeth
+            return Outcome(name, "error", seconds, caught_by, f"the patched code raised {misfit[0]}, "
+                           f"not a failed check: retarget the fault\n{tail}", reused)
         return Outcome(name, "caught", seconds, caught_by, _first_error(out), reused)
     if proc.returncode == 0:
         return Outcome(name, "survived", seconds, [], tail, reused)
@@ -485,18 +512,21 @@ def run_faults(faults: tuple[Fault, ...] = FAULTS, jobs: int = 2, control: bool 
     with contextlib.ExitStack() as stack:  # (the pool, entered last, ends before the control's directory)
         keep = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aftermath-fault-control-")))
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, jobs)))
-        if not control:
-            return list(pool.map(lambda f: run_one(f, root=root), faults))
-        ctl = pool.submit(run_one, None, root=root, control_k=control_k, keep=keep)
-
         stale = {f.name: _stale(f, root) for f in faults} if reuse else {}
+        checkout = {f.name: s[0] for f in faults if (s := stale.get(f.name)) is not None}
+        if not control:
+            return list(pool.map(lambda f: run_one(f, root=root, checkout=checkout.get(f.name)), faults))
+        ctl = pool.submit(run_one, None, root=root, control_k=control_k, keep=keep,
+                          checkout=set() if reuse else None)
         cheap = {name: s[0] for name, s in stale.items() if s is not None and s[1] <= REUSE_UP_TO}
 
         def after_control(f: Fault) -> Outcome:
             passed = ctl.result().status == "passed"
-            return run_one(f, root=root, seed=(keep, cheap[f.name]) if passed else None)
+            return run_one(f, root=root, seed=(keep, cheap[f.name]) if passed else None,
+                           checkout=checkout.get(f.name))
 
-        runs = {f.name: pool.submit(run_one, f, root=root) for f in faults if f.name not in cheap}
+        runs = {f.name: pool.submit(run_one, f, root=root, checkout=checkout.get(f.name))
+                for f in faults if f.name not in cheap}
         runs |= {f.name: pool.submit(after_control, f) for f in faults if f.name in cheap}
         return [ctl.result()] + [runs[f.name].result() for f in faults]
 
@@ -514,10 +544,10 @@ def report(outcomes: list[Outcome]) -> str:
     lines = [f"{'fault':32s} {'status':9s} {'s':>5s}  caught by / detail"]
     for o in outcomes:
         by = ", ".join(t.split("::")[-1] for t in o.caught_by) or (o.detail.splitlines() or [""])[0]
-        from_control = f" (from the control's kernels: {o.reused} cache files)" if o.reused else ""
+        from_control = f" (from {o.reused} kernel cache files compiled before)" if o.reused else ""
         lines.append(f"{o.name:32s} {o.status:9s} {o.seconds:5.1f}  {by}{from_control}")
-        if o.status == "caught" and o.detail:
-            lines.append(f"{'':49s}{o.detail}")
+        if o.detail and (o.status == "caught" or o.caught_by):  # (else its first line is shown above)
+            lines.append(f"{'':49s}{o.detail.splitlines()[0]}")
     return "\n".join(lines)
 
 
