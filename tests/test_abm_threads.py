@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import aftermath.engines.abm.engine as abm_engine
-from aftermath.engines.abm.parts import LINE, Parts, part_array
+from aftermath.engines.abm.parts import LINE, Parts, part_array, part_rows
 from aftermath.engines.driver import simulate
 from aftermath.scenario.load import from_dict, load
 from aftermath.scenario.scale import scale_population
@@ -63,15 +63,24 @@ def test_korea_is_the_same_for_1_and_3_parts(monkeypatch: pytest.MonkeyPatch) ->
     assert run_with_parts(monkeypatch, 1, sc, seed=2) == run_with_parts(monkeypatch, 3, sc, seed=2)
 
 
-def test_part_arrays_keep_parts_on_their_own_cache_lines() -> None:
-    a = part_array(3, (5, 7))
-    assert a.shape == (3, 5, 7) and a.dtype == np.int64 and not a.any()
-    starts = [a[p].ctypes.data for p in range(3)]
+@pytest.mark.parametrize(("parts", "shape"), [(3, (5, 7)), (2, (40, 5)), (1, (17, 7)), (4, (3, 1)), (2, (9, 8))])
+def test_part_arrays_keep_parts_on_their_own_cache_lines(parts: int, shape: tuple[int, int]) -> None:
+    a = part_array(parts, shape)
+    v = part_rows(a, shape[0])
+    assert v.shape == (parts, *shape) and a.dtype == np.int64 and not a.any()
+    assert a.flags.c_contiguous  # one layout, whatever the parts: one compiled kernel
+    starts = [v[p].ctypes.data for p in range(parts)]
     assert all(s % LINE == 0 for s in starts)
-    ends = [a[p].ctypes.data + a[p].nbytes for p in range(3)]
-    assert all(starts[p + 1] - ends[p] >= LINE for p in range(2))  # a whole line between blocks
-    a[1] += 1
-    assert a.sum() == 35 and not a[0].any() and not a[2].any()
+    ends = [v[p, -1, -1:].ctypes.data + 8 for p in range(parts)]  # one past each block's last count
+    assert all(starts[p + 1] - ends[p] >= LINE for p in range(parts - 1))  # a whole line between blocks
+    v[parts // 2] += 1
+    assert a.sum() == shape[0] * shape[1] and v[parts // 2].all()
+
+
+@pytest.mark.parametrize("shape", [(0, 7), (5, 0)])
+def test_empty_part_arrays(shape: tuple[int, int]) -> None:
+    a = part_array(2, shape)
+    assert part_rows(a, shape[0]).shape == (2, *shape) and a.flags.c_contiguous
 
 
 def test_parts_measure_their_own_time() -> None:

@@ -47,7 +47,7 @@ def test_the_reducers_have_no_masked_stores():
     if not control:
         pytest.skip("this host's compiler makes no masked stores of the control loop: nothing to check")
     nz, ns, parts = 3, 16, 2
-    assert masked_stores(merge_part.py_func, 0, 1, ns, part_array(parts, (nz, 7)),  # as the engine's (layout A)
+    assert masked_stores(merge_part.py_func, 0, 1, ns, part_array(parts, (nz, 7)),  # as the engine's (padded)
                          np.zeros((parts, nz, ns, 4), dtype=np.int64), np.zeros((nz, 7), dtype=np.int64),
                          np.zeros((nz, ns, 4), dtype=np.int64)) == []
     assert masked_stores(fold.py_func, np.zeros((parts, 40), dtype=np.int64), np.zeros((parts, 40), dtype=np.int64),

@@ -213,7 +213,8 @@ def news_in_chunks(memory, words, n, news_chunk, chunk):
     """The people who carry news, in person order, on one thread (:func:`news_part` over every
     chunk, then :func:`news_gather`); the counts zeroed."""
     off, out, found = news_offsets(news_chunk)
-    news_part(0, 1, memory, words, n, news_chunk, chunk, off, out, found)
+    one = np.int64(1)  # (int64, not a literal: the signature of the parts' calls, compiled once)
+    news_part(one - 1, one, memory, words, n, news_chunk, chunk, off, out, found)
     return news_gather(off, out, found)
 
 

@@ -29,7 +29,7 @@ from aftermath.engines.abm.ledger import ledger_frame
 from aftermath.engines.abm.memory_rows import fill_s_memory
 from aftermath.engines.abm.merge import merge_part
 from aftermath.engines.abm.mutation import T_LAT, T_PH, StrainTable, resolve_pending
-from aftermath.engines.abm.parts import Parts, part_array
+from aftermath.engines.abm.parts import Parts, part_array, part_rows
 from aftermath.engines.abm.rng import Stream, generator, keys, stream_key
 from aftermath.engines.abm.state import (
     Ever,
@@ -315,8 +315,8 @@ class AbmEngine:
                 self.cast.after_step(day, k, t, kk, rows)
             if k + 1 in self.sample_steps:  # run.record_every (aftermath.record.fine): the state after this step
                 self.samples.append(self.counts())
-        flows: F64 = (fl.sum(axis=0) + serial).astype(np.float64)
-        route: F64 = rf.sum(axis=0).astype(np.float64)
+        flows: F64 = (part_rows(fl, N_FLOWS).sum(axis=0) + serial).astype(np.float64)
+        route: F64 = part_rows(rf, N_ROUTE_FLOWS).sum(axis=0).astype(np.float64)
         self.ties.end_day(pop, flows[Flow.BREACH], day, self.counts_i, self.workers,
                           turned_away=float(flows[Flow.EXCLUDED].sum()))
         if self.cast is not None:

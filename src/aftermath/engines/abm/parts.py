@@ -7,8 +7,8 @@ keeps compilation fast (no ``parallel=True`` lowering) and behaves well on a bus
 spinning OpenMP barrier). Results never depend on the number of parts: each person is handled by
 exactly one part, and the parts' counts are integers summed afterwards.
 
-Per-part output arrays (:func:`part_array`) start each part's block on its own cache lines, with a
-line of padding between blocks: two threads counting events into neighbouring words of one line
+Per-part output arrays (:func:`part_array`) start each part's block on its own cache lines, with at
+least a line of padding between blocks: two threads counting events into neighbouring words of one line
 would otherwise pass the line back and forth on every event (false sharing).
 
 :class:`Parts` keeps the wall time of its runs and the CPU time its parts spent (``span_s``,
@@ -25,6 +25,7 @@ variable also covers tasks run on other threads of the worker (``set_num_threads
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -53,18 +54,33 @@ def default_parts() -> int:
 
 
 def part_array(n_parts: int, shape: tuple[int, ...], dtype: DTypeLike = np.int64) -> NDArray[Any]:
-    """Zeros of shape ``(n_parts, *shape)`` whose part blocks lie on separate cache lines.
+    """Zeros for ``n_parts`` blocks of ``shape``, each block on its own cache lines.
 
-    A view into a larger buffer: block ``p`` starts on a line boundary and one whole line separates
-    it from block ``p + 1``, so parts that count into their own blocks never share a line."""
+    A C-contiguous array of shape ``(n_parts, rows + pad, *shape[1:])`` (``rows = shape[0]``): the
+    ``pad`` rows after each block, never written, make it end a whole number of lines after it
+    starts and put at least one line between it and the next, and the array starts on a line.
+    Kernels index the first ``rows`` rows; Python reads them through :func:`part_rows`.
+
+    Always C-contiguous, whatever the number of parts or the size: a kernel that takes it is
+    compiled once (a view of the rows alone is C-contiguous with one part or no columns and not
+    otherwise, and each layout compiled the step's kernels again, some 20 s apiece)."""
     item = np.dtype(dtype).itemsize
-    size = int(np.prod(shape, dtype=np.int64))
-    stride = -(-size * item // LINE) * LINE + LINE  # bytes per block, a line of gap
-    raw = np.zeros(n_parts * stride + LINE, dtype=np.uint8)
+    rows, rest = shape[0], shape[1:]
+    row_bytes = int(np.prod(rest, dtype=np.int64)) * item
+    if rows == 0 or row_bytes == 0:
+        return np.zeros((n_parts, *shape), dtype=dtype)
+    per_line = LINE // math.gcd(row_bytes, LINE)  # rows that fill a whole number of lines
+    padded = -(-(rows * row_bytes + LINE) // row_bytes)  # the rows and at least a line after them
+    padded = -(-padded // per_line) * per_line
+    raw = np.zeros(n_parts * padded * row_bytes + LINE, dtype=np.uint8)
     off = (-raw.ctypes.data) % LINE
-    buf = raw[off: off + n_parts * stride].view(dtype).reshape(n_parts, stride // item)
-    out: NDArray[Any] = buf[:, :size].reshape(n_parts, *shape)
+    out: NDArray[Any] = raw[off: off + n_parts * padded * row_bytes].view(dtype).reshape(n_parts, padded, *rest)
     return out
+
+
+def part_rows(a: NDArray[Any], rows: int) -> NDArray[Any]:
+    """The parts' blocks of :func:`part_array` without their padding rows."""
+    return a[:, :rows]
 
 
 class Parts:

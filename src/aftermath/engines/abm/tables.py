@@ -336,7 +336,8 @@ def fill_rows(tab, coef, counts, czs, n_strains, den, eta, hybrid_weight, dt, ra
     at strain 0 sum their ``BITE`` slots over the biting strains, and ``pcum[z, slot, s]`` keeps the
     running sum for the strain pick. Rows of (zone, state, strain) with nobody in them are skipped.
     """
-    fill_rows_part(0, 1, tab, coef, counts, czs, n_strains, den, eta, hybrid_weight, dt, rate, tot, prob, pcum)
+    one = np.int64(1)  # (int64, not a literal: the signature of the parts' calls, compiled once)
+    fill_rows_part(one - 1, one, tab, coef, counts, czs, n_strains, den, eta, hybrid_weight, dt, rate, tot, prob, pcum)
 
 
 @nb.njit(cache=True, nogil=True)
