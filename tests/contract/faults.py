@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -335,13 +336,20 @@ def _parse_module(text: str, modname: str, is_package: bool, known: set[str]) ->
 
 
 def _modules(src: Path) -> dict[str, tuple[str, _Module]]:
-    """Every module of ``src/aftermath``: name -> (file relative to src, its parse)."""
+    """Every module of ``src/aftermath``: name -> (file relative to src, its parse). A new dict each
+    call; the parses are kept while no file changes (a parse of the tree takes over a second)."""
     files = sorted((src / "aftermath").rglob("*.py"))
-    names = {".".join(f.relative_to(src).with_suffix("").parts).removesuffix(".__init__"): f for f in files}
+    stamp = tuple((f, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    return dict(_parsed(src, stamp))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(src: Path, stamp: tuple[tuple[Path, int, int], ...]) -> tuple[tuple[str, tuple[str, _Module]], ...]:
+    names = {".".join(f.relative_to(src).with_suffix("").parts).removesuffix(".__init__"): f for f, _, _ in stamp}
     known = set(names)
-    return {m: (f.relative_to(src).as_posix(), _parse_module(f.read_text(encoding="utf-8"), m,
-                                                             f.name == "__init__.py", known))
-            for m, f in names.items()}
+    return tuple((m, (f.relative_to(src).as_posix(), _parse_module(f.read_text(encoding="utf-8"), m,
+                                                                   f.name == "__init__.py", known)))
+                 for m, f in names.items())
 
 
 def stale_files(fault: Fault, root: Path = ROOT) -> tuple[set[str], float]:
