@@ -44,3 +44,16 @@ def test_the_commands_consoles_are_live() -> None:
 
     for c in (cli.console, cli.err, run.out, run.err, calibrate.out, calibrate.err):
         assert isinstance(c, LiveConsole)
+
+
+def test_jupyter_and_dumb_terminals_keep_their_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "150")
+    monkeypatch.setenv("LINES", "40")
+    monkeypatch.setenv("TERM", "dumb")
+    assert LiveConsole(file=io.StringIO()).size == (150, 40)  # Rich's own: 80 x 25 on a dumb terminal
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.delenv("COLUMNS")
+    monkeypatch.delenv("LINES")
+    monkeypatch.setenv("JUPYTER_COLUMNS", "115")
+    monkeypatch.setenv("JUPYTER_LINES", "100")
+    assert LiveConsole(file=io.StringIO(), force_jupyter=True).size == (115, 100)

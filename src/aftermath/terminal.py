@@ -23,6 +23,10 @@ class LiveConsole(Console):
         super().__init__(emoji=emoji, **options)
         # Rich stores the size it read from the environment in _width/_height and then never reads
         # the environment again; None makes Console.size read it at each call (tests/test_terminal.py).
+        # Not in Jupyter (the size there is Rich's own, from JUPYTER_COLUMNS), nor on a dumb
+        # terminal (whose size Rich takes as 80 x 25 when it reads it later).
+        if self.is_jupyter or self.is_dumb_terminal:
+            return
         if options.get("width") is None:
             self._width = None
         if options.get("height") is None:
