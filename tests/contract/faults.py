@@ -215,13 +215,6 @@ ROOT = Path(__file__).resolve().parents[2]
 #: checks of which strain a product carries (the one-strain worlds cannot see that).
 SUITE = ("tests/contract/test_contract.py", "tests/contract/test_abm_strains.py")
 FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
-#: pytest's summary line names the exception a case failed with
-FAILED_WITH = re.compile(r"^(?:FAILED|ERROR) \S+ - ([\w.]+)", re.MULTILINE)
-#: Exceptions that say a patch does not fit the code it patches (it fails to run, not a check): a
-#: fault "caught" by one of these would be caught by any suite (a stale ``replace(rates, ...)`` on
-#: an object that is no dataclass was).
-MISFITS = frozenset({"TypeError", "NameError", "AttributeError", "ImportError", "ModuleNotFoundError",
-                     "SyntaxError", "IndentationError", "UnboundLocalError", "TypingError"})
 
 
 class PatchError(ValueError):
@@ -431,18 +424,28 @@ def seed_cache(from_src: Path, from_cache: Path | None, to_src: Path, to_cache: 
     (:func:`copy_src`), so Numba loads the kernel of an unchanged file as it is, and ignores one
     compiled from another version of its file. Returns how many cache files were copied."""
     n = 0
-    for d in sorted({f.parent for f in from_src.rglob("*.py")}):
+    sources = sorted(from_src.rglob("*.py"))
+    # The checkout's cache may hold kernels compiled before an edit of another file that they
+    # inline (Numba checks only a kernel's own file): take only kernels whose files are all newer
+    # than every source file (a fresh clone's are; after an edit, those compiled since).
+    newest = max(f.stat().st_mtime for f in sources) if from_cache is None else float("-inf")
+    for d in sorted({f.parent for f in sources}):
         cached = _checkout_cache(d) if from_cache is None else from_cache / _cache_dir_name(d)
         if not cached.is_dir():
             continue
         rel = d.relative_to(from_src)
         skip = {Path(f).stem for f in stale if Path(f).parent == rel}
         dest = to_cache / _cache_dir_name(to_src / rel)
-        dest.mkdir(parents=True, exist_ok=True)
+        kernels: dict[str, list[Path]] = {}  # an index ("mod.fn-line.py311.nbi") and its data files
         for f in cached.iterdir():
             if f.suffix in (".nbi", ".nbc") and f.name.split(".")[0] not in skip:
-                shutil.copy2(f, dest / f.name)
-                n += 1
+                kernels.setdefault(f.name.split(".py")[0], []).append(f)
+        for files in kernels.values():
+            if all(f.stat().st_mtime > newest for f in files):
+                dest.mkdir(parents=True, exist_ok=True)
+                for f in files:
+                    shutil.copy2(f, dest / f.name)
+                n += len(files)
     return n
 
 
@@ -475,15 +478,17 @@ def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, cont
         env.update(PYTHONPATH=os.pathsep.join([str(src), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                    NUMBA_CACHE_DIR=str(cache), NUMBA_NUM_THREADS="1",
                    AFTERMATH_CONTRACT_SRC=str(src), PYTHONDONTWRITEBYTECODE="1",
-                   COLUMNS="400")  # pytest summary lines whole: FAILED_WITH reads the exception
+                   AFTERMATH_FAULT_LOG=str(tmp / "failures.tsv"))  # what each failed case raised (conftest)
         env.pop("NUMBA_DISABLE_JIT", None)
         suite = (fault.suite if fault is not None else ()) or SUITE
         cmd = [sys.executable, "-m", "pytest", *suite, "-k", fault.k if fault else control_k, "-x", "-q",
-               "-p", "no:cacheprovider"]
+               "-p", "no:cacheprovider", "--color=no"]  # (FAILED reads pytest's summary lines)
         try:
             proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return Outcome(name, "error", time.perf_counter() - t0, [], f"timed out after {timeout:.0f} s")
+        log = tmp / "failures.tsv"
+        failures = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
     out = proc.stdout + proc.stderr
     seconds = time.perf_counter() - t0
     caught_by = FAILED.findall(out)
@@ -492,10 +497,13 @@ def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, cont
         return Outcome(name, "passed" if proc.returncode == 0 else "error", seconds, caught_by,
                        "" if proc.returncode == 0 else f"exit {proc.returncode}\n{tail}", reused)
     if proc.returncode == 1:
-        misfit = [e for e in FAILED_WITH.findall(out) if e.rsplit(".", 1)[-1] in MISFITS]
-        if misfit:  # the patched code did not run: the fault says nothing of the suite's teeth
-            return Outcome(name, "error", seconds, caught_by, f"the patched code raised {misfit[0]}, "
-                           f"not a failed check: retarget the fault\n{tail}", reused)
+        # caught only by a failed check: a patch whose code raises (a TypeError, an IndexError...) no
+        # longer fits the code, and would be "caught" by any suite
+        crashes = [line.split("\t")[1] for line in failures if line.endswith("\tcrash")]
+        if crashes or not failures:
+            what = f"raised {crashes[0]}, not a failed check" if crashes else "failed, but no case did"
+            return Outcome(name, "error", seconds, caught_by, f"the patched code {what}: retarget the fault\n{tail}",
+                           reused)
         return Outcome(name, "caught", seconds, caught_by, _first_error(out), reused)
     if proc.returncode == 0:
         return Outcome(name, "survived", seconds, [], tail, reused)
