@@ -1,5 +1,8 @@
 """Session-wide: the order of the files, and the kernels compiled once before pytest-xdist's workers
-start."""
+start. For ``tests/contract/faults.py``, which runs tests on a patched copy of ``src/``: make sure
+that copy is what is imported (``AFTERMATH_CONTRACT_SRC``): a fault must never be "caught" or
+"survive" on the unpatched code; and tell the runner what each failed case raised
+(``AFTERMATH_FAULT_LOG``). (Here, not in ``tests/contract/``: some faults run other files.)"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -53,3 +57,30 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     writer.line(f"kernels compiled or loaded in {time.perf_counter() - t0:.0f} s (tests/warm.py)")
     for out in failed:  # the tests that need the kernel will say what is wrong
         writer.line("tests/warm.py failed; the tests go on:\n" + out[-2000:], yellow=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    want = os.environ.get("AFTERMATH_CONTRACT_SRC")
+    if not want:
+        return
+    import aftermath
+
+    got = Path(aftermath.__file__).resolve()
+    if not got.is_relative_to(Path(want).resolve()):
+        raise pytest.UsageError(f"aftermath imported from {got}, not from the patched copy {want}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """For the fault runner (``AFTERMATH_FAULT_LOG``): each failed case and what it raised, and
+    whether that was a failed check (an ``AssertionError``, the engines' check errors among them, or
+    ``pytest.fail``) rather than code that would not run."""
+    report = yield
+    log = os.environ.get("AFTERMATH_FAULT_LOG")
+    if log and report.failed and call.excinfo is not None:
+        t = call.excinfo.type
+        check = issubclass(t, (AssertionError, pytest.fail.Exception))
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{item.nodeid}\t{t.__module__}.{t.__qualname__}\t{'check' if check else 'crash'}\n")
+    return report

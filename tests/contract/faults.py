@@ -10,7 +10,7 @@ step; the control runs both) with the
 copy's ``src`` first on ``PYTHONPATH``. The fault is *caught* when pytest exits with 1 (tests failed);
 exit 0 means it *survived*; anything else (a patch that does not apply, a crash at import, pytest
 unable to run) is an *error*. A control run of the unpatched copy must pass first, or a "caught" fault
-would mean nothing. ``tests/contract/conftest.py`` refuses to run when ``aftermath`` is imported from
+would mean nothing. ``tests/conftest.py`` refuses to run when ``aftermath`` is imported from
 anywhere but the copy.
 
 Numba: every run has its own ``NUMBA_CACHE_DIR``. Numba's cache checks only a kernel's own file (its
