@@ -456,8 +456,9 @@ def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, cont
     control, which must pass, on the cases ``control_k``). ``keep``: a directory for the copy and its
     kernels that outlives the run (the control's); ``seed``: such a directory and the fault's stale
     files (:func:`stale_files`): the directory's kernels of the other files are loaded instead of
-    compiled (:func:`seed_cache`). ``checkout``: the stale files (empty for the control) when the
-    kernels this checkout's own runs compiled are to be loaded for the others (None: not)."""
+    compiled (:func:`seed_cache`). ``checkout``, without ``seed``: the stale files (empty for the
+    control) when the kernels this checkout's own runs compiled are to be loaded for the others
+    (None: not)."""
     name = fault.name if fault else "control"
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -470,10 +471,10 @@ def run_one(fault: Fault | None, timeout: float = 300.0, root: Path = ROOT, cont
                 apply(fault, src)
             except PatchError as exc:
                 return Outcome(name, "error", time.perf_counter() - t0, [], str(exc))
-        if checkout is not None:
+        if fault is not None and seed is not None:  # (the control's cache: the checkout's kernels and more)
+            reused = seed_cache(seed[0] / "src", seed[0] / "numba-cache", src, cache, seed[1])
+        elif checkout is not None:
             reused = seed_cache(root / "src", None, src, cache, checkout)
-        if fault is not None and seed is not None:
-            reused = max(reused, seed_cache(seed[0] / "src", seed[0] / "numba-cache", src, cache, seed[1]))
         env = dict(os.environ)
         env.update(PYTHONPATH=os.pathsep.join([str(src), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                    NUMBA_CACHE_DIR=str(cache), NUMBA_NUM_THREADS="1",

@@ -20,8 +20,7 @@ from rich.table import Table
 from aftermath.defaults import DEFAULT_PATH
 from aftermath.terminal import LiveConsole
 
-# emoji=False: Rich would show a user's ':x:' (in a file name, a value) as an emoji
-out = LiveConsole()
+out = LiveConsole()  # (no emoji: a user's ':x:' is shown as written)
 err = LiveConsole(stderr=True)
 
 

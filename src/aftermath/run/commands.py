@@ -40,8 +40,7 @@ if TYPE_CHECKING:
 # The commands import the engines, pandas, DuckDB and the store when they run, not when the command
 # line starts (``aftermath --version`` would pay for them): hence the imports inside functions.
 
-# emoji=False: Rich would show a user's ':x:' (in a value, a path, a name) as an emoji
-out = LiveConsole()
+out = LiveConsole()  # (no emoji: a user's ':x:' is shown as written)
 err = LiveConsole(stderr=True)
 
 

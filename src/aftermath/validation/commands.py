@@ -106,10 +106,11 @@ def register(app: typer.Typer) -> None:
         wide: bool = typer.Option(False, "--wide", help="print the table whole, however wide"),
     ) -> None:
         """Run the validation catalogue: known results the engines must reproduce (docs/validation.md)."""
+        from aftermath.terminal import LiveConsole
         from aftermath.validation.runner import select
 
         run_catalogue = globals().get("run_catalogue") or __getattr__("run_catalogue")  # (this module's)
-        console = Console(emoji=False)  # titles and sources as written
+        console = LiveConsole()  # titles and sources as written (no emoji)
         try:
             checks = select(fast=fast, ids=check)
         except KeyError:
