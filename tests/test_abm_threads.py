@@ -114,3 +114,46 @@ def test_parts_run_here_runs_every_part_on_the_calling_thread() -> None:
         assert sum(x[2] == threading.current_thread().name for x in seen) == 1  # part 0 here, the others on the pool
     finally:
         parts.close()
+
+
+def test_parts_raise_a_threads_error_after_every_part_ends_and_run_again() -> None:
+    import threading
+    import time
+
+    ended: list[int] = []
+
+    def kernel(p: int, n: int) -> None:
+        if p == 1:
+            raise ValueError("part 1 failed")
+        time.sleep(0.05)  # part 1's error is not raised before the others end
+        ended.append(p)
+
+    parts = Parts(3)
+    try:
+        with pytest.raises(ValueError, match="part 1 failed"):
+            parts.run(kernel)
+        assert sorted(ended) == [0, 2]
+        out = np.zeros(3, dtype=np.int64)
+
+        def ok(p: int, n: int, out: np.ndarray) -> None:
+            out[p] = p + n
+
+        parts.run(ok, out)  # the threads still serve after an error
+        assert out.tolist() == [3, 4, 5]
+        assert sum(t.name.startswith("abm-") for t in threading.enumerate()) >= 2
+    finally:
+        parts.close()
+
+
+def test_parts_dropped_without_close_stop_their_threads() -> None:
+    import gc
+
+    parts = Parts(3)
+    parts.run(lambda p, n: None)
+    threads = [t.thread for t in parts._threads]
+    assert len(threads) == 2 and all(t.is_alive() for t in threads)
+    del parts
+    gc.collect()
+    for t in threads:  # they see the stop and end
+        t.join(timeout=5)
+    assert not any(t.is_alive() for t in threads)
