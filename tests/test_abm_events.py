@@ -32,13 +32,25 @@ def events(sc: Scenario) -> Scenario:
     return with_overrides(sc, {"run.abm_mode": "events"})
 
 
-def test_a_seed_gives_one_run_whatever_the_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mutation, births, memory of loss and bands moving together, 14,000 people in 4 chunks:
-    1, 2 and 3 parts give the same run, checked every step (the lists against the people)."""
+@pytest.mark.parametrize(("bands_move", "latency"), [(True, None), (False, None), (False, 0.0)])
+def test_a_seed_gives_one_run_whatever_the_threads(bands_move: bool, latency: float | None,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutation, births, memory of loss and bands moving together (or not), 14,000 people in 4
+    chunks: 1, 2 and 3 parts give the same run, checked every step (the lists against the people).
+    Without band walks the movers join their lists in the parts (``join_own``) with one part, or
+    two (lists dealt by shard), and after the step with three (dealt by load): the same lists.
+    Without latency a mutated infection joins a list once its strain is made, after the step, so
+    it holds back the movers after it."""
     from aftermath.engines.abm.events import EventLists
     from aftermath.people.ties import Ties
 
-    sc = events(hyosan_mutating())
+    sc = with_overrides(events(hyosan_mutating()), {"society.memory.band_moves": bands_move})
+    if latency is not None:  # (the latent at day 0 become ferals)
+        data = sc.model_dump(by_alias=True)
+        data["pathogen"]["latency"] = latency
+        for z in data["zones"]:
+            z["population"]["Z"] = z["population"].get("Z", 0.0) + z["population"].pop("E", 0.0)
+        sc = from_dict(data)
     got = {}
     for n, handed in ((1, 4096), (2, 4096), (2, 0), (3, 0)):  # handed 0: every phase to the threads, however small
         monkeypatch.setattr(abm_engine, "Parts", lambda n=n: Parts(n))
@@ -186,13 +198,16 @@ def test_bad_mode_is_refused_naming_the_key() -> None:
         from_dict(data)
 
 
-def test_a_list_with_more_candidates_than_its_room_is_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("bands_move", [True, False])
+def test_a_list_with_more_candidates_than_its_room_is_drawn_again(bands_move: bool,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Each list's room for a step's candidates is set before they are drawn (its expected number
     and a margin). With the margin below the expectation, most lists have more and are drawn again
-    after the others, on one part or two, with a cast reading who took which slot: the same run."""
+    after the others, on one part or two, with a cast reading who took which slot: the same run.
+    (Without band walks, a part with a list to draw again joins none of its movers itself.)"""
     from aftermath.engines.abm.events import EventLists
 
-    sc = with_overrides(events(hyosan_mutating()), {"cast": 6})
+    sc = with_overrides(events(hyosan_mutating()), {"cast": 6, "society.memory.band_moves": bands_move})
     roomy = simulate(sc, engine="abm", seed=7)
     again = {"lists": 0}
     real = EventLists._again
@@ -202,7 +217,7 @@ def test_a_list_with_more_candidates_than_its_room_is_drawn_again(monkeypatch: p
         real(self, args)
 
     monkeypatch.setattr(EventLists, "_again", counted)
-    monkeypatch.setattr(EventLists, "SIGMAS", -3.0)
+    monkeypatch.setattr(EventLists, "SIGMAS", -1.0)  # (some lists within their room: most not)
     monkeypatch.setattr(EventLists, "LEAST", 0)
     for n in (1, 2):
         monkeypatch.setattr(abm_engine, "Parts", lambda n=n: Parts(n))
@@ -214,13 +229,16 @@ def test_a_list_with_more_candidates_than_its_room_is_drawn_again(monkeypatch: p
     assert again["lists"] > 50, again
 
 
-def test_the_lists_layout_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("bands_move", [True, False])
+def test_the_lists_layout_changes_nothing(bands_move: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """With almost no room to grow, lists fill up every few steps: they move to the free end, close
     up in place when it is used, and are copied afresh when that is not enough (checked against
-    everyone every step). Places within a list never change, so the run is the one with room."""
+    everyone every step). Places within a list never change, so the run is the one with room.
+    (Without band walks the movers join in the parts, which leave those of a full list, in order,
+    for the pass after the step.)"""
     from aftermath.engines.abm.events import EventLists
 
-    sc = events(small_hyosan(days=15))
+    sc = with_overrides(events(small_hyosan(days=15)), {"society.memory.band_moves": bands_move})
     roomy = digest(simulate(sc, engine="abm", seed=12))
     moves = {"relocate": 0, "compact": 0, "regrow": 0}
     import aftermath.engines.abm.events as ev
@@ -245,7 +263,7 @@ def test_a_zones_susceptible_are_several_lists_the_threads_share() -> None:
     people's ids, each holding only its own shard's people; so two threads get about half of the
     zone's candidates each (dealt as one list, a thread got all of them: the SIR at 1e6 ran its
     lists' phase at 0.63 of its work on one thread)."""
-    from aftermath.engines.abm.events import NSH, SHARD_BITS, EventLists, deal, list_at
+    from aftermath.engines.abm.events import NSH, SHARD_BITS, EventLists, deal, deal_shards, list_at, shard
     from aftermath.engines.abm.tables import S
 
     blocks = 3
@@ -264,3 +282,8 @@ def test_a_zones_susceptible_are_several_lists_the_threads_share() -> None:
     expect[s_lists] = lists.s_n[s_lists] // 16
     owner = np.zeros_like(expect)
     assert deal(expect, 2, owner) <= 0.51
+    # by shard (the movers join in the parts): as even, and every list a person can join is the
+    # part's that holds the list they leave
+    assert deal_shards(expect, 2, owner) <= 0.51
+    for i in (0, 1 << SHARD_BITS, 5 << SHARD_BITS, n - 1):
+        assert owner[list_at(0, 0, i)] == owner[list_at(0, 2, i)] == owner[list_at(0, 3, i)] == shard(i) % 2

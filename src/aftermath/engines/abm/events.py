@@ -54,7 +54,7 @@ from numpy.typing import NDArray
 
 from aftermath.engines.abm.rng import GOLDEN, Stream, mix64, uniform
 from aftermath.engines.abm.sorts import argsort_stable, sort_in_place
-from aftermath.engines.abm.state import NO_ZONE
+from aftermath.engines.abm.state import NO_ZONE, PENDING
 from aftermath.engines.abm.step import (
     F_SWEEP,
     F_SWEEPH,
@@ -331,8 +331,8 @@ def fill_holes(sl, lo, n, holes, c0, g, next_t):
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
-def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, ks, k_lo, room, key, chosen, tops,
-               chunk, movers, n_movers, taken, n_takens):
+def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap, s_n, ks, k_lo, room, key, chosen,
+               tops, chunk, movers, n_movers, taken, n_takens, local):
     """The lists ``li`` with ``owner[li] == p``: their candidates, each place with the list's top
     probability (:func:`choose_into`: geometric skips from the ``COUNT`` stream keyed by (step,
     list)), ascending into ``chosen[k_lo[li]:]``, ``ks[li]`` of them (-1, and the list left as it
@@ -344,7 +344,10 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
     ``taken[k_lo[li]:]`` (``n_takens[li]``): ``person << 16 | slot`` for each who took a slot
     (what the cast reads). Every list's draws and output have their own place, so neither the
     lists nor their order depend on which part ran them, and the parts draw their own lists'
-    candidates (a serial pass over every list's before, a fifth of the SIR's step at 1e6)."""
+    candidates (a serial pass over every list's before, a fifth of the SIR's step at 1e6).
+    ``local``: the lists are dealt by shard (:func:`deal_shards`) and no band walks this step, so
+    the movers join this part's own lists here (:func:`join_own`), not in the serial pass after
+    the step."""
     o = Out(out.dc, out.dzs, out.fl, out.rf, pend[p], news[p], out.moves, out.move_lo, out.move_n)
     thin_s = dy.mem.on and dy.mem.flight != 0.0
     pick_key, thin_key = dy.keys[K_PICK], dy.keys[K_THIN]
@@ -433,6 +436,51 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_n, k
             n_takens[li] = 0
         n_movers[li] = n_mov
         s_n[li] = fill_holes(sl, lo, n, chosen, c0, g, P.next_t)
+    if local:
+        join_own(p, owner, P.state, P.zone, P.next_t, sl, s_lo, s_cap, s_n, ks, k_lo, movers, n_movers)
+
+
+@nb.njit(cache=True, nogil=True, _nrt=False)
+def join_own(p, owner, state, zone, next_t, sl, s_lo, s_cap, s_n, ks, k_lo, movers, n_movers):
+    """After part ``p``'s visits: its lists' movers join their new lists here, as the serial pass
+    after the step (:func:`settle_movers`) would have placed them, and leave the movers; those it
+    cannot place stay, in order, for that pass.
+
+    Why the result is the same: a person's shard is their id's, so with lists dealt by shard
+    (:func:`deal_shards`) every list a mover of this part can join is this part's, and no other
+    part's mover joins it; the movers come in list order, the pass's order among them. A list
+    that fills keeps the rest of its joiners for the pass (full stays full: the same order); a
+    mover whose list is not known yet (a mutation's, ``PENDING`` until the step's end) holds every
+    mover after them back, and so does one whose list is not this part's (not with lists dealt
+    by shard). The newly latent stay for the pass (the calendar sorts them). Nothing later in a
+    step without band walks changes a placed mover's state or zone (the latent phase visits the
+    calendar, mutations change the ``PENDING``). If any of this part's lists is to be drawn again
+    (``ks < 0``, :meth:`EventLists._again`), nothing is joined here: that list's visit must see
+    it as it was."""
+    for li in range(ks.shape[0]):
+        if owner[li] == p and ks[li] < 0:
+            return
+    held = False
+    for li in range(ks.shape[0]):
+        if owner[li] != p:
+            continue
+        c0 = k_lo[li]
+        kept = 0
+        for m in range(n_movers[li]):
+            i = movers[c0 + m]
+            if not held:
+                if state[i] == PENDING:
+                    held = True
+                else:
+                    tl = list_of(state, zone, i)
+                    if tl >= 0:
+                        if owner[tl] != p:
+                            held = True
+                        elif join(sl, s_lo, s_cap, s_n, next_t, tl, i):
+                            continue
+            movers[c0 + kept] = i
+            kept += 1
+        n_movers[li] = kept
 
 
 @nb.njit(cache=True)
@@ -475,6 +523,20 @@ def deal(ks, n_parts, owner):
     load = np.zeros(n_parts, dtype=np.int64)
     for li in order:
         p = np.argmin(load)
+        owner[li] = p
+        load[p] += ks[li] + 1
+    return load.max() / max(1, load.sum())
+
+
+@nb.njit(cache=True)
+def deal_shards(ks, n_parts, owner):
+    """Lists to parts by shard (shard ``h``'s lists, every zone's and kind's, to part
+    ``h % n_parts``; ``n_parts`` divides :data:`NSH`): a mover keeps their shard, so each part's
+    movers join only its own lists (:func:`join_own`). Returns the most loaded part's share of the
+    candidates (as :func:`deal`)."""
+    load = np.zeros(n_parts, dtype=np.int64)
+    for li in range(ks.shape[0]):
+        p = (li % NSH) % n_parts
         owner[li] = p
         load[p] += ks[li] + 1
     return load.max() / max(1, load.sum())
@@ -934,10 +996,11 @@ class EventLists:
                 kernel.compile(sig)
 
     def _lists_args(self, P: People, T: object, W: Rows, dy: Day, out: Out, key: np.uint64,
-                    chunk: int) -> tuple[Any, ...]:
+                    chunk: int, local: bool = False) -> tuple[Any, ...]:
         """:func:`lists_part`'s arguments after ``(p, n_parts, owner)``, with the buffers as they are now."""
-        return (P, T, W, dy, out, self.pend, self.news, self.sl, self.s_lo, self.s_n, self.ks, self.k_lo, self.room,
-                key, self.chosen, self.tops, chunk, self.movers, self.n_movers, self.taken, self.n_takens)
+        return (P, T, W, dy, out, self.pend, self.news, self.sl, self.s_lo, self.s_cap, self.s_n, self.ks, self.k_lo,
+                self.room, key, self.chosen, self.tops, chunk, self.movers, self.n_movers, self.taken, self.n_takens,
+                local)
 
     def _again(self, args: tuple[Any, ...]) -> None:  # (args: the step's P, T, W, dy, out, key, chunk)
         """The lists that had more candidates than their room (``ks < 0``: left as they were)
@@ -982,14 +1045,20 @@ class EventLists:
         if self.pend.shape != shape[0] or self.news.shape != shape[1]:
             self.pend, self.news = np.zeros(shape[0], dtype=np.int64), np.zeros(shape[1], dtype=np.int64)
         args = (P, T, W, dy, out, key, chunk)
+        # the movers join their lists in the parts (join_own) when no band walks this step (a walk
+        # changes a mover's zone after the parts) and the lists go to parts by shard; else after
+        # the step, in the serial pass (settle); the run is the same either way
+        by_shard = NSH % n_parts == 0
+        local = not dy.mem.band
         # little to do, or one list with most of it (one zone's susceptible): on this thread, where
         # the people's arrays are warm; the run is the same either way
         if (expected < self.PARALLEL_FROM or n_parts == 1
-                or deal(expect, n_parts, self.owner) > self.MOST_ON_ONE):
+                or (deal_shards if by_shard else deal)(expect, n_parts, self.owner) > self.MOST_ON_ONE):
             self.owner[:] = 0
-            lists_part(0, 1, self.owner, *self._lists_args(*args))
+            lists_part(0, 1, self.owner, *self._lists_args(*args, local=local))
         else:
-            workers.run(lists_part, self.owner, *self._lists_args(*args))  # type: ignore[attr-defined]
+            workers.run(lists_part, self.owner,  # type: ignore[attr-defined]
+                        *self._lists_args(*args, local=local and by_shard))
         if self.ks.min() < 0:  # more candidates than a list's room (never seen): those lists again
             self._again(args)
         else:
