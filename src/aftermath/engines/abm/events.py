@@ -1048,8 +1048,8 @@ class EventLists:
         # the movers join their lists in the parts (join_own) when no band walks this step (a walk
         # changes a mover's zone after the parts) and the lists go to parts by shard; else after
         # the step, in the serial pass (settle); the run is the same either way
-        by_shard = NSH % n_parts == 0
         local = not dy.mem.band
+        by_shard = local and NSH % n_parts == 0  # (else the greedy dealing: the better balance)
         # little to do, or one list with most of it (one zone's susceptible): on this thread, where
         # the people's arrays are warm; the run is the same either way
         if (expected < self.PARALLEL_FROM or n_parts == 1
