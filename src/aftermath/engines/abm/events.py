@@ -461,12 +461,18 @@ def join_own(p, owner, state, zone, next_t, sl, s_lo, s_cap, s_n, ks, k_lo, move
         if owner[li] == p and ks[li] < 0:
             return
     held = False
+    sink = 0
     for li in range(ks.shape[0]):
         if owner[li] != p:
             continue
         c0 = k_lo[li]
         kept = 0
-        for m in range(n_movers[li]):
+        nm = n_movers[li]
+        for m in range(nm):
+            if m % TOUCH == 0 and not held:  # the next few movers' words, loaded together (as settle_movers)
+                for m2 in range(m, min(nm, m + TOUCH)):
+                    i2 = movers[c0 + m2]
+                    sink += np.int64(state[i2]) + np.int64(zone[i2]) + np.int64(next_t[i2])
             i = movers[c0 + m]
             if not held:
                 if state[i] == PENDING:
@@ -481,6 +487,8 @@ def join_own(p, owner, state, zone, next_t, sl, s_lo, s_cap, s_n, ks, k_lo, move
             movers[c0 + kept] = i
             kept += 1
         n_movers[li] = kept
+    if sink == -1:  # (never: keeps the loads above)
+        n_movers[0] = -1
 
 
 @nb.njit(cache=True)
