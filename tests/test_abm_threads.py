@@ -111,7 +111,7 @@ def test_parts_run_here_runs_every_part_on_the_calling_thread() -> None:
         seen.clear()
         parts.run(kernel, seen)
         assert sorted(x[:2] for x in seen) == [(p, 3) for p in range(3)]
-        assert sum(x[2] == threading.current_thread().name for x in seen) == 1  # part 0 here, the others on the pool
+        assert sum(x[2] == threading.current_thread().name for x in seen) == 1  # part 0 here, the others on their threads
     finally:
         parts.close()
 
@@ -157,3 +157,75 @@ def test_parts_dropped_without_close_stop_their_threads() -> None:
     for t in threads:  # they see the stop and end
         t.join(timeout=5)
     assert not any(t.is_alive() for t in threads)
+
+
+def test_parts_after_a_threads_error_keep_nothing_alive() -> None:
+    """A thread's error is raised and forgotten: kept, it would hold every frame it passed through
+    (the engine's among them), and the threads would never be told to stop."""
+    import gc
+    import weakref
+
+    def kernel(p: int, n: int) -> None:
+        if p == 1:
+            raise ValueError("part 1 failed")
+
+    parts = Parts(2)
+    with pytest.raises(ValueError, match="part 1 failed"):
+        parts.run(kernel)
+    threads = [t.thread for t in parts._threads]
+    gone = weakref.ref(parts)
+    del parts
+    gc.collect()
+    assert gone() is None
+    for t in threads:
+        t.join(timeout=5)
+    assert not any(t.is_alive() for t in threads)
+
+
+def test_parts_interrupted_while_waiting_run_right_afterwards() -> None:
+    """Ctrl-C while the calling thread waits for the others: the run stops, the threads still at
+    work are told to stop when done, and the next run waits for all of its parts (the hand-offs
+    of the interrupted run do not answer for it)."""
+    import signal
+    import time
+
+    def slow(p: int, n: int, out: list[int]) -> None:
+        if p > 0:
+            time.sleep(0.3)
+            out.append(p)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    parts = Parts(3)
+    old = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        done: list[int] = []
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        with pytest.raises(KeyboardInterrupt):
+            parts.run(slow, done)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        again: list[int] = []
+        parts.run(slow, again)
+        assert sorted(again) == [1, 2]  # both other parts ended before run returned
+        parts.run(slow, again)
+        assert sorted(again) == [1, 1, 2, 2]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        parts.close()
+
+
+def test_parts_run_is_not_re_entrant() -> None:
+    parts = Parts(2)
+
+    def nested(p: int, n: int) -> None:
+        if p == 0:
+            parts.run(lambda p, n: None)
+
+    try:
+        with pytest.raises(RuntimeError, match="not re-entrant"):
+            parts.run(nested)
+        parts.run(lambda p, n: None)  # and usable after
+    finally:
+        parts.close()

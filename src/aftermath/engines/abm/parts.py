@@ -25,6 +25,7 @@ variable also covers tasks run on other threads of the worker (``set_num_threads
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -90,8 +91,8 @@ class _Thread:
     as much per run on the development machine (a run of an empty kernel on two parts: 145 us
     with ``concurrent.futures``, 70 us with the locks), and the event step hands a kernel out once
     or more a step (72 times in the SIR's 100 days at 1e6). The thread holds only this object, not
-    the :class:`Parts`, so that an engine dropped without :meth:`Parts.close` is collected and its
-    threads told to stop."""
+    the :class:`Parts` (nor, after a run, the job's arguments or its error), so that an engine
+    dropped without :meth:`Parts.close` is collected and its threads told to stop."""
 
     def __init__(self, p: int, n: int) -> None:
         self.go = threading.Lock()
@@ -139,6 +140,7 @@ class Parts:
         self.n = default_parts() if n_parts is None else max(1, int(n_parts))
         self._threads: list[_Thread] = []
         self._pid = -1  # the process that started the threads (a forked child starts its own)
+        self._running = False
         self.span_s = 0.0  # wall time inside run()
         self.busy_s = 0.0  # CPU time of the parts (their threads' own clocks)
         self.here_s = 0.0  # wall time of the runs kept on the calling thread (``here``), apart
@@ -150,7 +152,7 @@ class Parts:
 
     #: a kernel over zones runs every part on the calling thread below this many (zone, strain) rows
     #: (``run(..., here=rows < PARALLEL_ROWS)``): a thread's hand-off costs more than the work. On the
-    #: development machine a hand-off costs 100 to 150 us, the rows of 21,600 (zone, strain) take
+    #: development machine a hand-off cost 100 to 150 us (by a thread pool; 70 since: :class:`_Thread`), the rows of 21,600 (zone, strain) take
     #: 0.3 ms and their merge 37 us on one thread, and split by zone over two threads neither went
     #: faster (hyosan at 1e6, the event step on two threads, alternating runs: 3.74 to 3.77 s before,
     #: 3.22 s with both here)
@@ -180,25 +182,46 @@ class Parts:
             self.busy_s += self._timed(kernel, 0, *args)
             self.span_s += time.perf_counter() - t0
             return
+        if self._running:  # (a kernel that runs kernels, or two callers: the locks would cross)
+            raise RuntimeError("Parts.run is not re-entrant: one run at a time")
         if self._pid != os.getpid():  # the first run (or a forked child, whose parent's threads are gone)
             self._threads = [_Thread(p, self.n) for p in range(1, self.n)]
             self._pid = os.getpid()
-        for t in self._threads:
-            t.start(kernel, args)
-        # part 0 on this thread: one hand-off fewer, and this thread works instead of waiting
+        threads, waited = self._threads, False
+        errors: list[BaseException] = []
+        self._running = True
         try:
-            self.busy_s += self._timed(kernel, 0, *args)
+            for t in threads:
+                t.start(kernel, args)
+            # part 0 on this thread: one hand-off fewer, and this thread works instead of waiting
+            try:
+                self.busy_s += self._timed(kernel, 0, *args)
+            finally:
+                # every part ends before an error is raised: none still writes the arrays (if part 0
+                # raised, its error is the one raised, and the others' are dropped)
+                for t in threads:
+                    t.done.acquire()
+                waited = True
+                errors = [t.error for t in threads if t.error is not None]
+                for t in threads:
+                    t.error = None  # (a kept error would hold the frames it passed through, engine and all)
         finally:
-            # every part ends before an error is raised: none still writes the arrays (if part 0
-            # raised, its error is the one raised, and the others' are dropped)
-            for t in self._threads:
-                t.done.acquire()
+            self._running = False
+            if not waited:  # a signal (Ctrl-C) while handing out or waiting: the locks may be out of step
+                self._abandon()
         self.span_s += time.perf_counter() - t0
-        for t in self._threads:
+        for t in threads:
             self.busy_s += t.cpu
+        if errors:
+            raise errors[0]
+
+    def _abandon(self) -> None:
+        """Tell the threads to stop once they are done (a run was interrupted: one may still be in
+        its kernel) and start new ones at the next run."""
         for t in self._threads:
-            if t.error is not None:
-                raise t.error
+            with contextlib.suppress(RuntimeError):  # (its hand-off already released)
+                t.stop()
+        self._threads, self._pid = [], -1
 
     def close(self) -> None:
         """Stop the threads (a later :meth:`run` starts new ones)."""
@@ -209,7 +232,5 @@ class Parts:
         self._pid = -1
 
     def __del__(self) -> None:
-        try:  # noqa: SIM105 (no import needed here: at interpreter exit the modules may be gone)
+        with contextlib.suppress(Exception):  # (at interpreter exit)
             self.close()
-        except Exception:
-            pass
