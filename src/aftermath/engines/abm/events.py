@@ -462,9 +462,11 @@ def join_own(p, owner, state, zone, next_t, sl, s_lo, s_cap, s_n, ks, k_lo, move
             return
     held = False
     sink = 0
+    last = -1  # (a list of this part's: where the loads' sink below would write)
     for li in range(ks.shape[0]):
         if owner[li] != p:
             continue
+        last = li
         c0 = k_lo[li]
         kept = 0
         nm = n_movers[li]
@@ -487,8 +489,8 @@ def join_own(p, owner, state, zone, next_t, sl, s_lo, s_cap, s_n, ks, k_lo, move
             movers[c0 + kept] = i
             kept += 1
         n_movers[li] = kept
-    if sink == -1:  # (never: keeps the loads above)
-        n_movers[0] = -1
+    if sink == -1 and last >= 0:  # (never: keeps the loads above)
+        n_movers[last] = -1
 
 
 @nb.njit(cache=True)
