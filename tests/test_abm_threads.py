@@ -111,7 +111,7 @@ def test_parts_run_here_runs_every_part_on_the_calling_thread() -> None:
         seen.clear()
         parts.run(kernel, seen)
         assert sorted(x[:2] for x in seen) == [(p, 3) for p in range(3)]
-        assert sum(x[2] == threading.current_thread().name for x in seen) == 1  # part 0 here, the others on their threads
+        assert sum(x[2] == threading.current_thread().name for x in seen) == 1  # part 0 here, the others on theirs
     finally:
         parts.close()
 

@@ -152,10 +152,10 @@ class Parts:
 
     #: a kernel over zones runs every part on the calling thread below this many (zone, strain) rows
     #: (``run(..., here=rows < PARALLEL_ROWS)``): a thread's hand-off costs more than the work. On the
-    #: development machine a hand-off cost 100 to 150 us (by a thread pool; 70 since: :class:`_Thread`), the rows of 21,600 (zone, strain) take
-    #: 0.3 ms and their merge 37 us on one thread, and split by zone over two threads neither went
-    #: faster (hyosan at 1e6, the event step on two threads, alternating runs: 3.74 to 3.77 s before,
-    #: 3.22 s with both here)
+    #: development machine a hand-off cost 100 to 150 us (by a thread pool; 70 since: :class:`_Thread`),
+    #: the rows of 21,600 (zone, strain) took 0.3 ms and their merge 37 us on one thread, and split
+    #: by zone over two threads neither went faster (hyosan at 1e6, the event step on two threads,
+    #: alternating runs: 3.74 to 3.77 s before, 3.22 s with both here)
     PARALLEL_ROWS = 131072
     #: a kernel over the population's chunks runs every part on the calling thread below this many
     #: people (``run(..., here=self.few(n))``): a part's share of a smaller population is less work
@@ -202,9 +202,10 @@ class Parts:
                 for t in threads:
                     t.done.acquire()
                 waited = True
-                errors = [t.error for t in threads if t.error is not None]
                 for t in threads:
-                    t.error = None  # (a kept error would hold the frames it passed through, engine and all)
+                    if t.error is not None:
+                        errors.append(t.error)
+                        t.error = None  # (a kept error would hold the frames it passed through, engine and all)
         finally:
             self._running = False
             if not waited:  # a signal (Ctrl-C) while handing out or waiting: the locks may be out of step
@@ -232,5 +233,7 @@ class Parts:
         self._pid = -1
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # (at interpreter exit)
+        try:  # noqa: SIM105 (not contextlib.suppress: at interpreter exit the module's names may be gone)
             self.close()
+        except Exception:
+            pass
