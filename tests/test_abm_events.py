@@ -229,16 +229,23 @@ def test_a_list_with_more_candidates_than_its_room_is_drawn_again(bands_move: bo
     assert again["lists"] > 50, again
 
 
-@pytest.mark.parametrize("bands_move", [True, False])
-def test_the_lists_layout_changes_nothing(bands_move: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("bands_move", "parts", "people"), [(True, 1, None), (False, 1, None), (False, 2, 20_000)])
+def test_the_lists_layout_changes_nothing(bands_move: bool, parts: int, people: int | None,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """With almost no room to grow, lists fill up every few steps: they move to the free end, close
     up in place when it is used, and are copied afresh when that is not enough (checked against
     everyone every step). Places within a list never change, so the run is the one with room.
     (Without band walks the movers join in the parts, which leave those of a full list, in order,
-    for the pass after the step.)"""
+    for the pass after the step: on the calling thread, and on two threads with the people in
+    every shard.)"""
     from aftermath.engines.abm.events import EventLists
 
-    sc = with_overrides(events(small_hyosan(days=15)), {"society.memory.band_moves": bands_move})
+    if parts > 1:
+        monkeypatch.setattr(abm_engine, "Parts", lambda: Parts(parts))
+        monkeypatch.setattr(EventLists, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(EventLists, "MOST_ON_ONE", 1.0)
+    kw = {} if people is None else {"people": people}
+    sc = with_overrides(events(small_hyosan(days=15, **kw)), {"society.memory.band_moves": bands_move})
     roomy = digest(simulate(sc, engine="abm", seed=12))
     moves = {"relocate": 0, "compact": 0, "regrow": 0}
     import aftermath.engines.abm.events as ev

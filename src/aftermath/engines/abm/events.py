@@ -17,8 +17,9 @@ everyone who could have an event. Here the same discrete-time process is drawn i
   ``p_i / top`` (thinning, the ``THIN`` stream): each person has an event with exactly their own
   chance, independently, and only the candidates are visited. Which slot each takes:
   ``rate_j / total`` by a uniform of the ``PICK`` stream. Whoever leaves a list (a change of state
-  or zone) leaves a hole that the list's tail fills, and joins their new list after the step, so
-  no one has two events in a step.
+  or zone) leaves a hole that the list's tail fills, and joins their new list after the visits, so
+  no one has two events in a step: in the part that visited them when it can (:func:`join_own`),
+  else in a serial pass after the step (:func:`settle_movers`), in the same order either way.
 * **The latent** are kept in a calendar (``el``, ``el_t``): ordered by the step their latency
   ends (``next_t``, drawn at infection), then by person. Each step the due ones at its head end
   their latency (:func:`.step.end_latency`, as in the scan); those of the others with an event
@@ -1062,13 +1063,19 @@ class EventLists:
         by_shard = local and NSH % n_parts == 0  # (else the greedy dealing: the better balance)
         # little to do, or one list with most of it (one zone's susceptible): on this thread, where
         # the people's arrays are warm; the run is the same either way
-        if (expected < self.PARALLEL_FROM or n_parts == 1
-                or (deal_shards if by_shard else deal)(expect, n_parts, self.owner) > self.MOST_ON_ONE):
+        if expected < self.PARALLEL_FROM or n_parts == 1:
+            handed = False
+        elif by_shard and deal_shards(expect, n_parts, self.owner) <= self.MOST_ON_ONE:
+            handed = True
+        else:  # by load (the shards uneven, as in a world whose ids fill few shards, or parts that do not
+            # divide them): a list a mover joins may be another part's, so they wait for the serial pass
+            handed = deal(expect, n_parts, self.owner) <= self.MOST_ON_ONE
+            local = local and not handed
+        if not handed:
             self.owner[:] = 0
             lists_part(0, 1, self.owner, *self._lists_args(*args, local=local))
         else:
-            workers.run(lists_part, self.owner,  # type: ignore[attr-defined]
-                        *self._lists_args(*args, local=local and by_shard))
+            workers.run(lists_part, self.owner, *self._lists_args(*args, local=local))  # type: ignore[attr-defined]
         if self.ks.min() < 0:  # more candidates than a list's room (never seen): those lists again
             self._again(args)
         else:
