@@ -13,11 +13,14 @@ Each model runs in its own process with ``NUMBA_NUM_THREADS`` (and the BLAS/Open
 to the thread count; times are the simulation only, after a warm-up run in the same process
 (Starsim's ``sim.run()``, LASER's ``model.run()``, aftermath's ``Result.timings["run_s"]``).
 Each peer runs ``--repeats`` times (default 3), each run in a fresh process, the peers taking turns;
-the table reads each peer's median run, and lists every run. ``others`` is how many cores other
+the table reads each peer's median run, and lists every run. A process runs its model again (a
+fresh one, set up untimed) until its runs add up to ``--min-time`` seconds (default 2) and reports
+their mean: timed once, aftermath's 0.1 s run moved by 2x within a row on this shared machine (one
+moment of the machine), where Starsim's 13 s run averages over many. ``others`` is how many cores other
 processes kept busy during the median runs (from /proc/stat): on a shared machine, read the ratios
 of a row, not its absolute times.
 
-Usage: ``python benchmarks/sir_vs_peers.py [--n 100000 1000000] [--threads 1 2] [--repeats 3]``
+Usage: ``python benchmarks/sir_vs_peers.py [--n 100000 1000000] [--threads 1 2] [--repeats 3] [--min-time 2]``
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ LASER_PY = HERE / ".venv-laser" / "bin" / "python"
 THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def aftermath_worker(n: int, days: int, seed: int, mode: str = "events") -> None:
+def aftermath_worker(n: int, days: int, seed: int, mode: str = "events", min_time: float = 0.0) -> None:
     """In a child process: the matched SIR in aftermath's ABM; prints one JSON line."""
     from aftermath.engines.abm.parts import default_parts
     from aftermath.engines.driver import simulate
@@ -58,12 +61,15 @@ def aftermath_worker(n: int, days: int, seed: int, mode: str = "events") -> None
     simulate(sc, engine="abm", days=2)  # warm-up: loads the compiled kernels (cache)
     warm = time.perf_counter() - t0
     r = simulate(sc, engine="abm")
-    run_s = r.timings["run_s"]
+    runs = [r.timings["run_s"]]
+    while sum(runs) < min_time:  # more runs, each timed alone (their set-up is not)
+        runs.append(simulate(sc, engine="abm").timings["run_s"])
+    run_s = sum(runs) / len(runs)
     infected = r.counts[:, 0, State.Z]
     print(json.dumps({
         "peer": "aftermath", "mode": mode, "n": n, "days": days, "dt": 1.0, "threads": default_parts(),
         "warmup_s": warm,
-        "init_s": r.timings["init_s"], "run_s": run_s, "agent_days_per_s": n * days / run_s,
+        "init_s": r.timings["init_s"], "run_s": run_s, "runs": runs, "agent_days_per_s": n * days / run_s,
         "peak_inf_frac": float(infected.max() / n), "final_attack": float(1.0 - r.counts[-1, 0, State.S] / n),
         "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
@@ -80,19 +86,21 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Of one peer's runs, the one with the median simulation time (the lower middle of an even
     number), with every run's time beside it (``all_run_s``)."""
     ordered = sorted(runs, key=lambda r: r["run_s"])
-    return {**ordered[(len(ordered) - 1) // 2], "all_run_s": [r["run_s"] for r in runs]}
+    return {**ordered[(len(ordered) - 1) // 2], "all_run_s": [r["run_s"] for r in runs],
+            "all_k": [len(r.get("runs", [r["run_s"]])) for r in runs]}
 
 
-def run_repeated(n: int, days: int, seed: int, threads: int, repeats: int) -> dict[str, dict[str, Any]]:
+def run_repeated(n: int, days: int, seed: int, threads: int, repeats: int,
+                 min_time: float = 0.0) -> dict[str, dict[str, Any]]:
     """Each peer ``repeats`` times, each run in a fresh process, the peers taking turns (so that a
     slow minute of a shared machine falls on all of them); per peer, the median run."""
-    rounds = [run_all(n, days, seed, threads) for _ in range(repeats)]
+    rounds = [run_all(n, days, seed, threads, min_time) for _ in range(repeats)]
     return {peer: median_run([r[peer] for r in rounds]) for peer in rounds[0]}
 
 
-def run_all(n: int, days: int, seed: int, threads: int) -> dict[str, dict[str, Any]]:
+def run_all(n: int, days: int, seed: int, threads: int, min_time: float = 0.0) -> dict[str, dict[str, Any]]:
     env = {v: str(threads) for v in THREAD_VARS}
-    args = ["--n", str(n), "--days", str(days), "--seed", str(seed)]
+    args = ["--n", str(n), "--days", str(days), "--seed", str(seed), "--min-time", str(min_time)]
     return {
         "starsim": run_child([str(STARSIM_PY), str(HERE / "peers" / "starsim_sir.py"), *args], env=env),
         "laser": run_child([str(LASER_PY), str(HERE / "peers" / "laser_sir.py"), *args], env=env),
@@ -111,11 +119,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3, help="runs of each peer (fresh processes, taking turns); "
                     "the table reads each peer's median run (default 3)")
+    ap.add_argument("--min-time", type=float, default=2.0,
+                    help="each process runs its model again (a fresh one, set up untimed) until its runs add up "
+                    "to this many seconds, and reports their mean (default 2: a 0.1 s run timed once moved by "
+                    "2x within a row on this shared machine; Starsim's one run is longer than that)")
     ap.add_argument("--mode", default="events", choices=["scan", "events"], help=argparse.SUPPRESS)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        aftermath_worker(a.n[0], a.days, a.seed, a.mode)
+        aftermath_worker(a.n[0], a.days, a.seed, a.mode, a.min_time)
         return
     ensure_peers()
     m = machine()
@@ -123,7 +135,7 @@ def main() -> None:
     rows = []
     for n in a.n:
         for t in a.threads:
-            res = run_repeated(n, a.days, a.seed, t, a.repeats)
+            res = run_repeated(n, a.days, a.seed, t, a.repeats, a.min_time)
             rows.append((n, t, res))
             s, la, af = res["starsim"], res["laser"], res["aftermath"]
             print(f"N={n:>9,} threads={t}  starsim {s['run_s']:7.2f} s | laser {la['run_s']:6.3f} s | aftermath "
@@ -147,6 +159,9 @@ def main() -> None:
         "prevalence, 100 daily steps, each in its own process with `NUMBA_NUM_THREADS` (and the BLAS/OpenMP "
         "variables) set to the thread count. Time: simulation only (no set-up, no JIT); each peer run "
         f"{a.repeats} times, each in a fresh process, the peers taking turns: the median run (its RSS and attack). "
+        f"Each process runs its model as many times as fill {a.min_time:g} s of simulation (at least once; a fresh "
+        "model each time, set up untimed) and reports the mean of its runs: a short run timed once samples one "
+        "moment of a shared machine, a long one averages over many (how many runs each took: below). "
         "Peak RSS: the whole "
         "child process. *others*: cores kept busy by other processes during the row's runs (from /proc/stat); "
         "on a shared machine compare within a row.",
@@ -167,7 +182,8 @@ def main() -> None:
     lines.append("Every run (s, in the order run):")
     lines.append("")
     for n, t, res in rows:
-        runs = "; ".join(f"{peer} {' '.join(f'{x:.3f}' for x in res[peer]['all_run_s'])}"
+        runs = "; ".join(f"{peer} {' '.join(f'{x:.3f}' for x in res[peer]['all_run_s'])} "
+                         f"(runs per process: {' '.join(str(k) for k in res[peer]['all_k'])})"
                          for peer in ("starsim", "laser", "aftermath", "scan"))
         lines.append(f"- N = {n:,}, {t} thread{'s' if t > 1 else ''}: {runs}")
     by = {(n, t): res["aftermath"]["run_s"] for n, t, res in rows}
