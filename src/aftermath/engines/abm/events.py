@@ -346,9 +346,9 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap,
     (what the cast reads). Every list's draws and output have their own place, so neither the
     lists nor their order depend on which part ran them, and the parts draw their own lists'
     candidates (a serial pass over every list's before, a fifth of the SIR's step at 1e6).
-    ``local``: the lists are dealt by shard (:func:`deal_shards`) and no band walks this step, so
-    the movers join this part's own lists here (:func:`join_own`), not in the serial pass after
-    the step."""
+    ``local``: bands do not move together this step and every list a mover can join is this
+    part's (all lists on one part, or dealt by shard: :func:`deal_shards`), so the movers join
+    them here (:func:`join_own`), not in the serial pass after the step."""
     o = Out(out.dc, out.dzs, out.fl, out.rf, pend[p], news[p], out.moves, out.move_lo, out.move_n)
     thin_s = dy.mem.on and dy.mem.flight != 0.0
     pick_key, thin_key = dy.keys[K_PICK], dy.keys[K_THIN]

@@ -25,7 +25,6 @@ variable also covers tasks run on other threads of the worker (``set_num_threads
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import threading
@@ -89,7 +88,7 @@ class _Thread:
 
     Two locks, one each way, are the whole hand-off: a thread pool's queue and futures cost twice
     as much per run on the development machine (a run of an empty kernel on two parts: 145 us
-    with ``concurrent.futures``, 70 us with the locks), and the event step hands a kernel out once
+    with ``concurrent.futures``, 60 to 90 us with the locks), and the event step hands a kernel out once
     or more a step (72 times in the SIR's 100 days at 1e6). The thread holds only this object, not
     the :class:`Parts` (nor, after a run, the job's arguments or its error), so that an engine
     dropped without :meth:`Parts.close` is collected and its threads told to stop."""
@@ -152,7 +151,7 @@ class Parts:
 
     #: a kernel over zones runs every part on the calling thread below this many (zone, strain) rows
     #: (``run(..., here=rows < PARALLEL_ROWS)``): a thread's hand-off costs more than the work. On the
-    #: development machine a hand-off cost 100 to 150 us (by a thread pool; 70 since: :class:`_Thread`),
+    #: development machine a hand-off cost 100 to 150 us (by a thread pool; 60 to 90 since: :class:`_Thread`),
     #: the rows of 21,600 (zone, strain) took 0.3 ms and their merge 37 us on one thread, and split
     #: by zone over two threads neither went faster (hyosan at 1e6, the event step on two threads,
     #: alternating runs: 3.74 to 3.77 s before, 3.22 s with both here)
@@ -208,28 +207,24 @@ class Parts:
                         t.error = None  # (a kept error would hold the frames it passed through, engine and all)
         finally:
             self._running = False
-            if not waited:  # a signal (Ctrl-C) while handing out or waiting: the locks may be out of step
-                self._abandon()
+            if not waited:  # a signal (Ctrl-C) while handing out or waiting: the locks may be out of step,
+                self.close()  # so these threads stop once done and the next run starts new ones
         self.span_s += time.perf_counter() - t0
         for t in threads:
             self.busy_s += t.cpu
         if errors:
             raise errors[0]
 
-    def _abandon(self) -> None:
-        """Tell the threads to stop once they are done (a run was interrupted: one may still be in
-        its kernel) and start new ones at the next run."""
-        for t in self._threads:
-            with contextlib.suppress(RuntimeError):  # (its hand-off already released)
-                t.stop()
-        self._threads, self._pid = [], -1
-
     def close(self) -> None:
-        """Stop the threads (a later :meth:`run` starts new ones)."""
+        """Stop the threads (a later :meth:`run` starts new ones); one still in a kernel (a run was
+        interrupted) stops when it is done."""
         threads, self._threads = self._threads, []
         if self._pid == os.getpid():
             for t in threads:
-                t.stop()
+                try:  # noqa: SIM105 (close runs from __del__, where module names may be gone)
+                    t.stop()
+                except RuntimeError:  # (its hand-off already released: it reads the stop first)
+                    pass
         self._pid = -1
 
     def __del__(self) -> None:
