@@ -29,13 +29,22 @@ PY_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from test_abm_reproducibility import digest, small_hyosan
+from aftermath.engines.abm.events import EventLists
+from aftermath.engines.abm.parts import Parts
 from aftermath.engines.driver import simulate
-print("DIGEST", digest(simulate(small_hyosan(people=600, days=6, dt=0.5), engine="abm", seed=5)))
+Parts.PARALLEL_PEOPLE = EventLists.PARALLEL_FROM = 0  # (a small world: handed out all the same)
+sc = small_hyosan(people=600, days=6, dt=0.5, **{run!r})
+if not {bands!r}:  # bands do not move together: the movers join their lists in the threads
+    from aftermath.scenario.load import from_dict
+    data = sc.model_dump(by_alias=True)
+    data["society"]["memory"]["band_moves"] = False
+    sc = from_dict(data)
+print("DIGEST", digest(simulate(sc, engine="abm", seed=5)))
 """
 
 
-def _digest_with(env: dict[str, str]) -> str:
-    code = PY_SCRIPT.format(tests=os.path.dirname(__file__))
+def _digest_with(env: dict[str, str], bands: bool = True, **run: Any) -> str:
+    code = PY_SCRIPT.format(tests=os.path.dirname(__file__), run=run, bands=bands)
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env={**os.environ, **env},
                          capture_output=True, text=True, timeout=600, check=True).stdout
     return next(line.split()[1] for line in out.splitlines() if line.startswith("DIGEST"))
@@ -45,6 +54,16 @@ def test_compiled_equals_python() -> None:
     """Every kernel of a small full run (mutation, sweeps, culls, screening) gives the same bits
     compiled and interpreted (NUMBA_DISABLE_JIT=1): no miscompile, no numba-only semantics."""
     assert _digest_with({"NUMBA_DISABLE_JIT": "1"}) == _digest_with({})
+
+
+@pytest.mark.parametrize(("threads", "bands"), [("1", True), ("2", False)])
+def test_event_step_compiled_equals_python(threads: str, bands: bool) -> None:
+    """The same for the event-driven step's kernels (its lists, calendar, joins and prefetches):
+    on one thread; and handed out to two with bands not moving together, where the movers join
+    their lists in the threads."""
+    env = {"NUMBA_NUM_THREADS": threads}
+    compiled = _digest_with(env, bands, abm_mode="events")
+    assert _digest_with({**env, "NUMBA_DISABLE_JIT": "1"}, bands, abm_mode="events") == compiled
 
 
 @settings(max_examples=200, deadline=None)

@@ -49,6 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.parts import Parts
+from aftermath.engines.abm.prefetch import prefetch
 from aftermath.engines.abm.sorts import argsort_stable, bisect_left
 from aftermath.engines.abm.state import Ever, Population, initial_people
 from aftermath.engines.abm.step import BAND_BASE, MEM_MAX, MEM_NEWS_POLICY, Mem
@@ -247,13 +248,12 @@ def _has(sorted_ids, j):
 @nb.njit(cache=True, nogil=True)
 def _touch_households(news, k0, k1, p, n_parts, state, household, memory, n_init, zone_start, zone_hh, zone_nh,
                       zone_end, band_count, band_slots, band_base):
-    """Loads the words :func:`grieve` reads for news ``k0 .. k1 - 1`` (the lost ones' households,
-    then their members' household, state and memory), each stage for all of them before the next,
-    so that their cache misses overlap instead of following one another. Reads only; returns a
-    sum that the caller keeps (the loads are not optimised away)."""
-    sink = 0
+    """Prefetches the words :func:`grieve` reads for news ``k0 .. k1 - 1`` (the lost ones'
+    households, then their members' household, state and memory), each stage for all of them
+    before the next, so that their cache misses overlap instead of following one another
+    (:mod:`aftermath.engines.abm.prefetch`). Reads only."""
     for k in range(k0, k1):
-        sink += np.int64(household[news[k]])
+        prefetch(household, news[k])
     for k in range(k0, k1):
         h = np.int64(household[news[k]])
         if h % n_parts != p:
@@ -261,16 +261,19 @@ def _touch_households(news, k0, k1, p, n_parts, state, household, memory, n_init
         if h < n_init:
             start, stop, step = _day0_places(h, zone_start, zone_hh, zone_nh, zone_end)
             for j in range(start, stop, step):
-                sink += np.int64(household[j]) + np.int64(state[j]) + np.int64(memory[j])
+                prefetch(household, j)
+                prefetch(state, j)
+                prefetch(memory, j)
         elif h >= band_base:
             b = h - band_base
             for q in range(band_count[b]):
                 j = band_slots[b, q]
-                sink += np.int64(household[j]) + np.int64(state[j]) + np.int64(memory[j])
-    return sink
+                prefetch(household, j)
+                prefetch(state, j)
+                prefetch(memory, j)
 
 
-#: news whose households' words :func:`grieve` loads together before handing them out
+#: news whose households' words :func:`grieve` prefetches together before handing them out
 TOUCH_NEWS = 64
 
 
@@ -283,14 +286,13 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
     news' order: any number of parts gives the same). ``alone[k]``: the one living member news
     ``k`` left its household, -1 if none or more. For the people in ``watched`` (sorted): ``grieved[p, r] =
     (person, lost one, policy, k)``, ``ng[p]`` rows. The words of the next :data:`TOUCH_NEWS`
-    news are loaded together first (:func:`_touch_households`: a news' members lie far apart, and
+    news are prefetched together first (:func:`_touch_households`: a news' members lie far apart, and
     one after another their misses cost 0.28 us a news at 1e6 people)."""
     buf = np.empty(256, dtype=np.int64)
     n = 0
-    sink = 0
     for k in range(news.shape[0]):
         if k % TOUCH_NEWS == 0:
-            sink += _touch_households(news, k, min(news.shape[0], k + TOUCH_NEWS), p, n_parts, state, household,
+            _touch_households(news, k, min(news.shape[0], k + TOUCH_NEWS), p, n_parts, state, household,
                                       memory, n_init, zone_start, zone_hh, zone_nh, zone_end, band_count,
                                       band_slots, band_base)
         i = news[k]
@@ -313,8 +315,6 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
                     grieved[p, n, 0], grieved[p, n, 1], grieved[p, n, 2], grieved[p, n, 3] = j, i, policy, k
                     n += 1
         alone[k] = sv if living == 1 else -1
-    if sink == -1:  # (never: keeps the loads above)
-        n = 0
     ng[p] = n
 
 

@@ -37,7 +37,7 @@ of threads. The skips are drawn per (step, list) from the ``COUNT`` stream (coun
 so a policy that never triggers draws nothing more.
 
 Who costs what: per step and list, a few operations; per candidate, a logarithm and a visit
-(about 180 ns at 1e7 people: a dozen arrays read at scattered places, their words loaded
+(about 180 ns at 1e7 people: a dozen arrays read at scattered places, their words prefetched
 ``TOUCH`` candidates at a time so that the misses overlap); per end of latency, a visit. Per day the
 scan's passes over everyone (news of the dead, the weekly fade of memory) stay. Memory: one int32
 per living person (the lists, with an eighth spare, and 256 places at least for each zone and
@@ -53,6 +53,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
+from aftermath.engines.abm.prefetch import prefetch
 from aftermath.engines.abm.rng import GOLDEN, Stream, mix64, uniform
 from aftermath.engines.abm.sorts import argsort_stable, sort_in_place
 from aftermath.engines.abm.state import NO_ZONE, PENDING
@@ -77,7 +78,7 @@ from aftermath.engines.abm.step import (
 from aftermath.engines.abm.tables import D, E, H, R, S, Z
 
 K_PICK, K_THIN = int(Stream.PICK), int(Stream.THIN)
-TOUCH = 64  # candidates whose words are loaded ahead of their visits
+TOUCH = 64  # candidates whose words are prefetched ahead of their visits (:mod:`.prefetch`)
 NK = 4  # kinds of list per zone: S, H, Z, D
 #: each (zone, kind) is kept as NSH lists, its people's shards (``shard``: person ``i``'s block of
 #: ``1 << SHARD_BITS`` ids, every NSH-th block to the same shard), so that one zone's susceptible
@@ -375,23 +376,23 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap,
         n_taken = 0
         g = 0  # those who left, over the chosen ones' places (ascending)
         n_mov = 0  # ... and of them those who join another list or the calendar (not the removed), to movers
-        sink = 0
         # the words a visit of this list reads besides state and zone: a susceptible has no strain,
         # its infection reads ``ever`` and schedules ``next_t`` (with latency); memory with memory on
         t_strain, t_ever, t_next = st != S, st == S, st == S and latent
         for m in range(k):
-            if m % TOUCH == 0:  # the next few candidates' words, loaded together (their misses overlap)
+            if m % TOUCH == 0:  # the next few candidates' words, prefetched (their misses overlap: :mod:`.prefetch`)
                 for m2 in range(m, min(k, m + TOUCH)):
                     i2 = sl[lo + chosen[c0 + m2]]
-                    sink += np.int64(P.state[i2]) + np.int64(P.zone[i2])
+                    prefetch(P.state, i2)
+                    prefetch(P.zone, i2)
                     if t_strain:
-                        sink += np.int64(P.strain[i2])
+                        prefetch(P.strain, i2)
                     if mem_on:
-                        sink += np.int64(P.memory[i2])
+                        prefetch(P.memory, i2)
                     if t_ever:
-                        sink += np.int64(P.ever[i2])
+                        prefetch(P.ever, i2)
                     if t_next:
-                        sink += np.int64(P.next_t[i2])
+                        prefetch(P.next_t, i2)
             i = np.int64(sl[lo + chosen[c0 + m]])
             s = np.int64(0) if st == S else np.int64(P.strain[i])
             rate = W.rate[z, st, s]
@@ -433,8 +434,6 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap,
                 movers[c0 + n_mov] = i
                 n_mov += 1
         n_takens[li] = n_taken
-        if sink == -1:  # (never: keeps the loads above)
-            n_takens[li] = 0
         n_movers[li] = n_mov
         s_n[li] = fill_holes(sl, lo, n, chosen, c0, g, P.next_t)
     if local:
@@ -462,20 +461,19 @@ def join_own(p, owner, state, zone, next_t, sl, s_lo, s_cap, s_n, ks, k_lo, move
         if owner[li] == p and ks[li] < 0:
             return
     held = False
-    sink = 0
-    last = -1  # (a list of this part's: where the loads' sink below would write)
     for li in range(ks.shape[0]):
         if owner[li] != p:
             continue
-        last = li
         c0 = k_lo[li]
         kept = 0
         nm = n_movers[li]
         for m in range(nm):
-            if m % TOUCH == 0 and not held:  # the next few movers' words, loaded together (as settle_movers)
+            if m % TOUCH == 0 and not held:  # the next few movers' words, prefetched (as settle_movers)
                 for m2 in range(m, min(nm, m + TOUCH)):
                     i2 = movers[c0 + m2]
-                    sink += np.int64(state[i2]) + np.int64(zone[i2]) + np.int64(next_t[i2])
+                    prefetch(state, i2)
+                    prefetch(zone, i2)
+                    prefetch(next_t, i2)
             i = movers[c0 + m]
             if not held:
                 if state[i] == PENDING:
@@ -490,8 +488,6 @@ def join_own(p, owner, state, zone, next_t, sl, s_lo, s_cap, s_n, ks, k_lo, move
             movers[c0 + kept] = i
             kept += 1
         n_movers[li] = kept
-    if sink == -1 and last >= 0:  # (never: keeps the loads above)
-        n_movers[last] = -1
 
 
 @nb.njit(cache=True)
@@ -563,21 +559,20 @@ def latent_part(p, n_parts, el, n_due, cand, n_cand, top, chunk, P, T, W, dy, ou
     thin_key, pick_key = dy.keys[K_THIN], dy.keys[K_PICK]
     mem_e = dy.mem.on and dy.mem.flight != 0.0
     where = T.where[E]
-    sink = 0
     for k in range(n_due):
-        if k % TOUCH == 0:  # the next few words, loaded together
+        if k % TOUCH == 0:  # the next few words, prefetched
             for k2 in range(k, min(n_due, k + TOUCH)):
                 i2 = np.int64(el[k2])
                 if (i2 // chunk) % n_parts == p:
-                    sink += (np.int64(P.state[i2]) + np.int64(P.zone[i2]) + np.int64(P.strain[i2])
-                             + np.int64(P.memory[i2]))
+                    prefetch(P.state, i2)
+                    prefetch(P.zone, i2)
+                    prefetch(P.strain, i2)
+                    prefetch(P.memory, i2)
         i = np.int64(el[k])
         c = i // chunk
         if c % n_parts != p:
             continue
         end_latency(p, i, np.int64(P.zone[i]), np.int64(P.strain[i]), P, T, dy, out, c)
-    if sink == -1:  # (never: keeps the loads above)
-        p = -1
     for m in range(n_cand):
         i = np.int64(el[cand[m]])
         c = i // chunk
@@ -711,12 +706,13 @@ def settle_movers(movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_
     caller makes room and places them)."""
     n_new = 0
     d = 0
-    sink = 0
     for q in range(n_mov):
-        if q % TOUCH == 0:  # the next few movers' words, loaded together
+        if q % TOUCH == 0:  # the next few movers' words, prefetched
             for q2 in range(q, min(n_mov, q + TOUCH)):
                 i2 = movers[q2]
-                sink += np.int64(state[i2]) + np.int64(zone[i2]) + np.int64(next_t[i2])
+                prefetch(state, i2)
+                prefetch(zone, i2)
+                prefetch(next_t, i2)
         i = movers[q]
         li = list_of(state, zone, i)
         if li >= 0:
@@ -726,8 +722,6 @@ def settle_movers(movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_
         elif state[i] == E:
             new_e[n_new] = cal_key(next_t[i], i)
             n_new += 1
-    if sink == -1:  # (never: keeps the loads above)
-        d = 0
     sort_keys(new_e, n_new)
     return n_new, d
 
