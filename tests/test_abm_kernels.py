@@ -29,31 +29,55 @@ PY_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from test_abm_reproducibility import digest, small_hyosan
+from aftermath.engines.abm import engine
 from aftermath.engines.abm.events import EventLists
 from aftermath.engines.abm.parts import Parts
 from aftermath.engines.driver import simulate
 Parts.PARALLEL_PEOPLE = EventLists.PARALLEL_FROM = 0  # (a small world: handed out all the same)
-sc = small_hyosan(people=600, days=6, dt=0.5, **{run!r})
+rows = [0]
+follow = engine.follow_bands
+def counted(*a):
+    n = follow(*a)
+    rows[0] += int(n)
+    return n
+engine.follow_bands = counted  # (the rows of bands' walks: that the run had some)
+sc = small_hyosan(people={people!r}, days={days!r}, dt=0.5, **{run!r})
 if not {bands!r}:  # bands do not move together: the movers join their lists in the threads
     from aftermath.scenario.load import from_dict
     data = sc.model_dump(by_alias=True)
     data["society"]["memory"]["band_moves"] = False
     sc = from_dict(data)
-print("DIGEST", digest(simulate(sc, engine="abm", seed=5)))
+print("DIGEST", digest(simulate(sc, engine="abm", seed=5)), rows[0])
 """
 
 
-def _digest_with(env: dict[str, str], bands: bool = True, **run: Any) -> str:
-    code = PY_SCRIPT.format(tests=os.path.dirname(__file__), run=run, bands=bands)
+def _run_with(env: dict[str, str], bands: bool = True, people: int = 600, days: int = 6,
+              **run: Any) -> tuple[str, int]:
+    """A small hyosan run in a fresh process with ``env``: its digest, and how many rows the bands'
+    walks logged (:func:`~aftermath.engines.abm.step.follow_bands`)."""
+    code = PY_SCRIPT.format(tests=os.path.dirname(__file__), run=run, bands=bands, people=people, days=days)
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env={**os.environ, **env},
                          capture_output=True, text=True, timeout=600, check=True).stdout
-    return next(line.split()[1] for line in out.splitlines() if line.startswith("DIGEST"))
+    line = next(line.split() for line in out.splitlines() if line.startswith("DIGEST"))
+    return line[1], int(line[2])
+
+
+def _digest_with(env: dict[str, str], bands: bool = True, **run: Any) -> str:
+    return _run_with(env, bands, **run)[0]
 
 
 def test_compiled_equals_python() -> None:
     """Every kernel of a small full run (mutation, sweeps, culls, screening) gives the same bits
     compiled and interpreted (NUMBA_DISABLE_JIT=1): no miscompile, no numba-only semantics."""
     assert _digest_with({"NUMBA_DISABLE_JIT": "1"}) == _digest_with({})
+
+
+def test_band_walks_compiled_equals_python() -> None:
+    """The same over a run long enough for bands to form and walk together (the bands' kernels:
+    their walks, counts and prefetches; the small run above has none)."""
+    compiled, rows = _run_with({}, people=5000, days=60)
+    assert rows >= 50
+    assert _run_with({"NUMBA_DISABLE_JIT": "1"}, people=5000, days=60) == (compiled, rows)
 
 
 @pytest.mark.parametrize(("threads", "bands"), [("1", True), ("2", False)])

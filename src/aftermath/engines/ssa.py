@@ -30,6 +30,7 @@ destroyed body becomes a corpse with probability ``q``, else is removed -- the i
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numba as nb
@@ -168,7 +169,7 @@ def ssa_advance(x, t, t_end, coef, reactant, product, pressure, zone, p_ptr, p_i
             return t_end, pos, n_events, True
         if pos + 2 > n_u:
             return t, pos, n_events, False
-        tau = -np.log(1.0 - u[pos]) / a0  # u in [0, 1): 1 - u in (0, 1]
+        tau = -math.log(1.0 - u[pos]) / a0  # u in [0, 1): 1 - u in (0, 1]
         pos += 1
         if t + tau >= t_end:
             return t_end, pos, n_events, True

@@ -47,6 +47,7 @@ budget already counts per person (:data:`.state.SETUP_BYTES_PER_AGENT`), and bui
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numba as nb
@@ -232,7 +233,7 @@ def list_tops(W, T, dy, czs, ns, tops):
                     continue
                 p = W.prob[z, st, s]
                 if mem_h and st == H:
-                    p = -np.expm1(-(W.tot[z, st, s] + (mmax - 1.0) * _walks(W.rate[z, st, s], T.where[st])) * dy.dt)
+                    p = -math.expm1(-(W.tot[z, st, s] + (mmax - 1.0) * _walks(W.rate[z, st, s], T.where[st])) * dy.dt)
                 if p > best:
                     best = p
             tops[first_list(z, k)] = best
@@ -246,7 +247,7 @@ def list_tops(W, T, dy, czs, ns, tops):
                 continue
             p = W.prob[z, E, s]
             if mem_h:
-                p = -np.expm1(-(W.tot[z, E, s] + (mmax - 1.0) * _walks(W.rate[z, E, s], T.where[E])) * dy.dt)
+                p = -math.expm1(-(W.tot[z, E, s] + (mmax - 1.0) * _walks(W.rate[z, E, s], T.where[E])) * dy.dt)
             if p > best:
                 best = p
     tops[czs.shape[0] * NK * NSH] = best
@@ -267,12 +268,12 @@ def choose_into(lo, hi, p, key, out, at, room):
         for q in range(n):
             out[at + q] = lo + q
         return n
-    lg = np.log1p(-p)
+    lg = math.log1p(-p)
     q = np.int64(-1)
     k = 0
     m = 0
     while True:
-        gap = np.floor(np.log(1.0 - uniform(key, m)) / lg)
+        gap = np.floor(math.log(1.0 - uniform(key, m)) / lg)
         m += 1
         if gap >= n - q - 1:
             break
@@ -411,7 +412,7 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap,
                     mult = recall(i, P, dy.mem)
                 pi = W.prob[z, st, s]
                 if mult != 1.0:
-                    pi = -np.expm1(-(tot + (mult - 1.0) * _walks(rate, where)) * dy.dt)
+                    pi = -math.expm1(-(tot + (mult - 1.0) * _walks(rate, where)) * dy.dt)
             if pi <= 0.0 or (pi < top and uniform(thin_key, i) * top >= pi):
                 continue  # a candidate at the list's top rate, not at their own
             u = uniform(pick_key, i)
@@ -586,7 +587,7 @@ def latent_part(p, n_parts, el, n_due, cand, n_cand, top, chunk, P, T, W, dy, ou
         mult = recall(i, P, dy.mem) if mem_e else 1.0
         pi = W.prob[z, E, s]
         if mult != 1.0:
-            pi = -np.expm1(-(tot + (mult - 1.0) * _walks(rate, where)) * dy.dt)
+            pi = -math.expm1(-(tot + (mult - 1.0) * _walks(rate, where)) * dy.dt)
         if pi <= 0.0 or (pi < top and uniform(thin_key, i) * top >= pi):
             continue
         u = uniform(pick_key, i)

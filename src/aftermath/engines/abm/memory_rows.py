@@ -16,6 +16,8 @@ step reads one number. The latent and hybrids
 
 from __future__ import annotations
 
+import math
+
 import numba as nb
 import numpy as np
 
@@ -31,4 +33,4 @@ def fill_s_memory(p, n_parts, W, T, flight, dt, sprob):
         tot, walks = W.tot[z, S, 0], _walks(W.rate[z, S, 0], T.where[S])  # the zone's row: once, not per level
         for m in range(levels):
             mult = 1.0 + flight * np.int64(m)
-            sprob[z, m] = -np.expm1(-(tot + (mult - 1.0) * walks) * dt)  # _walk_prob's expression
+            sprob[z, m] = -math.expm1(-(tot + (mult - 1.0) * walks) * dt)  # _walk_prob's expression

@@ -24,6 +24,8 @@ its parent's by ``lineage_ratio``.
 
 from __future__ import annotations
 
+import math
+
 import numba as nb
 import numpy as np
 import pandas as pd
@@ -103,14 +105,14 @@ class StrainTable:
 def _normal(keys, j, i):
     u1 = uniform(keys[K_TRAIT + 2 * j], i)
     u2 = uniform(keys[K_TRAIT + 2 * j + 1], i)
-    return np.sqrt(-2.0 * np.log(1.0 - u1)) * np.cos(2.0 * np.pi * u2)
+    return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
 
 
 @nb.njit(cache=True)
 def mutate_traits(keys, i, parent_traits, sd, lo, hi, out):
     """Each trait times ``exp(Normal(0, sd))``, clipped to its bounds (draws keyed by person ``i``)."""
     for j in range(parent_traits.shape[0]):
-        v = parent_traits[j] * np.exp(sd * _normal(keys, j, i))
+        v = parent_traits[j] * math.exp(sd * _normal(keys, j, i))
         out[j] = min(max(v, lo[j]), hi[j])
 
 

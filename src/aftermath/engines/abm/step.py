@@ -24,6 +24,7 @@ order by :func:`aftermath.engines.abm.mutation.resolve_pending`.
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numba as nb
@@ -68,8 +69,8 @@ def hybrid_probability(p_h, k_res, r):
         return 0.0
     if p_h >= 1.0:
         return 1.0
-    lg = np.log(p_h / (1.0 - p_h)) + k_res * (r - 0.5)
-    return 1.0 / (1.0 + np.exp(-lg))
+    lg = math.log(p_h / (1.0 - p_h)) + k_res * (r - 0.5)
+    return 1.0 / (1.0 + math.exp(-lg))
 
 
 @nb.njit(cache=True)
@@ -77,7 +78,7 @@ def latency_steps(keys, i, latency, shape, dt):
     """Steps until latency ends: Erlang(shape, mean ``latency``) drawn at onset, at least one step."""
     acc = 0.0
     for j in range(shape):
-        acc -= np.log(1.0 - uniform(keys[K_LAT + j], i))
+        acc -= math.log(1.0 - uniform(keys[K_LAT + j], i))
     k = int(np.floor(0.5 + latency * acc / shape / dt))
     return max(1, k)
 
@@ -282,7 +283,7 @@ def row_slot(rate, tot, prob, where, mult, dt, key, i):
         if u >= tot * max(mult, 1.0) * dt * (1.0 + 1e-9):
             return -1
         extra = (mult - 1.0) * _walks(rate, where)
-        pr = -np.expm1(-(tot + extra) * dt)
+        pr = -math.expm1(-(tot + extra) * dt)
         if pr <= 0.0 or u >= pr:
             return -1
         return _pick_walk(rate, where, mult, u / pr * (tot + extra))
@@ -334,7 +335,7 @@ def _walks(rates, where):
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _walk_prob(W, T, z, st, s, mult, dt):
     """The step probability of a row whose walking slots are multiplied by ``mult``."""
-    return -np.expm1(-(W.tot[z, st, s] + (mult - 1.0) * _walks(W.rate[z, st, s], T.where[st])) * dt)
+    return -math.expm1(-(W.tot[z, st, s] + (mult - 1.0) * _walks(W.rate[z, st, s], T.where[st])) * dt)
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)

@@ -18,6 +18,7 @@ reactions that :func:`aftermath.model.network.build_network` expands from the sa
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from dataclasses import fields, replace
 from functools import lru_cache
@@ -374,7 +375,7 @@ def fill_rows_part(p, n_parts, tab, coef, counts, czs, n_strains, den, eta, hybr
                     rate[z, st, s, j] = r
                     total += r
                 tot[z, st, s] = total
-                prob[z, st, s] = -np.expm1(-total * dt)
+                prob[z, st, s] = -math.expm1(-total * dt)
 
 
 
