@@ -219,6 +219,10 @@ def news_in_chunks(memory, words, n, news_chunk, chunk):
     return news_gather(off, out, found)
 
 
+#: how many bands ahead :func:`band_chunks` prefetches its members' words
+BANDS_AHEAD = 8
+
+
 @nb.njit(cache=True, nogil=True)
 def band_chunks(p, n_parts, n_bands, band_count, band_slots, household, state, band_base, chunk, per_part):
     """The band members (still in their band) not removed, by chunk of people, of the bands
@@ -231,7 +235,13 @@ def band_chunks(p, n_parts, n_bands, band_count, band_slots, household, state, b
     back: the count went below zero.)"""
     per_chunk = per_part[p]
     per_chunk[:] = 0
+    ahead = BANDS_AHEAD * n_parts
     for b in range(p, n_bands, n_parts):
+        if b + ahead < n_bands:  # the members of a band a few on: their misses overlap (prefetch)
+            for q in range(band_count[b + ahead]):
+                j = band_slots[b + ahead, q]
+                prefetch(household, j)
+                prefetch(state, j)
         h = band_base + b
         for q in range(band_count[b]):
             j = np.int64(band_slots[b, q])

@@ -30,6 +30,7 @@ from collections import namedtuple
 import numba as nb
 import numpy as np
 
+from aftermath.engines.abm.prefetch import prefetch
 from aftermath.engines.abm.rng import Stream, from_table, uniform
 from aftermath.engines.abm.sorts import sort_in_place
 from aftermath.engines.abm.state import NO_ZONE, PENDING, Ever
@@ -515,7 +516,39 @@ def _route_slot(T, W, st, s, z0, kr, n_strains):
     return -1
 
 
-@nb.njit(cache=True)
+#: band walks whose walkers' and members' words :func:`follow_bands` prefetches together
+TOUCH_WALKS = 16
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _touch_bands(w, q0, q1, P, band_count, band_slots):
+    """Prefetches what :func:`follow_bands` reads for walks ``q0 .. q1 - 1``, a stage at a time
+    for all of them (the walkers' words, then their bands' rows of members, then the members'
+    words), so that the misses of a stage overlap (:mod:`.prefetch`): a band's members lie far
+    apart. Reads only."""
+    for q in range(q0, q1):
+        i = w[q] >> 32
+        prefetch(P.household, i)
+        prefetch(P.zone, i)
+        prefetch(P.state, i)
+        prefetch(P.ever, i)
+    for q in range(q0, q1):
+        b = np.int64(P.household[w[q] >> 32]) - BAND_BASE
+        if b >= 0:
+            prefetch(band_count, b)
+            prefetch(band_slots[b], 0)
+    for q in range(q0, q1):
+        b = np.int64(P.household[w[q] >> 32]) - BAND_BASE
+        if b >= 0:
+            for m in range(band_count[b]):
+                j = band_slots[b, m]
+                prefetch(P.household, j)
+                prefetch(P.zone, j)
+                prefetch(P.state, j)
+                prefetch(P.ever, j)
+
+
+@nb.njit(cache=True, nogil=True, _nrt=False)
 def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_from, log):
     """Bands move together. A band member's walk in the step (``w``, from :func:`gather_walks`,
     in person order) is the band's proposal to go: the step did nothing else with it. The band
@@ -535,6 +568,8 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
     walks, 157 s of korea's first 200 days; then a hash set)."""
     n_log = 0
     for q in range(w.shape[0]):
+        if q % TOUCH_WALKS == 0:
+            _touch_bands(w, q, min(w.shape[0], q + TOUCH_WALKS), P, band_count, band_slots)
         e = w[q]
         i = e >> 32
         r = e & 0xFFFFFFFF
