@@ -191,7 +191,8 @@ def main() -> None:
                 story_s = time.perf_counter() - t0
                 assert text
     if args.only:  # a --processes child: one line for the parent
-        print(json.dumps({"run_s": best, "engine_day_cpu_s": {k: float(d.sum()) for k, d in day_best.items()}}))
+        print(json.dumps({"run_s": best, "engine_day_cpu_s": {k: float(d.sum()) for k, d in day_best.items()},
+                          "cpu_by_part": split}))
         return
     off, on, cast = best["off"], best["on"], best["on + cast 50"]
     # the ratio within each round (the variants of a round run minutes apart, under the same load)
