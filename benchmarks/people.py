@@ -266,7 +266,7 @@ def across_processes(args: argparse.Namespace) -> None:
         child = json.loads(proc.stdout.strip().splitlines()[-1])
         run_s, cpu = child["run_s"], child["engine_day_cpu_s"]
         rows.append({"first": order.split(",")[0], f"{a}_s": run_s[a], f"{b}_s": run_s[b],
-                     ratio: run_s[b] / run_s[a], cpu_ratio: cpu[b] / cpu[a]})
+                     ratio: run_s[b] / run_s[a], cpu_ratio: cpu[b] / cpu[a], "cpu_by_part": child["cpu_by_part"]})
         print(f"process {k + 1}: {order:17s} {a} {run_s[a]:.2f} s, {b} {run_s[b]:.2f} s: "
               f"{rows[-1][ratio]:.3f} (engine's days CPU {rows[-1][cpu_ratio]:.3f})", flush=True)
     out: dict[str, Any] = {"people": args.people, "days": args.days, "processes": args.processes,
