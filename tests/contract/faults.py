@@ -175,8 +175,8 @@ FAULTS: tuple[Fault, ...] = (
           "the declared relapse rate is doubled"),
     # -- the event-driven step (run.abm_mode = "events"): caught by its own cases ---------------
     Fault("events_count_doubled", "rate", EVENTS,
-          "    lg = np.log1p(-p)",
-          "    lg = np.log1p(-min(0.999, 2.0 * p))",
+          "    lg = math.log1p(-p)",
+          "    lg = math.log1p(-min(0.999, 2.0 * p))",
           "twice as many candidates as the lists' (and the calendar's) top probability says", k="abm-events"),
     Fault("events_thinning_ignored", "rate", EVENTS,
           "if pi <= 0.0 or (pi < top and uniform(thin_key, i) * top >= pi):\n                continue  # a candidate",
