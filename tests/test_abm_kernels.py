@@ -74,7 +74,7 @@ def test_compiled_equals_python() -> None:
 
 def test_band_walks_compiled_equals_python() -> None:
     """The same over a run long enough for bands to form and walk together (the bands' kernels:
-    their walks, counts and prefetches; the small run above has none)."""
+    their walks and counts; the small run above has none)."""
     compiled, rows = _run_with({}, people=5000, days=60)
     assert rows >= 50
     assert _run_with({"NUMBA_DISABLE_JIT": "1"}, people=5000, days=60) == (compiled, rows)
@@ -82,7 +82,8 @@ def test_band_walks_compiled_equals_python() -> None:
 
 @pytest.mark.parametrize(("threads", "bands"), [("1", True), ("2", False)])
 def test_event_step_compiled_equals_python(threads: str, bands: bool) -> None:
-    """The same for the event-driven step's kernels (its lists, calendar, joins and prefetches):
+    """The same for the event-driven step's kernels (its lists, calendar and joins; the prefetches'
+    index expressions, not where they point: run as Python a prefetch does nothing):
     on one thread; and handed out to two with bands not moving together, where the movers join
     their lists in the threads."""
     env = {"NUMBA_NUM_THREADS": threads}

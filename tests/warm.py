@@ -24,6 +24,9 @@ def _abm(mode: str) -> None:
         sc = scale_population(sc, people)
         sc = with_overrides(sc, {"run.abm_mode": mode, **({"cast": cast} if cast else {})})
         simulate(sc, engine="abm", days=12)
+    # bands walk together only once households are lost: a longer, larger hyosan (260 band walks)
+    sc = scale_population(parse_toml(builtin_text("hyosan"), source="<builtin hyosan>"), 20_000)
+    simulate(with_overrides(sc, {"run.abm_mode": mode}), engine="abm", days=120)
 
 
 def abm_scan() -> None:

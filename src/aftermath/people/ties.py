@@ -303,8 +303,8 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
     for k in range(news.shape[0]):
         if k % TOUCH_NEWS == 0:
             _touch_households(news, k, min(news.shape[0], k + TOUCH_NEWS), p, n_parts, state, household,
-                                      memory, n_init, zone_start, zone_hh, zone_nh, zone_end, band_count,
-                                      band_slots, band_base)
+                              memory, n_init, zone_start, zone_hh, zone_nh, zone_end, band_count, band_slots,
+                              band_base)
         i = news[k]
         h = np.int64(household[i])
         if h % n_parts != p:

@@ -25,6 +25,7 @@ order by :func:`aftermath.engines.abm.mutation.resolve_pending`.
 from __future__ import annotations
 
 import math
+import sys
 from collections import namedtuple
 
 import numba as nb
@@ -63,6 +64,10 @@ EV_HISTORY = np.uint8(Ever.INFECTED | Ever.BORN)
 U8_PENDING = np.uint8(PENDING)
 
 
+#: the largest argument of ``exp`` whose value is finite
+EXP_MAX = math.log(sys.float_info.max)
+
+
 @nb.njit(cache=True)
 def hybrid_probability(p_h, k_res, r):
     """``logit(p_i) = logit(p_h) + k_res (r - 0.5)`` (as ``aftermath.model.world.hybrid_probability``)."""
@@ -71,6 +76,8 @@ def hybrid_probability(p_h, k_res, r):
     if p_h >= 1.0:
         return 1.0
     lg = math.log(p_h / (1.0 - p_h)) + k_res * (r - 0.5)
+    if -lg > EXP_MAX:  # exp overflows: 0 (as compiled, where exp is inf; run as Python, math.exp raises)
+        return 0.0
     return 1.0 / (1.0 + math.exp(-lg))
 
 
