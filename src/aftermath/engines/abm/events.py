@@ -441,6 +441,16 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap,
         join_own(p, owner, P.state, P.zone, P.next_t, sl, s_lo, s_cap, s_n, ks, k_lo, movers, n_movers)
 
 
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _touch_movers(movers, a, b, state, zone, next_t):
+    """Prefetches the words a mover's joining reads, of ``movers[a:b]`` (:mod:`.prefetch`)."""
+    for q in range(a, b):
+        i = movers[q]
+        prefetch(state, i)
+        prefetch(zone, i)
+        prefetch(next_t, i)
+
+
 @nb.njit(cache=True, nogil=True, _nrt=False)
 def join_own(p, owner, state, zone, next_t, sl, s_lo, s_cap, s_n, ks, k_lo, movers, n_movers):
     """After part ``p``'s visits: its lists' movers join their new lists here, as the serial pass
@@ -469,12 +479,8 @@ def join_own(p, owner, state, zone, next_t, sl, s_lo, s_cap, s_n, ks, k_lo, move
         kept = 0
         nm = n_movers[li]
         for m in range(nm):
-            if m % TOUCH == 0 and not held:  # the next few movers' words, prefetched (as settle_movers)
-                for m2 in range(m, min(nm, m + TOUCH)):
-                    i2 = movers[c0 + m2]
-                    prefetch(state, i2)
-                    prefetch(zone, i2)
-                    prefetch(next_t, i2)
+            if m % TOUCH == 0 and not held:  # the next few movers' words (as settle_movers)
+                _touch_movers(movers, c0 + m, c0 + min(nm, m + TOUCH), state, zone, next_t)
             i = movers[c0 + m]
             if not held:
                 if state[i] == PENDING:
@@ -708,12 +714,8 @@ def settle_movers(movers, n_mov, state, zone, next_t, sl, s_lo, s_cap, s_n, new_
     n_new = 0
     d = 0
     for q in range(n_mov):
-        if q % TOUCH == 0:  # the next few movers' words, prefetched
-            for q2 in range(q, min(n_mov, q + TOUCH)):
-                i2 = movers[q2]
-                prefetch(state, i2)
-                prefetch(zone, i2)
-                prefetch(next_t, i2)
+        if q % TOUCH == 0:  # the next few movers' words
+            _touch_movers(movers, q, min(n_mov, q + TOUCH), state, zone, next_t)
         i = movers[q]
         li = list_of(state, zone, i)
         if li >= 0:

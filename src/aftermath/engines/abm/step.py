@@ -233,10 +233,10 @@ def step_part(p, n_parts, n, chunk, P, T, W, dy, out):
     for c in range(p, n_chunks, n_parts):
         lo = c * chunk
         hi = min(n, lo + chunk)
-        if dy.mem.on:  # the memory bytes of this part's next chunk (of this one, first), read here and there
-            _touch_chunk(P.memory, c if c == p else c + n_parts, n_chunks, chunk, n)
+        if dy.mem.on:  # the memory bytes of this part's next chunk (of this one too, first), read here and there
             if c == p:
-                _touch_chunk(P.memory, c + n_parts, n_chunks, chunk, n)
+                _touch_chunk(P.memory, c, n_chunks, chunk, n)
+            _touch_chunk(P.memory, c + n_parts, n_chunks, chunk, n)
         for i in range(lo, hi):
             st = np.int64(state[i])
             if st == R:
