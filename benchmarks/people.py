@@ -41,8 +41,8 @@ costs nothing measurable, the story under a second.
 Usage: ``python benchmarks/people.py [--people 1000000] [--days 365] [--rounds 2]``, or
 ``--processes K``: off and on once in each of K fresh processes (the ratio moves more between
 processes than between rounds of one), their ratios' geometric mean and its 95% interval; with
-``--lockstep`` (and ``NUMBA_NUM_THREADS=1``), in each process the two take turns day by day, each
-timed over its own days, so that the machine's slow stretches fall on both.
+``--lockstep`` (and ``NUMBA_NUM_THREADS=1``), in each process the two take turns of ``--turn`` days
+(30), each timed over its own, so that the machine's slow stretches fall on both.
 """
 
 from __future__ import annotations
@@ -81,8 +81,12 @@ def main() -> None:
                     "the two variants compared: off and on (memory's cost, the default), on and on + cast 50 (the "
                     "cast's), or off and off again (the harness's own check: the interval should hold 1)")
     ap.add_argument("--lockstep", action="store_true", help="with --processes: in each process the two variants "
-                    "take turns day by day (two threads passing a baton), each timed by its own thread's CPU clock "
-                    "over its own days, so that a slow stretch of the machine falls on both")
+                    "take turns (two threads passing a baton), each timed by its own thread's CPU clock over its own "
+                    "days, so that a slow stretch of the machine falls on both")
+    ap.add_argument("--turn", type=int, default=30, metavar="DAYS", help="with --lockstep: the days of a turn "
+                    "(default 30). Each turn starts with the caches full of the other's arrays, a cost the same for "
+                    "both that pulls the ratio towards 1: turns of a day read memory's cost at 1.08 and 1.10 where "
+                    "turns of 30 read 1.12")
     ap.add_argument("--only", help=argparse.SUPPRESS)  # (a --processes child: these variants, in this order)
     args = ap.parse_args()
     if args.processes:
@@ -274,7 +278,8 @@ def across_processes(args: argparse.Namespace) -> None:
     for k in range(args.processes):
         order = f"{a},{b}" if k % 2 == 0 else f"{b},{a}"
         cmd = [sys.executable, __file__, "--people", str(args.people), "--days", str(args.days), "--seed",
-               str(args.seed), "--rounds", "1", "--only", order, *(["--lockstep"] if args.lockstep else [])]
+               str(args.seed), "--rounds", "1", "--only", order,
+               *(["--lockstep", "--turn", str(args.turn)] if args.lockstep else [])]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), check=True)
         child = json.loads(proc.stdout.strip().splitlines()[-1])
         run_s, cpu = child["run_s"], child["engine_day_cpu_s"]
@@ -283,7 +288,8 @@ def across_processes(args: argparse.Namespace) -> None:
         print(f"process {k + 1}: {order:17s} {a} {run_s[a]:.2f} s, {b} {run_s[b]:.2f} s: "
               f"{rows[-1][ratio]:.3f} (engine's days CPU {rows[-1][cpu_ratio]:.3f})", flush=True)
     out: dict[str, Any] = {"people": args.people, "days": args.days, "processes": args.processes,
-                           "pair": [a, b], "lockstep": args.lockstep, "runs": rows}
+                           "pair": [a, b], "lockstep": args.lockstep, "turn_days": args.turn if args.lockstep else None,
+                           "runs": rows}
     for key in (ratio, cpu_ratio):
         logs = np.log([r[key] for r in rows])
         half = stats.t.ppf(0.975, len(logs) - 1) * logs.std(ddof=1) / np.sqrt(len(logs)) if len(logs) > 1 else np.inf
@@ -313,14 +319,18 @@ def _one_thread() -> None:
 
 def lockstep(args: argparse.Namespace) -> None:
     """A ``--processes --lockstep`` child: the variants of ``--only`` (two, the first first) run at once
-    in two threads that pass a baton at each day's end (``simulate``'s ``on_day``), so only one runs
-    at a time and they take turns day by day. Each variant's time is its own days': the CPU of its
-    thread (``time.thread_time``: a thread waiting for the baton uses none) and the wall time while
-    it held the baton, from its first day to its last. Whatever slows the machine for a while slows
-    both, where one variant's run after the other's falls on another stretch of a shared machine
-    (whose runs of a year have varied by 15% within minutes). The other's arrays go through the
-    caches between two days of a variant, so the times are not those of a run alone; their ratio
-    is the figure. One line of JSON, as the other children's."""
+    in two threads that pass a baton at the end of every ``--turn`` days (``simulate``'s ``on_day``),
+    so only one runs at a time and they take turns. Each variant's time is its own turns': the CPU of
+    its thread (``time.thread_time``: a thread waiting for the baton uses none) and the wall time
+    while it held the baton. Whatever slows the machine for a while slows both, where one variant's
+    run after the other's falls on another stretch of a shared machine (whose runs of a year have
+    varied by 15% within minutes). Each turn starts with the other's arrays in the caches: a cost
+    the same for both, which pulls their ratio towards 1 the shorter the turns (a turn of a day
+    added about 2 s to a year of 6 to 8 s at 10^6 people, and read memory's cost at 1.08 and 1.10
+    where turns of 30 days read 1.12). Which variant goes first alternates between processes: in a
+    check with both runs the same (``--pair off,off``) with turns of a day, the second of a turn's
+    pair ran 1% to 3% faster; with turns of 30 days, no such lean. One line of JSON, as the other
+    children's."""
     import threading
 
     from aftermath.engines import driver
@@ -331,8 +341,9 @@ def lockstep(args: argparse.Namespace) -> None:
     base = scale_population(load("hyosan"), args.people)
     every = {"off": with_overrides(base, OFF), "on": base, "on + cast 50": with_overrides(base, {"cast": 50})}
     every["off again"] = every["off"]
-    labels = args.only.split(",")
+    labels = (args.only or "off,on").split(",")
     assert len(labels) == 2, "--lockstep runs two variants"
+    assert args.turn >= 1, "--turn is a number of days, at least 1"
     small = with_overrides(scale_population(load("hyosan"), 20_000), {"run.days": 120, "cast": 50})
     driver.simulate(small, engine="abm", seed=args.seed)  # (warm-up, as main's)
     driver.simulate(base, engine="abm", days=2, seed=args.seed)
@@ -351,6 +362,8 @@ def lockstep(args: argparse.Namespace) -> None:
             c0[0], t0[0] = time.thread_time(), time.perf_counter()
 
         def give(done: int, days: int) -> None:
+            if done % args.turn and done < days:  # (the turn goes on)
+                return
             held["cpu"] += time.thread_time() - c0[0]
             held["wall"] += time.perf_counter() - t0[0]
             baton[other].release()
