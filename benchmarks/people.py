@@ -83,12 +83,19 @@ def main() -> None:
     ap.add_argument("--lockstep", action="store_true", help="with --processes: in each process the two variants "
                     "take turns (two threads passing a baton), each timed by its own thread's CPU clock over its own "
                     "days, so that a slow stretch of the machine falls on both")
-    ap.add_argument("--turn", type=int, default=30, metavar="DAYS", help="with --lockstep: the days of a turn "
-                    "(default 30). Each turn starts with the caches full of the other's arrays, a cost the same for "
-                    "both that pulls the ratio towards 1: turns of a day read memory's cost at 1.08 and 1.10 where "
-                    "turns of 30 read 1.12")
+    ap.add_argument("--turn", type=int, metavar="DAYS", help="with --lockstep: the days of a turn (default 30). "
+                    "Each turn starts with the caches full of the other's arrays, a cost about the same for both "
+                    "that pulls the ratio towards 1: turns of a day read memory's cost at 1.08 and 1.10 where turns "
+                    "of 30 read 1.12")
     ap.add_argument("--only", help=argparse.SUPPRESS)  # (a --processes child: these variants, in this order)
     args = ap.parse_args()
+    if args.turn is not None and not args.lockstep:
+        ap.error(f"--turn {args.turn}: only with --lockstep")
+    if args.lockstep and not (args.processes or args.only):
+        ap.error("--lockstep: only with --processes K")
+    args.turn = 30 if args.turn is None else args.turn
+    if args.turn < 1:
+        ap.error(f"--turn {args.turn}: expected a number of days, at least 1")
     if args.processes:
         across_processes(args)
         return
@@ -273,20 +280,27 @@ def across_processes(args: argparse.Namespace) -> None:
         _one_thread()
     a, b, ratio = {"off,on": ("off", "on", "on_over_off"), "on,cast": ("on", "on + cast 50", "cast_over_on"),
                    "off,off": ("off", "off again", "again_over_off")}[args.pair]
-    cpu_ratio = f"engine_cpu_{ratio}"
+    # (the CPU of the engine's days at their least over a process's rounds; in lockstep, of each
+    # variant's thread over its turns: the day's Python of society, policies and the record too)
+    cpu_key, cpu_ratio = (("thread_cpu_s", f"thread_cpu_{ratio}") if args.lockstep else
+                          ("engine_day_cpu_s", f"engine_cpu_{ratio}"))
+    cpu_label = "its thread's CPU" if args.lockstep else "engine's days CPU"
     rows = []
     for k in range(args.processes):
         order = f"{a},{b}" if k % 2 == 0 else f"{b},{a}"
         cmd = [sys.executable, __file__, "--people", str(args.people), "--days", str(args.days), "--seed",
                str(args.seed), "--rounds", "1", "--only", order,
                *(["--lockstep", "--turn", str(args.turn)] if args.lockstep else [])]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), check=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
+        if proc.returncode:  # (its reason, not only that it failed)
+            sys.stderr.write(proc.stderr)
+            raise SystemExit(proc.returncode)
         child = json.loads(proc.stdout.strip().splitlines()[-1])
-        run_s, cpu = child["run_s"], child["engine_day_cpu_s"]
+        run_s, cpu = child["run_s"], child[cpu_key]
         rows.append({"first": order.split(",")[0], f"{a}_s": run_s[a], f"{b}_s": run_s[b],
                      ratio: run_s[b] / run_s[a], cpu_ratio: cpu[b] / cpu[a], "cpu_by_part": child["cpu_by_part"]})
         print(f"process {k + 1}: {order:17s} {a} {run_s[a]:.2f} s, {b} {run_s[b]:.2f} s: "
-              f"{rows[-1][ratio]:.3f} (engine's days CPU {rows[-1][cpu_ratio]:.3f})", flush=True)
+              f"{rows[-1][ratio]:.3f} ({cpu_label} {rows[-1][cpu_ratio]:.3f})", flush=True)
     out: dict[str, Any] = {"people": args.people, "days": args.days, "processes": args.processes,
                            "pair": [a, b], "lockstep": args.lockstep, "turn_days": args.turn if args.lockstep else None,
                            "runs": rows}
@@ -325,7 +339,7 @@ def lockstep(args: argparse.Namespace) -> None:
     while it held the baton. Whatever slows the machine for a while slows both, where one variant's
     run after the other's falls on another stretch of a shared machine (whose runs of a year have
     varied by 15% within minutes). Each turn starts with the other's arrays in the caches: a cost
-    the same for both, which pulls their ratio towards 1 the shorter the turns (a turn of a day
+    about the same for both, which pulls their ratio towards 1 the shorter the turns (a turn of a day
     added about 2 s to a year of 6 to 8 s at 10^6 people, and read memory's cost at 1.08 and 1.10
     where turns of 30 days read 1.12). Which variant goes first alternates between processes: in a
     check with both runs the same (``--pair off,off``) with turns of a day, the second of a turn's
@@ -342,13 +356,13 @@ def lockstep(args: argparse.Namespace) -> None:
     every = {"off": with_overrides(base, OFF), "on": base, "on + cast 50": with_overrides(base, {"cast": 50})}
     every["off again"] = every["off"]
     labels = (args.only or "off,on").split(",")
-    assert len(labels) == 2, "--lockstep runs two variants"
-    assert args.turn >= 1, "--turn is a number of days, at least 1"
+    if len(labels) != 2:
+        raise SystemExit(f"people.py: --only {args.only}: --lockstep runs two variants")
     small = with_overrides(scale_population(load("hyosan"), 20_000), {"run.days": 120, "cast": 50})
     driver.simulate(small, engine="abm", seed=args.seed)  # (warm-up, as main's)
     driver.simulate(base, engine="abm", days=2, seed=args.seed)
     baton = {label: threading.Semaphore(0) for label in labels}
-    built = threading.Barrier(3)  # both engines built before the first day (set-up is not timed)
+    built = threading.Barrier(3)  # both engines built before the first turn (the rest of the set-up is in it)
     cpu: dict[str, float] = {}
     wall: dict[str, float] = {}
     errors: list[BaseException] = []
@@ -366,19 +380,21 @@ def lockstep(args: argparse.Namespace) -> None:
                 return
             held["cpu"] += time.thread_time() - c0[0]
             held["wall"] += time.perf_counter() - t0[0]
-            baton[other].release()
-            if done < days and not errors:
-                take()
+            if done < days:  # (after the last day, the baton waits for the run's end: below)
+                baton[other].release()
+                if not errors:
+                    take()
 
         def start(_eng: Any) -> None:
             built.wait()
             take()
 
-        try:
+        try:  # (the result dropped at once: its arrays freed before the other's last turn)
             driver.simulate(every[label], engine="abm", days=args.days, seed=args.seed, on_start=start, on_day=give)
         except BaseException as e:  # (raised on the main thread; the other runs on without turns)
             errors.append(e)
             built.abort()
+        finally:  # the other's last turn starts after this run's end (its record, its result), not during it
             baton[other].release()
         cpu[label], wall[label] = held["cpu"], held["wall"]
 
@@ -392,7 +408,7 @@ def lockstep(args: argparse.Namespace) -> None:
         t.join()
     if errors:
         raise errors[0]
-    print(json.dumps({"run_s": wall, "engine_day_cpu_s": cpu, "cpu_by_part": {}}))
+    print(json.dumps({"run_s": wall, "thread_cpu_s": cpu, "cpu_by_part": {}}))
 
 
 def kernel_ab(people: int, day: int, reps: int, seed: int, flush: bool = False) -> None:
