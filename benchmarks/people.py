@@ -309,6 +309,10 @@ def across_processes(args: argparse.Namespace) -> None:
         half = stats.t.ppf(0.975, len(logs) - 1) * logs.std(ddof=1) / np.sqrt(len(logs)) if len(logs) > 1 else np.inf
         out[key] = {"geometric_mean": float(np.exp(logs.mean())), "median": float(np.exp(np.median(logs))),
                     "interval_95": [float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))]}
+    if args.lockstep:  # each variant's CPU by part, the median over the processes
+        out["cpu_by_part_median"] = {
+            v: {part: round(float(np.median([r["cpu_by_part"][v].get(part, 0.0) for r in rows])), 3)
+                for part in sorted({p for r in rows for p in r["cpu_by_part"][v]})} for v in (a, b)}
     lo, hi = out[ratio]["interval_95"]
     if args.pair == "off,on":
         out["target_1.10"] = "met" if hi <= 1.10 else "not met" if lo > 1.10 else "undecided (the interval spans 1.10)"
@@ -361,6 +365,7 @@ def lockstep(args: argparse.Namespace) -> None:
     small = with_overrides(scale_population(load("hyosan"), 20_000), {"run.days": 120, "cast": 50})
     driver.simulate(small, engine="abm", seed=args.seed)  # (warm-up, as main's)
     driver.simulate(base, engine="abm", days=2, seed=args.seed)
+    by_part = _time_parts_by_thread(labels)
     baton = {label: threading.Semaphore(0) for label in labels}
     built = threading.Barrier(3)  # both engines built before the first turn (the rest of the set-up is in it)
     cpu: dict[str, float] = {}
@@ -373,6 +378,7 @@ def lockstep(args: argparse.Namespace) -> None:
 
         def take() -> None:
             baton[label].acquire()
+            by_part.mine.label = label  # type: ignore[attr-defined]  # (the parts timed in turns only)
             c0[0], t0[0] = time.thread_time(), time.perf_counter()
 
         def give(done: int, days: int) -> None:
@@ -380,6 +386,7 @@ def lockstep(args: argparse.Namespace) -> None:
                 return
             held["cpu"] += time.thread_time() - c0[0]
             held["wall"] += time.perf_counter() - t0[0]
+            by_part.mine.label = None  # type: ignore[attr-defined]  # (between turns, and after the last)
             if done < days:  # (after the last day, the baton waits for the run's end: below)
                 baton[other].release()
                 if not errors:
@@ -408,7 +415,56 @@ def lockstep(args: argparse.Namespace) -> None:
         t.join()
     if errors:
         raise errors[0]
-    print(json.dumps({"run_s": wall, "thread_cpu_s": cpu, "cpu_by_part": {}}))
+    split = {label: {k: round(v, 3) for k, v in sorted(by_part[label].items())} for label in labels}
+    for label in labels:  # (what the timed parts leave of the variant's turns)
+        split[label]["rest"] = round(cpu[label] - sum(by_part[label].values()), 3)
+    print(json.dumps({"run_s": wall, "thread_cpu_s": cpu, "cpu_by_part": split}))
+
+
+class _ByThread(dict):  # type: ignore[type-arg]
+    """CPU seconds by part, per variant: ``self[label][part]``; ``mine.label``: the calling thread's."""
+
+    mine = None
+
+
+def _time_parts_by_thread(labels: list[str]) -> _ByThread:
+    """In lockstep, the CPU of each part of the day loop (the parts of ``main``'s split: the step
+    kernel, the rows, the day's end, the bands' walks, other kernels) by the thread's own clock,
+    to the variant that thread runs; a part inside another (the day's end hands its passes to
+    ``Parts.run``) counts to the outer one only."""
+    import threading
+
+    from aftermath.engines.abm import engine as abm_engine
+    from aftermath.engines.abm import parts
+    from aftermath.people import ties
+
+    out = _ByThread({label: {} for label in labels})
+    out.mine = threading.local()
+
+    def timed(name: str, f: Any) -> Any:
+        def g(*a: Any, **k: Any) -> Any:
+            me = out.mine
+            if getattr(me, "label", None) is None or getattr(me, "depth", 0):  # (outside a turn, or inside
+                return f(*a, **k)  # another timed part)
+            me.depth, c = 1, time.thread_time()
+            try:
+                return f(*a, **k)
+            finally:
+                me.depth = 0
+                d = out[me.label]
+                d[name] = d.get(name, 0.0) + time.thread_time() - c
+        return g
+
+    run_parts = parts.Parts.run
+
+    def timed_run(self: Any, kernel: Any, *a: Any, **k: Any) -> None:
+        timed(KERNELS.get(getattr(kernel, "__name__", ""), "other kernels"), run_parts)(self, kernel, *a, **k)
+
+    parts.Parts.run = timed_run  # type: ignore[method-assign]
+    ties.Ties.end_day = timed("day end", ties.Ties.end_day)  # type: ignore[method-assign]
+    abm_engine.AbmEngine._follow = timed("band walks", abm_engine.AbmEngine._follow)  # type: ignore[method-assign]
+    abm_engine.fill_s_memory = timed("rows", abm_engine.fill_s_memory)
+    return out
 
 
 def kernel_ab(people: int, day: int, reps: int, seed: int, flush: bool = False) -> None:
