@@ -108,37 +108,26 @@ def main() -> None:
 
     from aftermath.engines import driver
     from aftermath.people.story import story_text
-    from aftermath.scenario.load import load, with_overrides
+    from aftermath.scenario.load import load
     from aftermath.scenario.scale import scale_population
 
     base = scale_population(load("hyosan"), args.people)
-    variants = {"off": with_overrides(base, OFF), "on": base, "on + cast 50": with_overrides(base, {"cast": 50}),
-                "on, no effect": with_overrides(base, NO_EFFECT)}
+    variants = _variants(base)
     if args.only:
-        variants["off again"] = variants["off"]  # (--pair off,off)
         variants = {label: variants[label] for label in args.only.split(",")}
+    else:
+        del variants["off again"]
     from aftermath.engines.abm import engine as abm_engine
-    from aftermath.engines.abm import parts
     from aftermath.people import ties
 
     cpu_in: dict[str, float] = {}  # CPU seconds by part of the day loop, in the run under way
     peak = {"bytes": 0.0}
 
-    def timed(label: str, f: Any) -> Any:
-        def g(*a: Any, **k: Any) -> Any:
-            c = time.process_time()
-            try:
-                return f(*a, **k)
-            finally:
-                cpu_in[label] = cpu_in.get(label, 0.0) + time.process_time() - c
-        return g
+    def add(part: str, seconds: float) -> None:
+        cpu_in[part] = cpu_in.get(part, 0.0) + seconds
 
-    run_parts = parts.Parts.run
-
-    def timed_run(self: Any, kernel: Any, *a: Any, **k: Any) -> None:  # each kernel under its own name
-        timed(KERNELS.get(getattr(kernel, "__name__", ""), "other kernels"), run_parts)(self, kernel, *a, **k)
-
-    day_end = timed("day end", ties.Ties.end_day)
+    _time_parts(time.process_time, add)
+    day_end = ties.Ties.end_day
     days_cpu: list[float] = []
     advance = abm_engine.AbmEngine.advance_day
 
@@ -157,10 +146,7 @@ def main() -> None:
         if self.on:
             peak["bytes"] = max(peak["bytes"], (pop.memory.nbytes + self.nbytes_ties()) / pop.n)
 
-    parts.Parts.run = timed_run  # type: ignore[method-assign]
     ties.Ties.end_day = end_day  # type: ignore[method-assign]
-    abm_engine.AbmEngine._follow = timed("band walks", abm_engine.AbmEngine._follow)  # type: ignore[method-assign]
-    abm_engine.fill_s_memory = timed("rows", abm_engine.fill_s_memory)  # called directly, not in parts
     steps_day = round(1.0 / base.run.dt)
     split: dict[str, dict[str, float]] = {}
     work: dict[str, dict[str, float]] = {}
@@ -173,12 +159,7 @@ def main() -> None:
         return eng
 
     driver.make_engine = keep  # type: ignore[assignment]
-    # warm-up: load the compiled kernels, or compile them (a fresh clone, or caches deleted), those of
-    # bands walking together included (two days of the full run have no band walk: a process once
-    # compiled them inside its timed "on" run, 19 s against 11)
-    small = with_overrides(scale_population(load("hyosan"), 20_000), {"run.days": 120, "cast": 50})
-    driver.simulate(small, engine="abm", seed=args.seed)
-    driver.simulate(base, engine="abm", days=2, seed=args.seed)
+    _warm_up(base, args.seed)
     best: dict[str, float] = {}
     rounds: dict[str, list[float]] = {}  # each round's day loop, per variant (the rounds pair them)
     cpu: dict[str, float] = {}
@@ -352,20 +333,24 @@ def lockstep(args: argparse.Namespace) -> None:
     import threading
 
     from aftermath.engines import driver
-    from aftermath.scenario.load import load, with_overrides
+    from aftermath.scenario.load import load
     from aftermath.scenario.scale import scale_population
 
     _one_thread()
     base = scale_population(load("hyosan"), args.people)
-    every = {"off": with_overrides(base, OFF), "on": base, "on + cast 50": with_overrides(base, {"cast": 50})}
-    every["off again"] = every["off"]
+    every = _variants(base)
     labels = (args.only or "off,on").split(",")
     if len(labels) != 2:
         raise SystemExit(f"people.py: --only {args.only}: --lockstep runs two variants")
-    small = with_overrides(scale_population(load("hyosan"), 20_000), {"run.days": 120, "cast": 50})
-    driver.simulate(small, engine="abm", seed=args.seed)  # (warm-up, as main's)
-    driver.simulate(base, engine="abm", days=2, seed=args.seed)
-    by_part = _time_parts_by_thread(labels)
+    _warm_up(base, args.seed)
+    by_part: dict[str, dict[str, float]] = {label: {} for label in labels}  # CPU by part, per variant
+    mine = threading.local()  # .label: the variant of the calling thread's turn (None between turns)
+
+    def add(part: str, seconds: float) -> None:
+        d = by_part[mine.label]
+        d[part] = d.get(part, 0.0) + seconds
+
+    _time_parts(time.thread_time, add, lambda: getattr(mine, "label", None) is not None)
     baton = {label: threading.Semaphore(0) for label in labels}
     built = threading.Barrier(3)  # both engines built before the first turn (the rest of the set-up is in it)
     cpu: dict[str, float] = {}
@@ -378,7 +363,7 @@ def lockstep(args: argparse.Namespace) -> None:
 
         def take() -> None:
             baton[label].acquire()
-            by_part.mine.label = label  # type: ignore[attr-defined]  # (the parts timed in turns only)
+            mine.label = label  # (the parts timed in turns only)
             c0[0], t0[0] = time.thread_time(), time.perf_counter()
 
         def give(done: int, days: int) -> None:
@@ -386,7 +371,7 @@ def lockstep(args: argparse.Namespace) -> None:
                 return
             held["cpu"] += time.thread_time() - c0[0]
             held["wall"] += time.perf_counter() - t0[0]
-            by_part.mine.label = None  # type: ignore[attr-defined]  # (between turns, and after the last)
+            mine.label = None  # (between turns, and after the last)
             if done < days:  # (after the last day, the baton waits for the run's end: below)
                 baton[other].release()
                 if not errors:
@@ -421,50 +406,65 @@ def lockstep(args: argparse.Namespace) -> None:
     print(json.dumps({"run_s": wall, "thread_cpu_s": cpu, "cpu_by_part": split}))
 
 
-class _ByThread(dict):  # type: ignore[type-arg]
-    """CPU seconds by part, per variant: ``self[label][part]``; ``mine.label``: the calling thread's."""
+def _variants(base: Any) -> dict[str, Any]:
+    """The variants of Hyosan scaled to the run's people, by label (``off again``: ``off`` once more,
+    for ``--pair off,off``)."""
+    from aftermath.scenario.load import with_overrides
 
-    mine = None
+    off = with_overrides(base, OFF)
+    return {"off": off, "on": base, "on + cast 50": with_overrides(base, {"cast": 50}),
+            "on, no effect": with_overrides(base, NO_EFFECT), "off again": off}
 
 
-def _time_parts_by_thread(labels: list[str]) -> _ByThread:
-    """In lockstep, the CPU of each part of the day loop (the parts of ``main``'s split: the step
-    kernel, the rows, the day's end, the bands' walks, other kernels) by the thread's own clock,
-    to the variant that thread runs; a part inside another (the day's end hands its passes to
-    ``Parts.run``) counts to the outer one only."""
+def _warm_up(base: Any, seed: int) -> None:
+    """Load the compiled kernels, or compile them (a fresh clone, or caches deleted), those of bands
+    walking together included: two days of the full run have no band walk, and a process once
+    compiled them inside its timed "on" run (19 s against 11)."""
+    from aftermath.engines import driver
+    from aftermath.scenario.load import load, with_overrides
+    from aftermath.scenario.scale import scale_population
+
+    small = with_overrides(scale_population(load("hyosan"), 20_000), {"run.days": 120, "cast": 50})
+    driver.simulate(small, engine="abm", seed=seed)
+    driver.simulate(base, engine="abm", days=2, seed=seed)
+
+
+def _time_parts(clock: Any, add: Any, active: Any = None) -> None:
+    """Time the parts of the day loop by ``clock``: each kernel handed to ``Parts.run`` (by
+    :data:`KERNELS`, else "other kernels"), the day's end, the bands' walks and memory's table of
+    the susceptibles (in "rows"), each call's seconds to ``add(part, seconds)``; only while
+    ``active()`` holds, if given. A part inside another (the day's end hands its passes to
+    ``Parts.run``) counts to the outer one only, so the parts add up."""
     import threading
 
     from aftermath.engines.abm import engine as abm_engine
     from aftermath.engines.abm import parts
     from aftermath.people import ties
 
-    out = _ByThread({label: {} for label in labels})
-    out.mine = threading.local()
+    inside = threading.local()
 
-    def timed(name: str, f: Any) -> Any:
+    def timed(part: str, f: Any) -> Any:
         def g(*a: Any, **k: Any) -> Any:
-            me = out.mine
-            if getattr(me, "label", None) is None or getattr(me, "depth", 0):  # (outside a turn, or inside
-                return f(*a, **k)  # another timed part)
-            me.depth, c = 1, time.thread_time()
+            if getattr(inside, "part", False) or (active is not None and not active()):
+                return f(*a, **k)
+            inside.part, c = True, clock()
             try:
                 return f(*a, **k)
             finally:
-                me.depth = 0
-                d = out[me.label]
-                d[name] = d.get(name, 0.0) + time.thread_time() - c
+                inside.part = False
+                add(part, clock() - c)
         return g
 
     run_parts = parts.Parts.run
+    by_kernel = {part: timed(part, run_parts) for part in {*KERNELS.values(), "other kernels"}}
 
-    def timed_run(self: Any, kernel: Any, *a: Any, **k: Any) -> None:
-        timed(KERNELS.get(getattr(kernel, "__name__", ""), "other kernels"), run_parts)(self, kernel, *a, **k)
+    def timed_run(self: Any, kernel: Any, *a: Any, **k: Any) -> None:  # each kernel under its own name
+        by_kernel[KERNELS.get(getattr(kernel, "__name__", ""), "other kernels")](self, kernel, *a, **k)
 
     parts.Parts.run = timed_run  # type: ignore[method-assign]
     ties.Ties.end_day = timed("day end", ties.Ties.end_day)  # type: ignore[method-assign]
     abm_engine.AbmEngine._follow = timed("band walks", abm_engine.AbmEngine._follow)  # type: ignore[method-assign]
-    abm_engine.fill_s_memory = timed("rows", abm_engine.fill_s_memory)
-    return out
+    abm_engine.fill_s_memory = timed("rows", abm_engine.fill_s_memory)  # called directly, not in parts
 
 
 def kernel_ab(people: int, day: int, reps: int, seed: int, flush: bool = False) -> None:
