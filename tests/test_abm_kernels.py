@@ -35,12 +35,12 @@ from aftermath.engines.abm.parts import Parts
 from aftermath.engines.driver import simulate
 Parts.PARALLEL_PEOPLE = EventLists.PARALLEL_FROM = 0  # (a small world: handed out all the same)
 rows = [0]
-follow = engine.follow_bands
+follow = engine.gather_and_follow
 def counted(*a):
     n = follow(*a)
-    rows[0] += int(n)
+    rows[0] += max(int(n), 0)  # (below 0: a call again with more room for the log)
     return n
-engine.follow_bands = counted  # (the rows of bands' walks: that the run had some)
+engine.gather_and_follow = counted  # (the rows of bands' walks: that the run had some)
 sc = small_hyosan(people={people!r}, days={days!r}, dt=0.5, **{run!r})
 if not {bands!r}:  # bands do not move together: the movers join their lists in the threads
     from aftermath.scenario.load import from_dict
@@ -54,7 +54,7 @@ print("DIGEST", digest(simulate(sc, engine="abm", seed=5)), rows[0])
 def _run_with(env: dict[str, str], bands: bool = True, people: int = 600, days: int = 6,
               **run: Any) -> tuple[str, int]:
     """A small hyosan run in a fresh process with ``env``: its digest, and how many rows the bands'
-    walks logged (:func:`~aftermath.engines.abm.step.follow_bands`)."""
+    walks logged (:func:`~aftermath.engines.abm.step.gather_and_follow`)."""
     code = PY_SCRIPT.format(tests=os.path.dirname(__file__), run=run, bands=bands, people=people, days=days)
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env={**os.environ, **env},
                          capture_output=True, text=True, timeout=600, check=True).stdout

@@ -28,6 +28,7 @@ from aftermath.model.flows import N_FLOWS, Flag, Flow
 from aftermath.model.policies import Levers
 from aftermath.model.society import Society
 from aftermath.model.world import build_world
+from aftermath.people import ties as ties_module
 from aftermath.people.ties import BAND_BASE, band_chunks, hear_turned, turned_today
 from aftermath.scenario.load import from_dict, load, with_overrides
 from aftermath.scenario.scale import scale_population
@@ -127,15 +128,35 @@ def test_memory_off_is_the_model_without_memory_in_every_engine(engine: str,
     assert not same(sc, with_overrides(sc, {"society.memory.distrust": 3.0}))  # (culls: distrust acts)
 
 
-def test_memory_on_gives_the_run_it_gave() -> None:
+@pytest.mark.parametrize("room", [None, 1])
+def test_memory_on_gives_the_run_it_gave(room: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Memory on (the defaults, bands moving together): the run of commit a12f2e8, before the step
     skipped the memory byte and the row's walks for those whose draw is above any probability
     their memory could make (this platform's floating point: a change meant to change results
-    updates the digest)."""
+    updates the digest). The same whether the day's news and turned away are found from the
+    marks the step noted (``room`` as it is: the passes over the bytes are never called) or, a
+    part's room for marks being too small every day, by those passes."""
+    if room is None:
+        def never(*a, **k):
+            raise AssertionError("the day's marks had room: no pass over the bytes")
+
+        monkeypatch.setattr(ties_module, "news_in_chunks", never)
+        monkeypatch.setattr(ties_module, "turned_today", never)
+    else:
+        monkeypatch.setattr(ties_module.Ties, "MARK_ROOM", room)
+        monkeypatch.setattr(ties_module.Ties, "mark_layout", _no_more_room(ties_module.Ties.mark_layout))
     r = simulate(_small_hyosan(), engine="abm", days=90, seed=4)
     digest = hashlib.sha256(np.ascontiguousarray(r.counts).tobytes() + np.ascontiguousarray(r.flows).tobytes()
                             + np.ascontiguousarray(r.route_flows).tobytes())
     assert digest.hexdigest() == DIGEST_ON
+
+
+def _no_more_room(layout):
+    """``Ties.mark_layout`` that never grows the room (every day past it: the passes' path)."""
+    def at_most(self, n_parts):
+        self.mark_room = self.MARK_ROOM
+        return layout(self, n_parts)
+    return at_most
 
 
 def _gate_world(per_turned_away: float):

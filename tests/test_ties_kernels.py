@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aftermath.people.ties import fade_week, news_in_chunks
+from aftermath.engines.abm.state import Ever
+from aftermath.engines.abm.step import MARK_NEWS, MARK_TURNED
+from aftermath.people.ties import fade_week, marks_of_day, news_in_chunks, turned_today
 
 
 def _case(rng: np.random.Generator, cap: int, n: int, share: float, chunk: int):
@@ -121,3 +123,48 @@ def test_the_weekly_fade_is_the_rule_for_the_living_and_nothing_for_others(any_s
             for p in range(n_parts):
                 kernel(p, n_parts, np.int64(n), np.int64(chunk), state, zone, mem, keep, seen, any_seen)
             assert np.array_equal(mem, want)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_days_marks_find_what_the_passes_over_the_bytes_find(compiled: bool) -> None:
+    """marks_of_day against the passes it stands in for (:func:`news_in_chunks`,
+    :func:`turned_today`): random news bytes and turned-away marks, each noted in a random part's
+    row, some twice (a person turned away in two steps of a day, news written twice), some noted
+    whose byte no longer carries news (a gate capped it), and the morning's ``extra``: the same
+    people in the same order, the counts zeroed, the marks taken off ``ever`` and its other bits
+    kept; compiled and as Python."""
+    kernel = marks_of_day if compiled else marks_of_day.py_func
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        n = int(rng.integers(8, 3000)) // 8 * 8
+        n_parts = int(rng.integers(1, 4))
+        mem = rng.integers(0, 254, n).astype(np.uint8)
+        ever = rng.integers(0, 4, n).astype(np.uint8)  # INFECTED and BORN bits, kept
+        news = rng.choice(n, int(rng.integers(0, n // 10 + 1)), replace=False)
+        mem[news] = rng.choice([254, 255], news.size)
+        turned = rng.choice(n, int(rng.integers(0, n // 20 + 1)), replace=False)
+        ever[turned] |= int(Ever.TURNED)
+        kept = ever & ~np.uint8(Ever.TURNED)
+        noted = np.concatenate([news << 1 | MARK_NEWS, turned << 1 | MARK_TURNED])
+        stale = rng.choice(np.flatnonzero(mem < 254), min(5, int((mem < 254).sum())), replace=False)
+        noted = np.concatenate([noted, rng.choice(noted, noted.size // 5) if noted.size else noted,
+                                stale << 1 | MARK_NEWS])
+        extra_n = int(rng.integers(0, noted.size + 1))
+        rng.shuffle(noted)
+        extra, noted = np.sort(noted[:extra_n]), noted[extra_n:]
+        part = rng.integers(0, n_parts, noted.size)
+        marks = np.zeros((n_parts, max(1, noted.size)), dtype=np.int64)
+        mark_n = np.zeros((n_parts, 8), dtype=np.int64)
+        for p in range(n_parts):
+            mine = noted[part == p]
+            marks[p, : mine.size] = mine
+            mark_n[p, 0] = mine.size
+        counts = np.zeros(n // 64 + 2, dtype=np.int64)
+        np.add.at(counts, news // 64, 1)
+        want_news = news_in_chunks(mem.copy(), mem.view(np.uint64), np.int64(n), counts, np.int64(64))
+        want_turned = turned_today(ever.copy(), ever.view(np.uint64), np.int64(n))
+        got_news, got_turned = kernel(marks, mark_n, extra, mem, ever)
+        assert np.array_equal(got_news, want_news)
+        assert np.array_equal(got_turned, want_turned)
+        assert not mark_n.any()
+        assert np.array_equal(ever, kept)

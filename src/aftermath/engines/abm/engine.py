@@ -46,8 +46,7 @@ from aftermath.engines.abm.step import (
     People,
     Rows,
     count_part,
-    follow_bands,
-    gather_walks,
+    gather_and_follow,
     mark_sealed,
     schedule_latency,
     step_part,
@@ -133,6 +132,7 @@ class AbmEngine:
         self.ev: EventLists | None = None
         #: Out's walk notes for follow_bands, which notes none (its day has the bands' noting off)
         self._no_walks = (np.zeros(1, dtype=np.int64), np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64))
+        self._follow_log = np.empty((0, 5), dtype=np.int64)  # follow_bands' log, kept from step to step
         self.cast = CastWatch.build(self)  # the people followed, observation only (None: no cast)
         #: steps of a day after which to sample the counts into ``samples`` (run.record_every)
         self.sample_steps: frozenset[int] = frozenset()
@@ -268,6 +268,7 @@ class AbmEngine:
             moves, move_lo, move_n = (np.zeros(1, dtype=np.int64), np.zeros(self.parts + 1, dtype=np.int64),
                                       np.zeros(self.parts, dtype=np.int64))
         self.ties.followed = self.ties.followed[:0]
+        marks, mark_n = self.ties.mark_layout(self.parts)
         for k in range(self.steps):
             t = day * self.steps + k
             if births is not None and births[k].any():
@@ -282,13 +283,15 @@ class AbmEngine:
             self.workers.run(fill_rows_part, self.tables, rows.coef, self.counts_i, self.czs, ns, den, rates.eta,
                              rates.hybrid_weight, self.dt, rows.rate, rows.tot, rows.prob, rows.pcum, here=small)
             if mem.on and mem.flight != 0.0:
-                fill_s_memory(0, 1, rows, self.tables, float(mem.flight), self.dt, sprob)  # small: no parts
+                fill_s_memory(0, 1, rows.tot, rows.rate, self.tables.where, float(mem.flight), self.dt,
+                              sprob)  # small: no parts
             kk = self._keys(t)
             today = Day(kk, np.int64(t), self.dt, np.int64(ns), self.out_routes, w.route_to, rates.breach_route,
                         screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
                         np.int64(self._shape), float(pth.mutation.mu), pth.mutation.mu > 0 and not self.table.full,
                         mem, sprob)
-            out = Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk, moves, move_lo, move_n)
+            out = Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk, moves, move_lo, move_n, marks,
+                      mark_n)
             if self.ev is not None:
                 self.ev.step(self.workers, people, self.tables, rows, today, out, CHUNK,
                              np.uint64(stream_key(self.seed, int(Stream.COUNT), t)), self.czs)
@@ -382,15 +385,19 @@ class AbmEngine:
         the counts (one part of deltas that are the counts themselves: a serial pass, and integer
         sums in any order are the same)."""
         ties = self.ties
-        n_walk = int(gather_walks(moves, move_lo, move_n))
-        if n_walk < 0:
+        serial = Out(self.counts_i[None], self.czs[None], fl, rf, self.pend_chunk, ties.news_chunk, *self._no_walks,
+                     ties.marks, ties.mark_n)  # (marks: as part 0, after the parts)
+        key = np.uint64(stream_key(self.seed, BAND_STREAM, int(gate.t)))
+        while True:
+            n_log = gather_and_follow(moves, move_lo, move_n, key, people, self.tables, rows, gate, serial, CHUNK,
+                                 ties.band_count, ties.band_slots, self.world.route_from, self._follow_log)
+            if n_log >= -1:
+                break
+            rows_needed = (-2 - n_log) * ties.band_slots.shape[1]  # (written before read: empty will do)
+            self._follow_log = np.empty((rows_needed + rows_needed // 2, 5), dtype=np.int64)
+        if n_log < 0:
             raise AbmCheckError("more band walks in a step than band members")
-        log = np.empty((n_walk * max(ties.band_size, 1), 5), dtype=np.int64)  # (rows written before read)
-        serial = Out(self.counts_i[None], self.czs[None], fl, rf, self.pend_chunk, ties.news_chunk, *self._no_walks)
-        n_log = follow_bands(moves[:n_walk], np.uint64(stream_key(self.seed, BAND_STREAM, int(gate.t))), people,
-                             self.tables, rows, gate, serial, CHUNK, ties.band_count, ties.band_slots,
-                             self.world.route_from, log)
-        ties.followed = log[:n_log]
+        ties.followed = self._follow_log[:n_log]  # (read before the next step writes the log again)
 
     def _resolve(self, day: int, t: int, kk: NDArray[np.uint64], pending: int, serial: I64) -> bool:
         """Finish this step's mutated infections; chronicle new lineages. True if strains were added:

@@ -26,11 +26,19 @@ from aftermath.engines.abm.tables import S
 
 
 @nb.njit(cache=True, nogil=True)
-def fill_s_memory(p, n_parts, W, T, flight, dt, sprob):
-    """``sprob[z, m]``: S's step probability in zone z at memory m (zones ``p, p + n_parts, ...``)."""
+def fill_s_memory(p, n_parts, tot_all, rate_all, where, flight, dt, sprob):
+    """``sprob[z, m]``: S's step probability in zone z at memory m (zones ``p, p + n_parts, ...``),
+    from the step's rows (``Rows.tot``, ``Rows.rate``) and the slots' places (``Tables.where``).
+    The arrays, not their bundles: a bundle's dispatch reads every array's header, tens of
+    microseconds a step in the run, where the caches are cold after the step kernel."""
     nz, levels = sprob.shape
     for z in range(p, nz, n_parts):
-        tot, walks = W.tot[z, S, 0], _walks(W.rate[z, S, 0], T.where[S])  # the zone's row: once, not per level
+        tot, walks = tot_all[z, S, 0], _walks(rate_all[z, S, 0], where[S])  # the zone's row: once, not per level
+        if walks == 0.0:  # no walking out (a sealed zone, a gate closed both ways): every level is the row's
+            pr = -math.expm1(-(tot + 0.0 * walks) * dt)  # (the expression below at any m: the same double)
+            for m in range(levels):
+                sprob[z, m] = pr
+            continue
         for m in range(levels):
             mult = 1.0 + flight * np.int64(m)
             sprob[z, m] = -math.expm1(-(tot + (mult - 1.0) * walks) * dt)  # _walk_prob's expression

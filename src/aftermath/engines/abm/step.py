@@ -195,12 +195,15 @@ walking rate gain per memory point;
 ``conceal[z]``: concealment added per point; ``turned``: points added to a person turned away;
 ``band``: bands move together (a band member's walk is only noted, for :func:`follow_bands`)."""
 
-Out = namedtuple("Out", ["dc", "dzs", "fl", "rf", "pend_chunk", "news_chunk", "moves", "move_lo", "move_n"])
+Out = namedtuple("Out", ["dc", "dzs", "fl", "rf", "pend_chunk", "news_chunk", "moves", "move_lo", "move_n",
+                         "marks", "mark_n"])
 """Per-part deltas: counts ``dc[p, zone, state]``, ``dzs[p, zone, strain, state - 1]``, flows
 ``fl[p, flow, zone]``, route flows ``rf[p, kind, route]``; mutated infections per chunk; the
 walks of band members (``Mem.band``): part ``p`` writes ``move_n[p]`` of them from
 ``moves[move_lo[p]]`` on (``move_lo[p + 1] - move_lo[p]``: its band members, each walks at most
-once a step), each ``person << 32 | route``."""
+once a step), each ``person << 32 | route``; with memory on, the day's marks (:func:`_keep_mark`):
+part ``p`` notes ``mark_n[p, 0]`` of them in ``marks[p]`` (counted on past its room: then the
+day's end looks for them in the arrays instead)."""
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -375,11 +378,28 @@ def _pick_walk(rates, where, mult, v):
     return last
 
 
+#: The kinds of a day's mark (:func:`_keep_mark`, the low bit): news for a household, a person turned away.
+MARK_NEWS, MARK_TURNED = 0, 1
+
+
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
-def _news(P, i, c, out, policy):
+def _keep_mark(p, i, kind, out):
+    """Note that person ``i`` carries a mark of the day (``kind``: :data:`MARK_NEWS`, the news
+    byte in ``memory``; :data:`MARK_TURNED`, ``Ever.TURNED``) in part ``p``'s row of ``out.marks``,
+    so that the day's end finds them without a pass over everyone's bytes
+    (:func:`aftermath.people.ties.marks_of_day`). Counted on past the row's room, unwritten."""
+    k = out.mark_n[p, 0]
+    if k < out.marks.shape[1]:
+        out.marks[p, k] = (np.int64(i) << 1) | kind
+    out.mark_n[p, 0] = k + 1
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _news(p, P, i, c, out, policy):
     """A human died, turned or was culled: the news waits on them for their household."""
     P.memory[i] = MEM_NEWS_POLICY if policy else MEM_NEWS
     out.news_chunk[c] += 1
+    _keep_mark(p, i, MARK_NEWS, out)
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -394,7 +414,7 @@ def end_latency(p, i, z, s, P, T, dy, out, c):
     P.state[i] = new_st
     _move(out.dc, out.dzs, p, z, E, s, z, new_st, s)
     if dy.mem.on and new_st >= Z:
-        _news(P, i, c, out, False)
+        _news(p, P, i, c, out, False)
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -464,7 +484,9 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
         b = arrive if ok else refuse
         if dy.mem.on and not ok and dy.mem.turned > 0:  # turned away: remembered, and news for their own
             P.memory[i] = min(np.int64(P.memory[i]) + dy.mem.turned, MEM_MAX)
-            P.ever[i] |= EV_TURNED
+            if not P.ever[i] & EV_TURNED:  # (once a day: the mark is taken off at its end)
+                P.ever[i] |= EV_TURNED
+                _keep_mark(p, i, MARK_TURNED, out)
         if wrong:
             bits |= FL_MISC
         if concealed:
@@ -496,7 +518,7 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
             P.strain[i] = new_s
         _move(out.dc, out.dzs, p, z, st, s, new_z, new_st, new_s)
         if dy.mem.on and st <= H and new_st >= Z:
-            _news(P, i, c, out, (bits & FL_CULLED) != 0)
+            _news(p, P, i, c, out, (bits & FL_CULLED) != 0)
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -568,6 +590,27 @@ def _touch_bands(w, q0, q1, P, band_count, band_slots):
                 prefetch(P.zone, j)
                 prefetch(P.state, j)
                 prefetch(P.ever, j)
+
+
+@nb.njit(cache=True, nogil=True)
+def gather_and_follow(moves, move_lo, move_n, key, P, T, W, dy, out, chunk, band_count, band_slots, route_from,
+                      log):
+    """The step's band walks (noted by the parts in ``moves``) gathered in person order
+    (:func:`gather_walks`), then :func:`follow_bands`, in one call from Python (each call of a
+    kernel that takes the bundles costs tens of microseconds in the run). Returns its log's rows,
+    or -1 if a part noted more walks than its room, or ``-2 - n`` for ``n`` walks when ``log`` has
+    fewer than ``n`` rows a place in a band (nothing done: the caller makes room and calls
+    again). (Not in ``follow_bands`` itself, which runs without reference counting: the sort
+    allocates.)"""
+    n_walk = 0
+    for p in range(move_n.shape[0]):
+        n_walk += move_n[p]
+    if n_walk * band_slots.shape[1] > log.shape[0]:
+        return -2 - n_walk
+    n_walk = gather_walks(moves, move_lo, move_n)
+    if n_walk < 0:
+        return -1
+    return follow_bands(moves[:n_walk], key, P, T, W, dy, out, chunk, band_count, band_slots, route_from, log)
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
