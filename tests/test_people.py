@@ -72,6 +72,55 @@ def test_a_cast_is_observation_only() -> None:
     assert next(p for p in people if p["name"] == "Yoo Bo-ra")["state0"] == "hybrid"
 
 
+@pytest.mark.parametrize("mode", ["scan", "events"])
+def test_the_cast_looks_only_when_one_of_them_acted(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cast reads its people's arrays only after a step in which one of them took a slot (the
+    step's ``_watch``), on mornings with a seal or a sweep, and at the evening only where one
+    joined a band: the same record, event for event, as looking after every step, every morning
+    and every evening; and in the scan most steps are not looked at."""
+    from aftermath.people import cast as cast_module
+
+    sc = with_overrides(_small_hyosan(), {"cast": 8, "run.abm_mode": mode})
+    looked = [0]
+    watch = cast_module.watch_step
+
+    def counted(*a):
+        looked[0] += 1
+        return watch(*a)
+
+    monkeypatch.setattr(cast_module, "watch_step", counted)
+    lean = simulate(sc, engine="abm", days=60, seed=5).extras["cast"]
+    Watch = cast_module.CastWatch
+    after, end, advance = Watch.after_step, Watch.end_day, AbmEngine.advance_day
+
+    def every_step(self, *a):
+        self.eng.ties.mark_n[:, 1] = 1  # as if one of them took a slot in every step
+        return after(self, *a)
+
+    def every_evening(self, day):
+        ties = self.eng.ties
+        joined, ties.joined = ties.joined, np.zeros((1, 2), dtype=np.int64)  # as if one joined a band
+        try:
+            return end(self, day)
+        finally:
+            ties.joined = joined
+
+    def every_morning(self, day, *a):
+        self._swept = True  # as if every morning had a sweep
+        return advance(self, day, *a)
+
+    monkeypatch.setattr(Watch, "after_step", every_step)
+    monkeypatch.setattr(Watch, "end_day", every_evening)
+    monkeypatch.setattr(AbmEngine, "advance_day", every_morning)
+    looked_lean, looked[0] = looked[0], 0
+    full = simulate(sc, engine="abm", days=60, seed=5).extras["cast"]
+    assert full == lean
+    assert len(lean["events"]) > 20
+    if mode == "scan":
+        assert looked[0] == 60 * 4  # (hyosan: four steps a day)
+        assert 0 < looked_lean < looked[0] // 2, looked_lean
+
+
 def test_memory_off_is_the_model_without_memory() -> None:
     """Gains 0: nothing remembers and no band forms, whatever the other memory settings say; and
     the run is the one the model gave before memory existed (commit f2507d8, with resistance a

@@ -8,8 +8,10 @@ cast member's household is followed with them. Nothing is written to the populat
 random stream of the engine is drawn from, so a run with a cast is bit for bit the run without it
 (``tests/test_people.py``).
 
-After every step :class:`CastWatch` reads the followed people's arrays (a few hundred values) and
-finds, with :func:`slots_taken`, the transition each of them took: the same uniform of the
+After every step in which one of them took a slot (the step kernel says so: a bit a followed
+person in ``Day.watched``, read only, :func:`aftermath.engines.abm.step._watch`; in the event-driven
+step, after every step) :class:`CastWatch` reads the followed people's arrays (a few hundred
+values) and finds, with :func:`slots_taken`, the transition each of them took: the same uniform of the
 ``EVENT`` stream and the same row of hazards the step kernel used. So the record says *why* a
 person died (a bite, hunger, old age), was turned away or hidden, not only that their state
 changed. The morning's seals and sweeps, the day's grief and bands (:mod:`.ties`) are recorded
@@ -194,6 +196,12 @@ class CastWatch:
             return None
         return cls(eng, choose(eng))
 
+    def bits(self) -> NDArray[np.uint8]:
+        """A bit a person, set for the people followed, up to the last of them (``Day.watched``)."""
+        out = np.zeros(int(self.idx.max()) // 8 + 1 if self.idx.size else 0, dtype=np.uint8)
+        np.bitwise_or.at(out, self.idx >> 3, (1 << (self.idx & 7)).astype(np.uint8))
+        return out
+
     # -- observation ---------------------------------------------------------------------------
     def _snap(self) -> None:
         pop, i = self.eng.pop, self.idx
@@ -206,13 +214,18 @@ class CastWatch:
         self.events.append(ev)
 
     def morning(self, day: int) -> None:
-        """Seals and sweeps of the morning (before the day's first step): step -1."""
+        """Seals and sweeps of the morning (before the day's first step): step -1. (Called on
+        mornings with either: nothing else changes anyone between the evening and the first step.)"""
         self._diff(day, MORNING, None)
 
     def after_step(self, day: int, k: int, t: int, keys: NDArray[np.uint64], rows: Any) -> None:
         eng = self.eng
         ties = eng.ties
         pop = eng.pop
+        acted = ties.mark_n[:, 1]  # the step's word that one of them took a slot (step._watch)
+        if eng.ev is None and not acted.any():  # the scan: none did, so nothing of theirs changed
+            return
+        acted[:] = 0
         if eng.ev is None:  # the scan: slots and whether to look further, in one call
             if not watch_step(self.idx, self.st, self.z, self.s, self.m, self.fl, self.hh, pop.next_t, np.int64(t),
                               keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot, eng.tables.where,
@@ -247,7 +260,13 @@ class CastWatch:
                 q = pos[int(j)]
                 self._add(day, EVENING, q, "grieved", lost=self.name_of.get(int(lost)), policy=bool(policy),
                           zone=int(self.eng.pop.zone[int(j)]))
-        self._diff(day, EVENING, None)
+        if ties.joined.shape[0]:  # one of them joined a band: their household changed
+            self._diff(day, EVENING, None)
+        else:  # the day's end changes memory and bands only: their memory now (news as none, 0)
+            m_now = self.eng.pop.memory[self.idx]
+            self.m = np.where(m_now > MEM_MAX, 0, m_now).astype(self.m.dtype)
+        if np.array_equal(self.m, self.day_memory):
+            return
         m = self.m.astype(np.float64) / MEM_MAX
         m0 = self.day_memory.astype(np.float64) / MEM_MAX
         for q in np.flatnonzero((self.st <= H) & (self.m != self.day_memory)).tolist():  # (only a change crosses)

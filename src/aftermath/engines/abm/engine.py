@@ -133,7 +133,10 @@ class AbmEngine:
         #: Out's walk notes for follow_bands, which notes none (its day has the bands' noting off)
         self._no_walks = (np.zeros(1, dtype=np.int64), np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64))
         self._follow_log = np.empty((0, 5), dtype=np.int64)  # follow_bands' log, kept from step to step
+        self._swept = False  # a sweep this morning (before advance_day)
         self.cast = CastWatch.build(self)  # the people followed, observation only (None: no cast)
+        #: a bit a person followed (Day.watched: the step says when one of them took a slot)
+        self.watched = self.cast.bits() if self.cast is not None else np.zeros(0, dtype=np.uint8)
         #: steps of a day after which to sample the counts into ``samples`` (run.record_every)
         self.sample_steps: frozenset[int] = frozenset()
         self.samples: list[F64] = []
@@ -203,6 +206,7 @@ class AbmEngine:
 
     def sweep(self, day: int, levers: Levers, q: float) -> F64:
         pop = self.pop
+        self._swept = True  # (the cast looks at the morning: advance_day)
         fl = np.zeros((self.parts, N_FLOWS, self.world.n_zones), dtype=np.int64)
         t = day * self.steps
         remember = self.ties.on and bool(levers.sweep_hybrids.any())  # swept hybrids are news for their kin
@@ -234,8 +238,9 @@ class AbmEngine:
         if newly.any():
             mark_sealed(pop.n, pop.state, pop.zone, pop.flags, pop.flag_zone, pop.seal_zone, newly)
             self.ties.sealed(pop, newly)
-        if self.cast is not None:  # the morning's seals and sweeps, as the people followed saw them
-            self.cast.morning(day)
+        if self.cast is not None and (self._swept or newly.any()):  # the morning's seals and sweeps, as the
+            self.cast.morning(day)  # people followed saw them
+        self._swept = False
         self.prev_sealed = levers.seal_out.copy()
         latency, p_h = self._day_coefficients(rates, levers)
         if self._day_blocks is None:  # per-part blocks on their own cache lines, kept from day to day
@@ -289,7 +294,7 @@ class AbmEngine:
             today = Day(kk, np.int64(t), self.dt, np.int64(ns), self.out_routes, w.route_to, rates.breach_route,
                         screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
                         np.int64(self._shape), float(pth.mutation.mu), pth.mutation.mu > 0 and not self.table.full,
-                        mem, sprob)
+                        mem, sprob, self.watched)
             out = Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk, moves, move_lo, move_n, marks,
                       mark_n)
             if self.ev is not None:

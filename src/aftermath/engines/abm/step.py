@@ -183,9 +183,11 @@ Rows = namedtuple("Rows", ["coef", "rate", "tot", "prob", "pcum"])
 
 Day = namedtuple("Day", ["keys", "t", "dt", "n_strains", "out_routes", "route_to", "walled", "screen",
                          "quarantine", "conceal", "hybrid_target", "latency", "p_h", "k_res", "shape", "mu",
-                         "can_mutate", "mem", "sprob"])
+                         "can_mutate", "mem", "sprob", "watched"])
 """What the step needs to know of the day: streams, step, places, gates and the strains' traits;
-``sprob[z, m]``: a susceptible's step probability at memory m (:mod:`.memory_rows`, with memory on)."""
+``sprob[z, m]``: a susceptible's step probability at memory m (:mod:`.memory_rows`, with memory on);
+``watched``: a bit a person, set for the people a cast follows (empty: none), read only to say
+that one of them took a slot (:func:`_watch`)."""
 
 Mem = namedtuple("Mem", ["on", "daily", "keep", "flight", "conceal", "turned", "seen", "band"])
 """Memory of loss in the step (:mod:`aftermath.people.ties`): ``on`` (else untouched: the model
@@ -203,7 +205,8 @@ walks of band members (``Mem.band``): part ``p`` writes ``move_n[p]`` of them fr
 ``moves[move_lo[p]]`` on (``move_lo[p + 1] - move_lo[p]``: its band members, each walks at most
 once a step), each ``person << 32 | route``; with memory on, the day's marks (:func:`_keep_mark`):
 part ``p`` notes ``mark_n[p, 0]`` of them in ``marks[p]`` (counted on past its room: then the
-day's end looks for them in the arrays instead)."""
+day's end looks for them in the arrays instead); ``mark_n[p, 1]``: 1 if a person the cast follows
+took a slot this step (:func:`_watch`)."""
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -378,6 +381,17 @@ def _pick_walk(rates, where, mult, v):
     return last
 
 
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _watch(p, i, dy, out):
+    """Person ``i`` took a slot (or ended their latency): if a cast follows them (``dy.watched``),
+    part ``p`` says so in ``out.mark_n[p, 1]``, and the cast looks at this step
+    (:meth:`aftermath.people.cast.CastWatch.after_step`; most steps none of them does anything).
+    Reads a bit, decides nothing: a run with a cast is the run without it."""
+    k = i >> 3
+    if k < dy.watched.shape[0] and (dy.watched[k] >> (i & 7)) & 1:  # (as long as the last one followed)
+        out.mark_n[p, 1] = 1
+
+
 #: The kinds of a day's mark (:func:`_keep_mark`, the low bit): news for a household, a person turned away.
 MARK_NEWS, MARK_TURNED = 0, 1
 
@@ -405,6 +419,7 @@ def _news(p, P, i, c, out, policy):
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def end_latency(p, i, z, s, P, T, dy, out, c):
     """The scheduled end of latency: the branch of the individual outcome (``Hook.ONSET``)."""
+    _watch(p, i, dy, out)
     b = T.onset_branch_of[onset(dy.keys, i, dy.p_h[s], dy.k_res, P.resistance, P.res_key[0])]
     for k in range(T.onset_tags.shape[1]):
         f = T.onset_tags[b, k]
@@ -421,6 +436,7 @@ def end_latency(p, i, z, s, P, T, dy, out, c):
 def act(p, i, st, z, s, j, P, T, W, dy, out, c):
     """Person ``i`` (state ``st``, zone ``z``, strain ``s``) takes slot ``j``: the slot's hook, if
     any, chooses the branch (or, hiding the person, cancels it); the table says the rest."""
+    _watch(p, i, dy, out)
     dest = z
     r = -1
     where = T.where[st, j]
