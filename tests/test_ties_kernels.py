@@ -168,3 +168,25 @@ def test_the_days_marks_find_what_the_passes_over_the_bytes_find(compiled: bool)
         assert np.array_equal(got_turned, want_turned)
         assert not mark_n.any()
         assert np.array_equal(ever, kept)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_casts_set_holds_exactly_its_people(compiled: bool) -> None:
+    """``in_watched`` on ``watch_set``: true for each person followed (0, neighbours, large ids,
+    repeats, sets from 1 to 3,000 people, so that places collide and probe on), false for
+    everyone else; an empty set holds no one; compiled and as Python."""
+    from aftermath.engines.abm.step import in_watched
+    from aftermath.people.cast import watch_set
+
+    look = in_watched if compiled else in_watched.py_func
+    rng = np.random.default_rng(3)
+    for size in (1, 7, 64, 400, 3000):
+        ids = np.concatenate([rng.choice(60_000, size, replace=False), [0, 1, 59_999]])[:size]
+        table = watch_set(np.concatenate([ids, ids[:3]]))
+        assert table.shape[0] - 1 >= 4 * np.unique(ids).size
+        want = np.zeros(60_001, dtype=bool)
+        want[ids] = True
+        people = range(60_001) if compiled else np.concatenate([ids, rng.integers(0, 60_001, 2000)]).tolist()
+        with np.errstate(over="ignore"):  # (the hash wraps around on purpose, uint64)
+            assert all(bool(look(table, np.int64(i))) == want[i] for i in people)
+    assert not look(np.zeros(0, dtype=np.int64), np.int64(5))

@@ -8,9 +8,9 @@ cast member's household is followed with them. Nothing is written to the populat
 random stream of the engine is drawn from, so a run with a cast is bit for bit the run without it
 (``tests/test_people.py``).
 
-After every step in which one of them took a slot (the step kernel says so: a bit a followed
-person in ``Day.watched``, read only, :func:`aftermath.engines.abm.step._watch`; in the event-driven
-step, after every step) :class:`CastWatch` reads the followed people's arrays (a few hundred
+After every step in which one of them took a slot (the step kernel says so from the set of the
+people followed, ``Day.watched``, read only: :func:`aftermath.engines.abm.step._watch`; in the
+event-driven step, after every step) :class:`CastWatch` reads the followed people's arrays (a few hundred
 values) and finds, with :func:`slots_taken`, the transition each of them took: the same uniform of the
 ``EVENT`` stream and the same row of hazards the step kernel used. So the record says *why* a
 person died (a bite, hunger, old age), was turned away or hidden, not only that their state
@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.rng import Stream, stream_key
-from aftermath.engines.abm.step import MEM_MAX, memory_of, row_slot
+from aftermath.engines.abm.step import FIB, MEM_MAX, memory_of, row_slot
 from aftermath.engines.abm.tables import E, H, R, S, Z
 from aftermath.model.flows import Flag
 from aftermath.model.reactions import TRANSITIONS, Where
@@ -107,6 +107,22 @@ def any_change(idx, st0, z0, fl0, hh0, state, zone, flags, household, slot):
     return False
 
 
+def watch_set(ids: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``ids`` as the set :func:`aftermath.engines.abm.step.in_watched` reads: the bits ``b`` of
+    its size (at least four times the people, at least 64 places), then the places."""
+    ids = np.unique(ids)
+    b = max(6, int(4 * max(ids.size, 1) - 1).bit_length())
+    table = np.full(1 + (1 << b), -1, dtype=np.int64)
+    table[0] = b
+    mask = (1 << b) - 1
+    for i in ids.tolist():
+        k = ((i * int(FIB)) & 0xFFFFFFFFFFFFFFFF) >> (64 - b)
+        while table[1 + k] >= 0:
+            k = (k + 1) & mask
+        table[1 + k] = i
+    return table
+
+
 @nb.njit(cache=True)
 def _among(sorted_ids, j):
     """Whether ``j`` is one of ``sorted_ids`` (ascending)."""
@@ -181,6 +197,7 @@ class CastWatch:
         self.events: list[dict[str, Any]] = []
         self.slot = np.zeros(self.idx.size, dtype=np.int64)
         eng.ties.watched = np.unique(self.idx)
+        eng.ties.watch_table = watch_set(self.idx)
         self._snap()
         self.day_memory = self.m.copy()
         w = eng.world
@@ -195,12 +212,6 @@ class CastWatch:
         if not sc.characters and not sc.cast:
             return None
         return cls(eng, choose(eng))
-
-    def bits(self) -> NDArray[np.uint8]:
-        """A bit a person, set for the people followed, up to the last of them (``Day.watched``)."""
-        out = np.zeros(int(self.idx.max()) // 8 + 1 if self.idx.size else 0, dtype=np.uint8)
-        np.bitwise_or.at(out, self.idx >> 3, (1 << (self.idx & 7)).astype(np.uint8))
-        return out
 
     # -- observation ---------------------------------------------------------------------------
     def _snap(self) -> None:

@@ -58,7 +58,7 @@ from aftermath.engines.abm.parts import Parts
 from aftermath.engines.abm.prefetch import prefetch
 from aftermath.engines.abm.sorts import argsort_stable, bisect_left, sort_in_place
 from aftermath.engines.abm.state import Ever, Population, initial_people
-from aftermath.engines.abm.step import BAND_BASE, MARK_NEWS, MEM_MAX, MEM_NEWS_POLICY, Mem
+from aftermath.engines.abm.step import BAND_BASE, MARK_NEWS, MEM_MAX, MEM_NEWS_POLICY, Mem, in_watched
 from aftermath.model.world import World
 from aftermath.record.chronicle import BREACH_NEWS
 
@@ -300,7 +300,8 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
     culls of humans) to their households, those of household or band ``h`` with
     ``h % n_parts == p`` (a household's news and members are one part's alone, handled in the
     news' order: any number of parts gives the same). ``alone[k]``: the one living member news
-    ``k`` left its household, -1 if none or more. For the people in ``watched`` (sorted): ``grieved[p, r] =
+    ``k`` left its household, -1 if none or more. For the people in ``watched`` (the cast's set,
+    :func:`~aftermath.engines.abm.step.in_watched`): ``grieved[p, r] =
     (person, lost one, policy, k)``, ``ng[p]`` rows. The words of the next :data:`TOUCH_NEWS`
     news are prefetched together first (:func:`_touch_households`: a news' members lie far apart, and
     one after another their misses cost 0.28 us a news at 1e6 people)."""
@@ -327,7 +328,7 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
                 living += 1
                 sv = j
                 memory[j] = min(np.int64(memory[j]) + per_loss, MEM_MAX)
-                if n < grieved.shape[1] and _has(watched, j):
+                if n < grieved.shape[1] and in_watched(watched, j):
                     grieved[p, n, 0], grieved[p, n, 1], grieved[p, n, 2], grieved[p, n, 3] = j, i, policy, k
                     n += 1
         alone[k] = sv if living == 1 else -1
@@ -456,7 +457,7 @@ def join_bands(start, news, alone, state, zone, household, n_init, zone_start, z
     gain members today, or those cases) its members are counted again. From news ``start`` on;
     returns ``(n_bands, n_joined, stop)``: ``stop`` the news where the band table had no room
     for a new band (the caller grows it and calls again from there), else ``len(news)``; for the
-    people in ``watched`` (sorted), ``joined[k] = (person, band id)``."""
+    people in ``watched`` (the cast's set), ``joined[k] = (person, band id)``."""
     buf = np.empty(256, dtype=np.int64)
     for q in range(start, news.shape[0]):
         sv = alone[q]
@@ -486,7 +487,7 @@ def join_bands(start, news, alone, state, zone, household, n_init, zone_start, z
         band_count[b] += 1
         household[sv] = band_base + b
         band_chunk[sv // chunk] += 1
-        if nj < joined.shape[0] and _has(watched, sv):
+        if nj < joined.shape[0] and in_watched(watched, sv):
             joined[nj, 0], joined[nj, 1] = sv, band_base + b
             nj += 1
     return n_bands, nj, news.shape[0]
@@ -533,6 +534,7 @@ class Ties:
         self.grieved = np.zeros((0, 3), dtype=np.int64)  # the day's (person, lost one, policy): for the cast
         self.joined = np.zeros((0, 2), dtype=np.int64)
         self.watched = np.zeros(0, dtype=np.int64)  # sorted: whose grief and bands to report (the cast)
+        self.watch_table = np.zeros(0, dtype=np.int64)  # the same as a set (step.in_watched): what the kernels read
         #: the day's marks by part (:meth:`mark_layout`), and the morning sweep's news
         self.marks = np.zeros((1, 1), dtype=np.int64)
         self.mark_n = np.zeros((1, 8), dtype=np.int64)  # a part's count on a cache line of its own
@@ -692,7 +694,7 @@ class Ties:
         alone = np.full(news.shape[0], -1, dtype=np.int64)
         args = (news, pop.state, pop.household, pop.memory, np.int64(self.per_loss), self.n_init, self.zone_start,
                 self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots, np.int64(BAND_BASE),
-                self.watched, alone, grieved, ng)
+                self.watch_table, alone, grieved, ng)
         if n_parts > 1:
             workers.run(grieve, *args)  # type: ignore[union-attr]
         else:
@@ -709,7 +711,7 @@ class Ties:
             self.n_bands, nj, start = join_bands(
                 np.int64(start), news, alone, pop.state, pop.zone, pop.household, self.n_init, self.zone_start,
                 self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots, self.open_band,
-                np.int64(self.n_bands), np.int64(self.band_size), np.int64(BAND_BASE), self.watched, joined,
+                np.int64(self.n_bands), np.int64(self.band_size), np.int64(BAND_BASE), self.watch_table, joined,
                 np.int64(nj), self.band_chunk, np.int64(self.chunk))
             if start >= news.shape[0]:
                 break
@@ -728,5 +730,7 @@ class Ties:
         self.band_slots.resize((cap, self.band_slots.shape[1]), refcheck=False)
 
     def nbytes_ties(self) -> int:
-        """Bytes the ties keep beyond the household ids: the band table."""
-        return int(self.band_count.nbytes + self.band_slots.nbytes + self.news_chunk.nbytes + self.moves.nbytes)
+        """Bytes the ties keep beyond the household ids: the band table, the counts by chunk, the
+        step's buffer for band walks and the day's marks."""
+        return int(self.band_count.nbytes + self.band_slots.nbytes + self.news_chunk.nbytes + self.moves.nbytes
+                   + self.marks.nbytes + self.mark_n.nbytes)

@@ -135,8 +135,8 @@ class AbmEngine:
         self._follow_log = np.empty((0, 5), dtype=np.int64)  # follow_bands' log, kept from step to step
         self._swept = False  # a sweep this morning (before advance_day)
         self.cast = CastWatch.build(self)  # the people followed, observation only (None: no cast)
-        #: a bit a person followed (Day.watched: the step says when one of them took a slot)
-        self.watched = self.cast.bits() if self.cast is not None else np.zeros(0, dtype=np.uint8)
+        #: the people followed, as a set (Day.watched: the step says when one of them took a slot)
+        self.watched = self.ties.watch_table
         #: steps of a day after which to sample the counts into ``samples`` (run.record_every)
         self.sample_steps: frozenset[int] = frozenset()
         self.samples: list[F64] = []

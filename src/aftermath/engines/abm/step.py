@@ -186,8 +186,8 @@ Day = namedtuple("Day", ["keys", "t", "dt", "n_strains", "out_routes", "route_to
                          "can_mutate", "mem", "sprob", "watched"])
 """What the step needs to know of the day: streams, step, places, gates and the strains' traits;
 ``sprob[z, m]``: a susceptible's step probability at memory m (:mod:`.memory_rows`, with memory on);
-``watched``: a bit a person, set for the people a cast follows (empty: none), read only to say
-that one of them took a slot (:func:`_watch`)."""
+``watched``: the set of the people a cast follows (:func:`in_watched`; empty: none), read only to
+say that one of them took a slot (:func:`_watch`)."""
 
 Mem = namedtuple("Mem", ["on", "daily", "keep", "flight", "conceal", "turned", "seen", "band"])
 """Memory of loss in the step (:mod:`aftermath.people.ties`): ``on`` (else untouched: the model
@@ -381,14 +381,38 @@ def _pick_walk(rates, where, mult, v):
     return last
 
 
+#: The multiplier of :func:`in_watched`'s hash (Fibonacci hashing: 2^64 over the golden ratio).
+FIB = np.uint64(0x9E3779B97F4A7C15)
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def in_watched(table, i):
+    """Whether person ``i`` is in ``table``, a set made by :func:`aftermath.people.cast.watch_set`:
+    ``table[0]`` the bits ``b`` of its size, then ``2^b`` places, each a person or -1, a person at
+    the place their hash says or the first free one after it (at most a quarter full, so a look is
+    one or two reads of a few kilobytes that stay in the cache; a bit a person, read at random
+    for each event, was a cache miss and cost the step more than the cast's watching saved)."""
+    if table.shape[0] == 0:
+        return False
+    b = table[0]
+    mask = (np.int64(1) << b) - 1
+    k = np.int64((np.uint64(i) * FIB) >> np.uint64(64 - b))
+    while True:
+        v = table[1 + k]
+        if v == i:
+            return True
+        if v < 0:
+            return False
+        k = (k + 1) & mask
+
+
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _watch(p, i, dy, out):
     """Person ``i`` took a slot (or ended their latency): if a cast follows them (``dy.watched``),
     part ``p`` says so in ``out.mark_n[p, 1]``, and the cast looks at this step
     (:meth:`aftermath.people.cast.CastWatch.after_step`; most steps none of them does anything).
-    Reads a bit, decides nothing: a run with a cast is the run without it."""
-    k = i >> 3
-    if k < dy.watched.shape[0] and (dy.watched[k] >> (i & 7)) & 1:  # (as long as the last one followed)
+    Reads, decides nothing: a run with a cast is the run without it."""
+    if in_watched(dy.watched, i):
         out.mark_n[p, 1] = 1
 
 
