@@ -142,9 +142,9 @@ def watch_step(idx, st0, z0, s0, m0, fl0, hh0, next_t, t, key, prob, rate, tot, 
     """After a step of the scan, in one call: the slot each followed person took
     (:func:`slots_taken`, into ``slot``), then whether anything is to be told: a followed person
     among the band moves ``moved`` (``ties.followed``' rows, the person first; ``followed_ids``
-    sorted), or one who took a slot or changed (:func:`any_change`). Most steps nothing happens to
-    anyone followed, and then this call is all the watching costs (the Python and the dispatch of
-    three calls and a NumPy filter were 60 to 70 us a step at 1e6 people: 0.14 s of a year)."""
+    sorted), or one who took a slot or changed (:func:`any_change`). Called after the steps in
+    which the step kernel saw one of them take a slot; one call where there were three and a
+    NumPy filter (60 to 70 us a step at 1e6 people in their Python and dispatch)."""
     slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, flight, on, dt, slot)
     for r in range(moved.shape[0]):
         if _among(followed_ids, moved[r, 0]):
