@@ -628,13 +628,14 @@ class Ties:
             self.mark_n[:] = 0
             self.mark_room = max(2 * self.mark_room, most + most // 4)
             news = self._news_found(pop, workers)
-            turned = None
+            turned = np.zeros(0, dtype=np.int64)
+            if self.turned > 0:  # (the marks off whatever the day's count says, as marks_of_day takes them off: a
+                # mark left on would keep the gate from noting that person again, tomorrow, by its test)
+                words = pop.ever[: pop.ever.shape[0] // 8 * 8].view(np.uint64)
+                turned = turned_today(pop.ever, words, np.int64(pop.n))
         self.swept_marks = self.swept_marks[:0]
         self.news_day(pop, news, workers)
         if turned_away > 0 and self.turned > 0:
-            if turned is None:
-                words = pop.ever[: pop.ever.shape[0] // 8 * 8].view(np.uint64)
-                turned = turned_today(pop.ever, words, np.int64(pop.n))
             hear_turned(turned, pop.state, pop.household, pop.memory, np.int64(self.turned), self.n_init,
                         self.zone_start, self.zone_hh, self.zone_nh, self.zone_end, self.band_count,
                         self.band_slots, np.int64(BAND_BASE))
