@@ -175,8 +175,7 @@ def test_the_casts_set_holds_exactly_its_people(compiled: bool) -> None:
     """``in_watched`` on ``watch_set``: true for each person followed (0, neighbours, large ids,
     repeats, sets from 1 to 3,000 people, so that places collide and probe on), false for
     everyone else; an empty set holds no one; compiled and as Python."""
-    from aftermath.engines.abm.step import in_watched
-    from aftermath.people.cast import watch_set
+    from aftermath.engines.abm.step import in_watched, watch_set
 
     look = in_watched if compiled else in_watched.py_func
     rng = np.random.default_rng(3)

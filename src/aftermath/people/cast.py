@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.rng import Stream, stream_key
-from aftermath.engines.abm.step import FIB, MEM_MAX, memory_of, row_slot
+from aftermath.engines.abm.step import MEM_MAX, in_watched, memory_of, row_slot
 from aftermath.engines.abm.tables import E, H, R, S, Z
 from aftermath.model.flows import Flag
 from aftermath.model.reactions import TRANSITIONS, Where
@@ -107,47 +107,19 @@ def any_change(idx, st0, z0, fl0, hh0, state, zone, flags, household, slot):
     return False
 
 
-def watch_set(ids: NDArray[np.int64]) -> NDArray[np.int64]:
-    """``ids`` as the set :func:`aftermath.engines.abm.step.in_watched` reads: the bits ``b`` of
-    its size (at least four times the people, at least 64 places), then the places."""
-    ids = np.unique(ids)
-    b = max(6, int(4 * max(ids.size, 1) - 1).bit_length())
-    table = np.full(1 + (1 << b), -1, dtype=np.int64)
-    table[0] = b
-    mask = (1 << b) - 1
-    for i in ids.tolist():
-        k = ((i * int(FIB)) & 0xFFFFFFFFFFFFFFFF) >> (64 - b)
-        while table[1 + k] >= 0:
-            k = (k + 1) & mask
-        table[1 + k] = i
-    return table
-
-
-@nb.njit(cache=True)
-def _among(sorted_ids, j):
-    """Whether ``j`` is one of ``sorted_ids`` (ascending)."""
-    lo, hi = 0, sorted_ids.shape[0]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if sorted_ids[mid] < j:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo < sorted_ids.shape[0] and sorted_ids[lo] == j
-
-
 @nb.njit(cache=True)
 def watch_step(idx, st0, z0, s0, m0, fl0, hh0, next_t, t, key, prob, rate, tot, where, flight, on, dt, slot, state,
-               zone, flags, household, moved, followed_ids):
+               zone, flags, household, moved, watched):
     """After a step of the scan, in one call: the slot each followed person took
     (:func:`slots_taken`, into ``slot``), then whether anything is to be told: a followed person
-    among the band moves ``moved`` (``ties.followed``' rows, the person first; ``followed_ids``
-    sorted), or one who took a slot or changed (:func:`any_change`). Called after the steps in
-    which the step kernel saw one of them take a slot; one call where there were three and a
-    NumPy filter (60 to 70 us a step at 1e6 people in their Python and dispatch)."""
+    among the band moves ``moved`` (``ties.followed``' rows, the person first; ``watched``: the
+    cast's set, :func:`aftermath.engines.abm.step.in_watched`), or one who took a slot or changed
+    (:func:`any_change`). Called after the steps in which the step kernel saw one of them take a
+    slot; one call where there were three and a NumPy filter (60 to 70 us a step at 1e6 people in
+    their Python and dispatch)."""
     slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, flight, on, dt, slot)
     for r in range(moved.shape[0]):
-        if _among(followed_ids, moved[r, 0]):
+        if in_watched(watched, moved[r, 0]):
             return True
     return any_change(idx, st0, z0, fl0, hh0, state, zone, flags, household, slot)
 
@@ -196,8 +168,7 @@ class CastWatch:
         self._changed = np.empty(self.idx.size, dtype=np.int64)
         self.events: list[dict[str, Any]] = []
         self.slot = np.zeros(self.idx.size, dtype=np.int64)
-        eng.ties.watched = np.unique(self.idx)
-        eng.ties.watch_table = watch_set(self.idx)
+        eng.ties.watch(self.idx)
         self._snap()
         self.day_memory = self.m.copy()
         w = eng.world
@@ -241,7 +212,7 @@ class CastWatch:
             if not watch_step(self.idx, self.st, self.z, self.s, self.m, self.fl, self.hh, pop.next_t, np.int64(t),
                               keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot, eng.tables.where,
                               float(ties.flight), bool(ties.on), float(eng.dt), self.slot, pop.state, pop.zone,
-                              pop.flags, pop.household, ties.followed, self.followed_ids):
+                              pop.flags, pop.household, ties.followed, ties.watch_table):
                 return
         else:
             slots_taken(self.idx, self.st, self.z, self.s, self.m, pop.next_t, np.int64(t),

@@ -58,7 +58,7 @@ from aftermath.engines.abm.parts import Parts
 from aftermath.engines.abm.prefetch import prefetch
 from aftermath.engines.abm.sorts import argsort_stable, bisect_left, sort_in_place
 from aftermath.engines.abm.state import Ever, Population, initial_people
-from aftermath.engines.abm.step import BAND_BASE, MARK_NEWS, MEM_MAX, MEM_NEWS_POLICY, Mem, in_watched
+from aftermath.engines.abm.step import BAND_BASE, MARK_NEWS, MEM_MAX, MEM_NEWS_POLICY, Mem, in_watched, watch_set
 from aftermath.model.world import World
 from aftermath.record.chronicle import BREACH_NEWS
 
@@ -533,8 +533,9 @@ class Ties:
         self.moves = np.zeros(1, dtype=np.int64)  # the step's band walks (Out.moves): a word per band member
         self.grieved = np.zeros((0, 3), dtype=np.int64)  # the day's (person, lost one, policy): for the cast
         self.joined = np.zeros((0, 2), dtype=np.int64)
-        self.watched = np.zeros(0, dtype=np.int64)  # sorted: whose grief and bands to report (the cast)
-        self.watch_table = np.zeros(0, dtype=np.int64)  # the same as a set (step.in_watched): what the kernels read
+        #: whose grief and bands to report (the cast), a set (:meth:`watch`), and how many they are
+        self.watch_table = np.zeros(0, dtype=np.int64)
+        self.n_watched = 0
         #: the day's marks by part (:meth:`mark_layout`), and the morning sweep's news
         self.marks = np.zeros((1, 1), dtype=np.int64)
         self.mark_n = np.zeros((1, 8), dtype=np.int64)  # a part's count on a cache line of its own
@@ -567,6 +568,11 @@ class Ties:
         if self.moves.shape[0] < need or self.moves.shape[0] > need + need // 8 + 64:  # room, an eighth spare at most
             self.moves = np.zeros(need + need // 32 + 16, dtype=np.int64)
         return self.moves, lo, np.zeros(n_parts, dtype=np.int64)
+
+    def watch(self, ids: I64) -> None:
+        """Report the grief and bands of the people ``ids`` (a cast); the step reads the same set."""
+        self.watch_table = watch_set(ids)
+        self.n_watched = int(np.unique(ids).size)
 
     #: a part's room for the day's marks at first (grown after a day that had more)
     MARK_ROOM = 512
@@ -688,7 +694,7 @@ class Ties:
         if news.shape[0] == 0:
             self.grieved, self.joined = self.grieved[:0], self.joined[:0]
             return
-        w = self.watched.shape[0]
+        w = self.n_watched
         n_parts = workers.n if workers is not None and news.shape[0] >= self.PARALLEL_NEWS else 1
         grieved = np.zeros((n_parts, 8 * w, 4), dtype=np.int64)
         ng = np.zeros(n_parts, dtype=np.int64)

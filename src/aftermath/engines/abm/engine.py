@@ -135,8 +135,6 @@ class AbmEngine:
         self._follow_log = np.empty((0, 5), dtype=np.int64)  # follow_bands' log, kept from step to step
         self._swept = False  # a sweep this morning (before advance_day)
         self.cast = CastWatch.build(self)  # the people followed, observation only (None: no cast)
-        #: the people followed, as a set (Day.watched: the step says when one of them took a slot)
-        self.watched = self.ties.watch_table
         #: steps of a day after which to sample the counts into ``samples`` (run.record_every)
         self.sample_steps: frozenset[int] = frozenset()
         self.samples: list[F64] = []
@@ -294,7 +292,7 @@ class AbmEngine:
             today = Day(kk, np.int64(t), self.dt, np.int64(ns), self.out_routes, w.route_to, rates.breach_route,
                         screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),
                         np.int64(self._shape), float(pth.mutation.mu), pth.mutation.mu > 0 and not self.table.full,
-                        mem, sprob, self.watched)
+                        mem, sprob, self.ties.watch_table)
             out = Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk, moves, move_lo, move_n, marks,
                       mark_n)
             if self.ev is not None:

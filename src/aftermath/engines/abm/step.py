@@ -385,9 +385,25 @@ def _pick_walk(rates, where, mult, v):
 FIB = np.uint64(0x9E3779B97F4A7C15)
 
 
+def watch_set(ids: np.ndarray) -> np.ndarray:
+    """``ids`` as the set :func:`in_watched` reads: the bits ``b`` of
+    its size (at least four times the people, at least 64 places), then the places."""
+    ids = np.unique(ids)
+    b = max(6, int(4 * max(ids.size, 1) - 1).bit_length())
+    table = np.full(1 + (1 << b), -1, dtype=np.int64)
+    table[0] = b
+    mask = (1 << b) - 1
+    for i in ids.tolist():
+        k = ((i * int(FIB)) & 0xFFFFFFFFFFFFFFFF) >> (64 - b)
+        while table[1 + k] >= 0:
+            k = (k + 1) & mask
+        table[1 + k] = i
+    return table
+
+
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def in_watched(table, i):
-    """Whether person ``i`` is in ``table``, a set made by :func:`aftermath.people.cast.watch_set`:
+    """Whether person ``i`` is in ``table``, a set made by :func:`watch_set`:
     ``table[0]`` the bits ``b`` of its size, then ``2^b`` places, each a person or -1, a person at
     the place their hash says or the first free one after it (at most a quarter full, so a look is
     one or two reads of a few kilobytes that stay in the cache; a bit a person, read at random
