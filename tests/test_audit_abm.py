@@ -107,6 +107,31 @@ def test_memory_of_being_turned_away_raises_concealment_at_a_screening_gate() ->
     assert hidden_without_memory > 0  # the harsh cull alone already makes households hide some
 
 
+def test_news_waiting_on_a_person_is_no_memory_when_their_household_hides_them() -> None:
+    """A news byte (254, 255: a death, turning or cull not yet told to the household; one turned
+    and cured back the same day still carries it) holds no memory, for concealment too: hybrids
+    whose bytes all hold news, culled in a harsh camp with memory's concealment gain on, are hidden
+    on their first day exactly as often as the same hybrids remembering nothing (the same day; the
+    day's end then tells the households of the culled, which changes memory). Read as memory, the
+    byte's 255 would double the harshness term of concealment and hide nearly every one of them.
+    (Memory is on through a gain nothing here can use: there are no gates.)"""
+    sc = scenario("news-conceal", [{"id": "camp", "faction": "gov", "population": {"H": 400}, "household_size": 4}],
+                  run={"days": 1}, factions=[{"id": "gov"}],
+                  society={"concealment": {"base": 0.0, "harshness": 0.5, "trust_weight": 0.0},
+                           "memory": {"per_loss": 0.0, "per_turned_away": 0.5, "per_sealed": 0.0,
+                                      "per_breach": 0.0, "distrust": 0.0, "conceal": 1.0, "band_size": 0}},
+                  policies=[{"type": "hybrids", "zones": ["camp"], "action": "cull", "rate": 1.0}])
+
+    def news(eng: Any) -> None:
+        eng.pop.memory[: eng.pop.n] = 255
+
+    for seed in range(3):
+        plain, told = simulate(sc, engine="abm", seed=seed), simulate(sc, engine="abm", seed=seed, on_start=news)
+        assert plain.summary()["ledger"]["concealed"] > 0  # the harsh cull alone makes households hide some
+        assert np.array_equal(plain.counts, told.counts) and np.array_equal(plain.flows, told.flows)
+        assert plain.summary()["ledger"] == told.summary()["ledger"]
+
+
 # -- the event step's geometric skips: every place of a list, the last included --------------------
 
 @pytest.mark.parametrize("p", [0.2, 0.7])

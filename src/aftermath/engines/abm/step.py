@@ -520,7 +520,7 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
     elif hook == HK_CONCEAL:
         cz = dy.conceal[z]
         if dy.mem.on:
-            cz += dy.mem.conceal[z] * P.memory[i]
+            cz += dy.mem.conceal[z] * memory_of(P.memory[i])
         if cz > 0.0 and uniform(dy.keys[K_HOUSE], P.household[i]) < cz:
             _mark(P, i, bits | FL_CONC, z)
             return
@@ -534,7 +534,7 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
         if st != S:
             cz = dy.conceal[dest]
             if dy.mem.on:
-                cz += dy.mem.conceal[dest] * P.memory[i]
+                cz += dy.mem.conceal[dest] * memory_of(P.memory[i])
             hidden = cz > 0.0 and uniform(dy.keys[K_HOUSE], P.household[i]) < cz
         ok, wrong, concealed = admission(st, a, dy.screen[r], quar, hidden, uniform(dy.keys[K_ADMIT], i))
         b = arrive if ok else refuse
