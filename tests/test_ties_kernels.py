@@ -189,3 +189,17 @@ def test_the_casts_set_holds_exactly_its_people(compiled: bool) -> None:
         with np.errstate(over="ignore"):  # (the hash wraps around on purpose, uint64)
             assert all(bool(look(table, np.int64(i))) == want[i] for i in people)
     assert not look(np.zeros(0, dtype=np.int64), np.int64(5))
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_memory_added_saturates_and_leaves_news_untold_alone(compiled: bool) -> None:
+    """``add_memory`` (a gate's refusal, a household's grief): memory 0 to 253 rises by the points
+    and stops at 253; a byte holding news (254, 255) keeps it, whatever is added, so that the news
+    is still told at the day's end; compiled and as Python."""
+    from aftermath.engines.abm.step import add_memory
+
+    add = add_memory if compiled else add_memory.py_func
+    for byte in range(256):
+        for points in (0, 1, 38, 253):
+            got = int(add(np.uint8(byte), np.int64(points)))
+            assert got == (byte if byte >= 254 else min(byte + points, 253)), (byte, points, got)

@@ -58,7 +58,16 @@ from aftermath.engines.abm.parts import Parts
 from aftermath.engines.abm.prefetch import prefetch
 from aftermath.engines.abm.sorts import argsort_stable, bisect_left, sort_in_place
 from aftermath.engines.abm.state import Ever, Population, initial_people
-from aftermath.engines.abm.step import BAND_BASE, MARK_NEWS, MEM_MAX, MEM_NEWS_POLICY, Mem, in_watched, watch_set
+from aftermath.engines.abm.step import (
+    BAND_BASE,
+    MARK_NEWS,
+    MEM_MAX,
+    MEM_NEWS_POLICY,
+    Mem,
+    add_memory,
+    in_watched,
+    watch_set,
+)
 from aftermath.model.world import World
 from aftermath.record.chronicle import BREACH_NEWS
 
@@ -327,7 +336,7 @@ def grieve(p, n_parts, news, state, household, memory, per_loss, n_init, zone_st
             if state[j] <= _H:
                 living += 1
                 sv = j
-                memory[j] = min(np.int64(memory[j]) + per_loss, MEM_MAX)
+                memory[j] = add_memory(memory[j], per_loss)
                 if n < grieved.shape[1] and in_watched(watched, j):
                     grieved[p, n, 0], grieved[p, n, 1], grieved[p, n, 2], grieved[p, n, 3] = j, i, policy, k
                     n += 1

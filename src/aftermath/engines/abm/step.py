@@ -335,6 +335,16 @@ def memory_of(byte):
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def add_memory(byte, points):
+    """A memory byte after ``points`` more memory (at most ``MEM_MAX``). A byte that holds news
+    keeps it: the news is told at the day's end, when the one who carried it starts again from no
+    memory, so what they lived that day is not kept (one turned and cured back the same day is the
+    only living person who carries news; adding to it had made their news full memory, untold)."""
+    m = np.int64(byte)
+    return m if m > MEM_MAX else min(m + points, MEM_MAX)
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def memory_level(P, i):
     """Person ``i``'s memory of loss (:func:`memory_of` their byte)."""
     return memory_of(P.memory[i])
@@ -539,7 +549,7 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
         ok, wrong, concealed = admission(st, a, dy.screen[r], quar, hidden, uniform(dy.keys[K_ADMIT], i))
         b = arrive if ok else refuse
         if dy.mem.on and not ok and dy.mem.turned > 0:  # turned away: remembered, and news for their own
-            P.memory[i] = min(np.int64(P.memory[i]) + dy.mem.turned, MEM_MAX)
+            P.memory[i] = add_memory(P.memory[i], dy.mem.turned)
             if not P.ever[i] & EV_TURNED:  # (once a day: the mark is taken off at its end)
                 P.ever[i] |= EV_TURNED
                 _keep_mark(p, i, MARK_TURNED, out)
