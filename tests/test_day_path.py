@@ -98,3 +98,101 @@ def test_a_copied_book_decides_as_the_original() -> None:
     for name, value in vars(lv).items():
         other = getattr(lv2, name)
         assert np.array_equal(value, other) if isinstance(value, np.ndarray) else value == other
+
+
+def _fields(rates: object) -> list[bytes]:
+    from dataclasses import fields
+
+    return [np.asarray(getattr(rates, f.name)).tobytes() + str(np.asarray(getattr(rates, f.name)).dtype).encode()
+            for f in fields(rates)]  # type: ignore[arg-type]
+
+
+def test_rates_of_day_are_yesterdays_only_while_their_inputs_are() -> None:
+    """``RatesOfDay`` gives yesterday's rates object again only for the same levers object and
+    society's arrays equal bit for bit, and then they are what ``daily_rates`` computes; another
+    levers object, or one society value changed (by one ulp, or 0.0 to -0.0), computes them anew."""
+    from aftermath.model.rates import RatesOfDay
+
+    eng, society, book = _hyosan_after(20)
+    world = eng.world
+    levers, _ = book.decide(20, society.indicators(20, eng.counts()))
+    of_day = RatesOfDay(world)
+    first = of_day(society, levers)
+    assert _fields(first) == _fields(daily_rates(world, society, levers))
+    assert of_day(society, levers) is first
+    assert of_day(society, levers.copy()) is not first  # another object: computed again (and kept)
+    again = of_day(society, levers)
+    assert again is not first and _fields(again) == _fields(first)
+    assert of_day(society, levers) is again
+    for name, change in (("fear", lambda a: np.nextafter(a, np.inf)), ("trust", lambda a: a + 0.0),
+                         ("kin_culled", lambda a: np.where(a == 0.0, -0.0, a))):
+        saved = getattr(society, name).copy()
+        setattr(society, name, change(saved))
+        changed = of_day(society, levers)
+        differs = getattr(society, name).tobytes() != saved.tobytes()
+        assert (changed is not again) == differs, name
+        assert _fields(changed) == _fields(daily_rates(world, society, levers))
+        setattr(society, name, saved)
+        again = of_day(society, levers)
+
+
+def test_the_policy_books_idle_levers_are_one_object_until_a_policy_acts() -> None:
+    """While no policy acts (hyosan with one policy, sealing the quarantine from day 10) the book
+    gives the same levers object each day, equal to no levers at all; on the day it acts, a new
+    object with that policy's levers."""
+    from aftermath.scenario.load import with_overrides
+
+    sc = with_overrides(am.load("hyosan"), {"policies": [
+        {"name": "seal later", "type": "seal", "zones": ["quarantine"], "when": "day >= 10"}]})
+    world = build_world(sc)
+    eng, society, book = OdeEngine(world), Society(world), PolicyBook(world)
+    none = Levers.none(world.n_zones)
+    idle, acted_on = None, None
+    for day in range(120):
+        levers, _ = book.decide(day, society.indicators(day, eng.counts()))
+        if book.active.any() or levers.truce_changes:
+            acted_on = day
+            assert levers is not idle
+            break
+        if idle is None:
+            idle = levers
+        assert levers is idle
+        assert all(np.array_equal(getattr(levers, f), getattr(none, f)) for f in ("seal_out", "admit_mode", "cure"))
+        society.apply_truce_changes(day, levers)
+        flows, route = eng.advance_day(day, daily_rates(world, society, levers), levers)
+        society.update(day, eng.counts(), flows, route, levers)
+    assert idle is not None and acted_on == 10
+    assert levers.seal_out[world.zone_ids.index("quarantine")]
+
+
+def test_the_abm_day_kept_from_the_levers_and_rates_is_the_day_computed_anew(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the ABM keeps while the levers and rates are the same objects (the gates' screening and
+    quarantine, memory's bundle, the day's coefficients) gives the run computed anew every day:
+    hyosan at 4,000 people whose garrison closes its gate from day 8 and whose every zone culls
+    hybrids from day 15, no policy acting before."""
+    from aftermath.engines import driver
+    from aftermath.engines.abm.engine import AbmEngine
+    from aftermath.model.flows import Flow
+    from aftermath.scenario.load import with_overrides
+    from aftermath.scenario.scale import scale_population
+
+    world = am.load("hyosan")
+    sc = with_overrides(scale_population(world, 4000), {"run.days": 30, "policies": [
+        {"name": "close later", "type": "admission", "zones": ["garrison"], "mode": "closed", "when": "day >= 8"},
+        {"name": "cull later", "type": "hybrids", "zones": [z.id for z in world.zones], "action": "cull",
+         "rate": 2.0, "when": "day >= 15"}]})
+    kept = am.simulate(sc, engine="abm", seed=3)
+    real = AbmEngine._of_levers
+
+    def anew(self, levers):
+        self._levers_of = None
+        self._coef_rates = None
+        return real(self, levers)
+
+    monkeypatch.setattr(AbmEngine, "_of_levers", anew)
+    monkeypatch.setattr(driver, "RatesOfDay", lambda w: (lambda society, levers: daily_rates(w, society, levers)))
+    fresh = am.simulate(sc, engine="abm", seed=3)
+    assert np.array_equal(kept.counts, fresh.counts) and np.array_equal(kept.flows, fresh.flows)
+    assert kept.summary() == fresh.summary()
+    assert kept.flows[:8, Flow.EXCLUDED].sum() == 0 < kept.flows[8:, Flow.EXCLUDED].sum()  # the policies acted
+    assert kept.flows[:15, Flow.CULL].sum() == 0 < kept.flows[15:, Flow.CULL].sum()

@@ -26,7 +26,7 @@ from aftermath.engines.base import make_engine
 from aftermath.engines.budget import check_budget
 from aftermath.model.flows import N_FLOWS
 from aftermath.model.policies import PolicyBook
-from aftermath.model.rates import daily_rates
+from aftermath.model.rates import RatesOfDay
 from aftermath.model.society import Society
 from aftermath.model.world import build_world
 from aftermath.record.fine import FineRecord
@@ -77,12 +77,13 @@ def simulate(scenario: Scenario, engine: str | None = None, seed: int | None = N
     t_init = time.perf_counter()
     q = scenario.defence.q
     counts = eng.counts()  # then each day's closing counts, which are the next morning's
+    rates_of_day = RatesOfDay(world)
     for day in range(days):
         env = society.indicators(day, counts) if book.policies else []  # nothing reads them without policies
         levers, policy_events = book.decide(day, env)
         society_events = society.apply_truce_changes(day, levers)
         flows = eng.sweep(day, levers, q) if levers.sweep_kill.any() else np.zeros((N_FLOWS, world.n_zones))
-        rates = daily_rates(world, society, levers)
+        rates = rates_of_day(society, levers)
         day_flows, route_flows = eng.advance_day(day, rates, levers)
         flows = flows + day_flows
         counts = eng.counts()

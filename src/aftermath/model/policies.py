@@ -163,6 +163,10 @@ class PolicyBook:
         self._closing_j = [j for j in range(len(pol)) if self._closing(j)]
         self._faction_zones: dict[str, list[int]] = {}
         self._no_levers = Levers.none(nz)
+        #: the levers of a day on which no policy acts (nor a truce is decided): the same object
+        #: from day to day, so that what is computed from the levers can be kept while they are
+        #: (:class:`~aftermath.model.rates.RatesOfDay`, the ABM's day); no one writes into levers
+        self._idle_levers: Levers | None = None
         self._reopens = [i for i, p in enumerate(pol) if isinstance(p, ReopenPolicy)]
 
     def _targets(self, p: Policy) -> I64:
@@ -272,10 +276,14 @@ class PolicyBook:
         zone, the harshest wins (cull over isolate over protect; closed over screen over open) and
         brings its own parameters; the order of policies in the file never matters."""
         self._reopen(day, env, events)
+        any_active: B = np.any(self.active, axis=1)
+        if not self._truce_decisions and not any_active.any():  # no policy acts: the idle levers, as yesterday
+            if self._idle_levers is None:
+                self._idle_levers = self._no_levers.copy()
+            return self._idle_levers
         lv = self._no_levers.copy()
         hybrid_winner: dict[int, tuple[tuple[int, float], HybridPolicy]] = {}
         admission_winner: dict[int, tuple[tuple[int, float, float], AdmissionPolicy]] = {}
-        any_active: B = np.any(self.active, axis=1)
         for i, p in enumerate(self.policies):
             if not any_active[i]:
                 continue

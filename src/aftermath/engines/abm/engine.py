@@ -42,6 +42,7 @@ from aftermath.engines.abm.step import (
     BAND_STREAM,
     MEM_MAX,
     Day,
+    Mem,
     Out,
     People,
     Rows,
@@ -115,6 +116,9 @@ class AbmEngine:
         self._day_blocks: tuple[I64, I64, I64] | None = None  # the day's flows, route flows, count deltas
         #: (strains, the rates' fields read, their values) of the day's coefficients
         self._coef_of: tuple[int, tuple[str, ...], tuple[object, ...]] | None = None
+        self._coef_rates: object = None  # ... and the rates object they were last found to hold for
+        #: what the day's gates and memory take from the levers, and the levers object they were taken from
+        self._levers_of: tuple[object, Any] | None = None
         #: the strains' rates of the day (strain_rates over the whole table) and what they were computed from
         self._strain_rates_of: tuple[tuple[object, ...], tuple[F64, F64, F64, F64]] | None = None
         self.n_slots = int(self.tables.n_slots.max())
@@ -156,7 +160,7 @@ class AbmEngine:
 
     def _alloc_strain_arrays(self, scap: int) -> None:
         nz, P, old = self.world.n_zones, self.parts, getattr(self, "czs", None)
-        self._coef_of = None
+        self._coef_of = self._coef_rates = None
         self.scap = scap
         self.czs = np.zeros((nz, scap, 4), dtype=np.int64)  # E, H, Z, D per strain
         if old is not None:
@@ -248,8 +252,7 @@ class AbmEngine:
         fl[:] = 0
         rf[:] = 0  # (dc: zero after every step's merge)
         serial = np.zeros((N_FLOWS, nz), dtype=np.int64)
-        screen = levers.admit_mode[w.route_to] == ADMIT_SCREEN
-        quarantine = np.where(screen, np.floor(levers.quarantine_days[w.route_to] / self.dt), -1).astype(np.int64)
+        screen, quarantine, mem = self._of_levers(levers)
         conceal = rates.conceal if rates.conceal.size == nz else np.zeros(nz)
         births = self._births_of_day(day)
         pth = w.scenario.pathogen
@@ -257,7 +260,6 @@ class AbmEngine:
         living_only = w.scenario.run.denominator == "living"
         people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.res_table, pop.household, pop.flags,
                         pop.flag_zone, pop.seal_zone, pop.ever, pop.memory, pop.res_key)
-        mem = self.ties.mem(levers.harshness)  # (the same for every step of the day)
         sprob = np.zeros((nz, MEM_MAX + 1) if mem.on else (1, 1))  # S's probability by memory level
         band = bool(mem.band)  # bands move together: the step notes their walks, follow_bands the rest
         gate = mem._replace(band=False)  # follow_bands: the walks themselves
@@ -329,6 +331,18 @@ class AbmEngine:
             self.cast.end_day(day)
         return flows, route
 
+    def _of_levers(self, levers: Levers) -> tuple[NDArray[np.bool_], I64, Mem]:
+        """What the day's steps take from the levers: the routes whose gates screen, their
+        quarantine in steps, and memory's bundle (the same for every step of the day); kept while
+        the levers are the same object (the policy book's idle levers, day after day)."""
+        if self._levers_of is None or self._levers_of[0] is not levers:
+            to = self.world.route_to
+            screen = levers.admit_mode[to] == ADMIT_SCREEN
+            quarantine = np.where(screen, np.floor(levers.quarantine_days[to] / self.dt), -1).astype(np.int64)
+            self._levers_of = (levers, (screen, quarantine, self.ties.mem(levers.harshness)))
+        out: tuple[NDArray[np.bool_], I64, Mem] = self._levers_of[1]
+        return out
+
     def extras(self) -> dict[str, Any]:
         ledger, totals = ledger_frame(self.world, self.pop)
         out = {"strains": self.table.frame(), "events": list(self.events), "ledger": ledger,
@@ -358,14 +372,20 @@ class AbmEngine:
             return self._trait(T_LAT), self._trait(T_PH)
         # the day's: as yesterday's when the strains are, and the rates that yesterday's evaluation
         # read (as bytes; :class:`.tables.FieldsRead`)
+        # (the same rates object as then: the driver's RatesOfDay gives yesterday's again while its
+        # inputs are yesterday's, and nothing writes into rates)
         if self._coef_of is not None:
+            if rates is self._coef_rates and self._coef_of[0] == ns:
+                return self._trait(T_LAT), self._trait(T_PH)
             read = self._coef_of[1]
             if self._coef_of == (ns, read, rates_key(rates, read)):
+                self._coef_rates = rates
                 return self._trait(T_LAT), self._trait(T_PH)
         seen = FieldsRead(rates)
         self.strain_free = day_coefficients(self.plan, seen, self.out_routes, ns,  # type: ignore[arg-type]
                                             self.rows.coef, 0, self.strain_free, offset)
         self._coef_of = (ns, seen.names, rates_key(rates, seen.names))
+        self._coef_rates = rates
         return self._trait(T_LAT), self._trait(T_PH)
 
     def _strain_rates(self, levers: Levers, lo: int, hi: int) -> tuple[F64, F64, F64, F64]:

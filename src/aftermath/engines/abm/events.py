@@ -518,6 +518,17 @@ def gather(k_lo, counts, a):
 
 
 @nb.njit(cache=True)
+def gather_lists(ks, k_lo, n_movers, movers, n_takens, taken):
+    """After the lists' phase, in one call: ``(-1, -1)`` if a list had more candidates than its
+    room (``ks < 0``: those are drawn again, :meth:`EventLists._again`, which gathers), else the
+    movers and the slots taken gathered in place (:func:`gather`) and how many of each."""
+    for li in range(ks.shape[0]):
+        if ks[li] < 0:
+            return np.int64(-1), np.int64(-1)
+    return gather(k_lo, n_movers, movers), gather(k_lo, n_takens, taken)
+
+
+@nb.njit(cache=True)
 def fold(pend, news, pend_chunk, news_chunk):
     """The parts' counts of mutations and news per chunk into the engine's (and zeroed; written
     whatever their value: no masked stores, :mod:`.merge`)."""
@@ -1074,11 +1085,11 @@ class EventLists:
             lists_part(0, 1, self.owner, *self._lists_args(*args, local=local))
         else:
             workers.run(lists_part, self.owner, *self._lists_args(*args, local=local))  # type: ignore[attr-defined]
-        if self.ks.min() < 0:  # more candidates than a list's room (never seen): those lists again
+        n_mov, n_taken = gather_lists(self.ks, self.k_lo, self.n_movers, self.movers, self.n_takens, self.taken)
+        if n_mov < 0:  # more candidates than a list's room (never seen): those lists again
             self._again(args)
         else:
-            self.n_mov = int(gather(self.k_lo, self.n_movers, self.movers))
-            self.n_taken = int(gather(self.k_lo, self.n_takens, self.taken))
+            self.n_mov, self.n_taken = int(n_mov), int(n_taken)
         fold(self.pend, self.news, out.pend_chunk, out.news_chunk)
         # the latent: the calendar's due end their latency; the others walk (candidates by skips)
         n_e = self.n_e
@@ -1120,10 +1131,12 @@ class EventLists:
         self.new_e = self._room(self.new_e, self.n_mov)
         n_new, d = settle_movers(self.movers, np.int64(self.n_mov), state, zone, next_t, self.sl, self.s_lo,
                                  self.s_cap, self.s_n, self.new_e)
-        need = self.n_e + int(n_new)  # (at most: the kept and the new)
-        self.el, self.el_t = self._room(self.el, need), self._room(self.el_t, need)
-        n_e = merge_latent(self.el, self.el_t, np.int64(self.n_due), np.int64(self.n_e), self.new_e, n_new)
-        self.n_e, self.n_mov, self.n_due = int(n_e), 0, 0
+        if self.n_e or n_new:  # (no one latent, before or now: nothing to merge, as in an SIR)
+            need = self.n_e + int(n_new)  # (at most: the kept and the new)
+            self.el, self.el_t = self._room(self.el, need), self._room(self.el_t, need)
+            n_e = merge_latent(self.el, self.el_t, np.int64(self.n_due), np.int64(self.n_e), self.new_e, n_new)
+            self.n_e = int(n_e)
+        self.n_mov, self.n_due = 0, 0
         if d:  # a list was full: room, then the rest (in the same order)
             self.add(self.movers[: int(d)].copy(), state, zone, next_t)
 
