@@ -196,3 +196,76 @@ def test_the_abm_day_kept_from_the_levers_and_rates_is_the_day_computed_anew(mon
     assert kept.summary() == fresh.summary()
     assert kept.flows[:8, Flow.EXCLUDED].sum() == 0 < kept.flows[8:, Flow.EXCLUDED].sum()  # the policies acted
     assert kept.flows[:15, Flow.CULL].sum() == 0 < kept.flows[15:, Flow.CULL].sum()
+
+
+def test_idle_days_reuse_the_rates_and_a_screening_gate_then_acts_as_computed_anew(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A camp of latent and hybrids walking to a town that screens arrivals (quarantine of 2 days)
+    from day 5 and culls the camp's hybrids from day 12: on the idle days before, the day loop
+    gives yesterday's rates object again and the ABM keeps its coefficients by it; the whole run
+    equals the run that computes the rates, the levers' gates and the coefficients anew each day,
+    and its gate turns people away and misclassifies some (the screening acted)."""
+    from aftermath.engines import driver
+    from aftermath.engines.abm.engine import AbmEngine
+    from aftermath.model import rates as rates_module
+    from aftermath.model.flows import Flow
+    from tests.contract.worlds import scenario
+
+    sc = scenario("kept-day", [
+        {"id": "camp", "faction": "gov", "population": {"S": 3000, "E": 300, "H": 300}, "household_size": 3},
+        {"id": "town", "faction": "gov", "population": {"S": 500}}],
+        run={"days": 30}, pathogen={"latency": 4.0}, factions=[{"id": "gov"}],
+        routes=[{"from": "camp", "to": "town", "rate": 0.2}],
+        policies=[{"type": "admission", "zones": ["town"], "mode": "screen", "sensitivity": 0.9, "specificity": 1.0,
+                   "quarantine_days": 2, "when": "day >= 5"},
+                  {"type": "hybrids", "zones": ["camp"], "action": "cull", "rate": 0.3, "when": "day >= 12"}])
+    reused, shortcuts = [0], [0]
+    real_call, real_coef = rates_module.RatesOfDay.__call__, AbmEngine._day_coefficients
+
+    def counted(self, society, levers):
+        last = self._last
+        out = real_call(self, society, levers)
+        reused[0] += last is not None and out is last[2]
+        return out
+
+    def coef(self, rates, levers, first=0):
+        shortcuts[0] += first == 0 and rates is self._coef_rates
+        return real_coef(self, rates, levers, first)
+
+    monkeypatch.setattr(rates_module.RatesOfDay, "__call__", counted)
+    monkeypatch.setattr(AbmEngine, "_day_coefficients", coef)
+    kept = am.simulate(sc, engine="abm", seed=3)
+    assert reused[0] >= 3 and shortcuts[0] >= 3, (reused, shortcuts)
+    assert kept.flows[:5, Flow.EXCLUDED].sum() == 0 < kept.flows[5:, Flow.EXCLUDED].sum()
+    assert kept.summary()["ledger"]["misclassified"] > 0
+    real_levers = AbmEngine._of_levers
+
+    def anew(self, levers):
+        self._levers_of = None
+        self._coef_rates = None
+        return real_levers(self, levers)
+
+    monkeypatch.setattr(AbmEngine, "_of_levers", anew)
+    monkeypatch.setattr(driver, "RatesOfDay", lambda w: (lambda society, levers: daily_rates(w, society, levers)))
+    fresh = am.simulate(sc, engine="abm", seed=3)
+    assert np.array_equal(kept.counts, fresh.counts) and np.array_equal(kept.flows, fresh.flows)
+    assert np.array_equal(kept.route_flows, fresh.route_flows) and kept.summary() == fresh.summary()
+
+
+def test_the_rates_of_day_key_on_everything_daily_rates_reads_of_society() -> None:
+    """``RatesOfDay.SOCIETY`` names every attribute of the society that ``daily_rates`` reads (a
+    society read through a proxy that notes each name), so that a new input cannot leave the day's
+    rates kept while it changes."""
+    from aftermath.model.rates import RatesOfDay
+
+    eng, society, book = _hyosan_after(3)
+    levers, _ = book.decide(3, society.indicators(3, eng.counts()))
+    read: set[str] = set()
+
+    class Noting:
+        def __getattr__(self, name: str) -> object:
+            read.add(name)
+            return getattr(society, name)
+
+    daily_rates(eng.world, Noting(), levers)  # type: ignore[arg-type]
+    assert read and read <= set(RatesOfDay.SOCIETY), read - set(RatesOfDay.SOCIETY)

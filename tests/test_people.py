@@ -272,6 +272,29 @@ def test_the_days_turned_away_are_found_and_their_marks_cleared(compiled: bool) 
     assert np.array_equal(ever[:n], kept[:n])
 
 
+def test_a_gate_leaves_the_news_a_person_carries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One who turned and was cured back the same day carries their news (255) until the day's end;
+    a gate that turns them away adds nothing to that byte (adding had made it full memory, 253, and
+    the news was never told): everyone on the road carrying news, the fort's gate closed, one day:
+    those turned away still carry 255."""
+    kept: dict[str, AbmEngine] = {}
+    make = driver.make_engine
+
+    def keep(*a, **k):
+        kept["eng"] = make(*a, **k)
+        return kept["eng"]
+
+    def news(eng: AbmEngine) -> None:
+        eng.pop.memory[: eng.pop.n] = 255
+
+    monkeypatch.setattr(driver, "make_engine", keep)
+    res = simulate(_gate_world(0.1), engine="abm", seed=3, days=1, on_start=news)
+    pop = kept["eng"].pop
+    turned = (pop.flags[: pop.n] & int(Flag.EXCLUDED)) != 0
+    assert res.flows[:, Flow.EXCLUDED].sum() == turned.sum() > 10
+    assert (pop.memory[: pop.n][turned] == 255).all()
+
+
 def test_a_household_hears_once_a_day_however_many_of_its_own_were_refused() -> None:
     """hear_turned: each living member of a refused person's household not refused themselves gains
     ``points`` once, however many of their household the gates refused that day; the refused gain
