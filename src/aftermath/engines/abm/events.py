@@ -781,27 +781,6 @@ def place(who, start, state, zone, next_t, sl, s_lo, s_cap, s_n):
 
 
 @nb.njit(cache=True)
-def place_growing(who, start, state, zone, next_t, sl, s_lo, s_cap, s_n, tail, grow, min_spare):
-    """:func:`place` ``who[start:]``, and each list found full moved to the free end from ``tail``
-    with room for its people and a ``grow``-th more (at least ``min_spare``: :func:`relocate`), as
-    long as the free end has that room. Returns (where it stopped: ``who``'s length, or the first
-    who found their list full with no room left at the end; the free end's start)."""
-    done = start
-    while True:
-        done = place(who, done, state, zone, next_t, sl, s_lo, s_cap, s_n)
-        if done >= who.shape[0]:
-            return done, tail
-        w = who[done]
-        li = list_at(zone[w], kind_of(state[w]), w)
-        n_li = s_n[li]
-        need = n_li + max(min_spare, n_li // grow)
-        if tail + need > sl.shape[0]:
-            return done, tail
-        relocate(sl, s_lo, s_cap, s_n, li, tail, need)
-        tail += need
-
-
-@nb.njit(cache=True)
 def regrow(sl, s_lo, s_n, new_cap, slack):
     """The lists copied into room of ``new_cap`` each and ``slack`` at the end (places within a
     list unchanged). Returns (the new array, the lists' starts, where the free end starts)."""
@@ -1030,8 +1009,6 @@ class EventLists:
                 (regrow, kinds(self.sl, self.s_lo, self.s_n, self.s_cap, 0)),
                 (relocate, kinds(self.sl, self.s_lo, self.s_cap, self.s_n, 0, 0, 0)),
                 (place, kinds(self.movers, 0, state, zone, next_t, self.sl, self.s_lo, self.s_cap, self.s_n)),
-                (place_growing, kinds(self.movers, np.int64(0), state, zone, next_t, self.sl, self.s_lo, self.s_cap,
-                                      self.s_n, np.int64(0), np.int64(0), np.int64(0))),
                 (gather_into, kinds(self.k_lo, self.n_movers, self.movers, self.movers)),
                 (gather_into, kinds(self.k_lo, self.n_takens, self.taken, self.taken)))
         for kernel, sig in late:
@@ -1167,10 +1144,8 @@ class EventLists:
         """People (not latent) joining the lists of their state and zone (the born, the rest of
         the movers when a list was full)."""
         done = 0
-        while True:  # placed, and full lists moved to the free end, in one call while it has room
-            done, tail = place_growing(who, np.int64(done), state, zone, next_t, self.sl, self.s_lo, self.s_cap,
-                                       self.s_n, np.int64(self.tail), np.int64(self.GROW), np.int64(self.MIN_SPARE))
-            done, self.tail = int(done), int(tail)
+        while True:
+            done = int(place(who, done, state, zone, next_t, self.sl, self.s_lo, self.s_cap, self.s_n))
             if done >= who.shape[0]:
                 return
             w = who[done]
