@@ -165,23 +165,12 @@ def test_the_policy_books_idle_levers_are_one_object_until_a_policy_acts() -> No
     assert levers.seal_out[world.zone_ids.index("quarantine")]
 
 
-def test_the_abm_day_kept_from_the_levers_and_rates_is_the_day_computed_anew(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the ABM keeps while the levers and rates are the same objects (the gates' screening and
-    quarantine, memory's bundle, the day's coefficients) gives the run computed anew every day:
-    hyosan at 4,000 people whose garrison closes its gate from day 8 and whose every zone culls
-    hybrids from day 15, no policy acting before."""
+def _is_the_run_computed_anew(kept: am.Result, sc: am.Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``kept`` (seed 3) is the ABM run of ``sc`` that computes the day's rates, what the engine takes
+    from the levers, and its coefficients anew every day (nothing kept by identity)."""
     from aftermath.engines import driver
     from aftermath.engines.abm.engine import AbmEngine
-    from aftermath.model.flows import Flow
-    from aftermath.scenario.load import with_overrides
-    from aftermath.scenario.scale import scale_population
 
-    world = am.load("hyosan")
-    sc = with_overrides(scale_population(world, 4000), {"run.days": 30, "policies": [
-        {"name": "close later", "type": "admission", "zones": ["garrison"], "mode": "closed", "when": "day >= 8"},
-        {"name": "cull later", "type": "hybrids", "zones": [z.id for z in world.zones], "action": "cull",
-         "rate": 2.0, "when": "day >= 15"}]})
-    kept = am.simulate(sc, engine="abm", seed=3)
     real = AbmEngine._of_levers
 
     def anew(self, levers):
@@ -193,7 +182,25 @@ def test_the_abm_day_kept_from_the_levers_and_rates_is_the_day_computed_anew(mon
     monkeypatch.setattr(driver, "RatesOfDay", lambda w: (lambda society, levers: daily_rates(w, society, levers)))
     fresh = am.simulate(sc, engine="abm", seed=3)
     assert np.array_equal(kept.counts, fresh.counts) and np.array_equal(kept.flows, fresh.flows)
-    assert kept.summary() == fresh.summary()
+    assert np.array_equal(kept.route_flows, fresh.route_flows) and kept.summary() == fresh.summary()
+
+
+def test_the_abm_day_kept_from_the_levers_and_rates_is_the_day_computed_anew(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the ABM keeps while the levers and rates are the same objects (the gates' screening and
+    quarantine, memory's bundle, the day's coefficients) gives the run computed anew every day:
+    hyosan at 4,000 people whose garrison closes its gate from day 8 and whose every zone culls
+    hybrids from day 15, no policy acting before."""
+    from aftermath.model.flows import Flow
+    from aftermath.scenario.load import with_overrides
+    from aftermath.scenario.scale import scale_population
+
+    world = am.load("hyosan")
+    sc = with_overrides(scale_population(world, 4000), {"run.days": 30, "policies": [
+        {"name": "close later", "type": "admission", "zones": ["garrison"], "mode": "closed", "when": "day >= 8"},
+        {"name": "cull later", "type": "hybrids", "zones": [z.id for z in world.zones], "action": "cull",
+         "rate": 2.0, "when": "day >= 15"}]})
+    kept = am.simulate(sc, engine="abm", seed=3)
+    _is_the_run_computed_anew(kept, sc, monkeypatch)
     assert kept.flows[:8, Flow.EXCLUDED].sum() == 0 < kept.flows[8:, Flow.EXCLUDED].sum()  # the policies acted
     assert kept.flows[:15, Flow.CULL].sum() == 0 < kept.flows[15:, Flow.CULL].sum()
 
@@ -205,7 +212,6 @@ def test_idle_days_reuse_the_rates_and_a_screening_gate_then_acts_as_computed_an
     gives yesterday's rates object again and the ABM keeps its coefficients by it; the whole run
     equals the run that computes the rates, the levers' gates and the coefficients anew each day,
     and its gate turns people away and misclassifies some (the screening acted)."""
-    from aftermath.engines import driver
     from aftermath.engines.abm.engine import AbmEngine
     from aftermath.model import rates as rates_module
     from aftermath.model.flows import Flow
@@ -238,18 +244,7 @@ def test_idle_days_reuse_the_rates_and_a_screening_gate_then_acts_as_computed_an
     assert reused[0] >= 3 and shortcuts[0] >= 3, (reused, shortcuts)
     assert kept.flows[:5, Flow.EXCLUDED].sum() == 0 < kept.flows[5:, Flow.EXCLUDED].sum()
     assert kept.summary()["ledger"]["misclassified"] > 0
-    real_levers = AbmEngine._of_levers
-
-    def anew(self, levers):
-        self._levers_of = None
-        self._coef_rates = None
-        return real_levers(self, levers)
-
-    monkeypatch.setattr(AbmEngine, "_of_levers", anew)
-    monkeypatch.setattr(driver, "RatesOfDay", lambda w: (lambda society, levers: daily_rates(w, society, levers)))
-    fresh = am.simulate(sc, engine="abm", seed=3)
-    assert np.array_equal(kept.counts, fresh.counts) and np.array_equal(kept.flows, fresh.flows)
-    assert np.array_equal(kept.route_flows, fresh.route_flows) and kept.summary() == fresh.summary()
+    _is_the_run_computed_anew(kept, sc, monkeypatch)
 
 
 def test_the_rates_of_day_key_on_everything_daily_rates_reads_of_society() -> None:
