@@ -264,3 +264,16 @@ def test_the_rates_of_day_key_on_everything_daily_rates_reads_of_society() -> No
 
     daily_rates(eng.world, Noting(), levers)  # type: ignore[arg-type]
     assert read and read <= set(RatesOfDay.SOCIETY), read - set(RatesOfDay.SOCIETY)
+
+
+def test_a_truce_change_appended_to_the_idle_levers_is_not_given_again() -> None:
+    """The idle levers are one object from day to day; if a caller appends a truce change to them,
+    the next idle day gets new levers without it rather than that change again."""
+    world = build_world(am.load("sir"))
+    book = PolicyBook(world)
+    first, _ = book.decide(0, [])
+    assert book.decide(1, [])[0] is first
+    first.truce_changes.append((0, 1, True, 0))
+    again, _ = book.decide(2, [])
+    assert again is not first and again.truce_changes == []
+    assert book.decide(3, [])[0] is again

@@ -278,8 +278,8 @@ class PolicyBook:
         self._reopen(day, env, events)
         any_active: B = np.any(self.active, axis=1)
         if not self._truce_decisions and not any_active.any():  # no policy acts: the idle levers, as yesterday
-            if self._idle_levers is None:
-                self._idle_levers = self._no_levers.copy()
+            if self._idle_levers is None or self._idle_levers.truce_changes:  # (a list: if anyone appended
+                self._idle_levers = self._no_levers.copy()  # to it, tomorrow gets new levers, not that change again)
             return self._idle_levers
         lv = self._no_levers.copy()
         hybrid_winner: dict[int, tuple[tuple[int, float], HybridPolicy]] = {}
