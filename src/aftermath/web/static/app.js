@@ -541,6 +541,7 @@ function setDay(d) {
   const res = state.result; if (!res) return;
   state.day = Math.max(0, Math.min(res.days, d));
   $("day").value = String(state.day);
+  $("day-out").textContent = String(state.day);  // the slider's own label, also before the map's data has come
   drawMap();
 }
 
