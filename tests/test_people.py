@@ -121,6 +121,31 @@ def test_the_cast_looks_only_when_one_of_them_acted(mode: str, monkeypatch: pyte
         assert 0 < looked_lean < looked[0] // 2, looked_lean
 
 
+@pytest.mark.parametrize("mode", ["scan", "events", "dilemmas"])
+def test_the_casts_kernels_compiled_equal_python(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cast's kernels (the slots its people took, what is to be told, memory's marks) give
+    the same record compiled and run as Python (``py_func``): hyosan's cast on the scan and the
+    event-driven step, and the small world of the story's tests, where memory crosses its marks
+    both ways and bands walk with the people followed."""
+    from aftermath.people import cast as cast_module
+    from tests.test_story import policy_world
+
+    def record() -> dict:
+        if mode == "dilemmas":
+            return policy_world(9).extras["cast"]
+        sc = with_overrides(_small_hyosan(), {"cast": 8, "run.abm_mode": mode})
+        return simulate(sc, engine="abm", days=60, seed=5).extras["cast"]
+
+    compiled = record()
+    for name in ("slots_taken", "_look", "look", "watch_step", "memory_marks"):
+        monkeypatch.setattr(cast_module, name, getattr(cast_module, name).py_func)
+    assert record() == compiled
+    kinds = {e["kind"] for e in compiled["events"]}
+    assert {"infected", "sealed_in", "walked"} <= kinds, kinds
+    if mode == "dilemmas":
+        assert {"memory_rose", "memory_faded", "followed_band", "grieved", "swept"} <= kinds, kinds
+
+
 def test_memory_off_is_the_model_without_memory() -> None:
     """Gains 0: nothing remembers and no band forms, whatever the other memory settings say; and
     the run is the one the model gave before memory existed (commit f2507d8, with resistance a

@@ -97,59 +97,85 @@ def slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, fl
 
 
 @nb.njit(cache=True)
-def any_change(idx, st0, z0, fl0, hh0, state, zone, flags, household, slot):
-    """Whether any followed person took a slot or changed state, zone, flags or household."""
-    for q in range(idx.shape[0]):
-        i = idx[q]
-        if (slot[q] != -1 or state[i] != st0[q] or zone[i] != z0[q] or flags[i] != fl0[q]
-                or household[i] != hh0[q]):
-            return True
-    return False
-
-
-@nb.njit(cache=True)
-def watch_step(idx, st0, z0, s0, m0, fl0, hh0, next_t, t, key, prob, rate, tot, where, flight, on, dt, slot, state,
-               zone, flags, household, moved, watched):
-    """After a step of the scan, in one call: the slot each followed person took
-    (:func:`slots_taken`, into ``slot``), then whether anything is to be told: a followed person
-    among the band moves ``moved`` (``ties.followed``' rows, the person first; ``watched``: the
-    cast's set, :func:`aftermath.engines.abm.step.in_watched`), or one who took a slot or changed
-    (:func:`any_change`). Called after the steps in which the step kernel saw one of them take a
-    slot; one call where there were three and a NumPy filter (60 to 70 us a step at 1e6 people in
-    their Python and dispatch)."""
-    slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, flight, on, dt, slot)
+def _look(idx, st0, z0, fl0, hh0, s0, m0, st1, z1, fl1, hh1, s1, m1, state, zone, flags, household, strain, memory,
+          slot, use_slot, always, moved, watched, fol, changed):
+    """What is to be told of the followed people: the rows of the band moves ``moved``
+    (``ties.followed``' rows, the person first) whose person is followed (``watched``: the cast's
+    set, :func:`aftermath.engines.abm.step.in_watched`), their row numbers into ``fol``; the
+    places ``q`` of the people who changed state, zone, flags or household since the arrays
+    ``st0 ...`` were taken (or took a slot: ``use_slot`` and ``slot[q] != -1``), into ``changed``, in
+    cast order. If there are any of either (or ``always``), the arrays now into ``st1 ...`` (memory:
+    news is none, 0), the cast's next arrays (the old ones kept to explain the change). Returns
+    both counts."""
+    n_fol = 0
     for r in range(moved.shape[0]):
         if in_watched(watched, moved[r, 0]):
-            return True
-    return any_change(idx, st0, z0, fl0, hh0, state, zone, flags, household, slot)
-
-
-@nb.njit(cache=True)
-def changed_people(idx, st0, z0, fl0, hh0, state, zone, flags, household, slot, use_slot, out):
-    """The places ``q`` in the cast of the people who changed state, zone, flags or household
-    since the arrays ``st0 ...`` were taken (or took a slot, ``use_slot``), into ``out``, in
-    order; returns how many."""
+            fol[n_fol] = r
+            n_fol += 1
     k = 0
     for q in range(idx.shape[0]):
         i = idx[q]
         if ((use_slot and slot[q] != -1) or state[i] != st0[q] or zone[i] != z0[q] or flags[i] != fl0[q]
                 or household[i] != hh0[q]):
-            out[k] = q
+            changed[k] = q
             k += 1
-    return k
+    if always or k or n_fol:
+        for q in range(idx.shape[0]):
+            i = idx[q]
+            st1[q] = state[i]
+            z1[q] = zone[i]
+            fl1[q] = flags[i]
+            hh1[q] = household[i]
+            s1[q] = strain[i]
+            m1[q] = 0 if memory[i] > MEM_MAX else memory[i]
+    return k, n_fol
+
+
+#: :func:`_look` in the morning and the evening (``watch_step`` is the steps' own, counted in a test).
+look = _look
 
 
 @nb.njit(cache=True)
-def take_now(idx, state, zone, flags, household, strain, memory, st0, z0, fl0, hh0, s0, m0):
-    """The followed people's arrays now, into ``st0 ...`` in place (memory: news is none, 0)."""
+def watch_step(idx, st0, z0, s0, m0, fl0, hh0, st1, z1, s1, m1, fl1, hh1, next_t, t, key, prob, rate, tot, where,
+               flight, on, dt, slot, find_slots, state, zone, flags, household, strain, memory, moved, watched, fol,
+               changed):
+    """After a step, in one call: the slot each followed person took (:func:`slots_taken`, into
+    ``slot``; unless ``find_slots`` is off: the event-driven step gives them), then what is to be
+    told (:func:`_look`). Called in the scan only after the steps in which the step kernel saw one
+    of them take a slot. One call where there were five and a NumPy filter: each call from Python
+    costs tens of microseconds in its dispatch."""
+    if find_slots:
+        slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, flight, on, dt, slot)
+    return _look(idx, st0, z0, fl0, hh0, s0, m0, st1, z1, fl1, hh1, s1, m1, state, zone, flags, household, strain,
+                 memory, slot, True, False, moved, watched, fol, changed)
+
+
+@nb.njit(cache=True)
+def memory_marks(idx, memory, st, m, day_memory, out):
+    """The day's end: the followed people's memory now into ``m`` (news is none, 0), then each
+    ``q`` whose memory differs from the day's start (``day_memory``, then set to ``m``) and who is
+    human (``st``), with their memory at the day's start, into ``out[k] = (q, before)``; returns
+    how many."""
     for q in range(idx.shape[0]):
-        i = idx[q]
-        st0[q] = state[i]
-        z0[q] = zone[i]
-        fl0[q] = flags[i]
-        hh0[q] = household[i]
-        s0[q] = strain[i]
-        m0[q] = 0 if memory[i] > MEM_MAX else memory[i]
+        v = memory[idx[q]]
+        m[q] = 0 if v > MEM_MAX else v
+    k = 0
+    for q in range(idx.shape[0]):
+        if m[q] != day_memory[q]:
+            if st[q] <= H:
+                out[k, 0], out[k, 1] = q, day_memory[q]
+                k += 1
+            day_memory[q] = m[q]
+    return k
+
+
+#: The ledger flags the record reads, as ints (an ``IntFlag`` operation costs microseconds).
+SEALED_IN, SWEPT, CONCEALED, MISCLASSIFIED, SACRIFICED = (int(Flag.SEALED_IN), int(Flag.SWEPT), int(Flag.CONCEALED),
+                                                          int(Flag.MISCLASSIFIED), int(Flag.SACRIFICED))
+#: The slots whose event is told by one word: slot name -> the record's kind.
+SIMPLE = {"bite_kill": "killed_by_bite", "defence": "destroyed", "decay": "decayed", "relapse": "relapsed",
+          "natural_death": "died", "starvation": "starved", "cure": "cured", "reanimation": "rose",
+          "disposal": "burned", "wander": "wandered"}
 
 
 class CastWatch:
@@ -163,9 +189,9 @@ class CastWatch:
         self.places: dict[int, list[int]] = {}  # person -> their places in the cast
         for q, p in enumerate(people):
             self.places.setdefault(int(p["id"]), []).append(q)
-        self.followed_ids = np.sort(np.fromiter(self.places, dtype=np.int64, count=len(self.places)))
         self.pos = {int(i): q for q, i in enumerate(self.idx)}  # person -> a place in the cast (the last)
         self._changed = np.empty(self.idx.size, dtype=np.int64)
+        self._no_rows = np.zeros((0, 5), dtype=np.int64)
         self.events: list[dict[str, Any]] = []
         self.slot = np.zeros(self.idx.size, dtype=np.int64)
         eng.ties.watch(self.idx)
@@ -186,9 +212,21 @@ class CastWatch:
 
     # -- observation ---------------------------------------------------------------------------
     def _snap(self) -> None:
+        """The followed people's arrays now (``self.st ...``), and a second set of the same arrays
+        (``self._next``) that :func:`_look` fills with the arrays after a change, while the first
+        still say what they were before it."""
         pop, i = self.eng.pop, self.idx
         self.st, self.z, self.s = pop.state[i].copy(), pop.zone[i].copy(), pop.strain[i].copy()
         self.fl, self.hh, self.m = pop.flags[i].copy(), pop.household[i].copy(), pop.memory[i].copy()
+        self._next = tuple(np.empty_like(a) for a in (self.st, self.z, self.fl, self.hh, self.s, self.m))
+        self._fol = np.empty(0, dtype=np.int64)  # rows of ties.followed of people followed (grown as needed)
+        self._marks = np.empty((self.idx.size, 2), dtype=np.int64)
+
+    def _take_next(self) -> None:
+        """The arrays :func:`_look` filled become the cast's (the old ones, the next to fill)."""
+        nxt = self._next
+        self._next = (self.st, self.z, self.fl, self.hh, self.s, self.m)
+        self.st, self.z, self.fl, self.hh, self.s, self.m = nxt
 
     def _add(self, day: int, step: int, q: int, kind: str, **detail: Any) -> None:
         ev = {"day": int(day), "step": int(step), "who": self.people[q]["name"], "kind": kind}
@@ -198,85 +236,83 @@ class CastWatch:
     def morning(self, day: int) -> None:
         """Seals and sweeps of the morning (before the day's first step): step -1. (Called on
         mornings with either: nothing else changes anyone between the evening and the first step.)"""
-        self._diff(day, MORNING, None)
+        self._diff(day, MORNING)
 
     def after_step(self, day: int, k: int, t: int, keys: NDArray[np.uint64], rows: Any) -> None:
         eng = self.eng
         ties = eng.ties
         pop = eng.pop
         acted = ties.mark_n[:, 1]  # the step's word that one of them took a slot (step._watch)
-        if eng.ev is None and not acted.any():  # the scan: none did, so nothing of theirs changed
+        scan = eng.ev is None
+        if scan and not acted.any():  # the scan: none did, so nothing of theirs changed
             return
         acted[:] = 0
-        if eng.ev is None:  # the scan: slots and whether to look further, in one call
-            if not watch_step(self.idx, self.st, self.z, self.s, self.m, self.fl, self.hh, pop.next_t, np.int64(t),
-                              keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot, eng.tables.where,
-                              float(ties.flight), bool(ties.on), float(eng.dt), self.slot, pop.state, pop.zone,
-                              pop.flags, pop.household, ties.followed, ties.watch_table):
-                return
-        else:
+        if not scan:  # the event-driven step: slots from its own draws (the end of latency, -2, as the scan's)
             slots_taken(self.idx, self.st, self.z, self.s, self.m, pop.next_t, np.int64(t),
                         keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot, eng.tables.where,
                         float(ties.flight), bool(ties.on), float(eng.dt), self.slot)
-        if eng.ev is not None:  # the event-driven step: slots from its own draws (the end of latency, -2, as here)
-            given = eng.ev.slots_taken_by(self.idx)
+            given = eng.ev.slots_taken_by(self.idx)  # type: ignore[union-attr]
             for w in np.flatnonzero((self.slot != -2) & (self.st < R)):
                 self.slot[w] = given.get(int(self.idx[w]), -1)
-        follow: dict[int, list[tuple[int, int, int]]] = {}  # the band's moves after the step (ties.followed)
-        moved = ties.followed
-        if moved.shape[0]:  # (only the rows of people followed: a step's band walks can be thousands)
-            at = np.minimum(np.searchsorted(self.followed_ids, moved[:, 0]), self.followed_ids.size - 1)
-            moved = moved[self.followed_ids[at] == moved[:, 0]]
-        for j, walker, r, outcome, _ in moved:
-            for q in self.places.get(int(j), ()):
-                follow.setdefault(q, []).append((int(walker), int(r), int(outcome)))
-        if follow or any_change(self.idx, self.st, self.z, self.fl, self.hh, pop.state, pop.zone, pop.flags,
-                                pop.household, self.slot):  # most steps nothing happens to anyone followed
-            self._diff(day, k, self.slot, follow)
+        moved = ties.followed  # the band's moves after the step: a step's band walks can be thousands
+        if self._fol.shape[0] < moved.shape[0]:
+            self._fol = np.empty(moved.shape[0] + moved.shape[0] // 2, dtype=np.int64)
+        st1, z1, fl1, hh1, s1, m1 = self._next
+        n, n_fol = watch_step(self.idx, self.st, self.z, self.s, self.m, self.fl, self.hh, st1, z1, s1, m1, fl1, hh1,
+                              pop.next_t, np.int64(t), keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot,
+                              eng.tables.where, float(ties.flight), bool(ties.on), float(eng.dt), self.slot, scan,
+                              pop.state, pop.zone, pop.flags, pop.household, pop.strain, pop.memory, moved,
+                              ties.watch_table, self._fol, self._changed)
+        if n or n_fol:  # most steps nothing happens to anyone followed
+            follow: dict[int, list[tuple[int, int, int]]] = {}
+            for j, walker, r, outcome, _ in moved[self._fol[:n_fol]].tolist():
+                for q in self.places.get(j, ()):
+                    follow.setdefault(q, []).append((walker, r, outcome))
+            self._tell(day, k, n, self.slot, follow)
 
     def end_day(self, day: int) -> None:
         """The day's grief and bands (:mod:`.ties`), and memory crossing a mark: step 99."""
         ties, pos = self.eng.ties, self.pos
-        for j, lost, policy in ties.grieved:
-            if int(j) in pos:
-                q = pos[int(j)]
-                self._add(day, EVENING, q, "grieved", lost=self.name_of.get(int(lost)), policy=bool(policy),
-                          zone=int(self.eng.pop.zone[int(j)]))
+        for j, lost, policy in ties.grieved.tolist():
+            if j in pos:
+                self._add(day, EVENING, pos[j], "grieved", lost=self.name_of.get(lost), policy=bool(policy),
+                          zone=int(self.eng.pop.zone[j]))
         if ties.joined.shape[0]:  # one of them joined a band: their household changed
-            self._diff(day, EVENING, None)
-        else:  # the day's end changes memory and bands only: their memory now (news as none, 0)
-            m_now = self.eng.pop.memory[self.idx]
-            self.m = np.where(m_now > MEM_MAX, 0, m_now).astype(self.m.dtype)
-        if np.array_equal(self.m, self.day_memory):
-            return
-        m = self.m.astype(np.float64) / MEM_MAX
-        m0 = self.day_memory.astype(np.float64) / MEM_MAX
-        for q in np.flatnonzero((self.st <= H) & (self.m != self.day_memory)).tolist():  # (only a change crosses)
+            self._diff(day, EVENING)
+        # the day's end changes memory and bands only: their memory now (news as none, 0), and whose moved
+        n = memory_marks(self.idx, self.eng.pop.memory, self.st, self.m, self.day_memory, self._marks)
+        for q, before in self._marks[:n].tolist():  # (only a change crosses a mark)
+            m, m0 = float(self.m[q]) / MEM_MAX, before / MEM_MAX
             for mark in MEMORY_MARKS:
-                if m0[q] < mark <= m[q]:
-                    self._add(day, EVENING, q, "memory_rose", memory=round(float(m[q]), 3), mark=round(mark, 3))
-                elif m[q] < mark <= m0[q]:
-                    self._add(day, EVENING, q, "memory_faded", memory=round(float(m[q]), 3), mark=round(mark, 3))
-        self.day_memory = self.m.copy()
+                if m0 < mark <= m:
+                    self._add(day, EVENING, q, "memory_rose", memory=round(m, 3), mark=round(mark, 3))
+                elif m < mark <= m0:
+                    self._add(day, EVENING, q, "memory_faded", memory=round(m, 3), mark=round(mark, 3))
 
-    def _diff(self, day: int, k: int, slot: NDArray[np.int64] | None,
-              follow: dict[int, list[tuple[int, int, int]]] | None = None) -> None:
-        """Explain each followed person who changed (or took a slot, or moved with their band), in
-        cast order, from their arrays before (``self.st ...``) and now; then take the arrays now.
-        Two compiled passes over the cast: most calls find one or two who changed."""
-        pop, i = self.eng.pop, self.idx
-        n = changed_people(i, self.st, self.z, self.fl, self.hh, pop.state, pop.zone, pop.flags, pop.household,
-                           self.slot if slot is None else slot, slot is not None, self._changed)
-        follow = follow or {}
+    def _diff(self, day: int, k: int) -> None:
+        """The morning's or the evening's changes (no slots): each followed person who changed
+        state, zone, flags or household, explained (:meth:`_tell`); then the cast takes the arrays
+        now, memory included, whoever changed (a seal or a sweep moves the memory of others)."""
+        pop = self.eng.pop
+        st1, z1, fl1, hh1, s1, m1 = self._next
+        n, _ = look(self.idx, self.st, self.z, self.fl, self.hh, self.s, self.m, st1, z1, fl1, hh1, s1, m1, pop.state,
+                    pop.zone, pop.flags, pop.household, pop.strain, pop.memory, self.slot, False, True, self._no_rows,
+                    self.eng.ties.watch_table, self._fol, self._changed)
+        self._tell(day, k, n, None, {})
+
+    def _tell(self, day: int, k: int, n: int, slot: NDArray[np.int64] | None,
+              follow: dict[int, list[tuple[int, int, int]]]) -> None:
+        """Explain each followed person who changed (the first ``n`` of ``self._changed``, from
+        :func:`_look`), took a slot or moved with their band (``follow``), in cast order, from their
+        arrays before (``self.st ...``) and after (``self._next``, then the cast's)."""
         qs = self._changed[:n].tolist()
         if follow:
             qs = sorted(set(qs) | set(follow))
+        st1, z1, fl1, hh1, _, _ = self._next
         for q in qs:
-            j = int(i[q])
-            self._explain(day, k, q, -1 if slot is None else int(slot[q]), int(pop.state[j]), int(pop.zone[j]),
-                          int(pop.flags[j]), int(pop.household[j]), follow.get(q, []))
-        take_now(i, pop.state, pop.zone, pop.flags, pop.household, pop.strain, pop.memory, self.st, self.z, self.fl,
-                 self.hh, self.s, self.m)
+            self._explain(day, k, q, -1 if slot is None else int(slot[q]), int(st1[q]), int(z1[q]), int(fl1[q]),
+                          int(hh1[q]), follow.get(q, []))
+        self._take_next()
 
     def _explain(self, day: int, k: int, q: int, j: int, st1: int, z1: int, fl1: int, hh1: int,
                  follow: list[tuple[int, int, int]] | None = None) -> None:
@@ -287,7 +323,7 @@ class CastWatch:
         st0, z0, fl0 = int(self.st[q]), int(self.z[q]), int(self.fl[q])
         new = fl1 & ~fl0
         add = self._add
-        if new & Flag.SEALED_IN:
+        if new & SEALED_IN:
             add(day, k, q, "sealed_in", zone=z0)
         if j == -2:
             add(day, k, q, "became_hybrid" if st1 == H else "turned", zone=z1)
@@ -296,7 +332,7 @@ class CastWatch:
             if not any(w == me and out == 2 for w, _, out in follow or []):  # else the band did not go
                 name = TRANSITIONS[int(eng.tables.transition[st0, j])].name
                 self._slot_event(day, k, q, name, j, st0, z0, st1, z1, new)
-        elif st1 != st0 and (new & Flag.SWEPT or st0 == Z):  # a morning sweep
+        elif st1 != st0 and (new & SWEPT or st0 == Z):  # a morning sweep
             add(day, k, q, "swept", zone=z0, was=STATE_WORDS[st0])
         for walker, r, outcome in follow or []:
             if walker == int(self.idx[q]):
@@ -306,14 +342,14 @@ class CastWatch:
             if outcome == 1:  # after any slot of their own this step: in the state they are in now
                 add(day, k, q, "followed_band", zone=at, to=dest, state=STATE_WORDS[st1],
                     leader=self.name_of.get(walker))
-                if gate and new & Flag.CONCEALED:
+                if gate and new & CONCEALED:
                     add(day, k, q, "hidden_at_gate", zone=dest, state=STATE_WORDS[st1])
-                elif gate and new & Flag.MISCLASSIFIED:
+                elif gate and new & MISCLASSIFIED:
                     add(day, k, q, "let_in_by_mistake", zone=dest, state=STATE_WORDS[st1])
             else:
                 add(day, k, q, "turned_away", zone=dest, at=at, healthy=st1 == S,
-                    screened=bool(new & Flag.MISCLASSIFIED), band=True)
-        if new & Flag.SACRIFICED:
+                    screened=bool(new & MISCLASSIFIED), band=True)
+        if new & SACRIFICED:
             add(day, k, q, "sacrificed", zone=int(self.eng.pop.seal_zone[self.idx[q]]))
         if hh1 != int(self.hh[q]) and hh1 >= (1 << 30) and st1 <= H:
             members = [self.name_of.get(m) for m in eng.ties.members(eng.pop, hh1, int(self.idx[q]))]
@@ -322,15 +358,12 @@ class CastWatch:
     def _slot_event(self, day: int, k: int, q: int, name: str, j: int, st0: int, z0: int, st1: int, z1: int,
                     new: int) -> None:
         eng, add = self.eng, self._add
-        simple = {"bite_kill": "killed_by_bite", "defence": "destroyed", "decay": "decayed", "relapse": "relapsed",
-                  "natural_death": "died", "starvation": "starved", "cure": "cured", "reanimation": "rose",
-                  "disposal": "burned", "wander": "wandered"}
         if name == "bite_infect":
             add(day, k, q, "infected", zone=z0, state=STATE_WORDS[min(st1, 5)])
-        elif name in simple:
+        elif name in SIMPLE:
             if name == "wander" and z1 == z0:
                 return
-            add(day, k, q, simple[name], zone=z0, to=z1)
+            add(day, k, q, SIMPLE[name], zone=z0, to=z1)
         elif name == "cull":
             add(day, k, q, "culled" if st1 != st0 else "hidden_from_cull", zone=z0)
         elif name == "transfer":
@@ -342,13 +375,13 @@ class CastWatch:
             if z1 == dest:
                 add(day, k, q, "walked", zone=z0, to=dest, state=STATE_WORDS[st0],
                     memory=round(float(self.m[q]) / MEM_MAX, 3))
-                if new & Flag.CONCEALED:
+                if new & CONCEALED:
                     add(day, k, q, "hidden_at_gate", zone=dest, state=STATE_WORDS[st0])
-                elif new & Flag.MISCLASSIFIED:
+                elif new & MISCLASSIFIED:
                     add(day, k, q, "let_in_by_mistake", zone=dest, state=STATE_WORDS[st0])
             else:
                 add(day, k, q, "turned_away", zone=dest, at=z0, healthy=healthy,
-                    screened=bool(new & Flag.MISCLASSIFIED))
+                    screened=bool(new & MISCLASSIFIED))
 
     # -- the record ----------------------------------------------------------------------------
     def record(self) -> dict[str, Any]:
