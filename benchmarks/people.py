@@ -434,9 +434,7 @@ def _time_parts(clock: Any, add: Any, active: Any = None) -> None:
     :data:`KERNELS`, else "other kernels"), the day's end, the bands' walks and memory's table of
     the susceptibles (in "rows"), each call's seconds to ``add(part, seconds)``; only while
     ``active()`` holds, if given. A part inside another (the day's end hands its passes to
-    ``Parts.run``) counts to the outer one only, so the parts add up. On one thread the step and
-    its band walks are one call (``step_and_follow``), timed as the step kernel: "band walks"
-    then holds only the steps that left the walks to the caller (the strain table filling)."""
+    ``Parts.run``) counts to the outer one only, so the parts add up."""
     import threading
 
     from aftermath.engines.abm import engine as abm_engine
@@ -530,10 +528,7 @@ def kernel_ab(people: int, day: int, reps: int, seed: int, flush: bool = False) 
 
 
 #: The day loop's kernels, by the part of the loop they are reported in.
-#: the kernels handed to ``Parts.run`` that count as a part of their own; ``step_and_follow`` is the
-#: step with its band walks in one call (every part on the calling thread: one thread), so there
-#: "band walks" holds only the steps that left them to the caller (:func:`_time_parts`)
-KERNELS = {"step_part": "step kernel", "step_and_follow": "step kernel", "fill_rows_part": "rows"}
+KERNELS = {"step_part": "step kernel", "fill_rows_part": "rows"}
 
 
 def _work(res: Any, steps_day: int) -> dict[str, float]:

@@ -54,44 +54,6 @@ def test_hyosan_with_mutation_is_the_same_for_1_2_and_3_parts(monkeypatch: pytes
     assert runs[1] == runs[2] == runs[3]
 
 
-@pytest.mark.parametrize(("max_strains", "way"), [(150, "walked, mutations pending"), (10, "later")])
-def test_the_step_and_its_band_walks_in_one_call_are_the_two_calls(monkeypatch: pytest.MonkeyPatch, max_strains: int,
-                                                                   way: str) -> None:
-    """With every part on the calling thread the step and its band walks are one call
-    (``step_and_follow``), before the step's mutated infections are resolved where the walks came
-    after; in the step that fills the strain table it leaves the walks to the caller. The same run
-    as the step and the walks called apart, and each way taken: walks in a step with mutated
-    infections (a table with room), and left for later (a table of 10 strains fills in the
-    fourth step, with more mutated infections than room)."""
-    from aftermath.engines.abm import step
-
-    data = scale_population(load("hyosan"), 30_000).model_dump(by_alias=True)
-    data["run"]["days"] = 40
-    data["pathogen"]["mutation"].update(mu=0.02, max_strains=max_strains)
-    sc = from_dict(data)
-    fold = abm_engine.step_and_follow
-    seen = {"walked": 0, "walked, mutations pending": 0, "later": 0}
-
-    def counted(*a: Any) -> None:
-        fold(*a)
-        r, pending = int(a[-1][0]), int(a[8].pend_chunk.sum())
-        if r == step.FOLLOW_LATER:
-            seen["later"] += 1
-        elif r > 0:
-            seen["walked, mutations pending" if pending else "walked"] += 1
-
-    monkeypatch.setattr(abm_engine, "step_and_follow", counted)
-    one_call = run_with_parts(monkeypatch, 1, sc, seed=3)
-    assert seen[way] >= 1 and seen["walked"] >= 20, seen
-
-    def apart(p: int, n_parts: int, n: int, chunk: int, P: Any, T: Any, W: Any, dy: Any, out: Any, *rest: Any) -> None:
-        step.step_part(p, n_parts, n, chunk, P, T, W, dy, out)
-        rest[-1][0] = step.FOLLOW_LATER  # the walks left to the caller, as before the one call
-
-    monkeypatch.setattr(abm_engine, "step_and_follow", apart)
-    assert run_with_parts(monkeypatch, 1, sc, seed=3) == one_call
-
-
 def test_korea_is_the_same_for_1_and_3_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     """17 zones (rows, merges and memory tables parted by zone), 26,000 people (7 chunks)."""
     monkeypatch.setattr(Parts, "PARALLEL_ROWS", 0)  # 17 zones of a few strains: on the threads all the same

@@ -50,7 +50,6 @@ from aftermath.engines.abm.step import (
     gather_and_follow,
     mark_sealed,
     schedule_latency,
-    step_and_follow,
     step_part,
     sweep_part,
 )
@@ -138,7 +137,6 @@ class AbmEngine:
         #: Out's walk notes for follow_bands, which notes none (its day has the bands' noting off)
         self._no_walks = (np.zeros(1, dtype=np.int64), np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64))
         self._follow_log = np.empty((0, 5), dtype=np.int64)  # follow_bands' log, kept from step to step
-        self._follow_res = np.zeros(1, dtype=np.int64)  # step_and_follow's value
         self._swept = False  # a sweep this morning (before advance_day)
         self.cast = CastWatch.build(self)  # the people followed, observation only (None: no cast)
         #: steps of a day after which to sample the counts into ``samples`` (run.record_every)
@@ -299,19 +297,9 @@ class AbmEngine:
                         mem, sprob, self.ties.watch_table)
             out = Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk, moves, move_lo, move_n, marks,
                       mark_n)
-            followed = False  # this step's band walks done with the step (step_and_follow)
             if self.ev is not None:
                 self.ev.step(self.workers, people, self.tables, rows, today, out, CHUNK,
                              np.uint64(stream_key(self.seed, int(Stream.COUNT), t)), self.czs)
-            elif band and (self.workers.n == 1 or self.workers.few(pop.n)):  # every part here: the step and
-                res = self._follow_res  # its band walks in one call (step_and_follow), unless it leaves them
-                self.workers.run(step_and_follow, pop.n, CHUNK, people, self.tables, rows, today, out,
-                                 today._replace(mem=gate), self._band_out(fl, rf), self._band_key(t),
-                                 self.ties.band_count, self.ties.band_slots, w.route_from, self._follow_log,
-                                 np.int64(self.table.capacity - self.table.n), res, here=True)
-                if res[0] >= 0:
-                    self.ties.followed = self._follow_log[: res[0]]
-                    followed = True
             else:
                 self.workers.run(step_part, pop.n, CHUNK, people, self.tables, rows, today, out,
                                  here=self.workers.few(pop.n))
@@ -321,9 +309,9 @@ class AbmEngine:
                 old, scap = self.table.n, self.scap
                 if self._resolve(day, t, kk, pending, serial):  # the new strains' columns (all, if reallocated)
                     latency, p_h = self._day_coefficients(rates, levers, old if self.scap == scap else 0)
-            if band and not followed and move_n.any():
+            if band and move_n.any():
                 self._follow(today._replace(mem=gate), people, rows, fl, rf, moves, move_lo, move_n)
-            elif band and not followed:
+            elif band:
                 self.ties.followed = self.ties.followed[:0]
             if self.ev is not None:
                 if band and self.ties.followed.shape[0]:
@@ -413,16 +401,6 @@ class AbmEngine:
             self._strain_rates_of = (key, strain_rates(self.world, levers, traits))
         return self._strain_rates_of[1]
 
-    def _band_out(self, fl: I64, rf: I64) -> Out:
-        """Where the bands' walks write: the counts themselves (one part of deltas), the day's flows."""
-        ties = self.ties
-        return Out(self.counts_i[None], self.czs[None], fl, rf, self.pend_chunk, ties.news_chunk, *self._no_walks,
-                   ties.marks, ties.mark_n)  # (marks: as part 0, after the parts)
-
-    def _band_key(self, t: int) -> np.uint64:
-        """The stream of step ``t``'s bands' decisions to go."""
-        return np.uint64(stream_key(self.seed, BAND_STREAM, t))
-
     def _follow(self, gate: Day, people: People, rows: Rows, fl: I64, rf: I64, moves: I64, move_lo: I64,
                 move_n: I64) -> None:
         """Bands move together (:func:`.step.follow_bands`, on ``gate``: the step's day with the
@@ -430,7 +408,9 @@ class AbmEngine:
         the counts (one part of deltas that are the counts themselves: a serial pass, and integer
         sums in any order are the same)."""
         ties = self.ties
-        serial, key = self._band_out(fl, rf), self._band_key(int(gate.t))
+        serial = Out(self.counts_i[None], self.czs[None], fl, rf, self.pend_chunk, ties.news_chunk, *self._no_walks,
+                     ties.marks, ties.mark_n)  # (marks: as part 0, after the parts)
+        key = np.uint64(stream_key(self.seed, BAND_STREAM, int(gate.t)))
         while True:
             n_log = gather_and_follow(moves, move_lo, move_n, key, people, self.tables, rows, gate, serial, CHUNK,
                                  ties.band_count, ties.band_slots, self.world.route_from, self._follow_log)

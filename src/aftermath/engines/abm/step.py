@@ -679,42 +679,6 @@ def gather_and_follow(moves, move_lo, move_n, key, P, T, W, dy, out, chunk, band
     return follow_bands(moves[:n_walk], key, P, T, W, dy, out, chunk, band_count, band_slots, route_from, log)
 
 
-#: :func:`step_and_follow`'s word that it left the bands' walks to the caller
-FOLLOW_LATER = np.int64(-(1 << 62))
-
-
-@nb.njit(cache=True, nogil=True)
-def step_and_follow(p, n_parts, n, chunk, P, T, W, dy, out, gate, serial, key, band_count, band_slots, route_from,
-                    log, room, res):
-    """:func:`step_part`, and after the last part the step's band walks (:func:`gather_and_follow`
-    on ``gate``, into ``serial``), its value in ``res[0]``: for a step whose parts all run on the
-    calling thread, in order (one part, or ``Parts.run``'s ``here``). One call from Python where
-    there were two: each call that takes the bundles reads the headers of some 70 arrays, which
-    the step has pushed out of the caches (a call that did nothing cost 90 us, 25 us called again
-    at once; hyosan at 10^6 people, one thread).
-
-    The caller resolves the step's mutated infections after this (their strains, in person order),
-    where the walks came after them. The walks read none of what that writes: a person infected
-    this step is ``PENDING`` here, after it latent (or further) with a strain new this step, and
-    either way no band member who walks (:func:`_route_slot`: no rates yet). That holds while
-    each of them gets a new strain: ``room`` is how many more the strain table holds, and a step
-    with more mutated infections than that (the table fills, the rest keep their parent's strain)
-    leaves the walks to the caller: ``res[0]`` is then :data:`FOLLOW_LATER`, as after any part but
-    the last. The walks write into the counts themselves (``serial``), the step's deltas are merged
-    into them after: integer sums, the same in either order."""
-    step_part(p, n_parts, n, chunk, P, T, W, dy, out)
-    res[0] = FOLLOW_LATER
-    if p != n_parts - 1:
-        return
-    pending = 0
-    for c in range(out.pend_chunk.shape[0]):
-        pending += out.pend_chunk[c]
-    if pending > room:
-        return
-    res[0] = gather_and_follow(out.moves, out.move_lo, out.move_n, key, P, T, W, gate, serial, chunk, band_count,
-                               band_slots, route_from, log)
-
-
 @nb.njit(cache=True, nogil=True, _nrt=False)
 def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_from, log):
     """Bands move together. A band member's walk in the step (``w``, from :func:`gather_walks`,
