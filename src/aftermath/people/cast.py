@@ -142,8 +142,9 @@ def watch_step(idx, st0, z0, s0, m0, fl0, hh0, st1, z1, s1, m1, fl1, hh1, next_t
     """After a step, in one call: the slot each followed person took (:func:`slots_taken`, into
     ``slot``; unless ``find_slots`` is off: the event-driven step gives them), then what is to be
     told (:func:`_look`). Called in the scan only after the steps in which the step kernel saw one
-    of them take a slot. One call where there were five and a NumPy filter: each call from Python
-    costs tens of microseconds in its dispatch."""
+    of them take a slot. One call where there were up to five and a NumPy filter (each call from
+    Python checks and unpacks its arrays: 5 us with their headers in the caches, more after a step
+    has swept the people's arrays)."""
     if find_slots:
         slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, flight, on, dt, slot)
     return _look(idx, st0, z0, fl0, hh0, s0, m0, st1, z1, fl1, hh1, s1, m1, state, zone, flags, household, strain,
