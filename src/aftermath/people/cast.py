@@ -131,7 +131,8 @@ def _look(idx, st0, z0, fl0, hh0, s0, m0, st1, z1, fl1, hh1, s1, m1, state, zone
     return k, n_fol
 
 
-#: :func:`_look` in the morning and the evening (``watch_step`` is the steps' own, counted in a test).
+#: :func:`_look` under the name the morning's and the evening's calls use, apart from the steps'
+#: (``watch_step``), so that a test counting the steps' looks counts only those.
 look = _look
 
 
