@@ -137,7 +137,7 @@ def test_the_casts_kernels_compiled_equal_python(mode: str, monkeypatch: pytest.
         return simulate(sc, engine="abm", days=60, seed=5).extras["cast"]
 
     compiled = record()
-    for name in ("slots_taken", "_look", "look", "watch_step", "memory_marks"):
+    for name in ("slots_taken", "_look", "watch_step", "memory_marks"):
         monkeypatch.setattr(cast_module, name, getattr(cast_module, name).py_func)
     assert record() == compiled
     kinds = {e["kind"] for e in compiled["events"]}

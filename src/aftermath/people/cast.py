@@ -131,11 +131,6 @@ def _look(idx, st0, z0, fl0, hh0, s0, m0, st1, z1, fl1, hh1, s1, m1, state, zone
     return k, n_fol
 
 
-#: :func:`_look` under the name the morning's and the evening's calls use, apart from the steps'
-#: (``watch_step``), so that a test counting the steps' looks counts only those.
-look = _look
-
-
 @nb.njit(cache=True)
 def watch_step(idx, st0, z0, s0, m0, fl0, hh0, st1, z1, s1, m1, fl1, hh1, next_t, t, key, prob, rate, tot, where,
                flight, on, dt, slot, find_slots, state, zone, flags, household, strain, memory, moved, watched, fol,
@@ -297,9 +292,9 @@ class CastWatch:
         now, memory included, whoever changed (a seal or a sweep moves the memory of others)."""
         pop = self.eng.pop
         st1, z1, fl1, hh1, s1, m1 = self._next
-        n, _ = look(self.idx, self.st, self.z, self.fl, self.hh, self.s, self.m, st1, z1, fl1, hh1, s1, m1, pop.state,
-                    pop.zone, pop.flags, pop.household, pop.strain, pop.memory, self.slot, False, True, self._no_rows,
-                    self.eng.ties.watch_table, self._fol, self._changed)
+        n, _ = _look(self.idx, self.st, self.z, self.fl, self.hh, self.s, self.m, st1, z1, fl1, hh1, s1, m1, pop.state,
+                     pop.zone, pop.flags, pop.household, pop.strain, pop.memory, self.slot, False, True, self._no_rows,
+                     self.eng.ties.watch_table, self._fol, self._changed)
         self._tell(day, k, n, None, {})
 
     def _tell(self, day: int, k: int, n: int, slot: NDArray[np.int64] | None,
