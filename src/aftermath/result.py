@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from aftermath.model.flows import DEATH_FLOWS, FLOW_NAMES, Flow
@@ -20,6 +19,7 @@ from aftermath.record.measures import first_day, humans, peak_after_low
 from aftermath.scenario.schema import Scenario
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from aftermath.record.chronicle import Event
@@ -76,6 +76,8 @@ class Result:
     def zone(self, zone_id: str) -> pd.DataFrame:
         """One zone's counts over time, a column per state, indexed by days from the start (0: the
         start; as :meth:`to_pandas`)."""
+        import pandas as pd
+
         z = self.zone_ids.index(zone_id)
         return pd.DataFrame(self.counts[:, z, :], columns=list(STATE_NAMES), index=pd.Index(self.time, name="day"))
 
@@ -84,6 +86,8 @@ class Result:
         """Long frame of counts: one row per (day, zone, state). ``day`` is time from the start: 0 is
         the start and ``t`` the state after ``t`` days, so a count "on day d" of the summaries and the
         chronicle (at the end of day d) is the row ``day == d + 1`` (docs/report.md, "The record")."""
+        import pandas as pd
+
         t, z, s = self.counts.shape
         return pd.DataFrame({
             "day": np.repeat(np.arange(t), z * s),
@@ -94,6 +98,8 @@ class Result:
 
     def flows_frame(self) -> pd.DataFrame:
         """Long frame of daily flows: one row per (day, zone, flow)."""
+        import pandas as pd
+
         d, f, z = self.flows.shape
         arr = self.flows.transpose(0, 2, 1)
         return pd.DataFrame({
@@ -105,6 +111,8 @@ class Result:
 
     def society_frame(self) -> pd.DataFrame:
         """Fear, vigilance and supplies per (day, zone)."""
+        import pandas as pd
+
         t, z = self.fear.shape
         return pd.DataFrame({
             "day": np.repeat(np.arange(t), z),
@@ -115,10 +123,14 @@ class Result:
         })
 
     def chronicle_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([e.as_dict() for e in self.chronicle], columns=["day", "zone", "kind", "text", "value"])
 
     def strains_frame(self) -> pd.DataFrame:
         """The strain table (ABM: the phylogeny) or the fixed strain set."""
+        import pandas as pd
+
         table = self.extras.get("strains")
         if isinstance(table, pd.DataFrame):
             return table
@@ -252,6 +264,8 @@ class Result:
         """The followed people's events, one row each (empty when no one was followed). ``zone``
         and ``to`` are indices into the scenario's zones (whole numbers, missing where an event has
         none); ``zone_name`` and ``to_name`` are their display names."""
+        import pandas as pd
+
         cast = self.extras.get("cast")
         if not isinstance(cast, dict):
             return pd.DataFrame(columns=["day", "step", "who", "kind"])

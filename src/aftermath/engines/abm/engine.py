@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.events import EventLists
-from aftermath.engines.abm.ledger import ledger_frame
+from aftermath.engines.abm.ledger import ledger_rows, ledger_table
 from aftermath.engines.abm.memory_rows import fill_s_memory
 from aftermath.engines.abm.merge import merge_part
 from aftermath.engines.abm.mutation import T_LAT, T_PH, StrainTable, resolve_pending
@@ -69,6 +69,7 @@ from aftermath.engines.abm.tables import (
     rates_key,
     strain_day_rates,
 )
+from aftermath.engines.base import Later
 from aftermath.engines.budget import check_budget
 from aftermath.model.flows import N_FLOWS, N_ROUTE_FLOWS, Flow
 from aftermath.model.policies import ADMIT_SCREEN, Levers
@@ -344,9 +345,11 @@ class AbmEngine:
         return out
 
     def extras(self) -> dict[str, Any]:
-        ledger, totals = ledger_frame(self.world, self.pop)
-        out = {"strains": self.table.frame(), "events": list(self.events), "ledger": ledger,
-               "ledger_totals": totals}
+        """The strain table, the lineage events, the ledger (its frames made by the driver once the
+        engine is let go: :class:`~aftermath.engines.base.Later`) and its totals, the cast's record."""
+        rows, totals = ledger_rows(self.world, self.pop)
+        out = {"strains": Later(self.table.frame), "events": list(self.events),
+               "ledger": Later(lambda: ledger_table(rows)), "ledger_totals": totals}
         if self.cast is not None:
             out["cast"] = self.cast.record()
         return out

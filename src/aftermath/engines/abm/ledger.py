@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numba as nb
 import numpy as np
-import pandas as pd
 
 from aftermath.engines.abm.state import FLAG_NAMES, NO_ZONE, Flag, Population
 from aftermath.model.world import State, World
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Fate at the end of the run, by final state.
 FATES = {State.S: "alive", State.E: "infected", State.H: "hybrid", State.Z: "feral", State.D: "dead",
@@ -31,8 +35,25 @@ def count_flags(n, flags, flag_zone, seal_zone, state, fate_of, bits, by_seal, n
                 grid[b, sz if by_seal[b] else fz, fate] += 1
 
 
+#: the ledger frame's columns
+COLUMNS = ["flag", "zone", "faction", "fate", "count"]
+
+
 def ledger_frame(world: World, pop: Population) -> tuple[pd.DataFrame, dict[str, int]]:
-    """(frame with columns flag, zone, faction, fate, count; totals per flag).
+    """(frame of :func:`ledger_rows`, totals per flag)."""
+    rows, totals = ledger_rows(world, pop)
+    return ledger_table(rows), totals
+
+
+def ledger_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The ledger's rows (:func:`ledger_rows`) as a frame."""
+    import pandas as pd  # (here: a run's engine makes the rows, the driver the frame once the engine is gone)
+
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def ledger_rows(world: World, pop: Population) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """(rows with keys flag, zone, faction, fate, count; totals per flag).
 
     ``fate`` is the final state: alive (S), infected (E), hybrid (H), feral (Z) or dead (D, R).
 
@@ -62,5 +83,4 @@ def ledger_frame(world: World, pop: Population) -> tuple[pd.DataFrame, dict[str,
             fac = world.zone_faction[z] if z < world.n_zones else -1
             rows.append({"flag": name, "zone": zid, "faction": world.faction_ids[fac] if fac >= 0 else "",
                          "fate": fate_names[fate], "count": int(flat[k])})
-    frame = pd.DataFrame(rows, columns=["flag", "zone", "faction", "fate", "count"])
-    return frame, totals
+    return rows, totals

@@ -25,16 +25,19 @@ its parent's by ``lineage_ratio``.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numba as nb
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from aftermath.engines.abm.rng import Stream, uniform
 from aftermath.engines.abm.state import PENDING
 from aftermath.engines.abm.step import infect
 from aftermath.model.world import TRAIT_BOUNDS, TRAITS, World, hybrid_probability
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 F64 = NDArray[np.float64]
 K_TRAIT = int(Stream.TRAIT)
@@ -87,6 +90,8 @@ class StrainTable:
 
     def frame(self) -> pd.DataFrame:
         """The strain table: strain, parent, day, zone, traits and fitness."""
+        import pandas as pd
+
         w = self.world
         names = [self.name(i) for i in range(self.n)]
         df = pd.DataFrame(self.traits[: self.n], columns=list(TRAITS))
