@@ -20,6 +20,7 @@ too. Events are plain dicts (see :data:`EVENT_KINDS`), JSON-ready, in ``result.e
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numba as nb
@@ -179,7 +180,10 @@ class CastWatch:
     """The followed people of one ABM run and the events of their lives."""
 
     def __init__(self, eng: AbmEngine, people: list[dict[str, Any]]) -> None:
-        self.eng = eng
+        # the engine by a weak reference: it holds this watcher, and a cycle between them kept its
+        # arrays until the collector ran, past the end of the run (the driver lets the engine go
+        # before pandas is loaded for the frames)
+        self.eng: AbmEngine = weakref.proxy(eng)
         self.people = people
         self.idx = np.array([p["id"] for p in people], dtype=np.int64)
         self.name_of = {p["id"]: p["name"] for p in people}

@@ -345,8 +345,9 @@ class AbmEngine:
         return out
 
     def extras(self) -> dict[str, Any]:
-        """The strain table, the lineage events, the ledger (its frames made by the driver once the
-        engine is let go: :class:`~aftermath.engines.base.Later`) and its totals, the cast's record."""
+        """The strain table and the ledger (frames the driver makes once the engine is let go:
+        :class:`~aftermath.engines.base.Later`), the lineage events, the ledger's totals and the
+        cast's record."""
         rows, totals = ledger_rows(self.world, self.pop)
         out = {"strains": Later(self.table.frame), "events": list(self.events),
                "ledger": Later(lambda: ledger_table(rows)), "ledger_totals": totals}
