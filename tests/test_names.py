@@ -151,3 +151,41 @@ def test_unset_dumps_and_hashes_as_before() -> None:
     unset = with_overrides(load("sir"), {"cast_names": None})
     assert "cast_names" not in to_dict(unset) and language_for(unset) == "en"
     assert language_for(with_overrides(load("sir"), {"cast_names": "ko"})) == "ko"
+
+
+def _full_one_by_one(namer: Namer, surname: str | None = None) -> str:
+    """:meth:`Namer.full` as it was first written: every draw one by one, the given names in use
+    read from every name taken at each call (the reference its quicker form must equal)."""
+    fam = surname or namer.surname()
+    used = {namer.given_of(n) for n in namer.taken}
+    for attempt in range(200):
+        given = namer.given[int(namer.rng.integers(len(namer.given)))]
+        name = namer.names.join(fam, given)
+        if name not in namer.taken and (given not in used or attempt >= 100):
+            return namer._take(name, fam, given)
+    k = 2
+    while f"{namer.names.join(fam, namer.given[0])} {k}" in namer.taken:
+        k += 1
+    return namer._take(f"{namer.names.join(fam, namer.given[0])} {k}", fam, namer.given[0])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_namer_gives_the_names_it_gave_drawing_one_by_one(language: str) -> None:
+    """Past the list's given names, :meth:`Namer.full` draws the 100 draws that must all fail at
+    once: the same names as drawing them one by one (the generator's stream is the same either
+    way), with names added by the caster between calls, as :func:`aftermath.people.cast.choose` does."""
+    quick, slow = (Namer(np.random.default_rng(11), taken={"Kim Declared", "Ann Declared"}, language=language)
+                   for _ in range(2))
+    names: list[tuple[str, str]] = []
+    for k in range(300):
+        fam = None if k % 3 else "Lee"
+        for namer in (quick, slow):
+            namer.rng = np.random.default_rng([7, k])  # (choose gives each person their own draws)
+        a, b = quick.full(fam), _full_one_by_one(slow, fam)
+        names.append((a, b))
+        if k % 50 == 0:  # a name the caster adds (a declared household member's)
+            quick.taken.add(f"Extra {k}")
+            slow.taken.add(f"Extra {k}")
+    assert [a for a, _ in names] == [b for _, b in names]
+    assert len({a for a, _ in names}) == 300
+    assert quick.rng.integers(1 << 40) == slow.rng.integers(1 << 40)  # the same draws used, to the last

@@ -72,6 +72,48 @@ def test_a_cast_is_observation_only() -> None:
     assert next(p for p in people if p["name"] == "Yoo Bo-ra")["state0"] == "hybrid"
 
 
+@pytest.mark.parametrize("name, people", [("hyosan", 4000), ("korea", 20000), ("sir", None)])
+def test_casting_picks_whom_a_pass_over_each_zone_would(name: str, people: int | None,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``choose`` keeps each zone's candidates and drops a taken household's people from them;
+    the reference reads each zone's candidates again at each pick, less every household taken
+    (as casting first did): the same people, names and roles."""
+    from aftermath.people import cast as cast_module
+
+    sc = load(name) if people is None else scale_population(load(name), people)
+    over: dict[str, object] = {"cast": 50}
+    if name == "hyosan":  # declared characters first, a household among them
+        over["characters"] = [{"name": "Nam Da-eun", "zone": "garrison", "household": ["Nam Ji-ho"]},
+                              {"name": "Yoo Bo-ra", "zone": "hidden", "state": "H"}]
+    world = build_world(with_overrides(sc, over))
+    quick = cast_module.choose(AbmEngine(world, 3, days=1))
+    eng = AbmEngine(world, 3, days=1)
+    house = eng.pop.household
+    gone: set[int] = set()  # households taken by the generated cast
+
+    class PassOverZone:
+        def __init__(self, ids: np.ndarray) -> None:
+            self.ids = ids
+
+        def _left(self) -> np.ndarray:
+            return self.ids[~np.isin(house[self.ids], list(gone))] if gone else self.ids
+
+        @property
+        def size(self) -> int:
+            return int(self._left().size)
+
+        def drop(self, person: int) -> None:
+            gone.add(int(house[person]))
+
+        def nth(self, r: int) -> int:
+            return int(self._left()[r])
+
+    monkeypatch.setattr(cast_module, "_ZonePool", PassOverZone)
+    slow = cast_module.choose(eng)
+    assert quick == slow
+    assert sum(p["cast"] for p in quick) == 50 + len(over.get("characters", []))  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("mode", ["scan", "events"])
 def test_the_cast_looks_only_when_one_of_them_acted(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The cast reads its people's arrays only after a step in which one of them took a slot (the

@@ -89,6 +89,8 @@ class Namer:
         self.taken: set[str] = set(taken or ())
         #: (family, given) of each name this namer made (the others are read in the list's order)
         self.parts: dict[str, tuple[str, str]] = {}
+        self._seen: set[str] = set()  # the names whose given names are in ``_used`` (:meth:`_used_given`)
+        self._used: set[str] = set()
 
     def surname(self) -> str:
         return str(self.family[int(self.rng.integers(len(self.family)))])
@@ -105,8 +107,12 @@ class Namer:
         """A name not given yet in this run, with a given name no one else has while the list
         lasts (stories call people by their given names); a numeral is added if it runs out."""
         fam = surname or self.surname()
-        used = {self.given_of(n) for n in self.taken}
-        for attempt in range(200):
+        used = self._used_given()
+        first = 0
+        if used.issuperset(self.given):  # no given name is free: the first 100 draws all fail, whatever they are
+            self.rng.integers(len(self.given), size=100)  # (drawn at once: the same stream as one by one, a test)
+            first = 100
+        for attempt in range(first, 200):
             given = self.given[int(self.rng.integers(len(self.given)))]
             name = self.names.join(fam, given)
             if name not in self.taken and (given not in used or attempt >= 100):
@@ -115,6 +121,17 @@ class Namer:
         while f"{self.names.join(fam, self.given[0])} {k}" in self.taken:
             k += 1
         return self._take(f"{self.names.join(fam, self.given[0])} {k}", fam, self.given[0])
+
+    def _used_given(self) -> set[str]:
+        """The given names of the names taken, kept as ``taken`` grows (by :meth:`_take` and by the
+        caster) rather than read again from every name at each draw."""
+        if not self._seen.issubset(self.taken):  # a name was taken back: read them all again
+            self._seen, self._used = set(), set()
+        if len(self._seen) != len(self.taken):
+            for name in self.taken - self._seen:
+                self._used.add(self.given_of(name))
+            self._seen = set(self.taken)
+        return self._used
 
     def _take(self, name: str, family: str, given: str) -> str:
         self.taken.add(name)
