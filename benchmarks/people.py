@@ -280,8 +280,12 @@ def across_processes(args: argparse.Namespace) -> None:
         run_s, cpu = child["run_s"], child[cpu_key]
         rows.append({"first": order.split(",")[0], f"{a}_s": run_s[a], f"{b}_s": run_s[b],
                      ratio: run_s[b] / run_s[a], cpu_ratio: cpu[b] / cpu[a], "cpu_by_part": child["cpu_by_part"]})
+        init = child.get("init_s")  # (lockstep: its thread's CPU building the world and engine, before any turn)
+        if init:
+            rows[-1].update({f"{a}_init_s": init[a], f"{b}_init_s": init[b]})
         print(f"process {k + 1}: {order:17s} {a} {run_s[a]:.2f} s, {b} {run_s[b]:.2f} s: "
-              f"{rows[-1][ratio]:.3f} ({cpu_label} {rows[-1][cpu_ratio]:.3f})", flush=True)
+              f"{rows[-1][ratio]:.3f} ({cpu_label} {rows[-1][cpu_ratio]:.3f})"
+              + (f"; set-up {init[a] * 1e3:.0f} and {init[b] * 1e3:.0f} ms" if init else ""), flush=True)
     out: dict[str, Any] = {"people": args.people, "days": args.days, "processes": args.processes,
                            "pair": [a, b], "lockstep": args.lockstep, "turn_days": args.turn if args.lockstep else None,
                            "runs": rows}
@@ -328,8 +332,10 @@ def lockstep(args: argparse.Namespace) -> None:
     added about 2 s to a year of 6 to 8 s at 10^6 people, and read memory's cost at 1.08 and 1.10
     where turns of 30 days read 1.12). Which variant goes first alternates between processes: in a
     check with both runs the same (``--pair off,off``) with turns of a day, the second of a turn's
-    pair ran 1% to 3% faster; with turns of 30 days, no such lean. One line of JSON, as the other
-    children's."""
+    pair ran 1% to 3% faster; with turns of 30 days, no such lean. The set-up before the first turn
+    (the world and the engine built, a cast chosen) is no turn's: its thread's CPU is reported
+    beside them (``init_s``), so a cost there is seen too (casting 50 at 10^6 people once took 72
+    ms there, unseen by the turns). One line of JSON, as the other children's."""
     import threading
 
     from aftermath.engines import driver
@@ -355,11 +361,12 @@ def lockstep(args: argparse.Namespace) -> None:
     built = threading.Barrier(3)  # both engines built before the first turn (the rest of the set-up is in it)
     cpu: dict[str, float] = {}
     wall: dict[str, float] = {}
+    init: dict[str, float] = {}
     errors: list[BaseException] = []
 
     def run(label: str, other: str) -> None:
         held = {"cpu": 0.0, "wall": 0.0}
-        c0, t0 = [0.0], [0.0]
+        c0, t0, c_built = [0.0], [0.0], [0.0]
 
         def take() -> None:
             baton[label].acquire()
@@ -378,10 +385,12 @@ def lockstep(args: argparse.Namespace) -> None:
                     take()
 
         def start(_eng: Any) -> None:
+            init[label] = time.thread_time() - c_built[0]  # the world and engine built (a cast chosen): no turn's
             built.wait()
             take()
 
         try:  # (the result dropped at once: its arrays freed before the other's last turn)
+            c_built[0] = time.thread_time()
             driver.simulate(every[label], engine="abm", days=args.days, seed=args.seed, on_start=start, on_day=give)
         except BaseException as e:  # (raised on the main thread; the other runs on without turns)
             errors.append(e)
@@ -403,7 +412,7 @@ def lockstep(args: argparse.Namespace) -> None:
     split = {label: {k: round(v, 3) for k, v in sorted(by_part[label].items())} for label in labels}
     for label in labels:  # (what the timed parts leave of the variant's turns)
         split[label]["rest"] = round(cpu[label] - sum(by_part[label].values()), 3)
-    print(json.dumps({"run_s": wall, "thread_cpu_s": cpu, "cpu_by_part": split}))
+    print(json.dumps({"run_s": wall, "thread_cpu_s": cpu, "cpu_by_part": split, "init_s": init}))
 
 
 def _variants(base: Any) -> dict[str, Any]:
