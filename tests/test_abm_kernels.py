@@ -47,37 +47,47 @@ if not {bands!r}:  # bands do not move together: the movers join their lists in 
     data = sc.model_dump(by_alias=True)
     data["society"]["memory"]["band_moves"] = False
     sc = from_dict(data)
-print("DIGEST", digest(simulate(sc, engine="abm", seed=5)), rows[0])
+import hashlib, json
+from aftermath.scenario.load import with_overrides
+r = simulate(with_overrides(sc, {{"cast": 12}}), engine="abm", seed=5)  # (observation only: the same run)
+cast = r.extras["cast"]
+told = hashlib.sha256(json.dumps(cast, sort_keys=True).encode()).hexdigest()
+print("DIGEST", digest(r), rows[0], told, len(cast["events"]))
 """
 
 
 def _run_with(env: dict[str, str], bands: bool = True, people: int = 600, days: int = 6,
-              **run: Any) -> tuple[str, int]:
-    """A small hyosan run in a fresh process with ``env``: its digest, and how many rows the bands'
-    walks logged (:func:`~aftermath.engines.abm.step.gather_and_follow`)."""
+              **run: Any) -> tuple[str, int, str, int]:
+    """A small hyosan run, with a cast of 12 followed, in a fresh process with ``env``: its digest,
+    how many rows the bands' walks logged (:func:`~aftermath.engines.abm.step.gather_and_follow`),
+    a hash of the cast's record (the step kernels log what its people did) and how many events it holds."""
     code = PY_SCRIPT.format(tests=os.path.dirname(__file__), run=run, bands=bands, people=people, days=days)
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env={**os.environ, **env},
                          capture_output=True, text=True, timeout=600, check=True).stdout
     line = next(line.split() for line in out.splitlines() if line.startswith("DIGEST"))
-    return line[1], int(line[2])
+    return line[1], int(line[2]), line[3], int(line[4])
 
 
-def _digest_with(env: dict[str, str], bands: bool = True, **run: Any) -> str:
-    return _run_with(env, bands, **run)[0]
+def _digest_with(env: dict[str, str], bands: bool = True, **run: Any) -> tuple[str, str]:
+    """The run's digest and the cast's record's."""
+    digest, _, told, _ = _run_with(env, bands, **run)
+    return digest, told
 
 
 def test_compiled_equals_python() -> None:
     """Every kernel of a small full run (mutation, sweeps, culls, screening) gives the same bits
-    compiled and interpreted (NUMBA_DISABLE_JIT=1): no miscompile, no numba-only semantics."""
+    compiled and interpreted (NUMBA_DISABLE_JIT=1), and the same record of the cast it follows:
+    no miscompile, no numba-only semantics."""
     assert _digest_with({"NUMBA_DISABLE_JIT": "1"}) == _digest_with({})
 
 
 def test_band_walks_compiled_equals_python() -> None:
     """The same over a run long enough for bands to form and walk together (the bands' kernels:
     their walks and counts; the small run above has none)."""
-    compiled, rows = _run_with({}, people=5000, days=60)
-    assert rows >= 50
-    assert _run_with({"NUMBA_DISABLE_JIT": "1"}, people=5000, days=60) == (compiled, rows)
+    compiled = _run_with({}, people=5000, days=60)
+    assert compiled[1] >= 50
+    assert compiled[3] >= 30  # (the cast's record: more than its 12 starts)
+    assert _run_with({"NUMBA_DISABLE_JIT": "1"}, people=5000, days=60) == compiled
 
 
 @pytest.mark.parametrize(("threads", "bands"), [("1", True), ("2", False)])

@@ -115,60 +115,61 @@ def test_casting_picks_whom_a_pass_over_each_zone_would(name: str, people: int |
 
 
 @pytest.mark.parametrize("mode", ["scan", "events"])
-def test_the_cast_looks_only_when_one_of_them_acted(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The cast reads its people's arrays only after a step in which one of them took a slot (the
-    step's ``_watch``), on mornings with a seal or a sweep, and at the evening only where one
-    joined a band: the same record, event for event, as looking after every step, every morning
-    and every evening; and in the scan most steps are not looked at."""
-    from aftermath.people import cast as cast_module
+def test_the_record_tells_each_step_that_changed_one_of_them(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cast tells the day's steps at its end, from what the step kernel logged (no look after
+    each step). Against a snapshot of the people followed after every step (the engine's check,
+    run after each step): each step that changed one of them's state or zone has an event of
+    theirs in that step (a morning sweep, before the day's first step, at the morning's step),
+    and each turn told is told from the state, zone and ledger flags that step left them in.
+    (The record once missed the end of a latency in the event-driven step: "infected", then
+    "relapsed", never a hybrid.)"""
+    from aftermath.people.cast import EVENING, CastWatch
 
-    sc = with_overrides(_small_hyosan(), {"cast": 8, "run.abm_mode": mode})
-    looked = [0]
-    watch = cast_module.watch_step
+    monkeypatch.setenv("AFTERMATH_ABM_CHECK", "1")
+    after: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
+    verify, explain = AbmEngine._verify, CastWatch._explain
 
-    def counted(*a):
-        looked[0] += 1
-        return watch(*a)
+    def snapshot(self: AbmEngine, day: int, k: int) -> None:
+        verify(self, day, k)
+        i = self.cast.idx  # type: ignore[union-attr]
+        after[day, k] = (self.pop.state[i].copy(), self.pop.zone[i].copy(), self.pop.flags[i].copy())
 
-    monkeypatch.setattr(cast_module, "watch_step", counted)
-    lean = simulate(sc, engine="abm", days=60, seed=5).extras["cast"]
-    Watch = cast_module.CastWatch
-    after, end, advance = Watch.after_step, Watch.end_day, AbmEngine.advance_day
+    told: list[tuple[int, int, int, int, int, int]] = []
 
-    def every_step(self, *a):
-        self.eng.ties.mark_n[:, 1] = 1  # as if one of them took a slot in every step
-        return after(self, *a)
+    def spy(self: CastWatch, day: int, k: int, q: int, j: int, st1: int, z1: int, fl1: int, *a: object) -> None:
+        told.append((day, k, q, st1, z1, fl1))
+        explain(self, day, k, q, j, st1, z1, fl1, *a)  # type: ignore[arg-type]
 
-    def every_evening(self, day):
-        ties = self.eng.ties
-        joined, ties.joined = ties.joined, np.zeros((1, 2), dtype=np.int64)  # as if one joined a band
-        try:
-            return end(self, day)
-        finally:
-            ties.joined = joined
-
-    def every_morning(self, day, *a):
-        self._swept = True  # as if every morning had a sweep
-        return advance(self, day, *a)
-
-    monkeypatch.setattr(Watch, "after_step", every_step)
-    monkeypatch.setattr(Watch, "end_day", every_evening)
-    monkeypatch.setattr(AbmEngine, "advance_day", every_morning)
-    looked_lean, looked[0] = looked[0], 0
-    full = simulate(sc, engine="abm", days=60, seed=5).extras["cast"]
-    assert full == lean
-    assert len(lean["events"]) > 20
-    if mode == "scan":
-        assert looked[0] == 60 * 4  # (hyosan: four steps a day)
-        assert 0 < looked_lean < looked[0] // 2, looked_lean
+    monkeypatch.setattr(AbmEngine, "_verify", snapshot)
+    monkeypatch.setattr(CastWatch, "_explain", spy)
+    sc = with_overrides(_small_hyosan(), {"cast": 30, "run.abm_mode": mode})
+    r = simulate(sc, engine="abm", days=90, seed=5)
+    cast = r.extras["cast"]
+    names = [p["name"] for p in cast["people"]]
+    assert len(set(names)) == len(names)
+    events = {(e["day"], e["step"], e["who"]) for e in cast["events"]}
+    steps = sorted(after)
+    changed = 0
+    for (day, k), prev in zip(steps[1:], steps[:-1], strict=True):
+        before, now = after[prev], after[day, k]
+        for q in np.flatnonzero((before[0] != now[0]) | (before[1] != now[1])).tolist():
+            changed += 1
+            assert (day, k, names[q]) in events or (k == 0 and (day, -1, names[q]) in events), (day, k, names[q])
+    assert changed >= 20, changed
+    in_steps = [x for x in told if 0 <= x[1] < EVENING]  # (not the morning's or the evening's)
+    assert len(in_steps) >= 20
+    for day, k, q, st1, z1, fl1 in in_steps:
+        state, zone, flags = after[day, k]
+        assert (st1, z1, fl1) == (state[q], zone[q], flags[q]), (day, k, names[q])
 
 
 @pytest.mark.parametrize("mode", ["scan", "events", "dilemmas"])
 def test_the_casts_kernels_compiled_equal_python(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The cast's kernels (the slots its people took, what is to be told, memory's marks) give
-    the same record compiled and run as Python (``py_func``): hyosan's cast on the scan and the
-    event-driven step, and the small world of the story's tests, where memory crosses its marks
-    both ways and bands walk with the people followed."""
+    """The cast's own kernels (what changed in the morning or the evening; the day's end: the
+    steps' rows kept, its people's arrays, memory's marks) give the same record compiled and run as Python
+    (``py_func``): hyosan's cast on the scan and the event-driven step, and the small world of the
+    story's tests, where memory crosses its marks both ways and bands walk with the people
+    followed. (The step kernels' log of what they did: ``tests/test_abm_kernels.py``.)"""
     from aftermath.people import cast as cast_module
     from tests.test_story import policy_world
 
@@ -179,7 +180,7 @@ def test_the_casts_kernels_compiled_equal_python(mode: str, monkeypatch: pytest.
         return simulate(sc, engine="abm", days=60, seed=5).extras["cast"]
 
     compiled = record()
-    for name in ("slots_taken", "_look", "watch_step", "memory_marks"):
+    for name in ("_look", "day_end"):
         monkeypatch.setattr(cast_module, name, getattr(cast_module, name).py_func)
     assert record() == compiled
     kinds = {e["kind"] for e in compiled["events"]}

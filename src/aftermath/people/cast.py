@@ -8,13 +8,13 @@ cast member's household is followed with them. Nothing is written to the populat
 random stream of the engine is drawn from, so a run with a cast is bit for bit the run without it
 (``tests/test_people.py``).
 
-After every step in which one of them took a slot (the step kernel says so from the set of the
-people followed, ``Day.watched``, read only: :func:`aftermath.engines.abm.step._watch`; in the
-event-driven step, after every step) :class:`CastWatch` reads the followed people's arrays (a few hundred
-values) and finds, with :func:`slots_taken`, the transition each of them took: the same uniform of the
-``EVENT`` stream and the same row of hazards the step kernel used. So the record says *why* a
-person died (a bite, hunger, old age), was turned away or hidden, not only that their state
-changed. The morning's seals and sweeps, the day's grief and bands (:mod:`.ties`) are recorded
+The step kernels log what they did (:func:`aftermath.engines.abm.step._watch`, from the set of
+the people followed, ``Day.watched``; read only, a look in a small set per event): a row each time
+one of them takes a slot or ends their latency, with the slot and their arrays just before, and a
+row for each move with their band. At the day's end :class:`CastWatch` tells the day's steps from
+the log (no call from Python after each step) and the state they were in after each, so the
+record says *why* a person died (a bite, hunger, old age), was turned away or hidden, not only
+that their state changed. The morning's seals and sweeps, the day's grief and bands (:mod:`.ties`) are recorded
 too. Events are plain dicts (see :data:`EVENT_KINDS`), JSON-ready, in ``result.extras["cast"]``.
 """
 
@@ -28,9 +28,24 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-from aftermath.engines.abm.rng import Stream, stream_key
-from aftermath.engines.abm.step import MEM_MAX, in_watched, memory_of, row_slot
-from aftermath.engines.abm.tables import E, H, R, S, Z
+from aftermath.engines.abm.rng import stream_key
+from aftermath.engines.abm.step import (
+    MEM_MAX,
+    N_WL,
+    WL_FL,
+    WL_HH,
+    WL_I,
+    WL_J,
+    WL_M,
+    WL_OUT,
+    WL_ROUTE,
+    WL_SEAL,
+    WL_ST,
+    WL_T,
+    WL_WALKER,
+    WL_Z,
+)
+from aftermath.engines.abm.tables import E, H, S, Z
 from aftermath.model.flows import Flag
 from aftermath.model.reactions import TRANSITIONS, Where
 from aftermath.people.names import Namer, language_for
@@ -76,96 +91,107 @@ class CastError(ValueError):
 
 
 @nb.njit(cache=True)
-def slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, flight, on, dt, out):
-    """For each followed person, the slot the step kernel took this step: -1 none, -2 the end of
-    latency (the kernel's own order and draws, :func:`aftermath.engines.abm.step.step_part`)."""
-    for q in range(idx.shape[0]):
-        out[q] = -1
-        i = idx[q]
-        st = np.int64(st0[q])
-        if st >= R:
-            continue
-        z = np.int64(z0[q])
-        s = np.int64(0) if st == S else np.int64(s0[q])
-        mult = 1.0
-        if on and st <= H:
-            m = memory_of(m0[q])
-            if m > 0 and flight != 0.0:
-                mult = 1.0 + flight * m
-        if st == E and next_t[i] <= t:
-            out[q] = -2
-            continue
-        out[q] = row_slot(rate[z, st, s], tot[z, st, s], prob[z, st, s], where[st], mult, dt, key, i)
-
-
-@nb.njit(cache=True)
-def _look(idx, st0, z0, fl0, hh0, s0, m0, st1, z1, fl1, hh1, s1, m1, state, zone, flags, household, strain, memory,
-          slot, use_slot, always, moved, watched, fol, changed):
-    """What is to be told of the followed people: the rows of the band moves ``moved``
-    (``ties.followed``' rows, the person first) whose person is followed (``watched``: the cast's
-    set, :func:`aftermath.engines.abm.step.in_watched`), their row numbers into ``fol``; the
-    places ``q`` of the people who changed state, zone, flags or household since the arrays
-    ``st0 ...`` were taken (or took a slot: ``use_slot`` and ``slot[q] != -1``), into ``changed``, in
-    cast order. If there are any of either (or ``always``), the arrays now into ``st1 ...`` (memory:
-    news is none, 0), the cast's next arrays (the old ones kept to explain the change). Returns
-    both counts."""
-    n_fol = 0
-    for r in range(moved.shape[0]):
-        if in_watched(watched, moved[r, 0]):
-            fol[n_fol] = r
-            n_fol += 1
+def _look(idx, st0, z0, fl0, hh0, st1, z1, fl1, hh1, m1, state, zone, flags, household, memory, changed):
+    """The places ``q`` of the followed people who changed state, zone, flags or household since
+    the arrays ``st0 ...`` were taken, into ``changed``, in cast order; the arrays now into ``st1
+    ...`` (memory: news is none, 0), the cast's next arrays (the old ones kept to explain the
+    change). Returns how many changed."""
     k = 0
     for q in range(idx.shape[0]):
         i = idx[q]
-        if ((use_slot and slot[q] != -1) or state[i] != st0[q] or zone[i] != z0[q] or flags[i] != fl0[q]
-                or household[i] != hh0[q]):
+        if state[i] != st0[q] or zone[i] != z0[q] or flags[i] != fl0[q] or household[i] != hh0[q]:
             changed[k] = q
             k += 1
-    if always or k or n_fol:
+    for q in range(idx.shape[0]):
+        i = idx[q]
+        st1[q] = state[i]
+        z1[q] = zone[i]
+        fl1[q] = flags[i]
+        hh1[q] = household[i]
+        m1[q] = 0 if memory[i] > MEM_MAX else memory[i]
+    return k
+
+
+#: The slot of a row that closes a person's day in the cast's log (:func:`day_end`).
+W_END = -3
+
+
+#: The kinds of a row of the evenings kept (:func:`day_end`): a grief, a memory crossing a mark.
+EV_GRIEF, EV_MARK = 0, 1
+
+
+@nb.njit(cache=True)
+def day_end(mark_n, log, kept, evening, counts, t_end, day, idx, state, zone, flags, memory, st, z, fl, m,
+            day_memory, grieved):
+    """The cast's day's end, in one call (each call from Python after the day's passes costs some
+    10 us, its interpreter's and Numba's dispatch's data out of the caches: a call, not a method of
+    Python for each event). The rows the step kernels logged in the day (``log[p, :mark_n[p, 1]]``,
+    :func:`aftermath.engines.abm.step._watch`) go to ``kept[counts[0]:]``, each followed by a row
+    that closes the day for its person (slot :data:`W_END`, step ``t_end``: their state, zone and
+    flags now), and the log's counts are zeroed. The state, zone and flags now of those with rows
+    (no one else's changed in the day's steps) into ``st``, ``z``, ``fl`` (a read of everyone's,
+    each a miss in the caches after the day's passes, cost half the call); everyone's memory now
+    into ``m`` (news is none, 0). To ``evening[counts[1]:]``: ``(day, EV_GRIEF, q, lost one, policy,
+    zone)`` for each of the day's griefs of the people followed (``grieved``: ``(person, lost one,
+    policy)``; ``q`` the person's last place in the cast), then ``(day, EV_MARK, q, memory at the
+    day's start, memory now, 0)`` for each human ``q`` whose memory moved across one of
+    :data:`MEMORY_MARKS` since the day's start (``day_memory``, then set to ``m``). Returns 0 with
+    ``counts`` moved on; -1 if a part logged more rows than its room; ``-2 - need`` if ``kept`` or
+    ``evening`` has room for fewer than ``need`` rows (nothing done: the caller makes room for
+    that many in both and calls again)."""
+    total = 0
+    for p in range(mark_n.shape[0]):
+        if mark_n[p, 1] > log.shape[1]:
+            return -1
+        total += mark_n[p, 1]
+    need = max(counts[0] + 2 * total, counts[1] + grieved.shape[0] + idx.shape[0])
+    if need > kept.shape[0] or need > evening.shape[0]:
+        return -2 - need
+    n = counts[0]
+    for p in range(mark_n.shape[0]):
+        for k in range(mark_n[p, 1]):
+            i = log[p, k, WL_I]
+            for c in range(log.shape[2]):
+                kept[n, c] = log[p, k, c]
+                kept[n + 1, c] = -1
+            kept[n + 1, WL_T] = t_end
+            kept[n + 1, WL_I] = i
+            kept[n + 1, WL_J] = W_END
+            kept[n + 1, WL_ST] = state[i]
+            kept[n + 1, WL_Z] = zone[i]
+            kept[n + 1, WL_FL] = flags[i]
+            n += 2
+            for q in range(idx.shape[0]):
+                if idx[q] == i:
+                    st[q], z[q], fl[q] = state[i], zone[i], flags[i]
+        mark_n[p, 1] = 0
+    counts[0] = n
+    e = counts[1]
+    for r in range(grieved.shape[0]):
+        j = grieved[r, 0]
+        at = -1
         for q in range(idx.shape[0]):
-            i = idx[q]
-            st1[q] = state[i]
-            z1[q] = zone[i]
-            fl1[q] = flags[i]
-            hh1[q] = household[i]
-            s1[q] = strain[i]
-            m1[q] = 0 if memory[i] > MEM_MAX else memory[i]
-    return k, n_fol
-
-
-@nb.njit(cache=True)
-def watch_step(idx, st0, z0, s0, m0, fl0, hh0, st1, z1, s1, m1, fl1, hh1, next_t, t, key, prob, rate, tot, where,
-               flight, on, dt, slot, find_slots, state, zone, flags, household, strain, memory, moved, watched, fol,
-               changed):
-    """After a step, in one call: the slot each followed person took (:func:`slots_taken`, into
-    ``slot``; unless ``find_slots`` is off: the event-driven step gives them), then what is to be
-    told (:func:`_look`). Called in the scan only after the steps in which the step kernel saw one
-    of them take a slot. One call where there were up to five and a NumPy filter (each call from
-    Python checks and unpacks its arrays: 5 us with their headers in the caches, more after a step
-    has swept the people's arrays)."""
-    if find_slots:
-        slots_taken(idx, st0, z0, s0, m0, next_t, t, key, prob, rate, tot, where, flight, on, dt, slot)
-    return _look(idx, st0, z0, fl0, hh0, s0, m0, st1, z1, fl1, hh1, s1, m1, state, zone, flags, household, strain,
-                 memory, slot, True, False, moved, watched, fol, changed)
-
-
-@nb.njit(cache=True)
-def memory_marks(idx, memory, st, m, day_memory, out):
-    """The day's end: the followed people's memory now into ``m`` (news is none, 0), then each
-    ``q`` whose memory differs from the day's start (``day_memory``, then set to ``m``) and who is
-    human (``st``), with their memory at the day's start, into ``out[k] = (q, before)``; returns
-    how many."""
+            if idx[q] == j:
+                at = q
+        if at >= 0:
+            evening[e, 0], evening[e, 1], evening[e, 2] = day, EV_GRIEF, at
+            evening[e, 3], evening[e, 4], evening[e, 5] = grieved[r, 1], grieved[r, 2], zone[j]
+            e += 1
     for q in range(idx.shape[0]):
         v = memory[idx[q]]
         m[q] = 0 if v > MEM_MAX else v
-    k = 0
-    for q in range(idx.shape[0]):
         if m[q] != day_memory[q]:
             if st[q] <= H:
-                out[k, 0], out[k, 1] = q, day_memory[q]
-                k += 1
+                now, before = np.float64(m[q]) / MEM_MAX, np.float64(day_memory[q]) / MEM_MAX
+                for mark in MEMORY_MARKS:
+                    if before < mark <= now or now < mark <= before:
+                        evening[e, 0], evening[e, 1], evening[e, 2] = day, EV_MARK, q
+                        evening[e, 3], evening[e, 4], evening[e, 5] = day_memory[q], m[q], 0
+                        e += 1
+                        break
             day_memory[q] = m[q]
-    return k
+    counts[1] = e
+    return 0
 
 
 #: The ledger flags the record reads, as ints (an ``IntFlag`` operation costs microseconds).
@@ -193,10 +219,8 @@ class CastWatch:
             self.places.setdefault(int(p["id"]), []).append(q)
         self.pos = {int(i): q for q, i in enumerate(self.idx)}  # person -> a place in the cast (the last)
         self._changed = np.empty(self.idx.size, dtype=np.int64)
-        self._no_rows = np.zeros((0, 5), dtype=np.int64)
         self.events: list[dict[str, Any]] = []
-        self.slot = np.zeros(self.idx.size, dtype=np.int64)
-        eng.ties.watch(self.idx)
+        eng.ties.watch(self.idx, eng.steps)
         self._snap()
         self.day_memory = self.m.copy()
         w = eng.world
@@ -218,17 +242,20 @@ class CastWatch:
         (``self._next``) that :func:`_look` fills with the arrays after a change, while the first
         still say what they were before it."""
         pop, i = self.eng.pop, self.idx
-        self.st, self.z, self.s = pop.state[i].copy(), pop.zone[i].copy(), pop.strain[i].copy()
-        self.fl, self.hh, self.m = pop.flags[i].copy(), pop.household[i].copy(), pop.memory[i].copy()
-        self._next = tuple(np.empty_like(a) for a in (self.st, self.z, self.fl, self.hh, self.s, self.m))
-        self._fol = np.empty(0, dtype=np.int64)  # rows of ties.followed of people followed (grown as needed)
-        self._marks = np.empty((self.idx.size, 2), dtype=np.int64)
+        self.st, self.z, self.fl = pop.state[i].copy(), pop.zone[i].copy(), pop.flags[i].copy()
+        self.hh, self.m = pop.household[i].copy(), pop.memory[i].copy()
+        self._next: tuple[Any, ...] = tuple(np.empty_like(a) for a in (self.st, self.z, self.fl, self.hh, self.m))
+        #: the rows of the steps and of the evenings (:func:`day_end`), how many of each, told with
+        #: the record (:meth:`_tell_kept`)
+        self.kept = np.empty((64, N_WL), dtype=np.int64)
+        self.evening = np.empty((64, 6), dtype=np.int64)
+        self.counts = np.zeros(2, dtype=np.int64)
 
     def _take_next(self) -> None:
         """The arrays :func:`_look` filled become the cast's (the old ones, the next to fill)."""
         nxt = self._next
-        self._next = (self.st, self.z, self.fl, self.hh, self.s, self.m)
-        self.st, self.z, self.fl, self.hh, self.s, self.m = nxt
+        self._next = (self.st, self.z, self.fl, self.hh, self.m)
+        self.st, self.z, self.fl, self.hh, self.m = nxt
 
     def _add(self, day: int, step: int, q: int, kind: str, **detail: Any) -> None:
         ev = {"day": int(day), "step": int(step), "who": self.people[q]["name"], "kind": kind}
@@ -240,84 +267,106 @@ class CastWatch:
         mornings with either: nothing else changes anyone between the evening and the first step.)"""
         self._diff(day, MORNING)
 
-    def after_step(self, day: int, k: int, t: int, keys: NDArray[np.uint64], rows: Any) -> None:
-        eng = self.eng
-        ties = eng.ties
-        pop = eng.pop
-        acted = ties.mark_n[:, 1]  # the step's word that one of them took a slot (step._watch)
-        scan = eng.ev is None
-        if scan and not acted.any():  # the scan: none did, so nothing of theirs changed
-            return
-        acted[:] = 0
-        if not scan:  # the event-driven step: slots from its own draws (the end of latency, -2, as the scan's)
-            slots_taken(self.idx, self.st, self.z, self.s, self.m, pop.next_t, np.int64(t),
-                        keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot, eng.tables.where,
-                        float(ties.flight), bool(ties.on), float(eng.dt), self.slot)
-            given = eng.ev.slots_taken_by(self.idx)  # type: ignore[union-attr]
-            for w in np.flatnonzero((self.slot != -2) & (self.st < R)):
-                self.slot[w] = given.get(int(self.idx[w]), -1)
-        moved = ties.followed  # the band's moves after the step: a step's band walks can be thousands
-        if self._fol.shape[0] < moved.shape[0]:
-            self._fol = np.empty(moved.shape[0] + moved.shape[0] // 2, dtype=np.int64)
-        st1, z1, fl1, hh1, s1, m1 = self._next
-        n, n_fol = watch_step(self.idx, self.st, self.z, self.s, self.m, self.fl, self.hh, st1, z1, s1, m1, fl1, hh1,
-                              pop.next_t, np.int64(t), keys[int(Stream.EVENT)], rows.prob, rows.rate, rows.tot,
-                              eng.tables.where, float(ties.flight), bool(ties.on), float(eng.dt), self.slot, scan,
-                              pop.state, pop.zone, pop.flags, pop.household, pop.strain, pop.memory, moved,
-                              ties.watch_table, self._fol, self._changed)
-        if n or n_fol:  # most steps nothing happens to anyone followed
-            follow: dict[int, list[tuple[int, int, int]]] = {}
-            for j, walker, r, outcome, _ in moved[self._fol[:n_fol]].tolist():
-                for q in self.places.get(j, ()):
-                    follow.setdefault(q, []).append((walker, r, outcome))
-            self._tell(day, k, n, self.slot, follow)
-
     def end_day(self, day: int) -> None:
-        """The day's grief and bands (:mod:`.ties`), and memory crossing a mark: step 99."""
-        ties, pos = self.eng.ties, self.pos
-        for j, lost, policy in ties.grieved.tolist():
-            if j in pos:
-                self._add(day, EVENING, pos[j], "grieved", lost=self.name_of.get(lost), policy=bool(policy),
-                          zone=int(self.eng.pop.zone[j]))
+        """The day's end (:func:`day_end`, one compiled call): the rows the step kernels logged of
+        the day, the day's griefs (:mod:`.ties`) and memory crossing a mark kept, to be told with
+        the record (:meth:`_tell_kept`); a band joined told now (step 99: whom it holds now)."""
+        ties, pop = self.eng.ties, self.eng.pop
+        while True:
+            got = day_end(ties.mark_n, ties.watch_log, self.kept, self.evening, self.counts,
+                          (day + 1) * self.eng.steps - 1, day, self.idx, pop.state, pop.zone, pop.flags, pop.memory,
+                          self.st, self.z, self.fl, self.m, self.day_memory, ties.grieved)
+            if got >= -1:
+                break
+            need = -2 - got
+            self.kept = _grown(self.kept, int(self.counts[0]), need)
+            self.evening = _grown(self.evening, int(self.counts[1]), need)
+        if got < 0:  # (room for all they can do: never)
+            raise RuntimeError(f"the cast's log of day {day}: more rows in a part than its room")
         if ties.joined.shape[0]:  # one of them joined a band: their household changed
             self._diff(day, EVENING)
-        # the day's end changes memory and bands only: their memory now (news as none, 0), and whose moved
-        n = memory_marks(self.idx, self.eng.pop.memory, self.st, self.m, self.day_memory, self._marks)
-        for q, before in self._marks[:n].tolist():  # (only a change crosses a mark)
-            m, m0 = float(self.m[q]) / MEM_MAX, before / MEM_MAX
+
+    def _tell_kept(self) -> None:
+        """Tell what was kept (:func:`day_end`): the steps (:meth:`_tell_steps`), the evenings'
+        griefs and memory crossing a mark; then put them among the events told as they came (the
+        starts, the mornings' seals and sweeps, the bands joined) by day and step, an evening's
+        griefs before its bands and its memory after them, as the evening made them: the record as
+        if each had been told when it happened."""
+        self._tell_steps()
+        rows = self.evening[: int(self.counts[1])].tolist()
+        self.counts[1] = 0
+        for day, kind, q, a, b, c in rows:
+            if kind == EV_GRIEF:
+                self._add(day, EVENING, q, "grieved", lost=self.name_of.get(a), policy=bool(b), zone=c)
+                continue
+            m, m0 = b / MEM_MAX, a / MEM_MAX
             for mark in MEMORY_MARKS:
                 if m0 < mark <= m:
                     self._add(day, EVENING, q, "memory_rose", memory=round(m, 3), mark=round(mark, 3))
                 elif m < mark <= m0:
                     self._add(day, EVENING, q, "memory_faded", memory=round(m, 3), mark=round(mark, 3))
+        rank = {"grieved": -1, "memory_rose": 1, "memory_faded": 1}
+        self.events.sort(key=lambda ev: (ev["day"], ev["step"], rank.get(ev["kind"], 0)))  # (stable)
+
+    def _tell_steps(self) -> None:
+        """Tell the steps from the rows the step kernels logged (:func:`aftermath.engines.abm.step._watch`,
+        kept day by day: :func:`day_end`): a row each time one of the people followed took a slot
+        or ended their latency, with their arrays just before, a row for each move with a band
+        (:func:`~aftermath.engines.abm.step.follow_bands`), and a row that closes each of their
+        days with their state, zone and flags at its end. A person's rows of one step are one
+        turn: the slot they took, the bands' moves, what they were before (the first row's
+        arrays) and after (the next row's: the next turn's first, or the day's close; nothing but
+        their own turns changes them during the day's steps, and their household changes only in
+        the evening). Told in step and cast order, as looking after each step would have, then
+        put among the record's other events (those of the mornings and evenings, told as they
+        came) by day and step: the same record, told once, not with a call from Python after each
+        step (which cost more than all the step kernels' looks in the set of the people followed)."""
+        rows = self.kept[: int(self.counts[0])]
+        self.counts[0] = 0
+        if rows.shape[0] == 0:
+            return
+        phase = np.where(rows[:, WL_J] == W_END, 2, (rows[:, WL_WALKER] >= 0).astype(np.int64))
+        order = np.lexsort((phase, rows[:, WL_T], rows[:, WL_I]))  # (stable: the bands' rows as made)
+        turns: list[list[Any]] = []  # [step, person, first row, slot, [(walker, route, outcome)], after]
+        last: list[Any] | None = None  # the person's last turn, while it waits for the row after it
+        for r, ph in zip(rows[order].tolist(), phase[order].tolist(), strict=True):
+            if last is not None and (ph == 2 or last[0] != r[WL_T]):
+                last[5] = (r[WL_ST], r[WL_Z], r[WL_FL])  # (each day of a person's ends with a close)
+                last = None
+            if ph == 2:
+                continue
+            if last is None:
+                last = [r[WL_T], r[WL_I], r, -1, [], None]
+                turns.append(last)
+            if ph == 0:
+                last[3] = r[WL_J]
+            else:
+                last[4].append((r[WL_WALKER], r[WL_ROUTE], r[WL_OUT]))
+        arrays: tuple[NDArray[Any], ...] = (self.st, self.z, self.fl, self.hh, self.m)
+        kept = tuple(a.copy() for a in arrays)
+        steps = self.eng.steps
+        for t, q, k in sorted((turn[0], q, k) for k, turn in enumerate(turns) for q in self.places[turn[1]]):
+            _, _, r, j, follow, (st1, z1, fl1) = turns[k]
+            self.st[q], self.z[q], self.fl[q], self.hh[q] = r[WL_ST], r[WL_Z], r[WL_FL], r[WL_HH]
+            self.m[q] = 0 if r[WL_M] > MEM_MAX else r[WL_M]
+            self._explain(t // steps, t % steps, q, j, st1, z1, fl1, r[WL_HH], follow, r[WL_SEAL])
+        for a, b in zip(arrays, kept, strict=True):
+            a[:] = b
 
     def _diff(self, day: int, k: int) -> None:
         """The morning's or the evening's changes (no slots): each followed person who changed
-        state, zone, flags or household, explained (:meth:`_tell`); then the cast takes the arrays
-        now, memory included, whoever changed (a seal or a sweep moves the memory of others)."""
+        state, zone, flags or household, explained (:meth:`_explain`); then the cast takes the
+        arrays now, memory included, whoever changed (a seal or a sweep moves the memory of others)."""
         pop = self.eng.pop
-        st1, z1, fl1, hh1, s1, m1 = self._next
-        n, _ = _look(self.idx, self.st, self.z, self.fl, self.hh, self.s, self.m, st1, z1, fl1, hh1, s1, m1, pop.state,
-                     pop.zone, pop.flags, pop.household, pop.strain, pop.memory, self.slot, False, True, self._no_rows,
-                     self.eng.ties.watch_table, self._fol, self._changed)
-        self._tell(day, k, n, None, {})
-
-    def _tell(self, day: int, k: int, n: int, slot: NDArray[np.int64] | None,
-              follow: dict[int, list[tuple[int, int, int]]]) -> None:
-        """Explain each followed person who changed (the first ``n`` of ``self._changed``, from
-        :func:`_look`), took a slot or moved with their band (``follow``), in cast order, from their
-        arrays before (``self.st ...``) and after (``self._next``, then the cast's)."""
-        qs = self._changed[:n].tolist()
-        if follow:
-            qs = sorted(set(qs) | set(follow))
-        st1, z1, fl1, hh1, _, _ = self._next
-        for q in qs:
-            self._explain(day, k, q, -1 if slot is None else int(slot[q]), int(st1[q]), int(z1[q]), int(fl1[q]),
-                          int(hh1[q]), follow.get(q, []))
+        st1, z1, fl1, hh1, m1 = self._next
+        n = _look(self.idx, self.st, self.z, self.fl, self.hh, st1, z1, fl1, hh1, m1, pop.state, pop.zone,
+                  pop.flags, pop.household, pop.memory, self._changed)
+        for q in self._changed[:n].tolist():
+            self._explain(day, k, q, -1, int(st1[q]), int(z1[q]), int(fl1[q]), int(hh1[q]))
         self._take_next()
 
     def _explain(self, day: int, k: int, q: int, j: int, st1: int, z1: int, fl1: int, hh1: int,
-                 follow: list[tuple[int, int, int]] | None = None) -> None:
+                 follow: list[tuple[int, int, int]] | None = None, seal: int = -1) -> None:
         """The event(s) of one followed person from their arrays before and after, the slot taken
         and what their band did after the step (:func:`aftermath.engines.abm.step.follow_bands`:
         ``(walker, route, outcome)``, outcome 1 got in, 0 turned away, 2 the band stayed)."""
@@ -351,8 +400,8 @@ class CastWatch:
             else:
                 add(day, k, q, "turned_away", zone=dest, at=at, healthy=st1 == S,
                     screened=bool(new & MISCLASSIFIED), band=True)
-        if new & SACRIFICED:
-            add(day, k, q, "sacrificed", zone=int(self.eng.pop.seal_zone[self.idx[q]]))
+        if new & SACRIFICED:  # (the zone they were sealed in that day: ``seal``, or now)
+            add(day, k, q, "sacrificed", zone=seal if seal >= 0 else int(self.eng.pop.seal_zone[self.idx[q]]))
         if hh1 != int(self.hh[q]) and hh1 >= (1 << 30) and st1 <= H:
             members = [self.name_of.get(m) for m in eng.ties.members(eng.pop, hh1, int(self.idx[q]))]
             add(day, k, q, "joined_band", zone=z1, band=hh1, with_=[m for m in members if m], size=len(members) + 1)
@@ -387,6 +436,7 @@ class CastWatch:
 
     # -- the record ----------------------------------------------------------------------------
     def record(self) -> dict[str, Any]:
+        self._tell_kept()
         pop, i = self.eng.pop, self.idx
         final = []
         for q, p in enumerate(self.people):
@@ -397,6 +447,15 @@ class CastWatch:
                           "flags": [str(f.name).lower() for f in Flag if fl & f]})
         return {"people": self.people, "events": self.events, "final": final, "memory_on": bool(self.eng.ties.on),
                 "zones": self.zone_names, "days": None}
+
+
+def _grown(a: NDArray[np.int64], used: int, need: int) -> NDArray[np.int64]:
+    """``a`` with room for ``need`` rows (half as many more), its first ``used`` kept."""
+    if a.shape[0] >= need:
+        return a
+    out = np.empty((need + need // 2, a.shape[1]), dtype=a.dtype)
+    out[:used] = a[:used]
+    return out
 
 
 class _ZonePool:

@@ -63,6 +63,7 @@ from aftermath.engines.abm.step import (
     MARK_NEWS,
     MEM_MAX,
     MEM_NEWS_POLICY,
+    N_WL,
     Mem,
     add_memory,
     in_watched,
@@ -542,13 +543,17 @@ class Ties:
         self.moves = np.zeros(1, dtype=np.int64)  # the step's band walks (Out.moves): a word per band member
         self.grieved = np.zeros((0, 3), dtype=np.int64)  # the day's (person, lost one, policy): for the cast
         self.joined = np.zeros((0, 2), dtype=np.int64)
+        self._grieved, self._joined = np.zeros((0, 0, 4), dtype=np.int64), np.zeros((0, 2), dtype=np.int64)
         #: whose grief and bands to report (the cast), a set (:meth:`watch`), and how many they are
         self.watch_table = np.zeros(0, dtype=np.int64)
         self.n_watched = 0
         #: the day's marks by part (:meth:`mark_layout`), and the morning sweep's news
         self.marks = np.zeros((1, 1), dtype=np.int64)
-        self.mark_n = np.zeros((1, 8), dtype=np.int64)  # a part's count on a cache line of its own
+        self.mark_n = np.zeros((1, 8), dtype=np.int64)  # a part's counts on a cache line of their own
         self.mark_room = self.MARK_ROOM
+        #: what the people followed did in the day's steps, by part (``Out.watch_log``, :meth:`mark_layout`)
+        self.watch_log = np.zeros((1, 0, N_WL), dtype=np.int64)
+        self.steps = 1  # the steps of a day (:meth:`watch`: the log's room)
         self.swept_marks = np.zeros(0, dtype=np.int64)
 
     def members(self, pop: Population, h: int, but: int = -1) -> list[int]:
@@ -578,21 +583,29 @@ class Ties:
             self.moves = np.zeros(need + need // 32 + 16, dtype=np.int64)
         return self.moves, lo, np.zeros(n_parts, dtype=np.int64)
 
-    def watch(self, ids: I64) -> None:
-        """Report the grief and bands of the people ``ids`` (a cast); the step reads the same set."""
+    def watch(self, ids: I64, steps: int) -> None:
+        """Report the grief and bands of the people ``ids`` (a cast); the step reads the same set,
+        in days of ``steps`` steps, and logs what they did (:meth:`mark_layout`)."""
         self.watch_table = watch_set(ids)
         self.n_watched = int(np.unique(ids).size)
+        self.steps = steps
 
     #: a part's room for the day's marks at first (grown after a day that had more)
     MARK_ROOM = 512
 
-    def mark_layout(self, n_parts: int) -> tuple[I64, I64]:
-        """Where each part notes the day's marks (``Out.marks``, ``Out.mark_n``): a row of
-        :attr:`mark_room` each, made anew when the parts or the room changed."""
+    def mark_layout(self, n_parts: int) -> tuple[I64, I64, I64]:
+        """Where each part notes the day's marks (``Out.marks``, ``Out.mark_n``: a row of
+        :attr:`mark_room` each, made anew when the parts or the room changed) and logs what the
+        people followed did (``Out.watch_log``): room for two rows of each of them a step, the
+        most there can be (a person takes at most one slot a step and moves with a band at most
+        once after it; the bands' rows are part 0's), in every part."""
         if self.marks.shape != (n_parts, self.mark_room):
             self.marks = np.zeros((n_parts, self.mark_room), dtype=np.int64)
-            self.mark_n = np.zeros((n_parts, 8), dtype=np.int64)
-        return self.marks, self.mark_n
+            self.mark_n = np.zeros((n_parts, 8), dtype=np.int64)  # (the log's counts are zero between days)
+        room = 2 * self.n_watched * self.steps
+        if self.watch_log.shape[:2] != (n_parts, room):
+            self.watch_log = np.zeros((n_parts, room, N_WL), dtype=np.int64)
+        return self.marks, self.mark_n, self.watch_log
 
     def ensure(self, pop: Population) -> None:
         """Room for news of every chunk after the population grew."""
@@ -640,7 +653,7 @@ class Ties:
             news, turned = marks_of_day(self.marks, self.mark_n, self.swept_marks, pop.memory, pop.ever)
             self.news_chunk[:] = 0
         else:  # more than a part's room: the passes over the bytes, and more room from tomorrow
-            self.mark_n[:] = 0
+            self.mark_n[:, 0] = 0  # (column 1 counts the cast's log: the cast reads it after this)
             self.mark_room = max(2 * self.mark_room, most + most // 4)
             news = self._news_found(pop, workers)
             turned = np.zeros(0, dtype=np.int64)
@@ -705,7 +718,10 @@ class Ties:
             return
         w = self.n_watched
         n_parts = workers.n if workers is not None and news.shape[0] >= self.PARALLEL_NEWS else 1
-        grieved = np.zeros((n_parts, 8 * w, 4), dtype=np.int64)
+        if self._grieved.shape[:2] != (n_parts, 8 * w):  # (kept from day to day: rows are written before read)
+            self._grieved = np.zeros((n_parts, 8 * w, 4), dtype=np.int64)
+            self._joined = np.zeros((w, 2), dtype=np.int64)
+        grieved, joined = self._grieved, self._joined
         ng = np.zeros(n_parts, dtype=np.int64)
         alone = np.full(news.shape[0], -1, dtype=np.int64)
         args = (news, pop.state, pop.household, pop.memory, np.int64(self.per_loss), self.n_init, self.zone_start,
@@ -715,13 +731,12 @@ class Ties:
             workers.run(grieve, *args)  # type: ignore[union-attr]
         else:
             grieve(0, 1, *args)
-        rows = grieved[0, :0]
-        if w:  # the cast's grief: the news' order, as one pass made it
+        rows = grieved[0, : ng[0]]
+        if n_parts > 1 and ng.any():  # the cast's grief: the news' order, as one pass made it
             rows = np.concatenate([grieved[p, : ng[p]] for p in range(n_parts)])
             rows = rows[np.argsort(rows[:, 3], kind="stable")][: 8 * w]
         if self.band_size <= 0:
             alone[:] = -1
-        joined = np.zeros((w, 2), dtype=np.int64)
         start, nj = 0, 0
         while True:
             self.n_bands, nj, start = join_bands(

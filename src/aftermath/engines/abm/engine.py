@@ -149,7 +149,6 @@ class AbmEngine:
         self.counts_i, self.czs = self._recount()
         if sc.run.abm_mode == "events":
             self.ev = EventLists(pop.n, pop.state, pop.zone, pop.next_t, nz)
-            self.ev.record = self.cast is not None  # who took which slot: only the cast reads it
 
     # -- arrays --------------------------------------------------------------------------------
     @property
@@ -274,7 +273,7 @@ class AbmEngine:
             moves, move_lo, move_n = (np.zeros(1, dtype=np.int64), np.zeros(self.parts + 1, dtype=np.int64),
                                       np.zeros(self.parts, dtype=np.int64))
         self.ties.followed = self.ties.followed[:0]
-        marks, mark_n = self.ties.mark_layout(self.parts)
+        marks, mark_n, watch_log = self.ties.mark_layout(self.parts)
         for k in range(self.steps):
             t = day * self.steps + k
             if births is not None and births[k].any():
@@ -297,7 +296,7 @@ class AbmEngine:
                         np.int64(self._shape), float(pth.mutation.mu), pth.mutation.mu > 0 and not self.table.full,
                         mem, sprob, self.ties.watch_table)
             out = Out(dc, self.dzs, fl, rf, self.pend_chunk, self.ties.news_chunk, moves, move_lo, move_n, marks,
-                      mark_n)
+                      mark_n, watch_log)
             if self.ev is not None:
                 self.ev.step(self.workers, people, self.tables, rows, today, out, CHUNK,
                              np.uint64(stream_key(self.seed, int(Stream.COUNT), t)), self.czs)
@@ -320,8 +319,6 @@ class AbmEngine:
                 self.ev.settle(pop.state, pop.zone, pop.next_t)
             if self.check:
                 self._verify(day, k)
-            if self.cast is not None:  # observation only: reads the arrays, draws nothing
-                self.cast.after_step(day, k, t, kk, rows)
             if k + 1 in self.sample_steps:  # run.record_every (aftermath.record.fine): the state after this step
                 self.samples.append(self.counts())
         flows: F64 = (part_rows(fl, N_FLOWS).sum(axis=0) + serial).astype(np.float64)
@@ -413,7 +410,7 @@ class AbmEngine:
         sums in any order are the same)."""
         ties = self.ties
         serial = Out(self.counts_i[None], self.czs[None], fl, rf, self.pend_chunk, ties.news_chunk, *self._no_walks,
-                     ties.marks, ties.mark_n)  # (marks: as part 0, after the parts)
+                     ties.marks, ties.mark_n, ties.watch_log)  # (marks and the cast's log: as part 0, after the parts)
         key = np.uint64(stream_key(self.seed, BAND_STREAM, int(gate.t)))
         while True:
             n_log = gather_and_follow(moves, move_lo, move_n, key, people, self.tables, rows, gate, serial, CHUNK,

@@ -352,7 +352,7 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap,
     part's (all lists on one part, or dealt by shard: :func:`deal_shards`), so the movers join
     them here (:func:`join_own`), not in the serial pass after the step."""
     o = Out(out.dc, out.dzs, out.fl, out.rf, pend[p], news[p], out.moves, out.move_lo, out.move_n, out.marks,
-            out.mark_n)
+            out.mark_n, out.watch_log)
     thin_s = dy.mem.on and dy.mem.flight != 0.0
     pick_key, thin_key = dy.keys[K_PICK], dy.keys[K_THIN]
     mem_on = dy.mem.on

@@ -187,7 +187,7 @@ Day = namedtuple("Day", ["keys", "t", "dt", "n_strains", "out_routes", "route_to
 """What the step needs to know of the day: streams, step, places, gates and the strains' traits;
 ``sprob[z, m]``: a susceptible's step probability at memory m (:mod:`.memory_rows`, with memory on);
 ``watched``: the set of the people a cast follows (:func:`in_watched`; empty: none), read only to
-say that one of them took a slot (:func:`_watch`)."""
+log what each of them did (:func:`_watch`)."""
 
 Mem = namedtuple("Mem", ["on", "daily", "keep", "flight", "conceal", "turned", "seen", "band"])
 """Memory of loss in the step (:mod:`aftermath.people.ties`): ``on`` (else untouched: the model
@@ -198,15 +198,15 @@ walking rate gain per memory point;
 ``band``: bands move together (a band member's walk is only noted, for :func:`follow_bands`)."""
 
 Out = namedtuple("Out", ["dc", "dzs", "fl", "rf", "pend_chunk", "news_chunk", "moves", "move_lo", "move_n",
-                         "marks", "mark_n"])
+                         "marks", "mark_n", "watch_log"])
 """Per-part deltas: counts ``dc[p, zone, state]``, ``dzs[p, zone, strain, state - 1]``, flows
 ``fl[p, flow, zone]``, route flows ``rf[p, kind, route]``; mutated infections per chunk; the
 walks of band members (``Mem.band``): part ``p`` writes ``move_n[p]`` of them from
 ``moves[move_lo[p]]`` on (``move_lo[p + 1] - move_lo[p]``: its band members, each walks at most
 once a step), each ``person << 32 | route``; with memory on, the day's marks (:func:`_keep_mark`):
 part ``p`` notes ``mark_n[p, 0]`` of them in ``marks[p]`` (counted on past its room: then the
-day's end looks for them in the arrays instead); ``mark_n[p, 1]``: 1 if a person the cast follows
-took a slot this step (:func:`_watch`)."""
+day's end looks for them in the arrays instead); what the people a cast follows did
+(:func:`_watch`): part ``p`` logs ``mark_n[p, 1]`` rows of the day in ``watch_log[p]``."""
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -432,14 +432,66 @@ def in_watched(table, i):
         k = (k + 1) & mask
 
 
+#: The columns of a row of the cast's log (:func:`_watch`, ``Out.watch_log``): the step, the
+#: person, the slot they took (:data:`W_LATENCY`: the end of their latency; -1: none, a band's row
+#: only), their state, zone, strain, ledger flags, household, memory byte and the zone they were
+#: last sealed in before it, and for a band's move (:func:`follow_bands`) the walker, the route and
+#: the outcome (-1 for their own slot).
+(WL_T, WL_I, WL_J, WL_ST, WL_Z, WL_S, WL_FL, WL_HH, WL_M, WL_SEAL, WL_WALKER, WL_ROUTE, WL_OUT,
+ N_WL) = range(14)
+#: The slot of the row of an end of latency (which takes no slot).
+W_LATENCY = -2
+
+
+@nb.njit(cache=True, nogil=True, _nrt=False)
+def _log_watched(p, i, j, st, z, s, P, t, out):
+    """A row of ``out.watch_log[p]`` for person ``i`` about to take slot ``j`` at step ``t`` (their
+    state ``st``, zone ``z`` and strain ``s``; flags, household and memory read here), not yet a
+    band's. Counted on past the log's room, unwritten (the day's end finds the count too large)."""
+    k = out.mark_n[p, 1]
+    if k < out.watch_log.shape[1]:
+        out.watch_log[p, k, WL_T] = t
+        out.watch_log[p, k, WL_I] = i
+        out.watch_log[p, k, WL_J] = j
+        out.watch_log[p, k, WL_ST] = st
+        out.watch_log[p, k, WL_Z] = z
+        out.watch_log[p, k, WL_S] = s
+        out.watch_log[p, k, WL_FL] = P.flags[i]
+        out.watch_log[p, k, WL_HH] = P.household[i]
+        out.watch_log[p, k, WL_M] = P.memory[i]
+        out.watch_log[p, k, WL_SEAL] = P.seal_zone[i]
+        out.watch_log[p, k, WL_WALKER] = -1
+        out.watch_log[p, k, WL_ROUTE] = -1
+        out.watch_log[p, k, WL_OUT] = -1
+    out.mark_n[p, 1] = k + 1
+
+
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
-def _watch(p, i, dy, out):
-    """Person ``i`` took a slot (or ended their latency): if a cast follows them (``dy.watched``),
-    part ``p`` says so in ``out.mark_n[p, 1]``, and the cast looks at this step
-    (:meth:`aftermath.people.cast.CastWatch.after_step`; most steps none of them does anything).
-    Reads, decides nothing: a run with a cast is the run without it."""
+def _watch(p, i, j, st, z, s, P, dy, out):
+    """Person ``i`` is about to take slot ``j`` (or end their latency): if a cast follows them
+    (``dy.watched``), a row of the log says so with what they were (:func:`_log_watched`), and
+    the cast tells it at the day's end (:meth:`aftermath.people.cast.CastWatch.end_day`). Reads,
+    decides nothing: a run with a cast is the run without it. One look in a small set per event
+    otherwise, and no call from Python each step (the cast's Python after every step in which
+    one of its people acted cost more than all its look-ups)."""
     if in_watched(dy.watched, i):
-        out.mark_n[p, 1] = 1
+        _log_watched(p, i, j, st, z, s, P, dy.t, out)
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _watch_band(i, walker, r, outcome, P, dy, out):
+    """After :func:`follow_bands` moved person ``i`` with ``walker``'s band along route ``r``
+    (``outcome`` 1 got in, 0 turned away: the row :func:`act` logged for them, part 0's last, gets
+    the band's columns) or the band stayed (outcome 2: the walker's row, new)."""
+    if not in_watched(dy.watched, i):
+        return
+    if outcome == 2:
+        _log_watched(0, i, -1, np.int64(P.state[i]), np.int64(P.zone[i]), np.int64(P.strain[i]), P, dy.t, out)
+    k = out.mark_n[0, 1] - 1
+    if k < out.watch_log.shape[1]:
+        out.watch_log[0, k, WL_WALKER] = walker
+        out.watch_log[0, k, WL_ROUTE] = r
+        out.watch_log[0, k, WL_OUT] = outcome
 
 
 #: The kinds of a day's mark (:func:`_keep_mark`, the low bit): news for a household, a person turned away.
@@ -469,7 +521,7 @@ def _news(p, P, i, c, out, policy):
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def end_latency(p, i, z, s, P, T, dy, out, c):
     """The scheduled end of latency: the branch of the individual outcome (``Hook.ONSET``)."""
-    _watch(p, i, dy, out)
+    _watch(p, i, W_LATENCY, E, z, s, P, dy, out)
     b = T.onset_branch_of[onset(dy.keys, i, dy.p_h[s], dy.k_res, P.resistance, P.res_key[0])]
     for k in range(T.onset_tags.shape[1]):
         f = T.onset_tags[b, k]
@@ -486,7 +538,7 @@ def end_latency(p, i, z, s, P, T, dy, out, c):
 def act(p, i, st, z, s, j, P, T, W, dy, out, c):
     """Person ``i`` (state ``st``, zone ``z``, strain ``s``) takes slot ``j``: the slot's hook, if
     any, chooses the branch (or, hiding the person, cancels it); the table says the rest."""
-    _watch(p, i, dy, out)
+    _watch(p, i, j, st, z, s, P, dy, out)
     dest = z
     r = -1
     where = T.where[st, j]
@@ -737,6 +789,7 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
         if u * k_able >= 1.0:
             log[n_log, 0], log[n_log, 1], log[n_log, 2], log[n_log, 3], log[n_log, 4] = i, i, r, 2, 0
             n_log += 1
+            _watch_band(i, i, r, 2, P, dy, out)
             continue
         for m in range(-1, band_count[b]):
             if m < 0:
@@ -754,6 +807,7 @@ def follow_bands(w, key, P, T, W, dy, out, chunk, band_count, band_slots, route_
             log[n_log, 0], log[n_log, 1], log[n_log, 2] = j, i, r
             log[n_log, 3] = np.int64(np.int64(P.zone[j]) != z0)
             log[n_log, 4] = 0
+            _watch_band(j, i, r, log[n_log, 3], P, dy, out)
             n_log += 1
             P.ever[j] |= EV_WALKED
     for q in range(n_log):  # the marks off again
