@@ -335,7 +335,7 @@ def fill_holes(sl, lo, n, holes, c0, g, next_t):
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
 def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap, s_n, ks, k_lo, room, key, chosen,
-               tops, chunk, movers, n_movers, taken, n_takens, local):
+               tops, chunk, movers, n_movers, local):
     """The lists ``li`` with ``owner[li] == p``: their candidates, each place with the list's top
     probability (:func:`choose_into`: geometric skips from the ``COUNT`` stream keyed by (step,
     list)), ascending into ``chosen[k_lo[li]:]``, ``ks[li]`` of them (-1, and the list left as it
@@ -344,8 +344,7 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap,
     news counted in this part's rows ``pend[p]``, ``news[p]``); then the list drops those who left
     it, who go to ``movers[k_lo[li]:]`` (``n_movers[li]`` of them) to be placed after the step,
     but for the removed (no list: half the SIR's movers, each a random read when placed).
-    ``taken[k_lo[li]:]`` (``n_takens[li]``): ``person << 16 | slot`` for each who took a slot
-    (what the cast reads). Every list's draws and output have their own place, so neither the
+    Every list's draws and output have their own place, so neither the
     lists nor their order depend on which part ran them, and the parts draw their own lists'
     candidates (a serial pass over every list's before, a fifth of the SIR's step at 1e6).
     ``local``: bands do not move together this step and every list a mover can join is this
@@ -364,7 +363,6 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap,
         if owner[li] != p:
             continue
         n_movers[li] = 0
-        n_takens[li] = 0
         c0 = k_lo[li]
         k = choose_into(0, s_n[li], tops[li], _list_key(key, li), chosen, c0, room[li])
         ks[li] = k
@@ -375,7 +373,6 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap,
         lo, n = s_lo[li], s_n[li]
         top = tops[li]
         where = T.where[st]
-        n_taken = 0
         g = 0  # those who left, over the chosen ones' places (ascending)
         n_mov = 0  # ... and of them those who join another list or the calendar (not the removed), to movers
         # the words a visit of this list reads besides state and zone: a susceptible has no strain,
@@ -421,9 +418,6 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap,
                 j = _pick_walk(rate, where, mult, u * (tot + (mult - 1.0) * _walks(rate, where)))
             else:
                 j = _pick(rate, u * tot)
-            if taken.shape[0] != 0:  # (empty: no cast reads them)
-                taken[c0 + n_taken] = (i << 16) | j
-                n_taken += 1
             act(p, i, st, z, s, j, P, T, W, dy, o, i // chunk)
             # (only their own visit changes a person's state or zone in this phase: whether they
             # left is known now; ``g <= m``, so this place of ``chosen`` was read)
@@ -435,7 +429,6 @@ def lists_part(p, n_parts, owner, P, T, W, dy, out, pend, news, sl, s_lo, s_cap,
             if st2 != R:  # (the removed join no list, and nothing later in the step changes them)
                 movers[c0 + n_mov] = i
                 n_mov += 1
-        n_takens[li] = n_taken
         n_movers[li] = n_mov
         s_n[li] = fill_holes(sl, lo, n, chosen, c0, g, P.next_t)
     if local:
@@ -518,14 +511,14 @@ def gather(k_lo, counts, a):
 
 
 @nb.njit(cache=True)
-def gather_lists(ks, k_lo, n_movers, movers, n_takens, taken):
-    """After the lists' phase, in one call: ``(-1, -1)`` if a list had more candidates than its
-    room (``ks < 0``: those are drawn again, :meth:`EventLists._again`, which gathers), else the
-    movers and the slots taken gathered in place (:func:`gather`) and how many of each."""
+def gather_lists(ks, k_lo, n_movers, movers):
+    """After the lists' phase, in one call: -1 if a list had more candidates than its room
+    (``ks < 0``: those are drawn again, :meth:`EventLists._again`, which gathers), else the
+    movers gathered in place (:func:`gather`) and how many."""
     for li in range(ks.shape[0]):
         if ks[li] < 0:
-            return np.int64(-1), np.int64(-1)
-    return gather(k_lo, n_movers, movers), gather(k_lo, n_takens, taken)
+            return np.int64(-1)
+    return gather(k_lo, n_movers, movers)
 
 
 @nb.njit(cache=True)
@@ -618,25 +611,21 @@ def latent_part(p, n_parts, el, n_due, cand, n_cand, top, chunk, P, T, W, dy, ou
 
 
 @nb.njit(cache=True)
-def latent_left(el, n_due, cand, n_cand, taken, state, movers, n_mov, taken_all, n_taken):
+def latent_left(el, n_due, cand, n_cand, taken, state, movers, n_mov):
     """After the latent's phase: the ended (``el[:n_due]``) and the candidates no longer latent
-    join the movers (their places in the calendar marked -1); the slots taken after the lists'.
-    Returns (movers, taken)."""
+    join the movers (their places in the calendar marked -1). Returns the movers."""
     for k in range(n_due):
         movers[n_mov] = el[k]
         n_mov += 1
     for m in range(n_cand):
         if taken[m] < 0:
             continue
-        if taken_all.shape[0] != 0:  # (empty: no cast reads them)
-            taken_all[n_taken] = taken[m]
-            n_taken += 1
         i = el[cand[m]]
         if state[i] != E:
             movers[n_mov] = i
             n_mov += 1
             el[cand[m]] = -1
-    return n_mov, n_taken
+    return n_mov
 
 
 RADIX_FROM = 4096  # fewer keys than this: a comparison sort
@@ -990,16 +979,11 @@ class EventLists:
         self.k_lo = np.zeros(nl, dtype=np.int64)
         self.owner = np.zeros(nl, dtype=np.int64)
         self.n_movers = np.zeros(nl, dtype=np.int64)
-        self.n_takens = np.zeros(nl, dtype=np.int64)
         self.pend = np.zeros((1, 1), dtype=np.int64)
         self.news = np.zeros((1, 1), dtype=np.int64)
         self.movers = np.zeros(1024, dtype=np.int32)
         self.new_e = np.zeros(1024, dtype=np.int64)
-        #: who took which slot (for the cast: :meth:`slots_taken_by`); empty when no one reads it
-        self.record = True
-        self.taken = np.zeros(1024, dtype=np.int64)
         self.n_mov = 0
-        self.n_taken = 0
         # the kernels a run calls only once a list is full, loaded now (from Numba's cache: tens of
         # milliseconds each) so that the set-up pays for them and not the day one is first needed
         def kinds(*a: object) -> tuple[Any, ...]:
@@ -1009,8 +993,7 @@ class EventLists:
                 (regrow, kinds(self.sl, self.s_lo, self.s_n, self.s_cap, 0)),
                 (relocate, kinds(self.sl, self.s_lo, self.s_cap, self.s_n, 0, 0, 0)),
                 (place, kinds(self.movers, 0, state, zone, next_t, self.sl, self.s_lo, self.s_cap, self.s_n)),
-                (gather_into, kinds(self.k_lo, self.n_movers, self.movers, self.movers)),
-                (gather_into, kinds(self.k_lo, self.n_takens, self.taken, self.taken)))
+                (gather_into, kinds(self.k_lo, self.n_movers, self.movers, self.movers)),)
         for kernel, sig in late:
             if hasattr(kernel, "compile"):  # (not with NUMBA_DISABLE_JIT)
                 kernel.compile(sig)
@@ -1019,13 +1002,12 @@ class EventLists:
                     chunk: int, local: bool = False) -> tuple[Any, ...]:
         """:func:`lists_part`'s arguments after ``(p, n_parts, owner)``, with the buffers as they are now."""
         return (P, T, W, dy, out, self.pend, self.news, self.sl, self.s_lo, self.s_cap, self.s_n, self.ks, self.k_lo,
-                self.room, key, self.chosen, self.tops, chunk, self.movers, self.n_movers, self.taken, self.n_takens,
-                local)
+                self.room, key, self.chosen, self.tops, chunk, self.movers, self.n_movers, local)
 
     def _again(self, args: tuple[Any, ...]) -> None:  # (args: the step's P, T, W, dy, out, key, chunk)
         """The lists that had more candidates than their room (``ks < 0``: left as they were)
         drawn again, on this thread, each with room for all of its people past the others' room;
-        then every list's movers and slots taken gathered in list order, as the parts would have."""
+        then every list's movers gathered in list order, as the parts would have."""
         again = self.ks < 0
         at = int(self.k_lo[-1] + self.room[-1])
         need = self.s_n[again]
@@ -1034,13 +1016,10 @@ class EventLists:
         end = at + int(need.sum())
         self.chosen = self._room(self.chosen, end)
         self.movers = self._room(self.movers, end + 64)
-        if self.record:
-            self.taken = self._room(self.taken, end)
         self.owner[:] = np.where(again, 0, -1)
         lists_part(0, 1, self.owner, *self._lists_args(*args))  # (the buffers grown above)
         # (the lists' places no longer ascend in list order: gathered from a copy)
         self.n_mov = int(gather_into(self.k_lo, self.n_movers, self.movers.copy(), self.movers))
-        self.n_taken = int(gather_into(self.k_lo, self.n_takens, self.taken.copy(), self.taken))
 
     @staticmethod
     def _room(a: NDArray[Any], need: int) -> NDArray[Any]:
@@ -1059,7 +1038,6 @@ class EventLists:
         if self.chosen.shape[0] < room_all:
             self.chosen = np.zeros(max(room_all, 2 * self.chosen.shape[0]), dtype=np.int32)
         self.movers = self._room(self.movers, room_all + 64)
-        self.taken = self._room(self.taken, room_all) if self.record else self.taken[:0]
         n_parts = int(workers.n)  # type: ignore[attr-defined]
         shape = (n_parts, out.pend_chunk.shape[0]), (n_parts, out.news_chunk.shape[0])
         if self.pend.shape != shape[0] or self.news.shape != shape[1]:
@@ -1085,11 +1063,11 @@ class EventLists:
             lists_part(0, 1, self.owner, *self._lists_args(*args, local=local))
         else:
             workers.run(lists_part, self.owner, *self._lists_args(*args, local=local))  # type: ignore[attr-defined]
-        n_mov, n_taken = gather_lists(self.ks, self.k_lo, self.n_movers, self.movers, self.n_takens, self.taken)
+        n_mov = gather_lists(self.ks, self.k_lo, self.n_movers, self.movers)
         if n_mov < 0:  # more candidates than a list's room (never seen): those lists again
             self._again(args)
         else:
-            self.n_mov, self.n_taken = int(n_mov), int(n_taken)
+            self.n_mov = int(n_mov)
         fold(self.pend, self.news, out.pend_chunk, out.news_chunk)
         # the latent: the calendar's due end their latency; the others walk (candidates by skips)
         n_e = self.n_e
@@ -1113,11 +1091,8 @@ class EventLists:
         else:
             workers.run(latent_part, *args2)  # type: ignore[attr-defined]
         self.movers = self._room(self.movers, self.n_mov + n_due + n_cand + 64)
-        if self.record:
-            self.taken = self._room(self.taken, self.n_taken + n_cand)
-        n_mov, n_taken = latent_left(self.el, n_due, self.cand, n_cand, self.taken_e, P.state, self.movers,
-                                     np.int64(self.n_mov), self.taken, np.int64(self.n_taken))
-        self.n_mov, self.n_taken = int(n_mov), int(n_taken)
+        self.n_mov = int(latent_left(self.el, n_due, self.cand, n_cand, self.taken_e, P.state, self.movers,
+                                     np.int64(self.n_mov)))
 
     def band_moved(self, log: I64, route_from: NDArray[np.int64], state: NDArray[np.uint8],
                    zone: NDArray[np.uint16], next_t: I32) -> None:
@@ -1178,19 +1153,6 @@ class EventLists:
                                   holes, movers, swept)
         self.add(movers[: int(n_mov)], p.state, p.zone, p.next_t)  # type: ignore[attr-defined]  # (corpses or removed)
         return swept[: int(n_sw)]
-
-    def slots_taken_by(self, idx: I64) -> dict[int, int]:
-        """Of the people ``idx`` (the cast), those the lists' phase gave a slot this step:
-        {person: slot}, from the lists' candidates and the calendar's (the others had no event; an
-        end of latency takes no slot)."""
-        taken = self.taken[: self.n_taken]
-        who = taken >> 16
-        ids = np.unique(idx)
-        if ids.size == 0 or who.size == 0:
-            return {}
-        at = np.minimum(np.searchsorted(ids, who), ids.size - 1)
-        hit = np.flatnonzero(ids[at] == who)
-        return {int(who[h]): int(taken[h] & 0xFFFF) for h in hit}
 
     def check(self, n: int, state: NDArray[np.uint8], zone: NDArray[np.uint16], next_t: I32) -> int:
         return int(verify(n, state, zone, next_t, self.sl, self.s_lo, self.s_n, self.el, self.el_t, self.n_e))
