@@ -173,21 +173,23 @@ def test_the_days_marks_find_what_the_passes_over_the_bytes_find(compiled: bool)
 @pytest.mark.parametrize("compiled", [True, False])
 def test_the_casts_set_holds_exactly_its_people(compiled: bool) -> None:
     """``in_watched`` on ``watch_set``: true for each person followed (0, neighbours, large ids,
-    repeats, sets from 1 to 3,000 people, so that places collide and probe on), false for
-    everyone else; an empty set holds no one; compiled and as Python."""
+    repeats, sets from 1 to 3,000 people, so that places collide and probe on, and blocks hold
+    several), false for everyone else, past the population's capacity and below 0 too; an empty
+    set holds no one; compiled and as Python."""
     from aftermath.engines.abm.step import in_watched, watch_set
 
     look = in_watched if compiled else in_watched.py_func
     rng = np.random.default_rng(3)
     for size in (1, 7, 64, 400, 3000):
         ids = np.concatenate([rng.choice(60_000, size, replace=False), [0, 1, 59_999]])[:size]
-        table = watch_set(np.concatenate([ids, ids[:3]]))
-        assert table.shape[0] - 1 >= 4 * np.unique(ids).size
-        want = np.zeros(60_001, dtype=bool)
+        table = watch_set(np.concatenate([ids, ids[:3]]), capacity=60_000 if size < 400 else 0)
+        assert 2 ** table[0] >= 4 * np.unique(ids).size
+        want = np.zeros(70_000, dtype=bool)
         want[ids] = True
-        people = range(60_001) if compiled else np.concatenate([ids, rng.integers(0, 60_001, 2000)]).tolist()
+        people = range(-3, 70_000) if compiled else np.concatenate(
+            [ids, ids + 1, ids - 1, rng.integers(0, 70_000, 2000), [-1, -2]]).tolist()
         with np.errstate(over="ignore"):  # (the hash wraps around on purpose, uint64)
-            assert all(bool(look(table, np.int64(i))) == want[i] for i in people)
+            assert all(bool(look(table, np.int64(i))) == (i >= 0 and want[i]) for i in people)
     assert not look(np.zeros(0, dtype=np.int64), np.int64(5))
 
 

@@ -220,7 +220,7 @@ class CastWatch:
         self.pos = {int(i): q for q, i in enumerate(self.idx)}  # person -> a place in the cast (the last)
         self._changed = np.empty(self.idx.size, dtype=np.int64)
         self.events: list[dict[str, Any]] = []
-        eng.ties.watch(self.idx, eng.steps)
+        eng.ties.watch(self.idx, eng.steps, eng.pop.capacity)
         self._snap()
         self.day_memory = self.m.copy()
         w = eng.world

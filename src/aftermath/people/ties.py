@@ -583,10 +583,11 @@ class Ties:
             self.moves = np.zeros(need + need // 32 + 16, dtype=np.int64)
         return self.moves, lo, np.zeros(n_parts, dtype=np.int64)
 
-    def watch(self, ids: I64, steps: int) -> None:
-        """Report the grief and bands of the people ``ids`` (a cast); the step reads the same set,
-        in days of ``steps`` steps, and logs what they did (:meth:`mark_layout`)."""
-        self.watch_table = watch_set(ids)
+    def watch(self, ids: I64, steps: int, capacity: int) -> None:
+        """Report the grief and bands of the people ``ids`` (a cast, of a population of at most
+        ``capacity``); the step reads the same set, in days of ``steps`` steps, and logs what they
+        did (:meth:`mark_layout`)."""
+        self.watch_table = watch_set(ids, capacity)
         self.n_watched = int(np.unique(ids).size)
         self.steps = steps
 
