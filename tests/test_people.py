@@ -88,12 +88,14 @@ def test_casting_picks_whom_a_pass_over_each_zone_would(name: str, people: int |
     world = build_world(with_overrides(sc, over))
     quick = cast_module.choose(AbmEngine(world, 3, days=1))
     eng = AbmEngine(world, 3, days=1)
-    house = eng.pop.household
-    gone: set[int] = set()  # households taken by the generated cast
+    n = eng.pop.n
+    house, zone, human = eng.pop.household[:n], eng.pop.zone[:n], eng.pop.state[:n] <= 2
+    declared = [p for p in quick if p["cast"]][: len(over.get("characters", []))]  # type: ignore[arg-type]
+    gone = {int(house[p["id"]]) for p in declared}  # (the characters' households: taken first)
 
     class PassOverZone:
-        def __init__(self, ids: np.ndarray) -> None:
-            self.ids = ids
+        def __init__(self, lo: int, out: np.ndarray) -> None:
+            self.ids = np.flatnonzero(human & (zone == zone[lo]))  # (the zone's living, read from everyone)
 
         def _left(self) -> np.ndarray:
             return self.ids[~np.isin(house[self.ids], list(gone))] if gone else self.ids
@@ -112,6 +114,32 @@ def test_casting_picks_whom_a_pass_over_each_zone_would(name: str, people: int |
     slow = cast_module.choose(eng)
     assert quick == slow
     assert sum(p["cast"] for p in quick) == 50 + len(over.get("characters", []))  # type: ignore[arg-type]
+
+
+def test_a_zones_pool_gives_the_rth_candidate_left() -> None:
+    """``_ZonePool`` against a list of the candidates: zones whose people are mostly candidates or
+    mostly not (either kept as a list: the fewer), at either end too, with candidates dropped one
+    by one (some twice, some not candidates): the same size and the same ``r``-th candidate for
+    every ``r``."""
+    from aftermath.people.cast import _ZonePool
+
+    rng = np.random.default_rng(11)
+    for lo, n, share in [(0, 50, 0.1), (1000, 400, 0.02), (70, 300, 0.9), (5, 64, 0.5), (3, 40, 0.0), (9, 30, 1.0)]:
+        hi = lo + n
+        out = rng.random(n) < share
+        pool = _ZonePool(lo, out)
+        assert pool.listed == (2 * int(out.sum()) > n)
+        left = [p for p in range(lo, hi) if not out[p - lo]]
+        for _ in range(12):
+            assert pool.size == len(left)
+            assert [pool.nth(r) for r in range(len(left))] == left
+            if not left:
+                break
+            who = int(rng.choice(left)) if rng.random() < 0.7 else int(rng.integers(lo - 3, hi + 3))
+            pool.drop(who)
+            pool.drop(who)  # (twice: once is enough)
+            if who in left:
+                left.remove(who)
 
 
 @pytest.mark.parametrize("mode", ["scan", "events"])

@@ -459,36 +459,61 @@ def _grown(a: NDArray[np.int64], used: int, need: int) -> NDArray[np.int64]:
 
 
 class _ZonePool:
-    """The living humans of one zone at day 0 whose household no cast member has taken yet: the
-    zone's people (ascending, as ``np.flatnonzero`` gives them, made once) less the places of those
-    taken since (few: a sorted list), so that the ``r``-th of them is found without a pass over the
-    zone for each pick (fifty such passes, with a test against every household taken, cost a cast
-    of 50 at 10^6 people 70 ms)."""
+    """The candidates of one zone at day 0: its people (ids ``lo`` on, the day-0 layout) but those
+    who are not (``out[k]``: person ``lo + k`` is dead or feral, or of a household taken before the
+    pool was made), less the people of the households taken since (few: their ranks among the
+    candidates, in a sorted list). Of the candidates and the others, the fewer are listed (their ids,
+    ascending), so that the ``r``-th candidate is the ``r``-th of the list, or found past those not
+    candidates by a binary search: a list of every candidate's id was 8 MB written at 10^6 people,
+    4 ms of a cast's 7, for fifty picks; a pass over the zone for each pick (with a test against
+    every household taken) cost a cast of 50 at 10^6 people 70 ms."""
 
-    def __init__(self, ids: NDArray[np.int64]) -> None:
-        self.ids = ids
-        self.gone: list[int] = []  # places in ``ids`` taken since, ascending
+    def __init__(self, lo: int, out: NDArray[np.bool_]) -> None:
+        self.lo = lo
+        n_out = int(np.count_nonzero(out))
+        self.n = out.size - n_out
+        self.listed = n_out * 2 > out.size  # the candidates listed, not the others
+        self.ids = np.flatnonzero(~out if self.listed else out) + lo
+        if not self.listed:
+            self.before = self.ids - lo - np.arange(self.ids.size)  # candidates before each of the others
+        self.gone: list[int] = []  # the ranks of the candidates taken since, ascending
 
     @property
     def size(self) -> int:
-        return self.ids.size - len(self.gone)
+        return self.n - len(self.gone)
+
+    def _at(self, r: int) -> int:
+        """The ``r``-th candidate (from 0), taken or not."""
+        if self.listed:
+            return int(self.ids[r])
+        return self.lo + r + int(np.searchsorted(self.before, r, side="right"))
+
+    def _rank(self, person: int) -> int:
+        """``person``'s rank among the candidates (taken or not), or -1 if they are not one."""
+        k = int(np.searchsorted(self.ids, person))
+        here = k < self.ids.size and int(self.ids[k]) == person
+        if self.listed:
+            return k if here else -1
+        r = person - self.lo - k
+        return r if 0 <= r < self.n and not here else -1
 
     def drop(self, person: int) -> None:
         """``person`` is no longer a candidate (their household was taken), if they were one."""
-        k = int(np.searchsorted(self.ids, person))
-        if k < self.ids.size and int(self.ids[k]) == person:
-            j = bisect.bisect_left(self.gone, k)
-            if j == len(self.gone) or self.gone[j] != k:
-                self.gone.insert(j, k)
+        r = self._rank(person)
+        if r < 0:
+            return
+        j = bisect.bisect_left(self.gone, r)
+        if j == len(self.gone) or self.gone[j] != r:
+            self.gone.insert(j, r)
 
     def nth(self, r: int) -> int:
         """The ``r``-th candidate left (from 0), in ascending order."""
         k = r
-        for g in self.gone:  # each place gone at or before the one reached moves it on by one
+        for g in self.gone:  # each rank gone at or before the one reached moves it on by one
             if g > k:
                 break
             k += 1
-        return int(self.ids[k])
+        return self._at(k)
 
 
 def choose(eng: AbmEngine) -> list[dict[str, Any]]:
@@ -502,7 +527,6 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
     n = pop.n
     rng = np.random.default_rng(int(stream_key(eng.seed, CAST_STREAM, 0)))
     state, zone, house = pop.state[:n], pop.zone[:n], pop.household[:n]
-    human = state <= H
     sizes: NDArray[np.int64] | None = None  # household sizes (only a declared household needs them)
     taken: set[int] = set()
     chosen: list[tuple[int, dict[str, Any]]] = []
@@ -511,7 +535,7 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
     name_key = int(stream_key(eng.seed, CAST_STREAM, 1))
     zone_ids = list(world.zone_ids)
     for ci, ch in enumerate(sc.characters or []):
-        ok = human.copy()
+        ok = state <= H
         if ch.zone is not None:
             ok &= zone == zone_ids.index(ch.zone)
         if ch.state is not None:
@@ -539,10 +563,16 @@ def choose(eng: AbmEngine) -> list[dict[str, Any]]:
     zones = [zone_ids.index(zid) for zid in sc.cast_zones] if sc.cast_zones else list(range(world.n_zones))
     pools: dict[int, _ZonePool] = {}  # each zone's candidates, made at its first turn
     if want > 0:
+        lo, hi = eng.ties.zone_start, eng.ties.zone_end  # (day 0: each zone's people are ids lo[z] to hi[z] - 1)
         for z in dict.fromkeys(zones):
-            ids = np.flatnonzero(human & (zone == z))
-            if ids.size:
-                pools[z] = _ZonePool(ids[~np.isin(house[ids], list(taken))] if taken else ids)
+            a, b = int(lo[z]), int(hi[z])
+            assert a == b or zone[a] == zone[b - 1] == z, "the day-0 layout is by zone"
+            out = state[a:b] > H
+            if taken:
+                out |= np.isin(house[a:b], list(taken))
+            pool = _ZonePool(a, out)
+            if pool.size:
+                pools[z] = pool
     zones = [z for z in zones if z in pools]  # (zones with someone alive at day 0)
     k = 0
     while want > 0 and zones and k < 50 * want:
