@@ -111,8 +111,9 @@ def test_a_cast_is_observation_only_and_told() -> None:
 
 
 def test_the_cast_reads_the_same_slots_whatever_the_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The slots the cast reads (who took which, ``EventLists.taken``) are the same from lists run
-    on one thread as from lists dealt to two and three parts, down to the story told."""
+    """The slots the cast reads (who took which: the step kernels' log of the people followed)
+    are the same from lists run on one thread as from lists dealt to two and three parts, down to
+    the story told."""
     from aftermath.engines.abm.events import EventLists
 
     sc = with_overrides(events(small_hyosan(people=4000, days=40)), {"cast": 6})

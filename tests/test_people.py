@@ -142,6 +142,62 @@ def test_a_zones_pool_gives_the_rth_candidate_left() -> None:
                 left.remove(who)
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_days_end_keeps_the_log_or_says_why_not(compiled: bool) -> None:
+    """``day_end``: the day's rows kept, each with a row closing its person's day, the log's counts
+    zeroed; too little room in ``kept``: ``-2 - need`` and nothing done; a part that logged more
+    rows than its room: -1 (the caller stops the run: the record would be missing a step)."""
+    from aftermath.engines.abm.step import N_WL, WL_I, WL_J, WL_T
+    from aftermath.people.cast import W_END, day_end
+
+    run = day_end if compiled else day_end.py_func
+    idx = np.array([3, 5], dtype=np.int64)
+    state, zone, flags, memory = (np.arange(8, dtype=np.uint8), np.arange(8, dtype=np.uint16),
+                                  np.zeros(8, dtype=np.uint16), np.zeros(8, dtype=np.uint8))
+    st, z, fl, m = (np.zeros(2, dtype=a.dtype) for a in (state, zone, flags, memory))
+    day_memory = m.copy()
+    log = np.zeros((2, 4, N_WL), dtype=np.int64)
+    log[1, 0, WL_T], log[1, 0, WL_I], log[1, 0, WL_J] = 9, 5, 2
+    mark_n = np.zeros((2, 8), dtype=np.int64)
+    mark_n[1, 1] = 1
+    counts, evening = np.zeros(2, dtype=np.int64), np.zeros((8, 6), dtype=np.int64)
+    grieved = np.zeros((0, 3), dtype=np.int64)
+    args = (idx, state, zone, flags, memory, st, z, fl, m, day_memory, grieved)
+    assert run(mark_n, log, np.zeros((1, N_WL), dtype=np.int64), evening, counts, 11, 2, *args) == -2 - 2
+    assert mark_n[1, 1] == 1 and counts[0] == 0
+    kept = np.zeros((4, N_WL), dtype=np.int64)
+    assert run(mark_n, log, kept, evening, counts, 11, 2, *args) == 0
+    assert counts[0] == 2 and not mark_n.any()
+    assert kept[0, WL_J] == 2 and (kept[1, WL_T], kept[1, WL_I], kept[1, WL_J]) == (11, 5, W_END)
+    assert (st[1], z[1]) == (5, 5) and st[0] == 0  # (only those with rows read)
+    mark_n[0, 1] = 5  # (a part past its room of 4)
+    assert run(mark_n, log, kept, evening, counts, 15, 3, *args) == -1
+
+
+def test_a_band_members_own_walk_is_told_as_the_band_took_it() -> None:
+    """A band member's own walk is only the band's proposal (``follow_bands``): told as a walk
+    when the band went on it, not when it stayed; and when a band-mate's walk took them first, only
+    the move with the band is told, not their own walk as well (it was never walked). ``_explain``
+    on a healthy cast member with a road out of their zone, their own slot onto it."""
+    from aftermath.engines.abm.step import W_ROUTE
+
+    eng = AbmEngine(build_world(with_overrides(_small_hyosan(), {"cast": 8})), 5, days=1)
+    cast = eng.cast
+    assert cast is not None
+    q = next(q for q in range(cast.idx.size) if cast.st[q] == 0 and eng.out_routes[cast.z[q], 0] >= 0)
+    j = next(j for j in range(eng.tables.where.shape[1])
+             if eng.tables.where[0, j] == W_ROUTE and eng.tables.route_k[0, j] == 0)
+    r = int(eng.out_routes[cast.z[q], 0])
+    me, other, dest = int(cast.idx[q]), -7, int(eng.world.route_to[r])
+    told = {}
+    for label, follow, z1 in [("alone", [], dest), ("stayed", [(me, r, 2)], int(cast.z[q])),
+                              ("went", [(me, r, 1)], dest), ("taken along", [(other, r, 1)], dest)]:
+        cast.events.clear()
+        cast._explain(1, 0, q, j, 0, z1, int(cast.fl[q]), int(cast.hh[q]), follow)
+        told[label] = [e["kind"] for e in cast.events]
+    assert told == {"alone": ["walked"], "stayed": [], "went": ["walked"], "taken along": ["followed_band"]}, told
+
+
 @pytest.mark.parametrize("mode", ["scan", "events"])
 def test_the_record_tells_each_step_that_changed_one_of_them(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The cast tells the day's steps at its end, from what the step kernel logged (no look after

@@ -11,8 +11,9 @@ random stream of the engine is drawn from, so a run with a cast is bit for bit t
 The step kernels log what they did (:func:`aftermath.engines.abm.step._watch`, from the set of
 the people followed, ``Day.watched``; read only, a look in a small set per event): a row each time
 one of them takes a slot or ends their latency, with the slot and their arrays just before, and a
-row for each move with their band. At the day's end :class:`CastWatch` tells the day's steps from
-the log (no call from Python after each step) and the state they were in after each, so the
+row for each move with their band. At the day's end :class:`CastWatch` keeps the day's rows (one
+compiled call; no call from Python after each step), and the record is told from them at the
+run's end, with the state they were in after each step, so the
 record says *why* a person died (a bite, hunger, old age), was turned away or hidden, not only
 that their state changed. The morning's seals and sweeps, the day's grief and bands (:mod:`.ties`) are recorded
 too. Events are plain dicts (see :data:`EVENT_KINDS`), JSON-ready, in ``result.extras["cast"]``.
@@ -217,7 +218,6 @@ class CastWatch:
         self.places: dict[int, list[int]] = {}  # person -> their places in the cast
         for q, p in enumerate(people):
             self.places.setdefault(int(p["id"]), []).append(q)
-        self.pos = {int(i): q for q, i in enumerate(self.idx)}  # person -> a place in the cast (the last)
         self._changed = np.empty(self.idx.size, dtype=np.int64)
         self.events: list[dict[str, Any]] = []
         eng.ties.watch(self.idx, eng.steps, eng.pop.capacity)
@@ -279,7 +279,7 @@ class CastWatch:
             if got >= -1:
                 break
             need = -2 - got
-            self.kept = _grown(self.kept, int(self.counts[0]), need)
+            self.kept = _grown(self.kept, int(self.counts[0]), need)  # (either may be short: both grown)
             self.evening = _grown(self.evening, int(self.counts[1]), need)
         if got < 0:  # (room for all they can do: never)
             raise RuntimeError(f"the cast's log of day {day}: more rows in a part than its room")
@@ -305,8 +305,11 @@ class CastWatch:
                     self._add(day, EVENING, q, "memory_rose", memory=round(m, 3), mark=round(mark, 3))
                 elif m < mark <= m0:
                     self._add(day, EVENING, q, "memory_faded", memory=round(m, 3), mark=round(mark, 3))
-        rank = {"grieved": -1, "memory_rose": 1, "memory_faded": 1}
-        self.events.sort(key=lambda ev: (ev["day"], ev["step"], rank.get(ev["kind"], 0)))  # (stable)
+        # (the evening's kinds after every step of the day, though a day of 100 steps or more has a
+        # step 99 too; its griefs first, its bands, then memory, as the evening made them)
+        rank = {"grieved": 1, "joined_band": 2, "memory_rose": 3, "memory_faded": 3}
+        self.events.sort(key=lambda ev: (ev["day"], ev["step"] + (1 << 20) * rank.get(ev["kind"], 0)
+                                         if ev["step"] == EVENING else ev["step"]))  # (stable)
 
     def _tell_steps(self) -> None:
         """Tell the steps from the rows the step kernels logged (:func:`aftermath.engines.abm.step._watch`,
@@ -380,9 +383,12 @@ class CastWatch:
             add(day, k, q, "became_hybrid" if st1 == H else "turned", zone=z1)
         elif j >= 0:
             me = int(self.idx[q])
-            if not any(w == me and out == 2 for w, _, out in follow or []):  # else the band did not go
-                name = TRANSITIONS[int(eng.tables.transition[st0, j])].name
-                self._slot_event(day, k, q, name, j, st0, z0, st1, z1, new)
+            tr = TRANSITIONS[int(eng.tables.transition[st0, j])]
+            mine = [out for w, _, out in follow or [] if w == me]
+            # a band member's own walk is the band's proposal: told as the band took it (not if it
+            # stayed, out 2), and not at all if another's walk took them first (they moved with it)
+            if not (2 in mine or (follow and not mine and tr.where == Where.ROUTE)):
+                self._slot_event(day, k, q, tr.name, j, st0, z0, st1, z1, new)
         elif st1 != st0 and (new & SWEPT or st0 == Z):  # a morning sweep
             add(day, k, q, "swept", zone=z0, was=STATE_WORDS[st0])
         for walker, r, outcome in follow or []:

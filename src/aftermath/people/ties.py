@@ -597,13 +597,14 @@ class Ties:
     def mark_layout(self, n_parts: int) -> tuple[I64, I64, I64]:
         """Where each part notes the day's marks (``Out.marks``, ``Out.mark_n``: a row of
         :attr:`mark_room` each, made anew when the parts or the room changed) and logs what the
-        people followed did (``Out.watch_log``): room for two rows of each of them a step, the
-        most there can be (a person takes at most one slot a step and moves with a band at most
-        once after it; the bands' rows are part 0's), in every part."""
+        people followed did (``Out.watch_log``): room for three rows of each of them a step in
+        every part, the most part 0 can hold (a person takes at most one slot a step, in their
+        part; after the step, in part 0, a band member's own walk may find the band staying, a row,
+        and a later band-mate's walk may then take them along, a row, and no more: they have moved)."""
         if self.marks.shape != (n_parts, self.mark_room):
             self.marks = np.zeros((n_parts, self.mark_room), dtype=np.int64)
             self.mark_n = np.zeros((n_parts, 8), dtype=np.int64)  # (the log's counts are zero between days)
-        room = 2 * self.n_watched * self.steps
+        room = 3 * self.n_watched * self.steps
         if self.watch_log.shape[:2] != (n_parts, room):
             self.watch_log = np.zeros((n_parts, room, N_WL), dtype=np.int64)
         return self.marks, self.mark_n, self.watch_log

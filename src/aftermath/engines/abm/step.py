@@ -303,7 +303,7 @@ def step_infected(p, i, st, z, P, T, W, dy, out, c):
 def row_slot(rate, tot, prob, where, mult, dt, key, i):
     """The slot person ``i`` takes this step from their row (``rate``, its total ``tot`` and step
     probability ``prob``), their walking slots' rates times ``mult``; -1 none. The step kernel's
-    own draw (``uniform(key, i)``): the cast replays a followed person's step with it."""
+    own draw (``uniform(key, i)``)."""
     if mult != 1.0:
         # the draw first (it depends on nothing else): most draw above ``tot * mult * dt``, which
         # bounds the probability (``1 - exp(-x) <= x``, the walks are part of ``tot``, ``mult >= 1``;
@@ -484,8 +484,9 @@ def _log_watched(p, i, j, st, z, s, P, t, out):
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _watch(p, i, j, st, z, s, P, dy, out):
     """Person ``i`` is about to take slot ``j`` (or end their latency): if a cast follows them
-    (``dy.watched``), a row of the log says so with what they were (:func:`_log_watched`), and
-    the cast tells it at the day's end (:meth:`aftermath.people.cast.CastWatch.end_day`). Reads,
+    (``dy.watched``), a row of the log says so with what they were (:func:`_log_watched`); the
+    cast keeps the day's rows at its end and tells them with the record
+    (:meth:`aftermath.people.cast.CastWatch.end_day`). Reads,
     decides nothing: a run with a cast is the run without it. One look in a small set per event
     otherwise, and no call from Python each step (the cast's Python after every step in which
     one of its people acted cost more than all its look-ups)."""
