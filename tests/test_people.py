@@ -558,6 +558,12 @@ def test_ties_and_memory_cost_at_most_two_bytes_a_person() -> None:
         assert (np.diff(lo) >= np.bincount(parts, weights=exact, minlength=3)).all() and moves.shape[0] >= lo[-1]
     assert t.n_bands > 10 and exact.sum() > 0
     n = eng.pop.n
+    # a day with more marks than a part's room (the passes find its news): the room grows, to a
+    # byte for 64 people at most (it had doubled without a bound: 2.106 bytes a person at 10^6)
+    t.mark_n[:, 0] = 10 * n
+    t.end_day(pop, np.zeros(world.n_zones), 60, eng.counts_i, eng.workers)
+    marks, _, _ = t.mark_layout(eng.workers.n)
+    assert marks.dtype == np.uint32 and 0 < marks.nbytes <= max(4 * t.MARK_ROOM * eng.workers.n, pop.capacity / 64)
     assert eng.pop.memory.dtype == np.uint8
     per_person = (eng.pop.memory.nbytes + eng.ties.nbytes_ties()) / n
     assert per_person <= 2.0, per_person

@@ -548,7 +548,7 @@ class Ties:
         self.watch_table = np.zeros(0, dtype=np.int64)
         self.n_watched = 0
         #: the day's marks by part (:meth:`mark_layout`), and the morning sweep's news
-        self.marks = np.zeros((1, 1), dtype=np.int64)
+        self.marks = np.zeros((1, 1), dtype=np.uint32)
         self.mark_n = np.zeros((1, 8), dtype=np.int64)  # a part's counts on a cache line of their own
         self.mark_room = self.MARK_ROOM
         #: what the people followed did in the day's steps, by part (``Out.watch_log``, :meth:`mark_layout`)
@@ -574,13 +574,14 @@ class Ties:
         ``move_n``): room for each living band member, by the part that steps them (chunks are
         dealt to the parts in turn), from :attr:`band_chunk`, a bound that is exact once a week:
         bands form only at the end of a day and no one comes back alive. A word per member, a
-        thirty-second spare (an eighth at most before the buffer is made anew)."""
+        128th spare (a thirty-second at most before the buffer is made anew: a few hundred kilobytes
+        at 10^6 people, counted in the two bytes a person that memory and ties may take)."""
         bc = self.band_chunk
         lo = np.zeros(n_parts + 1, dtype=np.int64)
         np.cumsum([bc[p::n_parts].sum() for p in range(n_parts)], out=lo[1:])
         need = int(lo[-1])
-        if self.moves.shape[0] < need or self.moves.shape[0] > need + need // 8 + 64:  # room, an eighth spare at most
-            self.moves = np.zeros(need + need // 32 + 16, dtype=np.int64)
+        if self.moves.shape[0] < need or self.moves.shape[0] > need + need // 32 + 64:  # room, a 32nd spare at most
+            self.moves = np.zeros(need + need // 128 + 16, dtype=np.int64)
         return self.moves, lo, np.zeros(n_parts, dtype=np.int64)
 
     def watch(self, ids: I64, steps: int, capacity: int) -> None:
@@ -602,7 +603,7 @@ class Ties:
         part; after the step, in part 0, a band member's own walk may find the band staying, a row,
         and a later band-mate's walk may then take them along, a row, and no more: they have moved)."""
         if self.marks.shape != (n_parts, self.mark_room):
-            self.marks = np.zeros((n_parts, self.mark_room), dtype=np.int64)
+            self.marks = np.zeros((n_parts, self.mark_room), dtype=np.uint32)  # (person << 1 | kind: people < 2^31)
             self.mark_n = np.zeros((n_parts, 8), dtype=np.int64)  # (the log's counts are zero between days)
         room = 3 * self.n_watched * self.steps
         if self.watch_log.shape[:2] != (n_parts, room):
@@ -656,7 +657,9 @@ class Ties:
             self.news_chunk[:] = 0
         else:  # more than a part's room: the passes over the bytes, and more room from tomorrow
             self.mark_n[:, 0] = 0  # (column 1 counts the cast's log: the cast reads it after this)
-            self.mark_room = max(2 * self.mark_room, most + most // 4)
+            # (at most a byte for 64 people in all, four to a mark: a day past that takes the passes, a few a year)
+            self.mark_room = min(max(2 * self.mark_room, most + most // 4),
+                                 max(self.MARK_ROOM, pop.capacity // (256 * self.marks.shape[0])))
             news = self._news_found(pop, workers)
             turned = np.zeros(0, dtype=np.int64)
             if self.turned > 0:  # (the marks off whatever the day's count says, as marks_of_day takes them off: a
@@ -752,13 +755,13 @@ class Ties:
         self.grieved, self.joined = rows[:, :3], joined[:nj]
 
     def _band_room(self, bands: int) -> None:
-        """Room in the band table for ``bands`` bands (an eighth more when it grows), grown in place
+        """Room in the band table for ``bands`` bands (a thirty-second more when it grows), grown in place
         (``ndarray.resize``: the allocator remaps a large block rather than copying it, so there is
         no second table, 96 MiB at korea's scale, while it grows; nothing else holds these arrays)."""
         cap = self.band_count.shape[0]
         if bands <= cap:
             return
-        cap = max(bands, cap + cap // 8 + 16)
+        cap = max(bands, cap + cap // 32 + 16)
         self.band_count.resize(cap, refcheck=False)
         self.band_slots.resize((cap, self.band_slots.shape[1]), refcheck=False)
 
