@@ -595,7 +595,7 @@ class Ties:
     #: a part's room for the day's marks at first (grown after a day that had more)
     MARK_ROOM = 512
 
-    def mark_layout(self, n_parts: int) -> tuple[I64, I64, I64]:
+    def mark_layout(self, n_parts: int) -> tuple[NDArray[np.uint32], I64, I64]:
         """Where each part notes the day's marks (``Out.marks``, ``Out.mark_n``: a row of
         :attr:`mark_room` each, made anew when the parts or the room changed) and logs what the
         people followed did (``Out.watch_log``): room for three rows of each of them a step in
