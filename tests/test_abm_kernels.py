@@ -275,17 +275,27 @@ def test_step_conserves_people_and_keeps_counts(seed: int, beta: float, alpha: f
 
 
 def test_gather_walks_in_person_order_or_refuses_an_overflow() -> None:
-    from aftermath.engines.abm.step import gather_walks
+    """Notes of band walks (a place in the chunk plus ``k`` chunks: the ``k``-th route out of the
+    walker's zone) in two chunks' rooms of two, in two rows (the event step's parts), become words
+    ``person << 32 | route`` in person order; a room noted past refuses, reading nothing."""
+    from aftermath.engines.abm.step import CHUNK, gather_walks
 
-    moves = np.array([9, 3, 0, 0, 7, 1, 0, 0], dtype=np.int64)  # two parts of room 4
-    move_lo = np.array([0, 4, 8], dtype=np.int64)
-    move_n = np.array([2, 2], dtype=np.int64)
-    assert gather_walks(moves, move_lo, move_n) == 4
-    assert list(moves[:4]) == [1, 3, 7, 9] and not move_n.any()
-    moves = np.array([9, 3, 0, 0, 7, 1, 0, 0], dtype=np.int64)
-    over = np.array([2, 5], dtype=np.int64)  # part 1 noted more than its room
-    assert gather_walks(moves, move_lo, over) == -1
-    assert list(over) == [2, 5] and list(moves) == [9, 3, 0, 0, 7, 1, 0, 0]  # nothing moved
+    move_lo = np.array([0, 2, 4], dtype=np.int64)
+    zone = np.zeros(2 * CHUNK, dtype=np.uint16)
+    zone[CHUNK + 5] = 1
+    out_routes = np.array([[10, 11], [20, 21]], dtype=np.int64)
+    moves = np.zeros(8, dtype=np.int32)
+    moves[0] = 9 + 1 * CHUNK  # row 0, chunk 0: person 9, their zone's second route (11)
+    moves[2] = 5  # row 0, chunk 1: person CHUNK + 5, their zone's first route (20)
+    moves[4] = 3  # row 1, chunk 0: person 3, the first route (10)
+    words = np.zeros(4, dtype=np.int64)
+    move_n = np.array([[1, 1], [1, 0]], dtype=np.int64)
+    assert gather_walks(moves, move_lo, move_n, zone, out_routes, words) == 3
+    assert list(words[:3]) == [3 << 32 | 10, 9 << 32 | 11, (CHUNK + 5) << 32 | 20] and not move_n.any()
+    over = np.array([[1, 3], [0, 0]], dtype=np.int64)  # chunk 1 noted more than its room
+    words[:] = -1
+    assert gather_walks(moves, move_lo, over, zone, out_routes, words) == -1
+    assert over.tolist() == [[1, 3], [0, 0]] and (words == -1).all()  # nothing read
 
 
 @pytest.mark.parametrize("n, t_span, people", [(0, 5, 100), (3, 5, 100), (5000, 1, 1 << 20), (20000, 40, 51_800_000),

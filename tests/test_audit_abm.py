@@ -17,7 +17,7 @@ import pytest
 
 from aftermath.engines.abm.events import choose_range
 from aftermath.engines.abm.rng import Stream, stream_key
-from aftermath.engines.abm.step import gather_walks
+from aftermath.engines.abm.step import CHUNK, gather_walks
 from aftermath.engines.driver import simulate
 from aftermath.model.flows import Flag
 from aftermath.model.world import State
@@ -39,33 +39,40 @@ def _run_keeping_engine(sc: Scenario, seed: int, monkeypatch: pytest.MonkeyPatch
 
 # -- band walks: gathered in person order, whatever the number of parts ---------------------------
 
-def _noted_walks(people: np.ndarray, routes: np.ndarray, n_parts: int, chunk: int) -> tuple[np.ndarray, ...]:
-    """``moves, move_lo, move_n`` as the step leaves them with ``n_parts`` parts: chunks of ``chunk``
-    people dealt to the parts in turn, each part noting its walkers' ``(person << 32) | route`` in the
-    order it steps them (its chunks in order), in its own room (with some spare)."""
-    part = (people // chunk) % n_parts
-    move_n = np.bincount(part, minlength=n_parts).astype(np.int64)
-    move_lo = np.zeros(n_parts + 1, dtype=np.int64)
-    np.cumsum(move_n + 3, out=move_lo[1:])
-    moves = np.full(int(move_lo[-1]), -1, dtype=np.int64)
-    for p in range(n_parts):
-        mine = np.flatnonzero(part == p)
-        moves[move_lo[p]: move_lo[p] + mine.size] = (people[mine] << 32) | routes[mine]
+def _noted_walks(people: np.ndarray, ks: np.ndarray, rows: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """``moves, move_lo, move_n`` as the step leaves them with ``rows`` rows (the event step's
+    parts, which may visit people of any chunk in any order): each walker's note (their place in
+    their chunk plus ``k`` chunks: the ``k``-th route out of their zone) in their chunk's room of
+    a row dealt at random, in a shuffled order, each chunk's room with some spare."""
+    chunk = people // CHUNK
+    n_chunks = int(chunk.max()) + 1
+    move_lo = np.zeros(n_chunks + 1, dtype=np.int64)
+    np.cumsum(np.bincount(chunk, minlength=n_chunks) + 3, out=move_lo[1:])
+    moves = np.full(rows * int(move_lo[-1]), -1, dtype=np.int32)
+    move_n = np.zeros((rows, n_chunks), dtype=np.int64)
+    for q in rng.permutation(people.size):
+        row, c = int(rng.integers(rows)), int(chunk[q])
+        moves[row * move_lo[-1] + move_lo[c] + move_n[row, c]] = people[q] - c * CHUNK + ks[q] * CHUNK
+        move_n[row, c] += 1
     return moves, move_lo, move_n
 
 
 def test_band_walks_are_gathered_in_person_order_for_any_number_of_parts() -> None:
-    """``gather_walks`` puts the step's band walks in person order, so the band pass (which draws
-    and moves in that order) is the same for 1, 2 or 3 parts (threads)."""
+    """``gather_walks`` puts the step's band walks in person order, each with its route (the
+    ``k``-th out of the walker's zone), so the band pass (which draws and moves in that order) is
+    the same for 1, 2 or 3 parts (threads) noting them in any order."""
     rng = np.random.default_rng(7)
-    people = np.sort(rng.choice(5000, size=300, replace=False)).astype(np.int64)
-    routes = rng.integers(0, 5, size=people.size).astype(np.int64)
-    expected = (people << 32) | routes  # ascending: people are distinct and come first
-    for n_parts in (1, 2, 3):
-        moves, move_lo, move_n = _noted_walks(people, routes, n_parts, chunk=64)
-        n_walk = int(gather_walks(moves, move_lo, move_n))
+    people = np.sort(rng.choice(5 * CHUNK, size=300, replace=False)).astype(np.int64)
+    ks = rng.integers(0, 5, size=people.size).astype(np.int64)
+    zone = rng.integers(0, 3, size=5 * CHUNK).astype(np.uint16)
+    out_routes = 10 * np.arange(3, dtype=np.int64)[:, None] + np.arange(5, dtype=np.int64)[None, :]
+    expected = (people << 32) | out_routes[zone[people], ks]  # ascending: people are distinct and come first
+    for rows in (1, 2, 3):
+        moves, move_lo, move_n = _noted_walks(people, ks, rows, rng)
+        words = np.zeros(people.size, dtype=np.int64)
+        n_walk = int(gather_walks(moves, move_lo, move_n, zone, out_routes, words))
         assert n_walk == people.size
-        np.testing.assert_array_equal(moves[:n_walk], expected, err_msg=f"{n_parts} parts")
+        np.testing.assert_array_equal(words, expected, err_msg=f"{rows} rows")
         assert not move_n.any()  # zeroed for the next step
 
 

@@ -49,6 +49,7 @@ def _with_band(sc, seed: int) -> tuple[AbmEngine, np.ndarray]:
     ties.band_count[0] = BAND
     ties.band_slots[0, :BAND] = members
     ties.n_bands = 1
+    ties.in_band[:] = ties.band_bits(pop)  # (the step asks these, not the household ids)
     ties.count_bands(pop)  # room for their walks in the step
     return eng, members
 

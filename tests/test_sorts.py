@@ -105,7 +105,7 @@ def test_kernels_cached_by_two_processes_load_together(tmp_path: Path) -> None:
         import sys
         import numpy as np
         from aftermath.engines.abm.events import compact_lists
-        from aftermath.engines.abm.step import gather_walks
+        from aftermath.engines.abm.step import CHUNK, gather_walks
 
         def compact():
             s_lo = np.array([70, 0, 40], dtype=np.int64)
@@ -114,9 +114,11 @@ def test_kernels_cached_by_two_processes_load_together(tmp_path: Path) -> None:
             return [int(end), *s_lo.tolist()]
 
         def walks():
-            moves = np.array([5, 3, 9, 1, 7, 2], dtype=np.int64)
-            n = gather_walks(moves, np.array([0, 6], dtype=np.int64), np.array([6], dtype=np.int64))
-            return moves[:n].tolist()
+            moves = np.array([5, 3, 9, 1, 7, 2], dtype=np.int32)  # places in chunk 0, the first route out
+            words = np.zeros(6, dtype=np.int64)
+            n = gather_walks(moves, np.array([0, 6], dtype=np.int64), np.array([[6]], dtype=np.int64),
+                             np.zeros(CHUNK, dtype=np.uint16), np.zeros((1, 1), dtype=np.int64), words)
+            return (words[:n] >> 32).tolist()
 
         print([compact() if w == "compact" else walks() for w in sys.argv[1:]])
     """)

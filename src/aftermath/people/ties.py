@@ -458,13 +458,14 @@ def hear_turned(turned, state, household, memory, points, n_init, zone_start, zo
 @nb.njit(cache=True)
 def join_bands(start, news, alone, state, zone, household, n_init, zone_start, zone_hh, zone_nh, zone_end,
                band_count, band_slots, open_band, n_bands, band_size, band_base, watched, joined, nj, band_chunk,
-               chunk):
+               chunk, in_band):
     """After :func:`grieve`: the last living member of each household that news ``k`` left with
     one (``alone[k]``, in the news' order) joins a band (``band_chunk``: the band members not
     removed by chunk of ``chunk`` people), if the household has one living member now. A day-0
     household only loses members: when that one is still in it and the one lost is dead (not cured
     back the same day) it has exactly them, without counting again; otherwise (a band, which can
-    gain members today, or those cases) its members are counted again. From news ``start`` on;
+    gain members today, or those cases) its members are counted again; ``in_band``: a bit for each
+    person in a band (:func:`aftermath.engines.abm.step.band_bit`). From news ``start`` on;
     returns ``(n_bands, n_joined, stop)``: ``stop`` the news where the band table had no room
     for a new band (the caller grows it and calls again from there), else ``len(news)``; for the
     people in ``watched`` (the cast's set), ``joined[k] = (person, band id)``."""
@@ -496,6 +497,7 @@ def join_bands(start, news, alone, state, zone, household, n_init, zone_start, z
         band_slots[b, band_count[b]] = sv
         band_count[b] += 1
         household[sv] = band_base + b
+        in_band[sv >> 6] |= np.int64(1) << (sv & 63)
         band_chunk[sv // chunk] += 1
         if nj < joined.shape[0] and in_watched(watched, sv):
             joined[nj, 0], joined[nj, 1] = sv, band_base + b
@@ -540,7 +542,12 @@ class Ties:
         self.news_chunk = np.zeros(math.ceil(pop.capacity / chunk) + 1, dtype=np.int64)
         #: living band members by chunk, at most (:func:`band_chunks`): where the step's band walks go
         self.band_chunk = np.zeros_like(self.news_chunk)
-        self.moves = np.zeros(1, dtype=np.int64)  # the step's band walks (Out.moves): a word per band member
+        #: a bit for each person in a band (``household >= BAND_BASE``), read by the step for each walk
+        #: (:func:`aftermath.engines.abm.step.band_bit`): an eighth of a byte a person, where the
+        #: household id read at each walk was a cache miss (3% of the step kernel at 10^6 people)
+        self.in_band = np.zeros(pop.capacity // 64 + 1, dtype=np.int64)
+        self.moves = np.zeros(1, dtype=np.int32)  # the step's band walks (Out.moves): four bytes a band member
+        self.move_n = np.zeros((1, 1), dtype=np.int64)  # how many each chunk noted (Out.move_n)
         self.grieved = np.zeros((0, 3), dtype=np.int64)  # the day's (person, lost one, policy): for the cast
         self.joined = np.zeros((0, 2), dtype=np.int64)
         self._grieved, self._joined = np.zeros((0, 0, 4), dtype=np.int64), np.zeros((0, 2), dtype=np.int64)
@@ -567,22 +574,25 @@ class Ties:
         """The day's memory bundle for the step kernel."""
         return Mem(self.on, False, float(self.keep), float(self.flight),
                    np.ascontiguousarray(self.conceal_gain * harshness, dtype=np.float64), np.int64(self.turned),
-                   self.seen, self.band_moves)
+                   self.seen, self.band_moves, self.in_band)
 
-    def walk_layout(self, pop: Population, n_parts: int) -> tuple[I64, I64, I64]:
-        """Where each part of the step notes its band members' walks (``Out.moves``, ``move_lo``,
-        ``move_n``): room for each living band member, by the part that steps them (chunks are
-        dealt to the parts in turn), from :attr:`band_chunk`, a bound that is exact once a week:
-        bands form only at the end of a day and no one comes back alive. A word per member, a
-        128th spare (a thirty-second at most before the buffer is made anew: a few hundred kilobytes
-        at 10^6 people, counted in the two bytes a person that memory and ties may take)."""
+    def walk_layout(self, pop: Population, rows: int = 1) -> tuple[NDArray[np.int32], I64, I64]:
+        """Where the step notes its band members' walks (``Out.moves``, ``move_lo``, ``move_n``;
+        :func:`aftermath.engines.abm.step._note_walk`): in each of ``rows`` rows, room for each band
+        member not yet removed, by chunk, from :attr:`band_chunk`, a bound that is exact once a week:
+        bands form only at the end of a day, and the weekly pass counts those who died since. Four
+        bytes a member (a row: the scan steps a chunk in one part), a 128th spare (a thirty-second at
+        most before the buffer is made anew: some 160 kB at 10^6 people, counted in the two bytes a
+        person that memory and ties may take)."""
         bc = self.band_chunk
-        lo = np.zeros(n_parts + 1, dtype=np.int64)
-        np.cumsum([bc[p::n_parts].sum() for p in range(n_parts)], out=lo[1:])
-        need = int(lo[-1])
+        lo = np.zeros(bc.shape[0] + 1, dtype=np.int64)
+        np.cumsum(bc, out=lo[1:])
+        need = rows * int(lo[-1])
         if self.moves.shape[0] < need or self.moves.shape[0] > need + need // 32 + 64:  # room, a 32nd spare at most
-            self.moves = np.zeros(need + need // 128 + 16, dtype=np.int64)
-        return self.moves, lo, np.zeros(n_parts, dtype=np.int64)
+            self.moves = np.zeros(need + need // 128 + 16, dtype=np.int32)
+        if self.move_n.shape != (rows, bc.shape[0]):
+            self.move_n = np.zeros((rows, bc.shape[0]), dtype=np.int64)  # (zeroed by each step's gathering)
+        return self.moves, lo, self.move_n
 
     def watch(self, ids: I64, steps: int, capacity: int) -> None:
         """Report the grief and bands of the people ``ids`` (a cast, of a population of at most
@@ -611,7 +621,7 @@ class Ties:
         return self.marks, self.mark_n, self.watch_log
 
     def ensure(self, pop: Population) -> None:
-        """Room for news of every chunk after the population grew."""
+        """Room for news of every chunk, and a band bit for everyone, after the population grew."""
         need = math.ceil(pop.capacity / self.chunk) + 1
         if need > self.news_chunk.shape[0]:
             grown = np.zeros(need, dtype=np.int64)
@@ -620,6 +630,11 @@ class Ties:
             grown = np.zeros(need, dtype=np.int64)
             grown[: self.band_chunk.shape[0]] = self.band_chunk
             self.band_chunk = grown
+        words = pop.capacity // 64 + 1
+        if words > self.in_band.shape[0]:
+            grown = np.zeros(words, dtype=np.int64)
+            grown[: self.in_band.shape[0]] = self.in_band
+            self.in_band = grown
 
     def sealed(self, pop: Population, newly: NDArray[np.bool_]) -> None:
         """Everyone alive in a zone sealed this morning remembers it."""
@@ -684,9 +699,19 @@ class Ties:
             if self.band_moves:  # the deaths that carried no news off the bound on living band members
                 self.count_bands(pop, workers)
 
+    def band_bits(self, pop: Population) -> NDArray[np.int64]:
+        """The band bits :attr:`in_band` should hold: a bit for each person whose household id is
+        a band's (a pass over everyone's household ids: for checks, and for bands made by hand)."""
+        n = pop.n
+        bits = np.zeros(self.in_band.shape[0] * 8, dtype=np.uint8)
+        packed = np.packbits(pop.household[:n] >= BAND_BASE, bitorder="little")
+        bits[: packed.shape[0]] = packed
+        return bits.view("<i8").astype(np.int64)
+
     def count_bands(self, pop: Population, workers: Parts | None = None) -> None:
         """Count the living band members by chunk exactly (:attr:`band_chunk`; whoever makes a band
-        other than by :func:`join_bands` calls this before the next day)."""
+        other than by :func:`join_bands` sets :attr:`in_band` to :meth:`band_bits` and calls this
+        before the next day)."""
         n_parts = workers.n if workers is not None else 1
         per_part = np.zeros((n_parts, self.band_chunk.shape[0]), dtype=np.int64)
         args = (np.int64(self.n_bands), self.band_count, self.band_slots, pop.household, pop.state,
@@ -748,7 +773,7 @@ class Ties:
                 np.int64(start), news, alone, pop.state, pop.zone, pop.household, self.n_init, self.zone_start,
                 self.zone_hh, self.zone_nh, self.zone_end, self.band_count, self.band_slots, self.open_band,
                 np.int64(self.n_bands), np.int64(self.band_size), np.int64(BAND_BASE), self.watch_table, joined,
-                np.int64(nj), self.band_chunk, np.int64(self.chunk))
+                np.int64(nj), self.band_chunk, np.int64(self.chunk), self.in_band)
             if start >= news.shape[0]:
                 break
             self._band_room(self.n_bands + 1)
@@ -767,6 +792,7 @@ class Ties:
 
     def nbytes_ties(self) -> int:
         """Bytes the ties keep beyond the household ids: the band table, the counts by chunk, the
-        step's buffer for band walks and the day's marks."""
+        step's buffer for band walks, the band bits and the day's marks."""
         return int(self.band_count.nbytes + self.band_slots.nbytes + self.news_chunk.nbytes + self.moves.nbytes
-                   + self.marks.nbytes + self.mark_n.nbytes)
+                   + self.marks.nbytes + self.mark_n.nbytes + self.in_band.nbytes + self.band_chunk.nbytes
+                   + self.move_n.nbytes)

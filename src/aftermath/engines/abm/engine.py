@@ -40,6 +40,7 @@ from aftermath.engines.abm.state import (
 )
 from aftermath.engines.abm.step import (
     BAND_STREAM,
+    CHUNK,
     MEM_MAX,
     Day,
     Mem,
@@ -79,7 +80,6 @@ from aftermath.record.chronicle import Event, place
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-CHUNK = 4096  # people per chunk; chunks are interleaved over the threads
 #: the levers' arrays (the key of the day's strain rates: :meth:`AbmEngine._strain_rates`)
 _LEVER_ARRAYS = tuple(f.name for f in fields(Levers) if f.name != "truce_changes")
 
@@ -110,6 +110,9 @@ class AbmEngine:
         self.parts = self.workers.n
         nz = world.n_zones
         self.out_routes = out_route_table(world.route_from, nz)
+        if self.out_routes.shape[1] * CHUNK >= 1 << 31:  # (a band walk is noted in four bytes: step._note_walk)
+            raise ValueError(f"a zone has {self.out_routes.shape[1]} routes out; the ABM takes at most "
+                             f"{((1 << 31) - 1) // CHUNK} from one zone")
         self.tables = compile_tables(self.out_routes.shape[1])
         self.plan = coefficient_plan(self.tables)
         self.outcome_tags = infection_outcome_tags(self.tables)  # what a mutated infection counts late
@@ -136,7 +139,7 @@ class AbmEngine:
         #: the event-driven step's lists (run.abm_mode = "events", :mod:`.events`); None: the scan step
         self.ev: EventLists | None = None
         #: Out's walk notes for follow_bands, which notes none (its day has the bands' noting off)
-        self._no_walks = (np.zeros(1, dtype=np.int64), np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64))
+        self._no_walks = (np.zeros(1, dtype=np.int32), np.zeros(2, dtype=np.int64), np.zeros((1, 1), dtype=np.int64))
         self._follow_log = np.empty((0, 5), dtype=np.int64)  # follow_bands' log, kept from step to step
         self._swept = False  # a sweep this morning (before advance_day)
         self.cast = CastWatch.build(self)  # the people followed, observation only (None: no cast)
@@ -253,6 +256,7 @@ class AbmEngine:
         rf[:] = 0  # (dc: zero after every step's merge)
         serial = np.zeros((N_FLOWS, nz), dtype=np.int64)
         screen, quarantine, mem = self._of_levers(levers)
+        mem = mem._replace(bands=self.ties.in_band)  # (the bits as they are now: grown with the people)
         conceal = rates.conceal if rates.conceal.size == nz else np.zeros(nz)
         births = self._births_of_day(day)
         pth = w.scenario.pathogen
@@ -263,15 +267,10 @@ class AbmEngine:
         sprob = np.zeros((nz, MEM_MAX + 1) if mem.on else (1, 1))  # S's probability by memory level
         band = bool(mem.band)  # bands move together: the step notes their walks, follow_bands the rest
         gate = mem._replace(band=False)  # follow_bands: the walks themselves
-        if band:
-            moves, move_lo, move_n = self.ties.walk_layout(pop, self.parts)
-            if self.ev is not None:  # the susceptibles' phase notes walks as part 0: every part has room for all
-                most = int(move_lo[-1])
-                moves = np.zeros(self.parts * most + 1, dtype=np.int64)
-                move_lo = np.arange(self.parts + 1, dtype=np.int64) * most
+        if band:  # (the event step's parts may visit the same chunk: a row of room for each)
+            moves, move_lo, move_n = self.ties.walk_layout(pop, self.parts if self.ev is not None else 1)
         else:
-            moves, move_lo, move_n = (np.zeros(1, dtype=np.int64), np.zeros(self.parts + 1, dtype=np.int64),
-                                      np.zeros(self.parts, dtype=np.int64))
+            moves, move_lo, move_n = self._no_walks
         self.ties.followed = self.ties.followed[:0]
         marks, mark_n, watch_log = self.ties.mark_layout(self.parts)
         for k in range(self.steps):
@@ -281,6 +280,8 @@ class AbmEngine:
                 people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.res_table, pop.household,
                                 pop.flags, pop.flag_zone, pop.seal_zone, pop.ever, pop.memory, pop.res_key)
                 self.ties.ensure(pop)
+                mem = mem._replace(bands=self.ties.in_band)  # (grown with the people)
+                gate = mem._replace(band=False)
             ns = self.table.n
             den = denominators(self.counts_i, mass_action, living_only)
             rows = self.rows
@@ -402,7 +403,7 @@ class AbmEngine:
             self._strain_rates_of = (key, strain_rates(self.world, levers, traits))
         return self._strain_rates_of[1]
 
-    def _follow(self, gate: Day, people: People, rows: Rows, fl: I64, rf: I64, moves: I64, move_lo: I64,
+    def _follow(self, gate: Day, people: People, rows: Rows, fl: I64, rf: I64, moves: NDArray[np.int32], move_lo: I64,
                 move_n: I64) -> None:
         """Bands move together (:func:`.step.follow_bands`, on ``gate``: the step's day with the
         bands' noting off, so that their walks are walked): the followers' moves go straight into
@@ -493,6 +494,8 @@ class AbmEngine:
             raise AbmCheckError(f"day {day} step {k}: kept counts differ from a recount")
         if int(cs.sum()) != self.pop.n:
             raise AbmCheckError(f"day {day} step {k}: {int(cs.sum())} people counted, {self.pop.n} exist")
+        if self.ties.on and not np.array_equal(self.ties.band_bits(self.pop), self.ties.in_band):
+            raise AbmCheckError(f"day {day} step {k}: the band bits differ from the household ids")
         if self.ev is not None:
             pop = self.pop
             code = self.ev.check(pop.n, pop.state, pop.zone, pop.next_t)

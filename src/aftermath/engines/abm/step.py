@@ -52,6 +52,9 @@ FL_CULLED = int(Flag.CULLED)
 MEM_MAX, MEM_NEWS_POLICY, MEM_NEWS = 253, 254, 255
 #: Band household ids start here (births take ids from ``next_household``, far below).
 BAND_BASE = 1 << 30
+#: People per chunk: the kernels step the people a chunk at a time, chunks dealt to the parts in
+#: turn; a band member's walk is noted by their place in their chunk (:func:`_note_walk`).
+CHUNK = 4096
 #: The random stream of a band's decision to go (:func:`follow_bands`; beyond rng.Stream's and the cast's 70).
 BAND_STREAM = 71
 HK_INFECT, HK_CONCEAL, HK_ADMIT = int(Hook.INFECT), int(Hook.CONCEAL), int(Hook.ADMIT)
@@ -189,21 +192,22 @@ Day = namedtuple("Day", ["keys", "t", "dt", "n_strains", "out_routes", "route_to
 ``watched``: the set of the people a cast follows (:func:`in_watched`; empty: none), read only to
 log what each of them did (:func:`_watch`)."""
 
-Mem = namedtuple("Mem", ["on", "daily", "keep", "flight", "conceal", "turned", "seen", "band"])
+Mem = namedtuple("Mem", ["on", "daily", "keep", "flight", "conceal", "turned", "seen", "band", "bands"])
 """Memory of loss in the step (:mod:`aftermath.people.ties`): ``on`` (else untouched: the model
 without memory, bit for bit); ``daily``, ``keep``, ``seen``: how memory fades and what breaches
 add (applied by the weekly pass of :mod:`aftermath.people.ties`, not the step); ``flight``:
 walking rate gain per memory point;
 ``conceal[z]``: concealment added per point; ``turned``: points added to a person turned away;
-``band``: bands move together (a band member's walk is only noted, for :func:`follow_bands`)."""
+``band``: bands move together (a band member's walk is only noted, for :func:`follow_bands`);
+``bands``: a bit for each person in a band (:func:`band_bit`)."""
 
 Out = namedtuple("Out", ["dc", "dzs", "fl", "rf", "pend_chunk", "news_chunk", "moves", "move_lo", "move_n",
                          "marks", "mark_n", "watch_log"])
 """Per-part deltas: counts ``dc[p, zone, state]``, ``dzs[p, zone, strain, state - 1]``, flows
 ``fl[p, flow, zone]``, route flows ``rf[p, kind, route]``; mutated infections per chunk; the
-walks of band members (``Mem.band``): part ``p`` writes ``move_n[p]`` of them from
-``moves[move_lo[p]]`` on (``move_lo[p + 1] - move_lo[p]``: its band members, each walks at most
-once a step), each ``person << 32 | route``; with memory on, the day's marks (:func:`_keep_mark`):
+walks of band members (``Mem.band``, :func:`_note_walk`): ``move_n[row, c]`` of chunk ``c``'s from
+``moves[row * move_lo[-1] + move_lo[c]]`` on (``move_lo[c + 1] - move_lo[c]``: the chunk's band
+members, each walks at most once a step), four bytes each; with memory on, the day's marks (:func:`_keep_mark`):
 part ``p`` notes ``mark_n[p, 0]`` of them in ``marks[p]`` (counted on past its room: then the
 day's end looks for them in the arrays instead); what the people a cast follows did
 (:func:`_watch`): part ``p`` logs ``mark_n[p, 1]`` rows of the day in ``watch_log[p]``."""
@@ -561,8 +565,8 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
     if where == W_ROUTE:
         r = dy.out_routes[z, T.route_k[st, j]]
         dest = np.int64(dy.route_to[r])
-        if dy.mem.band and st <= H and P.household[i] >= BAND_BASE:
-            _note_walk(p, i, r, out)  # a band member's walk: the band decides after the step (follow_bands)
+        if dy.mem.band and st <= H and band_bit(dy.mem.bands, i):
+            _note_walk(p, i, T.route_k[st, j], c, out)  # a band member's walk: the band decides after the step
             return
     elif where == W_TARGET:
         dest = np.int64(dy.hybrid_target[z])
@@ -656,29 +660,53 @@ def act(p, i, st, z, s, j, P, T, W, dy, out, c):
 
 
 @nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
-def _note_walk(p, i, r, out):
-    """A band member's walk along route ``r``, noted for :func:`follow_bands` (nothing else)."""
-    k = out.move_n[p]
-    if out.move_lo[p] + k < out.move_lo[p + 1]:  # always (one walk a member a step): no write out of bounds
-        out.moves[out.move_lo[p] + k] = (np.int64(i) << 32) | np.int64(r)
-    out.move_n[p] = k + 1
+def band_bit(bits, i):
+    """Whether person ``i`` is in a band (their household id at least :data:`BAND_BASE`), from
+    ``bits`` (:attr:`aftermath.people.ties.Ties.in_band`: bit ``i % 64`` of word ``i // 64``). The
+    step asks it at every walk: the household id, four bytes a person read at random, was a cache
+    miss each time (3% of the step kernel at 10^6 people, by ``benchmarks/people.py --kernel-ab``);
+    these words are a thirty-second of it."""
+    return ((bits[i >> 6] >> (i & 63)) & 1) != 0
+
+
+@nb.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _note_walk(p, i, k, c, out):
+    """A band member's walk along the ``k``-th route out of their zone, noted for
+    :func:`follow_bands` (nothing else) in the room of their chunk ``c`` (``i // CHUNK``): four bytes,
+    their place in the chunk and ``k`` (:func:`gather_walks`). The rows of ``out.move_n``: one (the
+    scan: a chunk is stepped by one part), or one for each part (the event step, whose parts may visit
+    the same chunk), each with room for every band member of every chunk."""
+    row = p % out.move_n.shape[0]
+    n = out.move_n[row, c]
+    lo = out.move_lo[c]
+    if n < out.move_lo[c + 1] - lo:  # always (one walk a member a step): no write out of bounds
+        out.moves[row * out.move_lo[out.move_lo.shape[0] - 1] + lo + n] = (np.int64(i) - c * CHUNK) + k * CHUNK
+    out.move_n[row, c] = n + 1
 
 
 @nb.njit(cache=True)
-def gather_walks(moves, move_lo, move_n):
-    """The step's band walks to the front of ``moves`` (each part's after the one before: a copy
-    that only moves left), in person order: the same for any number of parts. Zeroes ``move_n``;
-    returns how many, or -1 (and nothing moved) if a part noted more than its room."""
-    for p in range(move_n.shape[0]):
-        if move_n[p] > move_lo[p + 1] - move_lo[p]:
-            return -1
+def gather_walks(moves, move_lo, move_n, zone, out_routes, words):
+    """The step's band walks (noted by :func:`_note_walk`: ``move_n[row, c]`` of them from
+    ``moves[row * move_lo[-1] + move_lo[c]]`` on) as words ``person << 32 | route`` in ``words``,
+    in person order (the same for any number of parts), each walker's route the ``k``-th out of
+    their zone (``zone``, ``out_routes``: the walker has not moved since). Zeroes ``move_n``;
+    returns how many, or -1 (and nothing read) if a chunk's row noted more than its room."""
+    for row in range(move_n.shape[0]):
+        for c in range(move_n.shape[1]):
+            if move_n[row, c] > move_lo[c + 1] - move_lo[c]:
+                return -1
     n_walk = 0
-    for p in range(move_n.shape[0]):
-        for k in range(move_n[p]):
-            moves[n_walk] = moves[move_lo[p] + k]
-            n_walk += 1
-        move_n[p] = 0
-    sort_in_place(moves[:n_walk])
+    total = move_lo[move_lo.shape[0] - 1]
+    for row in range(move_n.shape[0]):
+        for c in range(move_n.shape[1]):
+            at = row * total + move_lo[c]
+            for q in range(move_n[row, c]):
+                note = np.int64(moves[at + q])
+                i = c * CHUNK + note % CHUNK
+                words[n_walk] = (i << 32) | np.int64(out_routes[zone[i], note // CHUNK])
+                n_walk += 1
+            move_n[row, c] = 0
+    sort_in_place(words[:n_walk])
     return n_walk
 
 
@@ -732,19 +760,20 @@ def gather_and_follow(moves, move_lo, move_n, key, P, T, W, dy, out, chunk, band
     """The step's band walks (noted by the parts in ``moves``) gathered in person order
     (:func:`gather_walks`), then :func:`follow_bands`, in one call from Python (each call of a
     kernel that takes the bundles costs tens of microseconds in the run). Returns its log's rows,
-    or -1 if a part noted more walks than its room, or ``-2 - n`` for ``n`` walks when ``log`` has
-    fewer than ``n`` rows a place in a band (nothing done: the caller makes room and calls
-    again). (Not in ``follow_bands`` itself, which runs without reference counting: the sort
-    allocates.)"""
-    n_walk = 0
-    for p in range(move_n.shape[0]):
-        n_walk += move_n[p]
+    or -1 if a chunk noted more walks than its room (or ``chunk`` is not :data:`CHUNK`), or
+    ``-2 - n`` for ``n`` walks when ``log`` has fewer than ``n`` rows a place in a band (nothing
+    done: the caller makes room and calls again). (Not in ``follow_bands`` itself, which runs
+    without reference counting: the sort allocates, and so do the words.)"""
+    if chunk != CHUNK:
+        return -1  # (the notes of the walks count people in chunks of CHUNK)
+    n_walk = move_n.sum()
     if n_walk * band_slots.shape[1] > log.shape[0]:
         return -2 - n_walk
-    n_walk = gather_walks(moves, move_lo, move_n)
+    words = np.empty(n_walk, dtype=np.int64)
+    n_walk = gather_walks(moves, move_lo, move_n, P.zone, dy.out_routes, words)
     if n_walk < 0:
         return -1
-    return follow_bands(moves[:n_walk], key, P, T, W, dy, out, chunk, band_count, band_slots, route_from, log)
+    return follow_bands(words[:n_walk], key, P, T, W, dy, out, chunk, band_count, band_slots, route_from, log)
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
