@@ -118,6 +118,7 @@ class AbmEngine:
         self.outcome_tags = infection_outcome_tags(self.tables)  # what a mutated infection counts late
         self.strain_free: frozenset[tuple[int, int]] | None = None  # learnt by day_coefficients
         self._day_blocks: tuple[I64, I64, I64] | None = None  # the day's flows, route flows, count deltas
+        self._sprob: tuple[F64, F64] | None = None  # memory's table of S's step probability (advance_day)
         #: (strains, the rates' fields read, their values) of the day's coefficients
         self._coef_of: tuple[int, tuple[str, ...], tuple[object, ...]] | None = None
         self._coef_rates: object = None  # ... and the rates object they were last found to hold for
@@ -264,7 +265,10 @@ class AbmEngine:
         living_only = w.scenario.run.denominator == "living"
         people = People(pop.state, pop.zone, pop.strain, pop.next_t, pop.res_table, pop.household, pop.flags,
                         pop.flag_zone, pop.seal_zone, pop.ever, pop.memory, pop.res_key)
-        sprob = np.zeros((nz, MEM_MAX + 1) if mem.on else (1, 1))  # S's probability by memory level
+        shape = (nz, MEM_MAX + 1) if mem.on else (1, 1)  # S's probability by memory level, and the rows each
+        if self._sprob is None or self._sprob[0].shape != shape:  # zone's was made from (the run's flight and dt)
+            self._sprob = (np.zeros(shape), np.full((nz, 2), np.nan))
+        sprob, sprob_of = self._sprob
         band = bool(mem.band)  # bands move together: the step notes their walks, follow_bands the rest
         gate = mem._replace(band=False)  # follow_bands: the walks themselves
         if band:  # (the event step's parts may visit the same chunk: a row of room for each)
@@ -290,7 +294,7 @@ class AbmEngine:
                              rates.hybrid_weight, self.dt, rows.rate, rows.tot, rows.prob, rows.pcum, here=small)
             if mem.on and mem.flight != 0.0:
                 fill_s_memory(0, 1, rows.tot, rows.rate, self.tables.where, float(mem.flight), self.dt,
-                              sprob)  # small: no parts
+                              sprob, sprob_of)  # small: no parts
             kk = self._keys(t)
             today = Day(kk, np.int64(t), self.dt, np.int64(ns), self.out_routes, w.route_to, rates.breach_route,
                         screen, quarantine, conceal, rates.hybrid_target, latency, p_h, float(pth.k_res),

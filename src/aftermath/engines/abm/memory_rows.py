@@ -26,14 +26,20 @@ from aftermath.engines.abm.tables import S
 
 
 @nb.njit(cache=True, nogil=True)
-def fill_s_memory(p, n_parts, tot_all, rate_all, where, flight, dt, sprob):
+def fill_s_memory(p, n_parts, tot_all, rate_all, where, flight, dt, sprob, last):
     """``sprob[z, m]``: S's step probability in zone z at memory m (zones ``p, p + n_parts, ...``),
     from the step's rows (``Rows.tot``, ``Rows.rate``) and the slots' places (``Tables.where``).
     The arrays, not their bundles: a bundle's dispatch reads every array's header, tens of
-    microseconds a step in the run, where the caches are cold after the step kernel."""
+    microseconds a step in the run, where the caches are cold after the step kernel. ``last[z]``:
+    the row's total and walks the zone's levels were made from (NaN: none yet); a zone whose row
+    is the same (no infection there, the same gates) keeps them (the same doubles, ``flight`` and
+    ``dt`` being the run's)."""
     nz, levels = sprob.shape
     for z in range(p, nz, n_parts):
         tot, walks = tot_all[z, S, 0], _walks(rate_all[z, S, 0], where[S])  # the zone's row: once, not per level
+        if tot == last[z, 0] and walks == last[z, 1]:
+            continue
+        last[z, 0], last[z, 1] = tot, walks
         if walks == 0.0:  # no walking out (a sealed zone, a gate closed both ways): every level is the row's
             pr = -math.expm1(-(tot + 0.0 * walks) * dt)  # (the expression below at any m: the same double)
             for m in range(levels):
