@@ -39,7 +39,6 @@ from aftermath.engines.abm.state import (
     populate,
 )
 from aftermath.engines.abm.step import (
-    BAND_STREAM,
     CHUNK,
     MEM_MAX,
     Day,
@@ -416,10 +415,10 @@ class AbmEngine:
         ties = self.ties
         serial = Out(self.counts_i[None], self.czs[None], fl, rf, self.pend_chunk, ties.news_chunk, *self._no_walks,
                      ties.marks, ties.mark_n, ties.watch_log)  # (marks and the cast's log: as part 0, after the parts)
-        key = np.uint64(stream_key(self.seed, BAND_STREAM, int(gate.t)))
+        seed = np.uint64(self.seed)  # (the bands' stream keyed in the call: a call of its own cost 5 us a step)
         while True:
-            n_log = gather_and_follow(moves, move_lo, move_n, key, people, self.tables, rows, gate, serial, CHUNK,
-                                 ties.band_count, ties.band_slots, self.world.route_from, self._follow_log)
+            n_log = gather_and_follow(moves, move_lo, move_n, seed, people, self.tables, rows, gate, serial, CHUNK,
+                                      ties.band_count, ties.band_slots, self.world.route_from, self._follow_log)
             if n_log >= -1:
                 break
             rows_needed = (-2 - n_log) * ties.band_slots.shape[1]  # (written before read: empty will do)

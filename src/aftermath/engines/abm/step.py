@@ -32,7 +32,7 @@ import numba as nb
 import numpy as np
 
 from aftermath.engines.abm.prefetch import prefetch
-from aftermath.engines.abm.rng import Stream, from_table, uniform
+from aftermath.engines.abm.rng import Stream, from_table, stream_key, uniform
 from aftermath.engines.abm.sorts import sort_in_place
 from aftermath.engines.abm.state import NO_ZONE, PENDING, Ever
 from aftermath.engines.abm.tables import P_BITE, D, E, H, R, S, Z
@@ -755,11 +755,12 @@ def _touch_bands(w, q0, q1, P, band_count, band_slots):
 
 
 @nb.njit(cache=True, nogil=True)
-def gather_and_follow(moves, move_lo, move_n, key, P, T, W, dy, out, chunk, band_count, band_slots, route_from,
+def gather_and_follow(moves, move_lo, move_n, seed, P, T, W, dy, out, chunk, band_count, band_slots, route_from,
                       log):
     """The step's band walks (noted by the parts in ``moves``) gathered in person order
     (:func:`gather_walks`), then :func:`follow_bands`, in one call from Python (each call of a
-    kernel that takes the bundles costs tens of microseconds in the run). Returns its log's rows,
+    kernel that takes the bundles costs tens of microseconds in the run; the bands' stream keyed
+    here, for the run's ``seed``, at the step ``dy.t``, not by a call of its own). Returns its log's rows,
     or -1 if a chunk noted more walks than its room (or ``chunk`` is not :data:`CHUNK`), or
     ``-2 - n`` for ``n`` walks when ``log`` has fewer than ``n`` rows a place in a band (nothing
     done: the caller makes room and calls again). (Not in ``follow_bands`` itself, which runs
@@ -773,6 +774,7 @@ def gather_and_follow(moves, move_lo, move_n, key, P, T, W, dy, out, chunk, band
     n_walk = gather_walks(moves, move_lo, move_n, P.zone, dy.out_routes, words)
     if n_walk < 0:
         return -1
+    key = stream_key(seed, BAND_STREAM, dy.t)
     return follow_bands(words[:n_walk], key, P, T, W, dy, out, chunk, band_count, band_slots, route_from, log)
 
 
