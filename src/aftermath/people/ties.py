@@ -36,11 +36,12 @@ id (``BAND_BASE + k``): the band shares the grief of its members' deaths and one
 an infected member, exactly as a household does. Bands move together (``band_moves``): a band
 member's walk is the band's proposal to go, taken with chance one over the members who can walk
 (:func:`aftermath.engines.abm.step.follow_bands`), so each still moves at their own rate on
-average. Ties cost no byte per person: membership is the household id, the members of a day-0
+average. Ties cost little per person: membership is the household id, the members of a day-0
 household are found from the layout of :func:`populate`, and a band's members are kept in a
-small table (four bytes per place in a band and one for its size; and a word per member not yet
+small table (four bytes per place in a band and one for its size; four bytes a member not yet
 removed for the step's walks, sized by a count by chunk that the day's news raises as bands form
-and a weekly pass makes exact: :func:`band_chunks`).
+and a weekly pass makes exact: :func:`band_chunks`), and a bit for each person says whether they
+are in a band (:attr:`Ties.in_band`, which the step asks at each walk).
 
 With every gain 0 (:meth:`~aftermath.scenario.schema.Memory.gains_zero`) none of this runs: the
 model without memory, bit for bit.
@@ -780,13 +781,14 @@ class Ties:
         self.grieved, self.joined = rows[:, :3], joined[:nj]
 
     def _band_room(self, bands: int) -> None:
-        """Room in the band table for ``bands`` bands (a thirty-second more when it grows), grown in place
+        """Room in the band table for ``bands`` bands (a thirty-second more when it grows, at least
+        1,024: each growth resizes two arrays and calls :func:`join_bands` again), grown in place
         (``ndarray.resize``: the allocator remaps a large block rather than copying it, so there is
         no second table, 96 MiB at korea's scale, while it grows; nothing else holds these arrays)."""
         cap = self.band_count.shape[0]
         if bands <= cap:
             return
-        cap = max(bands, cap + cap // 32 + 16)
+        cap = max(bands, cap + max(cap // 32, 1024))
         self.band_count.resize(cap, refcheck=False)
         self.band_slots.resize((cap, self.band_slots.shape[1]), refcheck=False)
 
