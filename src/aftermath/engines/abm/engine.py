@@ -424,7 +424,7 @@ class AbmEngine:
             rows_needed = (-2 - n_log) * ties.band_slots.shape[1]  # (written before read: empty will do)
             self._follow_log = np.empty((rows_needed + rows_needed // 2, 5), dtype=np.int64)
         if n_log < 0:
-            raise AbmCheckError("more band walks in a step than band members")
+            raise AbmCheckError("more band walks noted in a step than a chunk has band members")
         ties.followed = self._follow_log[:n_log]  # (read before the next step writes the log again)
 
     def _resolve(self, day: int, t: int, kk: NDArray[np.uint64], pending: int, serial: I64) -> bool:

@@ -677,6 +677,9 @@ def _note_walk(p, i, k, c, out):
     scan: a chunk is stepped by one part), or one for each part (the event step, whose parts may visit
     the same chunk), each with room for every band member of every chunk."""
     row = p % out.move_n.shape[0]
+    if c >= out.move_n.shape[1]:  # (never with chunks of CHUNK: counted where the gathering refuses it)
+        out.move_n[row, 0] = out.move_lo[out.move_lo.shape[0] - 1] + 1
+        return
     n = out.move_n[row, c]
     lo = out.move_lo[c]
     if n < out.move_lo[c + 1] - lo:  # always (one walk a member a step): no write out of bounds
