@@ -553,9 +553,9 @@ def test_ties_and_memory_cost_at_most_two_bytes_a_person() -> None:
         assert (t.band_chunk >= exact).all(), day
         if day % 7 == 6:
             assert np.array_equal(t.band_chunk, exact), day  # the weekly pass counts them exactly
-        moves, lo, noted = t.walk_layout(pop, 3)  # (three rows of room: the event step's three parts)
+        moves, lo, noted = t.walk_layout(3)  # (three rows of room: the event step's three parts)
         assert (np.diff(lo) >= exact).all() and moves.shape[0] >= 3 * lo[-1] and noted.shape == (3, exact.shape[0])
-        t.walk_layout(pop)  # (the scan's one row again)
+        t.walk_layout()  # (the scan's one row again)
     assert t.n_bands > 10 and exact.sum() > 0
     n = eng.pop.n
     # a day with more marks than a part's room (the passes find its news): the room grows, to a

@@ -577,7 +577,7 @@ class Ties:
                    np.ascontiguousarray(self.conceal_gain * harshness, dtype=np.float64), np.int64(self.turned),
                    self.seen, self.band_moves, self.in_band)
 
-    def walk_layout(self, pop: Population, rows: int = 1) -> tuple[NDArray[np.int32], I64, I64]:
+    def walk_layout(self, rows: int = 1) -> tuple[NDArray[np.int32], I64, I64]:
         """Where the step notes its band members' walks (``Out.moves``, ``move_lo``, ``move_n``;
         :func:`aftermath.engines.abm.step._note_walk`): in each of ``rows`` rows, room for each band
         member not yet removed, by chunk, from :attr:`band_chunk`, a bound that is exact once a week:

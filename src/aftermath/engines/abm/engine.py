@@ -271,7 +271,7 @@ class AbmEngine:
         band = bool(mem.band)  # bands move together: the step notes their walks, follow_bands the rest
         gate = mem._replace(band=False)  # follow_bands: the walks themselves
         if band:  # (the event step's parts may visit the same chunk: a row of room for each)
-            moves, move_lo, move_n = self.ties.walk_layout(pop, self.parts if self.ev is not None else 1)
+            moves, move_lo, move_n = self.ties.walk_layout(self.parts if self.ev is not None else 1)
         else:
             moves, move_lo, move_n = self._no_walks
         self.ties.followed = self.ties.followed[:0]
